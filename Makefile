@@ -1,0 +1,71 @@
+# mesh: `make` builds ./mesh; `make test` runs the whole suite under ASan+UBSan;
+# `make memcheck` runs the unit tests under valgrind; `make bench` runs the benchmarks;
+# `make deps` installs what the build and the tests need (Debian 12, as root).
+CC      ?= gcc
+PKGS    := libcurl openssl yaml-0.1 sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Iengine -Iproviders -Istate -I. $(PKG_CFLAGS)
+LIBS    := $(PKG_LIBS) -lpthread -lm
+
+SRC_ALL := $(sort $(wildcard engine/*.c engine/base/*.c engine/spec/*.c providers/*.c providers/*/*.c state/*.c))
+SRC_MAIN := engine/main.c
+SRC_LIB := $(filter-out $(SRC_MAIN),$(SRC_ALL))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+# Three flavours: release (./mesh), asan (tests), bench (optimised, no sanitizers).
+FLAGS_release := -O2 -g
+FLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FLAGS_bench   := -O2 -DNDEBUG
+FLAGS_memcheck := -O0 -g
+
+.PHONY: all test memcheck bench deps demo clean unit lint
+all: mesh
+
+define flavour
+build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def state/schema.sql.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -c $$< -o $$@
+build/$(1)/libmesh.a: $$(patsubst %.c,build/$(1)/%.o,$$(SRC_LIB))
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/mesh: build/$(1)/engine/main.o build/$(1)/libmesh.a
+	$$(CC) $$(FLAGS_$(1)) -o $$@ $$^ $$(LIBS)
+build/$(1)/unit/%: tests/unit/%.c build/$(1)/libmesh.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -Itests/unit -o $$@ $$< build/$(1)/libmesh.a $$(LIBS) -lcmocka
+endef
+$(foreach f,release asan bench memcheck,$(eval $(call flavour,$(f))))
+
+state/schema.sql.h: state/schema.sql
+	@{ echo '/* generated from schema.sql by the Makefile; do not edit */'; \
+	   echo 'static const char schema_sql[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	   echo ';'; } > $@
+
+mesh: build/release/mesh
+	cp $< $@
+
+UNIT_asan := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
+UNIT_memcheck := $(patsubst tests/unit/%.c,build/memcheck/unit/%,$(UNIT_SRC))
+
+test: mesh build/asan/mesh $(UNIT_asan)
+	MESH_BIN=$(CURDIR)/build/asan/mesh UNIT_DIR=$(CURDIR)/build/asan/unit bash tests/run
+
+memcheck: $(UNIT_memcheck)
+	@fail=0; for t in $(UNIT_memcheck); do \
+	  valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 $$t >/dev/null 2>build/memcheck/$$(basename $$t).vg || { echo "memcheck FAILED: $$t"; cat build/memcheck/$$(basename $$t).vg; fail=1; }; \
+	  echo "memcheck ok: $$(basename $$t)"; done; exit $$fail
+
+bench: build/bench/mesh
+	MESH_BIN=$(CURDIR)/build/bench/mesh bash tests/bench/run
+
+demo: mesh
+	bash specs/examples/demo.sh
+
+deps:
+	bash .ci/deps
+
+clean:
+	rm -rf build mesh state/schema.sql.h

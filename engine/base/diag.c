@@ -1,0 +1,131 @@
+/* diag.c: collecting and printing diagnostics (see diag.h). */
+#include "base/diag.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+
+void diag_list_init(struct diag_list *dl)
+{
+    vec_init(&dl->items);
+    vec_init(&dl->sources);
+    dl->errors = dl->warnings = 0;
+}
+
+static void diag_free(void *p)
+{
+    struct diag *d = p;
+    free(d->file);
+    free(d->msg);
+    free(d);
+}
+
+static void diag_source_free(void *p)
+{
+    struct diag_source *s = p;
+    free(s->file);
+    free(s->text);
+    free(s);
+}
+
+void diag_list_release(struct diag_list *dl)
+{
+    vec_free_all(&dl->items, diag_free);
+    vec_free_all(&dl->sources, diag_source_free);
+    dl->errors = dl->warnings = 0;
+}
+
+void diag_add_source(struct diag_list *dl, const char *file, const char *text, size_t len)
+{
+    struct diag_source *s = calloc(1, sizeof(*s));
+    s->file = strdup(file);
+    s->text = malloc(len + 1);
+    memcpy(s->text, text, len);
+    s->text[len] = '\0';
+    s->len = len;
+    vec_push(&dl->sources, s);
+}
+
+void diag_add(struct diag_list *dl, enum diag_severity sev, const char *file, int line, int col,
+              const char *fmt, ...)
+{
+    struct diag *d = calloc(1, sizeof(*d));
+    struct strbuf sb = STRBUF_INIT;
+    char tmp[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    strbuf_adds(&sb, tmp);
+    d->severity = sev;
+    d->file = file ? strdup(file) : NULL;
+    d->line = line;
+    d->col = col;
+    d->msg = strbuf_detach(&sb);
+    d->seq = (int)dl->items.len;
+    vec_push(&dl->items, d);
+    if (sev == DIAG_ERROR) dl->errors++;
+    else if (sev == DIAG_WARNING) dl->warnings++;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+    const struct diag *x = *(const struct diag *const *)a, *y = *(const struct diag *const *)b;
+    int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+    if (c) return c;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void diag_sort(struct diag_list *dl) { vec_sort(&dl->items, diag_cmp); }
+
+static const struct diag_source *diag_find_source(struct diag_list *dl, const char *file)
+{
+    if (!file) return NULL;
+    for (size_t i = 0; i < dl->sources.len; i++) {
+        const struct diag_source *s = dl->sources.items[i];
+        if (strcmp(s->file, file) == 0) return s;
+    }
+    return NULL;
+}
+
+/* Prints line `line` of the source, then a caret under `col` (tabs kept so the caret lines up). */
+static void diag_quote(FILE *out, const struct diag_source *s, int line, int col)
+{
+    const char *p = s->text, *end = s->text + s->len;
+    for (int l = 1; l < line && p < end; l++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) return;
+        p = nl + 1;
+    }
+    if (p >= end && line > 1) return;
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    if (n > 200) n = 200;  /* a 10 MB single-line file must not flood the terminal */
+    fprintf(out, "  %.*s\n  ", (int)n, p);
+    for (int i = 1; i < col && (size_t)(i - 1) < n; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
+    fputs("^\n", out);
+}
+
+void diag_print(struct diag_list *dl, FILE *out, int color)
+{
+    static const char *names[] = {"error", "warning", "note"};
+    static const char *colors[] = {"\033[1;31m", "\033[1;33m", "\033[1;36m"};
+    diag_sort(dl);
+    for (size_t i = 0; i < dl->items.len; i++) {
+        const struct diag *d = dl->items.items[i];
+        if (d->file && d->line > 0)
+            fprintf(out, "%s:%d:%d: ", d->file, d->line, d->col);
+        else if (d->file)
+            fprintf(out, "%s: ", d->file);
+        if (color)
+            fprintf(out, "%s%s:\033[0m %s\n", colors[d->severity], names[d->severity], d->msg);
+        else
+            fprintf(out, "%s: %s\n", names[d->severity], d->msg);
+        const struct diag_source *s = diag_find_source(dl, d->file);
+        if (s && d->line > 0) diag_quote(out, s, d->line, d->col);
+    }
+}

@@ -1,0 +1,77 @@
+/* spec.h: the loaded spec. load.c turns YAML into a node tree that keeps file:line:col; the
+ * schema tables (schema.c) validate every section's shape; compile.c expands the spec into typed
+ * resources with their references and explicit dependencies. */
+#ifndef MESH_SPEC_H
+#define MESH_SPEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/diag.h"
+#include "base/map.h"
+#include "base/vec.h"
+
+struct driver;
+
+enum node_kind { NODE_SCALAR, NODE_MAP, NODE_SEQ };
+
+struct node_pair;
+
+struct node {
+    enum node_kind kind;
+    int line, col;          /* 1-based position of the node's first character */
+    char *scalar;           /* NODE_SCALAR: the text */
+    int quoted;             /* NODE_SCALAR: written in quotes (so "3" is a string, not a number) */
+    struct node_pair *pairs;  /* NODE_MAP, in file order */
+    struct node **items;      /* NODE_SEQ */
+    size_t n;               /* number of pairs or items */
+};
+
+struct node_pair {
+    struct node *key;       /* always a scalar */
+    struct node *value;
+};
+
+/* One edge source: a reference or a depends_on entry, with where it was written. */
+struct spec_dep {
+    char *address;
+    char *output;   /* the referenced output; NULL for depends_on */
+    int line, col;
+};
+
+struct spec_resource {
+    char *address;              /* "null_resource.a" */
+    char *type;                 /* "null_resource" */
+    const struct driver *driver;
+    json_t *attrs;              /* desired attributes; strings may hold ${...} */
+    struct vec deps;            /* struct spec_dep *, references and depends_on */
+    int line, col;              /* where the resource was declared */
+    const char *origin;         /* spec section it came from ("resources", "pki", ...) for --explain */
+};
+
+struct spec {
+    char *file;                 /* as given on the command line */
+    char *dir;                  /* directory holding the spec */
+    struct node *root;
+    struct vec resources;       /* struct spec_resource *, in declaration order */
+    struct map by_address;      /* address -> struct spec_resource * */
+    json_t *mesh;               /* the mesh: section as JSON (name, region, tags, ...) or NULL */
+};
+
+/* Loads, validates and compiles a spec. On any problem, every diagnostic is added to dl and
+ * the function returns -1 (with *out NULL). Never touches state or the network. */
+int spec_load(const char *path, struct spec **out, struct diag_list *dl);
+/* Same, from memory (tests, fuzzing). name is used in diagnostics. */
+int spec_load_buffer(const char *name, const char *text, size_t len, struct spec **out,
+                     struct diag_list *dl);
+void spec_free(struct spec *s);
+struct spec_resource *spec_find(const struct spec *s, const char *address);
+
+/* node.c / load.c */
+void node_free(struct node *n);
+const struct node *node_get(const struct node *map, const char *key);
+/* Scalars become strings/numbers/bools/null as YAML 1.2 core schema says (quoted ones stay
+ * strings); maps become objects, sequences arrays. */
+json_t *node_to_json(const struct node *n);
+
+#endif

@@ -1,0 +1,90 @@
+/* driver.h: the driver contract. One vtable per resource type, registered once in drivers.def.
+ * Drivers hold no state of their own: the engine passes in what they need (struct call) and
+ * stores what they return. Drivers never see the DAG or the state store. */
+#ifndef MESH_DRIVER_H
+#define MESH_DRIVER_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "base/err.h"
+
+/* Attribute flags (struct attr.flags). */
+enum {
+    ATTR_REQUIRED = 1 << 0,
+    ATTR_COMPUTED = 1 << 1,      /* an output, set by the driver */
+    ATTR_FORCE_NEW = 1 << 2,     /* a change replaces the resource */
+    ATTR_SENSITIVE = 1 << 3,     /* encrypted in state, (sensitive) in plans, never logged */
+    ATTR_IRREVERSIBLE = 1 << 4,  /* an in-place change rollback cannot undo (EKS version) */
+};
+
+/* Attribute value types, checked by the spec loader. */
+enum attr_type { T_ANY, T_STRING, T_NUMBER, T_BOOL, T_LIST, T_MAP };
+
+struct attr {
+    const char *name;
+    enum attr_type type;
+    int flags;
+    const char *doc;
+};
+
+/* Driver flags (struct driver.flags). */
+enum {
+    DRIVER_CREATE_BEFORE_DESTROY = 1 << 0,  /* two can coexist: replace creates the new one first */
+    DRIVER_GUARDED = 1 << 1,                /* replace/delete outside destroy needs --allow-replace */
+};
+
+typedef void (*progress_fn)(void *ctx, const char *address, const char *fmt, ...);
+
+/* Everything a driver call gets from the engine. */
+struct call {
+    const char *address;        /* "aws_vpc.main" */
+    const char *type;
+    const char *run_id;         /* tag objects with it (mesh:run) so find can adopt them */
+    char token[64];             /* idempotency token: stable for one (run, address, action) */
+    double deadline;            /* monotonic seconds (mesh_now_mono()); 0 = none */
+    volatile sig_atomic_t *cancel;  /* non-zero: give up politely as soon as possible */
+    progress_fn progress;       /* "still creating..." hook; may be NULL */
+    void *progress_ctx;
+    struct mesh_err *err;       /* where a failing call explains itself */
+    void *provider;             /* opaque provider handle; the engine never looks inside */
+};
+
+struct driver {
+    const char *type;          /* "null_resource" */
+    const struct attr *schema; /* terminated by {NULL} */
+    int flags;
+    const char *doc;
+    /* Returns as soon as the API gave an ID; *outputs gets a new reference. */
+    int (*create)(struct call *, const json_t *desired, json_t **outputs);
+    /* Polls until usable; NULL when create is instant. *ready: new outputs or NULL (keep). */
+    int (*wait)(struct call *, const json_t *outputs, json_t **ready);
+    /* Looks up an object by mesh tags (address, run) to adopt a cut-off create.
+     * MESH_ENOTFOUND when there is none. */
+    int (*find)(struct call *, const json_t *desired, json_t **outputs);
+    /* *current: the attributes as the world holds them now (only those it can observe) plus
+     * outputs. MESH_ENOTFOUND: gone. */
+    int (*read)(struct call *, const json_t *outputs, json_t **current);
+    /* NULL when every attribute is FORCE_NEW. */
+    int (*update)(struct call *, const json_t *outputs, const json_t *prior, const json_t *desired,
+                  json_t **new_outputs);
+    /* Waits until gone; MESH_ENOTFOUND counts as success for the engine. */
+    int (*delete)(struct call *, const json_t *outputs);
+};
+
+/* registry.c */
+const struct driver *driver_find(const char *type);
+size_t driver_count(void);
+const struct driver *driver_at(size_t i);
+const struct attr *driver_attr(const struct driver *d, const char *name);
+/* Nearest known type name for "did you mean"; NULL if none is close. */
+const char *driver_suggest(const char *type);
+
+/* fault.c: the fault layer (MESH_FAULTS), wrapping every driver call. */
+int fault_init(const char *spec, struct mesh_err *err);  /* parses MESH_FAULTS */
+void fault_release(void);
+/* Called before each driver call; returns 0, or an error code to fail this call with
+ * (it may also sleep, or kill the process). */
+int fault_before_call(const char *type, const char *address, const char *op, struct mesh_err *err);
+
+#endif

@@ -1,0 +1,2 @@
+-- placeholder; state/ owner fills the migrations
+SELECT 1;

@@ -1,0 +1,124 @@
+/* store.h: the state store. SQLite (WAL, 0600), the only code that says SQL. Holds resources,
+ * a journal of every driver call (intent before, result after), runs, snapshots, the lock lease,
+ * and meta (schema version, lineage, serial). Sensitive attribute values are encrypted at rest
+ * with AES-256-GCM (crypt.c). The store knows nothing of drivers or the DAG. */
+#ifndef MESH_STORE_H
+#define MESH_STORE_H
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "base/vec.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* One object in state. deposed is "" for the current object of an address, or a key ("d1", ...)
+ * for an old object kept until its replacement's old half is deleted. */
+struct state_row {
+    char *address;
+    char *deposed;
+    char *type;
+    json_t *inputs;     /* resolved desired attributes applied last time */
+    json_t *outputs;    /* what the driver returned (id, ...) */
+    json_t *deps;       /* array of address strings this object depended on when applied */
+    json_t *sensitive;  /* array of attribute names (in inputs or outputs) stored encrypted */
+    char *run_id;       /* run that last wrote it */
+};
+
+struct state_row *state_row_new(const char *address, const char *deposed, const char *type);
+struct state_row *state_row_dup(const struct state_row *r);
+void state_row_free(void *row);
+
+/* Opens (creating if needed: directory 0700, file 0600, WAL, migrations, lineage). A state whose
+ * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. */
+int store_open(const char *path, struct store **out, struct mesh_err *err);
+void store_close(struct store *st);
+const char *store_path(const struct store *st);
+const char *store_lineage(const struct store *st);
+long long store_serial(struct store *st);
+
+/* All rows, decrypted, sorted by (address, deposed). rows gets struct state_row *. */
+int store_load(struct store *st, struct vec *rows, struct mesh_err *err);
+
+/* Group commit: everything between begin and commit lands in one transaction; commit bumps the
+ * serial once if any resource changed. Put/delete outside begin/commit commit on their own. */
+int store_begin(struct store *st, struct mesh_err *err);
+int store_commit(struct store *st, struct mesh_err *err);
+int store_rollback(struct store *st);
+
+/* Inserts or replaces the row (address, deposed). Values of attributes named in row->sensitive
+ * are encrypted (associated data "address/attribute"). */
+int store_put(struct store *st, const struct state_row *row, struct mesh_err *err);
+int store_delete(struct store *st, const char *address, const char *deposed, struct mesh_err *err);
+/* Moves the current object of address to a fresh deposed key (returned in key, e.g. "d1"). */
+int store_depose(struct store *st, const char *address, char *key, size_t keylen, struct mesh_err *err);
+/* Moves a deposed object back to current (the current row, if any, must already be gone). */
+int store_undepose(struct store *st, const char *address, const char *deposed, struct mesh_err *err);
+
+/* Runs and journal. */
+int store_run_begin(struct store *st, const char *run_id, const char *command, struct mesh_err *err);
+/* status: "ok", "failed", "rolled_back", "interrupted", "recovered" */
+int store_run_end(struct store *st, const char *run_id, const char *status, struct mesh_err *err);
+/* Runs left "running" by a process that is gone (their journal is open). rows: char * run ids,
+ * oldest first; caller frees each. */
+int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err);
+/* phase: "intent", "ok", "failed". action: "create", "update", "delete", "find", "rollback-*"...
+ * detail: optional JSON text (never a secret). */
+int store_journal(struct store *st, const char *run_id, const char *address, const char *action,
+                  const char *phase, const char *detail, struct mesh_err *err);
+struct journal_entry {
+    long long seq;
+    char *address;
+    char *action;
+    char *phase;
+    char *detail;
+};
+void journal_entry_free(void *e);
+/* Intents of run_id with no result after them, in order (struct journal_entry *). */
+int store_journal_pending(struct store *st, const char *run_id, struct vec *entries, struct mesh_err *err);
+
+/* Snapshots: the whole resources table as it was before a run. Keeps the newest 10. */
+int store_snapshot_take(struct store *st, const char *run_id, struct mesh_err *err);
+/* Loads the snapshot taken at the start of run_id into rows (decrypted). */
+int store_snapshot_rows(struct store *st, const char *run_id, struct vec *rows, struct mesh_err *err);
+struct snapshot_info {
+    int number;           /* 1 = newest */
+    char run_id[64];
+    long long serial;
+    long long created;    /* unix seconds */
+    int resources;
+};
+int store_snapshot_list(struct store *st, struct snapshot_info *out, int max, int *n, struct mesh_err *err);
+/* Replaces the resources table with snapshot number (1 = newest). */
+int store_snapshot_restore(struct store *st, int number, struct mesh_err *err);
+
+/* The lock lease. */
+struct lock_info {
+    char run_id[64];
+    char holder[128];   /* "user@host" */
+    char host[128];
+    long long pid;
+    char command[64];
+    long long acquired; /* unix seconds */
+    long long expires;  /* unix seconds */
+};
+/* Takes the lease for run_id, or waits up to timeout_s (0: fail at once) for it. A lease held by
+ * a dead process on this host, or expired, is taken over and *taken_over (if non-NULL) filled with
+ * the old holder. On MESH_ELOCKED, err names the holder. Starts a heartbeat thread that renews it. */
+int store_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
+               struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err);
+int store_unlock(struct store *st, const char *run_id, struct mesh_err *err);
+int store_lock_info(struct store *st, struct lock_info *info, int *held, struct mesh_err *err);
+int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *err);
+
+/* crypt.c: the state key (MESH_STATE_KEY, or a 0600 key file under the user's config dir named
+ * by lineage, created on first use). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */
+int crypt_encrypt_value(const char *lineage, const char *aad, const json_t *value, json_t **out,
+                        struct mesh_err *err);
+int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc, json_t **out,
+                        struct mesh_err *err);
+int crypt_is_encrypted(const json_t *v);
+
+#endif
