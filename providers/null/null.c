@@ -124,7 +124,7 @@ static int null_read(struct call *c, const json_t *outputs, json_t **current)
     json_t *attrs = json_object_get(doc, "attributes");
     json_t *cur = json_is_object(attrs) ? json_deep_copy(attrs) : json_object();
     json_object_del(cur, "sensitive_triggers");  /* not observable: the store never holds it */
-    json_object_update(cur, outputs);
+    json_object_update(cur, (json_t *)outputs);
     json_object_set(cur, "output", json_object_get(cur, "input") ? json_object_get(cur, "input") : json_null());
     json_decref(doc);
     *current = cur;
