@@ -1,2 +1,78 @@
--- placeholder; state/ owner fills the migrations
-SELECT 1;
+-- schema.sql: the state store's numbered migrations, the one source of truth for its schema.
+-- The Makefile turns this file into state/schema.sql.h (the C string schema_sql); store.c splits
+-- it at the "-- migration N" lines and runs migrations N > the state's version, in order, inside
+-- one BEGIN IMMEDIATE transaction. Never edit a released migration: append a new one and bump
+-- STORE_SCHEMA_VERSION in store.h. Times are unix seconds (REAL) unless the column says _ms.
+
+-- migration 1
+-- meta: schema_version, lineage (random UUID, never changes), serial (bumped once per commit
+-- that changed a resource row).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value
+) WITHOUT ROWID;
+
+-- One row per object; deposed = '' for the current object of an address, 'd1', 'd2'... for old
+-- halves of replacements. JSON columns are compact text with sorted keys; sensitive values inside
+-- inputs/outputs are {"$enc": "base64(iv|ciphertext|tag)"}.
+CREATE TABLE resources (
+    address   TEXT NOT NULL,
+    deposed   TEXT NOT NULL DEFAULT '',
+    type      TEXT NOT NULL,
+    inputs    TEXT NOT NULL DEFAULT '{}',
+    outputs   TEXT NOT NULL DEFAULT '{}',
+    deps      TEXT NOT NULL DEFAULT '[]',
+    sensitive TEXT NOT NULL DEFAULT '[]',
+    run_id    TEXT,
+    PRIMARY KEY (address, deposed)
+) WITHOUT ROWID;
+
+-- status: running, ok, failed, rolled_back, interrupted, recovered. pid_start is the process
+-- start time from /proc (0 if unknown), so a recycled pid is not mistaken for the run.
+CREATE TABLE runs (
+    run_id    TEXT PRIMARY KEY,
+    command   TEXT NOT NULL,
+    pid       INTEGER NOT NULL,
+    pid_start INTEGER NOT NULL DEFAULT 0,
+    host      TEXT NOT NULL,
+    started   REAL NOT NULL,
+    finished  REAL,
+    status    TEXT NOT NULL
+);
+
+-- Every driver call: an 'intent' row before it, an 'ok' or 'failed' row after it.
+CREATE TABLE journal (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id  TEXT NOT NULL,
+    address TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    phase   TEXT NOT NULL CHECK (phase IN ('intent', 'ok', 'failed')),
+    detail  TEXT,
+    time    REAL NOT NULL
+);
+CREATE INDEX journal_by_run ON journal (run_id, address, action, seq);
+
+-- The resources table as stored (still encrypted) when a run began, as one JSON array.
+CREATE TABLE snapshots (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id    TEXT NOT NULL,
+    serial    INTEGER NOT NULL,
+    created   REAL NOT NULL,
+    resources INTEGER NOT NULL,
+    rows      TEXT NOT NULL
+);
+CREATE INDEX snapshots_by_run ON snapshots (run_id, id);
+
+-- The lease: exactly one row; run_id IS NULL when free.
+CREATE TABLE lock (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    run_id    TEXT,
+    holder    TEXT,
+    host      TEXT,
+    pid       INTEGER,
+    pid_start INTEGER,
+    command   TEXT,
+    acquired  REAL,
+    expires   REAL
+);
+INSERT INTO lock (id) VALUES (1);

@@ -112,6 +112,9 @@ int store_lock(struct store *st, const char *run_id, const char *command, double
 int store_unlock(struct store *st, const char *run_id, struct mesh_err *err);
 int store_lock_info(struct store *st, struct lock_info *info, int *held, struct mesh_err *err);
 int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *err);
+/* 0 while this store's lease is ours; MESH_ELOCKED once the heartbeat found it taken over or
+ * force-unlocked (the run should stop writing). 0 when no lease is held. */
+int store_lock_check(struct store *st, struct mesh_err *err);
 
 /* crypt.c: the state key (MESH_STATE_KEY, or a 0600 key file under the user's config dir named
  * by lineage, created on first use). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */
@@ -120,5 +123,8 @@ int crypt_encrypt_value(const char *lineage, const char *aad, const json_t *valu
 int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc, json_t **out,
                         struct mesh_err *err);
 int crypt_is_encrypted(const json_t *v);
+/* Wipes (OPENSSL_cleanse) and frees every cached key. Safe to call at any time; keys are
+ * re-read on next use. */
+void crypt_release(void);
 
 #endif

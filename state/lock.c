@@ -1,0 +1,320 @@
+/* lock.c: the lock lease. One row in the lock table names the run holding the state (run id,
+ * user@host, pid and its start time, command, acquired, expires). store_lock takes it inside
+ * BEGIN IMMEDIATE, waiting up to a timeout for a live holder and taking over a lease whose
+ * process is gone (same host) or which expired. While held, a heartbeat thread with its own
+ * SQLite connection pushes the expiry forward every TTL/3, so a lease dies with its process. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_TTL 30.0
+#define POLL_MS 150
+
+static double lease_ttl(void)
+{
+    const char *e = getenv("MESH_LOCK_TTL");
+    double ttl = e && *e ? strtod(e, NULL) : 0;
+    return ttl > 0 ? ttl : DEFAULT_TTL;
+}
+
+#define errcode(err) STORE_ERRCODE(err)
+
+int store_lock_read(struct store *st, struct lock_info *info, int *held, long long *pid_start,
+                    double *expires, struct mesh_err *err)
+{
+    memset(info, 0, sizeof(*info));
+    *held = 0;
+    sqlite3_stmt *s = store_stmt(st, Q_LOCK_READ, err);
+    if (!s) return errcode(err);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *held = 1;
+        store_copy(info->run_id, sizeof(info->run_id), (const char *)sqlite3_column_text(s, 0));
+        store_copy(info->holder, sizeof(info->holder), (const char *)sqlite3_column_text(s, 1));
+        store_copy(info->host, sizeof(info->host), (const char *)sqlite3_column_text(s, 2));
+        info->pid = sqlite3_column_int64(s, 3);
+        if (pid_start) *pid_start = sqlite3_column_int64(s, 4);
+        store_copy(info->command, sizeof(info->command), (const char *)sqlite3_column_text(s, 5));
+        info->acquired = (long long)sqlite3_column_double(s, 6);
+        if (expires) *expires = sqlite3_column_double(s, 7);
+        info->expires = (long long)sqlite3_column_double(s, 7);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return mesh_err_set(err, MESH_ERR, st->path, "the state has no lock row (damaged schema)");
+    if (rc != SQLITE_ROW) return store_sqlerr(st, rc, err, "reading the lock");
+    return 0;
+}
+
+/* ---- heartbeat ---- */
+
+void store_heartbeat_init(struct heartbeat *hb)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&hb->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&hb->mu, NULL);
+}
+
+struct hb_args {
+    struct heartbeat *hb;
+    char *path;
+};
+
+static void *heartbeat_main(void *arg)
+{
+    struct hb_args *a = arg;
+    struct heartbeat *hb = a->hb;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, (int)(hb->ttl * 1000 / 6) + 1);
+        sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        sqlite3_prepare_v2(db, "UPDATE lock SET expires = ?1 WHERE id = 1 AND run_id = ?2", -1, &s, NULL);
+    }
+    double period = hb->ttl / 3;
+    pthread_mutex_lock(&hb->mu);
+    while (!hb->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long ns = (long long)ts.tv_nsec + (long long)(period * 1e9);
+        ts.tv_sec += (time_t)(ns / 1000000000LL);
+        ts.tv_nsec = (long)(ns % 1000000000LL);
+        while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT) {
+        }
+        if (hb->stop || !s) break;
+        pthread_mutex_unlock(&hb->mu);
+        sqlite3_bind_double(s, 1, store_now() + hb->ttl);
+        sqlite3_bind_text(s, 2, hb->run_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        int gone = rc == SQLITE_DONE && sqlite3_changes(db) == 0;
+        sqlite3_reset(s);
+        pthread_mutex_lock(&hb->mu);
+        if (gone) {   /* force-unlocked or taken over: stop claiming it */
+            hb->lost = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&hb->mu);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    free(a->path);
+    free(a);
+    return NULL;
+}
+
+static int heartbeat_start(struct store *st, const char *run_id, double ttl, struct mesh_err *err)
+{
+    struct heartbeat *hb = &st->hb;
+    store_copy(hb->run_id, sizeof(hb->run_id), run_id);
+    hb->ttl = ttl;
+    hb->stop = 0;
+    hb->lost = 0;
+    struct hb_args *a = malloc(sizeof(*a));
+    a->hb = hb;
+    a->path = strdup(st->path);
+    int e = pthread_create(&hb->thread, NULL, heartbeat_main, a);
+    if (e) {
+        free(a->path);
+        free(a);
+        return mesh_err_set(err, MESH_ERR, st->path, "cannot start the lock heartbeat: %s", strerror(e));
+    }
+    hb->running = 1;
+    return 0;
+}
+
+void store_heartbeat_stop(struct store *st)
+{
+    struct heartbeat *hb = &st->hb;
+    if (!hb->running) return;
+    pthread_mutex_lock(&hb->mu);
+    hb->stop = 1;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+    pthread_join(hb->thread, NULL);
+    hb->running = 0;
+}
+
+/* ---- taking and releasing ---- */
+
+static void format_holder(const struct lock_info *li, char *buf, size_t n)
+{
+    char since[64] = "unknown time";
+    time_t t = (time_t)li->acquired;
+    struct tm tm;
+    if (t > 0 && gmtime_r(&t, &tm)) strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    const char *mesh = strncmp(li->command, "mesh", 4) == 0 ? "" : "mesh ";
+    snprintf(buf, n, "run %s (%s, pid %lld, `%s%s`, since %s)", li->run_id, li->holder, li->pid, mesh,
+             li->command, since);
+}
+
+static int lease_alive(const struct lock_info *li, long long pid_start, double expires)
+{
+    if (expires <= store_now()) return 0;
+    if (strcmp(li->host, store_hostname()) == 0) return store_pid_alive(li->pid, pid_start);
+    return 1;
+}
+
+static int write_lease(struct store *st, const char *run_id, const char *command, double ttl,
+                       struct mesh_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_LOCK_WRITE, err);
+    if (!s) return errcode(err);
+    char holder[128];
+    store_user_at_host(holder, sizeof(holder));
+    double now = store_now();
+    pid_t pid = getpid();
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, holder, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, store_hostname(), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, pid);
+    sqlite3_bind_int64(s, 5, store_pid_start(pid));
+    sqlite3_bind_text(s, 6, command ? command : "", -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 7, now);
+    sqlite3_bind_double(s, 8, now + ttl);
+    int rc = store_exec_stmt(st, s, err, "writing the lock");
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+enum attempt { TAKEN, BUSY_HOLDER };
+
+/* One try inside BEGIN IMMEDIATE. Fills cur with the holder seen. */
+static int try_lock(struct store *st, const char *run_id, const char *command, double ttl,
+                    struct lock_info *cur, int *taken_over, enum attempt *out, struct mesh_err *err)
+{
+    int rc = store_exec(st, "BEGIN IMMEDIATE", err, "taking the lock");
+    if (rc) return rc;
+    int held = 0;
+    long long pid_start = 0;
+    double expires = 0;
+    rc = store_lock_read(st, cur, &held, &pid_start, &expires, err);
+    *out = TAKEN;
+    *taken_over = 0;
+    if (rc == 0 && held) {
+        int mine = strcmp(cur->run_id, run_id) == 0 && cur->pid == getpid() &&
+                   strcmp(cur->host, store_hostname()) == 0;
+        if (!mine && lease_alive(cur, pid_start, expires))
+            *out = BUSY_HOLDER;
+        else if (!mine)
+            *taken_over = 1;
+    }
+    if (rc == 0 && *out == TAKEN) rc = write_lease(st, run_id, command, ttl, err);
+    if (rc == 0 && *out == TAKEN) return store_exec(st, "COMMIT", err, "taking the lock");
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
+               struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err)
+{
+    if (was_taken_over) *was_taken_over = 0;
+    if (!run_id || !*run_id || strlen(run_id) >= sizeof(st->hb.run_id))
+        return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: bad run id");
+    if (st->in_tx)
+        return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: not inside a group commit");
+    if (st->hb.running && strcmp(st->hb.run_id, run_id) != 0)
+        return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: this store already holds the "
+                            "lease for run %s", st->hb.run_id);
+    double ttl = lease_ttl();
+    double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
+    struct lock_info cur;
+    for (;;) {
+        enum attempt res;
+        int over = 0;
+        int rc = try_lock(st, run_id, command, ttl, &cur, &over, &res, err);
+        if (rc) return rc;
+        if (res == TAKEN) {
+            if (over && taken_over) *taken_over = cur;
+            if (was_taken_over) *was_taken_over = over;
+            if (st->hb.running) return 0;   /* renewed our own lease */
+            return heartbeat_start(st, run_id, ttl, err);
+        }
+        double now = store_now();
+        if (now >= deadline) break;
+        double wait = deadline - now < POLL_MS / 1000.0 ? deadline - now : POLL_MS / 1000.0;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    char who[512];
+    format_holder(&cur, who, sizeof(who));
+    return mesh_err_set(err, MESH_ELOCKED, st->path,
+                        "state is locked by %s; wait for it, use --lock-timeout, or "
+                        "`mesh force-unlock %s` if that run is gone", who, cur.run_id);
+}
+
+static int clear_lease(struct store *st, const char *run_id, int *cleared, struct mesh_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_LOCK_CLEAR, err);
+    if (!s) return errcode(err);
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    int rc = store_exec_stmt(st, s, err, "releasing the lock");
+    *cleared = rc == 0 && sqlite3_changes(st->db) > 0;
+    return rc;
+}
+
+int store_unlock(struct store *st, const char *run_id, struct mesh_err *err)
+{
+    if (strcmp(st->hb.run_id, run_id) == 0) {
+        store_heartbeat_stop(st);
+        st->hb.run_id[0] = 0;
+    }
+    int cleared = 0;
+    int rc = clear_lease(st, run_id, &cleared, err);
+    if (rc == 0 && !cleared)
+        rc = mesh_err_set(err, MESH_ECONFLICT, st->path, "the lock was no longer held by run %s "
+                          "(it was taken over or force-unlocked)", run_id);
+    return rc;
+}
+
+int store_lock_check(struct store *st, struct mesh_err *err)
+{
+    if (!st->hb.running) return 0;
+    pthread_mutex_lock(&st->hb.mu);
+    int lost = st->hb.lost;
+    pthread_mutex_unlock(&st->hb.mu);
+    if (lost)
+        return mesh_err_set(err, MESH_ELOCKED, st->path, "run %s lost the state lock (it was taken "
+                            "over or force-unlocked); stop writing", st->hb.run_id);
+    return 0;
+}
+
+int store_lock_info(struct store *st, struct lock_info *info, int *held, struct mesh_err *err)
+{
+    return store_lock_read(st, info, held, NULL, NULL, err);
+}
+
+int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *err)
+{
+    int rc = store_exec(st, "BEGIN IMMEDIATE", err, "force-unlocking");
+    if (rc) return rc;
+    struct lock_info cur;
+    int held = 0, cleared = 0;
+    rc = store_lock_read(st, &cur, &held, NULL, NULL, err);
+    if (rc == 0 && !held) {
+        rc = mesh_err_set(err, MESH_ENOTFOUND, st->path, "the state is not locked; nothing to unlock");
+    } else if (rc == 0 && strcmp(cur.run_id, run_id) != 0) {
+        char who[512];
+        format_holder(&cur, who, sizeof(who));
+        rc = mesh_err_set(err, MESH_ECONFLICT, st->path, "the state is locked by %s, not by run %s; "
+                          "nothing unlocked", who, run_id);
+    }
+    if (rc == 0) rc = clear_lease(st, run_id, &cleared, err);
+    if (rc == 0) rc = store_exec(st, "COMMIT", err, "force-unlocking");
+    if (rc) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (strcmp(st->hb.run_id, run_id) == 0) {   /* our own lease: stop renewing it */
+        store_heartbeat_stop(st);
+        st->hb.run_id[0] = 0;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+/* store_int.h: what the files of state/ share and nobody else sees: struct store, the cache of
+ * prepared statements, transaction helpers, the row codec (encrypt on put, decrypt on load) and
+ * the few process facts (host, pid, start time) that runs and the lock lease record. */
+#ifndef MESH_STORE_INT_H
+#define MESH_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+/* Every statement the store runs more than once; prepared on first use, kept until close. */
+enum stmt_id {
+    Q_GET_META, Q_SET_META, Q_BUMP_SERIAL,
+    Q_PUT, Q_DELETE, Q_LOAD, Q_GET_ROW, Q_DEPOSED_KEYS, Q_SET_DEPOSED,
+    Q_RUN_BEGIN, Q_RUN_END, Q_RUNS_RUNNING, Q_JOURNAL, Q_PENDING,
+    Q_SNAP_TAKE, Q_SNAP_TRIM, Q_SNAP_BY_RUN, Q_SNAP_LIST, Q_SNAP_BY_NUMBER,
+    Q_RESTORE_CLEAR, Q_RESTORE_FILL,
+    Q_LOCK_READ, Q_LOCK_WRITE, Q_LOCK_CLEAR,
+    Q__COUNT
+};
+
+struct heartbeat {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running;        /* thread started and not yet joined */
+    int stop;
+    int lost;           /* the lease was no longer ours at a renewal */
+    double ttl;
+    char run_id[64];
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    char lineage[40];
+    sqlite3_stmt *stmts[Q__COUNT];
+    int in_tx;          /* inside store_begin .. store_commit */
+    int changed;        /* a resource row changed in the current transaction */
+    struct heartbeat hb;
+};
+
+/* Fills err (where = the state file) with "what: sqlite's message" and returns MESH_ERR or a
+ * more precise code (MESH_ELOCKED for SQLITE_BUSY). */
+int store_sqlerr(struct store *st, int rc, struct mesh_err *err, const char *what);
+/* The cached statement, reset and unbound; NULL with err set on a prepare failure. */
+sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id, struct mesh_err *err);
+/* Runs a statement that returns no rows (steps to SQLITE_DONE, resets). */
+int store_exec_stmt(struct store *st, sqlite3_stmt *s, struct mesh_err *err, const char *what);
+int store_exec(struct store *st, const char *sql, struct mesh_err *err, const char *what);
+
+/* A unit of work: inside a group commit it joins it; otherwise it is its own BEGIN IMMEDIATE ..
+ * COMMIT. tx_leave commits (bumping the serial if a row changed) when rc == 0, else rolls back,
+ * and returns rc or the commit's error. */
+int store_tx_enter(struct store *st, struct mesh_err *err);
+int store_tx_leave(struct store *st, int rc, struct mesh_err *err);
+
+/* Row codec. row_from_stmt reads columns address, deposed, type, inputs, outputs, deps,
+ * sensitive, run_id starting at column first, decrypting sensitive values. */
+int store_row_decrypt(struct store *st, struct state_row *row, struct mesh_err *err);
+struct state_row *store_row_from_json(struct store *st, const json_t *obj, struct mesh_err *err);
+
+/* Process facts. */
+double store_now(void);
+const char *store_hostname(void);
+long long store_pid_start(pid_t pid);   /* 0 if unknown */
+/* 1 if pid on this host is alive and (when both known) started at start_time. */
+int store_pid_alive(long long pid, long long start_time);
+void store_user_at_host(char *buf, size_t n);
+
+/* lock.c */
+int store_lock_read(struct store *st, struct lock_info *info, int *held, long long *pid_start,
+                    double *expires, struct mesh_err *err);
+void store_heartbeat_init(struct heartbeat *hb);
+void store_heartbeat_stop(struct store *st);
+
+/* The code in err, or MESH_ERR if err is NULL or unset. */
+#define STORE_ERRCODE(err) ((err) && (err)->code ? (err)->code : MESH_ERR)
+
+/* Copies src into a fixed buffer, always terminated. */
+void store_copy(char *dst, size_t n, const char *src);
+
+#endif
