@@ -20,6 +20,8 @@ struct node_pair;
 struct node {
     enum node_kind kind;
     int line, col;          /* 1-based position of the node's first character */
+    int end_line;           /* line of its last character: references inside a scalar written on
+                               one line get their own column, in a multi-line one its start */
     char *scalar;           /* NODE_SCALAR: the text */
     int quoted;             /* NODE_SCALAR: written in quotes (so "3" is a string, not a number) */
     struct node_pair *pairs;  /* NODE_MAP, in file order */

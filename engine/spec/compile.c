@@ -1,0 +1,325 @@
+/* compile.c: spec → typed resources. Every section has a compiler in one table; each adds its
+ * resources (address, driver, attributes, deps with positions), then one pass checks every
+ * reference and depends_on against all of them, so a raw resource may refer to one the
+ * high-level sections made and vice versa. Cycles are graph.c's job. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+#include "base/suggest.h"
+#include "driver.h"
+#include "spec/ref.h"
+#include "spec/schema.h"
+
+typedef void (*section_compile_fn)(struct spec *s, const struct node *section, const struct spec_ctx *c);
+
+static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c);
+
+/* One row per section that makes resources. The high-level sections compile to nothing yet:
+ * their issues add compile_pki.c, compile_network.c, compile_clusters.c, compile_istio.c and
+ * fill in the row. Order matters only for declaration order in plans. */
+static const struct {
+    const char *section;
+    section_compile_fn fn;
+} compilers[] = {
+    {"pki", NULL},       /* issue 5: pki_private_key.root, pki_root_ca.root, pki_intermediate_ca.<cluster> */
+    {"network", NULL},   /* issue 6: aws_vpc.main, aws_subnet.*, gateways, route tables, SGs */
+    {"clusters", NULL},  /* aws_eks_cluster.<name>, node groups, IAM */
+    {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
+    {"resources", compile_resources},
+};
+
+static void dep_free(void *p)
+{
+    struct spec_dep *d = p;
+    free(d->address);
+    free(d->output);
+    free(d);
+}
+
+void spec_resource_free(void *p)
+{
+    struct spec_resource *r = p;
+    if (!r) return;
+    free(r->address);
+    free(r->type);
+    json_decref(r->attrs);
+    vec_free_all(&r->deps, dep_free);
+    free(r);
+}
+
+struct spec_resource *spec_find(const struct spec *s, const char *address)
+{
+    return map_get(&s->by_address, address);
+}
+
+static void add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
+{
+    struct spec_dep *d = calloc(1, sizeof(*d));
+    d->address = strdup(address);
+    d->output = output ? strdup(output) : NULL;
+    d->line = line;
+    d->col = col;
+    vec_push(&r->deps, d);
+}
+
+/* ---- references inside values ---- */
+
+/* Every ${...} in every scalar of v becomes a dep positioned at its "${". */
+static void collect_refs(struct spec_resource *r, const struct node *v, const struct spec_ctx *c)
+{
+    if (v->kind != NODE_SCALAR) {
+        for (size_t i = 0; i < v->n; i++)
+            collect_refs(r, v->kind == NODE_MAP ? v->pairs[i].value : v->items[i], c);
+        return;
+    }
+    if (!strstr(v->scalar, "${")) return;
+    struct vec refs = VEC_INIT;
+    char msg[512];
+    size_t off;
+    int line, col;
+    if (ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) < 0) {
+        spec_text_ref_pos(c->text, v, refs.len, &line, &col);
+        diag_error(c->dl, c->file, line, col, "%s", msg);
+    }
+    for (size_t k = 0; k < refs.len; k++) {
+        const struct ref *x = refs.items[k];
+        spec_text_ref_pos(c->text, v, k, &line, &col);
+        add_dep(r, x->address, x->output, line, col);
+    }
+    vec_free_all(&refs, ref_free);
+}
+
+/* A string that is exactly one reference may stand for a value of any type. */
+static int is_whole_ref(const struct node *v)
+{
+    if (v->kind != NODE_SCALAR || strncmp(v->scalar, "${", 2) != 0) return 0;
+    struct vec refs = VEC_INIT;
+    char msg[8];
+    size_t off;
+    int whole = ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) == 0 && refs.len == 1 &&
+                ((struct ref *)refs.items[0])->end == strlen(v->scalar);
+    vec_free_all(&refs, ref_free);
+    return whole;
+}
+
+static const char *attr_type_name(enum attr_type t)
+{
+    static const char *names[] = {"anything", "a string", "a number", "true or false", "a list", "a map"};
+    return names[t];
+}
+
+static int type_ok(const struct node *v, enum attr_type t)
+{
+    if (t == T_ANY || node_is_null(v) || is_whole_ref(v)) return 1;
+    enum scalar_type st = node_scalar_type(v);
+    switch (t) {
+    case T_STRING: return v->kind == NODE_SCALAR;  /* numbers and booleans count as their text */
+    case T_NUMBER: return v->kind == NODE_SCALAR && (st == SCALAR_INT || st == SCALAR_FLOAT);
+    case T_BOOL: return v->kind == NODE_SCALAR && st == SCALAR_BOOL;
+    case T_LIST: return v->kind == NODE_SEQ;
+    case T_MAP: return v->kind == NODE_MAP;
+    default: return 1;
+    }
+}
+
+/* ---- the raw resources: section ---- */
+
+static void compile_depends_on(struct spec_resource *r, const struct node *v, const struct spec_ctx *c)
+{
+    if (v->kind != NODE_SEQ) {
+        diag_error(c->dl, c->file, v->line, v->col, "`%s`: `depends_on` must be a list of resource addresses, not %s",
+                   r->address, node_kind_name(v));
+        return;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct node *it = v->items[i];
+        if (it->kind != NODE_SCALAR || !ref_address_valid(it->scalar)) {
+            diag_error(c->dl, c->file, it->line, it->col,
+                       "`%s`: `depends_on` entries are resource addresses (TYPE.NAME), not %s%s%s%s", r->address,
+                       it->kind == NODE_SCALAR ? "`" : node_kind_name(it), it->kind == NODE_SCALAR ? it->scalar : "",
+                       it->kind == NODE_SCALAR ? "`" : "", "");
+            continue;
+        }
+        add_dep(r, it->scalar, NULL, it->line, it->col);
+    }
+}
+
+static void unknown_attr(const struct spec_resource *r, const struct node *key, const struct spec_ctx *c)
+{
+    struct suggest s;
+    suggest_init(&s, key->scalar);
+    suggest_try(&s, "depends_on");
+    for (const struct attr *a = r->driver->schema; a && a->name; a++)
+        if (!(a->flags & ATTR_COMPUTED)) suggest_try(&s, a->name);
+    if (s.best)
+        diag_error(c->dl, c->file, key->line, key->col, "`%s`: unknown attribute `%s` for type %s; did you mean `%s`?",
+                   r->address, key->scalar, r->type, s.best);
+    else
+        diag_error(c->dl, c->file, key->line, key->col, "`%s`: unknown attribute `%s` for type %s", r->address,
+                   key->scalar, r->type);
+}
+
+static void compile_attr(struct spec_resource *r, const struct node *key, const struct node *v, const struct spec_ctx *c)
+{
+    const struct attr *a = driver_attr(r->driver, key->scalar);
+    if (!a) return unknown_attr(r, key, c);
+    if (a->flags & ATTR_COMPUTED) {
+        diag_error(c->dl, c->file, key->line, key->col, "`%s`: `%s` is computed by %s and cannot be set", r->address,
+                   key->scalar, r->type);
+        return;
+    }
+    if (!type_ok(v, a->type)) {
+        diag_error(c->dl, c->file, v->line, v->col, "`%s`: `%s` must be %s, not %s", r->address, key->scalar,
+                   attr_type_name(a->type), node_kind_name(v));
+        return;
+    }
+    json_object_set_new(r->attrs, key->scalar, node_to_json(v));
+    collect_refs(r, v, c);
+}
+
+static void compile_body(struct spec_resource *r, const struct node *key, const struct node *body, const struct spec_ctx *c)
+{
+    if (body->kind != NODE_MAP && !node_is_null(body)) {
+        diag_error(c->dl, c->file, body->line, body->col, "`%s` must be a map of attributes, not %s", r->address,
+                   node_kind_name(body));
+        return;
+    }
+    for (size_t i = 0; body->kind == NODE_MAP && i < body->n; i++) {
+        const struct node *k = body->pairs[i].key, *v = body->pairs[i].value;
+        if (strcmp(k->scalar, "depends_on") == 0) compile_depends_on(r, v, c);
+        else compile_attr(r, k, v, c);
+    }
+    for (const struct attr *a = r->driver->schema; a && a->name; a++)
+        if ((a->flags & ATTR_REQUIRED) && !(a->flags & ATTR_COMPUTED) && !node_get(body, a->name))
+            diag_error(c->dl, c->file, key->line, key->col, "`%s` is missing the required attribute `%s`", r->address,
+                       a->name);
+}
+
+static void unknown_type(const char *type, const struct node *key, const struct spec_ctx *c)
+{
+    const char *best = driver_suggest(type);
+    if (best) {
+        diag_error(c->dl, c->file, key->line, key->col, "unknown resource type `%s`; did you mean `%s`?", type, best);
+        return;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < driver_count(); i++) strbuf_addf(&sb, "%s%s", i ? ", " : "", driver_at(i)->type);
+    diag_error(c->dl, c->file, key->line, key->col, "unknown resource type `%s` (known types: %s)", type, sb.buf);
+    strbuf_release(&sb);
+}
+
+/* Adds r, or reports a second declaration of its address and frees it. */
+static void spec_add(struct spec *s, struct spec_resource *r, const struct spec_ctx *c)
+{
+    const struct spec_resource *first = map_get(&s->by_address, r->address);
+    if (first) {
+        diag_error(c->dl, c->file, r->line, r->col, "duplicate resource address `%s` (first declared at %d:%d)",
+                   r->address, first->line, first->col);
+        spec_resource_free(r);
+        return;
+    }
+    map_put(&s->by_address, r->address, r);
+    vec_push(&s->resources, r);
+}
+
+static void compile_resource(struct spec *s, const struct node *key, const struct node *body, const struct spec_ctx *c)
+{
+    const char *addr = key->scalar;
+    if (!ref_address_valid(addr)) {
+        diag_error(c->dl, c->file, key->line, key->col,
+                   "invalid resource address `%s`: expected TYPE.NAME (TYPE [a-z][a-z0-9_]*, each NAME [A-Za-z0-9_-]+)",
+                   addr);
+        return;
+    }
+    struct spec_resource *r = calloc(1, sizeof(*r));
+    r->address = strdup(addr);
+    r->type = strndup(addr, strcspn(addr, "."));
+    r->driver = driver_find(r->type);
+    r->attrs = json_object();
+    vec_init(&r->deps);
+    r->line = key->line;
+    r->col = key->col;
+    r->origin = "resources";
+    /* Kept even when its type is unknown, so references to it are not reported twice. */
+    if (r->driver) compile_body(r, key, body, c);
+    else unknown_type(r->type, key, c);
+    spec_add(s, r, c);
+}
+
+static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c)
+{
+    if (node_is_null(section)) return;
+    if (section->kind != NODE_MAP) {
+        diag_error(c->dl, c->file, section->line, section->col,
+                   "`resources` must be a map of resource address to attributes, not %s", node_kind_name(section));
+        return;
+    }
+    for (size_t i = 0; i < section->n; i++) compile_resource(s, section->pairs[i].key, section->pairs[i].value, c);
+}
+
+/* ---- checking every edge ---- */
+
+enum { MAX_ADDRESS_SUGGESTIONS = 32 };  /* each costs a pass over all addresses */
+
+static void unknown_target(const struct spec *s, const struct spec_resource *r, const struct spec_dep *d,
+                           int *budget, const struct spec_ctx *c)
+{
+    struct suggest sg;
+    suggest_init(&sg, d->address);
+    if ((*budget)-- > 0)
+        for (size_t i = 0; i < s->resources.len; i++) suggest_try(&sg, ((struct spec_resource *)s->resources.items[i])->address);
+    const char *what = d->output ? "reference to" : "depends_on:";
+    if (sg.best)
+        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s unknown resource `%s`; did you mean `%s`?", r->address,
+                   what, d->address, sg.best);
+    else
+        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s unknown resource `%s`", r->address, what, d->address);
+}
+
+static void unknown_output(const struct spec_resource *r, const struct spec_dep *d, const struct spec_resource *t,
+                           const struct spec_ctx *c)
+{
+    struct suggest sg;
+    struct strbuf names = STRBUF_INIT;
+    suggest_init(&sg, d->output);
+    for (const struct attr *a = t->driver->schema; a && a->name; a++) {
+        suggest_try(&sg, a->name);
+        strbuf_addf(&names, "%s%s", names.len ? ", " : "", a->name);
+    }
+    if (sg.best)
+        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s has no output `%s`; did you mean `%s`?", r->address,
+                   t->type, d->output, sg.best);
+    else
+        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s has no output `%s` (it has: %s)", r->address, t->type,
+                   d->output, names.buf);
+    strbuf_release(&names);
+}
+
+static void check_deps(const struct spec *s, const struct spec_ctx *c)
+{
+    int budget = MAX_ADDRESS_SUGGESTIONS;
+    for (size_t i = 0; i < s->resources.len; i++) {
+        const struct spec_resource *r = s->resources.items[i];
+        for (size_t j = 0; j < r->deps.len; j++) {
+            const struct spec_dep *d = r->deps.items[j];
+            const struct spec_resource *t = map_get(&s->by_address, d->address);
+            if (t == r)
+                diag_error(c->dl, c->file, d->line, d->col, "`%s` %s itself", r->address,
+                           d->output ? "refers to" : "depends on");
+            else if (!t)
+                unknown_target(s, r, d, &budget, c);
+            else if (d->output && t->driver && !driver_attr(t->driver, d->output))
+                unknown_output(r, d, t, c);
+        }
+    }
+}
+
+void spec_compile(struct spec *s, const struct spec_ctx *c)
+{
+    for (size_t i = 0; i < sizeof(compilers) / sizeof(compilers[0]); i++) {
+        const struct node *section = node_get(s->root, compilers[i].section);
+        if (section && compilers[i].fn) compilers[i].fn(s, section, c);
+    }
+    check_deps(s, c);
+}

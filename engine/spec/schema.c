@@ -1,0 +1,440 @@
+/* schema.c: the schema table of every spec section (see schema.h and docs/spec.md) and the
+ * walker that validates a node tree against them, collecting every problem. */
+#include "spec/schema.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/suggest.h"
+
+#define END {NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL}
+
+static void check_pki(const struct node *v, const char *path, const struct spec_ctx *c);
+static void check_network(const struct node *v, const char *path, const struct spec_ctx *c);
+static void check_cluster(const struct node *v, const char *path, const struct spec_ctx *c);
+static void check_node_group(const struct node *v, const char *path, const struct spec_ctx *c);
+
+static const struct schema_key string_item = {NULL, S_STRING, 0, NULL, NULL, NULL, NULL, "a string", NULL};
+static const struct schema_key cidr4_item = {NULL, S_CIDR4, 0, NULL, NULL, NULL, NULL, "an IPv4 CIDR", NULL};
+
+/* ---- mesh: ---- */
+static const struct schema_key mesh_keys[] = {
+    {"name", S_NAME, SK_REQUIRED, NULL, NULL, NULL, NULL,
+     "the mesh's name; tags every object mesh makes (`mesh:name`) and prefixes cloud names", NULL},
+    {"region", S_STRING, 0, NULL, NULL, NULL, "AWS_REGION, AWS_DEFAULT_REGION, then the profile's region",
+     "AWS region of everything in the spec", NULL},
+    {"profile", S_STRING, 0, NULL, NULL, NULL, "AWS_PROFILE, then `default`",
+     "AWS profile of ~/.aws/credentials and ~/.aws/config", NULL},
+    {"tags", S_DICT, 0, NULL, &string_item, NULL, "{}", "tags added to every cloud object", NULL},
+    END,
+};
+
+/* ---- state: ---- */
+static const struct schema_key state_keys[] = {
+    {"path", S_STRING, 0, NULL, NULL, NULL, ".mesh/state.db beside the spec",
+     "the state file (`--state` and MESH_STATE win over it); relative to the spec's folder", NULL},
+    END,
+};
+
+/* ---- pki: ---- */
+static const struct schema_key pki_root_keys[] = {
+    {"common_name", S_STRING, 0, NULL, NULL, NULL, "Root CA", "subject CN of the root certificate", NULL},
+    {"organization", S_STRING, 0, NULL, NULL, NULL, "Istio", "subject O of the root certificate", NULL},
+    {"algorithm", S_ENUM, 0, NULL, NULL, "rsa4096|ecdsa-p256", "rsa4096", "key algorithm of the root key", NULL},
+    {"validity_days", S_INT, SK_POSITIVE, NULL, NULL, NULL, "3650", "lifetime of the root certificate", NULL},
+    {"cert_file", S_STRING, 0, NULL, NULL, NULL, NULL,
+     "import mode: PEM file of an existing root CA certificate (with key_file)", NULL},
+    {"key_file", S_STRING, 0, NULL, NULL, NULL, NULL,
+     "import mode: PEM file of its private key; read at apply, stored only encrypted", NULL},
+    {"key_passphrase_env", S_STRING, 0, NULL, NULL, NULL, NULL,
+     "import mode: environment variable holding the passphrase of an encrypted key_file", NULL},
+    END,
+};
+
+static const struct schema_key pki_intermediate_keys[] = {
+    {"common_name", S_STRING, 0, NULL, NULL, NULL, "Intermediate CA", "subject CN of each intermediate", NULL},
+    {"organization", S_STRING, 0, NULL, NULL, NULL, "Istio", "subject O of each intermediate", NULL},
+    {"algorithm", S_ENUM, 0, NULL, NULL, "rsa4096|ecdsa-p256", "rsa4096", "key algorithm of each intermediate key", NULL},
+    {"validity_days", S_INT, SK_POSITIVE, NULL, NULL, NULL, "730",
+     "lifetime of each intermediate; must not outlive the root", NULL},
+    END,
+};
+
+static const struct schema_key pki_keys[] = {
+    {"root", S_OBJECT, 0, pki_root_keys, NULL, NULL, "a new root CA", "the mesh's root of trust", NULL},
+    {"intermediate", S_OBJECT, 0, pki_intermediate_keys, NULL, NULL, "defaults below",
+     "settings of the intermediate CA made for every cluster (its subject gets L=<cluster>)", NULL},
+    {"renew_before_days", S_INT, SK_POSITIVE, NULL, NULL, NULL, "30",
+     "plan a renewal this many days before a certificate expires; under half its validity", NULL},
+    {"export_dir", S_STRING, 0, NULL, NULL, NULL, "unset (nothing written)",
+     "also write root-cert.pem and <cluster>/{ca-cert,ca-key,cert-chain,root-cert}.pem here", NULL},
+    END,
+};
+
+/* ---- network: ---- */
+static const struct schema_key network_existing_keys[] = {
+    {"vpc_id", S_STRING, SK_REQUIRED, NULL, NULL, NULL, NULL, "ID of the VPC to use (vpc-...)", NULL},
+    {"subnet_ids", S_LIST, SK_REQUIRED, NULL, &string_item, NULL, NULL, "IDs of the subnets clusters go in", NULL},
+    END,
+};
+
+static const struct schema_key network_keys[] = {
+    {"cidr", S_CIDR4, 0, NULL, NULL, NULL, "10.6.0.0/16", "the VPC's IPv4 CIDR block", NULL},
+    {"ipv6", S_BOOL, 0, NULL, NULL, NULL, "true", "dual stack: an Amazon-provided IPv6 /56, a /64 per subnet", NULL},
+    {"azs", S_INT, SK_POSITIVE, NULL, NULL, NULL, "3", "how many availability zones (the region's first N)", NULL},
+    {"private_subnets", S_LIST, 0, NULL, &cidr4_item, NULL, "10.6.0.0/20, 10.6.16.0/20, 10.6.32.0/20",
+     "one IPv4 CIDR per AZ for the private subnets (IPv6 /64 indexes 3, 4, 5)", NULL},
+    {"public_subnets", S_LIST, 0, NULL, &cidr4_item, NULL, "10.6.48.0/24, 10.6.49.0/24, 10.6.50.0/24",
+     "one IPv4 CIDR per AZ for the public subnets (IPv6 /64 indexes 0, 1, 2)", NULL},
+    {"nat", S_ENUM, 0, NULL, NULL, "single|per_az|none", "single", "NAT gateways for the private subnets", NULL},
+    {"existing", S_OBJECT, 0, network_existing_keys, NULL, NULL, NULL,
+     "use a VPC and subnets that already exist instead of making them", NULL},
+    END,
+};
+
+/* ---- clusters: ---- */
+static const struct schema_key node_group_keys[] = {
+    {"instance_types", S_LIST, 0, NULL, &string_item, NULL, "[m5.large]", "EC2 instance types", NULL},
+    {"ami_type", S_STRING, 0, NULL, NULL, NULL, "AL2023_x86_64_STANDARD", "EKS AMI type", NULL},
+    {"capacity_type", S_ENUM, 0, NULL, NULL, "ON_DEMAND|SPOT", "ON_DEMAND", "EC2 capacity type", NULL},
+    {"min_size", S_INT, 0, NULL, NULL, NULL, "1", "fewest nodes", NULL},
+    {"max_size", S_INT, SK_POSITIVE, NULL, NULL, NULL, "3", "most nodes", NULL},
+    {"desired_size", S_INT, 0, NULL, NULL, NULL, "2", "nodes to start with", NULL},
+    {"disk_size", S_INT, SK_POSITIVE, NULL, NULL, NULL, "50", "root volume size in GiB", NULL},
+    {"labels", S_DICT, 0, NULL, &string_item, NULL, "{}", "Kubernetes labels of the nodes", NULL},
+    END,
+};
+
+static const struct schema_key node_group_item = {NULL, S_OBJECT, 0, node_group_keys, NULL, NULL, NULL,
+                                                  "a managed node group", check_node_group};
+
+static const struct schema_key cluster_existing_keys[] = {
+    {"kubeconfig", S_STRING, SK_REQUIRED, NULL, NULL, NULL, NULL, "path of the kubeconfig file", NULL},
+    {"context", S_STRING, 0, NULL, NULL, NULL, "the file's current context", "context to use", NULL},
+    END,
+};
+
+static const struct schema_key lbc_keys[] = {
+    {"enabled", S_BOOL, 0, NULL, NULL, NULL, "true", "install the AWS Load Balancer Controller", NULL},
+    {"chart", S_STRING, 0, NULL, NULL, NULL, "eks/aws-load-balancer-controller",
+     "chart source: a local chart folder or .tgz, or a repository chart", NULL},
+    {"version", S_STRING, 0, NULL, NULL, NULL, NULL, "chart version (repository charts)", NULL},
+    END,
+};
+
+static const struct schema_key cluster_keys[] = {
+    {"ip_family", S_ENUM, 0, NULL, NULL, "ipv4|ipv6", "ipv4", "the cluster's Kubernetes service and pod IP family", NULL},
+    {"version", S_STRING, 0, NULL, NULL, NULL, "1.31", "Kubernetes version (quote it: \"1.30\")", NULL},
+    {"endpoint_public_access", S_BOOL, 0, NULL, NULL, NULL, "true", "API server reachable from the internet", NULL},
+    {"endpoint_private_access", S_BOOL, 0, NULL, NULL, NULL, "true", "API server reachable from the VPC", NULL},
+    {"node_groups", S_DICT, 0, NULL, &node_group_item, NULL, "one group `default` with the defaults below",
+     "managed node groups, by name", NULL},
+    {"load_balancer_controller", S_OBJECT, 0, lbc_keys, NULL, NULL, "enabled", "AWS Load Balancer Controller", NULL},
+    {"tags", S_DICT, 0, NULL, &string_item, NULL, "{}", "tags of this cluster's objects (added to mesh.tags)", NULL},
+    {"existing", S_OBJECT, 0, cluster_existing_keys, NULL, NULL, NULL,
+     "a cluster mesh does not create: reach it through a kubeconfig", NULL},
+    END,
+};
+
+static const struct schema_key cluster_item = {NULL, S_OBJECT, 0, cluster_keys, NULL, NULL, NULL, "a cluster",
+                                               check_cluster};
+
+/* ---- istio: ---- */
+static const struct schema_key istio_chart_keys[] = {
+    {"repository", S_STRING, 0, NULL, NULL, NULL, "https://istio-release.storage.googleapis.com/charts",
+     "Helm repository of the charts not given as local paths", NULL},
+    {"base", S_STRING, 0, NULL, NULL, NULL, "`base` from repository", "chart source of istio/base: a folder or .tgz", NULL},
+    {"istiod", S_STRING, 0, NULL, NULL, NULL, "`istiod` from repository", "chart source of istio/istiod", NULL},
+    {"gateway", S_STRING, 0, NULL, NULL, NULL, "`gateway` from repository", "chart source of istio/gateway", NULL},
+    END,
+};
+
+static const struct schema_key istio_values_keys[] = {
+    {"base", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of istio-base, every cluster", NULL},
+    {"istiod", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of istiod, every cluster", NULL},
+    {"gateway", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of the ingress gateway", NULL},
+    END,
+};
+
+static const struct schema_key istio_keys[] = {
+    {"version", S_STRING, SK_REQUIRED, NULL, NULL, NULL, NULL, "Istio version (chart version and image tag)", NULL},
+    {"mesh_id", S_NAME, 0, NULL, NULL, NULL, "mesh1", "meshID of every istiod", NULL},
+    {"network", S_NAME, 0, NULL, NULL, NULL, "network1", "network name: one network, so every cluster shares it", NULL},
+    {"namespace", S_STRING, 0, NULL, NULL, NULL, "istio-system", "namespace of istiod and the cacerts secret", NULL},
+    {"charts", S_OBJECT, 0, istio_chart_keys, NULL, NULL, "the public charts", "where the charts come from", NULL},
+    {"ingress_gateway", S_BOOL, 0, NULL, NULL, NULL, "true", "install istio-ingressgateway in every cluster", NULL},
+    {"remote_secrets", S_BOOL, 0, NULL, NULL, NULL, "true",
+     "multi-primary: a reader secret in each cluster so each istiod watches the others", NULL},
+    {"values", S_OBJECT, 0, istio_values_keys, NULL, NULL, "{}", "extra Helm values per chart", NULL},
+    END,
+};
+
+const struct schema_key schema_root[] = {
+    {"mesh", S_OBJECT, 0, mesh_keys, NULL, NULL, NULL, "the mesh's name, region, profile and tags", NULL},
+    {"state", S_OBJECT, 0, state_keys, NULL, NULL, NULL, "where state lives", NULL},
+    {"pki", S_OBJECT, 0, pki_keys, NULL, NULL, NULL, "root CA and per-cluster intermediate CAs", check_pki},
+    {"network", S_OBJECT, 0, network_keys, NULL, NULL, NULL, "the VPC, its subnets and gateways", check_network},
+    {"clusters", S_DICT, 0, NULL, &cluster_item, NULL, NULL, "EKS clusters (or existing ones), by name", NULL},
+    {"istio", S_OBJECT, 0, istio_keys, NULL, NULL, NULL, "Istio multi-primary on every cluster", NULL},
+    {"resources", S_RESOURCES, 0, NULL, NULL, NULL, NULL, "raw typed resources by address", NULL},
+    END,
+};
+
+const struct schema_key *schema_key_find(const struct schema_key *keys, const char *name)
+{
+    for (; keys && keys->name; keys++)
+        if (strcmp(keys->name, name) == 0) return keys;
+    return NULL;
+}
+
+/* ---- the walker ---- */
+
+static void check_value(const struct node *v, const struct schema_key *k, const char *path, const struct node *at,
+                        const struct spec_ctx *c);
+
+static void err_type(const struct node *v, const char *path, const char *want, const struct spec_ctx *c)
+{
+    diag_error(c->dl, c->file, v->line, v->col, "`%s` must be %s, not %s", path, want, node_kind_name(v));
+}
+
+static int name_valid(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* "a.b.c.d/n" or "x::/n" with no host bits set. */
+static int cidr_valid(const char *s, int family, char *why, size_t whylen)
+{
+    unsigned char addr[16];
+    char host[64];
+    const char *slash = strchr(s, '/');
+    size_t bytes = family == AF_INET ? 4 : 16;
+    if (!slash || (size_t)(slash - s) >= sizeof(host)) return snprintf(why, whylen, "no /prefix"), 0;
+    memcpy(host, s, (size_t)(slash - s));
+    host[slash - s] = '\0';
+    char *end;
+    long prefix = strtol(slash + 1, &end, 10);
+    if (inet_pton(family, host, addr) != 1) return snprintf(why, whylen, "`%s` is not an address", host), 0;
+    if (!slash[1] || *end || prefix < 0 || prefix > (long)bytes * 8)
+        return snprintf(why, whylen, "prefix must be 0 to %zu", bytes * 8), 0;
+    for (size_t bit = (size_t)prefix; bit < bytes * 8; bit++)
+        if (addr[bit / 8] & (0x80 >> (bit % 8))) return snprintf(why, whylen, "host bits set after /%ld", prefix), 0;
+    return 1;
+}
+
+static void check_enum(const struct node *v, const struct schema_key *k, const char *path, const struct spec_ctx *c)
+{
+    char buf[256], list[256] = "";
+    snprintf(buf, sizeof(buf), "%s", k->values);
+    const char *words[16];
+    size_t n = 0;
+    for (char *w = strtok(buf, "|"); w && n < 15; w = strtok(NULL, "|")) {
+        if (strcmp(w, v->scalar) == 0) return;
+        words[n++] = w;
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s`%s`", n > 1 ? ", " : "", w);
+    }
+    words[n] = NULL;
+    const char *best = suggest_word(v->scalar, words);
+    if (best)
+        diag_error(c->dl, c->file, v->line, v->col, "`%s` must be one of %s, not `%s`; did you mean `%s`?", path, list,
+                   v->scalar, best);
+    else
+        diag_error(c->dl, c->file, v->line, v->col, "`%s` must be one of %s, not `%s`", path, list, v->scalar);
+}
+
+static void check_scalar(const struct node *v, const struct schema_key *k, const char *path, const struct spec_ctx *c)
+{
+    enum scalar_type t = node_scalar_type(v);
+    char why[96];
+    switch (k->type) {
+    case S_STRING:
+        if (t == SCALAR_NULL) err_type(v, path, "a string", c);
+        break;
+    case S_INT:
+        if (t != SCALAR_INT) err_type(v, path, "a whole number", c);
+        else if ((k->flags & SK_POSITIVE) && strtoll(v->scalar, NULL, 0) <= 0)
+            diag_error(c->dl, c->file, v->line, v->col, "`%s` must be greater than 0, not %s", path, v->scalar);
+        break;
+    case S_BOOL:
+        if (t != SCALAR_BOOL) err_type(v, path, "true or false", c);
+        break;
+    case S_ENUM:
+        check_enum(v, k, path, c);
+        break;
+    case S_NAME:
+        if (!name_valid(v->scalar))
+            diag_error(c->dl, c->file, v->line, v->col, "`%s` must be a name of letters, digits, `_` and `-`, not `%s`",
+                       path, v->scalar);
+        break;
+    case S_CIDR4:
+    case S_CIDR6:
+        if (!cidr_valid(v->scalar, k->type == S_CIDR4 ? AF_INET : AF_INET6, why, sizeof(why)))
+            diag_error(c->dl, c->file, v->line, v->col, "`%s` must be an %s CIDR such as %s, not `%s` (%s)", path,
+                       k->type == S_CIDR4 ? "IPv4" : "IPv6", k->type == S_CIDR4 ? "10.6.0.0/16" : "fd00::/56",
+                       v->scalar, why);
+        break;
+    default:
+        break;
+    }
+}
+
+static void check_object(const struct node *v, const struct schema_key *keys, const char *path,
+                         const struct node *at, const struct spec_ctx *c)
+{
+    char sub[512];
+    for (size_t i = 0; v->kind == NODE_MAP && i < v->n; i++) {
+        const struct node *key = v->pairs[i].key;
+        const struct schema_key *k = schema_key_find(keys, key->scalar);
+        snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key->scalar);
+        if (k) {
+            check_value(v->pairs[i].value, k, sub, key, c);
+            continue;
+        }
+        struct suggest s;
+        suggest_init(&s, key->scalar);
+        for (const struct schema_key *x = keys; x->name; x++) suggest_try(&s, x->name);
+        if (s.best)
+            diag_error(c->dl, c->file, key->line, key->col, "unknown key `%s`%s%s%s; did you mean `%s`?", key->scalar,
+                       *path ? " in `" : "", path, *path ? "`" : "", s.best);
+        else
+            diag_error(c->dl, c->file, key->line, key->col, "unknown key `%s`%s%s%s", key->scalar, *path ? " in `" : "", path,
+                       *path ? "`" : "");
+    }
+    for (const struct schema_key *k = keys; k->name; k++)
+        if ((k->flags & SK_REQUIRED) && !node_get(v, k->name))
+            diag_error(c->dl, c->file, at->line, at->col, "`%s` is missing the required key `%s`", path, k->name);
+}
+
+static void check_items(const struct node *v, const struct schema_key *k, const char *path, const struct spec_ctx *c)
+{
+    char sub[512];
+    if (k->type == S_LIST) {
+        for (size_t i = 0; i < v->n; i++) {
+            snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+            check_value(v->items[i], k->item, sub, v->items[i], c);
+        }
+        return;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct node *key = v->pairs[i].key;
+        if (k->item->type == S_OBJECT && !name_valid(key->scalar))
+            diag_error(c->dl, c->file, key->line, key->col,
+                       "`%s` is not a valid name under `%s`: use letters, digits, `_` and `-`", key->scalar, path);
+        snprintf(sub, sizeof(sub), "%s.%s", path, key->scalar);
+        check_value(v->pairs[i].value, k->item, sub, key, c);
+    }
+}
+
+/* An empty value (`pki:` alone) means "all defaults" for the container kinds. Missing required
+ * keys are reported at `at`, the key that holds v (or v itself in a list). */
+static void check_value(const struct node *v, const struct schema_key *k, const char *path, const struct node *at,
+                        const struct spec_ctx *c)
+{
+    int empty = node_is_null(v);
+    switch (k->type) {
+    case S_OBJECT:
+    case S_DICT:
+    case S_MAP:
+        if (!empty && v->kind != NODE_MAP) return err_type(v, path, "a map", c);
+        if (k->type == S_OBJECT) check_object(v, k->keys, path, at, c);
+        else if (k->type == S_DICT && !empty) check_items(v, k, path, c);
+        break;
+    case S_LIST:
+        if (!empty && v->kind != NODE_SEQ) return err_type(v, path, "a list", c);
+        if (!empty) check_items(v, k, path, c);
+        break;
+    case S_ANY:
+    case S_RESOURCES:
+        return;
+    default:
+        if (v->kind == NODE_SCALAR) check_scalar(v, k, path, c);
+        else err_type(v, path, k->type == S_INT ? "a whole number" : k->type == S_BOOL ? "true or false" : "a string", c);
+        return;
+    }
+    if (k->check && !empty) k->check(v, path, c);
+}
+
+/* Missing required keys of a section point at the section's key. */
+void schema_validate(const struct node *root, const struct spec_ctx *c)
+{
+    check_object(root, schema_root, "", root, c);
+    const struct node *istio = node_get(root, "istio");
+    if (istio && !node_get(root, "clusters")) {
+        for (size_t i = 0; i < root->n; i++)
+            if (root->pairs[i].value == istio)
+                diag_error(c->dl, c->file, root->pairs[i].key->line, root->pairs[i].key->col,
+                           "`istio` needs a `clusters` section to install Istio on");
+    }
+}
+
+/* ---- rules across keys ---- */
+
+/* The key's number, def when absent; -1 when it is not a number (its own error is reported). */
+static long long int_of(const struct node *map, const char *key, long long def)
+{
+    const struct node *v = node_get(map, key);
+    if (!v) return def;
+    if (v->kind != NODE_SCALAR || node_scalar_type(v) != SCALAR_INT) return -1;
+    return strtoll(v->scalar, NULL, 0);
+}
+
+static void check_pki(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    const struct node *root = node_get(v, "root"), *inter = node_get(v, "intermediate");
+    const struct node *cert = node_get(root, "cert_file"), *key = node_get(root, "key_file");
+    if (cert && !key) diag_error(c->dl, c->file, cert->line, cert->col, "`pki.root.cert_file` needs `key_file` too");
+    if (key && !cert) diag_error(c->dl, c->file, key->line, key->col, "`pki.root.key_file` needs `cert_file` too");
+    const char *gen[] = {"algorithm", "validity_days", "common_name", "organization"};
+    for (size_t i = 0; cert && i < 4; i++) {
+        const struct node *g = node_get(root, gen[i]);
+        if (g)
+            diag_error(c->dl, c->file, g->line, g->col,
+                       "`pki.root.%s` describes a new root CA; an imported one (cert_file) has its own", gen[i]);
+    }
+    long long rootdays = int_of(root, "validity_days", 3650), interdays = int_of(inter, "validity_days", 730);
+    const struct node *at = node_get(inter, "validity_days");
+    if (!at) at = node_get(root, "validity_days");
+    if (!cert && rootdays > 0 && interdays > rootdays && at)
+        diag_error(c->dl, c->file, at->line, at->col,
+                   "intermediates would outlive their root: %lld days is more than the root's %lld", interdays, rootdays);
+    (void)path;
+}
+
+static void check_network(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    if (!node_get(v, "existing")) return;
+    static const char *const made[] = {"cidr", "ipv6", "azs", "private_subnets", "public_subnets", "nat", NULL};
+    for (size_t i = 0; made[i]; i++) {
+        const struct node *g = node_get(v, made[i]);
+        if (g)
+            diag_error(c->dl, c->file, g->line, g->col,
+                       "`%s.%s` describes a network mesh makes; it cannot be combined with `existing`", path, made[i]);
+    }
+}
+
+static void check_cluster(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    if (!node_get(v, "existing")) return;
+    static const char *const made[] = {"version", "node_groups", "endpoint_public_access", "endpoint_private_access", NULL};
+    for (size_t i = 0; made[i]; i++) {
+        const struct node *g = node_get(v, made[i]);
+        if (g)
+            diag_error(c->dl, c->file, g->line, g->col,
+                       "`%s.%s` describes a cluster mesh makes; it cannot be combined with `existing`", path, made[i]);
+    }
+}
+
+static void check_node_group(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    long long min = int_of(v, "min_size", 1), max = int_of(v, "max_size", 3), want = int_of(v, "desired_size", 2);
+    if (min < 0 || max < 0 || want < 0) return;
+    if (min > max || want < min || want > max)
+        diag_error(c->dl, c->file, v->line, v->col,
+                   "`%s` needs 0 <= min_size <= desired_size <= max_size (here %lld, %lld, %lld)", path, min, want, max);
+}

@@ -1,0 +1,48 @@
+/* spec_int.h: what the spec loader's own files share (load.c → schema.c → compile.c).
+ * Nothing outside engine/spec includes it. */
+#ifndef MESH_SPEC_INT_H
+#define MESH_SPEC_INT_H
+
+#include <stddef.h>
+
+#include "spec/spec.h"
+
+#define SPEC_MAX_BYTES (8u << 20)   /* 8 MiB: larger files are rejected before parsing */
+#define SPEC_MAX_DEPTH 64           /* nesting levels */
+#define SPEC_MAX_NODES 2000000u     /* values in one file; bounds memory whatever the input */
+
+/* The file's text with a line index, so positions inside scalars can be found in O(1). */
+struct spec_text {
+    const char *file;
+    const char *text;
+    size_t len;
+    size_t *lines;      /* byte offset where each line starts; lines[0] = 0 */
+    size_t nlines;
+};
+
+/* Everything a validation or compile pass needs to report problems. */
+struct spec_ctx {
+    const struct spec_text *text;
+    struct diag_list *dl;
+    const char *file;
+};
+
+/* load.c */
+/* Position of the k-th (0-based) "${" of a scalar, as ref_parse counts them. */
+void spec_text_ref_pos(const struct spec_text *t, const struct node *scalar, size_t k, int *line, int *col);
+
+/* node.c */
+enum scalar_type { SCALAR_NULL, SCALAR_BOOL, SCALAR_INT, SCALAR_FLOAT, SCALAR_STRING };
+enum scalar_type node_scalar_type(const struct node *n);
+/* "a map", "a list", "a string", "a number", "a boolean", "null": for "must be X, not Y". */
+const char *node_kind_name(const struct node *n);
+int node_is_null(const struct node *n);
+
+/* schema.c: checks every high-level section's shape against its schema table. */
+void schema_validate(const struct node *root, const struct spec_ctx *c);
+
+/* compile.c: the resources of every section, into s->resources and s->by_address. */
+void spec_compile(struct spec *s, const struct spec_ctx *c);
+void spec_resource_free(void *r);
+
+#endif

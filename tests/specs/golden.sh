@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# golden.sh: the golden spec tests. Every bad/NAME.yaml has bad/NAME.yaml.err, the exact stderr
+# of `mesh validate -f NAME.yaml` run inside the folder with NO_COLOR=1 (exit code 1); every
+# good/*.yaml, specs/reference.yaml and specs/examples/*.yaml must validate (exit code 0).
+# Usage: MESH_BIN=/path/to/mesh bash tests/specs/golden.sh
+# Cases too big to commit are generated here (huge.yaml: 10 MiB). Cases that must be rejected
+# fast (TIMED) also fail when they take longer than LIMIT seconds.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+MESH_BIN=${MESH_BIN:-$root/mesh}
+TIMED="huge alias_bomb too_deep"
+LIMIT=5
+pass=0 fail=0
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$here"/bad/*.yaml "$here"/bad/*.yaml.err "$tmp"/
+# 10 MiB of valid YAML (comments): refused for its size, before any parsing.
+yes '# a line of filler to push this spec over the size limit, 64 bytes' | head -c 10485760 >"$tmp/huge.yaml"
+
+now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
+result() {  # result OK NAME [DETAIL]
+    if [ "$1" = 1 ]; then
+        pass=$((pass + 1)); echo "ok - golden $2"
+    else
+        fail=$((fail + 1)); echo "not ok - golden $2"; [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/    /'
+    fi
+}
+
+for err in "$tmp"/*.yaml.err; do
+    name=$(basename "$err" .yaml.err)
+    t0=$(now)
+    (cd "$tmp" && NO_COLOR=1 timeout 60 "$MESH_BIN" validate -f "$name.yaml" >/dev/null 2>"$name.out")
+    rc=$?
+    secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+    detail=$(diff -u "$err" "$tmp/$name.out" 2>&1)
+    ok=1
+    [ -z "$detail" ] || ok=0
+    if [ "$rc" != 1 ]; then ok=0; detail="exit code $rc, expected 1"$'\n'"$detail"; fi
+    case " $TIMED " in *" $name "*)
+        if awk -v s="$secs" -v l="$LIMIT" 'BEGIN { exit !(s > l) }'; then ok=0; detail="took ${secs}s, limit ${LIMIT}s"$'\n'"$detail"; fi;;
+    esac
+    result $ok "bad/$name" "$detail"
+done
+
+for spec in "$here"/good/*.yaml "$root"/specs/reference.yaml "$root"/specs/examples/*.yaml; do
+    [ -e "$spec" ] || continue
+    out=$(cd "$(dirname "$spec")" && NO_COLOR=1 timeout 60 "$MESH_BIN" validate -f "$(basename "$spec")" 2>&1 >/dev/null)
+    rc=$?
+    name=${spec#"$root"/}; name=${name#tests/specs/}
+    if [ "$rc" = 0 ]; then result 1 "$name"; else result 0 "$name" "exit code $rc"$'\n'"$out"; fi
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
