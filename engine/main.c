@@ -1,3 +1,150 @@
-/* main.c: placeholder until the command table lands. */
+/* main.c: the command table. `mesh help CMD` and `mesh CMD --help` read the same entries. */
 #include <stdio.h>
-int main(void) { puts("mesh"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "base/err.h"
+#include "cmd.h"
+#include "fault.h"
+#include "spec/ref.h"
+#include "store.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+    const char *usage;
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"plan", cmd_plan, "Show what apply would change",
+     "mesh plan [-f SPEC] [--state PATH] [--json] [--detailed-exitcode] [--target ADDR]... [--refresh=false] [--explain]",
+     "Loads the spec, reads every resource in state through its driver (refresh) and prints what\n"
+     "`mesh apply` would do: + create, ~ update in-place, -/+ replace (and the attribute that forces\n"
+     "it), - destroy. Never changes state or the world. If a run was cut off, says first what\n"
+     "recovery will do.\n\n"
+     "  -f, --file SPEC        the spec (default mesh.yaml)\n"
+     "  --state PATH           the state database (default .mesh/state.db beside the spec, or $MESH_STATE)\n"
+     "  --json                 one JSON object per line (docs/json.md)\n"
+     "  --detailed-exitcode    exit 2 when the plan has changes (0 none, 1 error)\n"
+     "  --target ADDR          only ADDR and what it depends on; `*` matches within one segment\n"
+     "  --refresh=false        skip reading the world; diff against state only\n"
+     "  --explain              show how the spec expanded into resources\n"
+     "  --parallelism N        concurrent driver reads (default 10)\n"},
+    {"apply", cmd_apply, "Converge the world to the spec",
+     "mesh apply [-f SPEC] [--auto-approve] [--json] [--target ADDR]... [--parallelism N] [--no-rollback] [--resume] "
+     "[--lock-timeout DUR]",
+     "Takes the state lock, recovers a cut-off run if there is one, plans, asks for 'yes' on a\n"
+     "terminal, then applies: creates and updates in dependency order (up to --parallelism at once),\n"
+     "then deletes in reverse order. If anything in the first phase fails (or on Ctrl-C), the calls\n"
+     "in flight finish and every change of this run is rolled back.\n\n"
+     "  --auto-approve         do not ask (required without a terminal)\n"
+     "  --parallelism N        concurrent driver calls (default 10)\n"
+     "  --no-rollback          on failure keep what was done instead of rolling back\n"
+     "  --resume               continue a cut-off run instead of rolling it back\n"
+     "  --lock-timeout DUR     wait up to DUR (30s, 5m) for the state lock instead of failing at once\n"
+     "  -f, --state, --json, --target  as for plan\n"},
+    {"destroy", cmd_destroy, "Delete everything in state, in reverse dependency order",
+     "mesh destroy [-f SPEC] [--auto-approve] [--json] [--target ADDR]...",
+     "Deletes every resource in state (or the --target ones and everything that depends on them),\n"
+     "dependents first, in parallel. A failed delete keeps that resource and what it depends on in\n"
+     "state; running destroy again finishes the job.\n"},
+    {"validate", cmd_validate, "Check the spec without touching state or the network",
+     "mesh validate [-f SPEC] [--json]",
+     "Reports every problem in the spec at once, each as file:line:col with the line and a caret.\n"},
+    {"graph", cmd_graph, "Print the dependency graph as Graphviz DOT",
+     "mesh graph [-f SPEC] [--plan]",
+     "Node IDs are the quoted addresses; an edge \"a\" -> \"b\" means b depends on a (a runs first).\n"
+     "--plan colours nodes by their planned action (green create, gold update, orange replace, red delete).\n"
+     "Render with: mesh graph | dot -Tsvg > graph.svg\n"},
+    {"state", cmd_state, "Read the state: list, show ADDR, snapshots, restore N",
+     "mesh state list | show ADDRESS | snapshots | restore N  [--state PATH] [-f SPEC] [--json]",
+     "  list         every address in state, one per line, sorted\n"
+     "  show ADDR    its attributes and outputs; sensitive ones print as (sensitive)\n"
+     "  snapshots    the states kept before each of the last 10 runs\n"
+     "  restore N    put snapshot N (1 = newest) back as the state; the world is not touched\n"},
+    {"force-unlock", cmd_force_unlock, "Release a state lock whose run is gone",
+     "mesh force-unlock RUN_ID [--state PATH]",
+     "Only for a lock that mesh could not take over by itself (another host). A lock held by a dead\n"
+     "process on this host, or whose lease expired, is taken over automatically.\n"},
+    {"version", cmd_version, "Print the version", "mesh version", ""},
+    {"help", cmd_help, "Show help for a command", "mesh help [COMMAND]", ""},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *command_find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+static void usage_all(FILE *out)
+{
+    fprintf(out, "usage: mesh COMMAND [options]\n\n"
+                 "mesh converges an Istio multi-primary service mesh, and the infrastructure under it,\n"
+                 "from one YAML spec.\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'mesh help COMMAND' for its options. Exit codes: 0 ok, 1 error, 2 plan has changes\n"
+                 "(with --detailed-exitcode).\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage_all(stdout);
+        return 0;
+    }
+    const struct command *c = command_find(argv[0]);
+    if (!c) {
+        fprintf(stderr, "mesh: no command '%s'\n\n", argv[0]);
+        usage_all(stderr);
+        return 1;
+    }
+    printf("usage: %s\n\n%s%s", c->usage, c->summary, c->help[0] ? ".\n\n" : ".\n");
+    fputs(c->help, stdout);
+    return 0;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_all(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
+    const struct command *c = command_find(argv[1]);
+    if (!c) {
+        fprintf(stderr, "mesh: '%s' is not a mesh command.\n\n", argv[1]);
+        usage_all(stderr);
+        return 1;
+    }
+    if (c->fn != cmd_help && wants_help(argc - 2, argv + 2)) {
+        char *name = argv[1];
+        return cmd_help(1, &name);
+    }
+    struct mesh_err err;
+    mesh_err_init(&err);
+    if (fault_init(getenv("MESH_FAULTS"), &err)) {
+        fprintf(stderr, "Error: %s: %s\n", err.where, err.msg);
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)ref_unknown();  /* built once before any worker thread starts */
+    int rc = c->fn(argc - 2, argv + 2);
+    crypt_release();
+    curl_global_cleanup();
+    return rc;
+}

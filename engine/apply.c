@@ -1,0 +1,416 @@
+/* apply.c: the coordinator of an apply (see apply.h). It alone touches the state store and the
+ * DAG bookkeeping; workers only call drivers (apply_job.c). */
+#include "apply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply_job.h"
+#include "cancel.h"
+#include "driver.h"
+#include "plan.h"
+#include "pool.h"
+#include "spec/ref.h"
+#include "spec/spec.h"
+#include "store.h"
+#include "ui.h"
+
+#define PROGRESS_EVERY 10.0  /* seconds between "still creating..." lines */
+
+struct coord {
+    struct store *st;
+    const struct apply_opts *o;
+    struct apply_report *rep;
+    struct mesh_err *err;
+    struct map live;        /* address -> struct state_row * (current objects; owned) */
+    struct vec jobs;        /* every job of the phase (owned) */
+    struct vec ready;       /* struct job * */
+    int inflight;
+    int stopping;           /* a failure or Ctrl-C: start nothing new */
+    int store_broken;       /* a commit failed: nothing can be journaled any more */
+    struct map cbd_deposed; /* address -> strdup'ed deposed key of replaced objects (phase 2 deletes them) */
+};
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const json_t *coord_lookup(void *ctx, const char *address, const char *output)
+{
+    struct coord *co = ctx;
+    struct state_row *row = map_get(&co->live, address);
+    if (!row) return NULL;
+    json_t *v = json_object_get(row->outputs, output);
+    return v ? v : json_object_get(row->inputs, output);
+}
+
+static void live_set(struct coord *co, struct state_row *row)
+{
+    struct state_row *old = map_get(&co->live, row->address);
+    state_row_free(old);
+    map_put(&co->live, row->address, row);
+}
+
+static void live_init(struct coord *co)
+{
+    map_init(&co->live);
+    for (size_t i = 0; co->o->rows && i < co->o->rows->len; i++) {
+        const struct state_row *r = co->o->rows->items[i];
+        if (!r->deposed || !r->deposed[0]) live_set(co, state_row_dup(r));
+    }
+}
+
+static void live_release(struct coord *co)
+{
+    for (size_t i = 0; i < co->live.cap; i++)
+        if (co->live.slots[i].key) state_row_free(co->live.slots[i].value);
+    map_release(&co->live);
+}
+
+static json_t *entry_deps(const struct plan_entry *e)
+{
+    json_t *a = json_array();
+    struct map seen = MAP_INIT;
+    for (size_t i = 0; e->res && i < e->res->deps.len; i++) {
+        const struct spec_dep *d = e->res->deps.items[i];
+        if (map_has(&seen, d->address)) continue;
+        map_put(&seen, d->address, NULL);
+        json_array_append_new(a, json_string(d->address));
+    }
+    map_release(&seen);
+    return a;
+}
+
+static struct state_row *job_row(const struct job *j)
+{
+    struct state_row *row = state_row_new(j->e->address, "", j->e->type);
+    row->inputs = json_incref(j->desired);
+    row->outputs = json_incref(j->outputs);
+    row->deps = entry_deps(j->e);
+    row->sensitive = driver_sensitive_names(j->e->driver);
+    free(row->run_id);
+    row->run_id = strdup(j->run_id);
+    return row;
+}
+
+static void progress(const struct job *j, const char *status, double elapsed, const char *extra)
+{
+    char dur[32];
+    ui_duration(elapsed, dur, sizeof(dur));
+    if (ui.json) {
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:f}", "address", j->e->address, "action", job_action(j), "status",
+                               status, "elapsed", elapsed);
+        if (j->deposed[0]) json_object_set_new(ev, "deposed", json_string(j->deposed));
+        if (extra) json_object_set_new(ev, strcmp(status, "failed") == 0 ? "error" : "id", json_string(extra));
+        ui_event("progress", ev);
+        return;
+    }
+    const char *addr = j->e->address;
+    if (strcmp(status, "start") == 0)
+        ui_out("%s: %s...%s\n", addr, job_verb(j), j->deposed[0] && j->kind == JOB_DELETE_DEPOSED ? " (old object)" : "");
+    else if (strcmp(status, "done") == 0)
+        ui_out("%s: %s complete after %s%s%s%s\n", addr, job_noun(j), dur, extra ? " [id=" : "", extra ? extra : "",
+               extra ? "]" : "");
+    else if (strcmp(status, "still") == 0)
+        ui_out("%s: Still %c%s... (%s elapsed)\n", addr, job_verb(j)[0] - 'A' + 'a', job_verb(j) + 1, dur);
+    else
+        ui_out("%s%s: %s failed after %s%s\n", ui_c("red"), addr, job_verb(j), dur, ui_c("reset"));
+}
+
+/* Journals the intents of every ready job in one transaction, then hands them to the pool. */
+static void coord_dispatch(struct coord *co, struct pool *pool)
+{
+    if (!co->ready.len || co->stopping) return;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = store_begin(co->st, &e);
+    for (size_t i = 0; !rc && i < co->ready.len; i++) {
+        struct job *j = co->ready.items[i];
+        rc = store_journal(co->st, co->o->run_id, j->e->address, job_action(j), "intent", NULL, &e);
+    }
+    if (!rc) rc = store_commit(co->st, &e);
+    if (rc) {
+        store_rollback(co->st);
+        mesh_err_set(co->err, rc, e.where, "%s", e.msg);
+        co->stopping = co->store_broken = 1;
+        return;
+    }
+    for (size_t i = 0; i < co->ready.len; i++) {
+        struct job *j = co->ready.items[i];
+        if (j->kind != JOB_DELETE && j->kind != JOB_DELETE_DEPOSED) {
+            int unknown = 0;
+            j->desired = ref_resolve(j->e->res->attrs, coord_lookup, co, &unknown);
+            (void)unknown;  /* every dependency is done, so nothing is unknown any more */
+        }
+        j->started = 1;
+        j->t0 = j->last_progress = now_mono();
+        co->inflight++;
+        progress(j, "start", 0, NULL);
+        pool_submit(pool, j);
+    }
+    co->ready.len = 0;
+}
+
+static void coord_release_dependents(struct coord *co, struct job *j)
+{
+    for (size_t k = 0; k < j->dependents.len; k++) {
+        struct job *d = j->dependents.items[k];
+        if (--d->remaining == 0) vec_push(&co->ready, d);
+    }
+}
+
+/* Applies one posted stage to state inside the open transaction. */
+static int coord_commit_stage(struct coord *co, struct job *j, struct mesh_err *e)
+{
+    const char *addr = j->e->address;
+    int rc = 0;
+    switch (j->stage) {
+    case STAGE_OLD_DELETED:
+        rc = store_delete(co->st, addr, "", e);
+        if (!rc) rc = store_journal(co->st, co->o->run_id, addr, job_action(j), "old-deleted", NULL, e);
+        return rc;
+    case STAGE_CREATED:
+    case STAGE_DONE:
+        if (j->kind == JOB_DELETE || j->kind == JOB_DELETE_DEPOSED) {
+            rc = store_delete(co->st, addr, j->e->deposed[0] ? j->e->deposed : j->deposed, e);
+        } else {
+            if (j->kind == JOB_REPLACE_CBD && !j->deposed[0])
+                rc = store_depose(co->st, addr, j->deposed, sizeof(j->deposed), e);
+            struct state_row *row = job_row(j);
+            if (!rc) rc = store_put(co->st, row, e);
+            if (!rc) live_set(co, row);
+            else state_row_free(row);
+        }
+        if (!rc)
+            rc = store_journal(co->st, co->o->run_id, addr, job_action(j), j->stage == STAGE_DONE ? "ok" : "created",
+                               NULL, e);
+        return rc;
+    case STAGE_FAILED: {
+        char msg[1400];
+        mesh_err_str(&j->err, msg, sizeof(msg));
+        json_t *d = json_pack("{s:s}", "error", msg);
+        char *txt = json_dumps(d, JSON_COMPACT);
+        rc = store_journal(co->st, co->o->run_id, addr, job_action(j), "failed", txt, e);
+        free(txt);
+        json_decref(d);
+        return rc;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void coord_finish_stage(struct coord *co, struct job *j)
+{
+    double el = now_mono() - j->t0;
+    if (j->stage == STAGE_DONE) {
+        j->finished = 1;
+        co->inflight--;
+        const char *id = j->outputs ? json_string_value(json_object_get(j->outputs, "id")) : NULL;
+        progress(j, "done", el, id);
+        switch (j->kind) {
+        case JOB_CREATE: co->rep->created++; break;
+        case JOB_UPDATE: co->rep->updated++; break;
+        case JOB_REPLACE_CBD:
+            co->rep->replaced++;
+            map_put(&co->cbd_deposed, j->e->address, strdup(j->deposed));
+            break;
+        case JOB_REPLACE_DBC: co->rep->replaced++; break;
+        default:
+            if (j->e->action != ACT_REPLACE) co->rep->deleted++;  /* a replacement's old half counts once */
+            break;
+        }
+        coord_release_dependents(co, j);
+    } else if (j->stage == STAGE_FAILED) {
+        j->finished = 1;
+        co->inflight--;
+        co->rep->failed++;
+        progress(j, "failed", el, j->err.msg);
+        char msg[1400];
+        if (!ui.json) ui_error(&j->err);
+        mesh_err_set(co->err, j->rc, j->err.where, "%s", j->err.msg);
+        (void)msg;
+        co->stopping = 1;
+    }
+}
+
+/* Waits for posted jobs and commits everything that arrived together in one transaction. */
+static void coord_collect(struct coord *co, struct pool *pool)
+{
+    struct vec got = VEC_INIT;
+    pool_collect(pool, &got, 1.0);
+    if (cancel_requested() && !co->stopping) {
+        co->stopping = 1;
+        co->rep->interrupted = 1;
+        mesh_err_set(co->err, MESH_ECANCELED, NULL, "interrupted");
+    }
+    if (got.len) {
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = co->store_broken ? MESH_ERR : store_begin(co->st, &e);
+        for (size_t i = 0; !rc && i < got.len; i++) rc = coord_commit_stage(co, got.items[i], &e);
+        if (!rc) rc = store_commit(co->st, &e);
+        if (rc && !co->store_broken) {
+            store_rollback(co->st);
+            mesh_err_set(co->err, rc, e.where, "state store: %s", e.msg);
+            co->stopping = co->store_broken = 1;
+        }
+        for (size_t i = 0; i < got.len; i++) {
+            struct job *j = got.items[i];
+            if (j->needs_ack) job_ack(j);
+            else coord_finish_stage(co, j);
+        }
+    }
+    vec_release(&got);
+    double t = now_mono();
+    for (size_t i = 0; i < co->jobs.len; i++) {
+        struct job *j = co->jobs.items[i];
+        if (j->started && !j->finished && t - j->last_progress >= PROGRESS_EVERY) {
+            j->last_progress = t;
+            progress(j, "still", t - j->t0, NULL);
+        }
+    }
+}
+
+/* Runs the jobs of one phase to completion (or until stopped and drained). */
+static void coord_run_phase(struct coord *co)
+{
+    struct pool *pool = pool_new(co->o->parallelism, job_run, NULL);
+    for (size_t i = 0; i < co->jobs.len; i++) {
+        struct job *j = co->jobs.items[i];
+        if (j->remaining == 0) vec_push(&co->ready, j);
+    }
+    for (;;) {
+        coord_dispatch(co, pool);
+        if (co->inflight == 0 && (co->stopping || co->ready.len == 0)) break;
+        coord_collect(co, pool);
+    }
+    pool_free(pool);
+    vec_release(&co->ready);
+}
+
+static void jobs_link(struct job *from, struct job *to)
+{
+    vec_push(&from->dependents, to);
+    to->remaining++;
+}
+
+static void build_phase1(struct coord *co, struct plan *p)
+{
+    struct map byaddr = MAP_INIT;
+    for (size_t i = 0; i < p->entries.len; i++) {
+        struct plan_entry *e = p->entries.items[i];
+        enum job_kind k;
+        if (e->action == ACT_CREATE) k = JOB_CREATE;
+        else if (e->action == ACT_UPDATE) k = JOB_UPDATE;
+        else if (e->action == ACT_REPLACE) k = e->create_before_destroy && !e->gone ? JOB_REPLACE_CBD : JOB_REPLACE_DBC;
+        else continue;
+        struct job *j = job_new(e, k, co->o->run_id);
+        vec_push(&co->jobs, j);
+        map_put(&byaddr, e->address, j);
+    }
+    for (size_t i = 0; i < co->jobs.len; i++) {
+        struct job *j = co->jobs.items[i];
+        for (size_t k = 0; j->e->res && k < j->e->res->deps.len; k++) {
+            struct job *dep = map_get(&byaddr, ((struct spec_dep *)j->e->res->deps.items[k])->address);
+            if (dep && dep != j) {
+                int dup = 0;
+                for (size_t m = 0; m < dep->dependents.len && !dup; m++) dup = dep->dependents.items[m] == j;
+                if (!dup) jobs_link(dep, j);
+            }
+        }
+    }
+    map_release(&byaddr);
+}
+
+/* Deletes: an object goes only after everything that depended on it is gone. */
+static void build_phase2(struct coord *co, struct plan *p)
+{
+    struct map byaddr = MAP_INIT;
+    for (size_t i = 0; i < p->entries.len; i++) {
+        struct plan_entry *e = p->entries.items[i];
+        struct job *j = NULL;
+        if (e->action == ACT_DELETE) {
+            j = job_new(e, e->deposed[0] ? JOB_DELETE_DEPOSED : JOB_DELETE, co->o->run_id);
+            j->old_outputs = e->prior->outputs;
+        } else if (e->action == ACT_REPLACE && map_get(&co->cbd_deposed, e->address)) {
+            j = job_new(e, JOB_DELETE_DEPOSED, co->o->run_id);
+            snprintf(j->deposed, sizeof(j->deposed), "%s", (const char *)map_get(&co->cbd_deposed, e->address));
+            j->old_outputs = e->prior->outputs;
+        }
+        if (!j) continue;
+        vec_push(&co->jobs, j);
+        if (!e->deposed[0]) map_put(&byaddr, e->address, j);
+    }
+    for (size_t i = 0; i < co->jobs.len; i++) {
+        struct job *j = co->jobs.items[i];
+        size_t k;
+        json_t *d;
+        json_array_foreach(j->e->prior->deps, k, d) {
+            struct job *dep = map_get(&byaddr, json_string_value(d) ? json_string_value(d) : "");
+            if (dep && dep != j) jobs_link(j, dep);  /* j (the dependent) goes first */
+        }
+    }
+    map_release(&byaddr);
+}
+
+static void coord_free_jobs(struct coord *co)
+{
+    vec_free_all(&co->jobs, job_free);
+    vec_init(&co->jobs);
+}
+
+static int apply_rollback(struct coord *co)
+{
+    struct vec before = VEC_INIT;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (store_snapshot_rows(co->st, co->o->run_id, &before, &e)) {
+        ui_error(&e);
+        co->rep->rollback_failed++;
+        return -1;
+    }
+    if (!ui.json) ui_out("\n%sRolling back the changes of this run...%s\n", ui_c("bold"), ui_c("reset"));
+    co->rep->rolled_back = 1;
+    int failed = rollback_to(co->st, &before, co->o->run_id, co->o->parallelism, &e);
+    co->rep->rollback_failed += failed;
+    vec_free_all(&before, state_row_free);
+    return failed ? -1 : 0;
+}
+
+int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, struct apply_report *rep,
+              struct mesh_err *err)
+{
+    struct coord co = {.st = st, .o = o, .rep = rep, .err = err};
+    memset(rep, 0, sizeof(*rep));
+    double t0 = now_mono();
+    live_init(&co);
+    map_init(&co.cbd_deposed);
+    build_phase1(&co, p);
+    coord_run_phase(&co);
+    coord_free_jobs(&co);
+    int phase1_failed = co.stopping;
+    if (phase1_failed && !o->no_rollback && !co.store_broken) {
+        apply_rollback(&co);
+    } else if (!phase1_failed) {
+        struct mesh_err e;
+        mesh_err_init(&e);
+        /* A marker: a run cut off after this point is finished, not rolled back. */
+        store_journal(st, o->run_id, "", "phase2", "intent", NULL, &e);
+        build_phase2(&co, p);
+        coord_run_phase(&co);
+        coord_free_jobs(&co);
+        if (co.stopping) rep->phase2_failed = 1;
+    }
+    for (size_t i = 0; i < co.cbd_deposed.cap; i++)
+        if (co.cbd_deposed.slots[i].key) free(co.cbd_deposed.slots[i].value);
+    map_release(&co.cbd_deposed);
+    live_release(&co);
+    rep->seconds = now_mono() - t0;
+    return co.stopping ? (err->code ? err->code : MESH_ERR) : 0;
+}

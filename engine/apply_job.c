@@ -1,0 +1,161 @@
+/* apply_job.c: the worker side of an apply: one job's driver calls (see apply_job.h). */
+#include "apply_job.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "invoke.h"
+#include "plan.h"
+#include "pool.h"
+#include "store.h"
+
+struct job *job_new(struct plan_entry *e, enum job_kind kind, const char *run_id)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    j->e = e;
+    j->kind = kind;
+    j->run_id = run_id;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    return j;
+}
+
+void job_free(void *p)
+{
+    struct job *j = p;
+    vec_release(&j->dependents);
+    json_decref(j->desired);
+    json_decref(j->outputs);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+const char *job_verb(const struct job *j)
+{
+    static const char *v[] = {"Creating", "Modifying", "Replacing", "Replacing", "Destroying", "Destroying"};
+    return v[j->kind];
+}
+
+const char *job_noun(const struct job *j)
+{
+    static const char *v[] = {"Creation", "Modifications", "Replacement", "Replacement", "Destruction", "Destruction"};
+    return v[j->kind];
+}
+
+const char *job_action(const struct job *j)
+{
+    static const char *v[] = {"create", "update", "replace", "replace", "delete", "delete-deposed"};
+    return v[j->kind];
+}
+
+json_t *driver_sensitive_names(const struct driver *d)
+{
+    json_t *a = json_array();
+    for (const struct attr *at = d ? d->schema : NULL; at && at->name; at++)
+        if (at->flags & ATTR_SENSITIVE) json_array_append_new(a, json_string(at->name));
+    return a;
+}
+
+/* Posts the job and, for a mid-run stage, blocks until the coordinator committed it. */
+static void job_post(struct pool *p, struct job *j, enum job_stage stage, int wait_ack)
+{
+    pthread_mutex_lock(&j->mu);
+    j->stage = stage;
+    j->needs_ack = wait_ack;
+    j->acked = 0;
+    pthread_mutex_unlock(&j->mu);
+    pool_post(p, j);
+    if (!wait_ack) return;
+    pthread_mutex_lock(&j->mu);
+    while (!j->acked) pthread_cond_wait(&j->cv, &j->mu);
+    pthread_mutex_unlock(&j->mu);
+}
+
+void job_ack(struct job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->acked = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void job_fail(struct pool *p, struct job *j, int rc)
+{
+    j->rc = rc ? rc : MESH_ERR;
+    job_post(p, j, STAGE_FAILED, 0);
+}
+
+/* create, commit the ID (ack), then wait until usable. */
+static void job_create(struct pool *p, struct job *j, struct call *c)
+{
+    const struct driver *d = j->e->driver;
+    json_t *out = NULL;
+    int rc = invoke_create(c, d, j->desired, &out);
+    if (rc) {
+        json_decref(out);
+        job_fail(p, j, rc);
+        return;
+    }
+    if (!out || !json_is_object(out)) {
+        json_decref(out);
+        job_fail(p, j, mesh_err_set(&j->err, MESH_ERR, j->e->address, "create: the driver returned no outputs"));
+        return;
+    }
+    j->outputs = out;
+    if (!d->wait) {
+        job_post(p, j, STAGE_DONE, 0);
+        return;
+    }
+    job_post(p, j, STAGE_CREATED, 1);
+    json_t *ready = NULL;
+    rc = invoke_wait(c, d, j->outputs, &ready);
+    if (rc) {
+        json_decref(ready);
+        job_fail(p, j, rc);
+        return;
+    }
+    if (ready) {
+        json_decref(j->outputs);
+        j->outputs = ready;
+    }
+    job_post(p, j, STAGE_DONE, 0);
+}
+
+void job_run(struct pool *p, void *item, void *ctx)
+{
+    (void)ctx;
+    struct job *j = item;
+    struct plan_entry *e = j->e;
+    const struct driver *d = e->driver;
+    struct call c;
+    invoke_init(&c, d, e->address, j->run_id, job_action(j), &j->err);
+    int rc;
+    switch (j->kind) {
+    case JOB_CREATE:
+    case JOB_REPLACE_CBD:
+        job_create(p, j, &c);
+        return;
+    case JOB_REPLACE_DBC:
+        rc = e->gone ? 0 : invoke_delete(&c, d, e->prior->outputs);
+        if (rc) {
+            job_fail(p, j, rc);
+            return;
+        }
+        job_post(p, j, STAGE_OLD_DELETED, 1);
+        job_create(p, j, &c);
+        return;
+    case JOB_UPDATE:
+        rc = invoke_update(&c, d, e->prior->outputs, e->prior->inputs, j->desired, &j->outputs);
+        if (rc) job_fail(p, j, rc);
+        else job_post(p, j, STAGE_DONE, 0);
+        return;
+    case JOB_DELETE:
+    case JOB_DELETE_DEPOSED:
+        rc = e->gone ? 0 : invoke_delete(&c, d, j->old_outputs);
+        if (rc) job_fail(p, j, rc);
+        else job_post(p, j, STAGE_DONE, 0);
+        return;
+    }
+}

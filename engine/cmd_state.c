@@ -1,0 +1,159 @@
+/* cmd_state.c: `mesh state list|show|snapshots|restore`: reading (and restoring) the state store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "driver.h"
+#include "plan_render.h"
+#include "session.h"
+#include "store.h"
+#include "ui.h"
+
+static int state_list(struct session *s)
+{
+    for (size_t i = 0; i < s->rows.len; i++) {
+        const struct state_row *r = s->rows.items[i];
+        if (r->deposed[0]) printf("%s (deposed %s)\n", r->address, r->deposed);
+        else printf("%s\n", r->address);
+    }
+    return 0;
+}
+
+static int row_is_sensitive(const struct state_row *r, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(r->sensitive, i, v) if (json_string_value(v) && strcmp(json_string_value(v), name) == 0) return 1;
+    return 0;
+}
+
+static json_t *redacted(const struct state_row *r, const json_t *obj)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+        json_object_set_new(out, k, row_is_sensitive(r, k) ? json_string("(sensitive)") : json_deep_copy(v));
+    return out;
+}
+
+static void show_section(const struct state_row *r, const char *title, const json_t *obj)
+{
+    printf("  %s:\n", title);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        char *t = plan_value_text(v, row_is_sensitive(r, k) ? CHG_SENSITIVE : 0);
+        printf("    %s = %s\n", k, t);
+        free(t);
+    }
+}
+
+static int state_show(struct session *s, const char *address)
+{
+    int found = 0;
+    for (size_t i = 0; i < s->rows.len; i++) {
+        const struct state_row *r = s->rows.items[i];
+        if (strcmp(r->address, address) != 0) continue;
+        found = 1;
+        if (ui.json) {
+            json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o, s:O}", "address", r->address, "deposed", r->deposed,
+                                   "resource_type", r->type, "attributes", redacted(r, r->inputs), "outputs",
+                                   redacted(r, r->outputs), "depends_on", r->deps);
+            ui_event("resource", ev);
+            continue;
+        }
+        printf("# %s%s%s\n  type: %s\n", r->address, r->deposed[0] ? " (deposed " : "", r->deposed[0] ? r->deposed : "", r->type);
+        if (r->deposed[0]) printf("  (deposed: an old object waiting to be deleted)\n");
+        show_section(r, "attributes", r->inputs);
+        show_section(r, "outputs", r->outputs);
+        if (json_array_size(r->deps)) {
+            char *d = json_dumps(r->deps, JSON_COMPACT);
+            printf("  depends on: %s\n", d);
+            free(d);
+        }
+    }
+    if (!found) ui_errorf("no resource %s in the state at %s", address, session_state_path(s));
+    return found ? 0 : 1;
+}
+
+static int state_snapshots(struct session *s, struct mesh_err *err)
+{
+    struct snapshot_info info[16];
+    int n = 0;
+    if (store_snapshot_list(s->store, info, 16, &n, err)) return 1;
+    if (!n) printf("No snapshots yet (one is kept before each apply and destroy, the last 10).\n");
+    for (int i = 0; i < n; i++) {
+        char when[64];
+        time_t t = (time_t)info[i].created;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        printf("%2d  %s  before run %s  serial %lld  %d resource%s\n", info[i].number, when, info[i].run_id,
+               info[i].serial, info[i].resources, info[i].resources == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+int cmd_state(int argc, char **argv)
+{
+    struct cli_opts o;
+    if (cli_parse(&o, "state", OPT_FILE | OPT_STATE | OPT_JSON | OPT_LOCK_TIMEOUT, argc, argv)) return 1;
+    ui_init(o.json);
+    const char *sub = o.args.len ? o.args.items[0] : NULL;
+    struct session s;
+    session_init(&s, &o);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    int rc = 0;
+    if (!sub || (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "snapshots") && strcmp(sub, "restore"))) {
+        ui_errorf("usage: mesh state list | show ADDRESS | snapshots | restore N (see 'mesh help state')");
+        rc = 1;
+        goto out;
+    }
+    int opened = session_open_state(&s, 0, &err);
+    if (opened < 0) {
+        ui_error(&err);
+        rc = 1;
+        goto out;
+    }
+    if (opened == 1) {
+        if (strcmp(sub, "list") != 0) {
+            ui_errorf("there is no state at %s", session_state_path(&s));
+            rc = 1;
+        }
+        goto out;
+    }
+    if (session_load_rows(&s, &err)) {
+        ui_error(&err);
+        rc = 1;
+        goto out;
+    }
+    if (strcmp(sub, "list") == 0) {
+        rc = state_list(&s);
+    } else if (strcmp(sub, "show") == 0) {
+        if (o.args.len != 2) ui_errorf("usage: mesh state show ADDRESS"), rc = 1;
+        else rc = state_show(&s, o.args.items[1]);
+    } else if (strcmp(sub, "snapshots") == 0) {
+        rc = state_snapshots(&s, &err);
+    } else {
+        char *end = NULL;
+        long n = o.args.len == 2 ? strtol(o.args.items[1], &end, 10) : 0;
+        if (!end || *end || n < 1) {
+            ui_errorf("usage: mesh state restore N (N from 'mesh state snapshots'; 1 = newest)");
+            rc = 1;
+        } else if (session_lock(&s, "state restore", &err) || store_snapshot_restore(s.store, (int)n, &err)) {
+            rc = 1;
+        } else {
+            printf("State restored from snapshot %ld. The world was not touched: run 'mesh plan' to see how it differs.\n", n);
+        }
+    }
+    if (rc && err.code) ui_error(&err);
+out:
+    session_release(&s);
+    cli_release(&o);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/* fault.c: deterministic and random driver-call faults for tests (see fault.h). */
+#include "fault.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cancel.h"
+
+enum fault_kind { F_FAIL, F_CRASH, F_CRASH_AFTER, F_FAIL_PROB, F_DELAY };
+
+struct fault {
+    enum fault_kind kind;
+    long call;          /* F_FAIL, F_CRASH, F_CRASH_AFTER */
+    double prob;        /* F_FAIL_PROB */
+    unsigned seed;
+    char type[64];      /* F_DELAY: "" = every type */
+    long ms;
+};
+
+static struct fault faults[16];
+static int nfaults;
+static atomic_long call_counter;
+static pthread_mutex_t rng_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned rng_state;
+
+static int fault_parse_one(char *tok, struct fault *f, struct mesh_err *err)
+{
+    memset(f, 0, sizeof(*f));
+    char *save = NULL, *kind = strtok_r(tok, ":", &save);
+    if (!kind) return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "empty fault");
+    if (strcmp(kind, "fail") == 0) f->kind = F_FAIL;
+    else if (strcmp(kind, "crash") == 0) f->kind = F_CRASH;
+    else if (strcmp(kind, "crash-after") == 0) f->kind = F_CRASH_AFTER;
+    else if (strcmp(kind, "delay") == 0) f->kind = F_DELAY;
+    else return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "unknown fault '%s' (fail, crash, crash-after, delay)", kind);
+    int have_call = 0;
+    for (char *kv = strtok_r(NULL, ":", &save); kv; kv = strtok_r(NULL, ":", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "expected key=value, got '%s'", kv);
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(kv, "call") == 0) f->call = atol(v), have_call = 1;
+        else if (strcmp(kv, "prob") == 0) f->prob = atof(v), f->kind = f->kind == F_FAIL ? F_FAIL_PROB : f->kind;
+        else if (strcmp(kv, "seed") == 0) f->seed = (unsigned)atol(v);
+        else if (strcmp(kv, "type") == 0) snprintf(f->type, sizeof(f->type), "%s", v);
+        else if (strcmp(kv, "ms") == 0) f->ms = atol(v);
+        else return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "unknown fault parameter '%s'", kv);
+    }
+    if ((f->kind == F_FAIL || f->kind == F_CRASH || f->kind == F_CRASH_AFTER) && (!have_call || f->call < 1))
+        return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "%s needs call=N (N >= 1)", kind);
+    return 0;
+}
+
+int fault_init(const char *spec, struct mesh_err *err)
+{
+    nfaults = 0;
+    atomic_store(&call_counter, 0);
+    if (!spec || !*spec) return 0;
+    char *copy = strdup(spec), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        if (nfaults == (int)(sizeof(faults) / sizeof(faults[0]))) {
+            rc = mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "too many faults");
+            break;
+        }
+        rc = fault_parse_one(tok, &faults[nfaults], err);
+        if (!rc) {
+            if (faults[nfaults].kind == F_FAIL_PROB) rng_state = faults[nfaults].seed ? faults[nfaults].seed : 1;
+            nfaults++;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+void fault_release(void) { nfaults = 0; }
+int fault_enabled(void) { return nfaults > 0; }
+
+static double fault_random(void)
+{
+    pthread_mutex_lock(&rng_mu);
+    double r = (double)rand_r(&rng_state) / ((double)RAND_MAX + 1.0);
+    pthread_mutex_unlock(&rng_mu);
+    return r;
+}
+
+static void fault_sleep_ms(long ms)
+{
+    /* Sleep in slices so Ctrl-C is noticed by the caller soon after. */
+    while (ms > 0 && !cancel_requested()) {
+        long step = ms > 50 ? 50 : ms;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+int fault_before(const char *type, const char *address, const char *op, long *seq, struct mesh_err *err)
+{
+    long n = atomic_fetch_add(&call_counter, 1) + 1;
+    *seq = n;
+    for (int i = 0; i < nfaults; i++) {
+        struct fault *f = &faults[i];
+        switch (f->kind) {
+        case F_DELAY:
+            if (!f->type[0] || strcmp(f->type, type) == 0) fault_sleep_ms(f->ms);
+            break;
+        case F_CRASH:
+            if (n == f->call) {
+                fprintf(stderr, "mesh: injected crash before call %ld (%s %s)\n", n, op, address);
+                fflush(stderr);
+                kill(getpid(), SIGKILL);
+            }
+            break;
+        case F_FAIL:
+            if (n == f->call)
+                return mesh_err_set(err, MESH_ERR, address, "%s failed: injected fault (call %ld)", op, n);
+            break;
+        case F_FAIL_PROB:
+            if (fault_random() < f->prob)
+                return mesh_err_set(err, MESH_ERR, address, "%s failed: injected random fault (call %ld)", op, n);
+            break;
+        case F_CRASH_AFTER:
+            break;
+        }
+    }
+    return 0;
+}
+
+void fault_after(long seq)
+{
+    for (int i = 0; i < nfaults; i++) {
+        if (faults[i].kind == F_CRASH_AFTER && faults[i].call == seq) {
+            fprintf(stderr, "mesh: injected crash after call %ld\n", seq);
+            fflush(stderr);
+            kill(getpid(), SIGKILL);
+        }
+    }
+}

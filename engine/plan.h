@@ -1,0 +1,67 @@
+/* plan.h: what a run will do. diff.c builds it from the spec, the state rows and what refresh
+ * read; plan_render.c prints it; apply.c executes it. A plan owns everything it points to. */
+#ifndef MESH_PLAN_H
+#define MESH_PLAN_H
+
+#include <jansson.h>
+
+#include "base/vec.h"
+#include "base/map.h"
+
+struct spec;
+struct spec_resource;
+struct state_row;
+struct driver;
+
+enum plan_action { ACT_NOOP, ACT_CREATE, ACT_UPDATE, ACT_REPLACE, ACT_DELETE };
+
+enum {
+    CHG_SENSITIVE = 1 << 0,
+    CHG_UNKNOWN = 1 << 1,     /* new value known after apply */
+    CHG_FORCES_NEW = 1 << 2,
+    CHG_DRIFT = 1 << 3,       /* the world differs from what mesh applied last time */
+    CHG_IRREVERSIBLE = 1 << 4,
+};
+
+struct plan_change {
+    char *name;
+    json_t *old;   /* NULL: absent */
+    json_t *new;   /* NULL: absent; the unknown marker when CHG_UNKNOWN */
+    int flags;
+};
+
+struct plan_entry {
+    char *address;
+    char *type;
+    char *deposed;                     /* "" or the deposed key of an old object to delete */
+    const struct driver *driver;
+    enum plan_action action;
+    int create_before_destroy;         /* ACT_REPLACE: new first (else old deleted first) */
+    const struct spec_resource *res;   /* NULL for deletes */
+    struct state_row *prior;           /* copy of the state row; NULL for creates */
+    json_t *current;                   /* what refresh read; NULL when not refreshed */
+    json_t *planned;                   /* resolved desired attributes (may hold unknowns) */
+    struct vec changes;                /* struct plan_change * */
+    char *reason;                      /* why (gone outside mesh, forces replacement, ...) */
+    int gone;                          /* refresh found the object deleted outside mesh */
+    int irreversible;
+};
+
+struct plan {
+    struct vec entries;     /* struct plan_entry *, creates/updates in dependency order first */
+    struct map by_address;  /* address -> entry (current objects only) */
+    int add, change, destroy, replace;
+    int destroy_mode;       /* built by `mesh destroy` */
+    struct vec notes;       /* char *: lines printed before the plan (recovery, warnings) */
+    char *lineage;
+    long long serial;
+};
+
+struct plan *plan_new(void);
+void plan_free(struct plan *p);
+void plan_entry_free(void *e);
+void plan_note(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int plan_has_changes(const struct plan *p);
+const char *plan_action_name(enum plan_action a);
+
+#endif

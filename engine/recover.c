@@ -1,0 +1,200 @@
+/* recover.c: finishing what a crashed run left open (see apply.h, recover_runs).
+ * A run cut off by kill -9 or power loss leaves status "running" and a journal with intents that
+ * never got a result. For every interrupted create, the driver's find looks the object up by its
+ * mesh tags and state adopts it, so nothing is orphaned; then the cut-off run is rolled back to the
+ * snapshot taken when it started, or, with --resume or once it had reached its deletes, kept. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "apply_job.h"
+#include "diff.h"
+#include "driver.h"
+#include "invoke.h"
+#include "plan.h"
+#include "spec/ref.h"
+#include "spec/spec.h"
+#include "store.h"
+#include "ui.h"
+
+static int is_create_action(const char *a)
+{
+    return strcmp(a, "create") == 0 || strcmp(a, "replace") == 0 || strcmp(a, "rollback-create") == 0;
+}
+
+struct recover_lookup {
+    struct map rows;
+};
+
+static const json_t *recover_lookup_fn(void *ctx, const char *address, const char *output)
+{
+    struct recover_lookup *rl = ctx;
+    struct state_row *r = map_get(&rl->rows, address);
+    if (!r) return NULL;
+    json_t *v = json_object_get(r->outputs, output);
+    return v ? v : json_object_get(r->inputs, output);
+}
+
+/* The attributes an adopted object was created with, as best known: the spec resolved against
+ * state (so a resumed run's next plan sees no false difference). */
+static json_t *recover_inputs(const struct spec *spec, struct store *st, const char *address)
+{
+    const struct spec_resource *r = spec ? spec_find(spec, address) : NULL;
+    if (!r) return json_object();
+    struct vec rows = VEC_INIT;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    struct recover_lookup rl = {MAP_INIT};
+    if (store_load(st, &rows, &e) == 0)
+        for (size_t i = 0; i < rows.len; i++) {
+            struct state_row *row = rows.items[i];
+            if (!row->deposed[0]) map_put(&rl.rows, row->address, row);
+        }
+    int unknown = 0;
+    json_t *in = ref_resolve(r->attrs, recover_lookup_fn, &rl, &unknown);
+    map_release(&rl.rows);
+    vec_free_all(&rows, state_row_free);
+    return in;
+}
+
+/* Looks an interrupted create up and adopts what exists. */
+static int recover_adopt(struct store *st, const struct spec *spec, const char *run_id, const struct journal_entry *je,
+                         const char *type, struct mesh_err *err)
+{
+    const struct driver *d = driver_find(type);
+    if (!d) return 0;
+    json_t *desired = recover_inputs(spec, st, je->address);
+    json_t *outs = NULL;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    struct call c;
+    invoke_init(&c, d, je->address, run_id, "find", &e);
+    int rc = invoke_find(&c, d, desired, &outs);
+    if (rc == MESH_ENOTFOUND) {
+        json_decref(desired);
+        store_journal(st, run_id, je->address, je->action, "failed", "{\"error\":\"not created (find: none)\"}", &e);
+        return 0;
+    }
+    if (rc) {
+        json_decref(desired);
+        return mesh_err_set(err, rc, e.where, "recovery: find failed: %s", e.msg);
+    }
+    struct state_row *row = state_row_new(je->address, "", type);
+    row->inputs = desired;
+    row->outputs = outs;
+    row->deps = json_array();
+    row->sensitive = driver_sensitive_names(d);
+    free(row->run_id);
+    row->run_id = strdup(run_id);
+    const struct spec_resource *sr = spec ? spec_find(spec, je->address) : NULL;
+    for (size_t i = 0; sr && i < sr->deps.len; i++)
+        json_array_append_new(row->deps, json_string(((struct spec_dep *)sr->deps.items[i])->address));
+    /* A create-before-destroy replacement: the old object is still current; keep it, deposed. */
+    struct vec rows = VEC_INIT;
+    rc = store_load(st, &rows, &e);
+    int has_current = 0;
+    for (size_t i = 0; !rc && i < rows.len; i++) {
+        struct state_row *r = rows.items[i];
+        if (strcmp(r->address, je->address) == 0 && !r->deposed[0]) {
+            const char *a = json_string_value(json_object_get(r->outputs, "id"));
+            const char *b = json_string_value(json_object_get(outs, "id"));
+            has_current = !(a && b && strcmp(a, b) == 0) ? 1 : 2;
+        }
+    }
+    vec_free_all(&rows, state_row_free);
+    char key[32];
+    if (!rc && has_current == 1) rc = store_depose(st, je->address, key, sizeof(key), &e);
+    if (!rc && has_current != 2) rc = store_put(st, row, &e);
+    if (!rc) rc = store_journal(st, run_id, je->address, je->action, "ok", "{\"adopted\":true}", &e);
+    if (!rc) {
+        if (ui.json) ui_event("recovery", json_pack("{s:s, s:s, s:s}", "address", je->address, "action", "adopted",
+                                                      "run", run_id));
+        else ui_out("%s: adopted an object the cut-off run had created [id=%s]\n", je->address,
+                    json_string_value(json_object_get(outs, "id")) ? json_string_value(json_object_get(outs, "id")) : "?");
+    }
+    state_row_free(row);
+    if (rc) return mesh_err_set(err, rc, e.where, "recovery: %s", e.msg);
+    return 0;
+}
+
+/* The type of an address: from the spec, or from the state's rows. */
+static const char *recover_type(const struct spec *spec, const struct vec *rows, const char *address)
+{
+    const struct spec_resource *r = spec ? spec_find(spec, address) : NULL;
+    if (r) return r->type;
+    for (size_t i = 0; i < rows->len; i++) {
+        const struct state_row *row = rows->items[i];
+        if (strcmp(row->address, address) == 0) return row->type;
+    }
+    return NULL;
+}
+
+static int recover_one(struct store *st, const struct spec *spec, const char *cut, const char *exec_run_id,
+                       int resume, struct mesh_err *err)
+{
+    struct vec pending = VEC_INIT, rows = VEC_INIT;
+    int rc = store_journal_pending(st, cut, &pending, err);
+    if (!rc) rc = store_load(st, &rows, err);
+    int past_phase1 = 0, creates = 0;
+    for (size_t i = 0; !rc && i < pending.len; i++) {
+        const struct journal_entry *je = pending.items[i];
+        if (!je->address[0] && strcmp(je->action, "phase2") == 0) past_phase1 = 1;
+        if (!is_create_action(je->action)) continue;
+        const char *type = recover_type(spec, &rows, je->address);
+        if (type) rc = recover_adopt(st, spec, cut, je, type, err), creates++;
+    }
+    vec_free_all(&rows, state_row_free);
+    vec_free_all(&pending, journal_entry_free);
+    if (rc) return rc;
+    const char *status = "recovered";
+    if (!resume && !past_phase1) {
+        struct vec before = VEC_INIT;
+        rc = store_snapshot_rows(st, cut, &before, err);
+        if (rc) return rc;
+        if (!ui.json) ui_out("Rolling back the cut-off run %s...\n", cut);
+        int failed = rollback_to(st, &before, exec_run_id, 1, err);
+        vec_free_all(&before, state_row_free);
+        if (failed) {
+            store_run_end(st, cut, "failed", err);
+            return mesh_err_set(err, MESH_ERR, NULL,
+                                "recovery of run %s: %d rollback step(s) failed; fix the cause and run 'mesh apply' again",
+                                cut, failed);
+        }
+        status = "rolled_back";
+    }
+    if (!ui.json) ui_out("Recovered cut-off run %s (%s).\n\n", cut, strcmp(status, "rolled_back") ? "kept its progress" : "rolled back");
+    return store_run_end(st, cut, status, err);
+}
+
+int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
+                 struct plan *notes, struct mesh_err *err)
+{
+    struct vec runs = VEC_INIT;
+    int rc = store_open_runs(st, &runs, err);
+    if (rc) return rc;
+    int n = 0;
+    for (size_t i = 0; i < runs.len && !rc; i++) {
+        const char *cut = runs.items[i];
+        if (dry_run) {
+            struct vec pending = VEC_INIT;
+            store_journal_pending(st, cut, &pending, err);
+            int creates = 0, past = 0;
+            for (size_t k = 0; k < pending.len; k++) {
+                const struct journal_entry *je = pending.items[k];
+                if (is_create_action(je->action)) creates++;
+                if (!je->address[0] && strcmp(je->action, "phase2") == 0) past = 1;
+            }
+            vec_free_all(&pending, journal_entry_free);
+            plan_note(notes, "Run %s was cut off (crash or kill) and its journal is still open.", cut);
+            plan_note(notes, "`mesh apply` will first look up its %d interrupted create(s) and adopt what exists, then %s;",
+                      creates, past || resume ? "keep its progress" : "roll it back to the state before it (or keep it with --resume)");
+            plan_note(notes, "the plan below is against the state as it is now, before that recovery.");
+        } else {
+            rc = recover_one(st, spec, cut, exec_run_id, resume, err);
+        }
+        n++;
+    }
+    vec_free_all(&runs, free);
+    return rc ? rc : n;
+}

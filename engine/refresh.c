@@ -1,0 +1,85 @@
+/* refresh.c: parallel driver reads of every object in state (see refresh.h). */
+#include "refresh.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "invoke.h"
+#include "pool.h"
+#include "store.h"
+
+void refresh_key(const struct state_row *row, char *buf, size_t n)
+{
+    if (row->deposed && row->deposed[0]) snprintf(buf, n, "%s#%s", row->address, row->deposed);
+    else snprintf(buf, n, "%s", row->address);
+}
+
+static void refresh_one(struct pool *p, void *item, void *ctx)
+{
+    (void)ctx;
+    struct refresh_result *r = item;
+    const struct driver *d = driver_find(r->row->type);
+    if (!d) {
+        r->rc = mesh_err_set(&r->err, MESH_ERR, r->row->address,
+                             "state holds type '%s', which this mesh does not know (written by a newer mesh?)",
+                             r->row->type);
+    } else {
+        struct call c;
+        invoke_init(&c, d, r->row->address, r->run_id, "read", &r->err);
+        r->rc = invoke_read(&c, d, r->row->outputs, &r->current);
+        if (r->rc == MESH_ENOTFOUND) {
+            r->rc = 0;
+            r->gone = 1;
+            json_decref(r->current);
+            r->current = NULL;
+        }
+    }
+    pool_post(p, r);
+}
+
+int refresh_rows(const struct vec *rows, int parallelism, const char *run_id, struct map *results,
+                 struct mesh_err *err)
+{
+    map_init(results);
+    if (rows->len == 0) return 0;
+    struct pool *pool = pool_new(parallelism, refresh_one, NULL);
+    char key[1024];
+    for (size_t i = 0; i < rows->len; i++) {
+        struct refresh_result *r = calloc(1, sizeof(*r));
+        r->row = rows->items[i];
+        r->run_id = run_id;
+        refresh_key(r->row, key, sizeof(key));
+        map_put(results, key, r);
+        pool_submit(pool, r);
+    }
+    struct vec done = VEC_INIT;
+    size_t got = 0;
+    while (got < rows->len) {
+        done.len = 0;
+        got += (size_t)pool_collect(pool, &done, 1.0);
+    }
+    vec_release(&done);
+    pool_free(pool);
+    int rc = 0;
+    for (size_t i = 0; i < results->cap && !rc; i++) {
+        struct refresh_result *r = results->slots[i].value;
+        if (results->slots[i].key && r->rc) {
+            rc = r->rc;
+            *err = r->err;
+        }
+    }
+    return rc;
+}
+
+void refresh_release(struct map *results)
+{
+    for (size_t i = 0; i < results->cap; i++) {
+        if (!results->slots[i].key) continue;
+        struct refresh_result *r = results->slots[i].value;
+        json_decref(r->current);
+        free(r);
+    }
+    map_release(results);
+}

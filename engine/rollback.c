@@ -1,0 +1,196 @@
+/* rollback.c: bringing state and the world back to a snapshot (see apply.h, rollback_to).
+ * Objects are matched by their `id` output, so a replaced object is told apart from its
+ * replacement even though both have the same address. Steps run one at a time, each journaled
+ * and committed on its own, so a crash during rollback loses nothing either. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "driver.h"
+#include "base/map.h"
+#include "state_graph.h"
+#include "invoke.h"
+#include "store.h"
+#include "ui.h"
+
+static const char *row_id(const struct state_row *r)
+{
+    const char *id = json_string_value(json_object_get(r->outputs, "id"));
+    return id ? id : "";
+}
+
+/* Identity of an object: its id, or its address when a driver gave none. */
+static void row_key(const struct state_row *r, char *buf, size_t n)
+{
+    if (*row_id(r)) snprintf(buf, n, "id:%s:%s", r->type, row_id(r));
+    else snprintf(buf, n, "addr:%s#%s", r->address, r->deposed ? r->deposed : "");
+}
+
+static void index_rows(const struct vec *rows, struct map *m)
+{
+    char key[1024];
+    map_init(m);
+    for (size_t i = 0; i < rows->len; i++) {
+        row_key(rows->items[i], key, sizeof(key));
+        map_put(m, key, rows->items[i]);
+    }
+}
+
+struct rb {
+    struct store *st;
+    const char *run_id;
+    int failed;
+    struct mesh_err *err;
+};
+
+static void rb_journal(struct rb *rb, const char *address, const char *action, const char *phase)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    store_journal(rb->st, rb->run_id, address, action, phase, NULL, &e);
+}
+
+static void rb_report(struct rb *rb, const char *address, const char *what, int rc, struct mesh_err *e)
+{
+    if (rc) {
+        rb->failed++;
+        if (!e->msg[0]) mesh_err_set(e, rc, address, "%s failed", what);
+        ui_error(e);
+        mesh_err_set(rb->err, rc, e->where, "rollback: %s", e->msg);
+        rb_journal(rb, address, what, "failed");
+        return;
+    }
+    rb_journal(rb, address, what, "ok");
+    if (ui.json) ui_event("rollback", json_pack("{s:s, s:s}", "address", address, "action", what));
+    else ui_out("%s: %s (rollback)\n", address, what);
+}
+
+static void rb_delete(struct rb *rb, const struct state_row *r)
+{
+    const struct driver *d = driver_find(r->type);
+    struct mesh_err e;
+    mesh_err_init(&e);
+    rb_journal(rb, r->address, "rollback-delete", "intent");
+    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, r->address, "unknown type %s", r->type);
+    if (!rc) {
+        struct call c;
+        invoke_init(&c, d, r->address, rb->run_id, "rollback-delete", &e);
+        rc = invoke_delete(&c, d, r->outputs);
+    }
+    if (!rc) rc = store_delete(rb->st, r->address, r->deposed, &e);
+    rb_report(rb, r->address, "rollback-delete", rc, &e);
+}
+
+/* An object that still exists but changed (or was deposed): put its old attributes back. */
+static void rb_restore(struct rb *rb, const struct state_row *old, const struct state_row *now)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = 0;
+    struct state_row *put = state_row_dup(old);
+    if (!json_equal(old->inputs, now->inputs)) {
+        const struct driver *d = driver_find(old->type);
+        rb_journal(rb, old->address, "rollback-update", "intent");
+        json_t *outs = NULL;
+        struct call c;
+        if (!d) rc = mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type);
+        else {
+            for (const struct attr *a = d->schema; a->name; a++)
+                if ((a->flags & ATTR_IRREVERSIBLE) &&
+                    !json_equal(json_object_get(old->inputs, a->name), json_object_get(now->inputs, a->name)))
+                    rc = mesh_err_set(&e, MESH_ERR, old->address,
+                                      "%s changed irreversibly; rollback cannot undo it (it stays as applied)", a->name);
+        }
+        if (!rc) {
+            invoke_init(&c, d, old->address, rb->run_id, "rollback-update", &e);
+            rc = invoke_update(&c, d, now->outputs, now->inputs, old->inputs, &outs);
+        }
+        if (!rc && outs) {
+            json_decref(put->outputs);
+            put->outputs = outs;
+        } else {
+            json_decref(outs);
+        }
+    }
+    if (!rc && now->deposed && now->deposed[0]) rc = store_delete(rb->st, now->address, now->deposed, &e);
+    if (!rc) rc = store_put(rb->st, put, &e);
+    state_row_free(put);
+    rb_report(rb, old->address, json_equal(old->inputs, now->inputs) ? "rollback-restore" : "rollback-update", rc, &e);
+}
+
+static void rb_recreate(struct rb *rb, const struct state_row *old)
+{
+    const struct driver *d = driver_find(old->type);
+    struct mesh_err e;
+    mesh_err_init(&e);
+    rb_journal(rb, old->address, "rollback-create", "intent");
+    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type);
+    json_t *outs = NULL, *ready = NULL;
+    struct call c;
+    if (!rc) {
+        invoke_init(&c, d, old->address, rb->run_id, "rollback-create", &e);
+        rc = invoke_create(&c, d, old->inputs, &outs);
+    }
+    if (!rc) {
+        struct state_row *put = state_row_dup(old);
+        json_decref(put->outputs);
+        put->outputs = outs;
+        rc = store_put(rb->st, put, &e);  /* the new ID is durable before waiting */
+        if (!rc) rc = invoke_wait(&c, d, outs, &ready);
+        if (!rc && ready) {
+            json_decref(put->outputs);
+            put->outputs = ready;
+            rc = store_put(rb->st, put, &e);
+        }
+        state_row_free(put);
+    }
+    rb_report(rb, old->address, "rollback-create", rc, &e);
+}
+
+int rollback_to(struct store *st, const struct vec *before, const char *exec_run_id, int parallelism,
+                struct mesh_err *err)
+{
+    (void)parallelism;
+    struct rb rb = {.st = st, .run_id = exec_run_id, .err = err};
+    struct vec now = VEC_INIT, gone = VEC_INIT, changed = VEC_INIT, recreate = VEC_INIT;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (store_load(st, &now, &e)) {
+        mesh_err_set(err, e.code, e.where, "rollback: %s", e.msg);
+        return 1;
+    }
+    struct map bmap, nmap;
+    index_rows(before, &bmap);
+    index_rows(&now, &nmap);
+    char key[1024];
+    for (size_t i = 0; i < now.len; i++) {
+        row_key(now.items[i], key, sizeof(key));
+        if (!map_get(&bmap, key)) vec_push(&gone, now.items[i]);
+    }
+    for (size_t i = 0; i < before->len; i++) {
+        const struct state_row *b = before->items[i];
+        row_key(b, key, sizeof(key));
+        const struct state_row *n = map_get(&nmap, key);
+        if (!n) vec_push(&recreate, (void *)b);
+        else if (!json_equal(b->inputs, n->inputs) || strcmp(b->deposed ? b->deposed : "", n->deposed ? n->deposed : "") ||
+                 !json_equal(b->outputs, n->outputs))
+            vec_push(&changed, (void *)b);
+    }
+    state_rows_order(&gone, 1);
+    for (size_t i = 0; i < gone.len; i++) rb_delete(&rb, gone.items[i]);
+    state_rows_order(&changed, 0);
+    for (size_t i = 0; i < changed.len; i++) {
+        row_key(changed.items[i], key, sizeof(key));
+        rb_restore(&rb, changed.items[i], map_get(&nmap, key));
+    }
+    state_rows_order(&recreate, 0);
+    for (size_t i = 0; i < recreate.len; i++) rb_recreate(&rb, recreate.items[i]);
+    map_release(&bmap);
+    map_release(&nmap);
+    vec_release(&gone);
+    vec_release(&changed);
+    vec_release(&recreate);
+    vec_free_all(&now, state_row_free);
+    return rb.failed;
+}

@@ -1,0 +1,133 @@
+/* session.c: spec, state, run ID and lock set up one way for every command (see session.h). */
+#include "session.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spec/spec.h"
+#include "spec_graph.h"
+#include "store.h"
+#include "ui.h"
+
+void session_init(struct session *s, struct cli_opts *o)
+{
+    memset(s, 0, sizeof(*s));
+    s->o = o;
+    unsigned char r[3];
+    if (RAND_bytes(r, sizeof(r)) != 1) memset(r, 0, sizeof(r));
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(s->run_id, sizeof(s->run_id), "%s-%02x%02x%02x", stamp, r[0], r[1], r[2]);
+}
+
+void session_release(struct session *s)
+{
+    if (s->store) {
+        if (s->locked) {
+            struct mesh_err e;
+            mesh_err_init(&e);
+            store_unlock(s->store, s->run_id, &e);
+        }
+        store_close(s->store);
+    }
+    vec_free_all(&s->rows, state_row_free);
+    spec_free(s->spec);
+    free(s->state_path);
+}
+
+int session_load_spec(struct session *s, int optional)
+{
+    if (optional && access(s->o->spec_path, F_OK) != 0) return 0;
+    struct diag_list dl;
+    diag_list_init(&dl);
+    int rc = spec_load(s->o->spec_path, &s->spec, &dl);
+    if (rc == 0 && spec_graph_check(s->spec, &dl) != 0) rc = -1;
+    if (dl.items.len) ui_diags(&dl);
+    diag_list_release(&dl);
+    if (rc) {
+        spec_free(s->spec);
+        s->spec = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const char *session_state_path(struct session *s)
+{
+    if (s->state_path) return s->state_path;
+    const char *p = s->o->state_path;
+    if (!p) p = getenv("MESH_STATE");
+    if (p && *p) {
+        s->state_path = strdup(p);
+        return s->state_path;
+    }
+    const char *spec = s->o->spec_path;
+    const char *slash = strrchr(spec, '/');
+    size_t dl = slash ? (size_t)(slash - spec) : 0;
+    size_t n = dl + 32;
+    s->state_path = malloc(n);
+    if (slash) snprintf(s->state_path, n, "%.*s/.mesh/state.db", (int)dl, spec);
+    else snprintf(s->state_path, n, ".mesh/state.db");
+    return s->state_path;
+}
+
+int session_open_state(struct session *s, int create, struct mesh_err *err)
+{
+    const char *path = session_state_path(s);
+    if (!create && access(path, F_OK) != 0) return 1;
+    return store_open(path, &s->store, err);
+}
+
+int session_lock(struct session *s, const char *command, struct mesh_err *err)
+{
+    struct lock_info old;
+    int taken = 0;
+    int rc = store_lock(s->store, s->run_id, command, s->o->lock_timeout, &old, &taken, err);
+    if (rc) return rc;
+    s->locked = 1;
+    if (taken)
+        ui_warn("took over the state lock of run %s (%s, pid %lld, `mesh %s`): its process is gone or its lease expired",
+                old.run_id, old.holder, old.pid, old.command);
+    return 0;
+}
+
+int session_load_rows(struct session *s, struct mesh_err *err)
+{
+    vec_free_all(&s->rows, state_row_free);
+    vec_init(&s->rows);
+    if (!s->store) return 0;
+    return store_load(s->store, &s->rows, err);
+}
+
+int session_confirm(struct session *s, const char *what)
+{
+    if (s->o->auto_approve) return 0;
+    if (!isatty(0)) {
+        ui_errorf("refusing to %s without confirmation: standard input is not a terminal; "
+                  "review the plan and pass --auto-approve", what);
+        return -1;
+    }
+    if (ui.json) {
+        ui_errorf("--json needs --auto-approve for %s (there is no prompt in JSON mode)", what);
+        return -1;
+    }
+    ui_out("\nDo you want to %s?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", what);
+    char line[64] = "";
+    if (!fgets(line, sizeof(line), stdin)) line[0] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strcmp(line, "yes") != 0) {
+        ui_errorf("%s cancelled: the answer was not 'yes'; nothing was changed", what);
+        return -1;
+    }
+    ui_out("\n");
+    return 0;
+}
