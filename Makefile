@@ -2,7 +2,7 @@
 # `make memcheck` runs the unit tests under valgrind; `make bench` runs the benchmarks;
 # `make deps` installs what the build and the tests need (Debian 12, as root).
 CC      ?= gcc
-PKGS    := libcurl openssl yaml-0.1 sqlite3 jansson
+PKGS    := libcurl openssl yaml-0.1 sqlite3 jansson libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter

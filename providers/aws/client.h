@@ -1,0 +1,41 @@
+/* client.h: one signed AWS request: endpoint (endpoint.h), credentials (credentials.h), SigV4
+ * (sigv4.h), the shared HTTP layer with its retry policy (http.h), and the AWS error of a failed
+ * reply turned into "WHAT failed: Code: Message (request id ID)". Both the Query protocol
+ * (query.h) and REST-JSON callers (EKS) go through aws_client_send. */
+#ifndef MESH_AWS_CLIENT_H
+#define MESH_AWS_CLIENT_H
+
+#include "aws/credentials.h"
+#include "aws/sigv4.h"
+#include "http.h"
+
+struct aws_client {
+    struct http_client http;          /* timeouts, CA bundle, retry budget, cancel flag */
+    struct aws_credentials *creds;    /* shared, thread-safe; NULL: use fixed */
+    const struct aws_creds *fixed;    /* static credentials (an AssumeRole's source) */
+    char region[64];
+};
+
+struct aws_send {
+    const char *service;       /* "ec2", "sts", "iam", "eks": endpoint and signing scope */
+    const char *method;
+    const char *path;          /* "/" or "/clusters/x"; wire-encoded */
+    const char *query;         /* without '?'; NULL when none */
+    const char *body;
+    size_t body_len;
+    const char *content_type;
+    const struct sigv4_pair *headers;  /* extra headers, signed; may be NULL */
+    size_t nheaders;
+    const char *what;          /* "ec2 DescribeVpcs": prefix of error messages */
+    int secret_body;           /* body carries a secret: never logged */
+    int secret_reply;          /* reply carries a secret: never logged */
+    int no_sign;               /* AssumeRoleWithWebIdentity is not signed */
+    volatile sig_atomic_t *cancel;  /* per call (struct call's); NULL: the client's */
+};
+
+/* Returns 0 and the reply when the status is 2xx; otherwise sets err from the AWS error
+ * (MESH_ENOTFOUND for *.NotFound-like codes) and still fills resp. */
+int aws_client_send(struct aws_client *c, const struct aws_send *s, struct http_response *resp,
+                    struct mesh_err *err);
+
+#endif

@@ -1,0 +1,24 @@
+/* endpoint.h: where an AWS service lives, and which region signs for it.
+ *
+ * Standard variables win: AWS_ENDPOINT_URL_<SERVICE> (service id upper-cased, spaces and dashes
+ * as '_': AWS_ENDPOINT_URL_EC2, _STS, _IAM, _EKS), then AWS_ENDPOINT_URL, unless
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true. Otherwise the public endpoint for the region.
+ * This is also how the tests point mesh at the emulator. */
+#ifndef MESH_AWS_ENDPOINT_H
+#define MESH_AWS_ENDPOINT_H
+
+#include "base/err.h"
+
+/* *url: malloc'd, no trailing slash. */
+int aws_endpoint_resolve(const char *service, const char *region, char **url, struct mesh_err *err);
+
+/* The region a request to service is signed for: IAM is global and signs as us-east-1
+ * (cn-north-1 in China, us-gov-west-1 in GovCloud); others sign for their region. */
+const char *aws_signing_region(const char *service, const char *region);
+
+/* Region: explicit (the spec's), AWS_REGION, AWS_DEFAULT_REGION, the profile's region (profile:
+ * explicit, AWS_PROFILE, "default"). *region malloc'd. */
+int aws_region_resolve(const char *explicit_region, const char *profile, char **region,
+                       struct mesh_err *err);
+
+#endif
