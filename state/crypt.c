@@ -116,14 +116,21 @@ static int read_key_file(const char *path, unsigned char key[KEY_LEN], struct me
         mesh_err_set(err, MESH_ERR, "", "cannot read state key file %s: %s", path, strerror(errno));
     struct stat sb;
     char text[128];
-    ssize_t n = -1;
-    if (fstat(fd, &sb) == 0 && !(sb.st_mode & 077)) n = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (n < 0 && !(sb.st_mode & 077))
-        return mesh_err_set(err, MESH_ERR, "", "cannot read state key file %s: %s", path, strerror(errno));
-    if (sb.st_mode & 077)
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return mesh_err_set(err, MESH_ERR, "", "cannot read state key file %s: %s", path, strerror(e));
+    }
+    if (sb.st_mode & 077) {
+        close(fd);
         return mesh_err_set(err, MESH_ERR, "", "state key file %s is accessible by others (mode %03o); "
                             "run `chmod 600 %s`", path, (unsigned)(sb.st_mode & 0777), path);
+    }
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return mesh_err_set(err, MESH_ERR, "", "cannot read state key file %s: %s", path, strerror(e));
     text[n] = 0;
     int rc = decode_key(text, key);
     OPENSSL_cleanse(text, sizeof(text));

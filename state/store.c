@@ -503,8 +503,10 @@ void store_close(struct store *st)
         if (st->in_tx) store_rollback(st);
         if (st->hb.run_id[0]) {
             struct mesh_err e;
+            char run_id[sizeof(st->hb.run_id)];
             mesh_err_init(&e);
-            store_unlock(st, st->hb.run_id, &e);  /* a lease never outlives its store */
+            store_copy(run_id, sizeof(run_id), st->hb.run_id);
+            store_unlock(st, run_id, &e);  /* a lease never outlives its store */
         }
         for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->stmts[i]);
         sqlite3_close(st->db);

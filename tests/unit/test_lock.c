@@ -1,0 +1,242 @@
+/* test_lock.c: the lock lease: a second holder is refused with the holder named, a dead holder
+ * or an expired lease is taken over, waiting with a timeout, the heartbeat, force-unlock. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "store_fixture.h"
+
+static struct store *open_one(struct fixture *f)
+{
+    struct store *st = NULL;
+    int rc = store_open(f->path, &st, &f->err);
+    if (rc) fprintf(stderr, "store_open: %s\n", f->err.msg);
+    assert_int_equal(rc, 0);
+    return st;
+}
+
+static void test_second_holder_refused_naming_holder(void **state)
+{
+    struct fixture *f = *state;
+    f->st = open_one(f);
+    struct store *b = open_one(f);
+    int over = -1;
+    assert_int_equal(store_lock(f->st, "run-a", "apply", 0, NULL, &over, &f->err), 0);
+    assert_int_equal(over, 0);
+    assert_int_equal(store_lock(b, "run-b", "apply", 0, NULL, NULL, &f->err), MESH_ELOCKED);
+    char want[256];
+    snprintf(want, sizeof(want), "state is locked by run run-a (");
+    assert_non_null(strstr(f->err.msg, want));
+    snprintf(want, sizeof(want), ", pid %ld, `mesh apply`, since 20", (long)getpid());
+    assert_non_null(strstr(f->err.msg, want));
+    assert_non_null(strstr(f->err.msg, " UTC); wait for it, use --lock-timeout, or `mesh force-unlock run-a` "
+                                       "if that run is gone"));
+    assert_string_equal(f->err.where, f->path);
+
+    struct lock_info li;
+    int held = 0;
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_lock_info(b, &li, &held, &f->err), 0);
+    assert_int_equal(held, 1);
+    assert_string_equal(li.run_id, "run-a");
+    assert_string_equal(li.command, "apply");
+    assert_int_equal(li.pid, getpid());
+    assert_non_null(strchr(li.holder, '@'));
+    assert_true(li.expires >= li.acquired + 29);
+
+    /* the holder may take it again (renewal); after unlock the other one gets it */
+    assert_int_equal(store_lock(f->st, "run-a", "apply", 0, NULL, NULL, &f->err), 0);
+    assert_int_equal(store_unlock(f->st, "run-a", &f->err), 0);
+    assert_int_equal(store_lock_info(b, &li, &held, &f->err), 0);
+    assert_int_equal(held, 0);
+    assert_int_equal(store_lock(b, "run-b", "destroy", 0, NULL, &over, &f->err), 0);
+    assert_int_equal(over, 0);
+    assert_int_equal(store_unlock(f->st, "run-a", &f->err), MESH_ECONFLICT);   /* not ours any more */
+    mesh_err_clear(&f->err);
+    store_close(b);    /* releases run-b's lease */
+    assert_int_equal(store_lock_info(f->st, &li, &held, &f->err), 0);
+    assert_int_equal(held, 0);
+}
+
+static void test_dead_holder_taken_over(void **state)
+{
+    struct fixture *f = *state;
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        struct store *st = NULL;
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = store_open(f->path, &st, &e);
+        if (rc == 0) rc = store_lock(st, "run-dead", "apply", 0, NULL, NULL, &e);
+        if (rc) fixture_child_exit(1);
+        fixture_child_kill9();  /* no unlock, no close: kill -9 while holding the lease */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+
+    f->st = open_one(f);
+    struct lock_info li, old;
+    int held = 0, over = 0;
+    assert_int_equal(store_lock_info(f->st, &li, &held, &f->err), 0);
+    assert_int_equal(held, 1);
+    assert_string_equal(li.run_id, "run-dead");
+    assert_int_equal(li.pid, kid);
+    assert_int_equal(store_lock(f->st, "run-new", "apply", 0, &old, &over, &f->err), 0);
+    assert_int_equal(over, 1);
+    assert_string_equal(old.run_id, "run-dead");
+    assert_int_equal(old.pid, kid);
+    assert_int_equal(store_lock_info(f->st, &li, &held, &f->err), 0);
+    assert_string_equal(li.run_id, "run-new");
+    assert_int_equal(store_unlock(f->st, "run-new", &f->err), 0);
+}
+
+static void test_expired_lease_taken_over(void **state)
+{
+    struct fixture *f = *state;
+    f->st = open_one(f);
+    /* another host, not expired: it is alive as far as we can tell */
+    assert_int_equal(fixture_sql(f->path,
+        "UPDATE lock SET run_id = 'run-far', holder = 'ops@far', host = 'far-away-host', pid = 4242, "
+        "pid_start = 0, command = 'destroy', acquired = 1700000000, expires = unixepoch() + 60"), SQLITE_OK);
+    assert_int_equal(store_lock(f->st, "run-me", "apply", 0, NULL, NULL, &f->err), MESH_ELOCKED);
+    assert_non_null(strstr(f->err.msg, "run run-far (ops@far, pid 4242, `mesh destroy`, since "
+                                       "2023-11-14 22:13:20 UTC)"));
+    mesh_err_clear(&f->err);
+    /* expired */
+    assert_int_equal(fixture_sql(f->path, "UPDATE lock SET expires = unixepoch() - 1"), SQLITE_OK);
+    struct lock_info old;
+    int over = 0;
+    assert_int_equal(store_lock(f->st, "run-me", "apply", 0, &old, &over, &f->err), 0);
+    assert_int_equal(over, 1);
+    assert_string_equal(old.run_id, "run-far");
+    assert_string_equal(old.host, "far-away-host");
+    assert_int_equal(store_unlock(f->st, "run-me", &f->err), 0);
+}
+
+static void test_wait_succeeds_when_released(void **state)
+{
+    struct fixture *f = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        close(fds[0]);
+        struct store *st = NULL;
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = store_open(f->path, &st, &e);
+        if (rc == 0) rc = store_lock(st, "run-first", "apply", 0, NULL, NULL, &e);
+        char c = rc ? 'x' : 'k';
+        if (write(fds[1], &c, 1) != 1) fixture_child_exit(2);
+        fixture_sleep(0.6);
+        if (rc == 0) rc = store_unlock(st, "run-first", &e);
+        store_close(st);
+        fixture_child_exit(rc ? 1 : 0);
+    }
+    close(fds[1]);
+    char c = 0;
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    assert_int_equal(c, 'k');
+    f->st = open_one(f);
+    double t0 = fixture_now();
+    assert_int_equal(store_lock(f->st, "run-second", "apply", 0.2, NULL, NULL, &f->err), MESH_ELOCKED);
+    assert_true(fixture_now() - t0 >= 0.2);
+    mesh_err_clear(&f->err);
+    int over = -1;
+    assert_int_equal(store_lock(f->st, "run-second", "apply", 10, NULL, &over, &f->err), 0);
+    assert_int_equal(over, 0);     /* released, not taken over */
+    assert_true(fixture_now() - t0 >= 0.4);
+    assert_true(fixture_now() - t0 < 5);
+    int status = 0;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(store_unlock(f->st, "run-second", &f->err), 0);
+}
+
+static void test_heartbeat_renews(void **state)
+{
+    struct fixture *f = *state;
+    setenv("MESH_LOCK_TTL", "0.6", 1);
+    f->st = open_one(f);
+    struct store *b = open_one(f);
+    assert_int_equal(store_lock(f->st, "run-a", "apply", 0, NULL, NULL, &f->err), 0);
+    fixture_sleep(1.5);     /* without renewals the lease would have expired twice over */
+    assert_int_equal(store_lock_check(f->st, &f->err), 0);
+    assert_int_equal(store_lock(b, "run-b", "apply", 0, NULL, NULL, &f->err), MESH_ELOCKED);
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_unlock(f->st, "run-a", &f->err), 0);
+    assert_int_equal(store_lock(b, "run-b", "apply", 0, NULL, NULL, &f->err), 0);
+    store_close(b);
+}
+
+static void test_force_unlock(void **state)
+{
+    struct fixture *f = *state;
+    setenv("MESH_LOCK_TTL", "0.3", 1);
+    f->st = open_one(f);
+    struct store *b = open_one(f);
+    assert_int_equal(store_force_unlock(b, "run-a", &f->err), MESH_ENOTFOUND);
+    assert_non_null(strstr(f->err.msg, "not locked"));
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_lock(f->st, "run-a", "apply", 0, NULL, NULL, &f->err), 0);
+    assert_int_equal(store_force_unlock(b, "run-other", &f->err), MESH_ECONFLICT);
+    assert_non_null(strstr(f->err.msg, "locked by run run-a ("));
+    assert_non_null(strstr(f->err.msg, "not by run run-other"));
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_force_unlock(b, "run-a", &f->err), 0);
+    struct lock_info li;
+    int held = 1;
+    assert_int_equal(store_lock_info(b, &li, &held, &f->err), 0);
+    assert_int_equal(held, 0);
+    /* the old holder's heartbeat notices and stops claiming it */
+    fixture_sleep(0.4);
+    assert_int_equal(store_lock_check(f->st, &f->err), MESH_ELOCKED);
+    assert_non_null(strstr(f->err.msg, "lost the state lock"));
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_lock_info(b, &li, &held, &f->err), 0);
+    assert_int_equal(held, 0);
+    assert_int_equal(store_unlock(f->st, "run-a", &f->err), MESH_ECONFLICT);
+    mesh_err_clear(&f->err);
+    store_close(b);
+}
+
+static void test_lock_misuse(void **state)
+{
+    struct fixture *f = *state;
+    f->st = open_one(f);
+    assert_int_equal(store_lock(f->st, "", "apply", 0, NULL, NULL, &f->err), MESH_EINVAL);
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_begin(f->st, &f->err), 0);
+    assert_int_equal(store_lock(f->st, "r", "apply", 0, NULL, NULL, &f->err), MESH_EINVAL);
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_rollback(f->st), 0);
+    assert_int_equal(store_lock(f->st, "r1", "apply", 0, NULL, NULL, &f->err), 0);
+    assert_int_equal(store_lock(f->st, "r2", "apply", 0, NULL, NULL, &f->err), MESH_EINVAL);
+    mesh_err_clear(&f->err);
+    /* closing without unlocking releases the lease */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_second_holder_refused_naming_holder, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_dead_holder_taken_over, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_lease_taken_over, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_succeeds_when_released, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_renews, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_force_unlock, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_lock_misuse, fixture_setup, fixture_teardown),
+    };
+    if (getenv("MESH_TEST_FILTER")) cmocka_set_test_filter(getenv("MESH_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
