@@ -12,10 +12,18 @@
 #include "store.h"
 #include "ui.h"
 
+static json_t *redacted(const struct state_row *r, const json_t *obj);
+
 static int state_list(struct session *s)
 {
     for (size_t i = 0; i < s->rows.len; i++) {
         const struct state_row *r = s->rows.items[i];
+        if (ui.json) {
+            ui_event("resource", json_pack("{s:s, s:s, s:s, s:o, s:o, s:O}", "address", r->address, "deposed", r->deposed,
+                                           "resource_type", r->type, "attributes", redacted(r, r->inputs), "outputs",
+                                           redacted(r, r->outputs), "depends_on", r->deps));
+            continue;
+        }
         if (r->deposed[0]) printf("%s (deposed %s)\n", r->address, r->deposed);
         else printf("%s\n", r->address);
     }

@@ -1,0 +1,96 @@
+# common.sh: shared by the shell suites. Each suite sources it, calls t_setup, and reports each
+# check as "ok - NAME" or "not ok - NAME"; tests/run counts those lines.
+set -u
+MESH=${MESH_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/mesh}
+T_FAILED=0
+T_PASSED=0
+
+t_setup() {
+    T_DIR=$(mktemp -d /tmp/mesh-test.XXXXXX)
+    export HOME="$T_DIR/home" XDG_CONFIG_HOME="$T_DIR/home/.config" NO_COLOR=1
+    mkdir -p "$HOME"
+    unset MESH_STATE MESH_FAULTS MESH_STATE_KEY MESH_NULL_STORE
+    trap t_cleanup EXIT
+    cd "$T_DIR" || exit 1
+}
+
+t_cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    cd /
+    rm -rf "$T_DIR"
+}
+
+ok() { echo "ok - $*"; T_PASSED=$((T_PASSED + 1)); }
+not_ok() { echo "not ok - $*"; T_FAILED=$((T_FAILED + 1)); }
+
+# check NAME CMD...: ok when CMD succeeds.
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# expect_rc NAME RC CMD...: ok when CMD exits with RC.
+expect_rc() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$T_DIR/last.out" 2>"$T_DIR/last.err"
+    local rc=$?
+    if [ "$rc" = "$want" ]; then ok "$name"; else
+        not_ok "$name (exit $rc, want $want)"
+        sed 's/^/    | /' "$T_DIR/last.out" "$T_DIR/last.err" | tail -20
+    fi
+}
+
+# Canonical dump of state: address, deposed, inputs, outputs (sensitive redacted), sorted.
+state_dump() {
+    "$MESH" state list --json "$@" | python3 -c '
+import json, sys
+rows = []
+for line in sys.stdin:
+    ev = json.loads(line)
+    if ev.get("type") != "resource": continue
+    ev.pop("time", None)
+    rows.append(json.dumps(ev, sort_keys=True))
+print("\n".join(sorted(rows)))'
+}
+
+# The null store as "address id" lines, sorted.
+store_dump() {
+    python3 - "$1" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+out = []
+for f in os.listdir(d) if os.path.isdir(d) else []:
+    if f.endswith(".json"):
+        doc = json.load(open(os.path.join(d, f)))
+        out.append("%s %s %s" % (doc["address"], doc["id"], json.dumps(doc["attributes"], sort_keys=True)))
+print("\n".join(sorted(out)))
+PY
+}
+
+# Objects in the null store that state does not hold (orphans).
+orphans() {
+    local store=$1
+    shift
+    python3 - "$store" <(state_dump "$@") <<'PY'
+import json, os, sys
+d, dump = sys.argv[1], sys.argv[2]
+ids = set()
+for line in open(dump):
+    line = line.strip()
+    if line: ids.add(json.loads(line)["outputs"].get("id"))
+n = 0
+for f in os.listdir(d) if os.path.isdir(d) else []:
+    if f.endswith(".json") and f[:-5] not in ids:
+        n += 1
+print(n)
+PY
+}
+
+t_done() {
+    echo "# $(basename "$0"): $T_PASSED passed, $T_FAILED failed"
+    [ "$T_FAILED" -eq 0 ]
+}
