@@ -418,13 +418,15 @@ int spec_load(const char *path, struct spec **out, struct diag_list *dl)
         diag_error(dl, path, 0, 0, "cannot open spec: %s", strerror(errno));
         return -1;
     }
-    struct stat st;
+    struct stat st = {0};
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > SPEC_MAX_BYTES) {
         fclose(f);
         return too_big(dl, path, (unsigned long long)st.st_size);
     }
-    char *buf = malloc(SPEC_MAX_BYTES + 2);
-    size_t n = fread(buf, 1, SPEC_MAX_BYTES + 1, f);
+    /* A regular file needs only its size (+1 to notice growth); a pipe gets the limit. */
+    size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : SPEC_MAX_BYTES + 1;
+    char *buf = malloc(want + 1);
+    size_t n = fread(buf, 1, want, f);
     int rerr = ferror(f);
     fclose(f);
     int rc;
