@@ -134,11 +134,15 @@ static void compile_depends_on(struct spec_resource *r, const struct node *v, co
     }
     for (size_t i = 0; i < v->n; i++) {
         const struct node *it = v->items[i];
-        if (it->kind != NODE_SCALAR || !ref_address_valid(it->scalar)) {
+        if (it->kind != NODE_SCALAR) {
             diag_error(c->dl, c->file, it->line, it->col,
-                       "`%s`: `depends_on` entries are resource addresses (TYPE.NAME), not %s%s%s%s", r->address,
-                       it->kind == NODE_SCALAR ? "`" : node_kind_name(it), it->kind == NODE_SCALAR ? it->scalar : "",
-                       it->kind == NODE_SCALAR ? "`" : "", "");
+                       "`%s`: `depends_on` entries are resource addresses (TYPE.NAME), not %s", r->address,
+                       node_kind_name(it));
+            continue;
+        }
+        if (!ref_address_valid(it->scalar)) {
+            diag_error(c->dl, c->file, it->line, it->col,
+                       "`%s`: `depends_on` entries are resource addresses (TYPE.NAME), not `%s`", r->address, it->scalar);
             continue;
         }
         add_dep(r, it->scalar, NULL, it->line, it->col);
