@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -210,6 +211,73 @@ static void test_force_unlock(void **state)
     store_close(b);
 }
 
+/* 20 processes contend for one state: each waits for the lease, then does a read-modify-write
+ * of a counter row with a marker file proving nobody else is inside. */
+static int contender(struct fixture *f, int i)
+{
+    struct store *st = NULL;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    char run[32], marker[400];
+    snprintf(run, sizeof(run), "run-%02d", i);
+    snprintf(marker, sizeof(marker), "%s/inside", f->dir);
+    int rc = store_open(f->path, &st, &e);
+    if (rc == 0) rc = store_lock(st, run, "apply", 120, NULL, NULL, &e);
+    if (rc == 0) {
+        int fd = open(marker, O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (fd < 0) rc = 90;    /* someone else holds the lease too */
+        struct vec rows = VEC_INIT;
+        long long n = 0;
+        if (rc == 0) rc = store_load(st, &rows, &e);
+        if (rc == 0 && rows.len == 1)
+            n = json_integer_value(json_object_get(((struct state_row *)rows.items[0])->outputs, "n"));
+        vec_free_all(&rows, state_row_free);
+        fixture_sleep(0.01);
+        struct state_row *r = state_row_new("null_resource.counter", "", "null_resource");
+        json_object_set_new(r->outputs, "n", json_integer(n + 1));
+        if (rc == 0) rc = store_put(st, r, &e);
+        state_row_free(r);
+        if (fd >= 0) {
+            close(fd);
+            unlink(marker);
+        }
+        int urc = store_unlock(st, run, &e);
+        if (rc == 0) rc = urc;
+    }
+    if (rc && rc != 90) fprintf(stderr, "contender %d: %s\n", i, e.msg);
+    store_close(st);
+    return rc ? 1 : 0;
+}
+
+static void test_twenty_processes_one_at_a_time(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 20 };
+    pid_t kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) fixture_child_exit(contender(f, i));
+    }
+    for (int i = 0; i < N; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    f->st = open_one(f);
+    struct vec rows = VEC_INIT;
+    assert_int_equal(store_load(f->st, &rows, &f->err), 0);
+    assert_int_equal(rows.len, 1);
+    assert_int_equal(json_integer_value(json_object_get(((struct state_row *)rows.items[0])->outputs, "n")), N);
+    vec_free_all(&rows, state_row_free);
+    assert_int_equal(store_serial(f->st), N);
+    struct lock_info li;
+    int held = 1;
+    assert_int_equal(store_lock_info(f->st, &li, &held, &f->err), 0);
+    assert_int_equal(held, 0);
+}
+
 static void test_lock_misuse(void **state)
 {
     struct fixture *f = *state;
@@ -235,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_succeeds_when_released, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_renews, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_force_unlock, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_twenty_processes_one_at_a_time, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_lock_misuse, fixture_setup, fixture_teardown),
     };
     if (getenv("MESH_TEST_FILTER")) cmocka_set_test_filter(getenv("MESH_TEST_FILTER"));

@@ -12,6 +12,15 @@
 
 #include "store_fixture.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #define KEY1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="   /* bytes 0..31 */
 #define KEY2 "HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo="
 
@@ -553,7 +562,7 @@ static void test_runs_open_only_when_process_gone(void **state)
 static void test_many_rows(void **state)
 {
     struct fixture *f = *state;
-    int n = getenv("MESH_TEST_SMALL") ? 1000 : 10000;
+    int n = getenv("MESH_TEST_SMALL") || RUNNING_ON_VALGRIND ? 1000 : 10000;   /* valgrind: 20x slower */
     open_store(f);
     double t0 = fixture_now();
     char addr[64];
