@@ -97,6 +97,15 @@ int pki_attr_renew(struct call *c, const json_t *desired, long validity_days, lo
     return 0;
 }
 
+json_t *pki_current_new(const struct attr *schema, const json_t *outputs)
+{
+    json_t *cur = json_object();
+    for (const struct attr *a = schema; a->name; a++)
+        if ((a->flags & ATTR_COMPUTED) && json_object_get(outputs, a->name))
+            json_object_set(cur, a->name, json_object_get(outputs, a->name));
+    return cur;
+}
+
 int pki_fail(struct call *c, int code, const char *fmt, ...)
 {
     char msg[700];

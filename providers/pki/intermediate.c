@@ -94,9 +94,9 @@ static json_t *inter_outputs(const struct inter_req *r, X509 *x)
     json_t *cert = pki_cert_pem(x), *key = pki_key_pem(r->key), *root = pki_cert_pem(r->issuer), *out = NULL;
     if (serial && cert && key && root && pki_cert_not_after(x, not_after) == 0) {
         json_t *chain = json_sprintf("%s%s", json_string_value(cert), json_string_value(root));
-        out = json_pack("{s:O, s:O, s:o, s:O, s:s, s:s, s:s, s:I, s:s}", "ca_cert_pem", cert, "ca_key_pem", key,
+        out = json_pack("{s:O, s:O, s:o, s:O, s:s, s:s, s:s, s:I}", "ca_cert_pem", cert, "ca_key_pem", key,
                         "cert_chain_pem", chain, "root_cert_pem", root, "id", serial, "not_after", not_after, "cluster",
-                        r->cluster, "renew_before_days", (json_int_t)r->renew, "status", PKI_STATUS_VALID);
+                        r->cluster, "renew_before_days", (json_int_t)r->renew);
         if (out && r->export_dir) json_object_set_new(out, "export_dir", json_string(r->export_dir));
     }
     json_decref(cert);
@@ -154,17 +154,9 @@ static const char *inter_diagnose(const json_t *outputs, X509 *x, X509 *root, EV
     return NULL;
 }
 
-/* The attributes as the certificate itself says they are, for the engine's diff. */
-static void inter_observe(X509 *x, const json_t *outputs, json_t *cur)
+/* Drift of the export folder shows on export_dir, which an in-place update repairs. */
+static void inter_observe_export(const json_t *outputs, json_t *cur)
 {
-    char cn[256], org[256], loc[256];
-    if (pki_cert_name(x, NID_commonName, cn, sizeof(cn)) == 0) json_object_set_new(cur, "common_name", json_string(cn));
-    if (pki_cert_name(x, NID_organizationName, org, sizeof(org)) == 0)
-        json_object_set_new(cur, "organization", json_string(org));
-    if (pki_cert_name(x, NID_localityName, loc, sizeof(loc)) == 0) json_object_set_new(cur, "cluster", json_string(loc));
-    json_object_set_new(cur, "validity_days", json_integer(pki_cert_validity_days(x)));
-    json_object_set(cur, "private_key_pem", json_object_get(outputs, "ca_key_pem"));
-    json_object_set(cur, "issuer_cert_pem", json_object_get(outputs, "root_cert_pem"));
     const char *dir = json_string_value(json_object_get(outputs, "export_dir"));
     if (dir && !pki_export_intact(outputs))  /* an in-place update rewrites them */
         json_object_set_new(cur, "export_dir", json_sprintf("%s (files missing or changed)", dir));
@@ -188,9 +180,9 @@ static int inter_read(struct call *c, const json_t *outputs, json_t **current)
     }
     char buf[256];
     const char *bad = inter_diagnose(outputs, x, root, k, now, buf, sizeof(buf));
-    json_t *cur = json_deep_copy(outputs);
-    json_object_set_new(cur, "status", json_string(bad ? bad : PKI_STATUS_VALID));
-    inter_observe(x, outputs, cur);
+    json_t *cur = pki_current_new(inter_schema, outputs);
+    if (bad) json_object_set_new(cur, "status", json_string(bad));
+    inter_observe_export(outputs, cur);
     X509_free(x);
     X509_free(root);
     EVP_PKEY_free(k);

@@ -32,7 +32,7 @@ static int key_generate(struct call *c, const char *alg, EVP_PKEY **out)
     return 0;
 }
 
-/* Outputs (and, for read, the observed attributes) derived from the key itself. */
+/* Outputs derived from the key itself (read compares them with what state holds). */
 static int key_describe(struct call *c, EVP_PKEY *k, json_t **out)
 {
     char fp[65], alg[32];
@@ -42,8 +42,8 @@ static int key_describe(struct call *c, EVP_PKEY *k, json_t **out)
         json_decref(pub);
         return pki_fail(c, MESH_ERR, "cannot encode the key");
     }
-    *out = json_pack("{s:s, s:s, s:o, s:o, s:s}", "algorithm", pki_key_algorithm(k, alg, sizeof(alg)), "status",
-                     PKI_STATUS_VALID, "private_key_pem", priv, "public_key_pem", pub, "id", fp);
+    *out = json_pack("{s:s, s:o, s:o, s:s}", "algorithm", pki_key_algorithm(k, alg, sizeof(alg)), "private_key_pem",
+                     priv, "public_key_pem", pub, "id", fp);
     return *out ? 0 : mesh_err_set(c->err, MESH_ERR, c->address, "out of memory");
 }
 
@@ -62,24 +62,25 @@ static int key_create(struct call *c, const json_t *desired, json_t **outputs)
 /* Nothing outside mesh's state holds a key, so a cut-off create left nothing to adopt. */
 static int key_find(struct call *c, const json_t *desired, json_t **outputs) { return MESH_ENOTFOUND; }
 
-/* Re-derives everything from the private key: a key that no longer parses is gone; public parts
- * that no longer match it show up as a status other than "valid". */
+/* Re-derives the public parts from the private key: a key that no longer parses is gone; public
+ * parts in state that no longer match it are reported as status (a replace). */
 static int key_read(struct call *c, const json_t *outputs, json_t **current)
 {
     const char *pem = json_string_value(json_object_get(outputs, "private_key_pem"));
     EVP_PKEY *k = NULL;
+    json_t *derived = NULL;
     struct mesh_err quiet = {0};
     struct call qc = *c;
     qc.err = &quiet;  /* an unusable key is "gone", not an error */
     if (pki_key_parse(&qc, "private_key_pem", pem, &k) != 0) return MESH_ENOTFOUND;
-    int rc = key_describe(c, k, current);
+    int rc = key_describe(c, k, &derived);
     EVP_PKEY_free(k);
     if (rc) return rc;
-    const char *id = json_string_value(json_object_get(outputs, "id"));
-    const char *pub = json_string_value(json_object_get(outputs, "public_key_pem"));
-    if (!id || !pub || strcmp(id, json_string_value(json_object_get(*current, "id"))) != 0 ||
-        strcmp(pub, json_string_value(json_object_get(*current, "public_key_pem"))) != 0)
-        json_object_set_new(*current, "status", json_string("public key in state does not match the private key"));
+    *current = pki_current_new(key_schema, outputs);
+    if (!json_equal(json_object_get(outputs, "id"), json_object_get(derived, "id")) ||
+        !json_equal(json_object_get(outputs, "public_key_pem"), json_object_get(derived, "public_key_pem")))
+        json_object_set_new(*current, "status", json_string("public key in state does not match the private key: replace"));
+    json_decref(derived);
     return 0;
 }
 

@@ -27,6 +27,9 @@ int pki_attr_str(struct call *c, const json_t *o, const char *name, const char *
 int pki_attr_days(struct call *c, const json_t *o, const char *name, long def, long *out);
 int pki_attr_status(struct call *c, const json_t *desired);
 int pki_attr_renew(struct call *c, const json_t *desired, long validity_days, long *out);
+/* read()'s result starts as the COMPUTED outputs only: the engine diffs every settable attribute
+ * present in it against desired, so read adds one (status, export_dir) only to report drift. */
+json_t *pki_current_new(const struct attr *schema, const json_t *outputs);
 /* Formats the message, appends OpenSSL's last reason (never key data) and clears its queue. */
 int pki_fail(struct call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -40,8 +40,8 @@ static int root_outputs(struct call *c, X509 *x, EVP_PKEY *k, long renew, const 
     json_t *cert = pki_cert_pem(x), *key = pki_key_pem(k);
     int ok = serial && cert && key && pki_cert_not_after(x, not_after) == 0;
     if (ok) {
-        *out = json_pack("{s:o, s:o, s:s, s:s, s:I, s:s}", "cert_pem", cert, "ca_key_pem", key, "id", serial,
-                         "not_after", not_after, "renew_before_days", (json_int_t)renew, "status", PKI_STATUS_VALID);
+        *out = json_pack("{s:o, s:o, s:s, s:s, s:I}", "cert_pem", cert, "ca_key_pem", key, "id", serial,
+                         "not_after", not_after, "renew_before_days", (json_int_t)renew);
         cert = key = NULL;
         ok = *out != NULL;
     }
@@ -95,13 +95,11 @@ static int root_create(struct call *c, const json_t *desired, json_t **outputs)
 
 static int root_find(struct call *c, const json_t *desired, json_t **outputs) { return MESH_ENOTFOUND; }
 
-/* Import mode: the user's file now holding another certificate means "import again". */
+/* Import mode: the user's file now holding another certificate means "import again". An
+ * imported root is not renewed by mesh: importing the same file again would not help. */
 static void root_read_import(const json_t *outputs, X509 *x, json_t *cur)
 {
     const char *path = json_string_value(json_object_get(outputs, "cert_file"));
-    static const char *const echo[] = {"cert_file", "key_file", "key_passphrase_env"};
-    for (size_t i = 0; i < sizeof(echo) / sizeof(echo[0]); i++)
-        if (json_object_get(outputs, echo[i])) json_object_set(cur, echo[i], json_object_get(outputs, echo[i]));
     BIO *b = BIO_new_file(path, "r");
     X509 *now_in_file = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
@@ -113,12 +111,7 @@ static void root_read_import(const json_t *outputs, X509 *x, json_t *cur)
 
 static void root_read_generated(X509 *x, const json_t *outputs, json_t *cur, time_t now)
 {
-    char cn[256], org[256], status[160];
-    if (pki_cert_name(x, NID_commonName, cn, sizeof(cn)) == 0) json_object_set_new(cur, "common_name", json_string(cn));
-    if (pki_cert_name(x, NID_organizationName, org, sizeof(org)) == 0)
-        json_object_set_new(cur, "organization", json_string(org));
-    json_object_set_new(cur, "validity_days", json_integer(pki_cert_validity_days(x)));
-    json_object_set(cur, "private_key_pem", json_object_get(outputs, "ca_key_pem"));
+    char status[160];
     json_int_t renew = json_integer_value(json_object_get(outputs, "renew_before_days"));
     if (!pki_cert_expiry(x, now, (long)renew, status, sizeof(status)))
         json_object_set_new(cur, "status", json_string(status));
@@ -138,8 +131,7 @@ static int root_read(struct call *c, const json_t *outputs, json_t **current)
         X509_free(x);
         return MESH_ENOTFOUND;
     }
-    json_t *cur = json_deep_copy(outputs);
-    json_object_set_new(cur, "status", json_string(PKI_STATUS_VALID));
+    json_t *cur = pki_current_new(root_schema, outputs);
     if (root_is_import(outputs))
         root_read_import(outputs, x, cur);
     else

@@ -216,6 +216,14 @@ static void assert_key_matches(const char *key_pem, const char *cert_pem)
     EVP_PKEY_free(k);
 }
 
+/* A healthy resource's read reports no settable attribute: the engine's diff would compare any
+ * it finds with desired, and desired may leave defaults out. */
+static void assert_healthy(const char *type, const json_t *cur)
+{
+    for (const struct attr *a = driver_find(type)->schema; a->name; a++)
+        if (!(a->flags & ATTR_COMPUTED) && json_object_get(cur, a->name)) fail_msg("%s: read reports %s", type, a->name);
+}
+
 static void write_file(const char *path, const char *data)
 {
     FILE *f = fopen(path, "w");
@@ -277,8 +285,7 @@ static void test_key_ecdsa(void **state)
     EVP_PKEY_free(k);
     json_t *cur = NULL;
     assert_int_equal(drv_read("pki_private_key", key, &cur), 0);
-    assert_string_equal(sget(cur, "status"), "valid");
-    assert_string_equal(sget(cur, "algorithm"), "ecdsa-p256");
+    assert_healthy("pki_private_key", cur);
     assert_true(json_equal(json_object_get(cur, "private_key_pem"), json_object_get(key, "private_key_pem")));
     json_decref(cur);
     /* Drift: public parts in state that no longer match the key. */
@@ -349,11 +356,8 @@ static void test_root_fields(void **state)
     assert_true(chain_verifies(sget(root, "cert_pem"), sget(root, "cert_pem"), 1893456000 + 60));
     json_t *cur = NULL;
     assert_int_equal(drv_read("pki_root_ca", root, &cur), 0);
-    assert_string_equal(sget(cur, "status"), "valid");
-    assert_string_equal(sget(cur, "common_name"), "Root CA");
-    assert_string_equal(sget(cur, "organization"), "Istio");
-    assert_int_equal(json_integer_value(json_object_get(cur, "validity_days")), 3650);
-    assert_true(json_equal(json_object_get(cur, "private_key_pem"), json_object_get(key, "private_key_pem")));
+    assert_healthy("pki_root_ca", cur);
+    assert_string_equal(sget(cur, "cert_pem"), sget(root, "cert_pem"));
     json_decref(cur);
     /* A second root over the same key still gets a fresh random serial. */
     json_t *root2 = make_root(key, 3650);
@@ -398,12 +402,8 @@ static void test_two_clusters(void **state)
     assert_false(chain_verifies(sget(c1, "ca_cert_pem"), sget(c2, "ca_cert_pem"), time(NULL)));
     json_t *cur = NULL;
     assert_int_equal(drv_read("pki_intermediate_ca", c1, &cur), 0);
-    assert_string_equal(sget(cur, "status"), "valid");
-    assert_string_equal(sget(cur, "cluster"), "cluster-1");
-    assert_string_equal(sget(cur, "common_name"), "Intermediate CA");
-    assert_string_equal(sget(cur, "organization"), "Istio");
-    assert_int_equal(json_integer_value(json_object_get(cur, "validity_days")), 730);
-    assert_string_equal(sget(cur, "issuer_cert_pem"), sget(root, "cert_pem"));
+    assert_healthy("pki_intermediate_ca", cur);
+    assert_string_equal(sget(cur, "cert_chain_pem"), sget(c1, "cert_chain_pem"));
     json_decref(cur);
     json_decref(c1);
     json_decref(c2);
@@ -490,7 +490,7 @@ static const char *status_at(const char *type, const json_t *outputs, const char
     json_t *cur = NULL;
     setenv("MESH_NOW", now, 1);
     assert_int_equal(drv_read(type, outputs, &cur), 0);
-    snprintf(buf, n, "%s", sget(cur, "status"));
+    snprintf(buf, n, "%s", sget(cur, "status") ? sget(cur, "status") : "valid");
     json_decref(cur);
     return buf;
 }
@@ -661,7 +661,7 @@ static void test_export(void **state)
     assert_exported(dir, c2, "cluster-2");
     assert_false(path_exists(dir, "root-key.pem"));  /* the root key is never exported */
     assert_int_equal(drv_read("pki_intermediate_ca", c1, &cur), 0);
-    assert_string_equal(sget(cur, "export_dir"), dir);
+    assert_healthy("pki_intermediate_ca", cur);
     json_decref(cur);
     /* A file gone or loosened shows as drift on export_dir; an update repairs it. */
     snprintf(path, sizeof(path), "%s/cluster-1/ca-key.pem", dir);
@@ -736,7 +736,7 @@ static void *par_worker(void *arg)
         rc = driver_find("pki_intermediate_ca")->create(&t.call, d, &inter);
         json_t *cur = NULL;
         if (!rc) rc = driver_find("pki_intermediate_ca")->read(&t.call, inter, &cur);
-        if (!rc && strcmp(json_string_value(json_object_get(cur, "status")), "valid") == 0) j->ok++;
+        if (!rc && !json_object_get(cur, "status")) j->ok++;
         json_decref(cur);
         json_decref(inter);
         json_decref(d);
