@@ -484,8 +484,9 @@ int store_open(const char *path, struct store **out, struct mesh_err *err)
     if (rc == 0 && version < STORE_SCHEMA_VERSION) rc = migrate(st, err);
     if (rc == 0) {
         rc = meta_get_text(st, "lineage", st->lineage, sizeof(st->lineage), err);
-        if (rc == MESH_ENOTFOUND)
-            rc = mesh_err_set(err, MESH_ERR, st->path, "the state has no lineage (damaged meta table)");
+        if (rc == MESH_ENOTFOUND || (rc == 0 && (strlen(st->lineage) != 36 ||
+                                               strspn(st->lineage, "0123456789abcdef-") != 36)))
+            rc = mesh_err_set(err, MESH_ERR, st->path, "the state has no valid lineage (damaged meta table)");
     }
     if (rc) {
         store_close(st);

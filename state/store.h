@@ -43,7 +43,8 @@ long long store_serial(struct store *st);
 int store_load(struct store *st, struct vec *rows, struct mesh_err *err);
 
 /* Group commit: everything between begin and commit lands in one transaction; commit bumps the
- * serial once if any resource changed. Put/delete outside begin/commit commit on their own. */
+ * serial once if any resource changed. Put/delete outside begin/commit commit on their own.
+ * Inside a group a failed call leaves the transaction open: the caller calls store_rollback. */
 int store_begin(struct store *st, struct mesh_err *err);
 int store_commit(struct store *st, struct mesh_err *err);
 int store_rollback(struct store *st);
@@ -109,8 +110,12 @@ struct lock_info {
  * the old holder. On MESH_ELOCKED, err names the holder. Starts a heartbeat thread that renews it. */
 int store_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
                struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err);
+/* Stops the heartbeat and clears the lease; MESH_ECONFLICT if it was no longer run_id's.
+ * store_close releases a lease still held. TTL: 30 s, or MESH_LOCK_TTL seconds. */
 int store_unlock(struct store *st, const char *run_id, struct mesh_err *err);
 int store_lock_info(struct store *st, struct lock_info *info, int *held, struct mesh_err *err);
+/* Clears the lease only if run_id holds it (MESH_ENOTFOUND if unlocked, MESH_ECONFLICT if
+ * another run holds it). */
 int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *err);
 /* 0 while this store's lease is ours; MESH_ELOCKED once the heartbeat found it taken over or
  * force-unlocked (the run should stop writing). 0 when no lease is held. */
