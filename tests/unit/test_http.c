@@ -1,0 +1,401 @@
+/* test_http.c: the HTTP layer against a scripted server in this process (a thread on a free
+ * 127.0.0.1 port): retries on 5xx, throttling and connection resets converge; Retry-After is
+ * honoured; the retry budget and counter; cancel between attempts; connection reuse; the debug
+ * log redacts secrets; backoff is full jitter under a growing cap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aws/query.h"
+#include "http.h"
+
+/* ---- the scripted server ---- */
+
+struct reply {
+    int status;          /* 0: reset the connection without answering */
+    const char *headers; /* extra header lines, each ending in \r\n */
+    const char *body;
+};
+
+struct server {
+    int fd, port;
+    pthread_t thread;
+    const struct reply *script;
+    int nscript, served, accepted;
+    char last_request[8192];
+};
+
+static void read_request(int c, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len < n - 1) {
+        ssize_t r = recv(c, buf + len, n - 1 - len, 0);
+        if (r <= 0) { buf[0] = '\0'; return; }
+        len += (size_t)r;
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end) continue;
+        char *cl = strcasestr(buf, "\r\nContent-Length:");
+        size_t want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+        if (len >= want) return;
+    }
+}
+
+static void *server_main(void *p)
+{
+    struct server *s = p;
+    while (s->served < s->nscript) {
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0) break;
+        s->accepted++;
+        while (s->served < s->nscript) {
+            char req[8192];
+            read_request(c, req, sizeof(req));
+            if (!req[0]) break;
+            snprintf(s->last_request, sizeof(s->last_request), "%s", req);
+            const struct reply *r = &s->script[s->served++];
+            if (r->status == 0) {
+                struct linger lg = { 1, 0 };  /* RST, as a crashed peer would */
+                setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+                break;
+            }
+            char out[8192];
+            const char *body = r->body ? r->body : "";
+            int n = snprintf(out, sizeof(out), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n%s",
+                             r->status, strlen(body), r->headers ? r->headers : "", body);
+            if (send(c, out, (size_t)n, MSG_NOSIGNAL) < 0) break;
+            if (r->headers && strstr(r->headers, "Connection: close")) break;
+        }
+        close(c);
+    }
+    shutdown(s->fd, SHUT_RDWR);  /* script done: further connects are refused, not left hanging */
+    return NULL;
+}
+
+static void server_start(struct server *s, const struct reply *script, int n)
+{
+    memset(s, 0, sizeof(*s));
+    s->script = script;
+    s->nscript = n;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 8), 0);
+    socklen_t len = sizeof(a);
+    getsockname(s->fd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->thread, NULL, server_main, s);
+}
+
+static void server_stop(struct server *s)
+{
+    shutdown(s->fd, SHUT_RDWR);
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+}
+
+static void url_of(const struct server *s, char *buf, size_t n)
+{
+    snprintf(buf, n, "http://127.0.0.1:%d/x", s->port);
+}
+
+static struct http_client fast_client(struct http_retries *r)
+{
+    struct http_client c;
+    http_client_init(&c);
+    c.base_delay = c.throttle_delay = 0.001;
+    c.retries = r;
+    return c;
+}
+
+static int send_get(struct http_client *c, const struct server *s, struct http_response *resp,
+                    struct mesh_err *err, http_classify_fn classify)
+{
+    char url[64];
+    url_of(s, url, sizeof(url));
+    struct http_request req;
+    http_request_init(&req, "GET", url);
+    req.classify = classify;
+    int rc = http_send(c, &req, resp, err);
+    http_request_release(&req);
+    return rc;
+}
+
+/* ---- tests ---- */
+
+static void test_retries_converge(void **state)
+{
+    static const struct reply script[] = {
+        { 0, NULL, NULL }, { 503, NULL, "busy" }, { 500, NULL, "oops" },
+        { 200, "x-amzn-RequestId: r-1\r\n", "fine" },
+    };
+    struct server s;
+    server_start(&s, script, 4);
+    struct http_retries r;
+    http_retries_init(&r, 100);
+    struct http_client c = fast_client(&r);
+    struct http_response resp;
+    http_response_init(&resp);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    assert_int_equal(send_get(&c, &s, &resp, &err, NULL), 0);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body.buf, "fine");
+    assert_string_equal(http_response_header(&resp, "X-AMZN-REQUESTID"), "r-1");
+    assert_int_equal(resp.attempts, 4);
+    assert_int_equal(http_retries_count(&r), 3);
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+static void test_throttle_in_body(void **state)
+{
+    static const struct reply script[] = {
+        { 400, NULL, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>slow down</Message></Error></Errors></Response>" },
+        { 400, NULL, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>" },
+        { 400, "Content-Type: application/json\r\n", "{\"__type\":\"TooManyRequestsException\",\"message\":\"x\"}" },
+        { 200, NULL, "<ok/>" },
+    };
+    struct server s;
+    server_start(&s, script, 4);
+    struct http_retries r;
+    http_retries_init(&r, -1);
+    struct http_client c = fast_client(&r);
+    struct http_response resp;
+    http_response_init(&resp);
+    assert_int_equal(send_get(&c, &s, &resp, NULL, aws_classify), 0);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(http_retries_count(&r), 3);
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+/* A 400 that is not throttling is final: one attempt, the reply handed back. */
+static void test_client_error_not_retried(void **state)
+{
+    static const struct reply script[] = {
+        { 400, NULL, "<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>gone</Message></Error></Errors></Response>" },
+    };
+    struct server s;
+    server_start(&s, script, 1);
+    struct http_retries r;
+    http_retries_init(&r, 10);
+    struct http_client c = fast_client(&r);
+    struct http_response resp;
+    http_response_init(&resp);
+    assert_int_equal(send_get(&c, &s, &resp, NULL, aws_classify), 0);
+    assert_int_equal(resp.status, 400);
+    assert_int_equal(resp.attempts, 1);
+    assert_int_equal(http_retries_count(&r), 0);
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+static void test_retry_after_honoured(void **state)
+{
+    static const struct reply script[] = { { 429, "Retry-After: 1\r\n", "" }, { 200, NULL, "ok" } };
+    struct server s;
+    server_start(&s, script, 2);
+    struct http_client c = fast_client(NULL);
+    struct http_response resp;
+    http_response_init(&resp);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(send_get(&c, &s, &resp, NULL, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_int_equal(resp.status, 200);
+    assert_true(took >= 0.9);  /* base delay is 1 ms: only Retry-After explains a second */
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+static void test_budget_exhausted(void **state)
+{
+    static const struct reply script[] = { { 503, NULL, "a" }, { 503, NULL, "b" }, { 503, NULL, "c" } };
+    struct server s;
+    server_start(&s, script, 3);
+    struct http_retries r;
+    http_retries_init(&r, 2);
+    struct http_client c = fast_client(&r);
+    struct http_response resp;
+    http_response_init(&resp);
+    assert_int_equal(send_get(&c, &s, &resp, NULL, NULL), 0);
+    assert_int_equal(resp.status, 503);  /* the last reply, for the caller to report */
+    assert_int_equal(resp.attempts, 3);
+    assert_int_equal(http_retries_count(&r), 2);
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+static void test_cancel_between_attempts(void **state)
+{
+    static const struct reply script[] = { { 503, "Connection: close\r\n", "a" }, { 0, NULL, NULL } };
+    struct server s;
+    server_start(&s, script, 2);
+    volatile sig_atomic_t cancel = 0;
+    struct http_client c = fast_client(NULL);
+    c.base_delay = 10;  /* a long wait that the cancel must cut short */
+    c.cancel = &cancel;
+    struct http_response resp;
+    http_response_init(&resp);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    cancel = 1;  /* set before: the first attempt must not even start */
+    assert_int_equal(send_get(&c, &s, &resp, &err, NULL), MESH_ECANCELED);
+    cancel = 0;
+    c.max_attempts = 2;
+    mesh_err_init(&err);
+    setenv("MESH_BACKOFF_SCALE", "0.00001", 1);
+    assert_int_equal(send_get(&c, &s, &resp, &err, NULL), MESH_ERR);  /* 503, then a reset */
+    unsetenv("MESH_BACKOFF_SCALE");
+    assert_non_null(strstr(err.msg, "after 2 attempts"));
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+static void test_connection_reused(void **state)
+{
+    static const struct reply script[] = { { 200, NULL, "1" }, { 200, NULL, "2" }, { 200, NULL, "3" } };
+    struct server s;
+    server_start(&s, script, 3);
+    struct http_client c = fast_client(NULL);
+    for (int i = 0; i < 3; i++) {
+        struct http_response resp;
+        http_response_init(&resp);
+        assert_int_equal(send_get(&c, &s, &resp, NULL, NULL), 0);
+        assert_int_equal(resp.status, 200);
+        http_response_release(&resp);
+    }
+    assert_int_equal(s.accepted, 1);
+    server_stop(&s);
+}
+
+static char *capture_stderr_run(const struct server *s, struct http_client *c)
+{
+    char path[] = "/tmp/mesh-test-http-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fd, 2);
+    setenv("MESH_LOG", "debug", 1);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?X-Amz-Signature=sig123&a=b", s->port);
+    struct http_request req;
+    http_request_init(&req, "POST", url);
+    http_request_set_header(&req, "Authorization", "AWS4-HMAC-SHA256 Credential=AKID/x, Signature=abc");
+    http_request_set_header(&req, "X-Amz-Security-Token", "tok-secret");
+    req.body = "WebIdentityToken=jwt-secret";
+    req.body_len = strlen(req.body);
+    req.secret_body = 1;
+    struct http_response resp;
+    http_response_init(&resp);
+    assert_int_equal(http_send(c, &req, &resp, NULL), 0);
+    http_response_release(&resp);
+    http_request_release(&req);
+    unsetenv("MESH_LOG");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    fseek(f, 0, SEEK_SET);
+    static char buf[16384];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(path);
+    return buf;
+}
+
+static void test_debug_log_redacts(void **state)
+{
+    static const struct reply script[] = {
+        { 200, NULL, "<AssumeRoleResult><Credentials><SecretAccessKey>sk-secret</SecretAccessKey></Credentials></AssumeRoleResult>" },
+    };
+    struct server s;
+    server_start(&s, script, 1);
+    struct http_client c = fast_client(NULL);
+    const char *log = capture_stderr_run(&s, &c);
+    assert_non_null(strstr(log, "http: > POST"));
+    assert_non_null(strstr(log, "Authorization: REDACTED"));
+    assert_non_null(strstr(log, "X-Amz-Signature=REDACTED&a=b"));
+    assert_null(strstr(log, "abc"));
+    assert_null(strstr(log, "tok-secret"));
+    assert_null(strstr(log, "jwt-secret"));
+    assert_null(strstr(log, "sk-secret"));
+    assert_null(strstr(log, "sig123"));
+    server_stop(&s);
+}
+
+static void test_backoff_full_jitter(void **state)
+{
+    struct http_client c;
+    http_client_init(&c);
+    double max_seen = 0, min_seen = 1e9;
+    for (int i = 0; i < 2000; i++) {
+        double w = http_backoff(&c, HTTP_RETRY, 3, -1);  /* cap 0.1 * 2^3 = 0.8 */
+        assert_true(w >= 0 && w < 0.8);
+        if (w > max_seen) max_seen = w;
+        if (w < min_seen) min_seen = w;
+    }
+    assert_true(max_seen > 0.6 && min_seen < 0.2);  /* spread over the whole range */
+    for (int i = 0; i < 100; i++) assert_true(http_backoff(&c, HTTP_THROTTLED, 20, -1) < 20.0);
+    assert_true(http_backoff(&c, HTTP_RETRY, 0, 7) == 7);  /* Retry-After wins */
+    setenv("MESH_BACKOFF_SCALE", "0.001", 1);
+    assert_true(http_backoff(&c, HTTP_RETRY, 0, 7) < 0.0071);
+    unsetenv("MESH_BACKOFF_SCALE");
+}
+
+static void test_url_split(void **state)
+{
+    char *scheme, *host, *path, *query;
+    assert_int_equal(http_url_split("http://127.0.0.1:5000/a/b?x=1&y", &scheme, &host, &path, &query, NULL), 0);
+    assert_string_equal(scheme, "http");
+    assert_string_equal(host, "127.0.0.1:5000");
+    assert_string_equal(path, "/a/b");
+    assert_string_equal(query, "x=1&y");
+    free(scheme); free(host); free(path); free(query);
+    assert_int_equal(http_url_split("https://sts.amazonaws.com", NULL, &host, &path, &query, NULL), 0);
+    assert_string_equal(host, "sts.amazonaws.com");
+    assert_string_equal(path, "/");
+    assert_string_equal(query, "");
+    free(host); free(path); free(query);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    assert_int_equal(http_url_split("::nope", NULL, &host, NULL, NULL, &err), MESH_EINVAL);
+}
+
+static int teardown(void **state)
+{
+    http_thread_release();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_retries_converge, teardown),
+        cmocka_unit_test_teardown(test_throttle_in_body, teardown),
+        cmocka_unit_test_teardown(test_client_error_not_retried, teardown),
+        cmocka_unit_test_teardown(test_retry_after_honoured, teardown),
+        cmocka_unit_test_teardown(test_budget_exhausted, teardown),
+        cmocka_unit_test_teardown(test_cancel_between_attempts, teardown),
+        cmocka_unit_test_teardown(test_connection_reused, teardown),
+        cmocka_unit_test_teardown(test_debug_log_redacts, teardown),
+        cmocka_unit_test(test_backoff_full_jitter),
+        cmocka_unit_test_teardown(test_url_split, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
