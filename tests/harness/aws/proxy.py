@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""proxy.py: a fault-injecting HTTP proxy in front of moto_server (Python standard library only).
+
+It forwards every request to the upstream emulator and, on request, injects what real AWS does
+to a client: throttling errors per service and action, 500/503 answers, connection resets,
+delays, and "eventual consistency" (an ID just returned by a Create* call is not found by the
+next K Describe* calls naming it). It also fills in what moto lacks and mesh relies on:
+DNS64 (ModifySubnetAttribute EnableDns64 is remembered and DescribeSubnets reports
+<enableDns64>), so a second plan can be empty.
+
+Control (JSON over HTTP on the same port, never forwarded):
+  POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
+  GET  /__stats    {"requests": N, "injected": {KIND: N}, "by_action": {"svc Action": N}}
+  POST /__reset    clears the rules and the stats
+A RULE: {"kind": "throttle"|"500"|"503"|"reset"|"delay", "service": "ec2"|"*",
+         "action": "DescribeVpcs"|"*", "rate": 0.3, "first": N, "seconds": 0.5}
+  rate: probability per matching call; first: instead, the first N matching calls.
+
+Usage: proxy.py --upstream http://127.0.0.1:PORT [--port 0] [--port-file FILE] [--faults JSON]
+"""
+import argparse
+import http.client
+import http.server
+import json
+import random
+import re
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+LOCK = threading.Lock()
+STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}}
+HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
+
+NOT_FOUND_CODE = {
+    "vpc": "InvalidVpcID.NotFound", "subnet": "InvalidSubnetID.NotFound",
+    "igw": "InvalidInternetGatewayID.NotFound", "eigw": "InvalidEgressOnlyInternetGatewayId.NotFound",
+    "rtb": "InvalidRouteTableID.NotFound", "sg": "InvalidGroup.NotFound",
+    "eipalloc": "InvalidAllocationID.NotFound", "nat": "NatGatewayNotFound",
+}
+
+
+def new_stats():
+    return {"requests": 0, "injected": {}, "by_action": {}}
+
+
+STATE["stats"] = new_stats()
+
+
+def service_of(headers, query):
+    """The service from the SigV4 credential scope (header or presigned query), as moto does."""
+    auth = headers.get("Authorization", "")
+    m = re.search(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request", auth)
+    if not m:
+        cred = urllib.parse.parse_qs(query).get("X-Amz-Credential", [""])[0]
+        m = re.search(r"^[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request", cred)
+    return m.group(1) if m else "unknown"
+
+
+def action_of(method, path, query, body, ctype):
+    params = urllib.parse.parse_qs(query)
+    if "form-urlencoded" in (ctype or "") and body:
+        params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
+    if "Action" in params:
+        return params["Action"][0], params
+    return "%s %s" % (method, path.split("?")[0]), params
+
+
+def error_body(service, kind):
+    """An AWS-shaped error in the service's protocol: (status, content type, body)."""
+    code, status, msg = {
+        "throttle": ("RequestLimitExceeded" if service == "ec2" else "Throttling", 400, "Rate exceeded"),
+        "500": ("InternalError", 500, "An internal error has occurred"),
+        "503": ("ServiceUnavailable", 503, "Service is unavailable"),
+    }[kind]
+    if kind == "throttle" and service == "ec2":
+        status = 503  # EC2 answers RequestLimitExceeded with 503
+    if service in ("eks",):
+        code = "TooManyRequestsException" if kind == "throttle" else code
+        status = 429 if kind == "throttle" else status
+        return status, "application/json", json.dumps({"__type": code, "message": msg}).encode()
+    if service == "ec2":
+        body = ("<?xml version=\"1.0\"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message>"
+                "</Error></Errors><RequestID>proxy-%d</RequestID></Response>" % (code, msg, random.randint(0, 1 << 30)))
+    else:
+        body = ("<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
+                "<RequestId>proxy-%d</RequestId></ErrorResponse>" % (code, msg, random.randint(0, 1 << 30)))
+    return status, "text/xml", body.encode()
+
+
+def pick_fault(service, action):
+    """The first rule that fires for this call, or None. Caller holds LOCK."""
+    for i, r in enumerate(STATE["rules"]):
+        if r.get("service", "*") not in ("*", service) or r.get("action", "*") not in ("*", action):
+            continue
+        if "first" in r:
+            n = STATE["counters"].get(i, 0)
+            STATE["counters"][i] = n + 1
+            if n < r["first"]:
+                return r
+        elif random.random() < r.get("rate", 0):
+            return r
+    return None
+
+
+def eventual_hit(action, params):
+    """An ID created moments ago and named by this Describe*: its NotFound code. Caller holds LOCK."""
+    if not action.startswith("Describe"):
+        return None
+    named = {v for vals in params.values() for v in vals}
+    for rid, left in list(STATE["pending"].items()):
+        if rid in named and left > 0:
+            STATE["pending"][rid] = left - 1
+            return NOT_FOUND_CODE.get(rid.split("-")[0], "InvalidID.NotFound")
+    return None
+
+
+def note_created(action, body):
+    if STATE["eventual"] <= 0 or not action.startswith("Create"):
+        return
+    m = re.search(rb"<(\w+Id)>([a-z]+-[0-9a-f]+)</\1>", body)
+    if m:
+        STATE["pending"][m.group(2).decode()] = STATE["eventual"]
+
+
+def fill_dns64(body):
+    """moto does not report enableDns64: add it beside every subnetId, from what was asked."""
+    if b"<enableDns64>" in body:
+        return body
+
+    def add(m):
+        val = STATE["dns64"].get(m.group(1).decode(), "false")
+        return m.group(0) + b"<enableDns64>" + val.encode() + b"</enableDns64>"
+    return re.sub(rb"<subnetId>([^<]+)</subnetId>", add, body)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = None
+
+    def log_message(self, fmt, *args):  # quiet: the test prints what matters
+        pass
+
+    def _reply(self, status, ctype, body, extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _control(self, body):
+        global STATE
+        if self.path == "/__stats":
+            with LOCK:
+                out = json.dumps(STATE["stats"]).encode()
+            return self._reply(200, "application/json", out)
+        with LOCK:
+            if self.path == "/__reset":
+                STATE.update(rules=[], eventual=0, pending={}, counters={}, stats=new_stats())
+            else:
+                cfg = json.loads(body or b"{}")
+                STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0), counters={})
+                if "seed" in cfg:
+                    random.seed(cfg["seed"])
+        return self._reply(200, "application/json", b"{}")
+
+    def _reset_connection(self):
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+
+    def _handle(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.path.startswith("/__"):
+            return self._control(body)
+        query = urllib.parse.urlsplit(self.path).query
+        service = service_of(self.headers, query)
+        action, params = action_of(self.command, self.path, query, body, self.headers.get("Content-Type"))
+        with LOCK:
+            st = STATE["stats"]
+            st["requests"] += 1
+            key = "%s %s" % (service, action)
+            st["by_action"][key] = st["by_action"].get(key, 0) + 1
+            fault = pick_fault(service, action)
+            gone = None if fault else eventual_hit(action, params)
+            kind = fault["kind"] if fault else ("eventual" if gone else None)
+            if kind:
+                st["injected"][kind] = st["injected"].get(kind, 0) + 1
+            if action == "ModifySubnetAttribute" and "EnableDns64.Value" in params:
+                STATE["dns64"][params.get("SubnetId", [""])[0]] = params["EnableDns64.Value"][0].lower()
+        if kind == "reset":
+            return self._reset_connection()
+        if kind == "delay":
+            time.sleep(float(fault.get("seconds", 0.5)))
+        elif kind in ("throttle", "500", "503"):
+            return self._reply(*error_body(service, kind))
+        elif kind == "eventual":
+            xml = ("<?xml version=\"1.0\"?><Response><Errors><Error><Code>%s</Code><Message>not yet visible"
+                   "</Message></Error></Errors><RequestID>proxy-eventual</RequestID></Response>" % gone)
+            return self._reply(400, "text/xml", xml.encode())
+        self._forward(body, action)
+
+    def _forward(self, body, action):
+        u = urllib.parse.urlsplit(self.upstream)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        with LOCK:
+            if resp.status == 200:
+                note_created(action, data)
+            if action == "DescribeSubnets" and resp.status == 200:
+                data = fill_dns64(data)
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in HOP and k.lower() not in ("server", "date"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--faults", help="initial fault set, JSON as for POST /__faults")
+    a = ap.parse_args()
+    Handler.upstream = a.upstream
+    if a.faults:
+        cfg = json.loads(a.faults)
+        STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0))
+    srv = Server(("127.0.0.1", a.port), Handler)
+    if a.port_file:
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write(str(srv.server_address[1]))
+        import os
+        os.replace(a.port_file + ".tmp", a.port_file)
+    print("proxy on 127.0.0.1:%d -> %s" % (srv.server_address[1], a.upstream), file=sys.stderr)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
