@@ -89,6 +89,10 @@ static json_t *entry_deps(const struct plan_entry *e)
 static struct state_row *job_row(const struct job *j)
 {
     struct state_row *row = state_row_new(j->e->address, "", j->e->type);
+    json_decref(row->inputs);
+    json_decref(row->outputs);
+    json_decref(row->deps);
+    json_decref(row->sensitive);
     row->inputs = json_incref(j->desired);
     row->outputs = json_incref(j->outputs);
     row->deps = entry_deps(j->e);

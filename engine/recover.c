@@ -81,6 +81,10 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
         return mesh_err_set(err, rc, e.where, "recovery: find failed: %s", e.msg);
     }
     struct state_row *row = state_row_new(je->address, "", type);
+    json_decref(row->inputs);
+    json_decref(row->outputs);
+    json_decref(row->deps);
+    json_decref(row->sensitive);
     row->inputs = desired;
     row->outputs = outs;
     row->deps = json_array();

@@ -46,8 +46,8 @@ static int null_store_write(struct call *c, const char *id, const json_t *desire
     char path[4096], tmp[4200];
     snprintf(path, sizeof(path), "%s/%s.json", dir, id);
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:O}", "id", id, "address", c->address, "run",
-                            c->run_id ? c->run_id : "", "attributes", desired);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "address", c->address, "run",
+                            c->run_id ? c->run_id : "", "attributes", json_deep_copy(desired));
     /* Sensitive values are never stored in the clear, not even by the test store. */
     json_t *attrs = json_object_get(doc, "attributes");
     if (json_object_get(attrs, "sensitive_triggers"))

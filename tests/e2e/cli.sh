@@ -25,7 +25,7 @@ check "the refusal says what to do" grep -q -- '--auto-approve' last.err
 expect_rc "apply --auto-approve succeeds" 0 "$MESH" apply --auto-approve
 check "apply printed progress lines" grep -q 'null_resource.b: Creation complete after' last.out
 check "apply printed its summary" grep -q 'Apply complete! Resources: 4 added, 0 changed, 0 destroyed' last.out
-check "b was created after a and c" python3 -c '
+check "b was created after a and c" $PY -c '
 import sys
 lines = open("last.out").read().splitlines()
 idx = {l.split(":")[0]: i for i, l in enumerate(lines) if "Creation complete" in l}
@@ -58,7 +58,7 @@ check "the error names the target" grep -q "null_resource.nope" last.err
 
 # JSON mode: every stdout line is an object with a type
 expect_rc "apply --json" 0 "$MESH" apply --auto-approve --json
-check "every --json line is a JSON object with a type" python3 -c '
+check "every --json line is a JSON object with a type" $PY -c '
 import json, sys
 types = set()
 for l in open("last.out"):
@@ -75,14 +75,14 @@ expect_rc "graph --plan colours by action" 0 "$MESH" graph --plan
 check "graph --plan labels creates" grep -q 'null_resource.a.*color=green' last.out
 
 # drift: an object deleted outside mesh is planned for creation again
-id=$("$MESH" state list --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["outputs"]["id"])')
+id=$("$MESH" state list --json | $PY -c 'import json,sys; print(json.loads(sys.stdin.readline())["outputs"]["id"])')
 rm -f "$MESH_NULL_STORE/$id.json"
 expect_rc "plan after an out-of-band delete" 2 "$MESH" plan --detailed-exitcode
 check "the plan says it was deleted outside mesh" grep -q 'deleted outside mesh' last.out
 # drift: an attribute changed outside mesh
 "$MESH" apply --auto-approve >/dev/null
-id=$("$MESH" state list --json | python3 -c 'import json,sys; print([e for e in map(json.loads, sys.stdin) if e["address"] == "null_resource.c"][0]["outputs"]["id"])')
-python3 - "$MESH_NULL_STORE/$id.json" <<'P'
+id=$("$MESH" state list --json | $PY -c 'import json,sys; print([e for e in map(json.loads, sys.stdin) if e["address"] == "null_resource.c"][0]["outputs"]["id"])')
+$PY - "$MESH_NULL_STORE/$id.json" <<'P'
 import json, sys
 d = json.load(open(sys.argv[1])); d["attributes"]["input"] = "tampered"; json.dump(d, open(sys.argv[1], "w"))
 P

@@ -1,7 +1,12 @@
 # common.sh: shared by the shell suites. Each suite sources it, calls t_setup, and reports each
 # check as "ok - NAME" or "not ok - NAME"; tests/run counts those lines.
 set -u
-MESH=${MESH_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/mesh}
+T_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MESH=${MESH_BIN:-$T_TESTS/../mesh}
+# Debian's python3 starts in 20 ms; a pyenv shim takes half a second, which a loop of 100 feels.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+GEN="$PY $T_TESTS/lib/genspec.py"
 T_FAILED=0
 T_PASSED=0
 
@@ -46,7 +51,7 @@ expect_rc() {
 
 # Canonical dump of state: address, deposed, inputs, outputs (sensitive redacted), sorted.
 state_dump() {
-    "$MESH" state list --json "$@" | python3 -c '
+    "$MESH" state list --json "$@" | $PY -c '
 import json, sys
 rows = []
 for line in sys.stdin:
@@ -59,7 +64,7 @@ print("\n".join(sorted(rows)))'
 
 # The null store as "address id" lines, sorted.
 store_dump() {
-    python3 - "$1" <<'PY'
+    $PY - "$1" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 out = []
@@ -75,7 +80,7 @@ PY
 orphans() {
     local store=$1
     shift
-    python3 - "$store" <(state_dump "$@") <<'PY'
+    $PY - "$store" <(state_dump "$@") <<'PY'
 import json, os, sys
 d, dump = sys.argv[1], sys.argv[2]
 ids = set()
