@@ -80,11 +80,4 @@ const struct attr *driver_attr(const struct driver *d, const char *name);
 /* Nearest known type name for "did you mean"; NULL if none is close. */
 const char *driver_suggest(const char *type);
 
-/* fault.c: the fault layer (MESH_FAULTS), wrapping every driver call. */
-int fault_init(const char *spec, struct mesh_err *err);  /* parses MESH_FAULTS */
-void fault_release(void);
-/* Called before each driver call; returns 0, or an error code to fail this call with
- * (it may also sleep, or kill the process). */
-int fault_before_call(const char *type, const char *address, const char *op, struct mesh_err *err);
-
 #endif
