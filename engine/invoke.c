@@ -17,6 +17,7 @@ void invoke_init(struct call *c, const struct driver *d, const char *address, co
     c->run_id = run_id;
     c->cancel = &cancel_flag;
     c->err = err;
+    c->provider = provider_handle(d, err);
     /* Stable per (run, address, action): a retried create after a crash reuses the same token. */
     unsigned char md[SHA256_DIGEST_LENGTH];
     char buf[512];
@@ -36,6 +37,8 @@ static int invoke_done(struct call *c, const char *op, int rc)
 #define INVOKE(op, expr)                                                              \
     do {                                                                              \
         long seq_;                                                                    \
+        if (d->provider && !c->provider)                                              \
+            return mesh_err_isset(c->err) ? c->err->code : MESH_ERR;                  \
         int rc_ = fault_before(c->type, c->address, op, &seq_, c->err);               \
         if (rc_) return rc_;                                                          \
         rc_ = (expr);                                                                 \

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "spec/spec.h"
 #include "spec_graph.h"
 #include "store.h"
@@ -39,6 +40,7 @@ void session_release(struct session *s)
         }
         store_close(s->store);
     }
+    provider_close_all();
     vec_free_all(&s->rows, state_row_free);
     spec_free(s->spec);
     free(s->state_path);
@@ -58,6 +60,7 @@ int session_load_spec(struct session *s, int optional)
         s->spec = NULL;
         return -1;
     }
+    provider_configure(s->spec->mesh);
     return 0;
 }
 

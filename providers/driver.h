@@ -50,8 +50,21 @@ struct call {
     void *provider;             /* opaque provider handle; the engine never looks inside */
 };
 
+/* A provider: what several drivers share (credentials, region, HTTP retry counters). The engine
+ * opens each provider a run uses once, before the first driver call, from the spec's `mesh:`
+ * section, and hands the handle to every call of that provider's drivers (struct call.provider). */
+struct provider {
+    const char *name;  /* "aws" */
+    /* config: the spec's mesh: section as JSON (may be NULL). Must be thread-safe to use after. */
+    int (*open)(const json_t *config, void **handle, struct mesh_err *err);
+    /* Figures for the run summary, e.g. {"retries": 3, "api_calls": 120}; may be NULL. */
+    json_t *(*stats)(void *handle);
+    void (*close)(void *handle);
+};
+
 struct driver {
     const char *type;          /* "null_resource" */
+    const struct provider *provider;  /* NULL: needs no provider (null, pki) */
     const struct attr *schema; /* terminated by {NULL} */
     int flags;
     const char *doc;
@@ -73,6 +86,12 @@ struct driver {
 };
 
 /* registry.c */
+/* Opens (once) the provider of d with config; returns its handle, or NULL with err set. */
+void *provider_handle(const struct driver *d, struct mesh_err *err);
+void provider_configure(const json_t *config);  /* the spec's mesh: section, before any call */
+/* Stats of every provider opened so far, {"aws": {...}}, or NULL. Caller decrefs. */
+json_t *provider_stats(void);
+void provider_close_all(void);
 const struct driver *driver_find(const char *type);
 size_t driver_count(void);
 const struct driver *driver_at(size_t i);
