@@ -38,6 +38,10 @@ const json_t *plan_lookup(void *ctx, const char *address, const char *output)
     struct plan *p = ctx;
     struct plan_entry *e = map_get(&p->by_address, address);
     if (!e || e->action == ACT_CREATE || e->action == ACT_REPLACE) return NULL;
+    if (e->action == ACT_UPDATE) {
+        const struct attr *a = driver_attr(e->driver, output);
+        if (a && (a->flags & ATTR_RECOMPUTED)) return NULL;
+    }
     if (e->prior) {
         json_t *v = json_object_get(e->prior->outputs, output);
         if (v) return v;

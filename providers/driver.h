@@ -16,6 +16,7 @@ enum {
     ATTR_FORCE_NEW = 1 << 2,     /* a change replaces the resource */
     ATTR_SENSITIVE = 1 << 3,     /* encrypted in state, (sensitive) in plans, never logged */
     ATTR_IRREVERSIBLE = 1 << 4,  /* an in-place change rollback cannot undo (EKS version) */
+    ATTR_RECOMPUTED = 1 << 5,    /* an output an in-place update may change: unknown until applied */
 };
 
 /* Attribute value types, checked by the spec loader. */

@@ -20,7 +20,7 @@ static const struct attr null_schema[] = {
     {"sensitive_triggers", T_MAP, ATTR_FORCE_NEW | ATTR_SENSITIVE, "like triggers, never shown or stored in the clear"},
     {"input", T_ANY, 0, "any value; a change updates in place; copied to the output `output`"},
     {"id", T_STRING, ATTR_COMPUTED, "random identifier"},
-    {"output", T_ANY, ATTR_COMPUTED, "the value of input"},
+    {"output", T_ANY, ATTR_COMPUTED | ATTR_RECOMPUTED, "the value of input"},
     {NULL, 0, 0, NULL},
 };
 
