@@ -1,0 +1,203 @@
+/* aws_nat_gateway.c: a NAT gateway in a public subnet with an Elastic IP: the private subnets'
+ * IPv4 egress and, with DNS64, their route to IPv4-only hosts (64:ff9b::/96). Created with a
+ * client token; wait returns when it is available; delete returns when it is deleted. A gateway
+ * in state deleting, deleted or failed counts as gone. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/ec2.h"
+
+static const struct attr nat_schema[] = {
+    {"subnet_id", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the public subnet it lives in"},
+    {"allocation_id", T_STRING, ATTR_FORCE_NEW, "the Elastic IP (public gateways)"},
+    {"connectivity_type", T_STRING, ATTR_FORCE_NEW, "public (default) or private"},
+    {"tags", T_MAP, 0, "tags; mesh adds mesh:address, mesh:run and mesh:name"},
+    {"id", T_STRING, ATTR_COMPUTED, "nat-..."},
+    {"public_ip", T_STRING, ATTR_COMPUTED, "its public address"},
+    {NULL, 0, 0, NULL},
+};
+
+static const char *const nat_echo[] = {"connectivity_type", "tags", NULL};
+
+static json_t *nat_outputs(xmlNodePtr item, const json_t *desired)
+{
+    json_t *o = json_object();
+    ec2_put_text(o, "id", item, "natGatewayId");
+    ec2_put_text(o, "public_ip", aws_xml_first(aws_xml_find(item, "natGatewayAddressSet"), "item"), "publicIp");
+    ec2_echo(o, desired, nat_echo);
+    return o;
+}
+
+static int gone_state(const char *s)
+{
+    return s && (strcmp(s, "deleted") == 0 || strcmp(s, "deleting") == 0 || strcmp(s, "failed") == 0);
+}
+
+static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, "CreateNatGateway");
+    aws_query_add(&q, "SubnetId", ec2_str(desired, "subnet_id") ? ec2_str(desired, "subnet_id") : "");
+    if (ec2_str(desired, "allocation_id")) aws_query_add(&q, "AllocationId", ec2_str(desired, "allocation_id"));
+    if (ec2_str(desired, "connectivity_type")) aws_query_add(&q, "ConnectivityType", ec2_str(desired, "connectivity_type"));
+    aws_query_add(&q, "ClientToken", c->token);
+    ec2_tag_spec(c, &q, 1, "natgateway", json_object_get(desired, "tags"));
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    json_t *o = nat_outputs(aws_xml_find(xmlDocGetRootElement(doc), "natGateway"), desired);
+    xmlFreeDoc(doc);
+    if (!ec2_str(o, "id")) {
+        json_decref(o);
+        return mesh_err_set(c->err, MESH_ERR, c->address, "CreateNatGateway: the reply holds no natGatewayId");
+    }
+    *outputs = o;
+    return 0;
+}
+
+/* The gateway's item (doc owns it) or MESH_ENOTFOUND. */
+static int nat_describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeNatGateways");
+    aws_query_add(&q, "NatGatewayId.1", id);
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, doc, &r);
+    aws_query_release(&q);
+    if (rc == MESH_ENOTFOUND) return rc;
+    if (rc) return ec2_fail(c, &r);
+    *item = ec2_first_item(*doc, "natGatewaySet");
+    if (!*item) { xmlFreeDoc(*doc); *doc = NULL; return MESH_ENOTFOUND; }
+    return 0;
+}
+
+static int nat_wait(struct call *c, const json_t *outputs, json_t **ready)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    struct ec2_wait w;
+    ec2_wait_init(&w, c, 900);
+    for (;;) {
+        xmlDocPtr doc = NULL;
+        xmlNodePtr it = NULL;
+        int rc = nat_describe(c, id, &doc, &it);
+        if (rc && rc != MESH_ENOTFOUND) return rc;  /* not found: not visible yet */
+        if (!rc) {
+            char *state = aws_xml_text(it, "state");
+            if (state && strcmp(state, "available") == 0) {
+                *ready = nat_outputs(it, outputs);
+                free(state);
+                xmlFreeDoc(doc);
+                return 0;
+            }
+            if (gone_state(state)) {
+                char *why = aws_xml_text(it, "failureMessage");
+                rc = mesh_err_set(c->err, MESH_ERR, c->address, "NAT gateway %s is %s: %s", id, state,
+                                  why && *why ? why : "(no failure message)");
+                free(why);
+            }
+            free(state);
+            xmlFreeDoc(doc);
+            if (rc) return rc;
+        }
+        if ((rc = ec2_wait_next(&w, c, "waiting for the NAT gateway to become available"))) return rc;
+    }
+}
+
+static int nat_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeNatGateways");
+    ec2_filter_ours(c, &q);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    rc = MESH_ENOTFOUND;
+    for (xmlNodePtr it = ec2_first_item(doc, "natGatewaySet"); it && rc; it = aws_xml_next(it, "item")) {
+        char *state = aws_xml_text(it, "state");
+        if (!gone_state(state) && ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
+            *outputs = nat_outputs(it, desired);
+            rc = 0;
+        }
+        free(state);
+    }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+static int nat_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr it = NULL;
+    int rc = nat_describe(c, id, &doc, &it);
+    if (rc) return rc;
+    char *state = aws_xml_text(it, "state");
+    int gone = gone_state(state);
+    free(state);
+    if (gone) { xmlFreeDoc(doc); return MESH_ENOTFOUND; }
+    json_t *cur = json_deep_copy(outputs);
+    ec2_put_text(cur, "subnet_id", it, "subnetId");
+    ec2_put_text(cur, "allocation_id", aws_xml_first(aws_xml_find(it, "natGatewayAddressSet"), "item"), "allocationId");
+    char *ct = aws_xml_text(it, "connectivityType");
+    if (ct) ec2_observe(cur, outputs, "connectivity_type", json_string(ct), strcmp(ct, "public") == 0);
+    free(ct);
+    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
+    xmlFreeDoc(doc);
+    *current = cur;
+    return 0;
+}
+
+static int nat_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
+                      json_t **new_outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    (void)prior;
+    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
+    if (rc) return rc;
+    json_t *o = json_deep_copy(outputs);
+    ec2_echo(o, desired, nat_echo);
+    *new_outputs = o;
+    return 0;
+}
+
+static int nat_delete(struct call *c, const json_t *outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    int rc = ec2_delete(c, "DeleteNatGateway", "NatGatewayId", id, NULL, 0);
+    if (rc == MESH_ENOTFOUND) return 0;
+    if (rc) return rc;
+    struct ec2_wait w;
+    ec2_wait_init(&w, c, 900);
+    for (;;) {
+        xmlDocPtr doc = NULL;
+        xmlNodePtr it = NULL;
+        rc = nat_describe(c, id, &doc, &it);
+        if (rc == MESH_ENOTFOUND) return 0;
+        if (rc) return rc;
+        char *state = aws_xml_text(it, "state");
+        int done = state && (strcmp(state, "deleted") == 0 || strcmp(state, "failed") == 0);
+        free(state);
+        xmlFreeDoc(doc);
+        if (done) return 0;
+        if ((rc = ec2_wait_next(&w, c, "waiting for the NAT gateway to be deleted"))) return rc;
+    }
+}
+
+const struct driver aws_nat_gateway_driver = {
+    .type = "aws_nat_gateway",
+    .provider = &aws_provider,
+    .schema = nat_schema,
+    .doc = "a NAT gateway (waits until available; delete waits until deleted)",
+    .create = nat_create,
+    .wait = nat_wait,
+    .find = nat_find,
+    .read = nat_read,
+    .update = nat_update,
+    .delete = nat_delete,
+};

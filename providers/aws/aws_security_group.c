@@ -1,0 +1,157 @@
+/* aws_security_group.c: a VPC security group. It starts with no rules: the allow-all egress AWS
+ * adds to a new group is revoked at create, and every rule is an aws_security_group_rule (a
+ * separate type, so two groups can allow each other without a cycle in the graph).
+ * CreateSecurityGroup has no client token: find adopts by mesh tags. Delete waits while rules of
+ * other groups or network interfaces still refer to it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/ec2.h"
+
+static const struct attr sg_schema[] = {
+    {"name", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "group name, unique in the VPC"},
+    {"description", T_STRING, ATTR_FORCE_NEW, "description (default: Managed by mesh)"},
+    {"vpc_id", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the VPC"},
+    {"tags", T_MAP, 0, "tags; mesh adds mesh:address, mesh:run and mesh:name"},
+    {"id", T_STRING, ATTR_COMPUTED, "sg-..."},
+    {NULL, 0, 0, NULL},
+};
+
+static const char *const sg_echo[] = {"description", "tags", NULL};
+#define SG_DEFAULT_DESC "Managed by mesh"
+
+static json_t *sg_outputs(const char *id, const json_t *desired)
+{
+    json_t *o = json_pack("{s:s}", "id", id);
+    ec2_echo(o, desired, sg_echo);
+    return o;
+}
+
+static int revoke_default(struct call *c, const char *id, const char *range, const char *key, const char *cidr)
+{
+    struct aws_query q;
+    ec2_query(&q, "RevokeSecurityGroupEgress");
+    aws_query_add(&q, "GroupId", id);
+    aws_query_add(&q, "IpPermissions.1.IpProtocol", "-1");
+    char k[96];
+    snprintf(k, sizeof(k), "IpPermissions.1.%s.1.%s", range, key);
+    aws_query_add(&q, k, cidr);
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, NULL, &r);
+    aws_query_release(&q);
+    if (rc == 0 || rc == MESH_ENOTFOUND || strcmp(r.code, "InvalidPermission.NotFound") == 0) return 0;
+    return ec2_fail(c, &r);
+}
+
+static int sg_create(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, "CreateSecurityGroup");
+    aws_query_add(&q, "GroupName", ec2_str(desired, "name") ? ec2_str(desired, "name") : "");
+    aws_query_add(&q, "GroupDescription", ec2_str(desired, "description") ? ec2_str(desired, "description") : SG_DEFAULT_DESC);
+    aws_query_add(&q, "VpcId", ec2_str(desired, "vpc_id") ? ec2_str(desired, "vpc_id") : "");
+    ec2_tag_spec(c, &q, 1, "security-group", json_object_get(desired, "tags"));
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    char *id = aws_xml_text(xmlDocGetRootElement(doc), "groupId");
+    xmlFreeDoc(doc);
+    if (!id) return mesh_err_set(c->err, MESH_ERR, c->address, "CreateSecurityGroup: the reply holds no groupId");
+    rc = revoke_default(c, id, "IpRanges", "CidrIp", "0.0.0.0/0");
+    if (!rc) rc = revoke_default(c, id, "Ipv6Ranges", "CidrIpv6", "::/0");
+    if (rc) {  /* leave nothing behind a failed create */
+        struct mesh_err e2;
+        mesh_err_init(&e2);
+        struct call c2 = *c;
+        c2.err = &e2;
+        ec2_delete(&c2, "DeleteSecurityGroup", "GroupId", id, NULL, 0);
+        free(id);
+        return rc;
+    }
+    *outputs = sg_outputs(id, desired);
+    free(id);
+    return 0;
+}
+
+static int sg_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeSecurityGroups");
+    ec2_filter_ours(c, &q);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    rc = MESH_ENOTFOUND;
+    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupInfo"); it && rc; it = aws_xml_next(it, "item"))
+        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
+            char *id = aws_xml_text(it, "groupId");
+            *outputs = sg_outputs(id ? id : "", desired);
+            free(id);
+            rc = 0;
+        }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+static int sg_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    struct aws_query q;
+    ec2_query(&q, "DescribeSecurityGroups");
+    aws_query_add(&q, "GroupId.1", id);
+    xmlDocPtr doc = NULL;
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, &doc, &r);
+    aws_query_release(&q);
+    if (rc == MESH_ENOTFOUND) return rc;
+    if (rc) return ec2_fail(c, &r);
+    xmlNodePtr it = ec2_first_item(doc, "securityGroupInfo");
+    if (!it) { xmlFreeDoc(doc); return MESH_ENOTFOUND; }
+    json_t *cur = json_deep_copy(outputs);
+    ec2_put_text(cur, "name", it, "groupName");
+    ec2_put_text(cur, "vpc_id", it, "vpcId");
+    char *desc = aws_xml_text(it, "groupDescription");
+    if (desc) ec2_observe(cur, outputs, "description", json_string(desc), strcmp(desc, SG_DEFAULT_DESC) == 0);
+    free(desc);
+    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
+    xmlFreeDoc(doc);
+    *current = cur;
+    return 0;
+}
+
+static int sg_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
+                     json_t **new_outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    (void)prior;
+    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
+    if (rc) return rc;
+    json_t *o = json_deep_copy(outputs);
+    ec2_echo(o, desired, sg_echo);
+    *new_outputs = o;
+    return 0;
+}
+
+static int sg_delete(struct call *c, const json_t *outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    static const char *const retry[] = {"DependencyViolation", NULL};
+    return ec2_delete(c, "DeleteSecurityGroup", "GroupId", id, retry, 600);
+}
+
+const struct driver aws_security_group_driver = {
+    .type = "aws_security_group",
+    .provider = &aws_provider,
+    .schema = sg_schema,
+    .doc = "a VPC security group (its rules are aws_security_group_rule resources)",
+    .create = sg_create,
+    .find = sg_find,
+    .read = sg_read,
+    .update = sg_update,
+    .delete = sg_delete,
+};

@@ -1,0 +1,257 @@
+/* aws_security_group_rule.c: one ingress or egress rule of a security group: a protocol, a port
+ * range and its sources (IPv4 CIDRs, IPv6 CIDRs, or another group). Every attribute but tags
+ * forces a new rule, as in the API. A rule is identified by its content: AWS refuses a
+ * duplicate, so a create whose rule already exists (a cut-off run's, or a retry) adopts it, and
+ * find looks the rule up by content in its group, not by tags (it is tagged all the same). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/ec2.h"
+#include "base/strbuf.h"
+
+static const struct attr rule_schema[] = {
+    {"security_group_id", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the group the rule belongs to"},
+    {"type", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "ingress or egress"},
+    {"protocol", T_STRING, ATTR_FORCE_NEW, "tcp, udp, icmp, or -1 for all (default -1)"},
+    {"from_port", T_NUMBER, ATTR_FORCE_NEW, "first port (not with protocol -1)"},
+    {"to_port", T_NUMBER, ATTR_FORCE_NEW, "last port (not with protocol -1)"},
+    {"cidr_blocks", T_LIST, ATTR_FORCE_NEW, "IPv4 sources (ingress) or destinations (egress)"},
+    {"ipv6_cidr_blocks", T_LIST, ATTR_FORCE_NEW, "IPv6 sources or destinations"},
+    {"source_security_group_id", T_STRING, ATTR_FORCE_NEW, "another group as source or destination"},
+    {"tags", T_MAP, 0, "tags; mesh adds mesh:address, mesh:run and mesh:name"},
+    {"id", T_STRING, ATTR_COMPUTED, "the rule IDs (sgr-...), comma-separated when it has several sources"},
+    {NULL, 0, 0, NULL},
+};
+
+static const char *const rule_echo[] = {"protocol", "from_port", "to_port", "cidr_blocks", "ipv6_cidr_blocks",
+                                        "source_security_group_id", "tags", NULL};
+
+static int is_egress(const json_t *d) { return ec2_str(d, "type") && strcmp(ec2_str(d, "type"), "egress") == 0; }
+static const char *proto(const json_t *d) { return ec2_str(d, "protocol") ? ec2_str(d, "protocol") : "-1"; }
+static long port(const json_t *d, const char *k)
+{
+    json_t *v = json_object_get(d, k);
+    return json_is_integer(v) ? (long)json_integer_value(v) : -1;
+}
+
+static int in_list(const json_t *list, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+        if (json_is_string(v) && s && strcmp(json_string_value(v), s) == 0) return 1;
+    return 0;
+}
+
+/* IpPermissions.1 of d. */
+static void add_permission(struct aws_query *q, const json_t *d)
+{
+    aws_query_add(q, "IpPermissions.1.IpProtocol", proto(d));
+    if (port(d, "from_port") >= 0 || strcmp(proto(d), "-1") != 0) {
+        aws_query_addf(q, "IpPermissions.1.FromPort", "%ld", port(d, "from_port"));
+        aws_query_addf(q, "IpPermissions.1.ToPort", "%ld", port(d, "to_port"));
+    }
+    size_t i;
+    json_t *v;
+    char k[96];
+    json_array_foreach(json_object_get(d, "cidr_blocks"), i, v) {
+        snprintf(k, sizeof(k), "IpPermissions.1.IpRanges.%zu.CidrIp", i + 1);
+        aws_query_add(q, k, json_string_value(v) ? json_string_value(v) : "");
+    }
+    json_array_foreach(json_object_get(d, "ipv6_cidr_blocks"), i, v) {
+        snprintf(k, sizeof(k), "IpPermissions.1.Ipv6Ranges.%zu.CidrIpv6", i + 1);
+        aws_query_add(q, k, json_string_value(v) ? json_string_value(v) : "");
+    }
+    if (ec2_str(d, "source_security_group_id"))
+        aws_query_add(q, "IpPermissions.1.Groups.1.GroupId", ec2_str(d, "source_security_group_id"));
+}
+
+/* The rules of the group matching d (its IDs, comma-joined, into ids); for read also the world's
+ * view of them into cur. Returns how many matched, or < 0. */
+struct rule_seen {
+    json_t *cidrs, *cidrs6;
+    char *source;
+};
+
+static int is_ours(xmlNodePtr it, const json_t *d, const json_t *ids, struct rule_seen *seen)
+{
+    char *eg = aws_xml_text(it, "isEgress"), *p = aws_xml_text(it, "ipProtocol");
+    char *from = aws_xml_text(it, "fromPort"), *to = aws_xml_text(it, "toPort"), *rid = aws_xml_text(it, "securityGroupRuleId");
+    char *c4 = aws_xml_text(it, "cidrIpv4"), *c6 = aws_xml_text(it, "cidrIpv6");
+    char *grp = aws_xml_text(it, "referencedGroupInfo/groupId");
+    int ok;
+    if (ids) {
+        ok = rid && in_list(ids, rid);
+    } else {
+        ok = eg && (strcmp(eg, "true") == 0) == is_egress(d) && p && strcmp(p, proto(d)) == 0 &&
+             (from ? atol(from) : -1) == port(d, "from_port") && (to ? atol(to) : -1) == port(d, "to_port");
+        ok = ok && ((c4 && in_list(json_object_get(d, "cidr_blocks"), c4)) ||
+                    (c6 && in_list(json_object_get(d, "ipv6_cidr_blocks"), c6)) ||
+                    (grp && ec2_str(d, "source_security_group_id") && strcmp(grp, ec2_str(d, "source_security_group_id")) == 0));
+    }
+    if (ok && seen) {
+        if (c4 && *c4) json_array_append_new(seen->cidrs, json_string(c4));
+        if (c6 && *c6) json_array_append_new(seen->cidrs6, json_string(c6));
+        if (grp && *grp && !seen->source) seen->source = strdup(grp);
+    }
+    free(eg); free(p); free(from); free(to); free(rid); free(c4); free(c6); free(grp);
+    return ok;
+}
+
+static int list_rules(struct call *c, const char *group, xmlDocPtr *doc)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeSecurityGroupRules");
+    aws_query_add(&q, "Filter.1.Name", "group-id");
+    aws_query_add(&q, "Filter.1.Value.1", group);
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, doc, &r);
+    aws_query_release(&q);
+    if (rc == MESH_ENOTFOUND) return rc;
+    return rc ? ec2_fail(c, &r) : 0;
+}
+
+/* Outputs for the rules of the group that match d, or MESH_ENOTFOUND. */
+static int match(struct call *c, const json_t *d, json_t **outputs)
+{
+    const char *group = ec2_str(d, "security_group_id");
+    if (!group) return MESH_ENOTFOUND;
+    xmlDocPtr doc = NULL;
+    int rc = list_rules(c, group, &doc);
+    if (rc) return rc;
+    struct strbuf ids = STRBUF_INIT;
+    strbuf_init(&ids);
+    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupRuleSet"); it; it = aws_xml_next(it, "item"))
+        if (is_ours(it, d, NULL, NULL)) {
+            char *rid = aws_xml_text(it, "securityGroupRuleId");
+            strbuf_addf(&ids, "%s%s", ids.len ? "," : "", rid ? rid : "");
+            free(rid);
+        }
+    xmlFreeDoc(doc);
+    if (!ids.len) { strbuf_release(&ids); return MESH_ENOTFOUND; }
+    json_t *o = json_pack("{s:s, s:O, s:O}", "id", ids.buf, "security_group_id", json_object_get(d, "security_group_id"),
+                          "type", json_object_get(d, "type"));
+    ec2_echo(o, d, rule_echo);
+    strbuf_release(&ids);
+    *outputs = o;
+    return 0;
+}
+
+static int rule_create(struct call *c, const json_t *desired, json_t **outputs)
+{
+    int n = (int)(json_array_size(json_object_get(desired, "cidr_blocks")) +
+                  json_array_size(json_object_get(desired, "ipv6_cidr_blocks")) +
+                  (ec2_str(desired, "source_security_group_id") ? 1 : 0));
+    if (!n) return mesh_err_set(c->err, MESH_EINVAL, c->address, "a rule needs cidr_blocks, ipv6_cidr_blocks or "
+                                "source_security_group_id");
+    if (!ec2_str(desired, "type") || (strcmp(ec2_str(desired, "type"), "ingress") && !is_egress(desired)))
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "type must be ingress or egress");
+    struct aws_query q;
+    ec2_query(&q, is_egress(desired) ? "AuthorizeSecurityGroupEgress" : "AuthorizeSecurityGroupIngress");
+    aws_query_add(&q, "GroupId", ec2_str(desired, "security_group_id") ? ec2_str(desired, "security_group_id") : "");
+    add_permission(&q, desired);
+    ec2_tag_spec(c, &q, 1, "security-group-rule", json_object_get(desired, "tags"));
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, NULL, &r);
+    aws_query_release(&q);
+    if (rc && strcmp(r.code, "InvalidPermission.Duplicate") != 0) return ec2_fail(c, &r);
+    rc = match(c, desired, outputs);
+    if (rc == MESH_ENOTFOUND)
+        return mesh_err_set(c->err, MESH_ERR, c->address, "the rule was authorized but is not listed in its group");
+    return rc;
+}
+
+static int rule_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    return match(c, desired, outputs);
+}
+
+static json_t *split_ids(const char *id)
+{
+    json_t *a = json_array();
+    char *dup = strdup(id), *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) json_array_append_new(a, json_string(t));
+    free(dup);
+    return a;
+}
+
+static int rule_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    const char *id = ec2_id(c, outputs);
+    const char *group = ec2_str(outputs, "security_group_id");
+    if (!id || !group) return MESH_ERR;
+    xmlDocPtr doc = NULL;
+    int rc = list_rules(c, group, &doc);
+    if (rc) return rc;
+    json_t *ids = split_ids(id);
+    struct rule_seen seen = {json_array(), json_array(), NULL};
+    int found = 0;
+    json_t *tags = NULL;
+    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupRuleSet"); it; it = aws_xml_next(it, "item"))
+        if (is_ours(it, outputs, ids, &seen)) {
+            if (!found) tags = ec2_tags(aws_xml_find(it, "tagSet"), 0);
+            found++;
+        }
+    xmlFreeDoc(doc);
+    json_decref(ids);
+    if (!found) {
+        json_decref(seen.cidrs);
+        json_decref(seen.cidrs6);
+        free(seen.source);
+        return MESH_ENOTFOUND;
+    }
+    json_t *cur = json_deep_copy(outputs);
+    ec2_observe(cur, outputs, "cidr_blocks", seen.cidrs, json_array_size(seen.cidrs) == 0);
+    ec2_observe(cur, outputs, "ipv6_cidr_blocks", seen.cidrs6, json_array_size(seen.cidrs6) == 0);
+    if (seen.source) json_object_set_new(cur, "source_security_group_id", json_string(seen.source));
+    free(seen.source);
+    ec2_observe(cur, outputs, "tags", tags, json_object_size(tags) == 0);
+    *current = cur;
+    return 0;
+}
+
+static int rule_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
+                       json_t **new_outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    (void)prior;
+    json_t *ids = split_ids(id);
+    size_t i;
+    json_t *v;
+    int rc = 0;
+    json_array_foreach(ids, i, v) {
+        if (!rc) rc = ec2_sync_tags(c, json_string_value(v), json_object_get(desired, "tags"));
+    }
+    json_decref(ids);
+    if (rc) return rc;
+    json_t *o = json_deep_copy(outputs);
+    ec2_echo(o, desired, rule_echo);
+    *new_outputs = o;
+    return 0;
+}
+
+static int rule_delete(struct call *c, const json_t *outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, is_egress(outputs) ? "RevokeSecurityGroupEgress" : "RevokeSecurityGroupIngress");
+    aws_query_add(&q, "GroupId", ec2_str(outputs, "security_group_id") ? ec2_str(outputs, "security_group_id") : "");
+    add_permission(&q, outputs);
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, NULL, &r);
+    aws_query_release(&q);
+    if (rc == 0 || rc == MESH_ENOTFOUND || strcmp(r.code, "InvalidPermission.NotFound") == 0) return 0;
+    return ec2_fail(c, &r);
+}
+
+const struct driver aws_security_group_rule_driver = {
+    .type = "aws_security_group_rule",
+    .provider = &aws_provider,
+    .schema = rule_schema,
+    .doc = "one ingress or egress rule of a security group",
+    .create = rule_create,
+    .find = rule_find,
+    .read = rule_read,
+    .update = rule_update,
+    .delete = rule_delete,
+};

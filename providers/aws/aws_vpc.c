@@ -1,0 +1,308 @@
+/* aws_vpc.c: a VPC with, optionally, an Amazon-provided IPv6 /56, and its DNS attributes.
+ * CreateVpc has no client token: find adopts a cut-off create by its mesh tags. Delete waits
+ * until the VPC's network interfaces are gone (a NAT gateway's ENI outlives the gateway by a
+ * while), retrying DependencyViolation until the wait limit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/ec2.h"
+
+static const struct attr vpc_schema[] = {
+    {"cidr_block", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the IPv4 CIDR block (10.6.0.0/16)"},
+    {"assign_generated_ipv6_cidr_block", T_BOOL, ATTR_FORCE_NEW, "request an Amazon-provided IPv6 /56 (default false)"},
+    {"enable_dns_support", T_BOOL, 0, "DNS resolution through the Amazon DNS server (default true)"},
+    {"enable_dns_hostnames", T_BOOL, 0, "public DNS hostnames for instances (default false)"},
+    {"tags", T_MAP, 0, "tags; mesh adds mesh:address, mesh:run and mesh:name"},
+    {"id", T_STRING, ATTR_COMPUTED, "vpc-..."},
+    {"ipv6_cidr_block", T_STRING, ATTR_COMPUTED, "the Amazon-provided IPv6 /56, when requested"},
+    {NULL, 0, 0, NULL},
+};
+
+static const char *const vpc_echo[] = {"assign_generated_ipv6_cidr_block", "enable_dns_support", "enable_dns_hostnames",
+                                       "tags", NULL};
+
+static int set_attr(struct call *c, const char *id, const char *name, int on)
+{
+    struct aws_query q;
+    ec2_query(&q, "ModifyVpcAttribute");
+    aws_query_add(&q, "VpcId", id);
+    char key[64];
+    snprintf(key, sizeof(key), "%s.Value", name);
+    aws_query_add(&q, key, on ? "true" : "false");
+    int rc = ec2_do(c, &q, NULL);
+    aws_query_release(&q);
+    return rc;
+}
+
+/* DNS attributes that differ from AWS's defaults (or from prior, when given). */
+static int set_dns(struct call *c, const char *id, const json_t *prior, const json_t *desired)
+{
+    int support = ec2_bool(desired, "enable_dns_support", 1), hostnames = ec2_bool(desired, "enable_dns_hostnames", 0);
+    int rc = 0;
+    if (support != (prior ? ec2_bool(prior, "enable_dns_support", 1) : 1))
+        rc = set_attr(c, id, "EnableDnsSupport", support);
+    if (!rc && hostnames != (prior ? ec2_bool(prior, "enable_dns_hostnames", 0) : 0))
+        rc = set_attr(c, id, "EnableDnsHostnames", hostnames);
+    return rc;
+}
+
+/* The associated Amazon IPv6 block of a vpc item, or NULL (malloc'd). */
+static char *ipv6_block(xmlNodePtr item)
+{
+    xmlNodePtr set = aws_xml_find(item, "ipv6CidrBlockAssociationSet");
+    for (xmlNodePtr it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        char *state = aws_xml_text(it, "ipv6CidrBlockState/state");
+        int ok = state && (strcmp(state, "associated") == 0 || strcmp(state, "associating") == 0);
+        free(state);
+        if (ok) return aws_xml_text(it, "ipv6CidrBlock");
+    }
+    return NULL;
+}
+
+static json_t *vpc_outputs(xmlNodePtr item, const json_t *desired)
+{
+    json_t *o = json_object();
+    ec2_put_text(o, "id", item, "vpcId");
+    char *v6 = ipv6_block(item);
+    if (v6) json_object_set_new(o, "ipv6_cidr_block", json_string(v6));
+    free(v6);
+    ec2_echo(o, desired, vpc_echo);
+    return o;
+}
+
+static int describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeVpcs");
+    aws_query_add(&q, "VpcId.1", id);
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, doc, &r);
+    aws_query_release(&q);
+    if (rc == MESH_ENOTFOUND) return rc;
+    if (rc) return ec2_fail(c, &r);
+    *item = ec2_first_item(*doc, "vpcSet");
+    if (!*item) {
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+        return MESH_ENOTFOUND;
+    }
+    return 0;
+}
+
+static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, "CreateVpc");
+    aws_query_add(&q, "CidrBlock", ec2_str(desired, "cidr_block") ? ec2_str(desired, "cidr_block") : "");
+    if (ec2_bool(desired, "assign_generated_ipv6_cidr_block", 0)) aws_query_add(&q, "AmazonProvidedIpv6CidrBlock", "true");
+    ec2_tag_spec(c, &q, 1, "vpc", json_object_get(desired, "tags"));
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    json_t *o = vpc_outputs(aws_xml_find(xmlDocGetRootElement(doc), "vpc"), desired);
+    xmlFreeDoc(doc);
+    const char *id = ec2_str(o, "id");
+    if (!id) {
+        json_decref(o);
+        return mesh_err_set(c->err, MESH_ERR, c->address, "CreateVpc: the reply holds no vpcId");
+    }
+    /* The DNS attributes: done here (the ID is known); if this fails the VPC is removed so the
+     * failed create leaves nothing behind. */
+    rc = set_dns(c, id, NULL, desired);
+    if (rc) {
+        struct mesh_err e2;
+        mesh_err_init(&e2);
+        struct call c2 = *c;
+        c2.err = &e2;
+        struct aws_query d;
+        ec2_query(&d, "DeleteVpc");
+        aws_query_add(&d, "VpcId", id);
+        ec2_do(&c2, &d, NULL);
+        aws_query_release(&d);
+        json_decref(o);
+        return rc;
+    }
+    *outputs = o;
+    return 0;
+}
+
+/* Until available, with the IPv6 block associated when one was asked for. */
+static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    int want6 = ec2_bool(outputs, "assign_generated_ipv6_cidr_block", 0);
+    struct ec2_wait w;
+    ec2_wait_init(&w, c, 300);
+    for (;;) {
+        xmlDocPtr doc = NULL;
+        xmlNodePtr item = NULL;
+        int rc = describe(c, id, &doc, &item);
+        if (rc && rc != MESH_ENOTFOUND) return rc;
+        if (!rc) {
+            char *state = aws_xml_text(item, "state");
+            char *v6 = ipv6_block(item);
+            int done = state && strcmp(state, "available") == 0 && (!want6 || v6);
+            free(state);
+            free(v6);
+            if (done) {
+                *ready = vpc_outputs(item, outputs);
+                xmlFreeDoc(doc);
+                return 0;
+            }
+            xmlFreeDoc(doc);
+        }
+        if ((rc = ec2_wait_next(&w, c, "waiting for the VPC to become available"))) return rc;
+    }
+}
+
+static int vpc_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeVpcs");
+    ec2_filter_ours(c, &q);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    rc = MESH_ENOTFOUND;
+    for (xmlNodePtr it = ec2_first_item(doc, "vpcSet"); it && rc; it = aws_xml_next(it, "item"))
+        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
+            *outputs = vpc_outputs(it, desired);
+            rc = 0;
+        }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+static int dns_attr(struct call *c, const char *id, const char *name, const char *reply, int *on)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeVpcAttribute");
+    aws_query_add(&q, "VpcId", id);
+    aws_query_add(&q, "Attribute", name);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    char path[64];
+    snprintf(path, sizeof(path), "%s/value", reply);
+    char *v = aws_xml_text(xmlDocGetRootElement(doc), path);
+    *on = v && strcmp(v, "true") == 0;
+    free(v);
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+static int vpc_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr item = NULL;
+    int rc = describe(c, id, &doc, &item);
+    if (rc) return rc;
+    json_t *cur = json_deep_copy(outputs);
+    ec2_put_text(cur, "cidr_block", item, "cidrBlock");
+    char *v6 = ipv6_block(item);
+    ec2_observe(cur, outputs, "assign_generated_ipv6_cidr_block", json_boolean(v6 != NULL), v6 == NULL);
+    if (v6) json_object_set_new(cur, "ipv6_cidr_block", json_string(v6));
+    free(v6);
+    ec2_put_tags(cur, outputs, aws_xml_find(item, "tagSet"));
+    xmlFreeDoc(doc);
+    int support = 1, hostnames = 0;
+    rc = dns_attr(c, id, "enableDnsSupport", "enableDnsSupport", &support);
+    if (!rc) rc = dns_attr(c, id, "enableDnsHostnames", "enableDnsHostnames", &hostnames);
+    if (rc) {
+        json_decref(cur);
+        return rc;
+    }
+    ec2_observe(cur, outputs, "enable_dns_support", json_boolean(support), support == 1);
+    ec2_observe(cur, outputs, "enable_dns_hostnames", json_boolean(hostnames), hostnames == 0);
+    *current = cur;
+    return 0;
+}
+
+static int vpc_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
+                      json_t **new_outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    /* Set both DNS attributes as desired: the world may have drifted from prior. */
+    int rc = set_attr(c, id, "EnableDnsSupport", ec2_bool(desired, "enable_dns_support", 1));
+    if (!rc) rc = set_attr(c, id, "EnableDnsHostnames", ec2_bool(desired, "enable_dns_hostnames", 0));
+    if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
+    if (rc) return rc;
+    (void)prior;
+    json_t *o = json_deep_copy(outputs);
+    ec2_echo(o, desired, vpc_echo);
+    *new_outputs = o;
+    return 0;
+}
+
+/* The network interfaces still in the VPC, as "eni-1 (description), ..." into buf; their count. */
+static int enis_left(struct call *c, const char *id, char *buf, size_t n)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeNetworkInterfaces");
+    aws_query_add(&q, "Filter.1.Name", "vpc-id");
+    aws_query_add(&q, "Filter.1.Value.1", id);
+    xmlDocPtr doc = NULL;
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, &doc, &r);
+    aws_query_release(&q);
+    buf[0] = '\0';
+    if (rc) return -1;
+    int count = 0;
+    size_t o = 0;
+    for (xmlNodePtr it = ec2_first_item(doc, "networkInterfaceSet"); it; it = aws_xml_next(it, "item")) {
+        char *eni = aws_xml_text(it, "networkInterfaceId"), *desc = aws_xml_text(it, "description");
+        if (o + 8 < n) o += (size_t)snprintf(buf + o, n - o, "%s%s%s%s%s", count ? ", " : "", eni ? eni : "?",
+                                             desc && *desc ? " (" : "", desc && *desc ? desc : "", desc && *desc ? ")" : "");
+        if (o >= n) o = n - 1;
+        count++;
+        free(eni);
+        free(desc);
+    }
+    xmlFreeDoc(doc);
+    return count;
+}
+
+static int vpc_delete(struct call *c, const json_t *outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    struct ec2_wait w;
+    ec2_wait_init(&w, c, 600);
+    char left[512] = "";
+    for (;;) {
+        if (enis_left(c, id, left, sizeof(left)) <= 0) {  /* none, or cannot tell: try */
+            struct aws_query q;
+            ec2_query(&q, "DeleteVpc");
+            aws_query_add(&q, "VpcId", id);
+            struct ec2_res r;
+            int rc = ec2_send(c, &q, NULL, &r);
+            aws_query_release(&q);
+            if (rc == 0 || rc == MESH_ENOTFOUND) return rc;
+            if (strcmp(r.code, "DependencyViolation") != 0) return ec2_fail(c, &r);
+        }
+        char what[700];
+        snprintf(what, sizeof(what), "waiting for the VPC's dependencies to go%s%s", left[0] ? ": " : "", left);
+        int rc = ec2_wait_next(&w, c, what);
+        if (rc) return rc;
+    }
+}
+
+const struct driver aws_vpc_driver = {
+    .type = "aws_vpc",
+    .provider = &aws_provider,
+    .schema = vpc_schema,
+    .doc = "a VPC, optionally dual-stack (Amazon-provided IPv6 /56)",
+    .create = vpc_create,
+    .wait = vpc_wait,
+    .find = vpc_find,
+    .read = vpc_read,
+    .update = vpc_update,
+    .delete = vpc_delete,
+};

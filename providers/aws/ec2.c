@@ -1,0 +1,363 @@
+/* ec2.c: what every EC2 driver shares (see ec2.h). */
+#include "aws/ec2.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void ec2_query(struct aws_query *q, const char *action) { aws_query_init(q, action, EC2_VERSION); }
+
+/* "ec2 CreateVpc failed: Code: Message" -> code "Code". */
+static void code_of(const char *msg, char *code, size_t n)
+{
+    const char *p = strstr(msg, " failed: ");
+    code[0] = '\0';
+    if (!p) return;
+    p += 9;
+    size_t len = strcspn(p, ":");
+    if (len >= n) len = n - 1;
+    memcpy(code, p, len);
+    code[len] = '\0';
+}
+
+static int not_found_code(const char *code)
+{
+    size_t n = strlen(code);
+    return n > 8 && strcmp(code + n - 8, "NotFound") == 0;
+}
+
+int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
+{
+    struct aws_handle *h = c->provider;
+    memset(r, 0, sizeof(*r));
+    if (!h) {
+        snprintf(r->msg, sizeof(r->msg), "the AWS provider is not open");
+        return r->rc = MESH_ERR;
+    }
+    struct mesh_err e;
+    mesh_err_init(&e);
+    xmlDocPtr d = NULL;
+    atomic_fetch_add(&h->calls, 1);
+    int rc = aws_query_call(&h->client, "ec2", q, &d, &e);
+    if (rc == 0) {
+        if (doc) *doc = d;
+        else xmlFreeDoc(d);
+        return 0;
+    }
+    code_of(e.msg, r->code, sizeof(r->code));
+    const char *m = e.msg;
+    if (strncmp(m, "ec2 ", 4) == 0) m += 4;
+    snprintf(r->msg, sizeof(r->msg), "%s", m);
+    if (rc != MESH_ECANCELED && not_found_code(r->code)) rc = MESH_ENOTFOUND;
+    return r->rc = rc;
+}
+
+int ec2_fail(struct call *c, const struct ec2_res *r)
+{
+    return mesh_err_set(c->err, r->rc ? r->rc : MESH_ERR, c->address, "%s", r->msg);
+}
+
+int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc)
+{
+    struct ec2_res r;
+    int rc = ec2_send(c, q, doc, &r);
+    return rc ? ec2_fail(c, &r) : 0;
+}
+
+/* ---- tags ---- */
+
+static char *scalar_text(const json_t *v)
+{
+    char buf[64];
+    if (json_is_string(v)) return strdup(json_string_value(v));
+    if (json_is_integer(v)) snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v)) snprintf(buf, sizeof(buf), "%g", json_real_value(v));
+    else if (json_is_boolean(v)) snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
+    else buf[0] = '\0';
+    return strdup(buf);
+}
+
+static void add_tag(struct aws_query *q, const char *prefix, int *k, const char *key, const char *value)
+{
+    (*k)++;
+    char name[160];
+    snprintf(name, sizeof(name), "%s.%d.Key", prefix, *k);
+    aws_query_add(q, name, key);
+    snprintf(name, sizeof(name), "%s.%d.Value", prefix, *k);
+    aws_query_add(q, name, value);
+}
+
+void ec2_tag_spec(struct call *c, struct aws_query *q, int n, const char *rtype, const json_t *tags)
+{
+    struct aws_handle *h = c->provider;
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "TagSpecification.%d.ResourceType", n);
+    aws_query_add(q, prefix, rtype);
+    snprintf(prefix, sizeof(prefix), "TagSpecification.%d.Tag", n);
+    int k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)tags, key, v) {
+        if (strncmp(key, "mesh:", 5) == 0) continue;
+        char *s = scalar_text(v);
+        add_tag(q, prefix, &k, key, s);
+        free(s);
+    }
+    add_tag(q, prefix, &k, "mesh:address", c->address);
+    add_tag(q, prefix, &k, "mesh:run", c->run_id ? c->run_id : "");
+    if (h && h->mesh_name) add_tag(q, prefix, &k, "mesh:name", h->mesh_name);
+}
+
+json_t *ec2_tags(xmlNodePtr tagset, int all)
+{
+    json_t *o = json_object();
+    for (xmlNodePtr it = aws_xml_first(tagset, "item"); it; it = aws_xml_next(it, "item")) {
+        char *k = aws_xml_text(it, "key"), *v = aws_xml_text(it, "value");
+        if (k && (all || strncmp(k, "mesh:", 5) != 0)) json_object_set_new(o, k, json_string(v ? v : ""));
+        free(k);
+        free(v);
+    }
+    return o;
+}
+
+void ec2_put_tags(json_t *cur, const json_t *outputs, xmlNodePtr tagset)
+{
+    json_t *t = ec2_tags(tagset, 0);
+    ec2_observe(cur, outputs, "tags", t, json_object_size(t) == 0);
+}
+
+int ec2_tagged_ours(struct call *c, xmlNodePtr tagset)
+{
+    json_t *t = ec2_tags(tagset, 1);
+    const char *a = json_string_value(json_object_get(t, "mesh:address"));
+    const char *r = json_string_value(json_object_get(t, "mesh:run"));
+    int ours = a && r && strcmp(a, c->address) == 0 && strcmp(r, c->run_id ? c->run_id : "") == 0;
+    json_decref(t);
+    return ours;
+}
+
+void ec2_filter_ours(struct call *c, struct aws_query *q)
+{
+    aws_query_add(q, "Filter.1.Name", "tag:mesh:address");
+    aws_query_add(q, "Filter.1.Value.1", c->address);
+    aws_query_add(q, "Filter.2.Name", "tag:mesh:run");
+    aws_query_add(q, "Filter.2.Value.1", c->run_id ? c->run_id : "");
+}
+
+int ec2_sync_tags(struct call *c, const char *id, const json_t *want)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeTags");
+    aws_query_add(&q, "Filter.1.Name", "resource-id");
+    aws_query_add(&q, "Filter.1.Value.1", id);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    json_t *have = ec2_tags(aws_xml_find(xmlDocGetRootElement(doc), "tagSet"), 0);
+    xmlFreeDoc(doc);
+    struct aws_query add, del;
+    ec2_query(&add, "CreateTags");
+    ec2_query(&del, "DeleteTags");
+    aws_query_add(&add, "ResourceId.1", id);
+    aws_query_add(&del, "ResourceId.1", id);
+    int nadd = 0, ndel = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)want, key, v) {
+        if (strncmp(key, "mesh:", 5) == 0) continue;
+        char *s = scalar_text(v);
+        const char *cur = json_string_value(json_object_get(have, key));
+        if (!cur || strcmp(cur, s) != 0) add_tag(&add, "Tag", &nadd, key, s);
+        free(s);
+    }
+    json_object_foreach(have, key, v) {
+        if (json_object_get(want, key)) continue;
+        ndel++;
+        char name[64];
+        snprintf(name, sizeof(name), "Tag.%d.Key", ndel);
+        aws_query_add(&del, name, key);
+    }
+    if (nadd) rc = ec2_do(c, &add, NULL);
+    if (!rc && ndel) rc = ec2_do(c, &del, NULL);
+    aws_query_release(&add);
+    aws_query_release(&del);
+    json_decref(have);
+    return rc;
+}
+
+/* ---- waiting ---- */
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double scale(void)
+{
+    const char *s = getenv("MESH_BACKOFF_SCALE");
+    double v = s && *s ? strtod(s, NULL) : 1.0;
+    return v >= 0 ? v : 1.0;
+}
+
+void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit)
+{
+    (void)c;
+    w->start = now_mono();
+    w->limit = limit * scale();
+    if (w->limit < 2) w->limit = 2;
+    w->n = 0;
+}
+
+int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what)
+{
+    if (c->cancel && *c->cancel) return mesh_err_set(c->err, MESH_ECANCELED, c->address, "%s: cancelled", what);
+    double now = now_mono();
+    if (now - w->start > w->limit || (c->deadline > 0 && now > c->deadline))
+        return mesh_err_set(c->err, MESH_ETIMEOUT, c->address, "%s: gave up after %.0f s", what, now - w->start);
+    double d = 0.5 * pow(1.6, w->n < 12 ? w->n : 12);
+    if (d > 10) d = 10;
+    d *= scale();
+    if (d < 0.02) d = 0.02;
+    w->n++;
+    if (c->progress && w->n % 5 == 0) c->progress(c->progress_ctx, c->address, "%s", what);
+    struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        if (c->cancel && *c->cancel) break;
+    }
+    return 0;
+}
+
+int ec2_delete(struct call *c, const char *action, const char *param, const char *id, const char *const *retry,
+               double limit)
+{
+    struct ec2_wait w;
+    ec2_wait_init(&w, c, limit);
+    for (;;) {
+        struct aws_query q;
+        ec2_query(&q, action);
+        aws_query_add(&q, param, id);
+        struct ec2_res r;
+        int rc = ec2_send(c, &q, NULL, &r);
+        aws_query_release(&q);
+        if (rc == 0 || rc == MESH_ENOTFOUND) return rc;
+        int again = 0;
+        for (size_t i = 0; retry && retry[i]; i++) again |= strcmp(r.code, retry[i]) == 0;
+        if (!again) return ec2_fail(c, &r);
+        char what[1400];
+        snprintf(what, sizeof(what), "%s %s: %s", action, id, r.msg);
+        if ((rc = ec2_wait_next(&w, c, what))) return rc;
+    }
+}
+
+/* ---- AZs ---- */
+
+static int cmp_str(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+static int load_azs(struct call *c, struct aws_handle *h)
+{
+    if (h->nazs >= 0) return 0;
+    struct aws_query q;
+    ec2_query(&q, "DescribeAvailabilityZones");
+    aws_query_add(&q, "Filter.1.Name", "state");
+    aws_query_add(&q, "Filter.1.Value.1", "available");
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    int n = 0;
+    xmlNodePtr set = aws_xml_find(xmlDocGetRootElement(doc), "availabilityZoneInfo");
+    for (xmlNodePtr it = aws_xml_first(set, "item"); it && n < 16; it = aws_xml_next(it, "item")) {
+        char *name = aws_xml_text(it, "zoneName");
+        if (name) snprintf(h->azs[n++], sizeof(h->azs[0]), "%s", name);
+        free(name);
+    }
+    xmlFreeDoc(doc);
+    qsort(h->azs, (size_t)n, sizeof(h->azs[0]), cmp_str);
+    h->nazs = n;
+    return 0;
+}
+
+int ec2_az_name(struct call *c, int index, char *name, size_t n)
+{
+    struct aws_handle *h = c->provider;
+    pthread_mutex_lock(&h->mu);
+    int rc = load_azs(c, h);
+    if (!rc && (index < 0 || index >= h->nazs))
+        rc = mesh_err_set(c->err, MESH_EINVAL, c->address, "az_index %d: the region %s has %d available AZs", index,
+                          h->client.region, h->nazs);
+    if (!rc) snprintf(name, n, "%s", h->azs[index]);
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+int ec2_az_index(struct call *c, const char *name)
+{
+    struct aws_handle *h = c->provider;
+    int idx = -1;
+    pthread_mutex_lock(&h->mu);
+    if (load_azs(c, h) == 0)
+        for (int i = 0; i < h->nazs; i++)
+            if (strcmp(h->azs[i], name) == 0) idx = i;
+    pthread_mutex_unlock(&h->mu);
+    return idx;
+}
+
+/* ---- values ---- */
+
+const char *ec2_str(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
+
+int ec2_bool(const json_t *o, const char *key, int dflt)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+char *ec2_text(xmlNodePtr n, const char *path) { return n ? aws_xml_text(n, path) : NULL; }
+
+void ec2_put_text(json_t *o, const char *key, xmlNodePtr n, const char *path)
+{
+    char *s = ec2_text(n, path);
+    if (s) json_object_set_new(o, key, json_string(s));
+    free(s);
+}
+
+void ec2_put_bool(json_t *o, const char *key, xmlNodePtr n, const char *path)
+{
+    char *s = ec2_text(n, path);
+    if (s) json_object_set_new(o, key, json_boolean(strcmp(s, "true") == 0));
+    free(s);
+}
+
+const char *ec2_id(struct call *c, const json_t *outputs)
+{
+    const char *id = ec2_str(outputs, "id");
+    if (!id || !*id) mesh_err_set(c->err, MESH_ERR, c->address, "no id in state");
+    return id && *id ? id : NULL;
+}
+
+xmlNodePtr ec2_first_item(xmlDocPtr doc, const char *set_path)
+{
+    return aws_xml_first(aws_xml_find(xmlDocGetRootElement(doc), set_path), "item");
+}
+
+void ec2_observe(json_t *cur, const json_t *outputs, const char *key, json_t *v, int is_default)
+{
+    if (!v) return;
+    if (!is_default || json_object_get(outputs, key)) json_object_set_new(cur, key, v);
+    else json_decref(v);
+}
+
+void ec2_echo(json_t *outputs, const json_t *desired, const char *const *keys)
+{
+    for (size_t i = 0; keys[i]; i++) {
+        json_t *v = json_object_get(desired, keys[i]);
+        if (v && !json_is_null(v)) json_object_set(outputs, keys[i], v);
+        else json_object_del(outputs, keys[i]);
+    }
+}

@@ -1,0 +1,106 @@
+/* ec2.h: what every EC2 driver shares: the provider handle (provider.c), one EC2 Query call on
+ * behalf of a driver call with errors shaped "ADDRESS: Action failed: Code: Message (request id
+ * ID)", mesh's tags (the user's plus mesh:address, mesh:run, mesh:name), lookup by tags for find,
+ * polling that honours cancel and deadline, and small JSON/XML conveniences.
+ *
+ * Tags and drift: drivers report a resource's `tags` without the mesh:* keys, so mesh:run (new
+ * every run) never makes a plan non-empty; mesh:* tags are written once, at create. */
+#ifndef MESH_AWS_EC2_H
+#define MESH_AWS_EC2_H
+
+#include <jansson.h>
+#include <libxml/tree.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "aws/client.h"
+#include "aws/query.h"
+#include "driver.h"
+
+#define EC2_VERSION "2016-11-15"
+
+/* The AWS provider's handle (struct call.provider of every AWS driver). */
+struct aws_handle {
+    struct aws_client client;
+    struct http_retries retries;
+    atomic_long calls;          /* API calls made (retries not counted: see retries) */
+    char *mesh_name;            /* mesh.name, for the mesh:name tag; may be NULL */
+    pthread_mutex_t mu;         /* guards the AZ cache */
+    int nazs;                   /* -1: not looked up yet */
+    char azs[16][64];           /* the region's available AZs, sorted by name */
+};
+
+extern const struct provider aws_provider;
+
+/* The outcome of one call, for drivers that tolerate some error codes. */
+struct ec2_res {
+    int rc;              /* 0, MESH_ENOTFOUND, or another negative code */
+    char code[128];      /* AWS error code ("DependencyViolation"), "" when none */
+    char msg[1200];      /* "Action failed: Code: Message (request id ID)" */
+};
+
+void ec2_query(struct aws_query *q, const char *action);
+/* One call; never touches c->err. *doc (may be NULL to discard) is set on success. */
+int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r);
+/* One call; on failure sets c->err to "Action failed: ..." at c->address and returns its code. */
+int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc);
+/* Sets c->err from r (used after ec2_send when the error is not one the caller tolerates). */
+int ec2_fail(struct call *c, const struct ec2_res *r);
+
+/* ---- tags ---- */
+/* TagSpecification.N for resource type rtype: the desired `tags` plus mesh:address, mesh:run and
+ * mesh:name. */
+void ec2_tag_spec(struct call *c, struct aws_query *q, int n, const char *rtype, const json_t *tags);
+/* {key: value} of a <tagSet>; mesh:* keys left out unless all. NULL tagset: {}. */
+json_t *ec2_tags(xmlNodePtr tagset, int all);
+/* Reports the user tags as "tags" in cur (ec2_observe: {} counts as the default). */
+void ec2_put_tags(json_t *cur, const json_t *outputs, xmlNodePtr tagset);
+/* Makes the world's user tags of id equal want (CreateTags / DeleteTags); mesh:* are kept. */
+int ec2_sync_tags(struct call *c, const char *id, const json_t *want);
+/* 1 when the tagset carries mesh:address = c->address and mesh:run = c->run_id. */
+int ec2_tagged_ours(struct call *c, xmlNodePtr tagset);
+/* Adds Filter.1/2 for tag:mesh:address and tag:mesh:run (moto ignores some tag filters, so
+ * callers also check with ec2_tagged_ours). */
+void ec2_filter_ours(struct call *c, struct aws_query *q);
+
+/* ---- waiting ---- */
+struct ec2_wait {
+    double start, limit;  /* monotonic seconds; limit already scaled */
+    int n;
+};
+/* limit: seconds at MESH_BACKOFF_SCALE=1 (scaled like backoffs, never below 2 s). */
+void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit);
+/* Sleeps before the next poll; MESH_ETIMEOUT (c->err set with what) or MESH_ECANCELED. */
+int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what);
+
+/* Calls action(param=id) until it succeeds or answers not found; an error code in retry
+ * (a dependency still going away) waits and tries again, up to limit seconds (scaled). */
+int ec2_delete(struct call *c, const char *action, const char *param, const char *id, const char *const *retry,
+               double limit);
+
+/* ---- the region's AZs ---- */
+/* The name of the region's index-th available AZ (sorted by name), cached per run. */
+int ec2_az_name(struct call *c, int index, char *name, size_t n);
+int ec2_az_index(struct call *c, const char *name);
+
+/* ---- values ---- */
+const char *ec2_str(const json_t *o, const char *key);   /* NULL when absent or not a string */
+int ec2_bool(const json_t *o, const char *key, int dflt);
+/* Text of an element (malloc'd) or NULL. */
+char *ec2_text(xmlNodePtr n, const char *path);
+/* Sets key to the element's text in o, when present. */
+void ec2_put_text(json_t *o, const char *key, xmlNodePtr n, const char *path);
+/* "true"/"false" element → JSON bool in o, when present. */
+void ec2_put_bool(json_t *o, const char *key, xmlNodePtr n, const char *path);
+/* Drift without false plans: an attribute the user may leave out is reported by read when the
+ * world differs from its default, or when outputs hold it (create/update echo every such
+ * attribute the user gave: ec2_echo). Takes v's reference. */
+void ec2_observe(json_t *cur, const json_t *outputs, const char *key, json_t *v, int is_default);
+/* Copies desired[keys...] (those present) into outputs; keys ends with NULL. */
+void ec2_echo(json_t *outputs, const json_t *desired, const char *const *keys);
+/* The id in outputs, or sets c->err. */
+const char *ec2_id(struct call *c, const json_t *outputs);
+/* The first <item> of the set at path below the reply root, or NULL. */
+xmlNodePtr ec2_first_item(xmlDocPtr doc, const char *set_path);
+
+#endif
