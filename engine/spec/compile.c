@@ -16,13 +16,13 @@ typedef void (*section_compile_fn)(struct spec *s, const struct node *section, c
 static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
 /* One row per section that makes resources. The high-level sections compile to nothing yet:
- * their issues add compile_pki.c, compile_network.c, compile_clusters.c, compile_istio.c and
+ * their issues add compile_network.c, compile_clusters.c, compile_istio.c and
  * fill in the row. Order matters only for declaration order in plans. */
 static const struct {
     const char *section;
     section_compile_fn fn;
 } compilers[] = {
-    {"pki", NULL},       /* issue 5: pki_private_key.root, pki_root_ca.root, pki_intermediate_ca.<cluster> */
+    {"pki", compile_pki},  /* compile_pki.c: pki_private_key.*, pki_root_ca.root, pki_intermediate_ca.<cluster> */
     {"network", NULL},   /* issue 6: aws_vpc.main, aws_subnet.*, gateways, route tables, SGs */
     {"clusters", NULL},  /* aws_eks_cluster.<name>, node groups, IAM */
     {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
@@ -53,7 +53,7 @@ struct spec_resource *spec_find(const struct spec *s, const char *address)
     return map_get(&s->by_address, address);
 }
 
-static void add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
+void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
 {
     struct spec_dep *d = calloc(1, sizeof(*d));
     d->address = strdup(address);
@@ -85,7 +85,7 @@ static void collect_refs(struct spec_resource *r, const struct node *v, const st
     for (size_t k = 0; k < refs.len; k++) {
         const struct ref *x = refs.items[k];
         spec_text_ref_pos(c->text, v, k, &line, &col);
-        add_dep(r, x->address, x->output, line, col);
+        spec_add_dep(r, x->address, x->output, line, col);
     }
     vec_free_all(&refs, ref_free);
 }
@@ -145,7 +145,7 @@ static void compile_depends_on(struct spec_resource *r, const struct node *v, co
                        "`%s`: `depends_on` entries are resource addresses (TYPE.NAME), not `%s`", r->address, it->scalar);
             continue;
         }
-        add_dep(r, it->scalar, NULL, it->line, it->col);
+        spec_add_dep(r, it->scalar, NULL, it->line, it->col);
     }
 }
 
@@ -214,7 +214,7 @@ static void unknown_type(const char *type, const struct node *key, const struct 
 }
 
 /* Adds r, or reports a second declaration of its address and frees it. */
-static void spec_add(struct spec *s, struct spec_resource *r, const struct spec_ctx *c)
+void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c)
 {
     const struct spec_resource *first = map_get(&s->by_address, r->address);
     if (first) {
@@ -248,7 +248,7 @@ static void compile_resource(struct spec *s, const struct node *key, const struc
     /* Kept even when its type is unknown, so references to it are not reported twice. */
     if (r->driver) compile_body(r, key, body, c);
     else unknown_type(r->type, key, c);
-    spec_add(s, r, c);
+    spec_add_resource(s, r, c);
 }
 
 static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c)

@@ -44,5 +44,12 @@ void schema_validate(const struct node *root, const struct spec_ctx *c);
 /* compile.c: the resources of every section, into s->resources and s->by_address. */
 void spec_compile(struct spec *s, const struct spec_ctx *c);
 void spec_resource_free(void *r);
+/* For the section compilers: an edge of r positioned at line:col (output NULL: depends_on); and r
+ * added to the spec, or reported as a duplicate address and freed. */
+void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col);
+void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c);
+
+/* compile_pki.c: pki: + clusters: → the PKI resources (docs/pki.md). */
+void compile_pki(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
 #endif

@@ -50,7 +50,8 @@ static void import_buf_free(char *buf, size_t len)
 }
 
 struct import_pass {
-    const char *pass;  /* NULL: none configured */
+    const char *env;   /* key_passphrase_env, or NULL */
+    const char *pass;  /* its value; NULL: none */
     int asked;         /* OpenSSL wanted one: the key is encrypted */
 };
 
@@ -65,19 +66,17 @@ static int import_pass_cb(char *buf, int size, int rwflag, void *u)
     return (int)n;
 }
 
+/* The passphrase matters only for an encrypted key: an unset variable is an error only then. */
 static int import_passphrase(struct call *c, const json_t *desired, struct import_pass *p)
 {
-    const char *env = NULL;
-    int rc = pki_attr_str(c, desired, "key_passphrase_env", NULL, &env);
-    if (rc || !env || !*env) return rc;
-    p->pass = getenv(env);
-    if (!p->pass)
-        return mesh_err_set(c->err, MESH_EINVAL, c->address,
-                            "key_passphrase_env names %s, which is not set; export it before 'mesh apply'", env);
+    int rc = pki_attr_str(c, desired, "key_passphrase_env", NULL, &p->env);
+    if (rc || !p->env || !*p->env) return rc;
+    p->pass = getenv(p->env);
     return 0;
 }
 
-static int import_key(struct call *c, const json_t *desired, const char *path, EVP_PKEY **out)
+/* *env_unset: the failure is key_passphrase_env naming an unset variable. */
+static int import_key(struct call *c, const json_t *desired, const char *path, EVP_PKEY **out, int *env_unset)
 {
     struct import_pass p = {0};
     char *buf = NULL;
@@ -94,6 +93,13 @@ static int import_key(struct call *c, const json_t *desired, const char *path, E
         return 0;
     }
     ERR_clear_error();
+    if (p.asked && !p.pass && p.env && *p.env) {
+        if (env_unset) *env_unset = 1;
+        return mesh_err_set(c->err, MESH_EINVAL, c->address,
+                            "key_file %s is encrypted and key_passphrase_env names %s, which is not set; export "
+                            "it before running mesh",
+                            path, p.env);
+    }
     if (p.asked && !p.pass)
         return mesh_err_set(c->err, MESH_EINVAL, c->address,
                             "key_file %s is encrypted; set key_passphrase_env to the name of an environment "
@@ -130,6 +136,35 @@ static int import_cert(struct call *c, const char *path, time_t now, X509 **out)
     return 0;
 }
 
+/* The same checks for the spec compiler, before anything is created, keeping nothing: every
+ * problem goes to report with the attribute it is about (cert_file, key_file or
+ * key_passphrase_env), so the compiler can point at it. Returns the number of problems. */
+int pki_import_check(struct call *c, const json_t *desired, time_t now, pki_import_report_fn report, void *ctx)
+{
+    const char *cert_file = json_string_value(json_object_get(desired, "cert_file"));
+    const char *key_file = json_string_value(json_object_get(desired, "key_file"));
+    if (!cert_file || !key_file) return 0;  /* the schema reports a half import */
+    struct mesh_err ce, ke;
+    mesh_err_init(&ce);
+    mesh_err_init(&ke);
+    struct call cc = *c, kc = *c;
+    cc.err = &ce;
+    kc.err = &ke;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    int env_unset = 0;
+    int n = 0;
+    if (import_cert(&cc, cert_file, now, &x)) report(ctx, "cert_file", ce.msg), n++;
+    if (!import_key(&kc, desired, key_file, &k, &env_unset) && x && !pki_key_matches(k, x))
+        mesh_err_set(&ke, MESH_EINVAL, c->address,
+                     "key_file %s does not match cert_file %s; supply the key the root was issued for", key_file,
+                     cert_file);
+    if (mesh_err_isset(&ke)) report(ctx, env_unset ? "key_passphrase_env" : "key_file", ke.msg), n++;
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return n;
+}
+
 int pki_import_load(struct call *c, const json_t *desired, time_t now, X509 **cert, EVP_PKEY **key)
 {
     const char *cert_file = NULL, *key_file = NULL;
@@ -141,7 +176,7 @@ int pki_import_load(struct call *c, const json_t *desired, time_t now, X509 **ce
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     rc = import_cert(c, cert_file, now, &x);
-    if (!rc) rc = import_key(c, desired, key_file, &k);
+    if (!rc) rc = import_key(c, desired, key_file, &k, NULL);
     if (!rc && !pki_key_matches(k, x))
         rc = mesh_err_set(c->err, MESH_EINVAL, c->address,
                           "key_file %s does not match cert_file %s; supply the key the root was issued for",
