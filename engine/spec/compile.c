@@ -23,7 +23,7 @@ static const struct {
     section_compile_fn fn;
 } compilers[] = {
     {"pki", compile_pki},  /* compile_pki.c: pki_private_key.*, pki_root_ca.root, pki_intermediate_ca.<cluster> */
-    {"network", NULL},   /* issue 6: aws_vpc.main, aws_subnet.*, gateways, route tables, SGs */
+    {"network", compile_network},  /* compile_network.c: aws_vpc.main, subnets, gateways, route tables, SGs */
     {"clusters", NULL},  /* aws_eks_cluster.<name>, node groups, IAM */
     {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
     {"resources", compile_resources},

@@ -51,5 +51,7 @@ void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spe
 
 /* compile_pki.c: pki: + clusters: → the PKI resources (docs/pki.md). */
 void compile_pki(struct spec *s, const struct node *section, const struct spec_ctx *c);
+/* compile_network.c: network: (+ mesh:, clusters:) → the VPC, subnets, gateways, SGs (docs/aws.md). */
+void compile_network(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
 #endif

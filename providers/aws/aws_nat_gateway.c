@@ -33,6 +33,9 @@ static int gone_state(const char *s)
     return s && (strcmp(s, "deleted") == 0 || strcmp(s, "deleting") == 0 || strcmp(s, "failed") == 0);
 }
 
+static int nat_wait(struct call *c, const json_t *outputs, json_t **ready);
+static int nat_delete(struct call *c, const json_t *outputs);
+
 static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
 {
     struct aws_query q;
@@ -51,6 +54,20 @@ static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
     if (!ec2_str(o, "id")) {
         json_decref(o);
         return mesh_err_set(c->err, MESH_ERR, c->address, "CreateNatGateway: the reply holds no natGatewayId");
+    }
+    json_t *ready = NULL;
+    if (!EC2_SEPARATE_WAIT && (rc = nat_wait(c, o, &ready)) != 0) {
+        struct mesh_err e2;  /* leave nothing behind a failed create */
+        mesh_err_init(&e2);
+        struct call c2 = *c;
+        c2.err = &e2;
+        nat_delete(&c2, o);
+        json_decref(o);
+        return rc;
+    }
+    if (ready) {
+        json_decref(o);
+        o = ready;
     }
     *outputs = o;
     return 0;
@@ -195,7 +212,7 @@ const struct driver aws_nat_gateway_driver = {
     .schema = nat_schema,
     .doc = "a NAT gateway (waits until available; delete waits until deleted)",
     .create = nat_create,
-    .wait = nat_wait,
+    .wait = EC2_SEPARATE_WAIT ? nat_wait : NULL,
     .find = nat_find,
     .read = nat_read,
     .update = nat_update,

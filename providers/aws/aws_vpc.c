@@ -89,6 +89,9 @@ static int describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *
     return 0;
 }
 
+static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready);
+static int vpc_delete(struct call *c, const json_t *outputs);
+
 static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
 {
     struct aws_query q;
@@ -110,16 +113,18 @@ static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
     /* The DNS attributes: done here (the ID is known); if this fails the VPC is removed so the
      * failed create leaves nothing behind. */
     rc = set_dns(c, id, NULL, desired);
+    json_t *ready = NULL;
+    if (!rc && !EC2_SEPARATE_WAIT && (rc = vpc_wait(c, o, &ready)) == 0) {
+        json_decref(o);
+        o = ready;
+        id = ec2_str(o, "id");
+    }
     if (rc) {
         struct mesh_err e2;
         mesh_err_init(&e2);
         struct call c2 = *c;
         c2.err = &e2;
-        struct aws_query d;
-        ec2_query(&d, "DeleteVpc");
-        aws_query_add(&d, "VpcId", id);
-        ec2_do(&c2, &d, NULL);
-        aws_query_release(&d);
+        vpc_delete(&c2, o);
         json_decref(o);
         return rc;
     }
@@ -300,7 +305,7 @@ const struct driver aws_vpc_driver = {
     .schema = vpc_schema,
     .doc = "a VPC, optionally dual-stack (Amazon-provided IPv6 /56)",
     .create = vpc_create,
-    .wait = vpc_wait,
+    .wait = EC2_SEPARATE_WAIT ? vpc_wait : NULL,
     .find = vpc_find,
     .read = vpc_read,
     .update = vpc_update,

@@ -6,7 +6,8 @@ to a client: throttling errors per service and action, 500/503 answers, connecti
 delays, and "eventual consistency" (an ID just returned by a Create* call is not found by the
 next K Describe* calls naming it). It also fills in what moto lacks and mesh relies on:
 DNS64 (ModifySubnetAttribute EnableDns64 is remembered and DescribeSubnets reports
-<enableDns64>), so a second plan can be empty.
+<enableDns64>), so a second plan can be empty; and the release of a deleted NAT gateway's network
+interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
@@ -206,6 +207,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(400, "text/xml", xml.encode())
         self._forward(body, action)
 
+    def _upstream_call(self, params):
+        """A Query call of our own to the upstream, signed-looking like the client's request."""
+        u = urllib.parse.urlsplit(self.upstream)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        conn.request("POST", "/", body=urllib.parse.urlencode(params), headers=headers)
+        data = conn.getresponse().read()
+        conn.close()
+        return data
+
+    def _release_nat_eni(self, nat_id):
+        data = self._upstream_call({"Action": "DescribeNatGateways", "Version": "2016-11-15", "NatGatewayId.1": nat_id})
+        for eni in re.findall(rb"<networkInterfaceId>([^<]+)</networkInterfaceId>", data):
+            self._upstream_call({"Action": "DeleteNetworkInterface", "Version": "2016-11-15",
+                                 "NetworkInterfaceId": eni.decode()})
+
     def _forward(self, body, action):
         u = urllib.parse.urlsplit(self.upstream)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
@@ -213,6 +231,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        if action == "DeleteNatGateway" and resp.status == 200:
+            params = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            self._release_nat_eni(params.get("NatGatewayId", [""])[0])
         with LOCK:
             if resp.status == 200:
                 note_created(action, data)
