@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "diff.h"
+#include "driver.h"
 #include "plan.h"
 #include "plan_render.h"
 #include "session.h"
@@ -15,15 +16,31 @@
 #include "store.h"
 #include "ui.h"
 
+/* "AWS: 120 API calls, 3 retries" per provider the run opened (its stats callback's figures). */
+static void report_providers(json_t *ps)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(ps, name, v) {
+        json_int_t calls = json_integer_value(json_object_get(v, "api_calls")), retries = json_integer_value(json_object_get(v, "retries"));
+        ui_out("\n%s: %lld API calls, %lld retries", strcmp(name, "aws") == 0 ? "AWS" : name, (long long)calls,
+               (long long)retries);
+    }
+    json_decref(ps);
+}
+
 static void report(const char *cmd, const struct plan *p, const struct apply_report *r, int rc, const char *run_id)
 {
+    json_t *ps = provider_stats();  /* {"aws": {"api_calls": N, "retries": M}} or NULL */
     const char *status = rc == 0 ? "ok" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
     if (ui.json) {
-        ui_event("summary", json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:b}", "command", cmd, "status", status,
+        ui_event("summary", json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:b, s:o*}", "command", cmd, "status", status,
                                       "run_id", run_id, "created", r->created, "updated", r->updated, "replaced", r->replaced,
-                                      "destroyed", r->deleted, "seconds", r->seconds, "interrupted", r->interrupted));
+                                      "destroyed", r->deleted, "seconds", r->seconds, "interrupted", r->interrupted,
+                                      "provider_stats", ps));
         return;
     }
+    if (ps) report_providers(ps);
     char dur[32];
     ui_duration(r->seconds, dur, sizeof(dur));
     if (rc == 0) {
