@@ -7,11 +7,15 @@ t_setup
 $GEN churn 1 > v1.yaml
 $GEN churn 2 > v2.yaml
 export MESH_NULL_STORE="$T_DIR/store"
+# The state and world before every iteration: v1 applied once, then copied back each time.
+mkdir -p "$MESH_NULL_STORE"
+"$MESH" apply -f v1.yaml --auto-approve >/dev/null 2>&1 || not_ok "setup: apply v1"
+cp -a .mesh base.mesh && cp -a "$MESH_NULL_STORE" base.store
+base_state() { rm -rf .mesh "$MESH_NULL_STORE" && cp -a base.mesh .mesh && cp -a base.store "$MESH_NULL_STORE"; }
 
 bad=0 n=0 rolled=0 phase2=0
 for n in $(seq 1 200); do
-    rm -rf "$MESH_NULL_STORE" .mesh && mkdir -p "$MESH_NULL_STORE"
-    "$MESH" apply -f v1.yaml --auto-approve >/dev/null 2>&1 || { not_ok "setup apply (N=$n)"; bad=1; break; }
+    base_state
     before_state=$(state_dump -f v1.yaml)
     before_store=$(store_dump "$MESH_NULL_STORE")
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f v2.yaml --auto-approve --parallelism 1 >out.txt 2>err.txt
