@@ -33,9 +33,12 @@ static void plan_explain(const struct spec *sp)
             ui_out("\n  from %s%s:%s\n", ui_c("bold"), section, ui_c("reset"));
         }
         ui_out("    %s", r->address);
+        int shown = 0;
         for (size_t k = 0; k < r->deps.len; k++) {
             const struct spec_dep *d = r->deps.items[k];
-            ui_out("%s%s", k ? ", " : "  <- ", d->address);
+            int dup = 0;
+            for (size_t m = 0; m < k && !dup; m++) dup = !strcmp(((struct spec_dep *)r->deps.items[m])->address, d->address);
+            if (!dup) ui_out("%s%s", shown++ ? ", " : "  <- ", d->address);
         }
         ui_out("\n");
     }

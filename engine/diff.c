@@ -73,7 +73,7 @@ static void diff_create(struct plan_entry *e, const char *reason)
     }
     for (const struct attr *a = e->driver->schema; a->name; a++)
         if ((a->flags & ATTR_COMPUTED) && !json_object_get(e->planned, a->name))
-            change_add(e, a->name, NULL, ref_unknown(), 0);
+            change_add(e, a->name, NULL, ref_unknown(), a->flags & ATTR_SENSITIVE ? CHG_SENSITIVE : 0);
 }
 
 /* Compares every settable attribute: desired vs what the world holds (refresh) or, when the

@@ -74,6 +74,18 @@ const char *session_state_path(struct session *s)
         return s->state_path;
     }
     const char *spec = s->o->spec_path;
+    /* state.path in the spec, relative to the spec's directory */
+    const struct node *sp = s->spec ? node_get(node_get(s->spec->root, "state"), "path") : NULL;
+    if (sp && sp->kind == NODE_SCALAR && sp->scalar[0]) {
+        if (sp->scalar[0] == '/') {
+            s->state_path = strdup(sp->scalar);
+        } else {
+            size_t n = strlen(s->spec->dir) + strlen(sp->scalar) + 2;
+            s->state_path = malloc(n);
+            snprintf(s->state_path, n, "%s/%s", s->spec->dir, sp->scalar);
+        }
+        return s->state_path;
+    }
     const char *slash = strrchr(spec, '/');
     size_t dl = slash ? (size_t)(slash - spec) : 0;
     size_t n = dl + 32;
