@@ -97,6 +97,10 @@ static struct state_row *job_row(const struct job *j)
     row->outputs = json_incref(j->outputs);
     row->deps = entry_deps(j->e);
     row->sensitive = driver_sensitive_names(j->e->driver);
+    size_t k;
+    json_t *name;
+    if (j->e->res && j->e->res->sensitive)
+        json_array_foreach(j->e->res->sensitive, k, name) json_array_append(row->sensitive, name);
     free(row->run_id);
     row->run_id = strdup(j->run_id);
     return row;

@@ -44,8 +44,21 @@ void spec_resource_free(void *p)
     free(r->address);
     free(r->type);
     json_decref(r->attrs);
+    json_decref(r->sensitive);
+    json_decref(r->timeouts);
     vec_free_all(&r->deps, dep_free);
     free(r);
+}
+
+int spec_attr_sensitive(const struct spec_resource *r, const struct driver *d, const char *name)
+{
+    const struct attr *a = d ? driver_attr(d, name) : NULL;
+    if (a && (a->flags & ATTR_SENSITIVE)) return 1;
+    size_t i;
+    json_t *v;
+    if (r && r->sensitive)
+        json_array_foreach(r->sensitive, i, v) if (json_string_value(v) && !strcmp(json_string_value(v), name)) return 1;
+    return 0;
 }
 
 struct spec_resource *spec_find(const struct spec *s, const char *address)

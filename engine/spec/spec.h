@@ -49,6 +49,9 @@ struct spec_resource {
     struct vec deps;            /* struct spec_dep *, references and depends_on */
     int line, col;              /* where the resource was declared */
     const char *origin;         /* spec section it came from ("resources", "pki", ...) for --explain */
+    json_t *sensitive;          /* attribute names the spec made sensitive (a sensitive variable flowed
+                                   into them), on top of the driver's SENSITIVE flags; NULL: none */
+    json_t *timeouts;           /* {"create": s, "update": s, "delete": s} from the spec; NULL: defaults */
 };
 
 struct spec {
@@ -68,6 +71,8 @@ int spec_load_buffer(const char *name, const char *text, size_t len, struct spec
                      struct diag_list *dl);
 void spec_free(struct spec *s);
 struct spec_resource *spec_find(const struct spec *s, const char *address);
+/* True when attribute name of r is sensitive: by its driver's schema or by the spec. */
+int spec_attr_sensitive(const struct spec_resource *r, const struct driver *d, const char *name);
 
 /* node.c / load.c */
 void node_free(struct node *n);
