@@ -26,6 +26,7 @@ static const struct cli_flag cli_flags[] = {
     {"--resume", NULL, OPT_RESUME, 0},
     {"--lock-timeout", NULL, OPT_LOCK_TIMEOUT, 1},
     {"--plan", NULL, OPT_PLAN, 0},
+    {"--allow-replace", NULL, OPT_ALLOW_REPLACE, 1},
 };
 
 double cli_parse_duration(const char *s)
@@ -56,6 +57,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_JSON: o->json = 1; break;
     case OPT_DETAILED: o->detailed_exitcode = 1; break;
     case OPT_TARGET: vec_push(&o->targets, (void *)v); break;
+    case OPT_ALLOW_REPLACE: vec_push(&o->allow_replace, (void *)v); break;
     case OPT_EXPLAIN: o->explain = 1; break;
     case OPT_AUTO_APPROVE: o->auto_approve = 1; break;
     case OPT_NO_ROLLBACK: o->no_rollback = 1; break;
@@ -128,5 +130,6 @@ int cli_parse(struct cli_opts *o, const char *cmd, int allowed, int argc, char *
 void cli_release(struct cli_opts *o)
 {
     vec_release(&o->targets);
+    vec_release(&o->allow_replace);
     vec_release(&o->args);
 }

@@ -18,6 +18,7 @@ enum {
     OPT_RESUME = 1 << 10,
     OPT_LOCK_TIMEOUT = 1 << 11,
     OPT_PLAN = 1 << 12,         /* graph --plan */
+    OPT_ALLOW_REPLACE = 1 << 13, /* --allow-replace ADDR (repeatable; globs) */
 };
 
 struct cli_opts {
@@ -35,6 +36,7 @@ struct cli_opts {
     int resume;
     double lock_timeout;        /* seconds */
     int graph_plan;
+    struct vec allow_replace;   /* const char * patterns */
     struct vec args;            /* positional (const char *) */
 };
 

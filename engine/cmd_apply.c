@@ -13,6 +13,7 @@
 #include "plan_render.h"
 #include "session.h"
 #include "spec/spec.h"
+#include "spec_graph.h"
 #include "store.h"
 #include "ui.h"
 
@@ -65,11 +66,27 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
                r->created + r->replaced, r->updated);
 }
 
+/* A guarded resource (an EKS cluster, the root CA, a VPC) is replaced or deleted only when the
+ * user named it with --allow-replace. Checked before anything is changed. */
+static int guards_refuse(const struct plan *p, const struct vec *allowed)
+{
+    int refused = 0;
+    for (size_t i = 0; i < p->entries.len; i++) {
+        const struct plan_entry *e = p->entries.items[i];
+        if (!e->guarded || target_match_any(allowed, e->address)) continue;
+        ui_errorf("%s is guarded (%s): this plan would %s it; nothing was changed. If that is intended, run again "
+                  "with --allow-replace %s", e->address, e->type, e->action == ACT_DELETE ? "delete" : "replace",
+                  e->address);
+        refused++;
+    }
+    return refused;
+}
+
 static int run(const char *cmd, int destroy, int argc, char **argv)
 {
     struct cli_opts o;
     int flags = OPT_FILE | OPT_STATE | OPT_JSON | OPT_TARGET | OPT_AUTO_APPROVE | OPT_LOCK_TIMEOUT | OPT_PARALLELISM;
-    if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME;
+    if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE;
     if (cli_parse(&o, cmd, flags, argc, argv)) return 1;
     ui_init(o.json);
     cancel_install();
@@ -100,6 +117,10 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     }
     plan_render(p);
     if (!plan_has_changes(p)) goto out;
+    if (guards_refuse(p, &o.allow_replace)) {
+        rc = 1;
+        goto out;
+    }
     if (session_confirm(&s, destroy ? "destroy these resources" : "perform these actions")) {
         rc = 1;
         goto out;

@@ -239,7 +239,12 @@ static void diff_destroy(struct differ *df)
 static void plan_count(struct plan *p)
 {
     for (size_t i = 0; i < p->entries.len; i++) {
-        const struct plan_entry *e = p->entries.items[i];
+        struct plan_entry *e = p->entries.items[i];
+        if (!p->destroy_mode && e->driver && (e->driver->flags & DRIVER_GUARDED) && !e->gone &&
+            (e->action == ACT_REPLACE || (e->action == ACT_DELETE && !e->deposed[0]))) {
+            e->guarded = 1;
+            p->guarded++;
+        }
         switch (e->action) {
         case ACT_CREATE: p->add++; break;
         case ACT_UPDATE: p->change++; break;

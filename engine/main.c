@@ -46,6 +46,7 @@ static const struct command commands[] = {
      "  --no-rollback          on failure keep what was done instead of rolling back\n"
      "  --resume               continue a cut-off run instead of rolling it back\n"
      "  --lock-timeout DUR     wait up to DUR (30s, 5m) for the state lock instead of failing at once\n"
+     "  --allow-replace ADDR   allow replacing or deleting a guarded resource (root CA, VPC, cluster)\n"
      "  -f, --state, --json, --target  as for plan\n"},
     {"destroy", cmd_destroy, "Delete everything in state, in reverse dependency order",
      "mesh destroy [-f SPEC] [--auto-approve] [--json] [--target ADDR]...",

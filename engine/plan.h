@@ -44,6 +44,7 @@ struct plan_entry {
     struct vec changes;                /* struct plan_change * */
     char *reason;                      /* why (gone outside mesh, forces replacement, ...) */
     int gone;                          /* refresh found the object deleted outside mesh */
+    int guarded;                       /* a GUARDED type replaced or deleted outside `mesh destroy` */
     int irreversible;
 };
 
@@ -52,6 +53,7 @@ struct plan {
     struct map by_address;  /* address -> entry (current objects only) */
     int add, change, destroy, replace;
     int destroy_mode;       /* built by `mesh destroy` */
+    int guarded;            /* entries with guarded set */
     struct vec notes;       /* char *: lines printed before the plan (recovery, warnings) */
     char *lineage;
     long long serial;

@@ -124,6 +124,9 @@ static void render_entry_human(const struct plan_entry *e)
     entry_title(e, title, sizeof(title));
     ui_out("  %s# %s%s\n", ui_c("bold"), title, ui_c("reset"));
     if (e->reason) ui_out("    %s(%s)%s\n", ui_c("dim"), e->reason, ui_c("reset"));
+    if (e->guarded)
+        ui_out("    %sGUARDED: %s is a %s; apply refuses to %s it without --allow-replace %s%s\n", ui_c("red"),
+               e->address, e->type, e->action == ACT_DELETE ? "delete" : "replace", e->address, ui_c("reset"));
     ui_out("  %s%s%s %s\n", entry_color(e), entry_sym(e), ui_c("reset"), e->address);
     size_t width = 0;
     for (size_t i = 0; i < e->changes.len; i++) {
@@ -158,6 +161,7 @@ static json_t *render_entry_json(const struct plan_entry *e)
     if (e->action == ACT_REPLACE)
         json_object_set_new(ev, "create_before_destroy", json_boolean(e->create_before_destroy));
     if (e->reason) json_object_set_new(ev, "reason", json_string(e->reason));
+    if (e->guarded) json_object_set_new(ev, "guarded", json_true());
     return ev;
 }
 
