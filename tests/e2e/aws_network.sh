@@ -31,51 +31,17 @@ print(block("mesh") + block("network") + "clusters:\n  cluster-1: {ip_family: ip
 PY
 grep -q 'nat: single' net.yaml && check "the test spec holds the reference's network section" grep -q 'cidr: 10.6.0.0/16' net.yaml
 
-# Objects tagged mesh:address (what mesh made) that state does not hold, over every kind.
+# Objects tagged mesh:address (what mesh made) that state does not hold, over every kind
+# (ec2q.py: the aws CLI takes seconds to start, too slow for loops).
 orphans_aws() {
-    $PY - "$MOTO_URL" <(state_dump -f "${1:-net.yaml}" 2>/dev/null) <<'PY'
-import json, subprocess, sys
-url, dump = sys.argv[1], sys.argv[2]
-held = set()
-for line in open(dump):
-    line = line.strip()
-    if line:
-        for i in (json.loads(line).get("outputs", {}).get("id") or "").split(","):
-            held.add(i)
-kinds = [("describe-vpcs", "Vpcs", "VpcId"), ("describe-subnets", "Subnets", "SubnetId"),
-         ("describe-internet-gateways", "InternetGateways", "InternetGatewayId"),
-         ("describe-egress-only-internet-gateways", "EgressOnlyInternetGateways", "EgressOnlyInternetGatewayId"),
-         ("describe-addresses", "Addresses", "AllocationId"), ("describe-nat-gateways", "NatGateways", "NatGatewayId"),
-         ("describe-route-tables", "RouteTables", "RouteTableId"), ("describe-security-groups", "SecurityGroups", "GroupId")]
-n = 0
-for cmd, key, idk in kinds:
-    flt = "--filter" if cmd == "describe-nat-gateways" else "--filters"
-    out = subprocess.run(["aws", "--endpoint-url", url, "--output", "json", "ec2", cmd, flt,
-                          "Name=tag-key,Values=mesh:address"], capture_output=True, text=True, check=True).stdout
-    for o in json.loads(out)[key]:
-        if o.get("State") in ("deleted", "deleting", "failed"):
-            continue
-        if o[idk] not in held:
-            n += 1
-            print("orphan", o[idk], file=sys.stderr)
-print(n)
-PY
+    state_dump -f "${1:-net.yaml}" 2>/dev/null | $PY -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        for i in (json.loads(line).get("outputs", {}).get("id") or "").split(","): print(i)' > held.txt
+    $PY "$ROOT/tests/harness/aws/ec2q.py" "$MOTO_URL" orphans held.txt
 }
-count_all() {  # how many mesh-made objects of every kind exist
-    local n=0 k
-    for k in "describe-vpcs --query length(Vpcs)" "describe-subnets --query length(Subnets)" \
-             "describe-internet-gateways --query length(InternetGateways)" \
-             "describe-egress-only-internet-gateways --query length(EgressOnlyInternetGateways)" \
-             "describe-addresses --query length(Addresses)" \
-             "describe-nat-gateways --filter Name=state,Values=available,pending --query length(NatGateways)" \
-             "describe-route-tables --query length(RouteTables)" "describe-security-groups --query length(SecurityGroups)"; do
-        set -- $k
-        local extra=()
-        [ "$1" = describe-nat-gateways ] || extra=(--filters Name=tag-key,Values=mesh:address)
-        n=$((n + $(awsq ec2 "$@" "${extra[@]}")))
-    done
-    echo $n
-}
+count_all() { $PY "$ROOT/tests/harness/aws/ec2q.py" "$MOTO_URL" count; }
 tagid() {  # TYPE-QUERY ADDRESS: the ID of the object tagged mesh:address=ADDRESS
     awsq ec2 "$1" --filters "Name=tag:mesh:address,Values=$2" --query "$3"
 }
@@ -86,82 +52,93 @@ grep -q 'Apply complete! Resources: 21 added' "$T_DIR/last.out" && ok "21 resour
 grep -qE '^AWS: [0-9]+ API calls, 0 retries' "$T_DIR/last.out" && ok "the summary reports API calls and retries" || not_ok "AWS summary line"
 ! grep -q 'mesh-test-secret-do-not-log' "$T_DIR/last.out" "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
 
-vpc=$(tagid describe-vpcs aws_vpc.main 'Vpcs[0].VpcId')
-check "VPC 10.6.0.0/16" test "$(awsq ec2 describe-vpcs --vpc-ids "$vpc" --query 'Vpcs[0].CidrBlock')" = 10.6.0.0/16
-v6=$(awsq ec2 describe-vpcs --vpc-ids "$vpc" --query 'Vpcs[0].Ipv6CidrBlockAssociationSet[0].Ipv6CidrBlock')
-check "VPC has an Amazon IPv6 /56 ($v6)" test "${v6##*/}" = 56
-check "VPC DNS hostnames on" test "$(awsq ec2 describe-vpc-attribute --vpc-id "$vpc" --attribute enableDnsHostnames --query EnableDnsHostnames.Value)" = True
-check "VPC DNS support on" test "$(awsq ec2 describe-vpc-attribute --vpc-id "$vpc" --attribute enableDnsSupport --query EnableDnsSupport.Value)" = True
-tags=$(awsj ec2 describe-vpcs --vpc-ids "$vpc" --query 'Vpcs[0].Tags')
-$PY - "$tags" <<'PY' && ok "VPC tags: user tags, Name, mesh:address, mesh:run, mesh:name" || not_ok "VPC tags: $tags"
-import json, sys
-t = {x["Key"]: x["Value"] for x in json.loads(sys.argv[1])}
-assert t["project"] == "istio-multi-primary" and t["owner"] == "platform" and t["Name"] == "istio-multi-primary", t
-assert t["mesh:address"] == "aws_vpc.main" and t["mesh:run"] and t["mesh:name"] == "istio-multi-primary", t
-PY
-# Subnets: CIDR, AZ, IPv6 /64 index, role tag, flags (DNS64 through the proxy's fill-in).
-prefix=${v6%%::/56}
-bad=""
-for spec in "private_a 10.6.0.0/20 us-west-2a 3 internal-elb False" "private_b 10.6.16.0/20 us-west-2b 4 internal-elb False" \
-            "private_c 10.6.32.0/20 us-west-2c 5 internal-elb False" "public_a 10.6.48.0/24 us-west-2a 0 elb True" \
-            "public_b 10.6.49.0/24 us-west-2b 1 elb True" "public_c 10.6.50.0/24 us-west-2c 2 elb True"; do
-    set -- $spec
-    got=$(awsj ec2 describe-subnets --filters "Name=tag:mesh:address,Values=aws_subnet.$1" --query 'Subnets[0]')
-    $PY - "$got" "$2" "$3" "$4" "$5" "$6" "$vpc" <<'PY' || bad="$bad $1"
+# Every object, with the aws CLI (one call per kind), then checked in one go.
+awsj ec2 describe-vpcs --filters Name=tag:mesh:address,Values=aws_vpc.main > vpcs.json
+vpc=$($PY -c 'import json,sys; print(json.load(open("vpcs.json"))["Vpcs"][0]["VpcId"])')
+awsj ec2 describe-subnets --filters "Name=vpc-id,Values=$vpc" > subnets.json
+awsj ec2 describe-internet-gateways --filters "Name=attachment.vpc-id,Values=$vpc" > igw.json
+awsj ec2 describe-egress-only-internet-gateways > eigw.json
+awsj ec2 describe-nat-gateways --filter "Name=vpc-id,Values=$vpc" > nat.json
+awsj ec2 describe-addresses --filters Name=tag:mesh:address,Values=aws_eip.nat > eip.json
+awsj ec2 describe-route-tables --filters "Name=vpc-id,Values=$vpc" > rt.json
+awsj ec2 describe-security-groups --filters "Name=vpc-id,Values=$vpc" Name=tag-key,Values=mesh:address > sg.json
+awsj ec2 describe-security-group-rules > rules.json
+hostnames=$(awsq ec2 describe-vpc-attribute --vpc-id "$vpc" --attribute enableDnsHostnames --query EnableDnsHostnames.Value)
+support=$(awsq ec2 describe-vpc-attribute --vpc-id "$vpc" --attribute enableDnsSupport --query EnableDnsSupport.Value)
+sn=$($PY -c 'import json; print([s["SubnetId"] for s in json.load(open("subnets.json"))["Subnets"] if {"Key":"mesh:address","Value":"aws_subnet.private_b"} in s["Tags"]][0])')
+dns64=$(AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output text ec2 describe-subnets --subnet-ids "$sn" --query 'Subnets[0].EnableDns64')
+$PY - "$hostnames" "$support" "$dns64" <<'PY'
 import ipaddress, json, sys
-s, cidr, az, idx, role, public, vpc = json.loads(sys.argv[1]), *sys.argv[2:]
-assert s["CidrBlock"] == cidr and s["AvailabilityZone"] == az and s["VpcId"] == vpc, s
-v6 = ipaddress.ip_network(s["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"])
-assert v6.prefixlen == 64 and (int(v6.network_address) >> 64) & 0xff == int(idx), v6
-t = {x["Key"]: x["Value"] for x in s["Tags"]}
-assert t["kubernetes.io/role/" + role] == "1", t
-assert str(s["MapPublicIpOnLaunch"]) == public and s["AssignIpv6AddressOnCreation"] is True, s
+hostnames, support, dns64 = sys.argv[1:4]
+L = lambda f: json.load(open(f))
+tags = lambda o: {t["Key"]: t["Value"] for t in o.get("Tags", [])}
+def by_addr(items):
+    return {tags(o).get("mesh:address"): o for o in items}
+def check(name, cond):
+    print(("ok - " if cond else "not ok - ") + name)
+vpc = L("vpcs.json")["Vpcs"][0]
+v6 = ipaddress.ip_network(vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"])
+t = tags(vpc)
+check("VPC 10.6.0.0/16 with an Amazon IPv6 /56 (%s)" % v6, vpc["CidrBlock"] == "10.6.0.0/16" and v6.prefixlen == 56)
+check("VPC DNS support and hostnames on", hostnames == "True" and support == "True")
+check("VPC tags: user tags, Name, mesh:address, mesh:run, mesh:name",
+      t.get("project") == "istio-multi-primary" and t.get("owner") == "platform" and t.get("Name") == "istio-multi-primary"
+      and t.get("mesh:address") == "aws_vpc.main" and t.get("mesh:run") and t.get("mesh:name") == "istio-multi-primary")
+sn = by_addr(L("subnets.json")["Subnets"])
+want = {"private_a": ("10.6.0.0/20", "a", 3, "internal-elb", False), "private_b": ("10.6.16.0/20", "b", 4, "internal-elb", False),
+        "private_c": ("10.6.32.0/20", "c", 5, "internal-elb", False), "public_a": ("10.6.48.0/24", "a", 0, "elb", True),
+        "public_b": ("10.6.49.0/24", "b", 1, "elb", True), "public_c": ("10.6.50.0/24", "c", 2, "elb", True)}
+bad = []
+for name, (cidr, az, idx, role, public) in want.items():
+    s = sn.get("aws_subnet." + name)
+    if not s: bad.append(name); continue
+    s6 = ipaddress.ip_network(s["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"])
+    ok = (s["CidrBlock"] == cidr and s["AvailabilityZone"] == "us-west-2" + az and s6.subnet_of(v6)
+          and (int(s6.network_address) >> 64) & 0xff == idx and s6.prefixlen == 64
+          and tags(s).get("kubernetes.io/role/" + role) == "1" and s["MapPublicIpOnLaunch"] == public
+          and s["AssignIpv6AddressOnCreation"] is True and tags(s).get("Name") == "istio-multi-primary-" + name.replace("_", "-"))
+    if not ok: bad.append(name)
+check("6 subnets: CIDRs, AZs a-c, IPv6 /64 indexes 0-5 of the /56, role tags, Name, public IPs %s" % bad, not bad and len(sn) == 6)
+check("DNS64 on (as DescribeSubnets reports it)", dns64 == "True")
+igw = L("igw.json")["InternetGateways"]
+check("one internet gateway, attached to the VPC", len(igw) == 1 and igw[0]["Attachments"][0]["VpcId"] == vpc["VpcId"])
+eigw = [g for g in L("eigw.json")["EgressOnlyInternetGateways"] if g["Attachments"][0]["VpcId"] == vpc["VpcId"]]
+check("one egress-only gateway in the VPC", len(eigw) == 1)
+nat = [n for n in L("nat.json")["NatGateways"] if n["State"] == "available"]
+eip = L("eip.json")["Addresses"]
+check("one NAT gateway, available, in public_a, with the EIP",
+      len(nat) == 1 and nat[0]["SubnetId"] == sn["aws_subnet.public_a"]["SubnetId"]
+      and len(eip) == 1 and nat[0]["NatGatewayAddresses"][0]["AllocationId"] == eip[0]["AllocationId"])
+rts = by_addr(L("rt.json")["RouteTables"])
+def routes(rt): return {r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"): r for r in rt["Routes"] if r.get("GatewayId") != "local"}
+def assoc(rt): return sorted(a["SubnetId"] for a in rt["Associations"] if a.get("SubnetId"))
+pub, prv = rts["aws_route_table.public"], rts["aws_route_table.private"]
+ig, eg, ng = igw[0]["InternetGatewayId"], eigw[0]["EgressOnlyInternetGatewayId"], nat[0]["NatGatewayId"]
+rp, rv = routes(pub), routes(prv)
+check("public routes: exactly 0.0.0.0/0 and ::/0 via the IGW; the 3 public subnets",
+      set(rp) == {"0.0.0.0/0", "::/0"} and rp["0.0.0.0/0"]["GatewayId"] == ig and rp["::/0"]["GatewayId"] == ig
+      and assoc(pub) == sorted(sn["aws_subnet.public_" + x]["SubnetId"] for x in "abc"))
+check("private routes: exactly 0.0.0.0/0 + 64:ff9b::/96 via NAT, ::/0 via EIGW; the 3 private subnets",
+      set(rv) == {"0.0.0.0/0", "::/0", "64:ff9b::/96"} and rv["0.0.0.0/0"].get("NatGatewayId") == ng
+      and rv["64:ff9b::/96"].get("NatGatewayId") == ng and rv["::/0"].get("EgressOnlyInternetGatewayId") == eg
+      and assoc(prv) == sorted(sn["aws_subnet.private_" + x]["SubnetId"] for x in "abc"))
+sgs = by_addr(L("sg.json")["SecurityGroups"])
+g1, g2 = sgs["aws_security_group.cluster-1"]["GroupId"], sgs["aws_security_group.cluster-2"]["GroupId"]
+rules = L("rules.json")["SecurityGroupRules"]
+def of(g): return sorted((r["IsEgress"], r["IpProtocol"], r.get("CidrIpv4") or r.get("CidrIpv6") or r["ReferencedGroupInfo"]["GroupId"]) for r in rules if r["GroupId"] == g)
+check("SGs allow each other and all egress over IPv4 and IPv6, nothing else",
+      of(g1) == sorted([(False, "-1", g2), (True, "-1", "0.0.0.0/0"), (True, "-1", "::/0")])
+      and of(g2) == sorted([(False, "-1", g1), (True, "-1", "0.0.0.0/0"), (True, "-1", "::/0")]))
+check("SG names are <mesh>-<cluster>-cross-cluster", sgs["aws_security_group.cluster-1"]["GroupName"] == "istio-multi-primary-cluster-1-cross-cluster")
 PY
-done
-check "6 subnets: CIDRs, AZs, IPv6 indexes 0-5, role tags, public IPs" test -z "$bad"
-sn=$(tagid describe-subnets aws_subnet.private_b 'Subnets[0].SubnetId')
-check "DNS64 on (as DescribeSubnets reports it)" test "$(AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output text ec2 describe-subnets --subnet-ids "$sn" --query 'Subnets[0].EnableDns64')" = True
-igw=$(tagid describe-internet-gateways aws_internet_gateway.main 'InternetGateways[0].InternetGatewayId')
-check "internet gateway attached to the VPC" test "$(awsq ec2 describe-internet-gateways --internet-gateway-ids "$igw" --query 'InternetGateways[0].Attachments[0].VpcId')" = "$vpc"
-eigw=$(tagid describe-egress-only-internet-gateways aws_egress_only_internet_gateway.main 'EgressOnlyInternetGateways[0].EgressOnlyInternetGatewayId')
-check "egress-only gateway in the VPC" test -n "$eigw"
-nat=$(awsq ec2 describe-nat-gateways --filter Name=tag:mesh:address,Values=aws_nat_gateway.nat --query 'NatGateways[0].NatGatewayId')
-pa=$(tagid describe-subnets aws_subnet.public_a 'Subnets[0].SubnetId')
-check "NAT gateway available in public_a with the EIP" test "$(awsq ec2 describe-nat-gateways --nat-gateway-ids "$nat" --query 'NatGateways[0].[State,SubnetId,NatGatewayAddresses[0].AllocationId]')" = \
-    "available	$pa	$(tagid describe-addresses aws_eip.nat 'Addresses[0].AllocationId')"
-routes() { awsj ec2 describe-route-tables --filters "Name=tag:mesh:address,Values=$1" --query 'RouteTables[0]'; }
-$PY - "$(routes aws_route_table.public)" "$igw" <<'PY' && ok "public routes: 0.0.0.0/0 and ::/0 via the IGW, 3 public subnets" || not_ok "public routes"
-import json, sys
-t, igw = json.loads(sys.argv[1]), sys.argv[2]
-r = {x.get("DestinationCidrBlock") or x.get("DestinationIpv6CidrBlock"): x for x in t["Routes"]}
-assert r["0.0.0.0/0"]["GatewayId"] == igw and r["::/0"]["GatewayId"] == igw, r
-assert len([a for a in t["Associations"] if a.get("SubnetId")]) == 3
-PY
-$PY - "$(routes aws_route_table.private)" "$nat" "$eigw" <<'PY' && ok "private routes: 0.0.0.0/0 and 64:ff9b::/96 via NAT, ::/0 via EIGW, 3 private subnets" || not_ok "private routes"
-import json, sys
-t, nat, eigw = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
-r = {x.get("DestinationCidrBlock") or x.get("DestinationIpv6CidrBlock"): x for x in t["Routes"]}
-assert r["0.0.0.0/0"]["NatGatewayId"] == nat and r["64:ff9b::/96"]["NatGatewayId"] == nat, r
-assert r["::/0"]["EgressOnlyInternetGatewayId"] == eigw, r
-assert len([a for a in t["Associations"] if a.get("SubnetId")]) == 3
-PY
-sg1=$(tagid describe-security-groups aws_security_group.cluster-1 'SecurityGroups[0].GroupId')
-sg2=$(tagid describe-security-groups aws_security_group.cluster-2 'SecurityGroups[0].GroupId')
-rules() { awsj ec2 describe-security-group-rules --filters "Name=group-id,Values=$1" --query 'SecurityGroupRules'; }
-$PY - "$(rules "$sg1")" "$sg2" "$(rules "$sg2")" "$sg1" <<'PY' && ok "SGs allow each other and all egress over IPv4 and IPv6, nothing else" || not_ok "SG rules"
-import json, sys
-for rules, other in ((json.loads(sys.argv[1]), sys.argv[2]), (json.loads(sys.argv[3]), sys.argv[4])):
-    got = sorted((r["IsEgress"], r["IpProtocol"], r.get("CidrIpv4") or r.get("CidrIpv6") or r["ReferencedGroupInfo"]["GroupId"]) for r in rules)
-    assert got == sorted([(False, "-1", other), (True, "-1", "0.0.0.0/0"), (True, "-1", "::/0")]), got
-PY
-
+nat=$($PY -c 'import json; print([n["NatGatewayId"] for n in json.load(open("nat.json"))["NatGateways"] if n["State"]=="available"][0])')
 echo "# [${SECONDS}s]"
 # ---- a second plan is empty ----
 expect_rc "a second plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
 
 echo "# [${SECONDS}s]"
 # ---- drift made outside mesh: planned, then fixed ----
-rtp=$(tagid describe-route-tables aws_route_table.private 'RouteTables[0].RouteTableId')
+rtp=$($PY -c 'import json; print([r["RouteTableId"] for r in json.load(open("rt.json"))["RouteTables"] if {"Key":"mesh:address","Value":"aws_route_table.private"} in r.get("Tags",[])][0])')
 awsq ec2 delete-route --route-table-id "$rtp" --destination-ipv6-cidr-block 64:ff9b::/96
 awsq ec2 create-tags --resources "$vpc" --tags Key=owner,Value=someone-else
 awsq ec2 create-tags --resources "$sn" --tags Key=extra,Value=x
@@ -210,7 +187,7 @@ check "fail at every call (N=1..$((n - 1))): each failed apply left 0 orphans" t
 check "the fail loop reached a successful apply" test $rc = 0
 expect_rc "fail loop: then the plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
 bad=0
-for n in 1 3 6 9 12 15 18 21; do
+for n in 2 7 13 19; do
     MESH_FAULTS="fail:call=$n" "$MESH" destroy -f net.yaml --auto-approve >out.txt 2>&1
     [ "$(orphans_aws)" = 0 ] || { bad=1; echo "# destroy N=$n left orphans"; }
 done
@@ -220,16 +197,16 @@ check "failed destroys kept every object in state (0 orphans), then nothing is l
 echo "# [${SECONDS}s]"
 # ---- crash at every call: one apply after the crash converges, 0 orphans ----
 bad=0
-for n in $(seq 1 3 30); do
+for n in $(seq 1 4 26); do
     MESH_FAULTS="crash:call=$n" "$MESH" apply -f net.yaml --auto-approve >out.txt 2>&1
     "$MESH" apply -f net.yaml --auto-approve >out2.txt 2>&1 || { bad=1; echo "# crash N=$n: apply after it failed"; tail -3 out2.txt; }
     o=$(orphans_aws)
     [ "$o" = 0 ] || { bad=1; echo "# crash N=$n: $o orphans"; }
     "$MESH" destroy -f net.yaml --auto-approve >/dev/null 2>&1 || bad=1
 done
-check "crash at calls 1,4,..28: the next apply converged with 0 orphans" test $bad = 0
+check "crash at calls 1,5,..25: the next apply converged with 0 orphans" test $bad = 0
 bad=0
-for n in 2 5 9 14; do
+for n in 3 11; do
     "$MESH" apply -f net.yaml --auto-approve >/dev/null 2>&1
     MESH_FAULTS="crash-after:call=$n" "$MESH" destroy -f net.yaml --auto-approve >out.txt 2>&1
     "$MESH" destroy -f net.yaml --auto-approve >out2.txt 2>&1 || bad=1

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""ec2q.py: fast counts of what mesh made in the emulator, for loops that would spend minutes
+starting the aws CLI (Python standard library only; moto checks the credential scope of a
+request, not its signature).
+
+  ec2q.py URL count             objects tagged mesh:address, all kinds (live NAT gateways only)
+  ec2q.py URL orphans IDS_FILE  those whose ID is not in IDS_FILE (one ID per line); lists them
+"""
+import re
+import sys
+import urllib.parse
+import urllib.request
+
+KINDS = [("DescribeVpcs", "vpcId"), ("DescribeSubnets", "subnetId"),
+         ("DescribeInternetGateways", "internetGatewayId"),
+         ("DescribeEgressOnlyInternetGateways", "egressOnlyInternetGatewayId"),
+         ("DescribeAddresses", "allocationId"), ("DescribeNatGateways", "natGatewayId"),
+         ("DescribeRouteTables", "routeTableId"), ("DescribeSecurityGroups", "groupId")]
+
+
+def call(url, action):
+    body = urllib.parse.urlencode({"Action": action, "Version": "2016-11-15", "Filter.1.Name": "tag-key",
+                                   "Filter.1.Value.1": "mesh:address"}).encode()
+    req = urllib.request.Request(url + "/", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-west-2/ec2/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    return urllib.request.urlopen(req, timeout=30).read().decode()
+
+
+def made(url):
+    out = []
+    for action, idk in KINDS:
+        xml = call(url, action)
+        # top-level items of the reply's set: split on the ID element, keep the state near it
+        for m in re.finditer(r"<%s>([^<]+)</%s>" % (idk, idk), xml):
+            rid = m.group(1)
+            if action == "DescribeNatGateways":
+                tail = xml[m.end():m.end() + 4000]
+                st = re.search(r"<state>([^<]+)</state>", tail)
+                if st and st.group(1) in ("deleted", "deleting", "failed"):
+                    continue
+            if action == "DescribeRouteTables" and not rid.startswith("rtb-"):
+                continue
+            if rid not in out:
+                out.append(rid)
+    # an ID element may repeat inside other items (a route table's associations name it again)
+    return out
+
+
+def main():
+    url, cmd = sys.argv[1], sys.argv[2]
+    ids = made(url)
+    if cmd == "count":
+        print(len(ids))
+    elif cmd == "orphans":
+        held = {l.strip() for l in open(sys.argv[3]) if l.strip()}
+        orphans = [i for i in ids if i not in held]
+        for o in orphans:
+            print("orphan", o, file=sys.stderr)
+        print(len(orphans))
+
+
+if __name__ == "__main__":
+    main()
