@@ -27,6 +27,9 @@ static const struct cli_flag cli_flags[] = {
     {"--lock-timeout", NULL, OPT_LOCK_TIMEOUT, 1},
     {"--plan", NULL, OPT_PLAN, 0},
     {"--allow-replace", NULL, OPT_ALLOW_REPLACE, 1},
+    {"--var", NULL, OPT_VAR_VALUE, 1},
+    {"--var-file", NULL, OPT_VAR_FILE, 1},
+    {"--raw", NULL, OPT_RAW, 0},
 };
 
 double cli_parse_duration(const char *s)
@@ -63,6 +66,9 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_NO_ROLLBACK: o->no_rollback = 1; break;
     case OPT_RESUME: o->resume = 1; break;
     case OPT_PLAN: o->graph_plan = 1; break;
+    case OPT_VAR_VALUE: vec_push(&o->vars, (void *)v); break;
+    case OPT_VAR_FILE: vec_push(&o->var_files, (void *)v); break;
+    case OPT_RAW: o->raw = 1; break;
     case OPT_REFRESH:
         if (strcmp(v, "true") == 0) o->refresh = 1;
         else if (strcmp(v, "false") == 0) o->refresh = 0;
@@ -132,4 +138,6 @@ void cli_release(struct cli_opts *o)
     vec_release(&o->targets);
     vec_release(&o->allow_replace);
     vec_release(&o->args);
+    vec_release(&o->vars);
+    vec_release(&o->var_files);
 }

@@ -19,6 +19,10 @@ enum {
     OPT_LOCK_TIMEOUT = 1 << 11,
     OPT_PLAN = 1 << 12,         /* graph --plan */
     OPT_ALLOW_REPLACE = 1 << 13, /* --allow-replace ADDR (repeatable; globs) */
+    OPT_VAR_VALUE = 1 << 20,    /* --var NAME=VALUE (repeatable) */
+    OPT_VAR_FILE = 1 << 21,     /* --var-file FILE (repeatable) */
+    OPT_VAR = OPT_VAR_VALUE | OPT_VAR_FILE,  /* what a command that loads a spec takes */
+    OPT_RAW = 1 << 22,          /* output --raw */
 };
 
 struct cli_opts {
@@ -36,6 +40,9 @@ struct cli_opts {
     int resume;
     double lock_timeout;        /* seconds */
     int graph_plan;
+    struct vec vars;            /* --var NAME=VALUE (const char *, argv strings), in order */
+    struct vec var_files;       /* --var-file FILE (const char *), in order */
+    int raw;                    /* output --raw */
     struct vec allow_replace;   /* const char * patterns */
     struct vec args;            /* positional (const char *) */
 };

@@ -12,6 +12,12 @@ int cmd_state(int argc, char **argv);
 int cmd_force_unlock(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_output(int argc, char **argv);
+
+/* cmd_output.c: after a successful apply (destroy unset) resolve the spec's outputs against
+ * state, store and show them; after a destroy, clear them. -1 (reported) when storing failed. */
+struct session;
+int outputs_after_run(struct session *s, int destroy);
 
 #define MESH_VERSION "0.1.0"
 

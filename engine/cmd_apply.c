@@ -85,7 +85,7 @@ static int guards_refuse(const struct plan *p, const struct vec *allowed)
 static int run(const char *cmd, int destroy, int argc, char **argv)
 {
     struct cli_opts o;
-    int flags = OPT_FILE | OPT_STATE | OPT_JSON | OPT_TARGET | OPT_AUTO_APPROVE | OPT_LOCK_TIMEOUT | OPT_PARALLELISM;
+    int flags = OPT_FILE | OPT_STATE | OPT_JSON | OPT_TARGET | OPT_AUTO_APPROVE | OPT_LOCK_TIMEOUT | OPT_PARALLELISM | OPT_VAR;
     if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE;
     if (cli_parse(&o, cmd, flags, argc, argv)) return 1;
     ui_init(o.json);
@@ -142,6 +142,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     report(cmd, p, &rep, arc, s.run_id);
     rc = arc ? 1 : 0;
 out:
+    if (rc == 0 && p && outputs_after_run(&s, destroy)) rc = 1;
     plan_free(p);
     session_release(&s);
     cli_release(&o);

@@ -49,7 +49,7 @@ int cmd_plan(int argc, char **argv)
 {
     struct cli_opts o;
     if (cli_parse(&o, "plan", OPT_FILE | OPT_STATE | OPT_JSON | OPT_DETAILED | OPT_TARGET | OPT_REFRESH | OPT_EXPLAIN |
-                      OPT_PARALLELISM | OPT_RESUME,
+                      OPT_PARALLELISM | OPT_RESUME | OPT_VAR,
                   argc, argv))
         return 1;
     ui_init(o.json);

@@ -8,7 +8,7 @@
 int cmd_validate(int argc, char **argv)
 {
     struct cli_opts o;
-    if (cli_parse(&o, "validate", OPT_FILE | OPT_JSON, argc, argv)) return 1;
+    if (cli_parse(&o, "validate", OPT_FILE | OPT_JSON | OPT_VAR, argc, argv)) return 1;
     ui_init(o.json);
     struct session s;
     session_init(&s, &o);

@@ -67,6 +67,14 @@ static const struct command commands[] = {
      "  show ADDR    its attributes and outputs; sensitive ones print as (sensitive)\n"
      "  snapshots    the states kept before each of the last 10 runs\n"
      "  restore N    put snapshot N (1 = newest) back as the state; the world is not touched\n"},
+    {"output", cmd_output, "Show the outputs stored by the last apply",
+     "mesh output [NAME] [--json] [--raw] [-f SPEC] [--state PATH]",
+     "Reads the spec's outputs from state (no refresh, no lock): every one as `name = value`, a\n"
+     "sensitive one as (sensitive). Asked for by NAME, an output is printed even when sensitive.\n\n"
+     "  --json                 all: {\"name\": {\"value\": ..., \"sensitive\": false}} (a sensitive one has no\n"
+     "                         value); with NAME: the value as JSON\n"
+     "  --raw                  with NAME: the bare string, number or boolean, no quotes or newline\n"
+     "  -f, --state            as for plan; --var/--var-file only matter for a state.path using variables\n"},
     {"force-unlock", cmd_force_unlock, "Release a state lock whose run is gone",
      "mesh force-unlock RUN_ID [--state PATH]",
      "Only for a lock that mesh could not take over by itself (another host). A lock held by a dead\n"

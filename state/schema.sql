@@ -76,3 +76,13 @@ CREATE TABLE lock (
     expires   REAL
 );
 INSERT INTO lock (id) VALUES (1);
+
+-- migration 2
+-- The spec's outputs as of the last successful apply (mesh output reads them; destroy clears
+-- them). value is compact JSON; a sensitive one is {"$enc": ...} under associated data
+-- "output/NAME".
+CREATE TABLE outputs (
+    name      TEXT PRIMARY KEY,
+    value     TEXT NOT NULL,
+    sensitive INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;

@@ -10,7 +10,7 @@
 #include "base/err.h"
 #include "base/vec.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -120,6 +120,13 @@ int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *er
 /* 0 while this store's lease is ours; MESH_ELOCKED once the heartbeat found it taken over or
  * force-unlocked (the run should stop writing). 0 when no lease is held. */
 int store_lock_check(struct store *st, struct mesh_err *err);
+
+/* outputs.c: the spec's outputs after the last successful apply. put replaces them all in one
+ * transaction (the serial does not move: outputs are derived from resources); names listed in
+ * sensitive (a JSON array) are encrypted with associated data "output/NAME". get returns a new
+ * object of name -> value (decrypted) and a new array of the sensitive names. */
+int store_outputs_put(struct store *st, const json_t *outputs, const json_t *sensitive, struct mesh_err *err);
+int store_outputs_get(struct store *st, json_t **outputs, json_t **sensitive, struct mesh_err *err);
 
 /* crypt.c: the state key (MESH_STATE_KEY, or a 0600 key file under the user's config dir named
  * by lineage, created on first use). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */

@@ -192,6 +192,10 @@ static void compile_attr(struct spec_resource *r, const struct node *key, const 
         return;
     }
     json_object_set_new(r->attrs, key->scalar, node_to_json(v));
+    if (node_has_sensitive(v)) {  /* a sensitive variable flowed in: plans hide it, state encrypts it */
+        if (!r->sensitive) r->sensitive = json_array();
+        json_array_append_new(r->sensitive, json_string(key->scalar));
+    }
     collect_refs(r, v, c);
 }
 

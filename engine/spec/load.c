@@ -31,7 +31,7 @@ struct loader {
 
 /* ---- the text: line index, positions, UTF-8 ---- */
 
-static void text_index(struct spec_text *t)
+void spec_text_index(struct spec_text *t)
 {
     size_t cap = 64;
     t->lines = malloc(cap * sizeof(size_t));
@@ -63,7 +63,10 @@ static void text_pos(const struct spec_text *t, size_t off, int *line, int *col)
 
 static char text_at(const struct spec_text *t, size_t i) { return i < t->len ? t->text[i] : '\0'; }
 
-void spec_text_ref_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
+static int at_var(const struct spec_text *t, size_t i) { return i + 6 <= t->len && memcmp(t->text + i, "${var.", 6) == 0; }
+
+/* Position of the k-th "${" of a scalar: among the variables' (vars set) or among the others. */
+static void text_dollar_pos(const struct spec_text *t, const struct node *n, size_t k, int vars, int *line, int *col)
 {
     *line = n->line;
     *col = n->col;
@@ -76,7 +79,7 @@ void spec_text_ref_pos(const struct spec_text *t, const struct node *n, size_t k
         if (t->text[i] == '$' && text_at(t, i + 1) == '$' && text_at(t, i + 2) == '{') {
             i += 3, c += 3;
         } else if (t->text[i] == '$' && text_at(t, i + 1) == '{') {
-            if (seen++ == k) {
+            if (at_var(t, i) == vars && seen++ == k) {
                 *col = c;
                 return;
             }
@@ -85,6 +88,18 @@ void spec_text_ref_pos(const struct spec_text *t, const struct node *n, size_t k
             i += utf8_len((unsigned char)t->text[i]), c++;
         }
     }
+}
+
+/* Variables are substituted before references are parsed (vars.c), so the k-th reference of a
+ * value is the k-th "${" in the source that is not a ${var.NAME}. */
+void spec_text_ref_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
+{
+    text_dollar_pos(t, n, k, 0, line, col);
+}
+
+void spec_text_var_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
+{
+    text_dollar_pos(t, n, k, 1, line, col);
 }
 
 /* Offset of the first byte that is not valid UTF-8 (overlongs, surrogates, > U+10FFFF), or -1. */
@@ -294,7 +309,7 @@ static int loader_event(struct loader *L, const yaml_event_t *ev)
 }
 
 /* Parses the text into *root (NULL for an empty stream). Returns -1 after a fatal problem. */
-static int yaml_load(const struct spec_ctx *c, struct node **root)
+int spec_yaml_parse(const struct spec_ctx *c, struct node **root)
 {
     struct loader L = {.c = c};
     yaml_parser_initialize(&L.p);
@@ -339,8 +354,7 @@ static struct spec *spec_new(const char *file, struct node *root)
     s->root = root;
     vec_init(&s->resources);
     map_init(&s->by_address);
-    const struct node *mesh = node_get(root, "mesh");
-    if (mesh && mesh->kind == NODE_MAP) s->mesh = node_to_json(mesh);
+    vec_init(&s->outputs);
     return s;
 }
 
@@ -349,6 +363,8 @@ void spec_free(struct spec *s)
     if (!s) return;
     vec_free_all(&s->resources, spec_resource_free);
     map_release(&s->by_address);
+    vec_free_all(&s->outputs, spec_output_free);
+    json_decref(s->vars);
     node_free(s->root);
     json_decref(s->mesh);
     free(s->file);
@@ -369,7 +385,7 @@ static int too_big(struct diag_list *dl, const char *name, unsigned long long si
 static struct node *load_root(const struct spec_ctx *c)
 {
     struct node *root = NULL;
-    if (check_utf8(c) < 0 || yaml_load(c, &root) < 0) return NULL;
+    if (check_utf8(c) < 0 || spec_yaml_parse(c, &root) < 0) return NULL;
     if (!root || node_is_null(root)) {
         diag_error(c->dl, c->file, 0, 0, "spec is empty");
         node_free(root);
@@ -386,19 +402,30 @@ static struct node *load_root(const struct spec_ctx *c)
 
 int spec_load_buffer(const char *name, const char *text, size_t len, struct spec **out, struct diag_list *dl)
 {
+    return spec_load_buffer_opts(name, text, len, NULL, out, dl);
+}
+
+int spec_load_buffer_opts(const char *name, const char *text, size_t len, const struct spec_vars_in *vars,
+                          struct spec **out, struct diag_list *dl)
+{
     *out = NULL;
     if (len > SPEC_MAX_BYTES) return too_big(dl, name, len);
     int before = dl->errors;
     diag_add_source(dl, name, text, len);
     struct spec_text t = {.file = name, .text = text, .len = len};
-    text_index(&t);
+    spec_text_index(&t);
     struct spec_ctx c = {&t, dl, name};
     struct node *root = load_root(&c);
     struct spec *s = NULL;
     if (root) {
         s = spec_new(name, root);
+        vars_apply(s, vars, &c);  /* ${var.NAME} substituted before anything reads a value */
+        const struct node *mesh = node_get(root, "mesh");
+        if (mesh && mesh->kind == NODE_MAP) s->mesh = node_to_json(mesh);
         schema_validate(root, &c);
         spec_compile(s, &c);
+        compile_outputs(s, &c);
+        vars_mark_sensitive(s);
     }
     free(t.lines);
     if (!s || dl->errors > before) {
@@ -409,8 +436,10 @@ int spec_load_buffer(const char *name, const char *text, size_t len, struct spec
     return 0;
 }
 
+int spec_load(const char *path, struct spec **out, struct diag_list *dl) { return spec_load_opts(path, NULL, out, dl); }
+
 /* Reads at most SPEC_MAX_BYTES + 1 bytes: a larger file is refused before it costs memory. */
-int spec_load(const char *path, struct spec **out, struct diag_list *dl)
+int spec_load_opts(const char *path, const struct spec_vars_in *vars, struct spec **out, struct diag_list *dl)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -432,7 +461,7 @@ int spec_load(const char *path, struct spec **out, struct diag_list *dl)
     int rc;
     if (rerr) rc = -1, diag_error(dl, path, 0, 0, "cannot read spec: %s", strerror(errno));
     else if (n > SPEC_MAX_BYTES) rc = too_big(dl, path, 0);
-    else rc = spec_load_buffer(path, buf, n, out, dl);
+    else rc = spec_load_buffer_opts(path, buf, n, vars, out, dl);
     free(buf);
     return rc;
 }

@@ -171,7 +171,22 @@ static const struct schema_key istio_keys[] = {
     END,
 };
 
+/* ---- vars: and outputs: (vars.c and outputs.c check what a shape cannot say) ---- */
+static const struct schema_key var_keys[] = {
+    {"type", S_ENUM, 0, NULL, NULL, "string|number|bool|list|map", "the default's type, else string",
+     "what values it takes; --var and MESH_VAR_ text is parsed to it (`3`, `true`, `[a, b]`, `{k: v}`)", NULL},
+    {"default", S_ANY, 0, NULL, NULL, NULL, "none: the variable is required", "its value when none is given", NULL},
+    {"description", S_STRING, 0, NULL, NULL, NULL, NULL, "what it is for", NULL},
+    {"sensitive", S_BOOL, 0, NULL, NULL, NULL, "false",
+     "never printed; the attributes and outputs it flows into are sensitive and stored encrypted", NULL},
+    END,
+};
+static const struct schema_key var_item = {NULL, S_OBJECT, 0, var_keys, NULL, NULL, NULL, "a variable", NULL};
+static const struct schema_key output_item = {NULL, S_ANY, 0, NULL, NULL, NULL, NULL, "an output", NULL};
+
 const struct schema_key schema_root[] = {
+    {"vars", S_DICT, 0, NULL, &var_item, NULL, NULL, "input variables, used as ${var.NAME} in any value", NULL},
+    {"outputs", S_DICT, 0, NULL, &output_item, NULL, NULL, "values shown after apply and by `mesh output`", NULL},
     {"mesh", S_OBJECT, 0, mesh_keys, NULL, NULL, NULL, "the mesh's name, region, profile and tags", NULL},
     {"state", S_OBJECT, 0, state_keys, NULL, NULL, NULL, "where state lives", NULL},
     {"pki", S_OBJECT, 0, pki_keys, NULL, NULL, NULL, "root CA and per-cluster intermediate CAs", check_pki},

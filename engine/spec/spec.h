@@ -24,6 +24,7 @@ struct node {
                                one line get their own column, in a multi-line one its start */
     char *scalar;           /* NODE_SCALAR: the text */
     int quoted;             /* NODE_SCALAR: written in quotes (so "3" is a string, not a number) */
+    int sensitive;          /* a sensitive variable's value was substituted into it (vars.c) */
     struct node_pair *pairs;  /* NODE_MAP, in file order */
     struct node **items;      /* NODE_SEQ */
     size_t n;               /* number of pairs or items */
@@ -54,6 +55,25 @@ struct spec_resource {
     json_t *timeouts;           /* {"create": s, "update": s, "delete": s} from the spec; NULL: defaults */
 };
 
+/* One entry of `outputs:` (outputs.c): its value may hold ${ADDRESS.OUTPUT} references. */
+struct spec_output {
+    char *name;
+    json_t *value;              /* variables substituted; references resolved after apply */
+    int sensitive;              /* declared, fed by a sensitive variable or a sensitive attribute */
+    struct vec deps;            /* struct spec_dep *, its references with positions */
+    int line, col;              /* the output's key */
+};
+
+/* Variable values from outside the spec (cli --var/--var-file; MESH_VAR_<NAME> is read from the
+ * environment). Lowest to highest: defaults, files (in order), environment, vars (in order). */
+struct spec_vars_in {
+    const char *const *vars;    /* "NAME=VALUE" */
+    size_t nvars;
+    const char *const *files;   /* YAML maps of NAME: value */
+    size_t nfiles;
+    int lenient;                /* a missing required variable is not an error (mesh output) */
+};
+
 struct spec {
     char *file;                 /* as given on the command line */
     char *dir;                  /* directory holding the spec */
@@ -61,14 +81,20 @@ struct spec {
     struct vec resources;       /* struct spec_resource *, in declaration order */
     struct map by_address;      /* address -> struct spec_resource * */
     json_t *mesh;               /* the mesh: section as JSON (name, region, tags, ...) or NULL */
+    struct vec outputs;         /* struct spec_output *, in declaration order */
+    json_t *vars;               /* name -> {"value", "sensitive", "source"}: what vars.c resolved */
 };
 
 /* Loads, validates and compiles a spec. On any problem, every diagnostic is added to dl and
  * the function returns -1 (with *out NULL). Never touches state or the network. */
 int spec_load(const char *path, struct spec **out, struct diag_list *dl);
+/* Same, with variable values (vars may be NULL: defaults and MESH_VAR_* only). */
+int spec_load_opts(const char *path, const struct spec_vars_in *vars, struct spec **out, struct diag_list *dl);
 /* Same, from memory (tests, fuzzing). name is used in diagnostics. */
 int spec_load_buffer(const char *name, const char *text, size_t len, struct spec **out,
                      struct diag_list *dl);
+int spec_load_buffer_opts(const char *name, const char *text, size_t len, const struct spec_vars_in *vars,
+                          struct spec **out, struct diag_list *dl);
 void spec_free(struct spec *s);
 struct spec_resource *spec_find(const struct spec *s, const char *address);
 /* True when attribute name of r is sensitive: by its driver's schema or by the spec. */

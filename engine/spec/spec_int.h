@@ -28,8 +28,14 @@ struct spec_ctx {
 };
 
 /* load.c */
-/* Position of the k-th (0-based) "${" of a scalar, as ref_parse counts them. */
+void spec_text_index(struct spec_text *t);  /* fills lines/nlines; caller frees lines */
+/* Position of the k-th (0-based) "${" of a scalar that is not a ${var.NAME}, as ref_parse counts
+ * them once variables are substituted; and of the k-th ${var.NAME}. */
 void spec_text_ref_pos(const struct spec_text *t, const struct node *scalar, size_t k, int *line, int *col);
+void spec_text_var_pos(const struct spec_text *t, const struct node *scalar, size_t k, int *line, int *col);
+/* The YAML text of c into a node tree (NULL for an empty stream), with the loader's limits;
+ * problems go to c->dl. -1 after a fatal one. */
+int spec_yaml_parse(const struct spec_ctx *c, struct node **root);
 
 /* node.c */
 enum scalar_type { SCALAR_NULL, SCALAR_BOOL, SCALAR_INT, SCALAR_FLOAT, SCALAR_STRING };
@@ -53,5 +59,17 @@ void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spe
 void compile_pki(struct spec *s, const struct node *section, const struct spec_ctx *c);
 /* compile_network.c: network: (+ mesh:, clusters:) → the VPC, subnets, gateways, SGs (docs/aws.md). */
 void compile_network(struct spec *s, const struct node *section, const struct spec_ctx *c);
+
+/* vars.c: the vars: declarations, their values (defaults < --var-file < MESH_VAR_<NAME> < --var)
+ * and ${var.NAME} substituted into every value of the tree but vars: itself. in may be NULL. */
+void vars_apply(struct spec *s, const struct spec_vars_in *in, const struct spec_ctx *c);
+/* After compile: attributes a sensitive variable's value flowed into join r->sensitive. */
+void vars_mark_sensitive(struct spec *s);
+/* True when a node of the subtree holds a sensitive variable's value. */
+int node_has_sensitive(const struct node *n);
+
+/* outputs.c: outputs: → s->outputs, each reference checked against the spec's resources. */
+void compile_outputs(struct spec *s, const struct spec_ctx *c);
+void spec_output_free(void *o);
 
 #endif
