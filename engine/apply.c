@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "apply_job.h"
+#include "base/duration.h"
 #include "cancel.h"
 #include "driver.h"
 #include "plan.h"
@@ -32,13 +33,6 @@ struct coord {
     int store_broken;       /* a commit failed: nothing can be journaled any more */
     struct map cbd_deposed; /* address -> strdup'ed deposed key of replaced objects (phase 2 deletes them) */
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static const json_t *coord_lookup(void *ctx, const char *address, const char *output)
 {
@@ -156,7 +150,7 @@ static void coord_dispatch(struct coord *co, struct pool *pool)
             (void)unknown;  /* every dependency is done, so nothing is unknown any more */
         }
         j->started = 1;
-        j->t0 = j->last_progress = now_mono();
+        j->t0 = j->last_progress = mesh_now_mono();
         co->inflight++;
         progress(j, "start", 0, NULL);
         pool_submit(pool, j);
@@ -180,7 +174,8 @@ static int coord_commit_stage(struct coord *co, struct job *j, struct mesh_err *
     switch (j->stage) {
     case STAGE_OLD_DELETED:
         rc = store_delete(co->st, addr, "", e);
-        if (!rc) rc = store_journal(co->st, co->o->run_id, addr, job_action(j), "old-deleted", NULL, e);
+        /* progress markers are their own actions: only "ok"/"failed" of the action answer its intent */
+        if (!rc) rc = store_journal(co->st, co->o->run_id, addr, "replace.old-deleted", "ok", NULL, e);
         return rc;
     case STAGE_CREATED:
     case STAGE_DONE:
@@ -194,9 +189,11 @@ static int coord_commit_stage(struct coord *co, struct job *j, struct mesh_err *
             if (!rc) live_set(co, row);
             else state_row_free(row);
         }
-        if (!rc)
-            rc = store_journal(co->st, co->o->run_id, addr, job_action(j), j->stage == STAGE_DONE ? "ok" : "created",
-                               NULL, e);
+        if (!rc) {
+            char action[64];
+            snprintf(action, sizeof(action), "%s%s", job_action(j), j->stage == STAGE_DONE ? "" : ".committed");
+            rc = store_journal(co->st, co->o->run_id, addr, action, "ok", NULL, e);
+        }
         return rc;
     case STAGE_FAILED: {
         char msg[1400];
@@ -215,7 +212,7 @@ static int coord_commit_stage(struct coord *co, struct job *j, struct mesh_err *
 
 static void coord_finish_stage(struct coord *co, struct job *j)
 {
-    double el = now_mono() - j->t0;
+    double el = mesh_now_mono() - j->t0;
     if (j->stage == STAGE_DONE) {
         j->finished = 1;
         co->inflight--;
@@ -266,6 +263,7 @@ static void coord_collect(struct coord *co, struct pool *pool)
         if (rc && !co->store_broken) {
             store_rollback(co->st);
             mesh_err_set(co->err, rc, e.where, "state store: %s", e.msg);
+            ui_error(&e);  /* nothing more can be journaled: say why, loudly */
             co->stopping = co->store_broken = 1;
         }
         for (size_t i = 0; i < got.len; i++) {
@@ -275,7 +273,7 @@ static void coord_collect(struct coord *co, struct pool *pool)
         }
     }
     vec_release(&got);
-    double t = now_mono();
+    double t = mesh_now_mono();
     for (size_t i = 0; i < co->jobs.len; i++) {
         struct job *j = co->jobs.items[i];
         if (j->started && !j->finished && t - j->last_progress >= PROGRESS_EVERY) {
@@ -396,7 +394,7 @@ int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, stru
 {
     struct coord co = {.st = st, .o = o, .rep = rep, .err = err};
     memset(rep, 0, sizeof(*rep));
-    double t0 = now_mono();
+    double t0 = mesh_now_mono();
     live_init(&co);
     map_init(&co.cbd_deposed);
     build_phase1(&co, p);
@@ -419,6 +417,7 @@ int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, stru
         if (co.cbd_deposed.slots[i].key) free(co.cbd_deposed.slots[i].value);
     map_release(&co.cbd_deposed);
     live_release(&co);
-    rep->seconds = now_mono() - t0;
+    rep->store_failed = co.store_broken;
+    rep->seconds = mesh_now_mono() - t0;
     return co.stopping ? (err->code ? err->code : MESH_ERR) : 0;
 }

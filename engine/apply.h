@@ -26,6 +26,7 @@ struct apply_report {
     int rolled_back;     /* rollback ran */
     int rollback_failed; /* rollback steps that failed */
     int phase2_failed;   /* a delete failed: state keeps the rest */
+    int store_failed;    /* the state store stopped accepting writes: no rollback was possible */
     double seconds;
 };
 

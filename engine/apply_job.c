@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/duration.h"
 #include "driver.h"
+#include "spec/spec.h"
 #include "invoke.h"
 #include "plan.h"
 #include "pool.h"
@@ -87,6 +89,41 @@ static void job_fail(struct pool *p, struct job *j, int rc)
     job_post(p, j, STAGE_FAILED, 0);
 }
 
+/* The timeout of this job's operation: the spec's (per resource, else per type), else the
+ * driver's default; 0 for none. */
+static double job_timeout(const struct job *j, const char *op)
+{
+    const struct spec_resource *r = j->e->res;
+    json_t *t = r && r->timeouts ? json_object_get(r->timeouts, op) : NULL;
+    if (json_is_number(t)) return json_number_value(t);
+    const struct driver *d = j->e->driver;
+    if (strcmp(op, "create") == 0) return d->timeout_create;
+    if (strcmp(op, "update") == 0) return d->timeout_update;
+    return d->timeout_delete;
+}
+
+static void job_set_deadline(struct job *j, struct call *c, const char *op)
+{
+    j->timeout = job_timeout(j, op);
+    j->op = op;
+    c->deadline = j->timeout > 0 ? mesh_now_mono() + j->timeout : 0;
+}
+
+static int job_timed_out(const struct job *j, const struct call *c)
+{
+    return c->deadline > 0 && mesh_now_mono() > c->deadline;
+}
+
+/* A call that came back after its deadline: what it did is committed first (so rollback can undo
+ * it), then the job fails like any other. */
+static void job_fail_timeout(struct pool *p, struct job *j)
+{
+    job_post(p, j, STAGE_CREATED, 1);
+    mesh_err_set(&j->err, MESH_ETIMEOUT, j->e->address, "%s timed out after %gs (set timeouts.%s in the spec to allow longer)",
+                 j->op, j->timeout, j->op);
+    job_fail(p, j, MESH_ETIMEOUT);
+}
+
 /* create, commit the ID (ack), then wait until usable. */
 static void job_create(struct pool *p, struct job *j, struct call *c)
 {
@@ -104,6 +141,10 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
         return;
     }
     j->outputs = out;
+    if (job_timed_out(j, c)) {
+        job_fail_timeout(p, j);
+        return;
+    }
     if (!d->wait) {
         job_post(p, j, STAGE_DONE, 0);
         return;
@@ -120,6 +161,10 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
         json_decref(j->outputs);
         j->outputs = ready;
     }
+    if (job_timed_out(j, c)) {
+        job_fail_timeout(p, j);
+        return;
+    }
     job_post(p, j, STAGE_DONE, 0);
 }
 
@@ -135,26 +180,33 @@ void job_run(struct pool *p, void *item, void *ctx)
     switch (j->kind) {
     case JOB_CREATE:
     case JOB_REPLACE_CBD:
+        job_set_deadline(j, &c, "create");
         job_create(p, j, &c);
         return;
     case JOB_REPLACE_DBC:
+        job_set_deadline(j, &c, "delete");
         rc = e->gone ? 0 : invoke_delete(&c, d, e->prior->outputs);
         if (rc) {
             job_fail(p, j, rc);
             return;
         }
         job_post(p, j, STAGE_OLD_DELETED, 1);
+        job_set_deadline(j, &c, "create");
         job_create(p, j, &c);
         return;
     case JOB_UPDATE:
+        job_set_deadline(j, &c, "update");
         rc = invoke_update(&c, d, e->prior->outputs, e->prior->inputs, j->desired, &j->outputs);
         if (rc) job_fail(p, j, rc);
+        else if (job_timed_out(j, &c)) job_fail_timeout(p, j);
         else job_post(p, j, STAGE_DONE, 0);
         return;
     case JOB_DELETE:
     case JOB_DELETE_DEPOSED:
+        job_set_deadline(j, &c, "delete");
         rc = e->gone ? 0 : invoke_delete(&c, d, j->old_outputs);
         if (rc) job_fail(p, j, rc);
+        else if (job_timed_out(j, &c)) job_fail_timeout(p, j);
         else job_post(p, j, STAGE_DONE, 0);
         return;
     }

@@ -33,6 +33,8 @@ struct job {
     json_t *outputs;          /* from create/update/wait */
     const json_t *old_outputs; /* object being deleted */
     char deposed[32];         /* JOB_DELETE_DEPOSED / JOB_REPLACE_CBD: key of the old object */
+    const char *op;           /* "create", "update", "delete": what the timeout applies to */
+    double timeout;           /* seconds; 0: none */
     enum job_stage stage;
     int rc;
     struct mesh_err err;

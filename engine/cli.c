@@ -1,6 +1,8 @@
 /* cli.c: option parsing shared by every command (see cli.h). */
 #include "cli.h"
 
+#include "base/duration.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +34,7 @@ static const struct cli_flag cli_flags[] = {
     {"--raw", NULL, OPT_RAW, 0},
 };
 
-double cli_parse_duration(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0) return -1;
-    if (!*end || strcmp(end, "s") == 0) return v;
-    if (strcmp(end, "ms") == 0) return v / 1000.0;
-    if (strcmp(end, "m") == 0) return v * 60;
-    if (strcmp(end, "h") == 0) return v * 3600;
-    return -1;
-}
+double cli_parse_duration(const char *s) { return duration_parse(s); }
 
 static int cli_usage(const char *cmd, const char *fmt, const char *arg)
 {

@@ -57,6 +57,10 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
     else if (r->rolled_back)
         ui_out("\n%s%s failed and %d rollback step(s) failed too.%s State holds what exists now; fix the cause and run "
                "'mesh apply' again to converge.\n", ui_c("red"), cmd, r->rollback_failed, ui_c("reset"));
+    else if (r->store_failed)
+        ui_out("\n%s%s failed: the state store stopped accepting writes (see the error above), so nothing could be "
+               "rolled back.%s Fix that, then run 'mesh apply': it recovers from the journal.\n", ui_c("red"), cmd,
+               ui_c("reset"));
     else if (r->phase2_failed)
         ui_out("\n%s%s stopped at a failed delete.%s What was not deleted is still in state; run 'mesh %s' again "
                "to finish.\n", ui_c("red"), cmd, ui_c("reset"), cmd);

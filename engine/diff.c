@@ -123,7 +123,7 @@ static void diff_resource(struct differ *df, const struct spec_resource *r)
     e->planned = ref_resolve(r->attrs, plan_lookup, p, &unknown);
     struct state_row *row = map_get(&df->rows, r->address);
     struct refresh_result *rr = row ? map_get(&df->refreshed, r->address) : NULL;
-    if (row) e->prior = state_row_dup(row);
+    e->prior = row;
     if (rr && rr->current) e->current = json_incref(rr->current);
     if (!row) {
         diff_create(e, NULL);
@@ -144,7 +144,7 @@ static void diff_delete(struct differ *df, const struct state_row *row, const ch
     free(e->deposed);
     e->deposed = strdup(row->deposed ? row->deposed : "");
     e->action = ACT_DELETE;
-    e->prior = state_row_dup(row);
+    e->prior = row;
     char key[1024];
     refresh_key(row, key, sizeof(key));
     struct refresh_result *rr = map_get(&df->refreshed, key);

@@ -30,7 +30,6 @@ void plan_entry_free(void *e)
     free(pe->address);
     free(pe->type);
     free(pe->deposed);
-    state_row_free(pe->prior);
     json_decref(pe->current);
     json_decref(pe->planned);
     vec_free_all(&pe->changes, plan_change_free);

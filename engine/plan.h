@@ -38,7 +38,7 @@ struct plan_entry {
     enum plan_action action;
     int create_before_destroy;         /* ACT_REPLACE: new first (else old deleted first) */
     const struct spec_resource *res;   /* NULL for deletes */
-    struct state_row *prior;           /* copy of the state row; NULL for creates */
+    const struct state_row *prior;     /* the state row (borrowed: the rows outlive the plan); NULL for creates */
     json_t *current;                   /* what refresh read; NULL when not refreshed */
     json_t *planned;                   /* resolved desired attributes (may hold unknowns) */
     struct vec changes;                /* struct plan_change * */

@@ -66,7 +66,7 @@ static void rb_report(struct rb *rb, const char *address, const char *what, int 
     else ui_out("%s: %s (rollback)\n", address, what);
 }
 
-static void rb_delete(struct rb *rb, const struct state_row *r)
+static int rb_delete(struct rb *rb, const struct state_row *r)
 {
     const struct driver *d = driver_find(r->type);
     struct mesh_err e;
@@ -80,6 +80,7 @@ static void rb_delete(struct rb *rb, const struct state_row *r)
     }
     if (!rc) rc = store_delete(rb->st, r->address, r->deposed, &e);
     rb_report(rb, r->address, "rollback-delete", rc, &e);
+    return rc;
 }
 
 /* An object that still exists but changed (or was deposed): put its old attributes back. */
@@ -177,13 +178,27 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
                  !json_equal(b->outputs, n->outputs))
             vec_push(&changed, (void *)b);
     }
+    struct map stuck = MAP_INIT;  /* addresses whose new object could not be deleted */
     state_rows_order(&gone, 1);
-    for (size_t i = 0; i < gone.len; i++) rb_delete(&rb, gone.items[i]);
+    for (size_t i = 0; i < gone.len; i++) {
+        const struct state_row *g = gone.items[i];
+        if (rb_delete(&rb, g) && !g->deposed[0]) map_put(&stuck, g->address, NULL);
+    }
     state_rows_order(&changed, 0);
     for (size_t i = 0; i < changed.len; i++) {
-        row_key(changed.items[i], key, sizeof(key));
-        rb_restore(&rb, changed.items[i], map_get(&nmap, key));
+        const struct state_row *old = changed.items[i];
+        row_key(old, key, sizeof(key));
+        const struct state_row *now_row = map_get(&nmap, key);
+        if (now_row->deposed[0] && map_has(&stuck, old->address)) {
+            /* The replacement is still there: the old object stays deposed, and the next apply
+             * deletes one or the other. Restoring it would drop the new one from state. */
+            rb.failed++;
+            ui_warn("%s: the old object stays deposed because its replacement could not be deleted", old->address);
+            continue;
+        }
+        rb_restore(&rb, old, now_row);
     }
+    map_release(&stuck);
     state_rows_order(&recreate, 0);
     for (size_t i = 0; i < recreate.len; i++) rb_recreate(&rb, recreate.items[i]);
     map_release(&bmap);

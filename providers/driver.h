@@ -69,6 +69,9 @@ struct driver {
     const struct attr *schema; /* terminated by {NULL} */
     int flags;
     const char *doc;
+    /* Default timeouts in seconds for create (+wait), update and delete; 0: none. The spec's
+     * `timeouts:` (per type, or per resource) overrides them. */
+    double timeout_create, timeout_update, timeout_delete;
     /* Returns as soon as the API gave an ID; *outputs gets a new reference. */
     int (*create)(struct call *, const json_t *desired, json_t **outputs);
     /* Polls until usable; NULL when create is instant. *ready: new outputs or NULL (keep). */

@@ -208,8 +208,14 @@ static void compile_body(struct spec_resource *r, const struct node *key, const 
     }
     for (size_t i = 0; body->kind == NODE_MAP && i < body->n; i++) {
         const struct node *k = body->pairs[i].key, *v = body->pairs[i].value;
-        if (strcmp(k->scalar, "depends_on") == 0) compile_depends_on(r, v, c);
-        else compile_attr(r, k, v, c);
+        if (strcmp(k->scalar, "depends_on") == 0) {
+            compile_depends_on(r, v, c);
+        } else if (strcmp(k->scalar, "timeouts") == 0) {
+            json_decref(r->timeouts);
+            r->timeouts = timeouts_from_node(v, r->address, c);
+        } else {
+            compile_attr(r, k, v, c);
+        }
     }
     for (const struct attr *a = r->driver->schema; a && a->name; a++)
         if ((a->flags & ATTR_REQUIRED) && !(a->flags & ATTR_COMPUTED) && !node_get(body, a->name))
@@ -342,5 +348,6 @@ void spec_compile(struct spec *s, const struct spec_ctx *c)
         const struct node *section = node_get(s->root, compilers[i].section);
         if (section && compilers[i].fn) compilers[i].fn(s, section, c);
     }
+    compile_type_timeouts(s, c);
     check_deps(s, c);
 }

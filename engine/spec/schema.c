@@ -194,6 +194,8 @@ const struct schema_key schema_root[] = {
     {"clusters", S_DICT, 0, NULL, &cluster_item, NULL, NULL, "EKS clusters (or existing ones), by name", NULL},
     {"istio", S_OBJECT, 0, istio_keys, NULL, NULL, NULL, "Istio multi-primary on every cluster", NULL},
     {"resources", S_RESOURCES, 0, NULL, NULL, NULL, NULL, "raw typed resources by address", NULL},
+    {"timeouts", S_ANY, 0, NULL, NULL, NULL, NULL,
+     "per resource type: {create, update, delete} durations (checked by timeouts.c)", NULL},
     END,
 };
 

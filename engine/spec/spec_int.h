@@ -55,6 +55,10 @@ void spec_resource_free(void *r);
 void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col);
 void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c);
 
+/* timeouts.c: a resource's `timeouts:` map as seconds; the top-level per-type section. */
+json_t *timeouts_from_node(const struct node *v, const char *what, const struct spec_ctx *c);
+void compile_type_timeouts(struct spec *s, const struct spec_ctx *c);
+
 /* compile_pki.c: pki: + clusters: → the PKI resources (docs/pki.md). */
 void compile_pki(struct spec *s, const struct node *section, const struct spec_ctx *c);
 /* compile_network.c: network: (+ mesh:, clusters:) → the VPC, subnets, gateways, SGs (docs/aws.md). */
