@@ -98,7 +98,9 @@ static json_t *subnet_list(struct nw *n, const struct node *sec, const char *key
     char addr[32];
     snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(cidr, "/"), cidr);
     const char *slash = strchr(cidr, '/');
-    if (inet_pton(AF_INET, addr, b) != 1 || !slash || atoi(slash + 1) != 16 || 17 * n->azs > 256) {
+    if (inet_pton(AF_INET, addr, b) != 1 || !slash || atoi(slash + 1) > 32)
+        return out;  /* an invalid CIDR: the schema check already said so; derived subnets would only echo it */
+    if (atoi(slash + 1) != 16 || 17 * n->azs > 256) {
         const struct node *at = key_node(sec, "cidr") ? key_node(sec, "cidr") : n->at;
         diag_error(n->c->dl, n->c->file, at->line, at->col,
                    "`network.%s` is needed: subnets are derived only from a /16 with at most 15 AZs (here %s, %d AZs)",
