@@ -10,6 +10,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_force_unlock(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_output(int argc, char **argv);

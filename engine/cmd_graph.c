@@ -27,7 +27,7 @@ static const char *action_color(enum plan_action a)
 int cmd_graph(int argc, char **argv)
 {
     struct cli_opts o;
-    if (cli_parse(&o, "graph", OPT_FILE | OPT_STATE | OPT_PLAN | OPT_REFRESH, argc, argv)) return 1;
+    if (cli_parse(&o, "graph", OPT_FILE | OPT_STATE | OPT_PLAN | OPT_REFRESH | OPT_VAR, argc, argv)) return 1;
     ui_init(0);
     struct session s;
     session_init(&s, &o);

@@ -9,6 +9,7 @@
 #include "driver.h"
 #include "plan_render.h"
 #include "session.h"
+#include "state_edit.h"
 #include "store.h"
 #include "ui.h"
 
@@ -117,8 +118,10 @@ int cmd_state(int argc, char **argv)
     struct mesh_err err;
     mesh_err_init(&err);
     int rc = 0;
-    if (!sub || (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "snapshots") && strcmp(sub, "restore"))) {
-        ui_errorf("usage: mesh state list | show ADDRESS | snapshots | restore N (see 'mesh help state')");
+    if (!sub || (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "snapshots") && strcmp(sub, "restore") &&
+                 strcmp(sub, "mv") && strcmp(sub, "rm"))) {
+        ui_errorf("usage: mesh state list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N "
+                  "(see 'mesh help state')");
         rc = 1;
         goto out;
     }
@@ -145,6 +148,15 @@ int cmd_state(int argc, char **argv)
     } else if (strcmp(sub, "show") == 0) {
         if (o.args.len != 2) ui_errorf("usage: mesh state show ADDRESS"), rc = 1;
         else rc = state_show(&s, o.args.items[1]);
+    } else if (strcmp(sub, "mv") == 0) {
+        if (o.args.len != 3) ui_errorf("usage: mesh state mv FROM TO"), rc = 1;
+        else if (state_mv(&s, o.args.items[1], o.args.items[2], &err)) rc = 1;
+    } else if (strcmp(sub, "rm") == 0) {
+        struct vec pats = VEC_INIT;
+        for (size_t i = 1; i < o.args.len; i++) vec_push(&pats, o.args.items[i]);
+        if (!pats.len) ui_errorf("usage: mesh state rm ADDRESS..."), rc = 1;
+        else if (state_rm(&s, &pats, &err)) rc = 1;
+        vec_release(&pats);
     } else if (strcmp(sub, "snapshots") == 0) {
         rc = state_snapshots(&s, &err);
     } else {

@@ -33,6 +33,8 @@ static const struct command commands[] = {
      "  --target ADDR          only ADDR and what it depends on; `*` matches within one segment\n"
      "  --refresh=false        skip reading the world; diff against state only\n"
      "  --explain              show how the spec expanded into resources\n"
+     "  --var NAME=VALUE       set a variable (highest precedence; repeatable)\n"
+     "  --var-file FILE        variables from a YAML file (repeatable; over defaults, under MESH_VAR_NAME)\n"
      "  --parallelism N        concurrent driver reads (default 10)\n"},
     {"apply", cmd_apply, "Converge the world to the spec",
      "mesh apply [-f SPEC] [--auto-approve] [--json] [--target ADDR]... [--parallelism N] [--no-rollback] [--resume] "
@@ -47,7 +49,7 @@ static const struct command commands[] = {
      "  --resume               continue a cut-off run instead of rolling it back\n"
      "  --lock-timeout DUR     wait up to DUR (30s, 5m) for the state lock instead of failing at once\n"
      "  --allow-replace ADDR   allow replacing or deleting a guarded resource (root CA, VPC, cluster)\n"
-     "  -f, --state, --json, --target  as for plan\n"},
+     "  -f, --state, --json, --target, --var, --var-file  as for plan\n"},
     {"destroy", cmd_destroy, "Delete everything in state, in reverse dependency order",
      "mesh destroy [-f SPEC] [--auto-approve] [--json] [--target ADDR]...",
      "Deletes every resource in state (or the --target ones and everything that depends on them),\n"
@@ -61,10 +63,12 @@ static const struct command commands[] = {
      "Node IDs are the quoted addresses; an edge \"a\" -> \"b\" means b depends on a (a runs first).\n"
      "--plan colours nodes by their planned action (green create, gold update, orange replace, red delete).\n"
      "Render with: mesh graph | dot -Tsvg > graph.svg\n"},
-    {"state", cmd_state, "Read the state: list, show ADDR, snapshots, restore N",
-     "mesh state list | show ADDRESS | snapshots | restore N  [--state PATH] [-f SPEC] [--json]",
+    {"state", cmd_state, "Read or edit the state: list, show, mv, rm, snapshots, restore",
+     "mesh state list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N  [--state PATH] [-f SPEC] [--json]",
      "  list         every address in state, one per line, sorted\n"
      "  show ADDR    its attributes and outputs; sensitive ones print as (sensitive)\n"
+     "  mv FROM TO   rename a resource in state (after renaming it in the spec); the world is not touched\n"
+     "  rm ADDR...   forget resources (globs allowed) without deleting them; they stay in the world, unmanaged\n"
      "  snapshots    the states kept before each of the last 10 runs\n"
      "  restore N    put snapshot N (1 = newest) back as the state; the world is not touched\n"},
     {"output", cmd_output, "Show the outputs stored by the last apply",
@@ -75,6 +79,11 @@ static const struct command commands[] = {
      "                         value); with NAME: the value as JSON\n"
      "  --raw                  with NAME: the bare string, number or boolean, no quotes or newline\n"
      "  -f, --state            as for plan; --var/--var-file only matter for a state.path using variables\n"},
+    {"import", cmd_import, "Adopt an existing object into state",
+     "mesh import ADDRESS ID [-f SPEC] [--state PATH]",
+     "ADDRESS must be in the spec. The driver reads the object by ID; what it can observe becomes the\n"
+     "state's record, so the next `mesh plan` shows only real differences from the spec. Undo with\n"
+     "`mesh state rm ADDRESS` (the object is never touched).\n"},
     {"force-unlock", cmd_force_unlock, "Release a state lock whose run is gone",
      "mesh force-unlock RUN_ID [--state PATH]",
      "Only for a lock that mesh could not take over by itself (another host). A lock held by a dead\n"

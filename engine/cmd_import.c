@@ -1,0 +1,104 @@
+/* cmd_import.c: `mesh import ADDRESS ID`: adopt an object that exists in the world into state.
+ * The driver's read() fetches it by ID; the attributes it can observe become the state's record
+ * of what was applied, so the next plan shows only real differences from the spec. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply_job.h"
+#include "cli.h"
+#include "cmd.h"
+#include "driver.h"
+#include "invoke.h"
+#include "session.h"
+#include "spec/spec.h"
+#include "store.h"
+#include "ui.h"
+
+/* Splits what read() returned into settable attributes (inputs) and computed ones (outputs). */
+static void import_split(const struct driver *d, const json_t *current, json_t *inputs, json_t *outputs)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)current, k, v) {
+        const struct attr *a = driver_attr(d, k);
+        if (!a) continue;
+        json_object_set(a->flags & ATTR_COMPUTED ? outputs : inputs, k, v);
+    }
+}
+
+static int import_one(struct session *s, const char *address, const char *id, struct mesh_err *err)
+{
+    const struct spec_resource *r = spec_find(s->spec, address);
+    if (!r)
+        return mesh_err_set(err, MESH_EINVAL, address,
+                            "not in the spec: add it to the spec first, so mesh knows what it should look like");
+    for (size_t i = 0; i < s->rows.len; i++)
+        if (!strcmp(((struct state_row *)s->rows.items[i])->address, address))
+            return mesh_err_set(err, MESH_ECONFLICT, address, "already in state (`mesh state rm %s` to forget it first)",
+                                address);
+    const struct driver *d = r->driver;
+    json_t *probe = json_pack("{s:s}", "id", id), *current = NULL;
+    struct call c;
+    invoke_init(&c, d, address, s->run_id, "import", err);
+    int rc = invoke_read(&c, d, probe, &current);
+    json_decref(probe);
+    if (rc == MESH_ENOTFOUND) return mesh_err_set(err, MESH_ENOTFOUND, address, "no %s with ID %s exists", d->type, id);
+    if (rc) return rc;
+    struct state_row *row = state_row_new(address, "", d->type);
+    import_split(d, current, row->inputs, row->outputs);
+    json_object_set_new(row->outputs, "id", json_string(id));
+    json_decref(row->sensitive);
+    row->sensitive = driver_sensitive_names(d);
+    for (size_t i = 0; i < r->deps.len; i++) {
+        const char *dep = ((struct spec_dep *)r->deps.items[i])->address;
+        int dup = 0;
+        size_t k;
+        json_t *x;
+        json_array_foreach(row->deps, k, x) dup |= !strcmp(json_string_value(x), dep);
+        if (!dup) json_array_append_new(row->deps, json_string(dep));
+    }
+    free(row->run_id);
+    row->run_id = strdup(s->run_id);
+    json_decref(current);
+    rc = store_begin(s->store, err);
+    if (!rc) rc = store_put(s->store, row, err);
+    if (!rc) rc = store_journal(s->store, s->run_id, address, "import", "ok", NULL, err);
+    if (!rc) rc = store_commit(s->store, err);
+    else store_rollback(s->store);
+    state_row_free(row);
+    return rc;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    struct cli_opts o;
+    if (cli_parse(&o, "import", OPT_FILE | OPT_STATE | OPT_LOCK_TIMEOUT | OPT_VAR, argc, argv)) return 1;
+    ui_init(0);
+    struct session s;
+    session_init(&s, &o);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    int rc = 0;
+    if (o.args.len != 2) {
+        ui_errorf("usage: mesh import ADDRESS ID (see 'mesh help import')");
+        rc = 1;
+    }
+    if (!rc && session_load_spec(&s, 0)) rc = 1;
+    if (!rc && (session_open_state(&s, 1, &err) || session_lock(&s, "import", &err) || session_load_rows(&s, &err) ||
+                store_run_begin(s.store, s.run_id, "import", &err) || store_snapshot_take(s.store, s.run_id, &err)))
+        rc = 1;
+    if (!rc) {
+        rc = import_one(&s, o.args.items[0], o.args.items[1], &err) ? 1 : 0;
+        struct mesh_err e2;
+        mesh_err_init(&e2);
+        store_run_end(s.store, s.run_id, rc ? "failed" : "ok", &e2);
+        if (!rc)
+            ui_out("Imported %s (ID %s) into state. Run 'mesh plan' to see how it differs from the spec.\n",
+                   (const char *)o.args.items[0], (const char *)o.args.items[1]);
+    }
+    if (rc && err.code) ui_error(&err);
+    session_release(&s);
+    cli_release(&o);
+    return rc;
+}
