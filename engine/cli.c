@@ -29,6 +29,7 @@ static const struct cli_flag cli_flags[] = {
     {"--lock-timeout", NULL, OPT_LOCK_TIMEOUT, 1},
     {"--plan", NULL, OPT_PLAN, 0},
     {"--allow-replace", NULL, OPT_ALLOW_REPLACE, 1},
+    {"--out", "-out", OPT_OUT, 1},
     {"--var", NULL, OPT_VAR_VALUE, 1},
     {"--var-file", NULL, OPT_VAR_FILE, 1},
     {"--raw", NULL, OPT_RAW, 0},
@@ -53,6 +54,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_DETAILED: o->detailed_exitcode = 1; break;
     case OPT_TARGET: vec_push(&o->targets, (void *)v); break;
     case OPT_ALLOW_REPLACE: vec_push(&o->allow_replace, (void *)v); break;
+    case OPT_OUT: o->out = v; break;
     case OPT_EXPLAIN: o->explain = 1; break;
     case OPT_AUTO_APPROVE: o->auto_approve = 1; break;
     case OPT_NO_ROLLBACK: o->no_rollback = 1; break;
@@ -108,8 +110,10 @@ int cli_parse(struct cli_opts *o, const char *cmd, int allowed, int argc, char *
                 if (a[n] == '=') val = a + n + 1;
                 break;
             }
-            if (cli_flags[k].alias && strcmp(a, cli_flags[k].alias) == 0) {
+            size_t al = cli_flags[k].alias ? strlen(cli_flags[k].alias) : 0;
+            if (al && strncmp(a, cli_flags[k].alias, al) == 0 && (a[al] == '\0' || a[al] == '=')) {
                 f = &cli_flags[k];
+                if (a[al] == '=') val = a + al + 1;
                 break;
             }
         }

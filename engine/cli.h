@@ -19,6 +19,7 @@ enum {
     OPT_LOCK_TIMEOUT = 1 << 11,
     OPT_PLAN = 1 << 12,         /* graph --plan */
     OPT_ALLOW_REPLACE = 1 << 13, /* --allow-replace ADDR (repeatable; globs) */
+    OPT_OUT = 1 << 14,          /* plan -out FILE */
     OPT_VAR_VALUE = 1 << 20,    /* --var NAME=VALUE (repeatable) */
     OPT_VAR_FILE = 1 << 21,     /* --var-file FILE (repeatable) */
     OPT_VAR = OPT_VAR_VALUE | OPT_VAR_FILE,  /* what a command that loads a spec takes */
@@ -44,6 +45,7 @@ struct cli_opts {
     struct vec var_files;       /* --var-file FILE (const char *), in order */
     int raw;                    /* output --raw */
     struct vec allow_replace;   /* const char * patterns */
+    const char *out;            /* plan -out FILE */
     struct vec args;            /* positional (const char *) */
 };
 

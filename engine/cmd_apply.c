@@ -1,6 +1,9 @@
 /* cmd_apply.c: `mesh apply` and `mesh destroy`: lock, recover a cut-off run, plan, confirm,
  * snapshot, execute, report. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "apply.h"
@@ -11,6 +14,7 @@
 #include "driver.h"
 #include "plan.h"
 #include "plan_render.h"
+#include "planfile.h"
 #include "session.h"
 #include "spec/spec.h"
 #include "spec_graph.h"
@@ -86,6 +90,84 @@ static int guards_refuse(const struct plan *p, const struct vec *allowed)
     return refused;
 }
 
+/* A saved plan: its spec, variables and targets replace the command line's; temporary var files
+ * are written 0600 and removed at the end. */
+struct saved {
+    json_t *payload;
+    struct vec tmpfiles;  /* char * paths */
+};
+
+static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
+{
+    if (o->args.len != 1)
+        return mesh_err_set(err, MESH_EINVAL, NULL, "usage: mesh apply [PLAN_FILE] (one saved plan; the spec is -f)");
+    if (planfile_read(o->args.items[0], &sv->payload, err)) return -1;
+    json_t *pl = sv->payload;
+    o->spec_path = json_string_value(json_object_get(pl, "spec_path"));
+    s->spec_text = json_string_value(json_object_get(pl, "spec_text"));
+    o->auto_approve = 1;  /* the plan was reviewed when it was saved */
+    vec_release(&o->vars);
+    vec_release(&o->var_files);
+    vec_release(&o->targets);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(pl, "vars"), i, v) vec_push(&o->vars, (void *)json_string_value(v));
+    json_array_foreach(json_object_get(pl, "targets"), i, v) vec_push(&o->targets, (void *)json_string_value(v));
+    json_array_foreach(json_object_get(pl, "var_files"), i, v) {
+        char *path = strdup("/tmp/mesh-varfile.XXXXXX");
+        int fd = mkstemp(path);
+        const char *text = json_string_value(json_object_get(v, "text"));
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+            if (fd >= 0) close(fd);
+            free(path);
+            return mesh_err_set(err, MESH_ERR, NULL, "cannot write a temporary var file: %s", strerror(errno));
+        }
+        close(fd);
+        vec_push(&sv->tmpfiles, path);
+        vec_push(&o->var_files, path);
+    }
+    return 0;
+}
+
+static void saved_release(struct saved *sv)
+{
+    for (size_t i = 0; i < sv->tmpfiles.len; i++) unlink(sv->tmpfiles.items[i]);
+    vec_free_all(&sv->tmpfiles, free);
+    json_decref(sv->payload);
+}
+
+/* The state must be exactly the one the plan was made against, and the plan made now the same. */
+static int saved_check_state(const struct saved *sv, struct session *s, struct mesh_err *err)
+{
+    const char *lineage = json_string_value(json_object_get(sv->payload, "lineage"));
+    long long serial = json_integer_value(json_object_get(sv->payload, "serial"));
+    if (strcmp(lineage, store_lineage(s->store)) != 0)
+        return mesh_err_set(err, MESH_ECONFLICT, NULL, "the saved plan was made for another state (lineage %s, this is %s)",
+                            lineage, store_lineage(s->store));
+    if (serial != store_serial(s->store))
+        return mesh_err_set(err, MESH_ECONFLICT, NULL,
+                            "the state changed since the plan was saved (serial %lld, now %lld); nothing was done: run "
+                            "`mesh plan -out` again", serial, store_serial(s->store));
+    struct plan *notes = plan_new();
+    int open = recover_runs(s->store, s->spec, s->run_id, 0, 1, notes, err);
+    plan_free(notes);
+    if (open > 0)
+        return mesh_err_set(err, MESH_ECONFLICT, NULL, "a cut-off run must be recovered first: run `mesh apply` without "
+                            "the plan file, then make a new plan");
+    return open < 0 ? open : 0;
+}
+
+static int saved_check_plan(const struct saved *sv, const struct plan *p, struct mesh_err *err)
+{
+    char fp[65];
+    plan_fingerprint(p, fp);
+    if (strcmp(fp, json_string_value(json_object_get(sv->payload, "fingerprint"))) != 0)
+        return mesh_err_set(err, MESH_ECONFLICT, NULL,
+                            "the world changed since the plan was saved, so this is no longer that plan (see above); "
+                            "nothing was done: review it with `mesh plan -out` again");
+    return 0;
+}
+
 static int run(const char *cmd, int destroy, int argc, char **argv)
 {
     struct cli_opts o;
@@ -99,7 +181,15 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     struct mesh_err err;
     mesh_err_init(&err);
     struct plan *p = NULL;
-    int rc = session_load_spec(&s, destroy) ? 1 : 0;
+    struct saved sv = {NULL, VEC_INIT};
+    int rc = 0;
+    if (o.args.len && (destroy || saved_load(&sv, &o, &s, &err))) {
+        if (destroy) mesh_err_set(&err, MESH_EINVAL, NULL, "usage: mesh destroy takes no arguments (see 'mesh help destroy')");
+        ui_error(&err);
+        rc = 1;
+        goto out;
+    }
+    rc = session_load_spec(&s, destroy) ? 1 : 0;
     int opened = rc ? 0 : session_open_state(&s, !destroy, &err);
     if (opened < 0) rc = 1;
     if (!rc && opened == 1) {
@@ -108,6 +198,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
         goto out;
     }
     if (!rc && session_lock(&s, cmd, &err)) rc = 1;
+    if (!rc && sv.payload && saved_check_state(&sv, &s, &err)) rc = 1;
     if (!rc && recover_runs(s.store, s.spec, s.run_id, o.resume, 0, NULL, &err) < 0) rc = 1;
     if (!rc && session_load_rows(&s, &err)) rc = 1;
     if (!rc) {
@@ -120,6 +211,11 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
         goto out;
     }
     plan_render(p);
+    if (sv.payload && saved_check_plan(&sv, p, &err)) {
+        ui_error(&err);
+        rc = 1;
+        goto out;
+    }
     if (!plan_has_changes(p)) goto out;
     if (guards_refuse(p, &o.allow_replace)) {
         rc = 1;
@@ -150,6 +246,7 @@ out:
     plan_free(p);
     session_release(&s);
     cli_release(&o);
+    saved_release(&sv);  /* last: the options pointed into its payload */
     return rc;
 }
 

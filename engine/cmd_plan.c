@@ -8,6 +8,7 @@
 #include "diff.h"
 #include "plan.h"
 #include "plan_render.h"
+#include "planfile.h"
 #include "session.h"
 #include "spec/spec.h"
 #include "store.h"
@@ -45,11 +46,22 @@ static void plan_explain(const struct spec *sp)
     if (!ui.json) ui_out("\n");
 }
 
+/* -out FILE: the plan is bound to the state's lineage and serial, so the state must exist: a
+ * first plan against no state makes an empty one (what apply would do anyway). */
+static int plan_save(struct session *s, const struct plan *p, struct mesh_err *err)
+{
+    if (!s->store && session_open_state(s, 1, err)) return -1;
+    if (planfile_write(s->o->out, p, s, store_lineage(s->store), store_serial(s->store), err)) return -1;
+    if (!ui.json)
+        ui_out("\nSaved the plan to %s. To perform exactly these actions, run:\n  mesh apply %s\n", s->o->out, s->o->out);
+    return 0;
+}
+
 int cmd_plan(int argc, char **argv)
 {
     struct cli_opts o;
     if (cli_parse(&o, "plan", OPT_FILE | OPT_STATE | OPT_JSON | OPT_DETAILED | OPT_TARGET | OPT_REFRESH | OPT_EXPLAIN |
-                      OPT_PARALLELISM | OPT_RESUME | OPT_VAR,
+                      OPT_PARALLELISM | OPT_RESUME | OPT_VAR | OPT_OUT,
                   argc, argv))
         return 1;
     ui_init(o.json);
@@ -79,7 +91,8 @@ int cmd_plan(int argc, char **argv)
         for (size_t i = 0; i < notes->notes.len; i++) vec_push(&p->notes, notes->notes.items[i]);
         notes->notes.len = 0;
         plan_render(p);
-        if (o.detailed_exitcode && plan_has_changes(p)) rc = 2;
+        if (o.out && plan_save(&s, p, &err)) rc = 1;
+        else if (o.detailed_exitcode && plan_has_changes(p)) rc = 2;
     } else if (err.code) {
         ui_error(&err);
     }

@@ -48,12 +48,13 @@ void session_release(struct session *s)
 
 int session_load_spec(struct session *s, int optional)
 {
-    if (optional && access(s->o->spec_path, F_OK) != 0) return 0;
+    if (optional && !s->spec_text && access(s->o->spec_path, F_OK) != 0) return 0;
     struct diag_list dl;
     diag_list_init(&dl);
     struct spec_vars_in vars = {(const char *const *)s->o->vars.items, s->o->vars.len,
                                 (const char *const *)s->o->var_files.items, s->o->var_files.len, 0};
-    int rc = spec_load_opts(s->o->spec_path, &vars, &s->spec, &dl);
+    int rc = s->spec_text ? spec_load_buffer_opts(s->o->spec_path, s->spec_text, strlen(s->spec_text), &vars, &s->spec, &dl)
+                          : spec_load_opts(s->o->spec_path, &vars, &s->spec, &dl);
     if (rc == 0 && spec_graph_check(s->spec, &dl) != 0) rc = -1;
     if (dl.items.len) ui_diags(&dl);
     diag_list_release(&dl);

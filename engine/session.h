@@ -18,6 +18,7 @@ struct session {
     char run_id[64];
     struct vec rows;     /* struct state_row *, after session_load_rows */
     int locked;
+    const char *spec_text;  /* when set, the spec is this text (a saved plan), named o->spec_path */
 };
 
 void session_init(struct session *s, struct cli_opts *o);
