@@ -21,9 +21,9 @@
 
 /* 1: drivers whose objects take a while (VPC, NAT gateway) return from create with the ID and
  * wait in driver.wait, as DESIGN.md says. 0: create waits itself before returning (a crash
- * meanwhile is still safe: find adopts the object by its tags). 0 for now, because the engine's
- * journal refuses the "created" phase it writes between create and wait (see docs/aws.md). */
-#define EC2_SEPARATE_WAIT 0
+ * meanwhile is still safe: find adopts the object by its tags). 1: the engine commits the new ID
+ * before calling wait, so a crash while a NAT gateway comes up cannot orphan it. */
+#define EC2_SEPARATE_WAIT 1
 
 /* The AWS provider's handle (struct call.provider of every AWS driver). */
 struct aws_handle {
