@@ -18,7 +18,13 @@
 #include "store.h"
 #include "ui.h"
 
-#define PROGRESS_EVERY 10.0  /* seconds between "still creating..." lines */
+/* Seconds between "still creating..." lines: 10, or MESH_PROGRESS_EVERY (tests). */
+static double progress_every(void)
+{
+    const char *v = getenv("MESH_PROGRESS_EVERY");
+    double s = v ? atof(v) : 0;
+    return s > 0 ? s : 10.0;
+}
 
 struct coord {
     struct store *st;
@@ -273,10 +279,10 @@ static void coord_collect(struct coord *co, struct pool *pool)
         }
     }
     vec_release(&got);
-    double t = mesh_now_mono();
+    double t = mesh_now_mono(), every = progress_every();
     for (size_t i = 0; i < co->jobs.len; i++) {
         struct job *j = co->jobs.items[i];
-        if (j->started && !j->finished && t - j->last_progress >= PROGRESS_EVERY) {
+        if (j->started && !j->finished && t - j->last_progress >= every) {
             j->last_progress = t;
             progress(j, "still", t - j->t0, NULL);
         }

@@ -109,7 +109,8 @@ check "the error says it timed out and how to allow longer" grep -q 'null_resour
 check "the timed-out create was rolled back" grep -q 'rolled back' last.out
 check "no object was left behind" test "$(ls "$MESH_NULL_STORE" | wc -l)" = 0
 sed -i 's/create: 1s/create: 10s/' t.yaml
-expect_rc "with a longer timeout it succeeds" 0 env MESH_FAULTS=delay:ms=1500 "$MESH" apply -f t.yaml --state t.db --auto-approve
+expect_rc "with a longer timeout it succeeds" 0 env MESH_FAULTS=delay:ms=1500 MESH_PROGRESS_EVERY=0.5 "$MESH" apply -f t.yaml --state t.db --auto-approve
+check "a long create prints 'Still creating... (Ns elapsed)'" grep -q 'null_resource.slow: Still creating... (.*s elapsed)' last.out
 printf 'timeouts:\n  null_resorce: {create: 1s}\nresources:\n  null_resource.x: {timeouts: {create: soon}}\n' > tbad.yaml
 expect_rc "bad timeouts are spec errors" 1 "$MESH" validate -f tbad.yaml
 check "unknown type in timeouts is named with a suggestion" grep -q "did you mean \`null_resource\`" last.err
