@@ -2,6 +2,8 @@
 # `make memcheck` runs the unit tests under valgrind; `make bench` runs the benchmarks;
 # `make deps` installs what the build and the tests need (Debian 12, as root).
 CC      ?= gcc
+# Build on every core by default: the suite builds four flavours of the same sources.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 PKGS    := libcurl openssl yaml-0.1 sqlite3 jansson libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
