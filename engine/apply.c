@@ -43,10 +43,7 @@ struct coord {
 static const json_t *coord_lookup(void *ctx, const char *address, const char *output)
 {
     struct coord *co = ctx;
-    struct state_row *row = map_get(&co->live, address);
-    if (!row) return NULL;
-    json_t *v = json_object_get(row->outputs, output);
-    return v ? v : json_object_get(row->inputs, output);
+    return state_row_value(map_get(&co->live, address), output);
 }
 
 static void live_set(struct coord *co, struct state_row *row)

@@ -30,10 +30,7 @@ struct recover_lookup {
 static const json_t *recover_lookup_fn(void *ctx, const char *address, const char *output)
 {
     struct recover_lookup *rl = ctx;
-    struct state_row *r = map_get(&rl->rows, address);
-    if (!r) return NULL;
-    json_t *v = json_object_get(r->outputs, output);
-    return v ? v : json_object_get(r->inputs, output);
+    return state_row_value(map_get(&rl->rows, address), output);
 }
 
 /* The attributes an adopted object was created with, as best known: the spec resolved against

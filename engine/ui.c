@@ -101,24 +101,27 @@ void ui_error(const struct mesh_err *e)
     ui_report("error", e->where, e->msg[0] ? e->msg : "unknown error");
 }
 
-void ui_errorf(const char *fmt, ...)
+static void ui_reportv(const char *severity, const char *fmt, va_list ap)
 {
     char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ui_report(severity, NULL, msg);
+}
+
+void ui_errorf(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ui_reportv("error", fmt, ap);
     va_end(ap);
-    ui_report("error", NULL, msg);
 }
 
 void ui_warn(const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ui_reportv("warning", fmt, ap);
     va_end(ap);
-    ui_report("warning", NULL, msg);
 }
 
 void ui_diags(struct diag_list *dl)

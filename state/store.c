@@ -532,6 +532,13 @@ long long store_serial(struct store *st)
 
 /* ---- rows ---- */
 
+const json_t *state_row_value(const struct state_row *r, const char *name)
+{
+    if (!r) return NULL;
+    const json_t *v = json_object_get(r->outputs, name);
+    return v ? v : json_object_get(r->inputs, name);
+}
+
 struct state_row *state_row_new(const char *address, const char *deposed, const char *type)
 {
     struct state_row *r = calloc(1, sizeof(*r));

@@ -30,6 +30,8 @@ struct state_row {
 struct state_row *state_row_new(const char *address, const char *deposed, const char *type);
 struct state_row *state_row_dup(const struct state_row *r);
 void state_row_free(void *row);
+/* What a reference to name resolves to on this object: its output, else its input; NULL if neither. */
+const json_t *state_row_value(const struct state_row *r, const char *name);
 
 /* Opens (creating if needed: directory 0700, file 0600, WAL, migrations, lineage). A state whose
  * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. */

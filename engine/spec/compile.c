@@ -2,6 +2,7 @@
  * resources (address, driver, attributes, deps with positions), then one pass checks every
  * reference and depends_on against all of them, so a raw resource may refer to one the
  * high-level sections made and vice versa. Cycles are graph.c's job. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,23 +290,26 @@ static void compile_resources(struct spec *s, const struct node *section, const 
 
 enum { MAX_ADDRESS_SUGGESTIONS = 32 };  /* each costs a pass over all addresses */
 
-static void unknown_target(const struct spec *s, const struct spec_resource *r, const struct spec_dep *d,
-                           int *budget, const struct spec_ctx *c)
+/* Diagnostics for a reference that names no resource of the spec, or an output its type does not
+ * have. who is how the referring place is named ("`null_resource.b`", "output `a_id`"); budget
+ * (may be NULL) caps how many address suggestions are searched, each a pass over all addresses. */
+void spec_diag_unknown_target(const struct spec *s, const char *who, const struct spec_dep *d, int *budget,
+                              const struct spec_ctx *c)
 {
     struct suggest sg;
     suggest_init(&sg, d->address);
-    if ((*budget)-- > 0)
+    if (!budget || (*budget)-- > 0)
         for (size_t i = 0; i < s->resources.len; i++) suggest_try(&sg, ((struct spec_resource *)s->resources.items[i])->address);
     const char *what = d->output ? "reference to" : "depends_on:";
     if (sg.best)
-        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s unknown resource `%s`; did you mean `%s`?", r->address,
-                   what, d->address, sg.best);
+        diag_error(c->dl, c->file, d->line, d->col, "%s: %s unknown resource `%s`; did you mean `%s`?", who, what,
+                   d->address, sg.best);
     else
-        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s unknown resource `%s`", r->address, what, d->address);
+        diag_error(c->dl, c->file, d->line, d->col, "%s: %s unknown resource `%s`", who, what, d->address);
 }
 
-static void unknown_output(const struct spec_resource *r, const struct spec_dep *d, const struct spec_resource *t,
-                           const struct spec_ctx *c)
+void spec_diag_unknown_output(const char *who, const struct spec_dep *d, const struct spec_resource *t,
+                              const struct spec_ctx *c)
 {
     struct suggest sg;
     struct strbuf names = STRBUF_INIT;
@@ -315,19 +319,21 @@ static void unknown_output(const struct spec_resource *r, const struct spec_dep 
         strbuf_addf(&names, "%s%s", names.len ? ", " : "", a->name);
     }
     if (sg.best)
-        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s has no output `%s`; did you mean `%s`?", r->address,
-                   t->type, d->output, sg.best);
+        diag_error(c->dl, c->file, d->line, d->col, "%s: %s has no output `%s`; did you mean `%s`?", who, t->type,
+                   d->output, sg.best);
     else
-        diag_error(c->dl, c->file, d->line, d->col, "`%s`: %s has no output `%s` (it has: %s)", r->address, t->type,
-                   d->output, names.buf);
+        diag_error(c->dl, c->file, d->line, d->col, "%s: %s has no output `%s` (it has: %s)", who, t->type, d->output,
+                   names.buf);
     strbuf_release(&names);
 }
 
 static void check_deps(const struct spec *s, const struct spec_ctx *c)
 {
     int budget = MAX_ADDRESS_SUGGESTIONS;
+    char who[300];
     for (size_t i = 0; i < s->resources.len; i++) {
         const struct spec_resource *r = s->resources.items[i];
+        snprintf(who, sizeof(who), "`%s`", r->address);
         for (size_t j = 0; j < r->deps.len; j++) {
             const struct spec_dep *d = r->deps.items[j];
             const struct spec_resource *t = map_get(&s->by_address, d->address);
@@ -335,9 +341,9 @@ static void check_deps(const struct spec *s, const struct spec_ctx *c)
                 diag_error(c->dl, c->file, d->line, d->col, "`%s` %s itself", r->address,
                            d->output ? "refers to" : "depends on");
             else if (!t)
-                unknown_target(s, r, d, &budget, c);
+                spec_diag_unknown_target(s, who, d, &budget, c);
             else if (d->output && t->driver && !driver_attr(t->driver, d->output))
-                unknown_output(r, d, t, c);
+                spec_diag_unknown_output(who, d, t, c);
         }
     }
 }

@@ -64,36 +64,18 @@ static void collect(struct spec_output *o, const struct node *v, const struct sp
  * sensitive attribute is sensitive. */
 static void check_refs(const struct spec *s, struct spec_output *o, const struct spec_ctx *c)
 {
+    char who[300];
+    snprintf(who, sizeof(who), "output `%s`", o->name);
     for (size_t i = 0; i < o->deps.len; i++) {
         const struct spec_dep *d = o->deps.items[i];
         const struct spec_resource *t = spec_find(s, d->address);
-        struct suggest sg;
         if (!t) {
-            suggest_init(&sg, d->address);
-            for (size_t j = 0; j < s->resources.len; j++) suggest_try(&sg, ((struct spec_resource *)s->resources.items[j])->address);
-            if (sg.best)
-                diag_error(c->dl, c->file, d->line, d->col, "output `%s`: reference to unknown resource `%s`; did you mean `%s`?",
-                           o->name, d->address, sg.best);
-            else
-                diag_error(c->dl, c->file, d->line, d->col, "output `%s`: reference to unknown resource `%s`", o->name,
-                           d->address);
+            spec_diag_unknown_target(s, who, d, NULL, c);
             continue;
         }
         if (!t->driver) continue;  /* its unknown type is reported already */
         if (!driver_attr(t->driver, d->output)) {
-            struct strbuf names = STRBUF_INIT;
-            suggest_init(&sg, d->output);
-            for (const struct attr *a = t->driver->schema; a && a->name; a++) {
-                suggest_try(&sg, a->name);
-                strbuf_addf(&names, "%s%s", names.len ? ", " : "", a->name);
-            }
-            if (sg.best)
-                diag_error(c->dl, c->file, d->line, d->col, "output `%s`: %s has no output `%s`; did you mean `%s`?", o->name,
-                           t->type, d->output, sg.best);
-            else
-                diag_error(c->dl, c->file, d->line, d->col, "output `%s`: %s has no output `%s` (it has: %s)", o->name,
-                           t->type, d->output, names.buf);
-            strbuf_release(&names);
+            spec_diag_unknown_output(who, d, t, c);
             continue;
         }
         if (spec_attr_sensitive(t, t->driver, d->output)) o->sensitive = 1;

@@ -54,6 +54,12 @@ void spec_resource_free(void *r);
  * added to the spec, or reported as a duplicate address and freed. */
 void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col);
 void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c);
+/* A reference to no resource of the spec / to an output its type lacks, with "did you mean".
+ * who names the referring place ("`null_resource.b`", "output `a_id`"); budget may be NULL. */
+void spec_diag_unknown_target(const struct spec *s, const char *who, const struct spec_dep *d, int *budget,
+                              const struct spec_ctx *c);
+void spec_diag_unknown_output(const char *who, const struct spec_dep *d, const struct spec_resource *t,
+                              const struct spec_ctx *c);
 
 /* timeouts.c: a resource's `timeouts:` map as seconds; the top-level per-type section. */
 json_t *timeouts_from_node(const struct node *v, const char *what, const struct spec_ctx *c);
