@@ -11,6 +11,7 @@ int cmd_graph(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_force_unlock(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_resources(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_output(int argc, char **argv);

@@ -88,6 +88,8 @@ static const struct command commands[] = {
      "mesh force-unlock RUN_ID [--state PATH]",
      "Only for a lock that mesh could not take over by itself (another host). A lock held by a dead\n"
      "process on this host, or whose lease expired, is taken over automatically.\n"},
+    {"resources", cmd_resources, "List the resource types, their attributes and flags",
+     "mesh resources [--markdown]", "--markdown prints docs/resources.md.\n"},
     {"version", cmd_version, "Print the version", "mesh version", ""},
     {"help", cmd_help, "Show help for a command", "mesh help [COMMAND]", ""},
 };

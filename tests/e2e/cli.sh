@@ -104,6 +104,9 @@ expect_rc "unknown command" 1 "$MESH" frobnicate
 expect_rc "unknown option" 1 "$MESH" plan --bogus
 check "unknown option is named" grep -q -- "--bogus" last.err
 expect_rc "version" 0 "$MESH" version
+expect_rc "resources lists every type" 0 "$MESH" resources
+check "resources shows null_resource's flags" grep -q 'sensitive_triggers .*forces replacement, sensitive' last.out
+check "docs/resources.md is what 'mesh resources --markdown' prints" diff -u "$T_TESTS/../docs/resources.md" <("$MESH" resources --markdown)
 expect_rc "bad --parallelism" 1 "$MESH" apply --parallelism 0
 expect_rc "missing spec is an error" 1 "$MESH" plan -f nope.yaml
 MESH_STATE="$T_DIR/other/state.db" "$MESH" apply --auto-approve >/dev/null 2>&1
