@@ -53,6 +53,9 @@ static const struct schema_key pki_root_keys[] = {
     END,
 };
 
+static const struct schema_key pki_root_item = {NULL, S_OBJECT, 0, pki_root_keys, NULL, NULL, NULL,
+                                                 "a root CA, with the keys of `pki.root`", NULL};
+
 static const struct schema_key pki_intermediate_keys[] = {
     {"common_name", S_STRING, 0, NULL, NULL, NULL, "Intermediate CA", "subject CN of each intermediate", NULL},
     {"organization", S_STRING, 0, NULL, NULL, NULL, "Istio", "subject O of each intermediate", NULL},
@@ -64,6 +67,12 @@ static const struct schema_key pki_intermediate_keys[] = {
 
 static const struct schema_key pki_keys[] = {
     {"root", S_OBJECT, 0, pki_root_keys, NULL, NULL, "a new root CA", "the mesh's root of trust", NULL},
+    {"roots", S_DICT, 0, NULL, &pki_root_item, NULL, "unset (one root, `pki.root`)",
+     "several root CAs by name, for a rotation in steps (docs/pki.md); instead of `root`", NULL},
+    {"active_root", S_STRING, 0, NULL, NULL, NULL, "the only root of `roots`",
+     "with `roots`: the root that issues every intermediate", NULL},
+    {"trusted_roots", S_LIST, 0, NULL, &string_item, NULL, "[active_root]",
+     "with `roots`: the roots every cluster trusts (its root-cert.pem bundle); must include active_root", NULL},
     {"intermediate", S_OBJECT, 0, pki_intermediate_keys, NULL, NULL, "defaults below",
      "settings of the intermediate CA made for every cluster (its subject gets L=<cluster>)", NULL},
     {"renew_before_days", S_INT, SK_POSITIVE, NULL, NULL, NULL, "30",
@@ -401,18 +410,20 @@ static long long int_of(const struct node *map, const char *key, long long def)
     return strtoll(v->scalar, NULL, 0);
 }
 
-static void check_pki(const struct node *v, const char *path, const struct spec_ctx *c)
+/* One root CA's map (pki.root, or pki.roots.NAME at path): import mode excludes generation keys,
+ * and intermediates may not outlive it. */
+static void check_pki_root(const struct node *root, const struct node *inter, const char *path,
+                           const struct spec_ctx *c)
 {
-    const struct node *root = node_get(v, "root"), *inter = node_get(v, "intermediate");
     const struct node *cert = node_get(root, "cert_file"), *key = node_get(root, "key_file");
-    if (cert && !key) diag_error(c->dl, c->file, cert->line, cert->col, "`pki.root.cert_file` needs `key_file` too");
-    if (key && !cert) diag_error(c->dl, c->file, key->line, key->col, "`pki.root.key_file` needs `cert_file` too");
+    if (cert && !key) diag_error(c->dl, c->file, cert->line, cert->col, "`%s.cert_file` needs `key_file` too", path);
+    if (key && !cert) diag_error(c->dl, c->file, key->line, key->col, "`%s.key_file` needs `cert_file` too", path);
     const char *gen[] = {"algorithm", "validity_days", "common_name", "organization"};
     for (size_t i = 0; cert && i < 4; i++) {
         const struct node *g = node_get(root, gen[i]);
         if (g)
             diag_error(c->dl, c->file, g->line, g->col,
-                       "`pki.root.%s` describes a new root CA; an imported one (cert_file) has its own", gen[i]);
+                       "`%s.%s` describes a new root CA; an imported one (cert_file) has its own", path, gen[i]);
     }
     long long rootdays = int_of(root, "validity_days", 3650), interdays = int_of(inter, "validity_days", 730);
     const struct node *at = node_get(inter, "validity_days");
@@ -420,6 +431,87 @@ static void check_pki(const struct node *v, const char *path, const struct spec_
     if (!cert && rootdays > 0 && interdays > rootdays && at)
         diag_error(c->dl, c->file, at->line, at->col,
                    "intermediates would outlive their root: %lld days is more than the root's %lld", interdays, rootdays);
+}
+
+/* The key node named name in map m, or NULL. */
+static const struct node *pki_key_node(const struct node *m, const char *name)
+{
+    for (size_t i = 0; m && m->kind == NODE_MAP && i < m->n; i++)
+        if (strcmp(m->pairs[i].key->scalar, name) == 0) return m->pairs[i].key;
+    return NULL;
+}
+
+/* Several roots (docs/pki.md, "Root rotation"): active_root and trusted_roots name declared roots,
+ * and the active root is trusted (else a cluster would not trust its own intermediate). */
+static void check_pki_roots(const struct node *v, const struct spec_ctx *c)
+{
+    const struct node *roots = node_get(v, "roots"), *active = node_get(v, "active_root");
+    const struct node *trusted = node_get(v, "trusted_roots");
+    if (!roots) {
+        static const char *const only[] = {"active_root", "trusted_roots"};
+        for (size_t i = 0; i < 2; i++) {
+            const struct node *k = pki_key_node(v, only[i]);
+            if (k)
+                diag_error(c->dl, c->file, k->line, k->col,
+                           "`pki.%s` needs `pki.roots` (several named roots); with one `pki.root` leave it out", only[i]);
+        }
+        return;
+    }
+    const struct node *roots_key = pki_key_node(v, "roots");
+    if (pki_key_node(v, "root")) {
+        const struct node *k = pki_key_node(v, "root");
+        diag_error(c->dl, c->file, k->line, k->col,
+                   "`pki.root` and `pki.roots` are exclusive; name the existing root `root` under `roots` to keep it");
+    }
+    if (roots->kind != NODE_MAP || roots->n == 0) {
+        diag_error(c->dl, c->file, roots_key->line, roots_key->col, "`pki.roots` must declare at least one root");
+        return;
+    }
+    if (active && active->kind != NODE_SCALAR) return;  /* its type is reported */
+    if (!active && roots->n > 1) {
+        diag_error(c->dl, c->file, roots_key->line, roots_key->col,
+                   "`pki.roots` declares %zu roots: say which one issues the intermediates with `pki.active_root`",
+                   roots->n);
+        return;
+    }
+    const char *act = active ? active->scalar : roots->pairs[0].key->scalar;
+    if (active && !node_get(roots, act))
+        diag_error(c->dl, c->file, active->line, active->col,
+                   "`pki.active_root` is `%s`, which `pki.roots` does not declare", act);
+    if (!trusted || trusted->kind != NODE_SEQ) return;
+    int has_active = 0;
+    for (size_t i = 0; i < trusted->n; i++) {
+        const struct node *t = trusted->items[i];
+        if (t->kind != NODE_SCALAR) continue;
+        if (!node_get(roots, t->scalar))
+            diag_error(c->dl, c->file, t->line, t->col, "`pki.trusted_roots` names `%s`, which `pki.roots` does not declare",
+                       t->scalar);
+        for (size_t j = 0; j < i; j++)
+            if (trusted->items[j]->kind == NODE_SCALAR && strcmp(trusted->items[j]->scalar, t->scalar) == 0)
+                diag_error(c->dl, c->file, t->line, t->col, "`pki.trusted_roots` names `%s` twice", t->scalar);
+        if (strcmp(t->scalar, act) == 0) has_active = 1;
+    }
+    if (!has_active && node_get(roots, act)) {
+        const struct node *k = pki_key_node(v, "trusted_roots");
+        diag_error(c->dl, c->file, k->line, k->col,
+                   "`pki.trusted_roots` must include the active root `%s`: its clusters would not trust their own "
+                   "intermediates",
+                   act);
+    }
+}
+
+static void check_pki(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    const struct node *inter = node_get(v, "intermediate");
+    check_pki_root(node_get(v, "root"), inter, "pki.root", c);
+    const struct node *roots = node_get(v, "roots");
+    char sub[256];
+    for (size_t i = 0; roots && roots->kind == NODE_MAP && i < roots->n; i++) {
+        if (roots->pairs[i].value->kind != NODE_MAP) continue;
+        snprintf(sub, sizeof(sub), "pki.roots.%s", roots->pairs[i].key->scalar);
+        check_pki_root(roots->pairs[i].value, inter, sub, c);
+    }
+    check_pki_roots(v, c);
     (void)path;
 }
 

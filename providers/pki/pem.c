@@ -107,3 +107,20 @@ int pki_cert_parse(struct call *c, const char *what, const char *pem, X509 **out
     *out = x;
     return 0;
 }
+
+STACK_OF(X509) *pki_bundle_parse_quiet(const char *pem)
+{
+    if (!pem || !*pem) return NULL;
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    STACK_OF(X509) *sk = b ? sk_X509_new_null() : NULL;
+    X509 *x;
+    while (sk && (x = PEM_read_bio_X509(b, NULL, pem_no_passphrase, NULL)) != NULL)
+        if (!sk_X509_push(sk, x)) X509_free(x);
+    BIO_free(b);
+    ERR_clear_error();
+    if (sk && sk_X509_num(sk) == 0) {
+        sk_X509_free(sk);
+        sk = NULL;
+    }
+    return sk;
+}

@@ -42,6 +42,9 @@ const char *pki_key_algorithm(EVP_PKEY *k, char *buf, size_t n);  /* "rsa4096", 
 int pki_cert_parse(struct call *c, const char *what, const char *pem, X509 **out);
 X509 *pki_cert_parse_quiet(const char *pem);  /* NULL when unusable; no error set */
 json_t *pki_cert_pem(X509 *x);
+/* Every certificate of a PEM bundle (root-cert.pem with several roots); NULL when none. Free
+ * with sk_X509_pop_free(sk, X509_free). */
+STACK_OF(X509) *pki_bundle_parse_quiet(const char *pem);
 
 /* x509.c: issuing certificates the way Istio's tools/certs Makefiles do. */
 struct pki_cert_req {
@@ -60,6 +63,8 @@ char *pki_cert_serial_hex(X509 *x);  /* lowercase hex; free() it */
 /* verify.c: what read re-checks. */
 int pki_key_matches(EVP_PKEY *k, X509 *x);
 int pki_chain_check(X509 *leaf, X509 *root, char *why, size_t n);
+/* The same with every certificate of a trust bundle as an anchor. */
+int pki_chain_check_bundle(X509 *leaf, STACK_OF(X509) *roots, char *why, size_t n);
 int pki_cert_expiry(X509 *x, time_t now, long renew_days, char *status, size_t n);
 int pki_cert_not_after(X509 *x, char buf[32]);
 long pki_cert_validity_days(X509 *x);

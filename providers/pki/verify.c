@@ -17,13 +17,14 @@ int pki_key_matches(EVP_PKEY *k, X509 *x)
     return ok;
 }
 
-/* 1 when leaf verifies against root as the only trust anchor; else 0 with the reason in why. */
-int pki_chain_check(X509 *leaf, X509 *root, char *why, size_t n)
+/* 1 when leaf verifies against the roots as the only trust anchors; else 0 with the reason in why. */
+int pki_chain_check_bundle(X509 *leaf, STACK_OF(X509) *roots, char *why, size_t n)
 {
     X509_STORE *st = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int ok = 0;
-    if (st && ctx && X509_STORE_add_cert(st, root) == 1 && X509_STORE_CTX_init(ctx, st, leaf, NULL) == 1) {
+    int ok = 0, added = st != NULL;
+    for (int i = 0; added && i < sk_X509_num(roots); i++) added = X509_STORE_add_cert(st, sk_X509_value(roots, i)) == 1;
+    if (st && ctx && added && X509_STORE_CTX_init(ctx, st, leaf, NULL) == 1) {
         X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
         ok = X509_verify_cert(ctx) == 1;
         if (!ok) snprintf(why, n, "%s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
@@ -33,6 +34,16 @@ int pki_chain_check(X509 *leaf, X509 *root, char *why, size_t n)
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(st);
     ERR_clear_error();
+    return ok;
+}
+
+int pki_chain_check(X509 *leaf, X509 *root, char *why, size_t n)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    int ok = 0;
+    if (sk && sk_X509_push(sk, root)) ok = pki_chain_check_bundle(leaf, sk, why, n);
+    else snprintf(why, n, "out of memory");
+    sk_X509_free(sk);
     return ok;
 }
 
