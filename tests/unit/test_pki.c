@@ -794,6 +794,94 @@ static int export_for_e2e(const char *dir)
 }
 
 /* Every test starts at the real time: a failed test must not leave its clock to the next. */
+/* Root rotation (docs/pki.md): trusted_roots_pem becomes root_cert_pem, must hold the issuer,
+ * changes in place (and back), and read accepts a bundle; cert_chain_pem stays intermediate then
+ * the issuer. */
+static int count_certs(const char *pem)
+{
+    int n = 0;
+    for (const char *p = pem; (p = strstr(p, "BEGIN CERTIFICATE")) != NULL; p++) n++;
+    return n;
+}
+
+static int drv_update(const json_t *outputs, const json_t *desired, json_t **out, struct mesh_err *err)
+{
+    struct tcall t;
+    tcall_init(&t, "pki_intermediate_ca", "pki_intermediate_ca.x");
+    *out = NULL;
+    int rc = driver_find("pki_intermediate_ca")->update(&t.call, outputs, outputs, desired, out);
+    if (err) *err = t.err;
+    return rc;
+}
+
+static void test_trust_bundle(void **state)
+{
+    json_t *k1 = make_key("ecdsa-p256"), *k2 = make_key("ecdsa-p256"), *ik = make_key("ecdsa-p256");
+    json_t *r1 = make_root(k1, 3650), *r2 = make_root(k2, 3650), *cur = NULL, *out = NULL, *upd = NULL;
+    char *both = NULL;
+    assert_true(asprintf(&both, "%s%s", sget(r1, "cert_pem"), sget(r2, "cert_pem")) > 0);
+    struct mesh_err err;
+
+    /* a bundle without the issuer is refused */
+    json_t *d = inter_desired(r1, ik, "c1", NULL);
+    json_object_set_new(d, "trusted_roots_pem", json_string(sget(r2, "cert_pem")));
+    assert_int_equal(drv_create("pki_intermediate_ca", "pki_intermediate_ca.x", d, &out, &err), MESH_EINVAL);
+    assert_non_null(strstr(err.msg, "trusted_roots_pem does not hold the issuing root"));
+    assert_null(out);
+
+    /* issued by r1, trusting both */
+    d = inter_desired(r1, ik, "c1", NULL);
+    json_object_set_new(d, "trusted_roots_pem", json_string(both));
+    out = must_create("pki_intermediate_ca", "pki_intermediate_ca.x", d);
+    assert_string_equal(sget(out, "root_cert_pem"), both);
+    assert_int_equal(count_certs(sget(out, "cert_chain_pem")), 2);
+    assert_non_null(strstr(sget(out, "cert_chain_pem"), sget(r1, "cert_pem")));
+    assert_null(strstr(sget(out, "cert_chain_pem"), sget(r2, "cert_pem")));
+    assert_true(chain_verifies(sget(out, "ca_cert_pem"), sget(r1, "cert_pem"), time(NULL)));
+    assert_int_equal(drv_read("pki_intermediate_ca", out, &cur), 0);
+    assert_healthy("pki_intermediate_ca", cur);
+    json_decref(cur);
+
+    /* in place: bundle dropped -> the issuer only; then back to both */
+    json_t *dd = inter_desired(r1, ik, "c1", NULL);
+    assert_int_equal(drv_update(out, dd, &upd, &err), 0);
+    assert_string_equal(sget(upd, "root_cert_pem"), sget(r1, "cert_pem"));
+    assert_string_equal(sget(upd, "ca_cert_pem"), sget(out, "ca_cert_pem"));
+    assert_int_equal(drv_read("pki_intermediate_ca", upd, &cur), 0);
+    assert_healthy("pki_intermediate_ca", cur);
+    json_decref(cur);
+    json_t *upd2 = NULL;
+    json_object_set_new(dd, "trusted_roots_pem", json_string(both));
+    assert_int_equal(drv_update(upd, dd, &upd2, &err), 0);
+    assert_string_equal(sget(upd2, "root_cert_pem"), both);
+    json_decref(upd2);
+
+    /* in place to a bundle that no longer holds the issuer: refused, nothing changed */
+    json_object_set_new(dd, "trusted_roots_pem", json_string(sget(r2, "cert_pem")));
+    upd2 = NULL;
+    assert_int_not_equal(drv_update(out, dd, &upd2, &err), 0);
+    assert_null(upd2);
+    assert_non_null(strstr(err.msg, "does not hold the root that issued this intermediate"));
+
+    /* a tampered bundle (the issuer gone) is drift: read says replace */
+    json_t *bad = json_deep_copy(out);
+    json_object_set_new(bad, "root_cert_pem", json_string(sget(r2, "cert_pem")));
+    assert_int_equal(drv_read("pki_intermediate_ca", bad, &cur), 0);
+    assert_non_null(strstr(sget(cur, "status"), "replace"));
+    json_decref(cur);
+
+    json_decref(bad);
+    json_decref(dd);
+    json_decref(upd);
+    json_decref(out);
+    free(both);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(k1);
+    json_decref(k2);
+    json_decref(ik);
+}
+
 static int reset_clock(void **state)
 {
     unsetenv("MESH_NOW");
@@ -818,6 +906,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_export, reset_clock),
         cmocka_unit_test_setup(test_export_replace, reset_clock),
         cmocka_unit_test_setup(test_parallel, reset_clock),
+        cmocka_unit_test_setup(test_trust_bundle, reset_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
