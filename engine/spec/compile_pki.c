@@ -1,6 +1,7 @@
 /* compile_pki.c: the `pki:` section (with `clusters:`) → the PKI resources of docs/pki.md:
- * pki_private_key.root, pki_root_ca.root, and per cluster pki_private_key.<cluster>.intermediate
- * and pki_intermediate_ca.<cluster>. Every attribute is written out, defaults included, so plans
+ * pki_private_key.root, pki_root_ca.root (or one pair per root of `pki.roots`, for a root
+ * rotation in steps), and per cluster pki_private_key.<cluster>.intermediate and
+ * pki_intermediate_ca.<cluster>, issued by the active root, with the trusted roots' bundle. Every attribute is written out, defaults included, so plans
  * show them; edges come only from the ${...} references, positioned at the spec key that caused
  * them. Checks the schema cannot express (renewal window, an imported root's files) are made here,
  * before anything is created. */
