@@ -31,54 +31,26 @@ static int eip_create(struct call *c, const json_t *desired, json_t **outputs)
     ec2_query(&q, "AllocateAddress");
     aws_query_add(&q, "Domain", ec2_str(desired, "domain") ? ec2_str(desired, "domain") : "vpc");
     ec2_tag_spec(c, &q, 1, "elastic-ip", json_object_get(desired, "tags"));
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
+    json_t *o = NULL;
+    int rc = ec2_create_one(c, &q, NULL, eip_outputs, desired, "allocationId", &o);
     if (rc) return rc;
-    json_t *o = eip_outputs(xmlDocGetRootElement(doc), desired);
-    xmlFreeDoc(doc);
-    if (!ec2_str(o, "id")) {
-        json_decref(o);
-        return mesh_err_set(c->err, MESH_ERR, c->address, "AllocateAddress: the reply holds no allocationId");
-    }
     *outputs = o;
     return 0;
 }
 
 static int eip_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeAddresses");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "addressesSet"); it && rc; it = aws_xml_next(it, "item"))
-        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            *outputs = eip_outputs(it, desired);
-            rc = 0;
-        }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeAddresses", "addressesSet", eip_outputs, desired, outputs);
 }
 
 static int eip_read(struct call *c, const json_t *outputs, json_t **current)
 {
     const char *id = ec2_id(c, outputs);
     if (!id) return MESH_ERR;
-    struct aws_query q;
-    ec2_query(&q, "DescribeAddresses");
-    aws_query_add(&q, "AllocationId.1", id);
-    xmlDocPtr doc = NULL;
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, &doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    xmlNodePtr it = ec2_first_item(doc, "addressesSet");
-    if (!it) { xmlFreeDoc(doc); return MESH_ENOTFOUND; }
+    xmlDocPtr doc;
+    xmlNodePtr it;
+    int rc = ec2_describe_one(c, "DescribeAddresses", "AllocationId.1", id, "addressesSet", &doc, &it);
+    if (rc) return rc;
     json_t *cur = json_deep_copy(outputs);
     char *dom = aws_xml_text(it, "domain");
     if (dom) ec2_observe(cur, outputs, "domain", json_string(dom), strcmp(dom, "vpc") == 0);
@@ -93,15 +65,8 @@ static int eip_read(struct call *c, const json_t *outputs, json_t **current)
 static int eip_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                       json_t **new_outputs)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
     (void)prior;
-    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, eip_echo);
-    *new_outputs = o;
-    return 0;
+    return ec2_update_tags(c, outputs, desired, eip_echo, new_outputs);
 }
 
 static int eip_delete(struct call *c, const json_t *outputs)

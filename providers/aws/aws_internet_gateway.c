@@ -16,7 +16,8 @@ static const struct attr igw_schema[] = {
 static const char *const igw_echo[] = {"vpc_id", "tags", NULL};
 static const char *const detach_retry[] = {"DependencyViolation", NULL};
 
-static int attach(struct call *c, const char *action, const char *id, const char *vpc)
+/* fresh: the gateway was created in this call (eventual consistency: see ec2_send_fresh). */
+static int attach(struct call *c, const char *action, const char *id, const char *vpc, int fresh)
 {
     struct aws_query q;
     ec2_query(&q, action);
@@ -27,7 +28,7 @@ static int attach(struct call *c, const char *action, const char *id, const char
     ec2_wait_init(&w, c, 600);
     int rc;
     for (;;) {
-        rc = ec2_send(c, &q, NULL, &r);
+        rc = fresh ? ec2_send_fresh(c, &q, NULL, &r) : ec2_send(c, &q, NULL, &r);
         if (rc == 0 || strcmp(r.code, "Gateway.NotAttached") == 0) { rc = 0; break; }
         if (strcmp(action, "DetachInternetGateway") == 0 && rc == MESH_ENOTFOUND) break;
         if (strcmp(r.code, "DependencyViolation") != 0) { rc = ec2_fail(c, &r); break; }
@@ -51,23 +52,12 @@ static int igw_create(struct call *c, const json_t *desired, json_t **outputs)
     struct aws_query q;
     ec2_query(&q, "CreateInternetGateway");
     ec2_tag_spec(c, &q, 1, "internet-gateway", json_object_get(desired, "tags"));
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
+    json_t *o = NULL;
+    int rc = ec2_create_one(c, &q, "internetGateway", igw_outputs, desired, "internetGatewayId", &o);
     if (rc) return rc;
-    json_t *o = igw_outputs(aws_xml_find(xmlDocGetRootElement(doc), "internetGateway"), desired);
-    xmlFreeDoc(doc);
     const char *id = ec2_str(o, "id"), *vpc = ec2_str(desired, "vpc_id");
-    if (!id) {
-        json_decref(o);
-        return mesh_err_set(c->err, MESH_ERR, c->address, "CreateInternetGateway: the reply holds no internetGatewayId");
-    }
-    if (vpc && (rc = attach(c, "AttachInternetGateway", id, vpc))) {
-        struct mesh_err e2;
-        mesh_err_init(&e2);
-        struct call c2 = *c;
-        c2.err = &e2;
-        ec2_delete(&c2, "DeleteInternetGateway", "InternetGatewayId", id, NULL, 0);
+    if (vpc && (rc = attach(c, "AttachInternetGateway", id, vpc, 1))) {
+        ec2_undo(c, "DeleteInternetGateway", "InternetGatewayId", id);
         json_decref(o);
         return rc;
     }
@@ -75,42 +65,23 @@ static int igw_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* find: the attachment may not have happened before the cut-off: the next plan's read shows
+ * vpc_id missing and the update attaches it. */
+static json_t *igw_found(xmlNodePtr it, const json_t *desired)
+{
+    json_t *o = igw_outputs(it, desired);
+    json_object_del(o, "vpc_id");
+    return o;
+}
+
 static int igw_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeInternetGateways");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "internetGatewaySet"); it && rc; it = aws_xml_next(it, "item"))
-        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            /* The attachment may not have happened before the cut-off: the next plan's read
-             * shows vpc_id missing and the update attaches it. */
-            json_t *o = igw_outputs(it, desired);
-            json_object_del(o, "vpc_id");
-            *outputs = o;
-            rc = 0;
-        }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeInternetGateways", "internetGatewaySet", igw_found, desired, outputs);
 }
 
 static int igw_describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeInternetGateways");
-    aws_query_add(&q, "InternetGatewayId.1", id);
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    *item = ec2_first_item(*doc, "internetGatewaySet");
-    if (!*item) { xmlFreeDoc(*doc); *doc = NULL; return MESH_ENOTFOUND; }
-    return 0;
+    return ec2_describe_one(c, "DescribeInternetGateways", "InternetGatewayId.1", id, "internetGatewaySet", doc, item);
 }
 
 static char *attached_vpc(xmlNodePtr item)
@@ -150,8 +121,8 @@ static int igw_update(struct call *c, const json_t *outputs, const json_t *prior
     char *have = attached_vpc(it);
     xmlFreeDoc(doc);
     const char *want = ec2_str(desired, "vpc_id");
-    if (have && (!want || strcmp(have, want) != 0)) rc = attach(c, "DetachInternetGateway", id, have);
-    if (!rc && want && (!have || strcmp(have, want) != 0)) rc = attach(c, "AttachInternetGateway", id, want);
+    if (have && (!want || strcmp(have, want) != 0)) rc = attach(c, "DetachInternetGateway", id, have, 0);
+    if (!rc && want && (!have || strcmp(have, want) != 0)) rc = attach(c, "AttachInternetGateway", id, want, 0);
     free(have);
     if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
     if (rc) return rc;
@@ -171,7 +142,7 @@ static int igw_delete(struct call *c, const json_t *outputs)
     if (rc) return rc;
     char *vpc = attached_vpc(it);
     xmlFreeDoc(doc);
-    if (vpc) rc = attach(c, "DetachInternetGateway", id, vpc);
+    if (vpc) rc = attach(c, "DetachInternetGateway", id, vpc, 0);
     free(vpc);
     if (rc) return rc;
     return ec2_delete(c, "DeleteInternetGateway", "InternetGatewayId", id, detach_retry, 300);

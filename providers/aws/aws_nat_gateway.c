@@ -45,22 +45,13 @@ static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
     if (ec2_str(desired, "connectivity_type")) aws_query_add(&q, "ConnectivityType", ec2_str(desired, "connectivity_type"));
     aws_query_add(&q, "ClientToken", c->token);
     ec2_tag_spec(c, &q, 1, "natgateway", json_object_get(desired, "tags"));
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
+    json_t *o = NULL;
+    int rc = ec2_create_one(c, &q, "natGateway", nat_outputs, desired, "natGatewayId", &o);
     if (rc) return rc;
-    json_t *o = nat_outputs(aws_xml_find(xmlDocGetRootElement(doc), "natGateway"), desired);
-    xmlFreeDoc(doc);
-    if (!ec2_str(o, "id")) {
-        json_decref(o);
-        return mesh_err_set(c->err, MESH_ERR, c->address, "CreateNatGateway: the reply holds no natGatewayId");
-    }
     json_t *ready = NULL;
     if (!EC2_SEPARATE_WAIT && (rc = nat_wait(c, o, &ready)) != 0) {
         struct mesh_err e2;  /* leave nothing behind a failed create */
-        mesh_err_init(&e2);
-        struct call c2 = *c;
-        c2.err = &e2;
+        struct call c2 = ec2_quiet(c, &e2);
         nat_delete(&c2, o);
         json_decref(o);
         return rc;
@@ -76,17 +67,7 @@ static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
 /* The gateway's item (doc owns it) or MESH_ENOTFOUND. */
 static int nat_describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeNatGateways");
-    aws_query_add(&q, "NatGatewayId.1", id);
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    *item = ec2_first_item(*doc, "natGatewaySet");
-    if (!*item) { xmlFreeDoc(*doc); *doc = NULL; return MESH_ENOTFOUND; }
-    return 0;
+    return ec2_describe_one(c, "DescribeNatGateways", "NatGatewayId.1", id, "natGatewaySet", doc, item);
 }
 
 static int nat_wait(struct call *c, const json_t *outputs, json_t **ready)
@@ -122,26 +103,18 @@ static int nat_wait(struct call *c, const json_t *outputs, json_t **ready)
     }
 }
 
+/* find: a gateway found by its tags, unless it is failed or going away. */
+static json_t *nat_found(xmlNodePtr it, const json_t *desired)
+{
+    char *state = aws_xml_text(it, "state");
+    int gone = gone_state(state);
+    free(state);
+    return gone ? NULL : nat_outputs(it, desired);
+}
+
 static int nat_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeNatGateways");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "natGatewaySet"); it && rc; it = aws_xml_next(it, "item")) {
-        char *state = aws_xml_text(it, "state");
-        if (!gone_state(state) && ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            *outputs = nat_outputs(it, desired);
-            rc = 0;
-        }
-        free(state);
-    }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeNatGateways", "natGatewaySet", nat_found, desired, outputs);
 }
 
 static int nat_read(struct call *c, const json_t *outputs, json_t **current)
@@ -171,15 +144,8 @@ static int nat_read(struct call *c, const json_t *outputs, json_t **current)
 static int nat_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                       json_t **new_outputs)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
     (void)prior;
-    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, nat_echo);
-    *new_outputs = o;
-    return 0;
+    return ec2_update_tags(c, outputs, desired, nat_echo, new_outputs);
 }
 
 static int nat_delete(struct call *c, const json_t *outputs)

@@ -74,17 +74,10 @@ static json_t *route_of(xmlNodePtr it)
 static int rt_describe(struct call *c, const char *id, struct rt_world *w)
 {
     memset(w, 0, sizeof(*w));
-    struct aws_query q;
-    ec2_query(&q, "DescribeRouteTables");
-    aws_query_add(&q, "RouteTableId.1", id);
-    xmlDocPtr doc = NULL;
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, &doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    xmlNodePtr it = ec2_first_item(doc, "routeTableSet");
-    if (!it) { xmlFreeDoc(doc); return MESH_ENOTFOUND; }
+    xmlDocPtr doc;
+    xmlNodePtr it;
+    int rc = ec2_describe_one(c, "DescribeRouteTables", "RouteTableId.1", id, "routeTableSet", &doc, &it);
+    if (rc) return rc;
     w->routes = json_array();
     w->assocs = json_object();
     for (xmlNodePtr rt = aws_xml_first(aws_xml_find(it, "routeSet"), "item"); rt; rt = aws_xml_next(rt, "item")) {
@@ -175,7 +168,8 @@ static json_t *subnets_ordered(const json_t *assocs, const json_t *order)
 
 /* ---- changes ---- */
 
-static int route_call(struct call *c, const char *action, const char *id, const json_t *route)
+/* fresh: the table was created in this call (eventual consistency: see ec2_send_fresh). */
+static int route_call(struct call *c, const char *action, const char *id, const json_t *route, int fresh)
 {
     const char *dst = ec2_str(route, "destination");
     if (!dst) return mesh_err_set(c->err, MESH_EINVAL, c->address, "a route needs a destination");
@@ -195,7 +189,7 @@ static int route_call(struct call *c, const char *action, const char *id, const 
                           "egress_only_gateway_id", dst);
     if (!rc) {
         struct ec2_res r;
-        rc = ec2_send(c, &q, NULL, &r);
+        rc = fresh ? ec2_send_fresh(c, &q, NULL, &r) : ec2_send(c, &q, NULL, &r);
         if (rc == MESH_ENOTFOUND && strcmp(action, "DeleteRoute") == 0) rc = 0;
         else if (rc) rc = ec2_fail(c, &r);
     }
@@ -203,13 +197,13 @@ static int route_call(struct call *c, const char *action, const char *id, const 
     return rc;
 }
 
-static int associate(struct call *c, const char *id, const char *subnet)
+static int associate(struct call *c, const char *id, const char *subnet, int fresh)
 {
     struct aws_query q;
     ec2_query(&q, "AssociateRouteTable");
     aws_query_add(&q, "RouteTableId", id);
     aws_query_add(&q, "SubnetId", subnet);
-    int rc = ec2_do(c, &q, NULL);
+    int rc = fresh ? ec2_do_fresh(c, &q, NULL) : ec2_do(c, &q, NULL);
     aws_query_release(&q);
     return rc;
 }
@@ -226,7 +220,7 @@ static int disassociate(struct call *c, const char *assoc)
 }
 
 /* Makes the table's routes and associations exactly the desired ones. */
-static int converge(struct call *c, const char *id, const struct rt_world *w, const json_t *desired)
+static int converge(struct call *c, const char *id, const struct rt_world *w, const json_t *desired, int fresh)
 {
     const json_t *want = json_object_get(desired, "routes");
     const json_t *subnets = json_object_get(desired, "subnet_ids");
@@ -234,13 +228,13 @@ static int converge(struct call *c, const char *id, const struct rt_world *w, co
     json_t *r;
     int rc = 0;
     json_array_foreach(w->routes, i, r) {
-        if (!rc && !route_by_dest(want, ec2_str(r, "destination"))) rc = route_call(c, "DeleteRoute", id, r);
+        if (!rc && !route_by_dest(want, ec2_str(r, "destination"))) rc = route_call(c, "DeleteRoute", id, r, fresh);
     }
     json_array_foreach(want, i, r) {
         if (rc) break;
         json_t *have = route_by_dest(w->routes, ec2_str(r, "destination") ? ec2_str(r, "destination") : "");
-        if (!have) rc = route_call(c, "CreateRoute", id, r);
-        else if (!json_equal(have, r)) rc = route_call(c, "ReplaceRoute", id, r);
+        if (!have) rc = route_call(c, "CreateRoute", id, r, fresh);
+        else if (!json_equal(have, r)) rc = route_call(c, "ReplaceRoute", id, r, fresh);
     }
     const char *sn;
     json_t *aid;
@@ -249,7 +243,7 @@ static int converge(struct call *c, const char *id, const struct rt_world *w, co
     }
     json_array_foreach(subnets, i, r) {
         if (!rc && json_is_string(r) && !json_object_get(w->assocs, json_string_value(r)))
-            rc = associate(c, id, json_string_value(r));
+            rc = associate(c, id, json_string_value(r), fresh);
     }
     return rc;
 }
@@ -294,13 +288,11 @@ static int rt_create(struct call *c, const json_t *desired, json_t **outputs)
     xmlFreeDoc(doc);
     if (!id) return mesh_err_set(c->err, MESH_ERR, c->address, "CreateRouteTable: the reply holds no routeTableId");
     struct rt_world w = {json_array(), json_object(), NULL, NULL};
-    rc = converge(c, id, &w, desired);
+    rc = converge(c, id, &w, desired, 1);
     world_release(&w);
     if (rc) {  /* leave nothing behind a failed create */
         struct mesh_err e2;
-        mesh_err_init(&e2);
-        struct call c2 = *c;
-        c2.err = &e2;
+        struct call c2 = ec2_quiet(c, &e2);
         rt_delete_id(&c2, id);
         free(id);
         return rc;
@@ -310,26 +302,18 @@ static int rt_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* find: routes and associations may be partial: the next plan shows it, apply completes it. */
+static json_t *rt_found(xmlNodePtr it, const json_t *desired)
+{
+    char *id = aws_xml_text(it, "routeTableId");
+    json_t *o = rt_outputs(id ? id : "", desired);
+    free(id);
+    return o;
+}
+
 static int rt_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeRouteTables");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "routeTableSet"); it && rc; it = aws_xml_next(it, "item"))
-        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            char *id = aws_xml_text(it, "routeTableId");
-            /* Routes and associations may be partial: the next plan shows it, apply completes it. */
-            *outputs = rt_outputs(id ? id : "", desired);
-            free(id);
-            rc = 0;
-        }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeRouteTables", "routeTableSet", rt_found, desired, outputs);
 }
 
 static int rt_read(struct call *c, const json_t *outputs, json_t **current)
@@ -360,7 +344,7 @@ static int rt_update(struct call *c, const json_t *outputs, const json_t *prior,
     struct rt_world w;
     int rc = rt_describe(c, id, &w);
     if (rc == MESH_ENOTFOUND) return mesh_err_set(c->err, MESH_ERR, c->address, "update: %s is gone", id);
-    if (!rc) rc = converge(c, id, &w, desired);
+    if (!rc) rc = converge(c, id, &w, desired, 0);
     world_release(&w);
     if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
     if (rc) return rc;

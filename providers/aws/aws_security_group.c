@@ -37,9 +37,10 @@ static int revoke_default(struct call *c, const char *id, const char *range, con
     snprintf(k, sizeof(k), "IpPermissions.1.%s.1.%s", range, key);
     aws_query_add(&q, k, cidr);
     struct ec2_res r;
-    int rc = ec2_send(c, &q, NULL, &r);
+    /* Only at create: the group is brand new (eventual consistency: see ec2_send_fresh). */
+    int rc = ec2_send_fresh(c, &q, NULL, &r);
     aws_query_release(&q);
-    if (rc == 0 || rc == MESH_ENOTFOUND || strcmp(r.code, "InvalidPermission.NotFound") == 0) return 0;
+    if (rc == 0 || strcmp(r.code, "InvalidPermission.NotFound") == 0) return 0;
     return ec2_fail(c, &r);
 }
 
@@ -61,11 +62,7 @@ static int sg_create(struct call *c, const json_t *desired, json_t **outputs)
     rc = revoke_default(c, id, "IpRanges", "CidrIp", "0.0.0.0/0");
     if (!rc) rc = revoke_default(c, id, "Ipv6Ranges", "CidrIpv6", "::/0");
     if (rc) {  /* leave nothing behind a failed create */
-        struct mesh_err e2;
-        mesh_err_init(&e2);
-        struct call c2 = *c;
-        c2.err = &e2;
-        ec2_delete(&c2, "DeleteSecurityGroup", "GroupId", id, NULL, 0);
+        ec2_undo(c, "DeleteSecurityGroup", "GroupId", id);
         free(id);
         return rc;
     }
@@ -74,42 +71,28 @@ static int sg_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* find: the outputs of a group found by its tags. */
+static json_t *sg_found(xmlNodePtr it, const json_t *desired)
+{
+    char *id = aws_xml_text(it, "groupId");
+    json_t *o = sg_outputs(id ? id : "", desired);
+    free(id);
+    return o;
+}
+
 static int sg_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeSecurityGroups");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupInfo"); it && rc; it = aws_xml_next(it, "item"))
-        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            char *id = aws_xml_text(it, "groupId");
-            *outputs = sg_outputs(id ? id : "", desired);
-            free(id);
-            rc = 0;
-        }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeSecurityGroups", "securityGroupInfo", sg_found, desired, outputs);
 }
 
 static int sg_read(struct call *c, const json_t *outputs, json_t **current)
 {
     const char *id = ec2_id(c, outputs);
     if (!id) return MESH_ERR;
-    struct aws_query q;
-    ec2_query(&q, "DescribeSecurityGroups");
-    aws_query_add(&q, "GroupId.1", id);
-    xmlDocPtr doc = NULL;
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, &doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    xmlNodePtr it = ec2_first_item(doc, "securityGroupInfo");
-    if (!it) { xmlFreeDoc(doc); return MESH_ENOTFOUND; }
+    xmlDocPtr doc;
+    xmlNodePtr it;
+    int rc = ec2_describe_one(c, "DescribeSecurityGroups", "GroupId.1", id, "securityGroupInfo", &doc, &it);
+    if (rc) return rc;
     json_t *cur = json_deep_copy(outputs);
     ec2_put_text(cur, "name", it, "groupName");
     ec2_put_text(cur, "vpc_id", it, "vpcId");
@@ -125,15 +108,8 @@ static int sg_read(struct call *c, const json_t *outputs, json_t **current)
 static int sg_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                      json_t **new_outputs)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
     (void)prior;
-    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, sg_echo);
-    *new_outputs = o;
-    return 0;
+    return ec2_update_tags(c, outputs, desired, sg_echo, new_outputs);
 }
 
 static int sg_delete(struct call *c, const json_t *outputs)

@@ -35,13 +35,14 @@ static const struct {
     {"enable_dns64", "EnableDns64.Value"},
 };
 
-static int set_flag(struct call *c, const char *id, const char *param, int on)
+/* fresh: the subnet was created in this call (eventual consistency: see ec2_send_fresh). */
+static int set_flag(struct call *c, const char *id, const char *param, int on, int fresh)
 {
     struct aws_query q;
     ec2_query(&q, "ModifySubnetAttribute");
     aws_query_add(&q, "SubnetId", id);
     aws_query_add(&q, param, on ? "true" : "false");
-    int rc = ec2_do(c, &q, NULL);
+    int rc = fresh ? ec2_do_fresh(c, &q, NULL) : ec2_do(c, &q, NULL);
     aws_query_release(&q);
     return rc;
 }
@@ -130,25 +131,14 @@ static int subnet_create(struct call *c, const json_t *desired, json_t **outputs
     if (az[0]) aws_query_add(&q, "AvailabilityZone", az);
     if (v6[0]) aws_query_add(&q, "Ipv6CidrBlock", v6);
     ec2_tag_spec(c, &q, 1, "subnet", json_object_get(desired, "tags"));
-    xmlDocPtr doc = NULL;
-    rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
+    json_t *o = NULL;
+    rc = ec2_create_one(c, &q, "subnet", subnet_outputs, desired, "subnetId", &o);
     if (rc) return rc;
-    json_t *o = subnet_outputs(aws_xml_find(xmlDocGetRootElement(doc), "subnet"), desired);
-    xmlFreeDoc(doc);
     const char *id = ec2_str(o, "id");
-    if (!id) {
-        json_decref(o);
-        return mesh_err_set(c->err, MESH_ERR, c->address, "CreateSubnet: the reply holds no subnetId");
-    }
     for (size_t i = 0; !rc && i < sizeof(flags) / sizeof(flags[0]); i++)
-        if (ec2_bool(desired, flags[i].attr, 0)) rc = set_flag(c, id, flags[i].param, 1);
+        if (ec2_bool(desired, flags[i].attr, 0)) rc = set_flag(c, id, flags[i].param, 1, 1);
     if (rc) {  /* leave nothing behind a failed create */
-        struct mesh_err e2;
-        mesh_err_init(&e2);
-        struct call c2 = *c;
-        c2.err = &e2;
-        ec2_delete(&c2, "DeleteSubnet", "SubnetId", id, NULL, 0);
+        ec2_undo(c, "DeleteSubnet", "SubnetId", id);
         json_decref(o);
         return rc;
     }
@@ -158,41 +148,17 @@ static int subnet_create(struct call *c, const json_t *desired, json_t **outputs
 
 static int subnet_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeSubnets");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "subnetSet"); it && rc; it = aws_xml_next(it, "item"))
-        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            *outputs = subnet_outputs(it, desired);
-            rc = 0;
-        }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeSubnets", "subnetSet", subnet_outputs, desired, outputs);
 }
 
 static int subnet_read(struct call *c, const json_t *outputs, json_t **current)
 {
     const char *id = ec2_id(c, outputs);
     if (!id) return MESH_ERR;
-    struct aws_query q;
-    ec2_query(&q, "DescribeSubnets");
-    aws_query_add(&q, "SubnetId.1", id);
-    xmlDocPtr doc = NULL;
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, &doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    xmlNodePtr it = ec2_first_item(doc, "subnetSet");
-    if (!it) {
-        xmlFreeDoc(doc);
-        return MESH_ENOTFOUND;
-    }
+    xmlDocPtr doc;
+    xmlNodePtr it;
+    int rc = ec2_describe_one(c, "DescribeSubnets", "SubnetId.1", id, "subnetSet", &doc, &it);
+    if (rc) return rc;
     json_t *cur = json_deep_copy(outputs);
     ec2_put_text(cur, "vpc_id", it, "vpcId");
     ec2_put_text(cur, "cidr_block", it, "cidrBlock");
@@ -231,7 +197,7 @@ static int subnet_update(struct call *c, const json_t *outputs, const json_t *pr
     int rc = 0;
     /* Every flag as desired: the world may have drifted from what mesh applied. */
     for (size_t i = 0; !rc && i < sizeof(flags) / sizeof(flags[0]); i++)
-        rc = set_flag(c, id, flags[i].param, ec2_bool(desired, flags[i].attr, 0));
+        rc = set_flag(c, id, flags[i].param, ec2_bool(desired, flags[i].attr, 0), 0);
     if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
     if (rc) return rc;
     json_t *o = json_deep_copy(outputs);

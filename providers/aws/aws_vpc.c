@@ -21,7 +21,8 @@ static const struct attr vpc_schema[] = {
 static const char *const vpc_echo[] = {"assign_generated_ipv6_cidr_block", "enable_dns_support", "enable_dns_hostnames",
                                        "tags", NULL};
 
-static int set_attr(struct call *c, const char *id, const char *name, int on)
+/* fresh: the VPC was created in this call (eventual consistency: see ec2_send_fresh). */
+static int set_attr(struct call *c, const char *id, const char *name, int on, int fresh)
 {
     struct aws_query q;
     ec2_query(&q, "ModifyVpcAttribute");
@@ -29,7 +30,7 @@ static int set_attr(struct call *c, const char *id, const char *name, int on)
     char key[64];
     snprintf(key, sizeof(key), "%s.Value", name);
     aws_query_add(&q, key, on ? "true" : "false");
-    int rc = ec2_do(c, &q, NULL);
+    int rc = fresh ? ec2_do_fresh(c, &q, NULL) : ec2_do(c, &q, NULL);
     aws_query_release(&q);
     return rc;
 }
@@ -40,9 +41,9 @@ static int set_dns(struct call *c, const char *id, const json_t *prior, const js
     int support = ec2_bool(desired, "enable_dns_support", 1), hostnames = ec2_bool(desired, "enable_dns_hostnames", 0);
     int rc = 0;
     if (support != (prior ? ec2_bool(prior, "enable_dns_support", 1) : 1))
-        rc = set_attr(c, id, "EnableDnsSupport", support);
+        rc = set_attr(c, id, "EnableDnsSupport", support, prior == NULL);
     if (!rc && hostnames != (prior ? ec2_bool(prior, "enable_dns_hostnames", 0) : 0))
-        rc = set_attr(c, id, "EnableDnsHostnames", hostnames);
+        rc = set_attr(c, id, "EnableDnsHostnames", hostnames, prior == NULL);
     return rc;
 }
 
@@ -72,21 +73,7 @@ static json_t *vpc_outputs(xmlNodePtr item, const json_t *desired)
 
 static int describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeVpcs");
-    aws_query_add(&q, "VpcId.1", id);
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    *item = ec2_first_item(*doc, "vpcSet");
-    if (!*item) {
-        xmlFreeDoc(*doc);
-        *doc = NULL;
-        return MESH_ENOTFOUND;
-    }
-    return 0;
+    return ec2_describe_one(c, "DescribeVpcs", "VpcId.1", id, "vpcSet", doc, item);
 }
 
 static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready);
@@ -99,17 +86,10 @@ static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
     aws_query_add(&q, "CidrBlock", ec2_str(desired, "cidr_block") ? ec2_str(desired, "cidr_block") : "");
     if (ec2_bool(desired, "assign_generated_ipv6_cidr_block", 0)) aws_query_add(&q, "AmazonProvidedIpv6CidrBlock", "true");
     ec2_tag_spec(c, &q, 1, "vpc", json_object_get(desired, "tags"));
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
+    json_t *o = NULL;
+    int rc = ec2_create_one(c, &q, "vpc", vpc_outputs, desired, "vpcId", &o);
     if (rc) return rc;
-    json_t *o = vpc_outputs(aws_xml_find(xmlDocGetRootElement(doc), "vpc"), desired);
-    xmlFreeDoc(doc);
     const char *id = ec2_str(o, "id");
-    if (!id) {
-        json_decref(o);
-        return mesh_err_set(c->err, MESH_ERR, c->address, "CreateVpc: the reply holds no vpcId");
-    }
     /* The DNS attributes: done here (the ID is known); if this fails the VPC is removed so the
      * failed create leaves nothing behind. */
     rc = set_dns(c, id, NULL, desired);
@@ -121,9 +101,7 @@ static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
     }
     if (rc) {
         struct mesh_err e2;
-        mesh_err_init(&e2);
-        struct call c2 = *c;
-        c2.err = &e2;
+        struct call c2 = ec2_quiet(c, &e2);
         vpc_delete(&c2, o);
         json_decref(o);
         return rc;
@@ -164,21 +142,7 @@ static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready)
 
 static int vpc_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    struct aws_query q;
-    ec2_query(&q, "DescribeVpcs");
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, "vpcSet"); it && rc; it = aws_xml_next(it, "item"))
-        if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) {
-            *outputs = vpc_outputs(it, desired);
-            rc = 0;
-        }
-    xmlFreeDoc(doc);
-    return rc;
+    return ec2_find_ours(c, "DescribeVpcs", "vpcSet", vpc_outputs, desired, outputs);
 }
 
 static int dns_attr(struct call *c, const char *id, const char *name, const char *reply, int *on)
@@ -235,8 +199,8 @@ static int vpc_update(struct call *c, const json_t *outputs, const json_t *prior
     const char *id = ec2_id(c, outputs);
     if (!id) return MESH_ERR;
     /* Set both DNS attributes as desired: the world may have drifted from prior. */
-    int rc = set_attr(c, id, "EnableDnsSupport", ec2_bool(desired, "enable_dns_support", 1));
-    if (!rc) rc = set_attr(c, id, "EnableDnsHostnames", ec2_bool(desired, "enable_dns_hostnames", 0));
+    int rc = set_attr(c, id, "EnableDnsSupport", ec2_bool(desired, "enable_dns_support", 1), 0);
+    if (!rc) rc = set_attr(c, id, "EnableDnsHostnames", ec2_bool(desired, "enable_dns_hostnames", 0), 0);
     if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
     if (rc) return rc;
     (void)prior;

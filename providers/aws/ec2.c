@@ -29,7 +29,7 @@ static int not_found_code(const char *code)
     return n > 8 && strcmp(code + n - 8, "NotFound") == 0;
 }
 
-int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
+static int send_once(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
 {
     struct aws_handle *h = c->provider;
     memset(r, 0, sizeof(*r));
@@ -53,6 +53,48 @@ int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res
     snprintf(r->msg, sizeof(r->msg), "%s", m);
     if (rc != MESH_ECANCELED && not_found_code(r->code)) rc = MESH_ENOTFOUND;
     return r->rc = rc;
+}
+
+static double now_mono(void);
+static double scale(void);
+
+int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
+{
+    return send_once(c, q, doc, r);
+}
+
+/* Eventual consistency: an ID created moments ago may answer *.NotFound for a few seconds. Up
+ * to EC2_FRESH_TRIES attempts, 0.25 s doubling (about 8 s in all at MESH_BACKOFF_SCALE=1),
+ * never past the call's deadline nor once cancelled; each extra attempt counts as a retry. */
+#define EC2_FRESH_TRIES 6
+
+/* A NotFound about the object named, not about a part of it (a rule, a route) that is absent. */
+static int fresh_code(const char *code)
+{
+    return strcmp(code, "InvalidPermission.NotFound") != 0 && strcmp(code, "InvalidRoute.NotFound") != 0;
+}
+int ec2_send_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
+{
+    struct aws_handle *h = c->provider;
+    double d = 0.25 * scale();
+    for (int n = 1;; n++, d *= 2) {
+        int rc = send_once(c, q, doc, r);
+        if (rc != MESH_ENOTFOUND || !fresh_code(r->code) || n >= EC2_FRESH_TRIES || (c->cancel && *c->cancel))
+            return rc;
+        if (c->deadline > 0 && now_mono() + d > c->deadline) return rc;
+        if (h) atomic_fetch_add(&h->retries.used, 1);
+        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            if (c->cancel && *c->cancel) return rc;
+        }
+    }
+}
+
+int ec2_do_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc)
+{
+    struct ec2_res r;
+    int rc = ec2_send_fresh(c, q, doc, &r);
+    return rc ? ec2_fail(c, &r) : 0;
 }
 
 int ec2_fail(struct call *c, const struct ec2_res *r)
@@ -253,6 +295,101 @@ int ec2_delete(struct call *c, const char *action, const char *param, const char
         snprintf(what, sizeof(what), "%s %s: %s", action, id, r.msg);
         if ((rc = ec2_wait_next(&w, c, what))) return rc;
     }
+}
+
+/* ---- what most drivers share ---- */
+
+int ec2_find_ours(struct call *c, const char *action, const char *set_path, ec2_outputs_fn *fn,
+                  const json_t *desired, json_t **outputs)
+{
+    struct aws_query q;
+    ec2_query(&q, action);
+    ec2_filter_ours(c, &q);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, &q, &doc);
+    aws_query_release(&q);
+    if (rc) return rc;
+    rc = MESH_ENOTFOUND;
+    for (xmlNodePtr it = ec2_first_item(doc, set_path); it && rc; it = aws_xml_next(it, "item")) {
+        if (!ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) continue;
+        json_t *o = fn(it, desired);
+        if (o) {
+            *outputs = o;
+            rc = 0;
+        }
+    }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+int ec2_create_one(struct call *c, struct aws_query *q, const char *item_path, ec2_outputs_fn *fn,
+                   const json_t *desired, const char *id_name, json_t **outputs)
+{
+    char action[sizeof(q->action)];
+    snprintf(action, sizeof(action), "%s", q->action);
+    xmlDocPtr doc = NULL;
+    int rc = ec2_do(c, q, &doc);
+    aws_query_release(q);
+    if (rc) return rc;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    json_t *o = fn(item_path ? aws_xml_find(root, item_path) : root, desired);
+    xmlFreeDoc(doc);
+    if (!o || !ec2_str(o, "id")) {
+        json_decref(o);
+        return mesh_err_set(c->err, MESH_ERR, c->address, "%s: the reply holds no %s", action, id_name);
+    }
+    *outputs = o;
+    return 0;
+}
+
+int ec2_describe_one(struct call *c, const char *action, const char *id_param, const char *id, const char *set_path,
+                     xmlDocPtr *doc, xmlNodePtr *item)
+{
+    struct aws_query q;
+    ec2_query(&q, action);
+    aws_query_add(&q, id_param, id);
+    struct ec2_res r;
+    *doc = NULL;
+    *item = NULL;
+    int rc = ec2_send(c, &q, doc, &r);
+    aws_query_release(&q);
+    if (rc == MESH_ENOTFOUND) return rc;
+    if (rc) return ec2_fail(c, &r);
+    *item = ec2_first_item(*doc, set_path);
+    if (!*item) {
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+        return MESH_ENOTFOUND;
+    }
+    return 0;
+}
+
+int ec2_update_tags(struct call *c, const json_t *outputs, const json_t *desired, const char *const *echo,
+                    json_t **new_outputs)
+{
+    const char *id = ec2_id(c, outputs);
+    if (!id) return MESH_ERR;
+    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
+    if (rc) return rc;
+    json_t *o = json_deep_copy(outputs);
+    ec2_echo(o, desired, echo);
+    *new_outputs = o;
+    return 0;
+}
+
+struct call ec2_quiet(const struct call *c, struct mesh_err *e)
+{
+    mesh_err_init(e);
+    struct call c2 = *c;
+    c2.err = e;
+    return c2;
+}
+
+void ec2_undo(struct call *c, const char *action, const char *param, const char *id)
+{
+    struct mesh_err e;
+    struct call c2 = ec2_quiet(c, &e);
+    ec2_delete(&c2, action, param, id, NULL, 0);
 }
 
 /* ---- AZs ---- */

@@ -50,6 +50,12 @@ void ec2_query(struct aws_query *q, const char *action);
 int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r);
 /* One call; on failure sets c->err to "Action failed: ..." at c->address and returns its code. */
 int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc);
+/* The same for a call naming an ID created earlier in this same driver call: a *.NotFound
+ * (eventual consistency) is retried a few times with short backoffs (MESH_BACKOFF_SCALE), within
+ * the call's deadline and until cancelled. Never for an object of an earlier call: there
+ * NotFound means gone. */
+int ec2_send_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r);
+int ec2_do_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc);
 /* Sets c->err from r (used after ec2_send when the error is not one the caller tolerates). */
 int ec2_fail(struct call *c, const struct ec2_res *r);
 
@@ -83,6 +89,32 @@ int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what);
  * (a dependency still going away) waits and tries again, up to limit seconds (scaled). */
 int ec2_delete(struct call *c, const char *action, const char *param, const char *id, const char *const *retry,
                double limit);
+
+/* ---- what most drivers share ---- */
+/* Makes a driver's outputs from a reply item; NULL: skip the item (find only). */
+typedef json_t *ec2_outputs_fn(xmlNodePtr item, const json_t *desired);
+/* find: action (Describe*) filtered by mesh's tags; the first item of set_path tagged ours (checked
+ * again here) for which fn gives outputs. MESH_ENOTFOUND when none; an error sets c->err. */
+int ec2_find_ours(struct call *c, const char *action, const char *set_path, ec2_outputs_fn *fn,
+                  const json_t *desired, json_t **outputs);
+/* create: sends q (and releases it); outputs are fn(the reply's element at item_path, or its root
+ * when NULL); an answer without an "id" is an error naming id_name. */
+int ec2_create_one(struct call *c, struct aws_query *q, const char *item_path, ec2_outputs_fn *fn,
+                   const json_t *desired, const char *id_name, json_t **outputs);
+/* action with id_param=id (a Describe* of one object): 0 with *doc (the caller frees it) and *item,
+ * the first item of set_path; MESH_ENOTFOUND (c->err untouched) when the answer is NotFound or
+ * empty; another error sets c->err. */
+int ec2_describe_one(struct call *c, const char *action, const char *id_param, const char *id, const char *set_path,
+                     xmlDocPtr *doc, xmlNodePtr *item);
+/* update of a type whose only updatable attribute is tags: syncs them, then outputs + echo. */
+int ec2_update_tags(struct call *c, const json_t *outputs, const json_t *desired, const char *const *echo,
+                    json_t **new_outputs);
+
+/* A copy of c whose errors go to e (initialised here): for clean-up whose failure must not
+ * replace the error being returned. */
+struct call ec2_quiet(const struct call *c, struct mesh_err *e);
+/* Leaves nothing behind a failed create: action(param=id) once, its own error dropped. */
+void ec2_undo(struct call *c, const char *action, const char *param, const char *id);
 
 /* ---- the region's AZs ---- */
 /* The name of the region's index-th available AZ (sorted by name), cached per run. */

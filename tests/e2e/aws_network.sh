@@ -3,7 +3,8 @@
 # cross-cluster security groups) applied by mesh against moto_server behind the fault proxy, both
 # on free 127.0.0.1 ports, and checked with the aws CLI: every resource as the reference wants
 # it, an empty second plan, drift made with the aws CLI planned and fixed, destroy leaving
-# nothing, convergence under throttling and 503s with the retries reported, and the engine's
+# nothing, convergence under eventual consistency (a new ID not found for a while), under
+# throttling and 503s with the retries reported, and the engine's
 # fail-at-every-call and crash-at-every-call loops leaving no orphan.
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -156,6 +157,18 @@ echo "# [${SECONDS}s]"
 # ---- destroy leaves nothing ----
 expect_rc "destroy" 0 "$MESH" destroy -f net.yaml --auto-approve
 check "destroy left no VPC, subnet, gateway, EIP, NAT, route table or SG" test "$(count_all)" = 0
+
+echo "# [${SECONDS}s]"
+# ---- eventual consistency: a new ID answers NotFound to the next 2 calls naming it ----
+curl -s -X POST "$PROXY_URL/__reset" >/dev/null
+faults '{"eventual": 2}'
+expect_rc "eventual consistency (K=2): apply converges" 0 "$MESH" apply -f net.yaml --auto-approve
+hits=$(curl -s "$PROXY_URL/__stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get("eventual", 0))')
+faults '{}'
+check "eventual consistency: NotFound answers were injected ($hits) and retried" test "$hits" -gt 5
+expect_rc "eventual consistency: then the plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
+expect_rc "eventual consistency: destroy" 0 "$MESH" destroy -f net.yaml --auto-approve
+check "eventual consistency: nothing left" test "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
 # ---- throttling and 503s: 10 applies in a row converge, retries reported ----

@@ -4,7 +4,8 @@
 It forwards every request to the upstream emulator and, on request, injects what real AWS does
 to a client: throttling errors per service and action, 500/503 answers, connection resets,
 delays, and "eventual consistency" (an ID just returned by a Create* call is not found by the
-next K Describe* calls naming it). It also fills in what moto lacks and mesh relies on:
+next K calls naming it: Describe*, Modify*, Attach*, Associate*, Authorize*, Revoke*, CreateRoute,
+CreateTags; setting "eventual" to 0 makes every pending ID visible). It also fills in what moto lacks and mesh relies on:
 DNS64 (ModifySubnetAttribute EnableDns64 is remembered and DescribeSubnets reports
 <enableDns64>), so a second plan can be empty; and the release of a deleted NAT gateway's network
 interface (moto keeps it forever, so its subnet and VPC could never be deleted).
@@ -108,9 +109,14 @@ def pick_fault(service, action):
     return None
 
 
+# The calls that follow a create on the new ID (real EC2 may answer them NotFound for a while).
+EVENTUAL_ACTIONS = ("Describe", "Modify", "Attach", "Associate", "Authorize", "Revoke")
+
+
 def eventual_hit(action, params):
-    """An ID created moments ago and named by this Describe*: its NotFound code. Caller holds LOCK."""
-    if not action.startswith("Describe"):
+    """An ID created moments ago and named by this call (a Describe*, Modify*, Attach*, Associate*,
+    Authorize*, Revoke*, CreateRoute or CreateTags): its NotFound code. Caller holds LOCK."""
+    if not action.startswith(EVENTUAL_ACTIONS) and action not in ("CreateRoute", "CreateTags"):
         return None
     named = {v for vals in params.values() for v in vals}
     for rid, left in list(STATE["pending"].items()):
@@ -123,7 +129,11 @@ def eventual_hit(action, params):
 def note_created(action, body):
     if STATE["eventual"] <= 0 or not action.startswith("Create"):
         return
-    m = re.search(rb"<(\w+Id)>([a-z]+-[0-9a-f]+)</\1>", body)
+    # The created object's own ID (CreateVpc -> <vpcId>), not another one the reply names (the
+    # <vpcId> of a CreateSubnet): a parent made by an earlier call must not go invisible again.
+    what = action[len("Create"):]
+    tag = "groupId" if what == "SecurityGroup" else what[:1].lower() + what[1:] + "Id"
+    m = re.search(rb"<(%s)>([a-z]+-[0-9a-f]+)</\1>" % tag.encode(), body)
     if m:
         STATE["pending"][m.group(2).decode()] = STATE["eventual"]
 
@@ -167,6 +177,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 cfg = json.loads(body or b"{}")
                 STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0), counters={})
+                if STATE["eventual"] <= 0:
+                    STATE["pending"] = {}  # consistency reached: nothing stays invisible
                 if "seed" in cfg:
                     random.seed(cfg["seed"])
         return self._reply(200, "application/json", b"{}")
