@@ -105,3 +105,14 @@ void spec_mark_sensitive_refs(struct spec *s)
         }
     } while (changed);
 }
+
+json_t *spec_sensitive_names(const struct spec_resource *r, const struct driver *d)
+{
+    json_t *names = json_array();
+    for (const struct attr *a = d ? d->schema : NULL; a && a->name; a++)
+        if (a->flags & ATTR_SENSITIVE) json_array_append_new(names, json_string(a->name));
+    size_t i;
+    json_t *v;
+    if (r) json_array_foreach(r->sensitive, i, v) if (!listed(names, json_string_value(v))) json_array_append(names, v);
+    return names;
+}
