@@ -13,6 +13,7 @@
 
 #include "base/strbuf.h"
 #include "base/suggest.h"
+#include "base/wipe.h"
 #include "spec/spec_int.h"
 
 extern char **environ;
@@ -536,5 +537,5 @@ void vars_mark_sensitive(struct spec *s)
             if (!name_listed(r->sensitive, k)) json_array_append_new(r->sensitive, json_string(k));
         }
     }
-    vec_free_all(&secrets, free);
+    vec_free_all(&secrets, wipe_free);
 }
