@@ -73,14 +73,6 @@ static void diff_create(struct plan_entry *e, const char *reason)
             change_add(e, a->name, NULL, ref_unknown(), spec_attr_sensitive(e->res, e->driver, a->name) ? CHG_SENSITIVE : 0);
 }
 
-static int row_listed(const json_t *names, const char *name)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(names, i, v) if (json_string_value(v) && strcmp(json_string_value(v), name) == 0) return 1;
-    return 0;
-}
-
 /* Compares every settable attribute: desired vs what the world holds (refresh) or, when the
  * driver cannot observe it, vs what mesh applied last time. */
 static void diff_update(struct plan_entry *e)
@@ -100,7 +92,7 @@ static void diff_update(struct plan_entry *e)
         if (!unknown && want && !have && json_is_null(want)) continue;
         int flags = 0;
         /* sensitive now, or it was when applied: the old value may be the secret */
-        if (spec_attr_sensitive(e->res, e->driver, a->name) || row_listed(e->prior->sensitive, a->name))
+        if (spec_attr_sensitive(e->res, e->driver, a->name) || spec_name_listed(e->prior->sensitive, a->name))
             flags |= CHG_SENSITIVE;
         if (a->flags & ATTR_FORCE_NEW) flags |= CHG_FORCES_NEW;
         if (a->flags & ATTR_IRREVERSIBLE) flags |= CHG_IRREVERSIBLE, e->irreversible = 1;

@@ -16,8 +16,9 @@
 #include "spec/ref.h"
 #include "spec/spec_int.h"
 
-static int listed(const json_t *names, const char *name)
+int spec_name_listed(const json_t *names, const char *name)
 {
+    if (!name) return 0;
     size_t i;
     json_t *v;
     json_array_foreach(names, i, v) if (json_string_value(v) && strcmp(json_string_value(v), name) == 0) return 1;
@@ -87,7 +88,7 @@ static int resource_pass(const struct spec *s, struct spec_resource *r)
     const char *k;
     json_t *v;
     if (has_refs(r))
-        json_object_foreach(r->attrs, k, v) if (!listed(r->sensitive, k) && value_refs_sensitive(s, v)) changed |= mark(r, k);
+        json_object_foreach(r->attrs, k, v) if (!spec_name_listed(r->sensitive, k) && value_refs_sensitive(s, v)) changed |= mark(r, k);
     if (r->sensitive && spec_made_input(r))
         for (const struct attr *a = r->driver->schema; a->name; a++)
             if ((a->flags & ATTR_COMPUTED) && strcmp(a->name, "id") != 0) changed |= mark(r, a->name);
@@ -113,6 +114,6 @@ json_t *spec_sensitive_names(const struct spec_resource *r, const struct driver 
         if (a->flags & ATTR_SENSITIVE) json_array_append_new(names, json_string(a->name));
     size_t i;
     json_t *v;
-    if (r) json_array_foreach(r->sensitive, i, v) if (!listed(names, json_string_value(v))) json_array_append(names, v);
+    if (r) json_array_foreach(r->sensitive, i, v) if (!spec_name_listed(names, json_string_value(v))) json_array_append(names, v);
     return names;
 }

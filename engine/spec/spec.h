@@ -102,6 +102,8 @@ int spec_attr_sensitive(const struct spec_resource *r, const struct driver *d, c
 /* A new array of the names a state row lists as sensitive (stored encrypted): d's SENSITIVE
  * attributes and r's marks (r may be NULL). */
 json_t *spec_sensitive_names(const struct spec_resource *r, const struct driver *d);
+/* True when the array of names (a row's or a resource's sensitive list; NULL: none) holds name. */
+int spec_name_listed(const json_t *names, const char *name);
 
 /* node.c / load.c */
 void node_free(struct node *n);
