@@ -121,7 +121,14 @@ m plan
 check "an attribute that held a secret shows its old value as (sensitive)" \
     grep -q 'triggers = (sensitive) -> (sensitive)' last.out
 m apply --auto-approve
-check "no secret after updates, replacements and --json applies" leaks
+# a saved plan of a change that moves a secret: the file and its apply show none
+sed -i 's/key2=\${pki/key3=${pki/' mesh.yaml
+m plan -out saved.plan
+check "a saved plan of a sensitive change shows (sensitive)" grep -q 'input = (sensitive) -> (sensitive)' last.out
+cp saved.plan "$LOGS/saved.plan"
+m apply saved.plan
+check "the saved plan applies" grep -q 'Apply complete' last.out
+check "no secret after updates, replacements, --json applies and a saved plan" leaks
 check "snapshots hold the sensitive attributes encrypted" $PY - .mesh/state.db <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
