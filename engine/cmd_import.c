@@ -49,7 +49,7 @@ static int import_one(struct session *s, const char *address, const char *id, st
     import_split(d, current, row->inputs, row->outputs);
     json_object_set_new(row->outputs, "id", json_string(id));
     json_decref(row->sensitive);
-    row->sensitive = driver_sensitive_names(d);
+    row->sensitive = spec_sensitive_names(r, d);
     for (size_t i = 0; i < r->deps.len; i++) {
         const char *dep = ((struct spec_dep *)r->deps.items[i])->address;
         int dup = 0;

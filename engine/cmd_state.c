@@ -9,6 +9,7 @@
 #include "driver.h"
 #include "plan_render.h"
 #include "session.h"
+#include "spec/spec.h"
 #include "state_edit.h"
 #include "store.h"
 #include "ui.h"
@@ -31,13 +32,7 @@ static int state_list(struct session *s)
     return 0;
 }
 
-static int row_is_sensitive(const struct state_row *r, const char *name)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(r->sensitive, i, v) if (json_string_value(v) && strcmp(json_string_value(v), name) == 0) return 1;
-    return 0;
-}
+static int row_is_sensitive(const struct state_row *r, const char *name) { return spec_name_listed(r->sensitive, name); }
 
 static json_t *redacted(const struct state_row *r, const json_t *obj)
 {

@@ -70,7 +70,7 @@ static void diff_create(struct plan_entry *e, const char *reason)
     json_object_foreach(e->planned, k, v) change_add(e, k, NULL, v, spec_attr_sensitive(e->res, e->driver, k) ? CHG_SENSITIVE : 0);
     for (const struct attr *a = e->driver->schema; a->name; a++)
         if ((a->flags & ATTR_COMPUTED) && !json_object_get(e->planned, a->name))
-            change_add(e, a->name, NULL, ref_unknown(), a->flags & ATTR_SENSITIVE ? CHG_SENSITIVE : 0);
+            change_add(e, a->name, NULL, ref_unknown(), spec_attr_sensitive(e->res, e->driver, a->name) ? CHG_SENSITIVE : 0);
 }
 
 /* Compares every settable attribute: desired vs what the world holds (refresh) or, when the
@@ -91,7 +91,9 @@ static void diff_update(struct plan_entry *e)
         if (!unknown && !want && json_is_null(have)) continue;
         if (!unknown && want && !have && json_is_null(want)) continue;
         int flags = 0;
-        if (spec_attr_sensitive(e->res, e->driver, a->name)) flags |= CHG_SENSITIVE;
+        /* sensitive now, or it was when applied: the old value may be the secret */
+        if (spec_attr_sensitive(e->res, e->driver, a->name) || spec_name_listed(e->prior->sensitive, a->name))
+            flags |= CHG_SENSITIVE;
         if (a->flags & ATTR_FORCE_NEW) flags |= CHG_FORCES_NEW;
         if (a->flags & ATTR_IRREVERSIBLE) flags |= CHG_IRREVERSIBLE, e->irreversible = 1;
         if (seen && applied && !json_equal(seen, applied)) flags |= CHG_DRIFT;

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include "base/err.h"
+#include "base/wipe.h"
 #include "cmd.h"
 #include "fault.h"
 #include "spec/ref.h"
@@ -139,6 +140,7 @@ static int wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    wipe_install_json();  /* before any jansson value exists: decrypted secrets live in them */
     if (argc < 2) {
         usage_all(stderr);
         return 1;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/strbuf.h"
+#include "base/wipe.h"
 #include "plan.h"
 #include "session.h"
 #include "spec/ref.h"
@@ -27,7 +29,7 @@ static void fp_add_json(EVP_MD_CTX *md, const json_t *v)
 {
     char *t = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
     fp_add(md, t ? t : "(absent)");
-    free(t);
+    wipe_free(t);  /* a sensitive attribute's value */
 }
 
 void plan_fingerprint(const struct plan *p, char out[65])
@@ -66,6 +68,7 @@ static char *file_text(const char *path, size_t *len)
     size_t got;
     while ((got = fread(buf, 1, sizeof(buf), f)) > 0) strbuf_add(&sb, buf, got);
     fclose(f);
+    OPENSSL_cleanse(buf, sizeof(buf));  /* a var file's secrets; sb wipes what it lets go of */
     if (len) *len = sb.len;
     return strbuf_detach(&sb);
 }
@@ -96,13 +99,13 @@ static json_t *planfile_payload(const struct plan *p, struct session *s, const c
     for (size_t i = 0; i < s->o->var_files.len; i++) {
         char *t = file_text(s->o->var_files.items[i], NULL);
         json_array_append_new(files, json_pack("{s:s, s:s}", "path", (const char *)s->o->var_files.items[i], "text", t ? t : ""));
-        free(t);
+        wipe_free(t);  /* its sensitive values; the payload's copy is wiped by jansson's free */
     }
     for (size_t i = 0; i < s->o->targets.len; i++) json_array_append_new(targets, json_string(s->o->targets.items[i]));
     json_t *payload = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:I}", "spec_path", s->o->spec_path, "spec_text",
                                 spec, "vars", vars, "var_files", files, "targets", targets, "fingerprint", fp, "lineage",
                                 lineage, "serial", (json_int_t)serial);
-    free(spec);
+    wipe_free(spec);  /* defaults of sensitive variables may be in it */
     return payload;
 }
 

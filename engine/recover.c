@@ -85,10 +85,10 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     row->inputs = desired;
     row->outputs = outs;
     row->deps = json_array();
-    row->sensitive = driver_sensitive_names(d);
+    const struct spec_resource *sr = spec ? spec_find(spec, je->address) : NULL;
+    row->sensitive = spec_sensitive_names(sr, d);  /* the spec's marks too: an adopted secret stays encrypted */
     free(row->run_id);
     row->run_id = strdup(run_id);
-    const struct spec_resource *sr = spec ? spec_find(spec, je->address) : NULL;
     for (size_t i = 0; sr && i < sr->deps.len; i++)
         json_array_append_new(row->deps, json_string(((struct spec_dep *)sr->deps.items[i])->address));
     /* A create-before-destroy replacement: the old object is still current; keep it, deposed. */

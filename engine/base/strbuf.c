@@ -1,5 +1,8 @@
-/* strbuf.c: a growable string (see strbuf.h). */
+/* strbuf.c: a growable string (see strbuf.h). A strbuf may hold a secret (a decrypted value, a
+ * credentials file), so a buffer it lets go of, on growth or release, is wiped first. */
 #include "base/strbuf.h"
+
+#include "base/wipe.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,7 +20,7 @@ void strbuf_init(struct strbuf *sb)
 
 void strbuf_release(struct strbuf *sb)
 {
-    if (sb->alloc) free(sb->buf);
+    if (sb->alloc) wipe_free(sb->buf);
     strbuf_init(sb);
 }
 
@@ -34,9 +37,11 @@ void strbuf_grow(struct strbuf *sb, size_t extra)
     if (need <= sb->alloc) return;
     size_t cap = sb->alloc ? sb->alloc : 64;
     while (cap < need) cap *= 2;
-    char *p = sb->alloc ? realloc(sb->buf, cap) : malloc(cap);
+    char *p = malloc(cap);  /* not realloc: it would leave the old copy behind unwiped */
     if (!p) abort();
-    if (!sb->alloc) p[0] = '\0';
+    if (sb->alloc) memcpy(p, sb->buf, sb->len + 1);
+    else p[0] = '\0';
+    if (sb->alloc) wipe_free(sb->buf);
     sb->buf = p;
     sb->alloc = cap;
 }

@@ -424,8 +424,9 @@ int spec_load_buffer_opts(const char *name, const char *text, size_t len, const 
         if (mesh && mesh->kind == NODE_MAP) s->mesh = node_to_json(mesh);
         schema_validate(root, &c);
         spec_compile(s, &c);
-        compile_outputs(s, &c);
         vars_mark_sensitive(s);
+        spec_mark_sensitive_refs(s);  /* before outputs: an output reading a marked attribute is sensitive */
+        compile_outputs(s, &c);
     }
     free(t.lines);
     if (!s || dl->errors > before) {

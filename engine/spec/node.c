@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/wipe.h"
 #include "spec/spec_int.h"
 
 void node_free(struct node *n)
@@ -19,7 +20,7 @@ void node_free(struct node *n)
         for (size_t i = 0; i < n->n; i++) node_free(n->items[i]);
         free(n->items);
     }
-    free(n->scalar);
+    wipe_free(n->scalar);  /* a sensitive variable's value, from a var file or substituted */
     free(n);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "base/wipe.h"
 
 #define UNKNOWN_KEY "$mesh_unknown"
 
@@ -124,7 +125,7 @@ static void append_value_text(struct strbuf *sb, const json_t *v)
     } else {
         char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
         if (t) strbuf_adds(sb, t);
-        free(t);
+        wipe_free(t);  /* the value may be a secret spliced into a string */
     }
 }
 

@@ -99,6 +99,11 @@ void spec_free(struct spec *s);
 struct spec_resource *spec_find(const struct spec *s, const char *address);
 /* True when attribute name of r is sensitive: by its driver's schema or by the spec. */
 int spec_attr_sensitive(const struct spec_resource *r, const struct driver *d, const char *name);
+/* A new array of the names a state row lists as sensitive (stored encrypted): d's SENSITIVE
+ * attributes and r's marks (r may be NULL). */
+json_t *spec_sensitive_names(const struct spec_resource *r, const struct driver *d);
+/* True when the array of names (a row's or a resource's sensitive list; NULL: none) holds name. */
+int spec_name_listed(const json_t *names, const char *name);
 
 /* node.c / load.c */
 void node_free(struct node *n);

@@ -78,6 +78,10 @@ void vars_mark_sensitive(struct spec *s);
 /* True when a node of the subtree holds a sensitive variable's value. */
 int node_has_sensitive(const struct node *n);
 
+/* sensitive.c: after compile and vars_mark_sensitive, an attribute that references a sensitive
+ * attribute (directly, inside a string, nested, or over any number of hops) joins r->sensitive. */
+void spec_mark_sensitive_refs(struct spec *s);
+
 /* outputs.c: outputs: → s->outputs, each reference checked against the spec's resources. */
 void compile_outputs(struct spec *s, const struct spec_ctx *c);
 void spec_output_free(void *o);

@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "base/strbuf.h"
 #include "base/suggest.h"
+#include "base/wipe.h"
 #include "spec/spec_int.h"
 
 extern char **environ;
@@ -201,6 +204,7 @@ static char *read_file(const char *path, size_t *len, struct diag_list *dl)
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len <= SPEC_MAX_BYTES) strbuf_add(&sb, buf, n);
     int bad = ferror(f);
     fclose(f);
+    OPENSSL_cleanse(buf, sizeof(buf));
     if (bad || sb.len > SPEC_MAX_BYTES) {
         diag_error(dl, path, 0, 0, bad ? "cannot read --var-file: read error" : "--var-file is larger than 8 MiB");
         strbuf_release(&sb);
@@ -247,7 +251,7 @@ static void load_var_file(struct vars *V, const char *path)
     }
     node_free(root);
     free(t.lines);
-    free(text);
+    wipe_free(text);  /* it holds the values of sensitive variables */
 }
 
 /* ---- MESH_VAR_<NAME> and --var NAME=VALUE ---- */
@@ -312,7 +316,7 @@ static void add_value_text(struct strbuf *sb, const json_t *v)
     if (json_is_string(v)) return add_escaped(sb, json_string_value(v), json_string_length(v));
     char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
     if (t) add_escaped(sb, t, strlen(t));
-    free(t);
+    wipe_free(t);
 }
 
 static struct node *node_at(enum node_kind kind, const struct node *at, int sensitive)
@@ -536,5 +540,5 @@ void vars_mark_sensitive(struct spec *s)
             if (!name_listed(r->sensitive, k)) json_array_append_new(r->sensitive, json_string(k));
         }
     }
-    vec_free_all(&secrets, free);
+    vec_free_all(&secrets, wipe_free);
 }

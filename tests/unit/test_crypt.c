@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/wipe.h"
 #include "store_fixture.h"
 
 #define LINEAGE "0b7e8a4c-1111-4222-8333-444455556666"
@@ -243,6 +244,7 @@ static void test_threads_share_the_key(void **state)
 
 int main(void)
 {
+    wipe_install_json();  /* as main does: decrypted values are wiped when freed */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip_any_json, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_is_encrypted, fixture_setup, fixture_teardown),

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "base/wipe.h"
 #include "spec/spec.h"
 
 static struct spec *load_with(const char *text, const char **vars, size_t nvars, const char **files, size_t nfiles,
@@ -197,8 +198,10 @@ static void test_sensitive_and_errors(void **state)
     struct spec *s = load_with(text, vars, 2, NULL, 0, &dl);
     assert_non_null(s);
     const struct spec_resource *r = spec_find(s, "null_resource.a");
-    assert_int_equal(json_array_size(r->sensitive), 1);
+    /* input holds the secret; output (which echoes input) is sensitive with it; id is not */
+    assert_int_equal(json_array_size(r->sensitive), 2);
     assert_string_equal(json_string_value(json_array_get(r->sensitive, 0)), "input");
+    assert_string_equal(json_string_value(json_array_get(r->sensitive, 1)), "output");
     assert_int_equal(s->outputs.len, 3);
     const struct spec_output *o = s->outputs.items[0], *p = s->outputs.items[1], *q = s->outputs.items[2];
     assert_true(o->sensitive);
@@ -243,6 +246,7 @@ static void test_outputs_checked(void **state)
 
 int main(void)
 {
+    wipe_install_json();  /* as main does: decrypted values are wiped when freed */
     unsetenv("MESH_VAR_size");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_typed),        cmocka_unit_test(test_var_coercion),
