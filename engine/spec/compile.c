@@ -30,7 +30,7 @@ static const struct {
     {"resources", compile_resources},
 };
 
-static void dep_free(void *p)
+void spec_dep_free(void *p)
 {
     struct spec_dep *d = p;
     free(d->address);
@@ -47,7 +47,7 @@ void spec_resource_free(void *p)
     json_decref(r->attrs);
     json_decref(r->sensitive);
     json_decref(r->timeouts);
-    vec_free_all(&r->deps, dep_free);
+    vec_free_all(&r->deps, spec_dep_free);
     free(r);
 }
 
@@ -67,41 +67,70 @@ struct spec_resource *spec_find(const struct spec *s, const char *address)
     return map_get(&s->by_address, address);
 }
 
-void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
+static void deps_add(struct vec *deps, const char *address, const char *output, int line, int col)
 {
     struct spec_dep *d = calloc(1, sizeof(*d));
     d->address = strdup(address);
     d->output = output ? strdup(output) : NULL;
     d->line = line;
     d->col = col;
-    vec_push(&r->deps, d);
+    vec_push(deps, d);
+}
+
+void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
+{
+    deps_add(&r->deps, address, output, line, col);
 }
 
 /* ---- references inside values ---- */
 
-/* Every ${...} in every scalar of v becomes a dep positioned at its "${". */
-static void collect_refs(struct spec_resource *r, const struct node *v, const struct spec_ctx *c)
+/* The "${" in s that ref_parse would look at ("$${" is a literal), counted without parsing. */
+static size_t count_refs(const char *s)
 {
-    if (v->kind != NODE_SCALAR) {
-        for (size_t i = 0; i < v->n; i++)
-            collect_refs(r, v->kind == NODE_MAP ? v->pairs[i].value : v->items[i], c);
+    size_t n = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] != '$') continue;
+        if (s[i + 1] == '$' && s[i + 2] == '{') i += 2;
+        else if (s[i + 1] == '{') n++;
+    }
+    return n;
+}
+
+static void collect_scalar(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c)
+{
+    size_t n = count_refs(v->scalar);
+    if (n > SPEC_MAX_REFS_PER_VALUE) {
+        diag_error(c->dl, c->file, v->line, v->col, "%s%svalue holds %zu references; at most %u fit in one value",
+                   who ? who : "", who ? ": " : "", n, SPEC_MAX_REFS_PER_VALUE);
         return;
     }
-    if (!strstr(v->scalar, "${")) return;
     struct vec refs = VEC_INIT;
+    struct spec_dollars pos;
     char msg[512];
     size_t off;
     int line, col;
-    if (ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) < 0) {
-        spec_text_ref_pos(c->text, v, refs.len, &line, &col);
-        diag_error(c->dl, c->file, line, col, "%s", msg);
-    }
+    spec_dollars_init(&pos, c->text, v, 0);
+    int bad = ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) < 0;
     for (size_t k = 0; k < refs.len; k++) {
         const struct ref *x = refs.items[k];
-        spec_text_ref_pos(c->text, v, k, &line, &col);
-        spec_add_dep(r, x->address, x->output, line, col);
+        spec_dollars_pos(&pos, k, &line, &col);
+        deps_add(deps, x->address, x->output, line, col);
+    }
+    if (bad) {  /* the malformed one comes right after the good ones */
+        spec_dollars_pos(&pos, refs.len, &line, &col);
+        diag_error(c->dl, c->file, line, col, "%s%s%s", who ? who : "", who ? ": " : "", msg);
     }
     vec_free_all(&refs, ref_free);
+}
+
+void spec_collect_refs(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c)
+{
+    if (v->kind != NODE_SCALAR) {
+        for (size_t i = 0; i < v->n; i++)
+            spec_collect_refs(deps, v->kind == NODE_MAP ? v->pairs[i].value : v->items[i], who, c);
+        return;
+    }
+    if (strstr(v->scalar, "${")) collect_scalar(deps, v, who, c);
 }
 
 /* A string that is exactly one reference may stand for a value of any type. */
@@ -197,7 +226,7 @@ static void compile_attr(struct spec_resource *r, const struct node *key, const 
         if (!r->sensitive) r->sensitive = json_array();
         json_array_append_new(r->sensitive, json_string(key->scalar));
     }
-    collect_refs(r, v, c);
+    spec_collect_refs(&r->deps, v, NULL, c);
 }
 
 static void compile_body(struct spec_resource *r, const struct node *key, const struct node *body, const struct spec_ctx *c)

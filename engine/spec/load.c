@@ -3,6 +3,7 @@
  * depth and node count are bounded, and aliases are refused outright, so a "billion laughs"
  * file costs a few microseconds and no memory. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,41 +66,41 @@ static char text_at(const struct spec_text *t, size_t i) { return i < t->len ? t
 
 static int at_var(const struct spec_text *t, size_t i) { return i + 6 <= t->len && memcmp(t->text + i, "${var.", 6) == 0; }
 
-/* Position of the k-th "${" of a scalar: among the variables' (vars set) or among the others. */
-static void text_dollar_pos(const struct spec_text *t, const struct node *n, size_t k, int vars, int *line, int *col)
+/* The scalar's "${" are found in one left-to-right pass over its source line, however many
+ * positions are asked for: a value with 64k references costs one walk, not 64k. */
+void spec_dollars_init(struct spec_dollars *it, const struct spec_text *t, const struct node *n, int vars)
 {
-    *line = n->line;
-    *col = n->col;
-    if (n->end_line != n->line || n->line < 1 || (size_t)n->line > t->nlines) return;
+    *it = (struct spec_dollars){.t = t, .n = n, .vars = vars, .i = SIZE_MAX, .col = n->col};
+    if (n->end_line != n->line || n->line < 1 || (size_t)n->line > t->nlines) return;  /* no columns */
     size_t i = t->lines[n->line - 1];
     for (int c = 1; c < n->col && i < t->len && t->text[i] != '\n'; c++) i += utf8_len((unsigned char)t->text[i]);
+    it->i = i;
+}
+
+void spec_dollars_pos(struct spec_dollars *it, size_t k, int *line, int *col)
+{
+    const struct spec_text *t = it->t;
+    *line = it->n->line;
+    *col = it->n->col;
     /* Escapes cannot produce or hide "${", so the k-th one in the source is the k-th in the value. */
-    size_t seen = 0;
-    for (int c = n->col; i < t->len && t->text[i] != '\n';) {
+    while (it->i != SIZE_MAX && it->i < t->len && t->text[it->i] != '\n') {
+        size_t i = it->i;
+        it->scanned++;
         if (t->text[i] == '$' && text_at(t, i + 1) == '$' && text_at(t, i + 2) == '{') {
-            i += 3, c += 3;
+            it->i += 3, it->col += 3;
         } else if (t->text[i] == '$' && text_at(t, i + 1) == '{') {
-            if (at_var(t, i) == vars && seen++ == k) {
-                *col = c;
-                return;
+            if (at_var(t, i) == it->vars) {
+                if (it->seen == k) {
+                    *col = it->col;
+                    return;  /* stays on this "${": asked again for k, it answers again */
+                }
+                it->seen++;
             }
-            i += 2, c += 2;
+            it->i += 2, it->col += 2;
         } else {
-            i += utf8_len((unsigned char)t->text[i]), c++;
+            it->i += utf8_len((unsigned char)t->text[i]), it->col++;
         }
     }
-}
-
-/* Variables are substituted before references are parsed (vars.c), so the k-th reference of a
- * value is the k-th "${" in the source that is not a ${var.NAME}. */
-void spec_text_ref_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
-{
-    text_dollar_pos(t, n, k, 0, line, col);
-}
-
-void spec_text_var_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
-{
-    text_dollar_pos(t, n, k, 1, line, col);
 }
 
 /* Offset of the first byte that is not valid UTF-8 (overlongs, surrogates, > U+10FFFF), or -1. */

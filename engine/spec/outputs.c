@@ -18,46 +18,8 @@ void spec_output_free(void *p)
     if (!o) return;
     free(o->name);
     json_decref(o->value);
-    for (size_t i = 0; i < o->deps.len; i++) {
-        struct spec_dep *d = o->deps.items[i];
-        free(d->address);
-        free(d->output);
-        free(d);
-    }
-    vec_release(&o->deps);
+    vec_free_all(&o->deps, spec_dep_free);
     free(o);
-}
-
-static void add_dep(struct spec_output *o, const struct ref *x, int line, int col)
-{
-    struct spec_dep *d = calloc(1, sizeof(*d));
-    d->address = strdup(x->address);
-    d->output = strdup(x->output);
-    d->line = line;
-    d->col = col;
-    vec_push(&o->deps, d);
-}
-
-static void collect(struct spec_output *o, const struct node *v, const struct spec_ctx *c)
-{
-    if (v->kind != NODE_SCALAR) {
-        for (size_t i = 0; i < v->n; i++) collect(o, v->kind == NODE_MAP ? v->pairs[i].value : v->items[i], c);
-        return;
-    }
-    if (!strstr(v->scalar, "${")) return;
-    struct vec refs = VEC_INIT;
-    char msg[512];
-    size_t off;
-    int line, col;
-    if (ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) < 0) {
-        spec_text_ref_pos(c->text, v, refs.len, &line, &col);
-        diag_error(c->dl, c->file, line, col, "output `%s`: %s", o->name, msg);
-    }
-    for (size_t k = 0; k < refs.len; k++) {
-        spec_text_ref_pos(c->text, v, k, &line, &col);
-        add_dep(o, refs.items[k], line, col);
-    }
-    vec_free_all(&refs, ref_free);
 }
 
 /* Every reference names a resource of the spec and an attribute of its type; an output fed by a
@@ -147,7 +109,9 @@ void compile_outputs(struct spec *s, const struct spec_ctx *c)
         }
         o->value = node_to_json(value);
         if (node_has_sensitive(value)) o->sensitive = 1;
-        collect(o, value, c);
+        char who[300];
+        snprintf(who, sizeof(who), "output `%s`", o->name);
+        spec_collect_refs(&o->deps, value, who, c);
         check_refs(s, o, c);
         vec_push(&s->outputs, o);
     }

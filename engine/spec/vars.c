@@ -370,11 +370,11 @@ static size_t var_ref_len(const char *s, const char **name, size_t *nlen)
 }
 
 /* The variable a ${var.NAME} names, or NULL after reporting why it cannot be used. */
-static struct var *use_var(struct vars *V, const struct node *n, size_t k, const char *at, size_t len,
+static struct var *use_var(struct vars *V, struct spec_dollars *pos, size_t k, const char *at, size_t len,
                            const char *name, size_t nlen)
 {
     int line, col;
-    spec_text_var_pos(V->c->text, n, k, &line, &col);
+    spec_dollars_pos(pos, k, &line, &col);
     char msg[400];
     if (!len) {
         const char *close = strchr(at, '}');
@@ -401,8 +401,10 @@ static struct node *subst_scalar(struct vars *V, struct node *n)
     if (!strstr(s, "${var.")) return n;
     const char *name;
     size_t nlen, len = var_ref_len(s, &name, &nlen);
+    struct spec_dollars pos;
+    spec_dollars_init(&pos, V->c->text, n, 1);
     if (strncmp(s, "${var.", 6) == 0 && len && s[len] == '\0') {
-        struct var *x = use_var(V, n, 0, s, len, name, nlen);
+        struct var *x = use_var(V, &pos, 0, s, len, name, nlen);
         struct node *r = x ? json_to_node(x->value, n, x->sensitive) : NULL;
         if (!r) {  /* reported (or missing in lenient mode): an empty string keeps going */
             r = node_at(NODE_SCALAR, n, 0);
@@ -420,7 +422,7 @@ static struct node *subst_scalar(struct vars *V, struct node *n)
             i += 3;
         } else if (strncmp(s + i, "${var.", 6) == 0) {
             len = var_ref_len(s + i, &name, &nlen);
-            struct var *x = use_var(V, n, k++, s + i, len, name, nlen);
+            struct var *x = use_var(V, &pos, k++, s + i, len, name, nlen);
             if (x) {
                 add_value_text(&sb, x->value);
                 n->sensitive |= x->sensitive;

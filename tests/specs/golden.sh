@@ -3,13 +3,13 @@
 # of `mesh validate -f NAME.yaml` run inside the folder with NO_COLOR=1 (exit code 1); every
 # good/*.yaml, specs/reference.yaml and specs/examples/*.yaml must validate (exit code 0).
 # Usage: MESH_BIN=/path/to/mesh bash tests/specs/golden.sh
-# Cases too big to commit are generated here (huge.yaml: 10 MiB). Cases that must be rejected
+# Cases too big to commit are generated here (huge.yaml: 10 MiB; too_many_refs.yaml). Cases that must be rejected
 # fast (TIMED) also fail when they take longer than LIMIT seconds.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 MESH_BIN=${MESH_BIN:-$root/mesh}
-TIMED="huge alias_bomb too_deep"
+TIMED="huge alias_bomb too_deep too_many_refs"
 LIMIT=5
 pass=0 fail=0
 
@@ -18,6 +18,9 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$here"/bad/*.yaml "$here"/bad/*.yaml.err "$tmp"/
 # 10 MiB of valid YAML (comments): refused for its size, before any parsing.
 yes '# a line of filler to push this spec over the size limit, 64 bytes' | head -c 10485760 >"$tmp/huge.yaml"
+# 1,001 references in one value, one more than a value may hold (21 KB on one line).
+{ printf 'resources:\n  null_resource.a: {}\n  null_resource.b:\n    triggers: {x: "'
+  for _ in $(seq 1001); do printf '%s' '${null_resource.a.id}'; done; printf '"}\n'; } >"$tmp/too_many_refs.yaml"
 
 now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 result() {  # result OK NAME [DETAIL]

@@ -13,6 +13,7 @@
 #include "base/strbuf.h"
 #include "base/suggest.h"
 #include "spec/spec.h"
+#include "spec/spec_int.h"
 
 /* Loads text; returns the spec (or NULL) and leaves the diagnostics in dl. */
 static struct spec *load(const char *text, struct diag_list *dl)
@@ -325,6 +326,62 @@ static void test_10k_resources(void **state)
     strbuf_release(&sb);
 }
 
+/* The positions of N references in one value take one walk of its line: the walker looks at
+ * each character once however many positions are asked for (it was a fresh walk per reference,
+ * 64k references in one string took 17 s). Counted, not timed. */
+static void test_ref_positions_linear(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static const char ref[] = "${null_resource.a.id}-$${lit}-${var.v}";  /* one ref, one escape, one var */
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "x: \"");
+    for (int i = 0; i < N; i++) strbuf_adds(&sb, ref);
+    strbuf_adds(&sb, "\"\n");
+    struct spec_text t = {.file = "t.yaml", .text = sb.buf, .len = sb.len};
+    spec_text_index(&t);
+    struct node n = {.kind = NODE_SCALAR, .line = 1, .col = 4, .end_line = 1};
+    struct spec_dollars refs, vars;
+    spec_dollars_init(&refs, &t, &n, 0);
+    spec_dollars_init(&vars, &t, &n, 1);
+    int line, col;
+    for (size_t k = 0; k < N; k++) {
+        spec_dollars_pos(&refs, k, &line, &col);
+        assert_int_equal(line, 1);
+        assert_int_equal(col, 5 + (int)(k * (sizeof(ref) - 1)));
+        spec_dollars_pos(&refs, k, &line, &col);  /* asked twice: the same answer, no walk */
+        assert_int_equal(col, 5 + (int)(k * (sizeof(ref) - 1)));
+        spec_dollars_pos(&vars, k, &line, &col);
+        assert_int_equal(col, 5 + (int)(k * (sizeof(ref) - 1) + strlen("${null_resource.a.id}-$${lit}-")));
+    }
+    assert_true(refs.scanned <= sb.len);
+    assert_true(vars.scanned <= sb.len);
+    spec_dollars_pos(&refs, N, &line, &col);  /* past the last one: the scalar's position */
+    assert_int_equal(col, 4);
+    assert_true(refs.scanned <= sb.len);
+    free(t.lines);
+    strbuf_release(&sb);
+}
+
+/* More references in one value than SPEC_MAX_REFS_PER_VALUE: one error at the value, no deps. */
+static void test_refs_per_value_cap(void **state)
+{
+    (void)state;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "resources:\n  null_resource.a: {}\n  null_resource.b:\n    triggers: {x: \"");
+    for (unsigned i = 0; i <= SPEC_MAX_REFS_PER_VALUE; i++) strbuf_adds(&sb, "${null_resource.a.id}");
+    strbuf_adds(&sb, "\", y: \"");
+    for (unsigned i = 0; i < SPEC_MAX_REFS_PER_VALUE; i++) strbuf_adds(&sb, "${null_resource.a.id}");
+    strbuf_adds(&sb, "\"}\n");
+    struct diag_list dl;
+    struct spec *s = load(sb.buf, &dl);
+    assert_null(s);
+    assert_int_equal(dl.errors, 1);
+    assert_diag(&dl, 0, 4, 19, "value holds 1001 references; at most 1000 fit in one value");
+    diag_list_release(&dl);
+    strbuf_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,7 +390,8 @@ int main(void)
         cmocka_unit_test(test_unknown_type_lists_known), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_alias_bomb_fast),    cmocka_unit_test(test_malformed_refs),
         cmocka_unit_test(test_high_level_sections), cmocka_unit_test(test_suggest),
-        cmocka_unit_test(test_10k_resources),
+        cmocka_unit_test(test_10k_resources),      cmocka_unit_test(test_ref_positions_linear),
+        cmocka_unit_test(test_refs_per_value_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
