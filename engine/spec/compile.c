@@ -27,7 +27,7 @@ static const struct {
     {"network", compile_network},  /* compile_network.c: aws_vpc.main, subnets, gateways, route tables, SGs */
     {"clusters", NULL},  /* aws_eks_cluster.<name>, node groups, IAM */
     {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
-    {"resources", compile_resources},
+    {"resources", compile_resources},  /* last: resources_within_limit counts what the others made */
 };
 
 void spec_dep_free(void *p)
@@ -377,12 +377,69 @@ static void check_deps(const struct spec *s, const struct spec_ctx *c)
     }
 }
 
-void spec_compile(struct spec *s, const struct spec_ctx *c)
+/* ---- limits, checked before anything expands ---- */
+
+static const struct node *section_key(const struct node *root, const char *name)
 {
+    for (size_t i = 0; i < root->n; i++)
+        if (strcmp(root->pairs[i].key->scalar, name) == 0) return root->pairs[i].key;
+    return NULL;
+}
+
+/* Entries of a section that is a map, else 0. */
+static size_t section_size(const struct node *root, const char *name)
+{
+    const struct node *v = node_get(root, name);
+    return v && v->kind == NODE_MAP ? v->n : 0;
+}
+
+/* 0, or -1 after reporting that a section would expand past a limit. Every pair of clusters gets
+ * its own security-group rules (and remote secrets), so clusters expand quadratically: 1,000 of
+ * them (a 24 KB spec) made a million resources and took 2 GB to validate. */
+static int clusters_within_limit(const struct spec *s, const struct spec_ctx *c)
+{
+    size_t n = section_size(s->root, "clusters");
+    if (n <= SPEC_MAX_CLUSTERS) return 0;
+    const struct node *k = section_key(s->root, "clusters");
+    diag_error(c->dl, c->file, k->line, k->col,
+               "`clusters` declares %zu clusters; a mesh has at most %u (every pair of clusters is wired together)", n,
+               SPEC_MAX_CLUSTERS);
+    return -1;
+}
+
+/* The raw section is compiled last: what the others made is known, and bounded (64 clusters). */
+static int resources_within_limit(const struct spec *s, const struct spec_ctx *c)
+{
+    size_t n = section_size(s->root, "resources"), made = s->resources.len;
+    if (n + made <= SPEC_MAX_RESOURCES) return 0;
+    const struct node *k = section_key(s->root, "resources");
+    if (made)
+        diag_error(c->dl, c->file, k->line, k->col,
+                   "`resources` declares %zu resources and the other sections make %zu; a spec makes at most %u in all",
+                   n, made, SPEC_MAX_RESOURCES);
+    else
+        diag_error(c->dl, c->file, k->line, k->col, "`resources` declares %zu resources; a spec makes at most %u in all",
+                   n, SPEC_MAX_RESOURCES);
+    return -1;
+}
+
+int spec_compile(struct spec *s, const struct spec_ctx *c)
+{
+    /* A section over a limit is not expanded at all, and nothing refers into it: its size is the
+     * one error worth reading, not every reference to what it would have made. */
+    int capped = clusters_within_limit(s, c) < 0;
     for (size_t i = 0; i < sizeof(compilers) / sizeof(compilers[0]); i++) {
         const struct node *section = node_get(s->root, compilers[i].section);
-        if (section && compilers[i].fn) compilers[i].fn(s, section, c);
+        if (!section || !compilers[i].fn) continue;
+        int skip = compilers[i].fn == compile_resources ? resources_within_limit(s, c) < 0 : capped;
+        if (skip) {
+            capped = 1;
+            continue;
+        }
+        compilers[i].fn(s, section, c);
     }
+    if (capped) return -1;
     compile_type_timeouts(s, c);
     check_deps(s, c);
+    return 0;
 }

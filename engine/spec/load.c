@@ -424,9 +424,10 @@ int spec_load_buffer_opts(const char *name, const char *text, size_t len, const 
         const struct node *mesh = node_get(root, "mesh");
         if (mesh && mesh->kind == NODE_MAP) s->mesh = node_to_json(mesh);
         schema_validate(root, &c);
-        spec_compile(s, &c);
-        compile_outputs(s, &c);
-        vars_mark_sensitive(s);
+        if (spec_compile(s, &c) == 0) {
+            compile_outputs(s, &c);
+            vars_mark_sensitive(s);
+        }
     }
     free(t.lines);
     if (!s || dl->errors > before) {

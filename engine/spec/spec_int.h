@@ -11,6 +11,8 @@
 #define SPEC_MAX_DEPTH 64           /* nesting levels */
 #define SPEC_MAX_NODES 2000000u     /* values in one file; bounds memory whatever the input */
 #define SPEC_MAX_REFS_PER_VALUE 1000u  /* ${...} references in one value */
+#define SPEC_MAX_CLUSTERS 64u       /* clusters: expands per pair of clusters */
+#define SPEC_MAX_RESOURCES 100000u  /* resources a spec compiles to, in all (the benchmark uses 10,000) */
 
 /* The file's text with a line index, so positions inside scalars can be found in O(1). */
 struct spec_text {
@@ -59,8 +61,10 @@ int node_is_null(const struct node *n);
 /* schema.c: checks every high-level section's shape against its schema table. */
 void schema_validate(const struct node *root, const struct spec_ctx *c);
 
-/* compile.c: the resources of every section, into s->resources and s->by_address. */
-void spec_compile(struct spec *s, const struct spec_ctx *c);
+/* compile.c: the resources of every section, into s->resources and s->by_address. -1 when a
+ * section is over a limit (SPEC_MAX_CLUSTERS, SPEC_MAX_RESOURCES) and was not expanded: then
+ * nothing that refers to resources is worth checking. */
+int spec_compile(struct spec *s, const struct spec_ctx *c);
 void spec_resource_free(void *r);
 /* For the section compilers: an edge of r positioned at line:col (output NULL: depends_on); and r
  * added to the spec, or reported as a duplicate address and freed. */
