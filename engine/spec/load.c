@@ -1,7 +1,8 @@
 /* load.c: spec file → node tree (libyaml events, 1-based line:col on every node), then the
  * schema and compile passes. The input is hostile until proven otherwise: size, UTF-8, nesting
  * depth and node count are bounded, and aliases are refused outright, so a "billion laughs"
- * file costs a few microseconds and no memory. */
+ * file costs a few microseconds and no memory. Then variables, the schema, the compilers, the
+ * outputs and the dependency cycle check, each reporting into the same diagnostic list. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "base/map.h"
 #include "spec/spec_int.h"
+#include "spec_graph.h"
 
 struct frame {
     struct node *n;      /* open map or sequence */
@@ -427,6 +429,9 @@ int spec_load_buffer_opts(const char *name, const char *text, size_t len, const 
         if (spec_compile(s, &c) == 0) {
             compile_outputs(s, &c);
             vars_mark_sensitive(s);
+            /* Even after other errors: the edges that name declared resources still form the
+             * graph, so a cycle among them is real and is reported with the rest, in one run. */
+            spec_graph_check(s, dl);
         }
     }
     free(t.lines);

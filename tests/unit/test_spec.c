@@ -382,6 +382,24 @@ static void test_refs_per_value_cap(void **state)
     strbuf_release(&sb);
 }
 
+/* A cycle is reported in the same run as other problems (here a typo), not after they are fixed. */
+static void test_cycle_with_other_errors(void **state)
+{
+    (void)state;
+    struct diag_list dl;
+    struct spec *s = load("resources:\n"
+                          "  null_resource.a: {triggers: {x: \"${null_resource.b.id}\"}}\n"
+                          "  null_resource.b: {depends_on: [null_resource.a]}\n"
+                          "  null_resource.c: {trigers: {x: \"1\"}, depends_on: [null_resource.c]}\n",
+                          &dl);
+    assert_null(s);
+    assert_int_equal(dl.errors, 3);
+    assert_diag(&dl, 0, 4, 21, "unknown attribute `trigers`");
+    assert_diag(&dl, 1, 4, 53, "`null_resource.c` depends on itself");  /* once: not as a cycle too */
+    assert_diag(&dl, 2, 2, 3, "dependency cycle: null_resource.a -> null_resource.b");
+    diag_list_release(&dl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,7 +409,7 @@ int main(void)
         cmocka_unit_test(test_alias_bomb_fast),    cmocka_unit_test(test_malformed_refs),
         cmocka_unit_test(test_high_level_sections), cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_10k_resources),      cmocka_unit_test(test_ref_positions_linear),
-        cmocka_unit_test(test_refs_per_value_cap),
+        cmocka_unit_test(test_refs_per_value_cap), cmocka_unit_test(test_cycle_with_other_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
