@@ -28,6 +28,7 @@ static void diag_source_free(void *p)
     struct diag_source *s = p;
     free(s->file);
     free(s->text);
+    free(s->lines);
     free(s);
 }
 
@@ -46,6 +47,13 @@ void diag_add_source(struct diag_list *dl, const char *file, const char *text, s
     memcpy(s->text, text, len);
     s->text[len] = '\0';
     s->len = len;
+    size_t cap = 64;
+    s->lines = malloc(cap * sizeof(*s->lines));
+    s->lines[s->nlines++] = 0;
+    for (const char *p = s->text, *end = s->text + len; (p = memchr(p, '\n', (size_t)(end - p)));) {
+        if (s->nlines == cap) s->lines = realloc(s->lines, (cap *= 2) * sizeof(*s->lines));
+        s->lines[s->nlines++] = (size_t)(++p - s->text);
+    }
     vec_push(&dl->sources, s);
 }
 
@@ -141,12 +149,8 @@ static void widen(const char *p, size_t n, size_t *from, size_t *to, size_t *w, 
  * libyaml counts them) counted in the escaped form. */
 static void diag_quote(FILE *out, const struct diag_source *s, int line, int col)
 {
-    const char *p = s->text, *end = s->text + s->len;
-    for (int l = 1; l < line && p < end; l++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) return;
-        p = nl + 1;
-    }
+    if (line < 1 || (size_t)line > s->nlines) return;
+    const char *p = s->text + s->lines[line - 1], *end = s->text + s->len;
     if (p >= end && line > 1) return;
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);

@@ -317,7 +317,6 @@ static void compile_resources(struct spec *s, const struct node *section, const 
 
 /* ---- checking every edge ---- */
 
-enum { MAX_ADDRESS_SUGGESTIONS = 32 };  /* each costs a pass over all addresses */
 
 /* Diagnostics for a reference that names no resource of the spec, or an output its type does not
  * have. who is how the referring place is named ("`null_resource.b`", "output `a_id`"); budget
@@ -358,7 +357,7 @@ void spec_diag_unknown_output(const char *who, const struct spec_dep *d, const s
 
 static void check_deps(const struct spec *s, const struct spec_ctx *c)
 {
-    int budget = MAX_ADDRESS_SUGGESTIONS;
+    int budget = SPEC_MAX_ADDRESS_SUGGESTIONS;
     char who[300];
     for (size_t i = 0; i < s->resources.len; i++) {
         const struct spec_resource *r = s->resources.items[i];
