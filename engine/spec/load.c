@@ -12,6 +12,7 @@
 
 #include <yaml.h>
 
+#include "base/escape.h"
 #include "base/map.h"
 #include "spec/spec_int.h"
 #include "spec_graph.h"
@@ -106,24 +107,16 @@ void spec_dollars_pos(struct spec_dollars *it, size_t k, int *line, int *col)
 }
 
 /* Offset of the first byte that is not valid UTF-8 (overlongs, surrogates, > U+10FFFF), or -1. */
-static long utf8_invalid(const unsigned char *s, size_t len)
+static long utf8_invalid(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c < 0xe0) ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c >= 0xf0 && c < 0xf5) ? 4 : 0;
-        if (!n || i + n > len) return (long)i;
-        for (size_t j = 1; j < n; j++)
-            if ((s[i + j] & 0xc0) != 0x80) return (long)i;
-        if (n == 3 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0))) return (long)i;
-        if (n == 4 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))) return (long)i;
-        i += n;
-    }
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = str_char_len(s + i, len - i)) == 1 && (unsigned char)s[i] >= 0x80) return (long)i;
     return -1;
 }
 
 static int check_utf8(const struct spec_ctx *c)
 {
-    long bad = utf8_invalid((const unsigned char *)c->text->text, c->text->len);
+    long bad = utf8_invalid(c->text->text, c->text->len);
     if (bad < 0) return 0;
     int line, col;
     text_pos(c->text, (size_t)bad, &line, &col);
