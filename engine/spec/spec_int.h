@@ -14,6 +14,7 @@
 #define SPEC_MAX_CLUSTERS 64u       /* clusters: expands per pair of clusters */
 #define SPEC_MAX_RESOURCES 100000u  /* resources a spec compiles to, in all (the benchmark uses 10,000) */
 #define SPEC_MAX_EXPANDED_BYTES (64u << 20)  /* what ${var.NAME} substitutions add, in all */
+#define SPEC_MAX_PKI_ROOTS 16        /* pki.roots: rotation needs two or three */
 #define SPEC_MAX_ADDRESS_SUGGESTIONS 32  /* "did you mean" for unknown addresses: each is a pass over all */
 
 /* The file's text with a line index, so positions inside scalars can be found in O(1). */
