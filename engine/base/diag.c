@@ -42,7 +42,9 @@ void diag_list_release(struct diag_list *dl)
 void diag_add_source(struct diag_list *dl, const char *file, const char *text, size_t len)
 {
     struct diag_source *s = calloc(1, sizeof(*s));
-    s->file = strdup(file);
+    struct strbuf f = STRBUF_INIT;
+    str_escape_ctl(&f, file, strlen(file));  /* as diag_add keeps it, so the two match */
+    s->file = strbuf_detach(&f);
     s->text = malloc(len + 1);
     memcpy(s->text, text, len);
     s->text[len] = '\0';

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "base/diag.h"
 #include "base/escape.h"
 
 static void check(const char *in, size_t n, const char *want)
@@ -69,11 +70,34 @@ static void test_appends(void **state)
     strbuf_release(&sb);
 }
 
+/* What diag_print writes: the message, the file name and the quoted line escaped, the caret under
+ * the column counted in the escaped form, the source found under its escaped name. */
+static void test_diag_print_escapes(void **state)
+{
+    (void)state;
+    static const char text[] = "a:\n  k\x1b]0;X\x07: \"\x1b[2J\tv\"\n";
+    struct diag_list dl;
+    diag_list_init(&dl);
+    diag_add_source(&dl, "s\x1b.yaml", text, sizeof(text) - 1);
+    diag_error(&dl, "s\x1b.yaml", 2, 12, "bad value `%s` for `%s`", "\x1b[2J\tv", "k\x1b]0;X\x07");
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    diag_print(&dl, f, 0);
+    fclose(f);
+    assert_string_equal(out, "s\\x1b.yaml:2:12: error: bad value `\\x1b[2J\\tv` for `k\\x1b]0;X\\x07`\n"
+                             "    k\\x1b]0;X\\x07: \"\\x1b[2J\\tv\"\n"
+                             "  " "                 ^\n");  /* under the quote: 17 escaped columns in */
+    free(out);
+    diag_list_release(&dl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_printable_unchanged), cmocka_unit_test(test_terminal_sequences),
         cmocka_unit_test(test_c1_and_bidi), cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_appends),
+        cmocka_unit_test(test_diag_print_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
