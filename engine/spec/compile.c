@@ -1,7 +1,8 @@
 /* compile.c: spec → typed resources. Every section has a compiler in one table; each adds its
  * resources (address, driver, attributes, deps with positions), then one pass checks every
  * reference and depends_on against all of them, so a raw resource may refer to one the
- * high-level sections made and vice versa. Cycles are graph.c's job. */
+ * high-level sections made and vice versa. Cycles are graph.c's job. What a spec may expand to is
+ * bounded here, before anything expands (SPEC_MAX_CLUSTERS, SPEC_MAX_RESOURCES in spec_int.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,7 +317,6 @@ static void compile_resources(struct spec *s, const struct node *section, const 
 }
 
 /* ---- checking every edge ---- */
-
 
 /* Diagnostics for a reference that names no resource of the spec, or an output its type does not
  * have. who is how the referring place is named ("`null_resource.b`", "output `a_id`"); budget
