@@ -412,7 +412,7 @@ static struct var *use_var(struct vars *V, struct spec_dollars *pos, size_t k, c
         diag_error(V->c->dl, V->c->file, line, col, "%s", msg);
     }
     if (!x || !x->value || V->over) return NULL;
-    /* A variable used many times multiplies its size: 6,000 uses of a 1 MB default in a 1 MB spec
+    /* A variable used many times multiplies its size: 12,000 uses of a 1 MB default in a 1 MB spec
      * were 12 GB. What the substitutions make is bounded like the file itself. */
     V->expanded += value_cost(x->value);
     if (V->expanded > SPEC_MAX_EXPANDED_BYTES) {
