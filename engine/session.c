@@ -12,7 +12,6 @@
 
 #include "driver.h"
 #include "spec/spec.h"
-#include "spec_graph.h"
 #include "store.h"
 #include "ui.h"
 
@@ -55,7 +54,6 @@ int session_load_spec(struct session *s, int optional)
                                 (const char *const *)s->o->var_files.items, s->o->var_files.len, 0};
     int rc = s->spec_text ? spec_load_buffer_opts(s->o->spec_path, s->spec_text, strlen(s->spec_text), &vars, &s->spec, &dl)
                           : spec_load_opts(s->o->spec_path, &vars, &s->spec, &dl);
-    if (rc == 0 && spec_graph_check(s->spec, &dl) != 0) rc = -1;
     if (dl.items.len) ui_diags(&dl);
     diag_list_release(&dl);
     if (rc) {

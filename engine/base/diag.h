@@ -22,6 +22,8 @@ struct diag_source {
     char *file;
     char *text;   /* whole file contents, owned */
     size_t len;
+    size_t *lines;  /* byte offset where each line starts: quoting one costs no walk of the file */
+    size_t nlines;
 };
 
 struct diag_list {

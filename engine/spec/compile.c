@@ -1,7 +1,8 @@
 /* compile.c: spec → typed resources. Every section has a compiler in one table; each adds its
  * resources (address, driver, attributes, deps with positions), then one pass checks every
  * reference and depends_on against all of them, so a raw resource may refer to one the
- * high-level sections made and vice versa. Cycles are graph.c's job. */
+ * high-level sections made and vice versa. Cycles are graph.c's job. What a spec may expand to is
+ * bounded here, before anything expands (SPEC_MAX_CLUSTERS, SPEC_MAX_RESOURCES in spec_int.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,10 @@ static const struct {
     {"network", compile_network},  /* compile_network.c: aws_vpc.main, subnets, gateways, route tables, SGs */
     {"clusters", NULL},  /* aws_eks_cluster.<name>, node groups, IAM */
     {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
-    {"resources", compile_resources},
+    {"resources", compile_resources},  /* last: resources_within_limit counts what the others made */
 };
 
-static void dep_free(void *p)
+void spec_dep_free(void *p)
 {
     struct spec_dep *d = p;
     free(d->address);
@@ -47,7 +48,7 @@ void spec_resource_free(void *p)
     json_decref(r->attrs);
     json_decref(r->sensitive);
     json_decref(r->timeouts);
-    vec_free_all(&r->deps, dep_free);
+    vec_free_all(&r->deps, spec_dep_free);
     free(r);
 }
 
@@ -67,41 +68,70 @@ struct spec_resource *spec_find(const struct spec *s, const char *address)
     return map_get(&s->by_address, address);
 }
 
-void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
+static void deps_add(struct vec *deps, const char *address, const char *output, int line, int col)
 {
     struct spec_dep *d = calloc(1, sizeof(*d));
     d->address = strdup(address);
     d->output = output ? strdup(output) : NULL;
     d->line = line;
     d->col = col;
-    vec_push(&r->deps, d);
+    vec_push(deps, d);
+}
+
+void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
+{
+    deps_add(&r->deps, address, output, line, col);
 }
 
 /* ---- references inside values ---- */
 
-/* Every ${...} in every scalar of v becomes a dep positioned at its "${". */
-static void collect_refs(struct spec_resource *r, const struct node *v, const struct spec_ctx *c)
+/* The "${" in s that ref_parse would look at ("$${" is a literal), counted without parsing. */
+static size_t count_refs(const char *s)
 {
-    if (v->kind != NODE_SCALAR) {
-        for (size_t i = 0; i < v->n; i++)
-            collect_refs(r, v->kind == NODE_MAP ? v->pairs[i].value : v->items[i], c);
+    size_t n = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] != '$') continue;
+        if (s[i + 1] == '$' && s[i + 2] == '{') i += 2;
+        else if (s[i + 1] == '{') n++;
+    }
+    return n;
+}
+
+static void collect_scalar(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c)
+{
+    size_t n = count_refs(v->scalar);
+    if (n > SPEC_MAX_REFS_PER_VALUE) {
+        diag_error(c->dl, c->file, v->line, v->col, "%s%svalue holds %zu references; at most %u fit in one value",
+                   who ? who : "", who ? ": " : "", n, SPEC_MAX_REFS_PER_VALUE);
         return;
     }
-    if (!strstr(v->scalar, "${")) return;
     struct vec refs = VEC_INIT;
+    struct spec_dollars pos;
     char msg[512];
     size_t off;
     int line, col;
-    if (ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) < 0) {
-        spec_text_ref_pos(c->text, v, refs.len, &line, &col);
-        diag_error(c->dl, c->file, line, col, "%s", msg);
-    }
+    spec_dollars_init(&pos, c->text, v, 0);
+    int bad = ref_parse(v->scalar, &refs, msg, sizeof(msg), &off) < 0;
     for (size_t k = 0; k < refs.len; k++) {
         const struct ref *x = refs.items[k];
-        spec_text_ref_pos(c->text, v, k, &line, &col);
-        spec_add_dep(r, x->address, x->output, line, col);
+        spec_dollars_pos(&pos, k, &line, &col);
+        deps_add(deps, x->address, x->output, line, col);
+    }
+    if (bad) {  /* the malformed one comes right after the good ones */
+        spec_dollars_pos(&pos, refs.len, &line, &col);
+        diag_error(c->dl, c->file, line, col, "%s%s%s", who ? who : "", who ? ": " : "", msg);
     }
     vec_free_all(&refs, ref_free);
+}
+
+void spec_collect_refs(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c)
+{
+    if (v->kind != NODE_SCALAR) {
+        for (size_t i = 0; i < v->n; i++)
+            spec_collect_refs(deps, v->kind == NODE_MAP ? v->pairs[i].value : v->items[i], who, c);
+        return;
+    }
+    if (strstr(v->scalar, "${")) collect_scalar(deps, v, who, c);
 }
 
 /* A string that is exactly one reference may stand for a value of any type. */
@@ -197,7 +227,7 @@ static void compile_attr(struct spec_resource *r, const struct node *key, const 
         if (!r->sensitive) r->sensitive = json_array();
         json_array_append_new(r->sensitive, json_string(key->scalar));
     }
-    collect_refs(r, v, c);
+    spec_collect_refs(&r->deps, v, NULL, c);
 }
 
 static void compile_body(struct spec_resource *r, const struct node *key, const struct node *body, const struct spec_ctx *c)
@@ -288,8 +318,6 @@ static void compile_resources(struct spec *s, const struct node *section, const 
 
 /* ---- checking every edge ---- */
 
-enum { MAX_ADDRESS_SUGGESTIONS = 32 };  /* each costs a pass over all addresses */
-
 /* Diagnostics for a reference that names no resource of the spec, or an output its type does not
  * have. who is how the referring place is named ("`null_resource.b`", "output `a_id`"); budget
  * (may be NULL) caps how many address suggestions are searched, each a pass over all addresses. */
@@ -329,7 +357,7 @@ void spec_diag_unknown_output(const char *who, const struct spec_dep *d, const s
 
 static void check_deps(const struct spec *s, const struct spec_ctx *c)
 {
-    int budget = MAX_ADDRESS_SUGGESTIONS;
+    int budget = SPEC_MAX_ADDRESS_SUGGESTIONS;
     char who[300];
     for (size_t i = 0; i < s->resources.len; i++) {
         const struct spec_resource *r = s->resources.items[i];
@@ -348,12 +376,69 @@ static void check_deps(const struct spec *s, const struct spec_ctx *c)
     }
 }
 
-void spec_compile(struct spec *s, const struct spec_ctx *c)
+/* ---- limits, checked before anything expands ---- */
+
+static const struct node *section_key(const struct node *root, const char *name)
 {
+    for (size_t i = 0; i < root->n; i++)
+        if (strcmp(root->pairs[i].key->scalar, name) == 0) return root->pairs[i].key;
+    return NULL;
+}
+
+/* Entries of a section that is a map, else 0. */
+static size_t section_size(const struct node *root, const char *name)
+{
+    const struct node *v = node_get(root, name);
+    return v && v->kind == NODE_MAP ? v->n : 0;
+}
+
+/* 0, or -1 after reporting that a section would expand past a limit. Every pair of clusters gets
+ * its own security-group rules (and remote secrets), so clusters expand quadratically: 1,000 of
+ * them (a 24 KB spec) made a million resources and took 2 GB to validate. */
+static int clusters_within_limit(const struct spec *s, const struct spec_ctx *c)
+{
+    size_t n = section_size(s->root, "clusters");
+    if (n <= SPEC_MAX_CLUSTERS) return 0;
+    const struct node *k = section_key(s->root, "clusters");
+    diag_error(c->dl, c->file, k->line, k->col,
+               "`clusters` declares %zu clusters; a mesh has at most %u (every pair of clusters is wired together)", n,
+               SPEC_MAX_CLUSTERS);
+    return -1;
+}
+
+/* The raw section is compiled last: what the others made is known, and bounded (64 clusters). */
+static int resources_within_limit(const struct spec *s, const struct spec_ctx *c)
+{
+    size_t n = section_size(s->root, "resources"), made = s->resources.len;
+    if (n + made <= SPEC_MAX_RESOURCES) return 0;
+    const struct node *k = section_key(s->root, "resources");
+    if (made)
+        diag_error(c->dl, c->file, k->line, k->col,
+                   "`resources` declares %zu resources and the other sections make %zu; a spec makes at most %u in all",
+                   n, made, SPEC_MAX_RESOURCES);
+    else
+        diag_error(c->dl, c->file, k->line, k->col, "`resources` declares %zu resources; a spec makes at most %u in all",
+                   n, SPEC_MAX_RESOURCES);
+    return -1;
+}
+
+int spec_compile(struct spec *s, const struct spec_ctx *c)
+{
+    /* A section over a limit is not expanded at all, and nothing refers into it: its size is the
+     * one error worth reading, not every reference to what it would have made. */
+    int capped = clusters_within_limit(s, c) < 0;
     for (size_t i = 0; i < sizeof(compilers) / sizeof(compilers[0]); i++) {
         const struct node *section = node_get(s->root, compilers[i].section);
-        if (section && compilers[i].fn) compilers[i].fn(s, section, c);
+        if (!section || !compilers[i].fn) continue;
+        int skip = compilers[i].fn == compile_resources ? resources_within_limit(s, c) < 0 : capped;
+        if (skip) {
+            capped = 1;
+            continue;
+        }
+        compilers[i].fn(s, section, c);
     }
+    if (capped) return -1;
     compile_type_timeouts(s, c);
     check_deps(s, c);
+    return 0;
 }

@@ -28,7 +28,7 @@ struct pki_root {
     char path_buf[300];
 };
 
-#define PKI_MAX_ROOTS 16
+#define PKI_MAX_ROOTS SPEC_MAX_PKI_ROOTS
 
 /* What the section says, with defaults, and where each part was written. */
 struct pki_in {

@@ -1,8 +1,10 @@
 /* load.c: spec file → node tree (libyaml events, 1-based line:col on every node), then the
  * schema and compile passes. The input is hostile until proven otherwise: size, UTF-8, nesting
  * depth and node count are bounded, and aliases are refused outright, so a "billion laughs"
- * file costs a few microseconds and no memory. */
+ * file costs a few microseconds and no memory. Then variables, the schema, the compilers, the
+ * outputs and the dependency cycle check, each reporting into the same diagnostic list. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +12,10 @@
 
 #include <yaml.h>
 
+#include "base/escape.h"
 #include "base/map.h"
 #include "spec/spec_int.h"
+#include "spec_graph.h"
 
 struct frame {
     struct node *n;      /* open map or sequence */
@@ -65,62 +69,54 @@ static char text_at(const struct spec_text *t, size_t i) { return i < t->len ? t
 
 static int at_var(const struct spec_text *t, size_t i) { return i + 6 <= t->len && memcmp(t->text + i, "${var.", 6) == 0; }
 
-/* Position of the k-th "${" of a scalar: among the variables' (vars set) or among the others. */
-static void text_dollar_pos(const struct spec_text *t, const struct node *n, size_t k, int vars, int *line, int *col)
+/* The scalar's "${" are found in one left-to-right pass over its source line, however many
+ * positions are asked for: a value with 64k references costs one walk, not 64k. */
+void spec_dollars_init(struct spec_dollars *it, const struct spec_text *t, const struct node *n, int vars)
 {
-    *line = n->line;
-    *col = n->col;
-    if (n->end_line != n->line || n->line < 1 || (size_t)n->line > t->nlines) return;
+    *it = (struct spec_dollars){.t = t, .n = n, .vars = vars, .i = SIZE_MAX, .col = n->col};
+    if (n->end_line != n->line || n->line < 1 || (size_t)n->line > t->nlines) return;  /* no columns */
     size_t i = t->lines[n->line - 1];
     for (int c = 1; c < n->col && i < t->len && t->text[i] != '\n'; c++) i += utf8_len((unsigned char)t->text[i]);
+    it->i = i;
+}
+
+void spec_dollars_pos(struct spec_dollars *it, size_t k, int *line, int *col)
+{
+    const struct spec_text *t = it->t;
+    *line = it->n->line;
+    *col = it->n->col;
     /* Escapes cannot produce or hide "${", so the k-th one in the source is the k-th in the value. */
-    size_t seen = 0;
-    for (int c = n->col; i < t->len && t->text[i] != '\n';) {
+    while (it->i != SIZE_MAX && it->i < t->len && t->text[it->i] != '\n') {
+        size_t i = it->i;
+        it->scanned++;
         if (t->text[i] == '$' && text_at(t, i + 1) == '$' && text_at(t, i + 2) == '{') {
-            i += 3, c += 3;
+            it->i += 3, it->col += 3;
         } else if (t->text[i] == '$' && text_at(t, i + 1) == '{') {
-            if (at_var(t, i) == vars && seen++ == k) {
-                *col = c;
-                return;
+            if (at_var(t, i) == it->vars) {
+                if (it->seen == k) {
+                    *col = it->col;
+                    return;  /* stays on this "${": asked again for k, it answers again */
+                }
+                it->seen++;
             }
-            i += 2, c += 2;
+            it->i += 2, it->col += 2;
         } else {
-            i += utf8_len((unsigned char)t->text[i]), c++;
+            it->i += utf8_len((unsigned char)t->text[i]), it->col++;
         }
     }
 }
 
-/* Variables are substituted before references are parsed (vars.c), so the k-th reference of a
- * value is the k-th "${" in the source that is not a ${var.NAME}. */
-void spec_text_ref_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
-{
-    text_dollar_pos(t, n, k, 0, line, col);
-}
-
-void spec_text_var_pos(const struct spec_text *t, const struct node *n, size_t k, int *line, int *col)
-{
-    text_dollar_pos(t, n, k, 1, line, col);
-}
-
 /* Offset of the first byte that is not valid UTF-8 (overlongs, surrogates, > U+10FFFF), or -1. */
-static long utf8_invalid(const unsigned char *s, size_t len)
+static long utf8_invalid(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c < 0xe0) ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c >= 0xf0 && c < 0xf5) ? 4 : 0;
-        if (!n || i + n > len) return (long)i;
-        for (size_t j = 1; j < n; j++)
-            if ((s[i + j] & 0xc0) != 0x80) return (long)i;
-        if (n == 3 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0))) return (long)i;
-        if (n == 4 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))) return (long)i;
-        i += n;
-    }
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = str_char_len(s + i, len - i)) == 1 && (unsigned char)s[i] >= 0x80) return (long)i;
     return -1;
 }
 
 static int check_utf8(const struct spec_ctx *c)
 {
-    long bad = utf8_invalid((const unsigned char *)c->text->text, c->text->len);
+    long bad = utf8_invalid(c->text->text, c->text->len);
     if (bad < 0) return 0;
     int line, col;
     text_pos(c->text, (size_t)bad, &line, &col);
@@ -423,10 +419,14 @@ int spec_load_buffer_opts(const char *name, const char *text, size_t len, const 
         const struct node *mesh = node_get(root, "mesh");
         if (mesh && mesh->kind == NODE_MAP) s->mesh = node_to_json(mesh);
         schema_validate(root, &c);
-        spec_compile(s, &c);
-        vars_mark_sensitive(s);
-        spec_mark_sensitive_refs(s);  /* before outputs: an output reading a marked attribute is sensitive */
-        compile_outputs(s, &c);
+        if (spec_compile(s, &c) == 0) {
+            vars_mark_sensitive(s);
+            spec_mark_sensitive_refs(s);  /* before outputs: an output reading a marked attribute is sensitive */
+            compile_outputs(s, &c);
+            /* Even after other errors: the edges that name declared resources still form the
+             * graph, so a cycle among them is real and is reported with the rest, in one run. */
+            spec_graph_check(s, dl);
+        }
     }
     free(t.lines);
     if (!s || dl->errors > before) {

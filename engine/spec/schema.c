@@ -467,6 +467,11 @@ static void check_pki_roots(const struct node *v, const struct spec_ctx *c)
         diag_error(c->dl, c->file, roots_key->line, roots_key->col, "`pki.roots` must declare at least one root");
         return;
     }
+    if (roots->n > SPEC_MAX_PKI_ROOTS) {  /* compile_pki.c makes nothing of more */
+        diag_error(c->dl, c->file, roots_key->line, roots_key->col, "`pki.roots` declares %zu roots; at most %d",
+                   roots->n, SPEC_MAX_PKI_ROOTS);
+        return;
+    }
     if (active && active->kind != NODE_SCALAR) return;  /* its type is reported */
     if (!active && roots->n > 1) {
         diag_error(c->dl, c->file, roots_key->line, roots_key->col,

@@ -10,6 +10,12 @@
 #define SPEC_MAX_BYTES (8u << 20)   /* 8 MiB: larger files are rejected before parsing */
 #define SPEC_MAX_DEPTH 64           /* nesting levels */
 #define SPEC_MAX_NODES 2000000u     /* values in one file; bounds memory whatever the input */
+#define SPEC_MAX_REFS_PER_VALUE 1000u  /* ${...} references in one value */
+#define SPEC_MAX_CLUSTERS 64u       /* clusters: expands per pair of clusters */
+#define SPEC_MAX_RESOURCES 100000u  /* resources a spec compiles to, in all (the benchmark uses 10,000) */
+#define SPEC_MAX_EXPANDED_BYTES (64u << 20)  /* what ${var.NAME} substitutions add, in all */
+#define SPEC_MAX_PKI_ROOTS 16        /* pki.roots: rotation needs two or three */
+#define SPEC_MAX_ADDRESS_SUGGESTIONS 32  /* "did you mean" for unknown addresses: each is a pass over all */
 
 /* The file's text with a line index, so positions inside scalars can be found in O(1). */
 struct spec_text {
@@ -29,10 +35,21 @@ struct spec_ctx {
 
 /* load.c */
 void spec_text_index(struct spec_text *t);  /* fills lines/nlines; caller frees lines */
-/* Position of the k-th (0-based) "${" of a scalar that is not a ${var.NAME}, as ref_parse counts
- * them once variables are substituted; and of the k-th ${var.NAME}. */
-void spec_text_ref_pos(const struct spec_text *t, const struct node *scalar, size_t k, int *line, int *col);
-void spec_text_var_pos(const struct spec_text *t, const struct node *scalar, size_t k, int *line, int *col);
+/* Positions of the "${" of one scalar in its source: with vars 0, those that are not a ${var.NAME}
+ * (as ref_parse counts them once variables are substituted); with vars 1, the ${var.NAME}s. Ask
+ * for k = 0, 1, 2 ... in order (k never decreasing): the source is walked once, left to right. A
+ * scalar spanning several lines, or a k past the last "${", gets the scalar's own position. */
+struct spec_dollars {
+    const struct spec_text *t;
+    const struct node *n;
+    int vars;
+    size_t i;           /* next byte of the source to look at; SIZE_MAX: no columns */
+    int col;            /* its column */
+    size_t seen;        /* "${" of the wanted kind passed so far */
+    size_t scanned;     /* characters looked at, in all: what the unit test holds to be linear */
+};
+void spec_dollars_init(struct spec_dollars *it, const struct spec_text *t, const struct node *scalar, int vars);
+void spec_dollars_pos(struct spec_dollars *it, size_t k, int *line, int *col);
 /* The YAML text of c into a node tree (NULL for an empty stream), with the loader's limits;
  * problems go to c->dl. -1 after a fatal one. */
 int spec_yaml_parse(const struct spec_ctx *c, struct node **root);
@@ -47,12 +64,19 @@ int node_is_null(const struct node *n);
 /* schema.c: checks every high-level section's shape against its schema table. */
 void schema_validate(const struct node *root, const struct spec_ctx *c);
 
-/* compile.c: the resources of every section, into s->resources and s->by_address. */
-void spec_compile(struct spec *s, const struct spec_ctx *c);
+/* compile.c: the resources of every section, into s->resources and s->by_address. -1 when a
+ * section is over a limit (SPEC_MAX_CLUSTERS, SPEC_MAX_RESOURCES) and was not expanded: then
+ * nothing that refers to resources is worth checking. */
+int spec_compile(struct spec *s, const struct spec_ctx *c);
 void spec_resource_free(void *r);
 /* For the section compilers: an edge of r positioned at line:col (output NULL: depends_on); and r
  * added to the spec, or reported as a duplicate address and freed. */
 void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col);
+void spec_dep_free(void *d);
+/* The one walk over ${ADDRESS.OUTPUT} references: every one in the scalars of v joins deps
+ * (struct spec_dep *) positioned at its "${"; a malformed one, or more than
+ * SPEC_MAX_REFS_PER_VALUE in one value, is reported (prefixed "who: " when who is not NULL). */
+void spec_collect_refs(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c);
 void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c);
 /* A reference to no resource of the spec / to an output its type lacks, with "did you mean".
  * who names the referring place ("`null_resource.b`", "output `a_id`"); budget may be NULL. */

@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/map.h"
 #include "base/strbuf.h"
 #include "base/suggest.h"
 #include "base/wipe.h"
@@ -38,13 +39,19 @@ struct vars {
     struct var *v;
     size_t n;
     const struct spec_ctx *c;
+    struct map by_name;     /* name -> struct var *: a lookup per use, not a scan of every declaration */
+    size_t expanded;        /* bytes the substitutions made so far (SPEC_MAX_EXPANDED_BYTES) */
+    int over;               /* past that: reported once, nothing more is substituted */
 };
 
 static struct var *var_find(struct vars *V, const char *name, size_t len)
 {
-    for (size_t i = 0; i < V->n; i++)
-        if (strlen(V->v[i].name) == len && strncmp(V->v[i].name, name, len) == 0) return &V->v[i];
-    return NULL;
+    char buf[128], *key = len < sizeof(buf) ? buf : malloc(len + 1);
+    memcpy(key, name, len);
+    key[len] = '\0';
+    struct var *x = map_get(&V->by_name, key);
+    if (key != buf) free(key);
+    return x;
 }
 
 static void var_set(struct var *x, json_t *value, const char *source)
@@ -373,12 +380,26 @@ static size_t var_ref_len(const char *s, const char **name, size_t *nlen)
     return *nlen && *p == '}' ? (size_t)(p - s) + 1 : 0;
 }
 
+/* What substituting v once costs: its text, and for lists and maps a node's worth per value. */
+static size_t value_cost(const json_t *v)
+{
+    if (json_is_string(v)) return json_string_length(v) + 1;
+    size_t cost = sizeof(struct node);
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) json_object_foreach((json_t *)v, k, x) cost += strlen(k) + sizeof(struct node) + value_cost(x);
+    else if (json_is_array(v)) json_array_foreach(v, i, x) cost += value_cost(x);
+    else cost += 24;  /* a number or boolean as text */
+    return cost;
+}
+
 /* The variable a ${var.NAME} names, or NULL after reporting why it cannot be used. */
-static struct var *use_var(struct vars *V, const struct node *n, size_t k, const char *at, size_t len,
+static struct var *use_var(struct vars *V, struct spec_dollars *pos, size_t k, const char *at, size_t len,
                            const char *name, size_t nlen)
 {
     int line, col;
-    spec_text_var_pos(V->c->text, n, k, &line, &col);
+    spec_dollars_pos(pos, k, &line, &col);
     char msg[400];
     if (!len) {
         const char *close = strchr(at, '}');
@@ -394,7 +415,18 @@ static struct var *use_var(struct vars *V, const struct node *n, size_t k, const
         free(nm);
         diag_error(V->c->dl, V->c->file, line, col, "%s", msg);
     }
-    return x && x->value ? x : NULL;
+    if (!x || !x->value || V->over) return NULL;
+    /* A variable used many times multiplies its size: 12,000 uses of a 1 MB default in a 1 MB spec
+     * were 12 GB. What the substitutions make is bounded like the file itself. */
+    V->expanded += value_cost(x->value);
+    if (V->expanded > SPEC_MAX_EXPANDED_BYTES) {
+        diag_error(V->c->dl, V->c->file, line, col,
+                   "variables expand the spec past %u MiB here (`%s` is used too often or is too large)",
+                   SPEC_MAX_EXPANDED_BYTES >> 20, x->name);
+        V->over = 1;
+        return NULL;
+    }
+    return x;
 }
 
 /* The scalar with its variables substituted: n itself (changed in place), or a new tree for a
@@ -405,8 +437,10 @@ static struct node *subst_scalar(struct vars *V, struct node *n)
     if (!strstr(s, "${var.")) return n;
     const char *name;
     size_t nlen, len = var_ref_len(s, &name, &nlen);
+    struct spec_dollars pos;
+    spec_dollars_init(&pos, V->c->text, n, 1);
     if (strncmp(s, "${var.", 6) == 0 && len && s[len] == '\0') {
-        struct var *x = use_var(V, n, 0, s, len, name, nlen);
+        struct var *x = use_var(V, &pos, 0, s, len, name, nlen);
         struct node *r = x ? json_to_node(x->value, n, x->sensitive) : NULL;
         if (!r) {  /* reported (or missing in lenient mode): an empty string keeps going */
             r = node_at(NODE_SCALAR, n, 0);
@@ -424,7 +458,7 @@ static struct node *subst_scalar(struct vars *V, struct node *n)
             i += 3;
         } else if (strncmp(s + i, "${var.", 6) == 0) {
             len = var_ref_len(s + i, &name, &nlen);
-            struct var *x = use_var(V, n, k++, s + i, len, name, nlen);
+            struct var *x = use_var(V, &pos, k++, s + i, len, name, nlen);
             if (x) {
                 add_value_text(&sb, x->value);
                 n->sensitive |= x->sensitive;
@@ -468,8 +502,11 @@ void vars_apply(struct spec *s, const struct spec_vars_in *in, const struct spec
 {
     const struct node *decls = node_get(s->root, "vars");
     size_t ndecl = decls && decls->kind == NODE_MAP ? decls->n : 0;
-    struct vars V = {calloc(ndecl + 1, sizeof(struct var)), 0, c};
-    for (size_t i = 0; i < ndecl; i++) declare(&V, decls->pairs[i].key, decls->pairs[i].value);
+    struct vars V = {calloc(ndecl + 1, sizeof(struct var)), 0, c, MAP_INIT, 0, 0};
+    for (size_t i = 0; i < ndecl; i++) {
+        declare(&V, decls->pairs[i].key, decls->pairs[i].value);
+        map_put(&V.by_name, V.v[V.n - 1].name, &V.v[V.n - 1]);  /* the loader dropped duplicate keys */
+    }
     for (size_t i = 0; in && i < in->nfiles; i++) load_var_file(&V, in->files[i]);
     load_env(&V);
     for (size_t i = 0; in && i < in->nvars; i++) set_from_text(&V, "--var", in->vars[i]);
@@ -488,6 +525,7 @@ void vars_apply(struct spec *s, const struct spec_vars_in *in, const struct spec
         json_decref(V.v[i].value);
         free(V.v[i].source);
     }
+    map_release(&V.by_name);
     free(V.v);
 }
 

@@ -3,13 +3,13 @@
 # of `mesh validate -f NAME.yaml` run inside the folder with NO_COLOR=1 (exit code 1); every
 # good/*.yaml, specs/reference.yaml and specs/examples/*.yaml must validate (exit code 0).
 # Usage: MESH_BIN=/path/to/mesh bash tests/specs/golden.sh
-# Cases too big to commit are generated here (huge.yaml: 10 MiB). Cases that must be rejected
+# Cases too big to commit are generated here (huge.yaml: 10 MiB; too_many_refs.yaml, var_bomb.yaml, too_many_resources.yaml). Cases that must be rejected
 # fast (TIMED) also fail when they take longer than LIMIT seconds.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 MESH_BIN=${MESH_BIN:-$root/mesh}
-TIMED="huge alias_bomb too_deep"
+TIMED="huge alias_bomb too_deep too_many_refs too_many_clusters var_bomb"
 LIMIT=5
 pass=0 fail=0
 
@@ -18,6 +18,15 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$here"/bad/*.yaml "$here"/bad/*.yaml.err "$tmp"/
 # 10 MiB of valid YAML (comments): refused for its size, before any parsing.
 yes '# a line of filler to push this spec over the size limit, 64 bytes' | head -c 10485760 >"$tmp/huge.yaml"
+# 1,001 references in one value, one more than a value may hold (21 KB on one line).
+{ printf 'resources:\n  null_resource.a: {}\n  null_resource.b:\n    triggers: {x: "'
+  for _ in $(seq 1001); do printf '%s' '${null_resource.a.id}'; done; printf '"}\n'; } >"$tmp/too_many_refs.yaml"
+# A 100 KB variable used 700 times: 70 MB of values from a 120 KB file, past the 64 MiB budget.
+{ printf 'vars:\n  big: {default: "'; head -c 100000 /dev/zero | tr '\0' x; printf '"}\nresources:\n  null_resource.a:\n    triggers:\n'
+  seq -f '      k%.0f: "${var.big}"' 700; } >"$tmp/var_bomb.yaml"
+# 64 clusters (4,367 resources with pki and network) and 95,634 raw resources: one over 100,000.
+{ printf 'mesh:\n  name: big\npki:\nnetwork:\nclusters:\n'; seq -f '  c%.0f: {}' 64
+  echo 'resources:'; seq -f '  null_resource.r%.0f: {}' 95634; } >"$tmp/too_many_resources.yaml"
 
 now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 result() {  # result OK NAME [DETAIL]

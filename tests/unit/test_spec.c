@@ -13,6 +13,7 @@
 #include "base/strbuf.h"
 #include "base/suggest.h"
 #include "spec/spec.h"
+#include "spec/spec_int.h"
 
 /* Loads text; returns the spec (or NULL) and leaves the diagnostics in dl. */
 static struct spec *load(const char *text, struct diag_list *dl)
@@ -325,6 +326,100 @@ static void test_10k_resources(void **state)
     strbuf_release(&sb);
 }
 
+/* The positions of N references in one value take one walk of its line: the walker looks at
+ * each character once however many positions are asked for (it was a fresh walk per reference,
+ * 64k references in one string took 17 s). Counted, not timed. */
+static void test_ref_positions_linear(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static const char ref[] = "${null_resource.a.id}-$${lit}-${var.v}";  /* one ref, one escape, one var */
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "x: \"");
+    for (int i = 0; i < N; i++) strbuf_adds(&sb, ref);
+    strbuf_adds(&sb, "\"\n");
+    struct spec_text t = {.file = "t.yaml", .text = sb.buf, .len = sb.len};
+    spec_text_index(&t);
+    struct node n = {.kind = NODE_SCALAR, .line = 1, .col = 4, .end_line = 1};
+    struct spec_dollars refs, vars;
+    spec_dollars_init(&refs, &t, &n, 0);
+    spec_dollars_init(&vars, &t, &n, 1);
+    int line, col;
+    for (size_t k = 0; k < N; k++) {
+        spec_dollars_pos(&refs, k, &line, &col);
+        assert_int_equal(line, 1);
+        assert_int_equal(col, 5 + (int)(k * (sizeof(ref) - 1)));
+        spec_dollars_pos(&refs, k, &line, &col);  /* asked twice: the same answer, no walk */
+        assert_int_equal(col, 5 + (int)(k * (sizeof(ref) - 1)));
+        spec_dollars_pos(&vars, k, &line, &col);
+        assert_int_equal(col, 5 + (int)(k * (sizeof(ref) - 1) + strlen("${null_resource.a.id}-$${lit}-")));
+    }
+    assert_true(refs.scanned <= sb.len);
+    assert_true(vars.scanned <= sb.len);
+    spec_dollars_pos(&refs, N, &line, &col);  /* past the last one: the scalar's position */
+    assert_int_equal(col, 4);
+    assert_true(refs.scanned <= sb.len);
+    free(t.lines);
+    strbuf_release(&sb);
+}
+
+/* More references in one value than SPEC_MAX_REFS_PER_VALUE: one error at the value, no deps. */
+static void test_refs_per_value_cap(void **state)
+{
+    (void)state;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "resources:\n  null_resource.a: {}\n  null_resource.b:\n    triggers: {x: \"");
+    for (unsigned i = 0; i <= SPEC_MAX_REFS_PER_VALUE; i++) strbuf_adds(&sb, "${null_resource.a.id}");
+    strbuf_adds(&sb, "\", y: \"");
+    for (unsigned i = 0; i < SPEC_MAX_REFS_PER_VALUE; i++) strbuf_adds(&sb, "${null_resource.a.id}");
+    strbuf_adds(&sb, "\"}\n");
+    struct diag_list dl;
+    struct spec *s = load(sb.buf, &dl);
+    assert_null(s);
+    assert_int_equal(dl.errors, 1);
+    assert_diag(&dl, 0, 4, 19, "value holds 1001 references; at most 1000 fit in one value");
+    diag_list_release(&dl);
+    strbuf_release(&sb);
+}
+
+/* A cycle is reported in the same run as other problems (here a typo), not after they are fixed. */
+static void test_cycle_with_other_errors(void **state)
+{
+    (void)state;
+    struct diag_list dl;
+    struct spec *s = load("resources:\n"
+                          "  null_resource.a: {triggers: {x: \"${null_resource.b.id}\"}}\n"
+                          "  null_resource.b: {depends_on: [null_resource.a]}\n"
+                          "  null_resource.c: {trigers: {x: \"1\"}, depends_on: [null_resource.c]}\n",
+                          &dl);
+    assert_null(s);
+    assert_int_equal(dl.errors, 3);
+    assert_diag(&dl, 0, 4, 21, "unknown attribute `trigers`");
+    assert_diag(&dl, 1, 4, 53, "`null_resource.c` depends on itself");  /* once: not as a cycle too */
+    assert_diag(&dl, 2, 2, 3, "dependency cycle: null_resource.a -> null_resource.b");
+    diag_list_release(&dl);
+}
+
+/* "Did you mean" for unknown addresses costs a pass over every address, so outputs share a budget
+ * like resources do (5,000 such outputs over 20,000 resources took 220 s). */
+static void test_output_suggestions_budget(void **state)
+{
+    (void)state;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "resources:\n  null_resource.abc: {}\noutputs:\n");
+    for (int i = 0; i < SPEC_MAX_ADDRESS_SUGGESTIONS + 8; i++) strbuf_addf(&sb, "  o%d: \"${null_resource.abd.id}\"\n", i);
+    struct diag_list dl;
+    assert_null(load(sb.buf, &dl));
+    assert_int_equal(dl.errors, SPEC_MAX_ADDRESS_SUGGESTIONS + 8);
+    for (int i = 0; i < SPEC_MAX_ADDRESS_SUGGESTIONS + 8; i++) {
+        const struct diag *d = dl.items.items[i];
+        assert_true(strstr(d->msg, "unknown resource `null_resource.abd`") != NULL);
+        assert_int_equal(strstr(d->msg, "did you mean `null_resource.abc`?") != NULL, i < SPEC_MAX_ADDRESS_SUGGESTIONS);
+    }
+    diag_list_release(&dl);
+    strbuf_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,7 +428,9 @@ int main(void)
         cmocka_unit_test(test_unknown_type_lists_known), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_alias_bomb_fast),    cmocka_unit_test(test_malformed_refs),
         cmocka_unit_test(test_high_level_sections), cmocka_unit_test(test_suggest),
-        cmocka_unit_test(test_10k_resources),
+        cmocka_unit_test(test_10k_resources),      cmocka_unit_test(test_ref_positions_linear),
+        cmocka_unit_test(test_refs_per_value_cap), cmocka_unit_test(test_cycle_with_other_errors),
+        cmocka_unit_test(test_output_suggestions_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
