@@ -84,7 +84,7 @@ int cmd_plan(int argc, char **argv)
     if (!rc && o.explain) plan_explain(s.spec);
     if (!rc) {
         struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = o.refresh, .parallelism = o.parallelism,
-                                .targets = &o.targets, .run_id = s.run_id};
+                                .targets = &o.targets, .run_id = s.run_id, .store = s.store};
         if (plan_build(&in, &p, &err)) rc = 1;
     }
     if (!rc) {
@@ -92,7 +92,7 @@ int cmd_plan(int argc, char **argv)
         notes->notes.len = 0;
         plan_render(p);
         if (o.out && plan_save(&s, p, &err)) rc = 1;
-        else if (o.detailed_exitcode && plan_has_changes(p)) rc = 2;
+        else if (o.detailed_exitcode && plan_has_any_changes(p)) rc = 2;
     } else if (err.code) {
         ui_error(&err);
     }
