@@ -172,22 +172,24 @@ expect_rc "then the plan is empty" 0 "$MESH" plan -f v3.yaml --detailed-exitcode
 expect_rc "destroy plan removes the outputs" 0 "$MESH" destroy -f v3.yaml --auto-approve
 check "destroy showed them going" grep -q '^  - region = "eu-west-3" -> null$' last.out
 
-# Control bytes: ESC and BEL in a trigger (and in a key) are escaped in plan and apply output.
+# Control bytes: ESC, BEL, DEL and CSI in a trigger (and ESC in a key) are escaped in plan and
+# apply output (JSON quoting alone lets DEL and the C1 controls through).
 cat > ctl.yaml <<'Y'
 outputs:
   t: ${null_resource.c.triggers}
 resources:
   null_resource.c:
-    triggers: {title: "x\a\e[31mred\e[0m", "k\ey": v}
+    triggers: {title: "x\a\e[31mred\e[0m\x7f\u009b", "k\ey": v}
 Y
 "$MESH" plan -f ctl.yaml >ctl_plan.txt 2>&1
 "$MESH" apply -f ctl.yaml --auto-approve >ctl_apply.txt 2>&1
 "$MESH" state show -f ctl.yaml null_resource.c >ctl_show.txt 2>&1
 for f in ctl_plan.txt ctl_apply.txt ctl_show.txt; do
-    check "$f: no raw ESC or BEL" sh -c '! grep -q "$(printf "[\\007\\033]")" "$0"' "$f"
+    check "$f: no raw ESC, BEL, DEL or CSI (U+009B)" sh -c \
+        '! LC_ALL=C grep -q -e "$(printf "[\\007\\033\\177]")" -e "$(printf "\\302\\233")" "$0"' "$f"
 done
-check "plan shows them escaped" grep -qF '+ "title"  = "x\x07\x1b[31mred\x1b[0m"' ctl_plan.txt
+check "plan shows them escaped" grep -qF '+ "title"  = "x\x07\x1b[31mred\x1b[0m\x7f\u009b"' ctl_plan.txt
 check "plan escapes them in keys too" grep -qF '+ "k\x1by" = "v"' ctl_plan.txt
-check "apply's outputs show them escaped" grep -qF 't = {"k\x1by":"v","title":"x\x07\x1b[31mred\x1b[0m"}' ctl_apply.txt
+check "apply's outputs show them escaped" grep -qF 't = {"k\x1by":"v","title":"x\x07\x1b[31mred\x1b[0m\x7f\u009b"}' ctl_apply.txt
 
 t_done
