@@ -92,10 +92,11 @@ int cmd_plan(int argc, char **argv)
         notes->notes.len = 0;
         plan_render(p);
         if (o.out && plan_save(&s, p, &err)) rc = 1;
-        else if (o.detailed_exitcode && plan_has_any_changes(p)) rc = 2;
+        else if (o.detailed_exitcode && plan_has_changes(p)) rc = 2;
     } else if (err.code) {
         ui_error(&err);
     }
+    if (rc == 0 && p && o.detailed_exitcode && plan_has_any_changes(p)) rc = 2;  /* an output-only change is one */
     plan_free(p);
     plan_free(notes);
     session_release(&s);

@@ -187,20 +187,22 @@ void plan_render_summary(const struct plan *p)
                                            "changes", plan_has_any_changes(p)));
         return;
     }
-    if (plan_has_changes(p)) {
-        ui_out("%sPlan:%s %d to add, %d to change, %d to destroy.\n", ui_c("bold"), ui_c("reset"), p->add, p->change,
-               p->destroy);
-        if (p->outputs.len) {
-            ui_out("\n");
-            render_outputs_human(p);
-        }
-    } else if (p->outputs.len) {
-        render_outputs_human(p);
-        ui_out("\nOnly outputs change: applying saves their new values to state and changes no resource.\n");
-    } else {
+    if (!plan_has_changes(p)) {
         size_t n = p->entries.len;
+        if (p->outputs.len) {
+            render_outputs_human(p);
+            ui_out("\nOnly outputs change: applying saves their new values to state and changes no resource.\n");
+            return;
+        }
         ui_out("%sNo changes.%s The world matches the spec (%zu resource%s checked).\n", ui_c("green"), ui_c("reset"), n,
                n == 1 ? "" : "s");
+        return;
+    }
+    ui_out("%sPlan:%s %d to add, %d to change, %d to destroy.\n", ui_c("bold"), ui_c("reset"), p->add, p->change,
+           p->destroy);
+    if (p->outputs.len) {
+        ui_out("\n");
+        render_outputs_human(p);
     }
 }
 
