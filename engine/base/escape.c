@@ -59,6 +59,13 @@ void str_escape_ctl(struct strbuf *out, const char *s, size_t n)
     }
 }
 
+size_t str_char_len(const char *s, size_t n)
+{
+    unsigned cp;
+    size_t len = utf8_seq((const unsigned char *)s, n, &cp);
+    return len ? len : 1;
+}
+
 int str_is_printable(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -14,6 +14,8 @@
  * the reader sees) as \uNNNN. Printable UTF-8 is copied unchanged; so is the backslash, so escaped
  * text stays readable (it is for eyes, not for parsing back). */
 void str_escape_ctl(struct strbuf *out, const char *s, size_t n);
+/* Bytes of the character at s[0..n) (n > 0): a valid UTF-8 sequence's length, else 1. */
+size_t str_char_len(const char *s, size_t n);
 /* True when s[0..n) holds nothing str_escape_ctl would change. */
 int str_is_printable(const char *s, size_t n);
 
