@@ -203,7 +203,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     if (!rc && session_load_rows(&s, &err)) rc = 1;
     if (!rc) {
         struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = 1, .destroy = destroy,
-                                .parallelism = o.parallelism, .targets = &o.targets, .run_id = s.run_id};
+                                .parallelism = o.parallelism, .targets = &o.targets, .run_id = s.run_id, .store = s.store};
         if (plan_build(&in, &p, &err)) rc = 1;
     }
     if (rc) {

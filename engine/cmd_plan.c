@@ -84,7 +84,7 @@ int cmd_plan(int argc, char **argv)
     if (!rc && o.explain) plan_explain(s.spec);
     if (!rc) {
         struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = o.refresh, .parallelism = o.parallelism,
-                                .targets = &o.targets, .run_id = s.run_id};
+                                .targets = &o.targets, .run_id = s.run_id, .store = s.store};
         if (plan_build(&in, &p, &err)) rc = 1;
     }
     if (!rc) {
@@ -96,6 +96,7 @@ int cmd_plan(int argc, char **argv)
     } else if (err.code) {
         ui_error(&err);
     }
+    if (rc == 0 && p && o.detailed_exitcode && plan_has_any_changes(p)) rc = 2;  /* an output-only change is one */
     plan_free(p);
     plan_free(notes);
     session_release(&s);

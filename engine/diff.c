@@ -272,6 +272,7 @@ int plan_build(const struct plan_input *in, struct plan **out, struct mesh_err *
         if (in->destroy) diff_destroy(&df);
         else diff_spec(&df, err);
         plan_count(df.plan);
+        rc = diff_outputs(df.plan, in, err);
     }
     refresh_release(&df.refreshed);
     map_release(&df.rows);

@@ -37,10 +37,20 @@ void plan_entry_free(void *e)
     free(pe);
 }
 
+static void plan_output_free(void *o)
+{
+    struct plan_output *po = o;
+    free(po->name);
+    json_decref(po->old);
+    json_decref(po->new);
+    free(po);
+}
+
 void plan_free(struct plan *p)
 {
     if (!p) return;
     vec_free_all(&p->entries, plan_entry_free);
+    vec_free_all(&p->outputs, plan_output_free);
     map_release(&p->by_address);
     vec_free_all(&p->notes, free);
     free(p->lineage);
@@ -60,6 +70,8 @@ void plan_note(struct plan *p, const char *fmt, ...)
 }
 
 int plan_has_changes(const struct plan *p) { return p->add + p->change + p->destroy > 0; }
+
+int plan_has_any_changes(const struct plan *p) { return plan_has_changes(p) || p->outputs.len > 0; }
 
 const char *plan_action_name(enum plan_action a)
 {

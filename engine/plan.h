@@ -48,6 +48,15 @@ struct plan_entry {
     int irreversible;
 };
 
+/* An output of the spec whose value apply will store differently from what state holds. */
+struct plan_output {
+    char *name;
+    enum plan_action action;   /* ACT_CREATE, ACT_UPDATE or ACT_DELETE */
+    json_t *old;               /* NULL: not in state */
+    json_t *new;               /* NULL: removed; may hold unknown markers */
+    int sensitive;             /* the stored or the new value is sensitive */
+};
+
 struct plan {
     struct vec entries;     /* struct plan_entry *, creates/updates in dependency order first */
     struct map by_address;  /* address -> entry (current objects only) */
@@ -55,6 +64,7 @@ struct plan {
     int destroy_mode;       /* built by `mesh destroy` */
     int guarded;            /* entries with guarded set */
     struct vec notes;       /* char *: lines printed before the plan (recovery, warnings) */
+    struct vec outputs;     /* struct plan_output *: outputs that change, by name */
     char *lineage;
     long long serial;
 };
@@ -63,7 +73,11 @@ struct plan *plan_new(void);
 void plan_free(struct plan *p);
 void plan_entry_free(void *e);
 void plan_note(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Resources to change (what apply runs for). */
 int plan_has_changes(const struct plan *p);
+/* Resources or outputs to change (--detailed-exitcode, "changes" in JSON): an output-only
+ * change is a change, as in terraform. */
+int plan_has_any_changes(const struct plan *p);
 const char *plan_action_name(enum plan_action a);
 
 #endif

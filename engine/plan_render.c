@@ -5,57 +5,15 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "plan_diff.h"
 #include "spec/ref.h"
 #include "ui.h"
-
-#define UNKNOWN_TEXT "\\u0001unknown\\u0001"
-
-static json_t *value_mark_unknown(const json_t *v)
-{
-    if (ref_is_unknown(v)) return json_string("\001unknown\001");
-    if (json_is_object(v)) {
-        json_t *o = json_object();
-        const char *k;
-        json_t *x;
-        json_object_foreach((json_t *)v, k, x) json_object_set_new(o, k, value_mark_unknown(x));
-        return o;
-    }
-    if (json_is_array(v)) {
-        json_t *a = json_array();
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) json_array_append_new(a, value_mark_unknown(x));
-        return a;
-    }
-    return json_deep_copy(v);
-}
 
 char *plan_value_text(const json_t *v, int flags)
 {
     if (flags & CHG_SENSITIVE) return strdup("(sensitive)");
-    if (!v) return strdup("null");
-    if (ref_is_unknown(v)) return strdup("(known after apply)");
-    if (!ref_has_unknown(v)) {
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-        return t ? t : strdup("?");
-    }
-    /* Partly known: print the known parts, each unknown one as (known after apply). */
-    json_t *marked = value_mark_unknown(v);
-    char *t = json_dumps(marked, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-    json_decref(marked);
     struct strbuf sb = STRBUF_INIT;
-    const char *needle = "\"" UNKNOWN_TEXT "\"";
-    for (const char *p = t; p && *p;) {
-        const char *hit = strstr(p, needle);
-        if (!hit) {
-            strbuf_adds(&sb, p);
-            break;
-        }
-        strbuf_add(&sb, p, (size_t)(hit - p));
-        strbuf_adds(&sb, "(known after apply)");
-        p = hit + strlen(needle);
-    }
-    free(t);
+    plan_diff_compact(&sb, v);
     return strbuf_detach(&sb);
 }
 
@@ -98,24 +56,32 @@ static void entry_title(const struct plan_entry *e, char *buf, size_t n)
     else snprintf(buf, n, "%s %s", e->address, what);
 }
 
-static void render_change(const struct plan_entry *e, const struct plan_change *c, size_t width)
+/* "      ~ name = old -> new  # note": nested values key by key (plan_diff.c); a sensitive value
+ * as (sensitive) whatever its shape, so not even its keys show. */
+static void render_change(struct strbuf *o, const struct plan_entry *e, const struct plan_change *c, size_t width)
 {
-    char *nv = plan_value_text(c->new, c->flags);
-    const char *note = c->flags & CHG_FORCES_NEW ? "  # forces replacement" : "";
-    const char *drift = c->flags & CHG_DRIFT ? "  # changed outside mesh" : "";
-    const char *irr = c->flags & CHG_IRREVERSIBLE ? "  # IRREVERSIBLE: rollback cannot undo it" : "";
-    if (e->action == ACT_CREATE) {
-        ui_out("      %s+%s %-*s = %s\n", ui_c("green"), ui_c("reset"), (int)width, c->name, nv);
+    struct strbuf note = STRBUF_INIT;
+    if (c->flags & CHG_FORCES_NEW) strbuf_adds(&note, "  # forces replacement");
+    if (c->flags & CHG_DRIFT) strbuf_adds(&note, "  # changed outside mesh");
+    if (c->flags & CHG_IRREVERSIBLE) strbuf_adds(&note, "  # IRREVERSIBLE: rollback cannot undo it");
+    const json_t *old = c->old && !json_is_null(c->old) ? c->old : NULL;
+    enum pd_action a = e->action == ACT_CREATE ? PD_CREATE : !c->new ? PD_DELETE : PD_UPDATE;
+    /* An attribute that was null and becomes a map or list is shown being made, element by element. */
+    if (a == PD_UPDATE && !old && (json_is_object(c->new) || json_is_array(c->new)) && !ref_is_unknown(c->new) &&
+        !(c->flags & CHG_SENSITIVE))
+        a = PD_CREATE;
+    plan_diff_lead(o, 1, a);
+    strbuf_addf(o, "%-*s = ", (int)width, c->name);
+    if (c->flags & CHG_SENSITIVE) {
+        strbuf_adds(o, a == PD_UPDATE ? "(sensitive) -> (sensitive)" : a == PD_DELETE ? "(sensitive) -> null" : "(sensitive)");
+        strbuf_adds(o, strbuf_str(&note));
     } else {
-        char *ov = plan_value_text(c->old, c->flags & ~CHG_UNKNOWN);
-        if (!c->new)
-            ui_out("      %s-%s %-*s = %s -> null%s%s\n", ui_c("red"), ui_c("reset"), (int)width, c->name, ov, note, drift);
-        else
-            ui_out("      %s~%s %-*s = %s -> %s%s%s%s\n", ui_c("yellow"), ui_c("reset"), (int)width, c->name, ov, nv,
-                   note, drift, irr);
-        free(ov);
+        json_t *null = json_null();
+        plan_diff_value(o, 1, c->old ? c->old : null, c->new, a, strbuf_str(&note));
+        json_decref(null);
     }
-    free(nv);
+    strbuf_addch(o, '\n');
+    strbuf_release(&note);
 }
 
 static void render_entry_human(const struct plan_entry *e)
@@ -133,8 +99,10 @@ static void render_entry_human(const struct plan_entry *e)
         size_t l = strlen(((struct plan_change *)e->changes.items[i])->name);
         if (l > width) width = l;
     }
-    for (size_t i = 0; i < e->changes.len; i++) render_change(e, e->changes.items[i], width);
-    ui_out("\n");
+    struct strbuf o = STRBUF_INIT;
+    for (size_t i = 0; i < e->changes.len; i++) render_change(&o, e, e->changes.items[i], width);
+    ui_out("%s\n", strbuf_str(&o));
+    strbuf_release(&o);
 }
 
 static json_t *render_entry_json(const struct plan_entry *e)
@@ -149,6 +117,8 @@ static json_t *render_entry_json(const struct plan_entry *e)
             json_object_set_new(cj, "old", c->old ? json_deep_copy(c->old) : json_null());
             if (c->flags & CHG_UNKNOWN) json_object_set_new(cj, "unknown", json_true());
             else json_object_set_new(cj, "new", c->new ? json_deep_copy(c->new) : json_null());
+            json_t *keys = plan_diff_keys(c->old, c->new);  /* per-key detail of a map */
+            if (keys) json_object_set_new(cj, "key_changes", keys);
         }
         if (c->flags & CHG_FORCES_NEW) json_object_set_new(cj, "forces_replacement", json_true());
         if (c->flags & CHG_DRIFT) json_object_set_new(cj, "drift", json_true());
@@ -165,21 +135,75 @@ static json_t *render_entry_json(const struct plan_entry *e)
     return ev;
 }
 
+static enum pd_action output_action(const struct plan_output *o)
+{
+    return o->action == ACT_CREATE ? PD_CREATE : o->action == ACT_DELETE ? PD_DELETE : PD_UPDATE;
+}
+
+/* "Changes to Outputs:", as terraform shows them; a sensitive output as (sensitive value). */
+static void render_outputs_human(const struct plan *p)
+{
+    size_t width = 0;
+    for (size_t i = 0; i < p->outputs.len; i++) {
+        size_t l = strlen(((struct plan_output *)p->outputs.items[i])->name);
+        if (l > width) width = l;
+    }
+    struct strbuf o = STRBUF_INIT;
+    strbuf_addf(&o, "%sChanges to Outputs:%s\n", ui_c("bold"), ui_c("reset"));
+    for (size_t i = 0; i < p->outputs.len; i++) {
+        const struct plan_output *po = p->outputs.items[i];
+        enum pd_action a = output_action(po);
+        plan_diff_lead(&o, 0, a);
+        strbuf_addf(&o, "%-*s = ", (int)width, po->name);
+        if (po->sensitive) strbuf_adds(&o, a == PD_DELETE ? "(sensitive value) -> null" : "(sensitive value)");
+        else plan_diff_value(&o, 0, po->old, po->new, a, NULL);
+        strbuf_addch(&o, '\n');
+    }
+    ui_out("%s", strbuf_str(&o));
+    strbuf_release(&o);
+}
+
+/* {name, action, old, new} / {name, action, old, unknown: true} / {name, action, sensitive: true} */
+static json_t *render_output_json(const struct plan_output *o)
+{
+    json_t *ev = json_pack("{s:s, s:s}", "name", o->name, "action", plan_action_name(o->action));
+    if (o->sensitive) {
+        json_object_set_new(ev, "sensitive", json_true());
+        return ev;
+    }
+    json_object_set_new(ev, "old", o->old ? json_deep_copy(o->old) : json_null());
+    if (o->new && ref_has_unknown(o->new)) json_object_set_new(ev, "unknown", json_true());
+    else json_object_set_new(ev, "new", o->new ? json_deep_copy(o->new) : json_null());
+    json_t *keys = plan_diff_keys(o->old, o->new);
+    if (keys) json_object_set_new(ev, "key_changes", keys);
+    return ev;
+}
+
 void plan_render_summary(const struct plan *p)
 {
     if (ui.json) {
-        ui_event("plan_summary", json_pack("{s:i, s:i, s:i, s:i, s:b}", "add", p->add, "change", p->change, "destroy",
-                                           p->destroy, "replace", p->replace, "changes", plan_has_changes(p)));
+        ui_event("plan_summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:b}", "add", p->add, "change", p->change, "destroy",
+                                           p->destroy, "replace", p->replace, "output_changes", (int)p->outputs.len,
+                                           "changes", plan_has_any_changes(p)));
         return;
     }
     if (!plan_has_changes(p)) {
         size_t n = p->entries.len;
+        if (p->outputs.len) {
+            render_outputs_human(p);
+            ui_out("\nOnly outputs change: applying saves their new values to state and changes no resource.\n");
+            return;
+        }
         ui_out("%sNo changes.%s The world matches the spec (%zu resource%s checked).\n", ui_c("green"), ui_c("reset"), n,
                n == 1 ? "" : "s");
         return;
     }
     ui_out("%sPlan:%s %d to add, %d to change, %d to destroy.\n", ui_c("bold"), ui_c("reset"), p->add, p->change,
            p->destroy);
+    if (p->outputs.len) {
+        ui_out("\n");
+        render_outputs_human(p);
+    }
 }
 
 void plan_render(const struct plan *p)
@@ -203,5 +227,7 @@ void plan_render(const struct plan *p)
     if (irreversible && !ui.json)
         ui_out("%sWarning:%s this plan has IRREVERSIBLE changes: if the run fails after them, rollback reports them "
                "instead of undoing them.\n\n", ui_c("yellow"), ui_c("reset"));
+    for (size_t i = 0; ui.json && i < p->outputs.len; i++)
+        ui_event("output_change", render_output_json(p->outputs.items[i]));
     plan_render_summary(p);
 }

@@ -18,7 +18,7 @@ Y
 
 expect_rc "plan on a fresh state has changes (detailed exit code 2)" 2 "$MESH" plan --detailed-exitcode
 check "plan shows creates and the summary" grep -q 'Plan: 4 to add, 0 to change, 0 to destroy.' last.out
-check "plan shows known after apply for a reference" grep -q 'triggers = {"after":(known after apply)}' last.out
+check "plan shows known after apply for a reference" grep -q '+ "after" = (known after apply)' last.out
 check "plan did not create a state" test ! -e .mesh/state.db
 expect_rc "apply without a terminal and without --auto-approve is refused" 1 "$MESH" apply
 check "the refusal says what to do" grep -q -- '--auto-approve' last.err
