@@ -119,12 +119,12 @@ static const struct cli_flag *cli_lookup(const char *a, const char **val)
 }
 
 /* Unknown, or not one of this command's: the error names the nearest option this command takes. */
-static int cli_unknown(const char *cmd, int allowed, const char *a, const struct cli_flag *known)
+static void cli_unknown(const char *cmd, int allowed, const char *a, const struct cli_flag *known)
 {
+    fprintf(stderr, "mesh %s: ", cmd);
     if (known) {
-        char what[128];
-        snprintf(what, sizeof(what), "option '%%s' does not apply to 'mesh %s'", cmd);
-        return cli_usage(cmd, what, a, NULL);
+        fprintf(stderr, "option '%s' does not apply to 'mesh %s'\n", a, cmd);
+        return;
     }
     char word[128];
     const char *body = a + (a[1] == '-' ? 2 : 1);
@@ -133,7 +133,9 @@ static int cli_unknown(const char *cmd, int allowed, const char *a, const struct
     suggest_init(&sg, word);
     for (size_t k = 0; k < NFLAGS; k++)
         if (allowed & cli_flags[k].bit) suggest_try(&sg, cli_flags[k].name);
-    return cli_usage(cmd, "unknown option '%s'", a, sg.best);
+    fprintf(stderr, "unknown option '%s'", a);
+    if (sg.best) fprintf(stderr, "; did you mean '%s'?", sg.best);
+    fputc('\n', stderr);
 }
 
 /* A switch given a value, as Go's flag package allows: --json=true, --auto-approve=false. */
@@ -175,7 +177,7 @@ int cli_parse(struct cli_opts *o, const char *cmd, const struct cli_grammar *g, 
     o->spec_path = "mesh.yaml";
     o->refresh = 1;
     o->parallelism = 10;
-    int only_args = 0;
+    int only_args = 0, unknown = 0, help = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
@@ -188,8 +190,17 @@ int cli_parse(struct cli_opts *o, const char *cmd, const struct cli_grammar *g, 
         }
         const char *val;
         const struct cli_flag *f = cli_lookup(a, &val);
-        if (!f || !(g->opts & f->bit)) return cli_unknown(cmd, g->opts, a, f);
-        if (f->bit == OPT_HELP) return 1;
+        if (!f || !(g->opts & f->bit)) {
+            /* Every wrong option is named at once; the value of one mesh knows is skipped with it. */
+            cli_unknown(cmd, g->opts, a, f);
+            unknown++;
+            if (f && f->value && !val) i++;
+            continue;
+        }
+        if (f->bit == OPT_HELP) {
+            help = 1;
+            continue;
+        }
         if (!f->value) {
             int on;
             if (cli_switch_value(cmd, a, val, &on)) return -1;
@@ -202,6 +213,11 @@ int cli_parse(struct cli_opts *o, const char *cmd, const struct cli_grammar *g, 
         }
         if (cli_set(o, f->bit, val) < 0) return -1;
     }
+    if (unknown) {
+        fprintf(stderr, "(see 'mesh help %s')\n", cmd);
+        return -1;
+    }
+    if (help) return 1;
     return cli_positional(o, g);
 }
 

@@ -74,8 +74,9 @@ struct cli_opts {
 };
 
 /* Parses argv (after the command name) by g. Every long option takes one dash or two, and its
- * value after '=' or as the next argument (-target=X, --target X). Returns 0, or -1 after
- * printing a usage error (with a suggestion when an option is misspelt). */
+ * value after '=' or as the next argument (-target=X, --target X). Returns 0; 1 when -h/--help
+ * was given (and nothing was wrong); or -1 after printing the usage errors: every option the
+ * command does not take is named (a misspelt one with a suggestion), then the first other. */
 int cli_parse(struct cli_opts *o, const char *cmd, const struct cli_grammar *g, int argc, char **argv);
 void cli_release(struct cli_opts *o);
 /* "30s", "5m", "1h", "250ms", "10" (seconds) -> seconds; -1 on a bad duration. */
