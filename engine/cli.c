@@ -52,11 +52,10 @@ static const struct cli_flag cli_flags[] = {
 
 double cli_parse_duration(const char *s) { return duration_parse(s); }
 
-static int cli_usage(const char *cmd, const char *fmt, const char *arg, const char *hint)
+static int cli_usage(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "mesh %s: ", cmd);
     fprintf(stderr, fmt, arg);
-    if (hint) fprintf(stderr, "; did you mean '%s'?", hint);
     fprintf(stderr, "\n(see 'mesh help %s')\n", cmd);
     return -1;
 }
@@ -85,19 +84,19 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_REFRESH:
         if (strcmp(v, "true") == 0) o->refresh = 1;
         else if (strcmp(v, "false") == 0) o->refresh = 0;
-        else return cli_usage(o->cmd, "--refresh takes true or false, not '%s'", v, NULL);
+        else return cli_usage(o->cmd, "--refresh takes true or false, not '%s'", v);
         break;
     case OPT_PARALLELISM: {
         char *end;
         long n = strtol(v, &end, 10);
         if (!*v || *end || n < 1 || n > 256)
-            return cli_usage(o->cmd, "--parallelism takes a number from 1 to 256, not '%s'", v, NULL);
+            return cli_usage(o->cmd, "--parallelism takes a number from 1 to 256, not '%s'", v);
         o->parallelism = (int)n;
         break;
     }
     case OPT_LOCK_TIMEOUT:
         o->lock_timeout = cli_parse_duration(v);
-        if (o->lock_timeout < 0) return cli_usage(o->cmd, "--lock-timeout takes a duration like 30s, 5m or 250ms, not '%s'", v, NULL);
+        if (o->lock_timeout < 0) return cli_usage(o->cmd, "--lock-timeout takes a duration like 30s, 5m or 250ms, not '%s'", v);
         break;
     }
     return 0;
@@ -144,7 +143,7 @@ static int cli_switch_value(const char *cmd, const char *a, const char *val, int
     if (!val) *on = 1;
     else if (!strcmp(val, "true") || !strcmp(val, "1")) *on = 1;
     else if (!strcmp(val, "false") || !strcmp(val, "0")) *on = 0;
-    else return cli_usage(cmd, "option '%s' is a switch: it takes no value (or =true, =false)", a, NULL);
+    else return cli_usage(cmd, "option '%s' is a switch: it takes no value (or =true, =false)", a);
     return 0;
 }
 
@@ -154,15 +153,15 @@ static int cli_positional(struct cli_opts *o, const struct cli_grammar *g)
     int n = (int)o->args.len;
     if (g->max_args >= 0 && n > g->max_args)
         return cli_usage(o->cmd, g->max_args ? "unexpected argument '%s'" : "unexpected argument '%s': this command "
-                                 "takes none", o->args.items[g->max_args], NULL);
+                                 "takes none", o->args.items[g->max_args]);
     if (n < g->min_args) {
         char what[160];
         snprintf(what, sizeof(what), "missing arguments: mesh %s %%s", o->cmd);
-        return cli_usage(o->cmd, what, g->args, NULL);
+        return cli_usage(o->cmd, what, g->args);
     }
     if ((g->flags & ARGS_SPEC) && n == 1) {
         if (o->spec_given)
-            return cli_usage(o->cmd, "the spec is given twice (-f %s and an argument): give it once", o->spec_path, NULL);
+            return cli_usage(o->cmd, "the spec is given twice (-f %s and an argument): give it once", o->spec_path);
         o->spec_path = o->args.items[0];
         o->spec_given = 1;
         o->args.len = 0;
@@ -208,7 +207,7 @@ int cli_parse(struct cli_opts *o, const char *cmd, const struct cli_grammar *g, 
             continue;
         }
         if (!val) {
-            if (i + 1 >= argc) return cli_usage(cmd, "option '%s' needs a value", a, NULL);
+            if (i + 1 >= argc) return cli_usage(cmd, "option '%s' needs a value", a);
             val = argv[++i];
         }
         if (cli_set(o, f->bit, val) < 0) return -1;

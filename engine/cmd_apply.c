@@ -146,6 +146,8 @@ static int arg_is_planfile(const char *path)
 static int apply_arg(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
 {
     const char *arg = o->args.items[0];
+    if (access(arg, F_OK) != 0)
+        return mesh_err_set(err, MESH_EINVAL, arg, "no such file (apply takes a plan saved by `mesh plan -out FILE`, or a spec)");
     if (!arg_is_planfile(arg)) {
         if (o->spec_given)
             return mesh_err_set(err, MESH_EINVAL, NULL, "the spec is given twice (-f %s and %s): give it once", o->spec_path, arg);

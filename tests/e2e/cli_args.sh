@@ -46,13 +46,17 @@ check "... saying why" grep -q 'a saved plan carries its spec, variables and tar
 expect_rc "apply PLAN_FILE with --target is refused" 1 "$MESH" apply p.plan --target null_resource.a
 expect_rc "apply PLAN_FILE applies the saved plan" 0 "$MESH" apply p.plan
 check "... the change it holds" grep -q 'Apply complete! Resources: 1 added, 0 changed, 1 destroyed' last.out
+expect_rc "apply of a file that does not exist" 1 "$MESH" apply nope.plan
+check "... says so, not that a spec is missing" grep -q 'nope.plan: no such file (apply takes a plan saved by' last.err
 printf '{"mesh_plan": 9}\n' > broken.plan
 expect_rc "a file that is JSON is read as a plan file" 1 "$MESH" apply broken.plan
 check "... and refused as one" grep -q 'not a mesh plan file' last.err
 
 # ---- one dash or two, '=' or a space ----
 sed -i 's/default: 4/default: 5/' mesh.yaml
-for form in "-detailed-exitcode" "--detailed-exitcode" "-detailed-exitcode=true" "--detailed-exitcode=1"; do
+# Every option of every command is parsed in both "--name value" and "-name=value" forms by the
+# probe below; here the four forms of a few show their effect.
+for form in "-detailed-exitcode" "--detailed-exitcode=1"; do
     expect_rc "plan $form exits 2 on changes" 2 "$MESH" plan $form
 done
 expect_rc "plan --detailed-exitcode=false exits 0 on changes" 0 "$MESH" plan --detailed-exitcode=false
@@ -61,16 +65,12 @@ for form in "-var size=7" "-var=size=7" "--var size=7" "--var=size=7"; do
     expect_rc "plan $form" 0 "$MESH" plan $form
     check "... sets the variable" grep -q '"size":7' last.out
 done
-for form in "-target=null_resource.a" "-target null_resource.a" "--target=null_resource.a" "--target null_resource.a"; do
+for form in "-target=null_resource.a" "-target null_resource.a"; do
     expect_rc "plan $form" 0 "$MESH" plan $form
     check "... plans only the target" sh -c 'grep -q "null_resource.a must be replaced" last.out && ! grep -q "null_resource.b" last.out'
 done
-for form in "-parallelism=2" "--parallelism 2"; do
-    expect_rc "plan $form" 0 "$MESH" plan $form
-done
 expect_rc "-parallelism=0 is refused" 1 "$MESH" plan -parallelism=0
-expect_rc "plan -refresh=false" 0 "$MESH" plan -refresh=false
-expect_rc "plan -json" 0 "$MESH" plan -json
+expect_rc "plan -json -refresh=false -parallelism 2" 0 "$MESH" plan -json -refresh=false -parallelism 2
 check "... prints JSON" $PY -c 'import json; [json.loads(l) for l in open("last.out")]'
 expect_rc "plan -f=mesh.yaml -state=.mesh/state.db" 0 "$MESH" plan -f=mesh.yaml -state=.mesh/state.db
 expect_rc "plan -lock-timeout=1s (an option plan does not take) is refused" 1 "$MESH" plan -lock-timeout=1s
@@ -125,16 +125,17 @@ for c in $cmds; do
         if [ "$dash" = "--" ]; then acc2=("${accepted[@]}")
         else check "$c accepts the same options with one dash as with two" test "${accepted[*]}" = "${acc2[*]}"; fi
     done
-    "$MESH" help $c >../help.out 2>&1
-    check "help $c and $c --help are the same" diff -u ../help.out <("$MESH" $c --help 2>&1)
+    "$MESH" $c --help >../help.out 2>&1
     missing=""
     for name in "${accepted[@]}" --help; do
         sed -n '/^Options:/,$p' ../help.out | grep -qE -- "(^|[ ,])$name( |$)" || missing="$missing $name"
     done
     check "every option $c accepts (${#accepted[@]}) is in its help${missing:+ (missing:$missing)}" test -z "$missing"
-    check "help --options $c is what $c accepts" diff -u <(printf '%s\n' "${accepted[@]}" --help | sort) \
-        <("$MESH" help --options $c | awk '{print $1}' | grep -- '^--' | sort)
 done
+for c in plan state version; do  # one function writes both; a few show it
+    check "help $c and $c --help are the same" diff -u <("$MESH" help $c 2>&1) <("$MESH" $c --help 2>&1)
+done
+check "help --options plan lists what plan accepts" sh -c '"$0" help --options plan | grep -q "^--out FILE$" && ! "$0" help --options plan | grep -q "^--auto-approve"' "$MESH"
 check "-help is --help" diff -u <("$MESH" help plan) <("$MESH" plan -help)
 check "-h is --help" diff -u <("$MESH" help version) <("$MESH" version -h)
 cd ..
