@@ -1,20 +1,23 @@
-/* cmd.h: one function per command (cmd_*.c), dispatched from the table in main.c. Each returns
+/* cmd.h: one function per command (cmd_*.c), dispatched from the table in main.c, which parses
+ * the command line by the command's grammar first and releases the options after. Each returns
  * the process exit code: 0 ok, 1 error, 2 "plan has changes" with --detailed-exitcode. */
 #ifndef MESH_CMD_H
 #define MESH_CMD_H
 
-int cmd_plan(int argc, char **argv);
-int cmd_apply(int argc, char **argv);
-int cmd_destroy(int argc, char **argv);
-int cmd_validate(int argc, char **argv);
-int cmd_graph(int argc, char **argv);
-int cmd_state(int argc, char **argv);
-int cmd_force_unlock(int argc, char **argv);
-int cmd_import(int argc, char **argv);
-int cmd_resources(int argc, char **argv);
-int cmd_version(int argc, char **argv);
-int cmd_help(int argc, char **argv);
-int cmd_output(int argc, char **argv);
+struct cli_opts;
+
+int cmd_plan(struct cli_opts *o);
+int cmd_apply(struct cli_opts *o);
+int cmd_destroy(struct cli_opts *o);
+int cmd_validate(struct cli_opts *o);
+int cmd_graph(struct cli_opts *o);
+int cmd_state(struct cli_opts *o);
+int cmd_force_unlock(struct cli_opts *o);
+int cmd_import(struct cli_opts *o);
+int cmd_resources(struct cli_opts *o);
+int cmd_version(struct cli_opts *o);
+int cmd_help(struct cli_opts *o);
+int cmd_output(struct cli_opts *o);
 
 /* cmd_output.c: after a successful apply (destroy unset) resolve the spec's outputs against
  * state, store and show them; after a destroy, clear them. -1 (reported) when storing failed. */

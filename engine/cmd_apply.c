@@ -1,5 +1,6 @@
 /* cmd_apply.c: `mesh apply` and `mesh destroy`: lock, recover a cut-off run, plan, confirm,
  * snapshot, execute, report. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +100,6 @@ struct saved {
 
 static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
 {
-    if (o->args.len != 1)
-        return mesh_err_set(err, MESH_EINVAL, NULL, "usage: mesh apply [PLAN_FILE] (one saved plan; the spec is -f)");
     if (planfile_read(o->args.items[0], &sv->payload, err)) return -1;
     json_t *pl = sv->payload;
     o->spec_path = json_string_value(json_object_get(pl, "spec_path"));
@@ -127,6 +126,39 @@ static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, s
         vec_push(&o->var_files, path);
     }
     return 0;
+}
+
+/* A saved plan is JSON; a spec is YAML, whose documents start with a key, a comment or `---`. */
+static int arg_is_planfile(const char *path)
+{
+    size_t n = strlen(path);
+    if ((n > 5 && !strcmp(path + n - 5, ".yaml")) || (n > 4 && !strcmp(path + n - 4, ".yml"))) return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;  /* then it is a spec that cannot be read, and the loader says so */
+    int c;
+    while ((c = fgetc(f)) != EOF && isspace(c)) {}
+    fclose(f);
+    return c == '{';
+}
+
+/* apply's one argument: a plan saved by `mesh plan --out` is applied as it was saved; anything
+ * else is the spec, as with -f. */
+static int apply_arg(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
+{
+    const char *arg = o->args.items[0];
+    if (access(arg, F_OK) != 0)
+        return mesh_err_set(err, MESH_EINVAL, arg, "no such file (apply takes a plan saved by `mesh plan -out FILE`, or a spec)");
+    if (!arg_is_planfile(arg)) {
+        if (o->spec_given)
+            return mesh_err_set(err, MESH_EINVAL, NULL, "the spec is given twice (-f %s and %s): give it once", o->spec_path, arg);
+        o->spec_path = arg;
+        o->spec_given = 1;
+        return 0;
+    }
+    if (o->spec_given || o->vars.len || o->var_files.len || o->targets.len)
+        return mesh_err_set(err, MESH_EINVAL, arg, "a saved plan carries its spec, variables and targets: apply it without "
+                            "-f, --var, --var-file and --target (or make a new plan with them)");
+    return saved_load(sv, o, s, err);
 }
 
 static void saved_release(struct saved *sv)
@@ -168,27 +200,24 @@ static int saved_check_plan(const struct saved *sv, const struct plan *p, struct
     return 0;
 }
 
-static int run(const char *cmd, int destroy, int argc, char **argv)
+/* o was parsed by the command's grammar (main.c): destroy's argument is already the spec. */
+static int run(const char *cmd, int destroy, struct cli_opts *o)
 {
-    struct cli_opts o;
-    int flags = OPT_FILE | OPT_STATE | OPT_JSON | OPT_TARGET | OPT_AUTO_APPROVE | OPT_LOCK_TIMEOUT | OPT_PARALLELISM | OPT_VAR;
-    if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE;
-    if (cli_parse(&o, cmd, flags, argc, argv)) return 1;
-    ui_init(o.json);
+    ui_init(o->json);
     cancel_install();
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     struct mesh_err err;
     mesh_err_init(&err);
     struct plan *p = NULL;
     struct saved sv = {NULL, VEC_INIT};
     int rc = 0;
-    if (o.args.len && (destroy || saved_load(&sv, &o, &s, &err))) {
-        if (destroy) mesh_err_set(&err, MESH_EINVAL, NULL, "usage: mesh destroy takes no arguments (see 'mesh help destroy')");
+    if (o->args.len && apply_arg(&sv, o, &s, &err)) {
         ui_error(&err);
         rc = 1;
         goto out;
     }
+    cli_warn_targets(o);  /* after a saved plan brought its targets */
     rc = session_load_spec(&s, destroy) ? 1 : 0;
     int opened = rc ? 0 : session_open_state(&s, !destroy, &err);
     if (opened < 0) rc = 1;
@@ -199,11 +228,11 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     }
     if (!rc && session_lock(&s, cmd, &err)) rc = 1;
     if (!rc && sv.payload && saved_check_state(&sv, &s, &err)) rc = 1;
-    if (!rc && recover_runs(s.store, s.spec, s.run_id, o.resume, 0, NULL, &err) < 0) rc = 1;
+    if (!rc && recover_runs(s.store, s.spec, s.run_id, o->resume, 0, NULL, &err) < 0) rc = 1;
     if (!rc && session_load_rows(&s, &err)) rc = 1;
     if (!rc) {
         struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = 1, .destroy = destroy,
-                                .parallelism = o.parallelism, .targets = &o.targets, .run_id = s.run_id, .store = s.store};
+                                .parallelism = o->parallelism, .targets = &o->targets, .run_id = s.run_id, .store = s.store};
         if (plan_build(&in, &p, &err)) rc = 1;
     }
     if (rc) {
@@ -217,7 +246,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
         goto out;
     }
     if (!plan_has_changes(p)) goto out;
-    if (guards_refuse(p, &o.allow_replace)) {
+    if (guards_refuse(p, &o->allow_replace)) {
         rc = 1;
         goto out;
     }
@@ -231,7 +260,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
         rc = 1;
         goto out;
     }
-    struct apply_opts ao = {.parallelism = o.parallelism, .no_rollback = o.no_rollback || destroy, .run_id = s.run_id,
+    struct apply_opts ao = {.parallelism = o->parallelism, .no_rollback = o->no_rollback || destroy, .run_id = s.run_id,
                             .rows = &s.rows};
     struct apply_report rep;
     int arc = apply_run(s.store, p, &ao, &rep, &err);
@@ -245,10 +274,9 @@ out:
     if (rc == 0 && p && outputs_after_run(&s, destroy)) rc = 1;
     plan_free(p);
     session_release(&s);
-    cli_release(&o);
-    saved_release(&sv);  /* last: the options pointed into its payload */
+    saved_release(&sv);  /* the options point into its payload: main.c releases them, reading none */
     return rc;
 }
 
-int cmd_apply(int argc, char **argv) { return run("apply", 0, argc, argv); }
-int cmd_destroy(int argc, char **argv) { return run("destroy", 1, argc, argv); }
+int cmd_apply(struct cli_opts *o) { return run("apply", 0, o); }
+int cmd_destroy(struct cli_opts *o) { return run("destroy", 1, o); }

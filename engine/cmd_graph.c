@@ -24,21 +24,19 @@ static const char *action_color(enum plan_action a)
     }
 }
 
-int cmd_graph(int argc, char **argv)
+int cmd_graph(struct cli_opts *o)
 {
-    struct cli_opts o;
-    if (cli_parse(&o, "graph", OPT_FILE | OPT_STATE | OPT_PLAN | OPT_REFRESH | OPT_VAR, argc, argv)) return 1;
     ui_init(0);
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     struct mesh_err err;
     mesh_err_init(&err);
     struct plan *p = NULL;
     int rc = session_load_spec(&s, 0) ? 1 : 0;
-    if (!rc && o.graph_plan) {
+    if (!rc && o->graph_plan) {
         if (session_open_state(&s, 0, &err) < 0 || session_load_rows(&s, &err)) rc = 1;
-        struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = o.refresh, .parallelism = 10,
-                                .targets = &o.targets, .run_id = s.run_id};
+        struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = o->refresh, .parallelism = 10,
+                                .targets = &o->targets, .run_id = s.run_id};
         if (!rc && plan_build(&in, &p, &err)) rc = 1;
         if (rc) ui_error(&err);
     }
@@ -72,6 +70,5 @@ int cmd_graph(int argc, char **argv)
     }
     plan_free(p);
     session_release(&s);
-    cli_release(&o);
     return rc;
 }

@@ -70,17 +70,15 @@ static int import_one(struct session *s, const char *address, const char *id, st
     return rc;
 }
 
-int cmd_import(int argc, char **argv)
+int cmd_import(struct cli_opts *o)
 {
-    struct cli_opts o;
-    if (cli_parse(&o, "import", OPT_FILE | OPT_STATE | OPT_LOCK_TIMEOUT | OPT_VAR, argc, argv)) return 1;
     ui_init(0);
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     struct mesh_err err;
     mesh_err_init(&err);
     int rc = 0;
-    if (o.args.len != 2) {
+    if (o->args.len != 2) {
         ui_errorf("usage: mesh import ADDRESS ID (see 'mesh help import')");
         rc = 1;
     }
@@ -89,16 +87,15 @@ int cmd_import(int argc, char **argv)
                 store_run_begin(s.store, s.run_id, "import", &err) || store_snapshot_take(s.store, s.run_id, &err)))
         rc = 1;
     if (!rc) {
-        rc = import_one(&s, o.args.items[0], o.args.items[1], &err) ? 1 : 0;
+        rc = import_one(&s, o->args.items[0], o->args.items[1], &err) ? 1 : 0;
         struct mesh_err e2;
         mesh_err_init(&e2);
         store_run_end(s.store, s.run_id, rc ? "failed" : "ok", &e2);
         if (!rc)
             ui_out("Imported %s (ID %s) into state. Run 'mesh plan' to see how it differs from the spec.\n",
-                   (const char *)o.args.items[0], (const char *)o.args.items[1]);
+                   (const char *)o->args.items[0], (const char *)o->args.items[1]);
     }
     if (rc && err.code) ui_error(&err);
     session_release(&s);
-    cli_release(&o);
     return rc;
 }

@@ -13,37 +13,28 @@
 #include "store.h"
 #include "ui.h"
 
-int cmd_force_unlock(int argc, char **argv)
+int cmd_force_unlock(struct cli_opts *o)
 {
-    struct cli_opts o;
-    if (cli_parse(&o, "force-unlock", OPT_FILE | OPT_STATE, argc, argv)) return 1;
-    ui_init(0);
-    if (o.args.len != 1) {
-        ui_errorf("usage: mesh force-unlock RUN_ID (the run ID is in the lock error message)");
-        cli_release(&o);
-        return 1;
-    }
+    ui_init(0);  /* exactly one RUN_ID: main.c checked it against the command's grammar */
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     struct mesh_err err;
     mesh_err_init(&err);
     int opened = session_open_state(&s, 0, &err), rc = 0;
     if (opened == 1) mesh_err_set(&err, MESH_ERR, NULL, "there is no state at %s", session_state_path(&s));
-    if (opened || store_force_unlock(s.store, o.args.items[0], &err)) {
+    if (opened || store_force_unlock(s.store, o->args.items[0], &err)) {
         ui_error(&err);
         rc = 1;
     } else {
-        printf("The state lock of run %s was released.\n", (const char *)o.args.items[0]);
+        printf("The state lock of run %s was released.\n", (const char *)o->args.items[0]);
     }
     session_release(&s);
-    cli_release(&o);
     return rc;
 }
 
-int cmd_version(int argc, char **argv)
+int cmd_version(struct cli_opts *o)
 {
-    (void)argc;
-    (void)argv;
+    (void)o;
     printf("mesh %s\n", MESH_VERSION);
     printf("  state schema %d, %zu resource types\n", STORE_SCHEMA_VERSION, driver_count());
     printf("  sqlite %s, %s, libyaml %s, jansson %s, libcurl %s\n", sqlite3_libversion(),

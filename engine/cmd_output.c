@@ -151,28 +151,25 @@ static int show_one(const char *name, const json_t *outputs, int json, int raw)
     return 0;
 }
 
-int cmd_output(int argc, char **argv)
+int cmd_output(struct cli_opts *o)
 {
-    struct cli_opts o;
-    if (cli_parse(&o, "output", OPT_FILE | OPT_STATE | OPT_JSON | OPT_RAW | OPT_VAR, argc, argv)) return 1;
     ui_init(0);  /* --json here shapes the answer; errors stay plain text on stderr */
-    const char *name = o.args.len ? o.args.items[0] : NULL;
+    const char *name = o->args.len ? o->args.items[0] : NULL;
     int rc = 0;
-    if (o.args.len > 1 || (o.raw && !name) || (o.raw && o.json)) {
+    if (o->raw && (!name || o->json)) {
         fprintf(stderr, "mesh output: %s\n(see 'mesh help output')\n",
-                o.args.len > 1 ? "at most one output NAME" : o.raw && !name ? "--raw needs an output NAME" : "--raw and --json exclude each other");
-        cli_release(&o);
+                !name ? "--raw needs an output NAME" : "--raw and --json exclude each other");
         return 1;
     }
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     /* The spec only says where state is (state.path); a required variable need not be given. */
-    if (access(o.spec_path, F_OK) == 0) {
-        struct spec_vars_in vars = {(const char *const *)o.vars.items, o.vars.len, (const char *const *)o.var_files.items,
-                                    o.var_files.len, 1};
+    if (access(o->spec_path, F_OK) == 0) {
+        struct spec_vars_in vars = {(const char *const *)o->vars.items, o->vars.len, (const char *const *)o->var_files.items,
+                                    o->var_files.len, 1};
         struct diag_list dl;
         diag_list_init(&dl);
-        if (spec_load_opts(o.spec_path, &vars, &s.spec, &dl)) s.spec = NULL;
+        if (spec_load_opts(o->spec_path, &vars, &s.spec, &dl)) s.spec = NULL;
         diag_list_release(&dl);
     }
     struct mesh_err err;
@@ -186,8 +183,8 @@ int cmd_output(int argc, char **argv)
         ui_errorf("no output `%s`: there is no state at %s", name, session_state_path(&s));
         rc = 1;
     } else if (name) {
-        rc = show_one(name, outputs, o.json, o.raw);
-    } else if (o.json) {
+        rc = show_one(name, outputs, o->json, o->raw);
+    } else if (o->json) {
         json_t *all = outputs_json(outputs, sensitive);
         char *t = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
         printf("%s\n", t);
@@ -202,6 +199,5 @@ int cmd_output(int argc, char **argv)
     json_decref(outputs);
     json_decref(sensitive);
     session_release(&s);
-    cli_release(&o);
     return rc;
 }

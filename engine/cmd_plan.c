@@ -57,16 +57,12 @@ static int plan_save(struct session *s, const struct plan *p, struct mesh_err *e
     return 0;
 }
 
-int cmd_plan(int argc, char **argv)
+int cmd_plan(struct cli_opts *o)
 {
-    struct cli_opts o;
-    if (cli_parse(&o, "plan", OPT_FILE | OPT_STATE | OPT_JSON | OPT_DETAILED | OPT_TARGET | OPT_REFRESH | OPT_EXPLAIN |
-                      OPT_PARALLELISM | OPT_RESUME | OPT_VAR | OPT_OUT,
-                  argc, argv))
-        return 1;
-    ui_init(o.json);
+    ui_init(o->json);
+    cli_warn_targets(o);
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     struct mesh_err err;
     mesh_err_init(&err);
     struct plan *p = NULL;
@@ -78,28 +74,27 @@ int cmd_plan(int argc, char **argv)
         if (st < 0) rc = 1;
     }
     if (!rc && s.store) {
-        if (recover_runs(s.store, s.spec, s.run_id, o.resume, 1, notes, &err) < 0) rc = 1;
+        if (recover_runs(s.store, s.spec, s.run_id, o->resume, 1, notes, &err) < 0) rc = 1;
         if (!rc && session_load_rows(&s, &err)) rc = 1;
     }
-    if (!rc && o.explain) plan_explain(s.spec);
+    if (!rc && o->explain) plan_explain(s.spec);
     if (!rc) {
-        struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = o.refresh, .parallelism = o.parallelism,
-                                .targets = &o.targets, .run_id = s.run_id, .store = s.store};
+        struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = o->refresh, .parallelism = o->parallelism,
+                                .targets = &o->targets, .run_id = s.run_id, .store = s.store};
         if (plan_build(&in, &p, &err)) rc = 1;
     }
     if (!rc) {
         for (size_t i = 0; i < notes->notes.len; i++) vec_push(&p->notes, notes->notes.items[i]);
         notes->notes.len = 0;
         plan_render(p);
-        if (o.out && plan_save(&s, p, &err)) rc = 1;
-        else if (o.detailed_exitcode && plan_has_changes(p)) rc = 2;
+        if (o->out && plan_save(&s, p, &err)) rc = 1;
+        else if (o->detailed_exitcode && plan_has_changes(p)) rc = 2;
     } else if (err.code) {
         ui_error(&err);
     }
-    if (rc == 0 && p && o.detailed_exitcode && plan_has_any_changes(p)) rc = 2;  /* an output-only change is one */
+    if (rc == 0 && p && o->detailed_exitcode && plan_has_any_changes(p)) rc = 2;  /* an output-only change is one */
     plan_free(p);
     plan_free(notes);
     session_release(&s);
-    cli_release(&o);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/suggest.h"
 #include "cli.h"
 #include "cmd.h"
 #include "driver.h"
@@ -80,7 +81,13 @@ static int state_show(struct session *s, const char *address)
             free(d);
         }
     }
-    if (!found) ui_errorf("no resource %s in the state at %s", address, session_state_path(s));
+    if (!found) {
+        struct suggest sg;
+        suggest_init(&sg, address);
+        for (size_t i = 0; i < s->rows.len; i++) suggest_try(&sg, ((const struct state_row *)s->rows.items[i])->address);
+        ui_errorf("no resource %s in the state at %s%s%s%s", address, session_state_path(s), sg.best ? "; did you mean `" : "",
+                  sg.best ? sg.best : "", sg.best ? "`?" : "");
+    }
     return found ? 0 : 1;
 }
 
@@ -102,21 +109,42 @@ static int state_snapshots(struct session *s, struct mesh_err *err)
     return 0;
 }
 
-int cmd_state(int argc, char **argv)
+/* The subcommand and how many arguments it takes; a misspelt one gets the nearest name. */
+static int state_sub_check(const struct cli_opts *o)
 {
-    struct cli_opts o;
-    if (cli_parse(&o, "state", OPT_FILE | OPT_STATE | OPT_JSON | OPT_LOCK_TIMEOUT, argc, argv)) return 1;
-    ui_init(o.json);
-    const char *sub = o.args.len ? o.args.items[0] : NULL;
+    static const struct { const char *name, *args; int min, max; } subs[] = {
+        {"list", "", 0, 0}, {"show", " ADDRESS", 1, 1}, {"mv", " FROM TO", 2, 2},
+        {"rm", " ADDRESS...", 1, -1}, {"snapshots", "", 0, 0}, {"restore", " N", 1, 1},
+    };
+    const char *sub = o->args.items[0];  /* the grammar asks for at least one argument */
+    int n = (int)o->args.len - 1;
+    struct suggest sg;
+    suggest_init(&sg, sub);
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (strcmp(sub, subs[i].name) != 0) {
+            suggest_try(&sg, subs[i].name);
+            continue;
+        }
+        if (n >= subs[i].min && (subs[i].max < 0 || n <= subs[i].max)) return 0;
+        ui_errorf("usage: mesh state %s%s (see 'mesh help state')", subs[i].name, subs[i].args);
+        return -1;
+    }
+    if (sg.best) ui_errorf("no state subcommand '%s'; did you mean '%s'? (see 'mesh help state')", sub, sg.best);
+    else ui_errorf("no state subcommand '%s': mesh state list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | "
+                   "restore N (see 'mesh help state')", sub);
+    return -1;
+}
+
+int cmd_state(struct cli_opts *o)
+{
+    ui_init(o->json);
+    const char *sub = o->args.len ? o->args.items[0] : NULL;
     struct session s;
-    session_init(&s, &o);
+    session_init(&s, o);
     struct mesh_err err;
     mesh_err_init(&err);
     int rc = 0;
-    if (!sub || (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "snapshots") && strcmp(sub, "restore") &&
-                 strcmp(sub, "mv") && strcmp(sub, "rm"))) {
-        ui_errorf("usage: mesh state list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N "
-                  "(see 'mesh help state')");
+    if (state_sub_check(o)) {
         rc = 1;
         goto out;
     }
@@ -141,14 +169,14 @@ int cmd_state(int argc, char **argv)
     if (strcmp(sub, "list") == 0) {
         rc = state_list(&s);
     } else if (strcmp(sub, "show") == 0) {
-        if (o.args.len != 2) ui_errorf("usage: mesh state show ADDRESS"), rc = 1;
-        else rc = state_show(&s, o.args.items[1]);
+        if (o->args.len != 2) ui_errorf("usage: mesh state show ADDRESS"), rc = 1;
+        else rc = state_show(&s, o->args.items[1]);
     } else if (strcmp(sub, "mv") == 0) {
-        if (o.args.len != 3) ui_errorf("usage: mesh state mv FROM TO"), rc = 1;
-        else if (state_mv(&s, o.args.items[1], o.args.items[2], &err)) rc = 1;
+        if (o->args.len != 3) ui_errorf("usage: mesh state mv FROM TO"), rc = 1;
+        else if (state_mv(&s, o->args.items[1], o->args.items[2], &err)) rc = 1;
     } else if (strcmp(sub, "rm") == 0) {
         struct vec pats = VEC_INIT;
-        for (size_t i = 1; i < o.args.len; i++) vec_push(&pats, o.args.items[i]);
+        for (size_t i = 1; i < o->args.len; i++) vec_push(&pats, o->args.items[i]);
         if (!pats.len) ui_errorf("usage: mesh state rm ADDRESS..."), rc = 1;
         else if (state_rm(&s, &pats, &err)) rc = 1;
         vec_release(&pats);
@@ -156,7 +184,7 @@ int cmd_state(int argc, char **argv)
         rc = state_snapshots(&s, &err);
     } else {
         char *end = NULL;
-        long n = o.args.len == 2 ? strtol(o.args.items[1], &end, 10) : 0;
+        long n = o->args.len == 2 ? strtol(o->args.items[1], &end, 10) : 0;
         if (!end || *end || n < 1) {
             ui_errorf("usage: mesh state restore N (N from 'mesh state snapshots'; 1 = newest)");
             rc = 1;
@@ -169,6 +197,5 @@ int cmd_state(int argc, char **argv)
     if (rc && err.code) ui_error(&err);
 out:
     session_release(&s);
-    cli_release(&o);
     return rc;
 }

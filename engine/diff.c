@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/suggest.h"
 #include "driver.h"
 #include "graph.h"
 #include "refresh.h"
@@ -186,9 +187,16 @@ static int diff_check_targets(struct differ *df, struct mesh_err *err)
             hit = target_match(t->items[k], ((struct spec_resource *)df->in->spec->resources.items[i])->address);
         for (size_t i = 0; i < df->in->rows->len && !hit; i++)
             hit = target_match(t->items[k], ((struct state_row *)df->in->rows->items[i])->address);
-        if (!hit)
-            return mesh_err_set(err, MESH_EINVAL, "--target", "'%s' matches no resource in the spec or the state",
-                                (const char *)t->items[k]);
+        if (!hit) {
+            struct suggest sg;
+            suggest_init(&sg, t->items[k]);
+            for (size_t i = 0; df->in->spec && i < df->in->spec->resources.len; i++)
+                suggest_try(&sg, ((struct spec_resource *)df->in->spec->resources.items[i])->address);
+            for (size_t i = 0; i < df->in->rows->len; i++) suggest_try(&sg, ((struct state_row *)df->in->rows->items[i])->address);
+            return mesh_err_set(err, MESH_EINVAL, "--target", "'%s' matches no resource in the spec or the state%s%s%s",
+                                (const char *)t->items[k], sg.best ? "; did you mean `" : "", sg.best ? sg.best : "",
+                                sg.best ? "`?" : "");
+        }
     }
     return 0;
 }

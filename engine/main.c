@@ -1,4 +1,5 @@
-/* main.c: the command table. `mesh help CMD` and `mesh CMD --help` read the same entries. */
+/* main.c: the command table. `mesh help CMD` and `mesh CMD --help` read the same entries, and the
+ * option list of each comes from the table cli.c parses with, so help shows what a command takes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 
 #include "base/err.h"
 #include "base/wipe.h"
+#include "base/suggest.h"
+#include "cli.h"
 #include "cmd.h"
 #include "fault.h"
 #include "spec/ref.h"
@@ -14,59 +17,49 @@
 
 struct command {
     const char *name;
-    int (*fn)(int argc, char **argv);
+    int (*fn)(struct cli_opts *o);
     const char *summary;
-    const char *usage;
+    struct cli_grammar grammar;
     const char *help;
 };
 
+/* Options shared by the commands that load a spec and open its state. */
+#define SPEC_OPTS (OPT_FILE | OPT_VAR | OPT_NO_COLOR | OPT_HELP)
+#define RUN_OPTS (SPEC_OPTS | OPT_STATE | OPT_JSON | OPT_TARGET | OPT_AUTO_APPROVE | OPT_LOCK_TIMEOUT | OPT_PARALLELISM)
+
 static const struct command commands[] = {
     {"plan", cmd_plan, "Show what apply would change",
-     "mesh plan [-f SPEC] [--state PATH] [--json] [--detailed-exitcode] [--target ADDR]... [--refresh=false] [--explain]",
-     "Loads the spec, reads every resource in state through its driver (refresh) and prints what\n"
-     "`mesh apply` would do: + create, ~ update in-place, -/+ replace (and the attribute that forces\n"
-     "it), - destroy; maps and lists key by key, multi-line strings as line diffs; then the\n"
-     "changes to outputs. Never changes state or the world. If a run was cut off, says first what\n"
-     "recovery will do.\n\n"
-     "  -f, --file SPEC        the spec (default mesh.yaml)\n"
-     "  --state PATH           the state database (default .mesh/state.db beside the spec, or $MESH_STATE)\n"
-     "  --json                 one JSON object per line (docs/json.md)\n"
-     "  --detailed-exitcode    exit 2 when resources or outputs change (0 none, 1 error)\n"
-     "  --target ADDR          only ADDR and what it depends on; `*` matches within one segment\n"
-     "  --refresh=false        skip reading the world; diff against state only\n"
-     "  --explain              show how the spec expanded into resources\n"
-     "  --var NAME=VALUE       set a variable (highest precedence; repeatable)\n"
-     "  --var-file FILE        variables from a YAML file (repeatable; over defaults, under MESH_VAR_NAME)\n"
-     "  --parallelism N        concurrent driver reads (default 10)\n"},
+     {SPEC_OPTS | OPT_STATE | OPT_JSON | OPT_DETAILED | OPT_TARGET | OPT_REFRESH | OPT_EXPLAIN | OPT_PARALLELISM | OPT_RESUME |
+      OPT_OUT, "[SPEC]", 0, 1, ARGS_SPEC},
+     "Loads the spec (SPEC, -f SPEC or mesh.yaml), reads every resource in state through its driver\n"
+     "(refresh) and prints what `mesh apply` would do: + create, ~ update in-place, -/+ replace (and\n"
+     "the attribute that forces it), - destroy; maps and lists key by key, multi-line strings as line\n"
+     "diffs; then the changes to outputs. Never changes state or the world. If a run was cut\n"
+     "off, says first what recovery will do (--resume: what resuming it would do).\n"},
     {"apply", cmd_apply, "Converge the world to the spec",
-     "mesh apply [-f SPEC] [--auto-approve] [--json] [--target ADDR]... [--parallelism N] [--no-rollback] [--resume] "
-     "[--lock-timeout DUR]",
+     {RUN_OPTS | OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE, "[PLAN_FILE | SPEC]", 0, 1, 0},
      "Takes the state lock, recovers a cut-off run if there is one, plans, asks for 'yes' on a\n"
      "terminal, then applies: creates and updates in dependency order (up to --parallelism at once),\n"
      "then deletes in reverse order. If anything in the first phase fails (or on Ctrl-C), the calls\n"
      "in flight finish and every change of this run is rolled back.\n\n"
-     "  --auto-approve         do not ask (required without a terminal)\n"
-     "  --parallelism N        concurrent driver calls (default 10)\n"
-     "  --no-rollback          on failure keep what was done instead of rolling back\n"
-     "  --resume               continue a cut-off run instead of rolling it back\n"
-     "  --lock-timeout DUR     wait up to DUR (30s, 5m) for the state lock instead of failing at once\n"
-     "  --allow-replace ADDR   allow replacing or deleting a guarded resource (root CA, VPC, cluster)\n"
-     "  -f, --state, --json, --target, --var, --var-file  as for plan\n"},
-    {"destroy", cmd_destroy, "Delete everything in state, in reverse dependency order",
-     "mesh destroy [-f SPEC] [--auto-approve] [--json] [--target ADDR]...",
+     "PLAN_FILE, saved by `mesh plan --out FILE`, is applied exactly, without asking; it carries its\n"
+     "spec, variables and targets, so -f, --var, --var-file and --target do not go with it. Any other\n"
+     "argument is the spec, like -f.\n"},
+    {"destroy", cmd_destroy, "Delete everything in state, in reverse dependency order", {RUN_OPTS, "[SPEC]", 0, 1, ARGS_SPEC},
      "Deletes every resource in state (or the --target ones and everything that depends on them),\n"
      "dependents first, in parallel. A failed delete keeps that resource and what it depends on in\n"
      "state; running destroy again finishes the job.\n"},
     {"validate", cmd_validate, "Check the spec without touching state or the network",
-     "mesh validate [-f SPEC] [--json]",
+     {SPEC_OPTS | OPT_JSON, "[SPEC]", 0, 1, ARGS_SPEC},
      "Reports every problem in the spec at once, each as file:line:col with the line and a caret.\n"},
     {"graph", cmd_graph, "Print the dependency graph as Graphviz DOT",
-     "mesh graph [-f SPEC] [--plan]",
+     {SPEC_OPTS | OPT_STATE | OPT_PLAN | OPT_REFRESH, "[SPEC]", 0, 1, ARGS_SPEC},
      "Node IDs are the quoted addresses; an edge \"a\" -> \"b\" means b depends on a (a runs first).\n"
      "--plan colours nodes by their planned action (green create, gold update, orange replace, red delete).\n"
      "Render with: mesh graph | dot -Tsvg > graph.svg\n"},
     {"state", cmd_state, "Read or edit the state: list, show, mv, rm, snapshots, restore",
-     "mesh state list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N  [--state PATH] [-f SPEC] [--json]",
+     {OPT_FILE | OPT_STATE | OPT_JSON | OPT_LOCK_TIMEOUT | OPT_NO_COLOR | OPT_HELP,
+      "list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N", 1, -1, 0},
      "  list         every address in state, one per line, sorted\n"
      "  show ADDR    its attributes and outputs; sensitive ones print as (sensitive)\n"
      "  mv FROM TO   rename a resource in state (after renaming it in the spec); the world is not touched\n"
@@ -74,26 +67,26 @@ static const struct command commands[] = {
      "  snapshots    the states kept before each of the last 10 runs\n"
      "  restore N    put snapshot N (1 = newest) back as the state; the world is not touched\n"},
     {"output", cmd_output, "Show the outputs stored by the last apply",
-     "mesh output [NAME] [--json] [--raw] [-f SPEC] [--state PATH]",
+     {SPEC_OPTS | OPT_STATE | OPT_JSON | OPT_RAW, "[NAME]", 0, 1, 0},
      "Reads the spec's outputs from state (no refresh, no lock): every one as `name = value`, a\n"
-     "sensitive one as (sensitive). Asked for by NAME, an output is printed even when sensitive.\n\n"
-     "  --json                 all: {\"name\": {\"value\": ..., \"sensitive\": false}} (a sensitive one has no\n"
-     "                         value); with NAME: the value as JSON\n"
-     "  --raw                  with NAME: the bare string, number or boolean, no quotes or newline\n"
-     "  -f, --state            as for plan; --var/--var-file only matter for a state.path using variables\n"},
+     "sensitive one as (sensitive). Asked for by NAME, an output is printed even when sensitive.\n"
+     "--json prints all as {\"name\": {\"value\": ..., \"sensitive\": false}} (a sensitive one has no\n"
+     "value), or with NAME the value as JSON. -f and --var/--var-file only matter for finding the\n"
+     "state (a state.path using variables).\n"},
     {"import", cmd_import, "Adopt an existing object into state",
-     "mesh import ADDRESS ID [-f SPEC] [--state PATH]",
+     {SPEC_OPTS | OPT_STATE | OPT_LOCK_TIMEOUT, "ADDRESS ID", 2, 2, 0},
      "ADDRESS must be in the spec. The driver reads the object by ID; what it can observe becomes the\n"
      "state's record, so the next `mesh plan` shows only real differences from the spec. Undo with\n"
      "`mesh state rm ADDRESS` (the object is never touched).\n"},
     {"force-unlock", cmd_force_unlock, "Release a state lock whose run is gone",
-     "mesh force-unlock RUN_ID [--state PATH]",
+     {OPT_FILE | OPT_STATE | OPT_NO_COLOR | OPT_HELP, "RUN_ID", 1, 1, 0},
      "Only for a lock that mesh could not take over by itself (another host). A lock held by a dead\n"
-     "process on this host, or whose lease expired, is taken over automatically.\n"},
+     "process on this host, or whose lease expired, is taken over automatically. RUN_ID is in the\n"
+     "lock error message.\n"},
     {"resources", cmd_resources, "List the resource types, their attributes and flags",
-     "mesh resources [--markdown]", "--markdown prints docs/resources.md.\n"},
-    {"version", cmd_version, "Print the version", "mesh version", ""},
-    {"help", cmd_help, "Show help for a command", "mesh help [COMMAND]", ""},
+     {OPT_MARKDOWN | OPT_HELP, "", 0, 0, 0}, ""},
+    {"version", cmd_version, "Print the version", {OPT_HELP, "", 0, 0, 0}, ""},
+    {"help", cmd_help, "Show help for a command", {OPT_OPTIONS | OPT_HELP, "[COMMAND]", 0, 1, 0}, ""},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -103,6 +96,17 @@ static const struct command *command_find(const char *name)
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0) return &commands[i];
     return NULL;
+}
+
+/* "mesh: 'plna' is not a mesh command; did you mean 'plan'?" */
+static void command_unknown(const char *name)
+{
+    struct suggest sg;
+    suggest_init(&sg, name);
+    for (size_t i = 0; i < NCOMMANDS; i++) suggest_try(&sg, commands[i].name);
+    fprintf(stderr, "mesh: '%s' is not a mesh command", name);
+    if (sg.best) fprintf(stderr, "; did you mean '%s'?\n", sg.best);
+    else fprintf(stderr, " (see 'mesh help')\n");
 }
 
 static void usage_all(FILE *out)
@@ -115,27 +119,25 @@ static void usage_all(FILE *out)
                  "(with --detailed-exitcode).\n");
 }
 
-int cmd_help(int argc, char **argv)
+static void command_help(const struct command *c)
 {
-    if (argc < 1) {
-        usage_all(stdout);
-        return 0;
-    }
-    const struct command *c = command_find(argv[0]);
-    if (!c) {
-        fprintf(stderr, "mesh: no command '%s'\n\n", argv[0]);
-        usage_all(stderr);
-        return 1;
-    }
-    printf("usage: %s\n\n%s%s", c->usage, c->summary, c->help[0] ? ".\n\n" : ".\n");
-    fputs(c->help, stdout);
-    return 0;
+    cli_print_usage(stdout, c->name, &c->grammar);
+    printf("\n%s.\n", c->summary);
+    if (c->help[0]) printf("\n%s", c->help);
+    cli_print_options(stdout, &c->grammar);
 }
 
-static int wants_help(int argc, char **argv)
+int cmd_help(struct cli_opts *o)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    const char *name = o->args.len ? o->args.items[0] : NULL;
+    const struct command *c = name ? command_find(name) : NULL;
+    if (name && !c) {
+        command_unknown(name);
+        return 1;
+    }
+    if (o->options) cli_list_options(stdout, c ? &c->grammar : NULL);
+    else if (c) command_help(c);
+    else usage_all(stdout);
     return 0;
 }
 
@@ -146,27 +148,32 @@ int main(int argc, char **argv)
         usage_all(stderr);
         return 1;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
-    if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
-    const struct command *c = command_find(argv[1]);
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-help") || !strcmp(name, "-h")) name = "help";
+    if (!strcmp(name, "--version") || !strcmp(name, "-version")) name = "version";
+    const struct command *c = command_find(name);
     if (!c) {
-        fprintf(stderr, "mesh: '%s' is not a mesh command.\n\n", argv[1]);
-        usage_all(stderr);
+        command_unknown(name);
         return 1;
     }
-    if (c->fn != cmd_help && wants_help(argc - 2, argv + 2)) {
-        char *name = argv[1];
-        return cmd_help(1, &name);
+    struct cli_opts o;
+    int rc = cli_parse(&o, c->name, &c->grammar, argc - 2, argv + 2);
+    if (rc) {
+        if (rc > 0) command_help(c);  /* --help */
+        cli_release(&o);
+        return rc > 0 ? 0 : 1;
     }
     struct mesh_err err;
     mesh_err_init(&err);
     if (fault_init(getenv("MESH_FAULTS"), &err)) {
         fprintf(stderr, "Error: %s: %s\n", err.where, err.msg);
+        cli_release(&o);
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     (void)ref_unknown();  /* built once before any worker thread starts */
-    int rc = c->fn(argc - 2, argv + 2);
+    rc = c->fn(&o);
+    cli_release(&o);
     crypt_release();
     curl_global_cleanup();
     return rc;

@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "session.h"
 #include "spec/ref.h"
+#include "spec/spec.h"
 #include "store.h"
 
 #define PLANFILE_FORMAT 1
@@ -93,8 +94,9 @@ static json_t *planfile_payload(const struct plan *p, struct session *s, const c
     json_t *vars = json_array(), *files = json_array(), *targets = json_array();
     /* Variables as they were: MESH_VAR_ values of now, then --var (which wins), as --var. */
     extern char **environ;
-    for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, "MESH_VAR_", 9) == 0) json_array_append_new(vars, json_string(*e + 9));
+    for (char **e = environ; e && *e; e++)  /* only the spec's: others were ignored with a warning */
+        if (strncmp(*e, "MESH_VAR_", 9) == 0 && json_object_getn(s->spec->vars, *e + 9, strcspn(*e + 9, "=")))
+            json_array_append_new(vars, json_string(*e + 9));
     for (size_t i = 0; i < s->o->vars.len; i++) json_array_append_new(vars, json_string(s->o->vars.items[i]));
     for (size_t i = 0; i < s->o->var_files.len; i++) {
         char *t = file_text(s->o->var_files.items[i], NULL);

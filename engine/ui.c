@@ -1,6 +1,7 @@
 /* ui.c: human and JSON output (see ui.h). */
 #include "ui.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,11 +12,14 @@
 
 struct ui ui;
 static pthread_mutex_t ui_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ui_colorless;  /* --no-color */
+
+void ui_no_color(void) { ui_colorless = 1; }
 
 static int ui_want_color(int fd)
 {
     const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-    if (nc && *nc) return 0;
+    if (ui_colorless || (nc && *nc)) return 0;
     if (term && strcmp(term, "dumb") == 0) return 0;
     return isatty(fd);
 }
@@ -51,6 +55,17 @@ void ui_out(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Durations in events ("elapsed", "seconds") to the millisecond: a clock reading has no more
+ * meaning than that, and 17 digits of it only make the line hard to read. */
+static void ui_round_seconds(json_t *ev)
+{
+    static const char *const keys[] = {"elapsed", "seconds"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(ev, keys[i]);
+        if (json_is_real(v)) json_real_set(v, round(json_real_value(v) * 1000) / 1000);
+    }
+}
+
 void ui_event(const char *type, json_t *ev)
 {
     if (!ui.json) {
@@ -68,7 +83,9 @@ void ui_event(const char *type, json_t *ev)
     snprintf(full, sizeof(full), "%s.%03ldZ", stamp, ts.tv_nsec / 1000000);
     json_object_set_new(ev, "type", json_string(type));
     json_object_set_new(ev, "time", json_string(full));
-    char *line = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+    ui_round_seconds(ev);
+    /* 15 significant digits: what a person wrote (0.1) prints as written, not 0.10000000000000001. */
+    char *line = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     pthread_mutex_lock(&ui_lock);
     if (line) {
         fputs(line, stdout);

@@ -18,6 +18,8 @@ struct ui {
 extern struct ui ui;
 
 void ui_init(int json);
+/* --no-color: no colour on either stream, whatever the terminal (call before ui_init). */
+void ui_no_color(void);
 /* Human output (suppressed in JSON mode). */
 void ui_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Colour escape or "" : "red", "green", "yellow", "cyan", "bold", "dim", "reset". */

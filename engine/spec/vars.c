@@ -283,7 +283,10 @@ static void set_from_text(struct vars *V, const char *flag, const char *arg)
         char *n = strndup(name, nlen);
         unknown_msg(V, n, msg, sizeof(msg));
         free(n);
-        diag_error(V->c->dl, label, 0, 0, "%s", msg);
+        /* The environment may hold variables for other specs (Terraform ignores an unknown
+         * TF_VAR_ likewise): a warning. A --var was typed for this spec: an error. */
+        if (flag) diag_error(V->c->dl, label, 0, 0, "%s", msg);
+        else diag_add(V->c->dl, DIAG_WARNING, label, 0, 0, "ignored: %s", msg);
         return;
     }
     if (x->broken) return;
