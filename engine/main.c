@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "base/err.h"
 #include "cmd.h"
@@ -161,10 +160,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "Error: %s: %s\n", err.where, err.msg);
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     (void)ref_unknown();  /* built once before any worker thread starts */
     int rc = c->fn(argc - 2, argv + 2);
     crypt_release();
-    curl_global_cleanup();
     return rc;
 }

@@ -36,6 +36,8 @@ static CURL *http_thread_handle(void)
     return h;
 }
 
+const char *http_lib_version(void) { return curl_version_info(CURLVERSION_NOW)->version; }
+
 void http_thread_release(void)
 {
     pthread_once(&http_once, http_global_init);

@@ -119,4 +119,7 @@ double http_backoff(const struct http_client *c, enum http_verdict v, int n, dou
 /* Frees the calling thread's cached curl handle (worker threads do it at exit by themselves). */
 void http_thread_release(void);
 
+/* libcurl's version ("8.0.1"), for `mesh version`. */
+const char *http_lib_version(void);
+
 #endif
