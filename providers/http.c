@@ -420,7 +420,7 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
 
 /* ---- the retry policy ---- */
 
-static double backoff_scale(void)
+double http_backoff_scale(void)
 {
     const char *s = getenv("MESH_BACKOFF_SCALE");
     if (!s || !*s) return 1.0;
@@ -454,7 +454,7 @@ double http_backoff(const struct http_client *c, enum http_verdict v, int n, dou
         if (cap > c->max_delay) cap = c->max_delay;
         wait = jitter_unit() * cap;  /* full jitter: uniform in [0, cap) */
     }
-    return wait * backoff_scale();
+    return wait * http_backoff_scale();
 }
 
 /* Sleeps in short slices so a cancel is seen quickly. Returns non-zero if cancelled. */
