@@ -44,7 +44,7 @@ int cmd_version(int argc, char **argv)
     (void)argv;
     printf("mesh %s\n", MESH_VERSION);
     printf("  state schema %d, %zu resource types\n", STORE_SCHEMA_VERSION, driver_count());
-    printf("  sqlite %s, %s, libyaml %s, jansson %s, libcurl %s\n", store_sqlite_version(),
+    printf("  sqlite %s, %s, libyaml %s, jansson %s, %s\n", store_sqlite_version(),
            OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string(), JANSSON_VERSION, provider_http_version());
     return 0;
 }

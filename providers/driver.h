@@ -103,7 +103,7 @@ void provider_configure(const json_t *config);  /* the spec's mesh: section, bef
 /* Stats of every provider opened so far, {"aws": {...}}, or NULL. Caller decrefs. */
 json_t *provider_stats(void);
 void provider_close_all(void);
-/* The HTTP library's version ("8.0.1": libcurl), for `mesh version`. */
+/* The providers' HTTP library and its version ("libcurl 8.0.1"), for `mesh version`. */
 const char *provider_http_version(void);
 const struct driver *driver_find(const char *type);
 size_t driver_count(void);

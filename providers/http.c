@@ -36,7 +36,18 @@ static CURL *http_thread_handle(void)
     return h;
 }
 
-const char *http_lib_version(void) { return curl_version_info(CURLVERSION_NOW)->version; }
+static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+static char version_text[64];
+static void version_fill(void)
+{
+    snprintf(version_text, sizeof(version_text), "libcurl %s", curl_version_info(CURLVERSION_NOW)->version);
+}
+
+const char *http_lib_version(void)
+{
+    pthread_once(&version_once, version_fill);
+    return version_text;
+}
 
 void http_thread_release(void)
 {

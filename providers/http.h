@@ -121,7 +121,7 @@ double http_backoff_scale(void);
 /* Frees the calling thread's cached curl handle (worker threads do it at exit by themselves). */
 void http_thread_release(void);
 
-/* libcurl's version ("8.0.1"), for `mesh version`. */
+/* The HTTP library and its version ("libcurl 8.0.1"), for `mesh version`. */
 const char *http_lib_version(void);
 
 #endif

@@ -34,4 +34,8 @@ plant "a provider calling libcurl" providers/aws/query.c '#include <curl/curl.h>
 plant "state including a provider" state/store.c '#include "driver.h"'
 plant "engine/base including the engine" engine/base/vec.c '#include "plan.h"'
 
+# What the engine used to include directly, it now asks state and the providers for.
+"$MESH" version >"$T_DIR/version.out" 2>&1
+grep -Eq 'sqlite [0-9.]+' "$T_DIR/version.out" && grep -Eq 'libcurl [0-9.]+' "$T_DIR/version.out" &&
+    ok "mesh version still names SQLite's and libcurl's versions" || not_ok "mesh version: $(cat "$T_DIR/version.out")"
 t_done
