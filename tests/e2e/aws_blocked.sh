@@ -34,6 +34,13 @@ grep -q "gave up after.*DependencyViolation.*still used by.*$subnet" "$out" "$er
     ok "the final error names the AWS answer and the subnet" ||
     not_ok "the final error names the blocker: $(grep -h 'gave up' "$out" "$err" | head -2)"
 
+"$MESH" destroy -f vpc.yaml --auto-approve --json >"$T_DIR/json.out" 2>/dev/null
+$PY - "$T_DIR/json.out" "$subnet" <<'PY' && ok "--json: the progress events carry the note as detail" || not_ok "--json progress detail"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+sys.exit(0 if any(e.get("status") == "still" and sys.argv[2] in e.get("detail", "") for e in evs) else 1)
+PY
+
 awsq ec2 delete-subnet --subnet-id "$subnet"
 expect_rc "destroy finishes once the subnet is gone" 0 "$MESH" destroy -f vpc.yaml --auto-approve
 t_done
