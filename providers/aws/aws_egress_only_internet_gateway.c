@@ -40,7 +40,7 @@ static int eigw_create(struct call *c, const json_t *desired, json_t **outputs)
 
 static int eigw_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeEgressOnlyInternetGateways", "egressOnlyInternetGatewaySet", eigw_outputs, desired, outputs);
+    return ec2_type_find(&eigw_type, c, eigw_outputs, desired, outputs);
 }
 
 static int eigw_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)

@@ -42,7 +42,7 @@ static int eip_create(struct call *c, const json_t *desired, json_t **outputs)
 
 static int eip_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeAddresses", "addressesSet", eip_outputs, desired, outputs);
+    return ec2_type_find(&eip_type, c, eip_outputs, desired, outputs);
 }
 
 static int eip_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)

@@ -79,7 +79,7 @@ static json_t *igw_found(xmlNodePtr it, const json_t *desired)
 
 static int igw_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeInternetGateways", "internetGatewaySet", igw_found, desired, outputs);
+    return ec2_type_find(&igw_type, c, igw_found, desired, outputs);
 }
 
 static char *attached_vpc(xmlNodePtr item)

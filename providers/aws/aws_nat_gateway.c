@@ -107,7 +107,7 @@ static json_t *nat_found(xmlNodePtr it, const json_t *desired)
 
 static int nat_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeNatGateways", "natGatewaySet", nat_found, desired, outputs);
+    return ec2_type_find(&nat_type, c, nat_found, desired, outputs);
 }
 
 /* A gateway deleting, deleted or failed counts as gone. */

@@ -23,6 +23,7 @@ static const struct attr rt_schema[] = {
 static const char *const rt_echo[] = {"routes", "subnet_ids", "tags", NULL};
 static const char *const rt_retry[] = {"DependencyViolation", NULL};
 static const struct ec2_type rt_type = {
+    .describe = "DescribeRouteTables", .describe_id = "RouteTableId.1", .set_path = "routeTableSet",
     .remove = "DeleteRouteTable", .remove_id = "RouteTableId", .retry = rt_retry, .limit = 300, .echo = rt_echo,
 };
 
@@ -80,7 +81,7 @@ static int rt_describe(struct call *c, const char *id, struct rt_world *w)
     memset(w, 0, sizeof(*w));
     xmlDocPtr doc;
     xmlNodePtr it;
-    int rc = ec2_describe_one(c, "DescribeRouteTables", "RouteTableId.1", id, "routeTableSet", &doc, &it);
+    int rc = ec2_type_describe(&rt_type, c, id, &doc, &it);
     if (rc) return rc;
     w->routes = json_array();
     w->assocs = json_object();
@@ -315,7 +316,7 @@ static json_t *rt_found(xmlNodePtr it, const json_t *desired)
 
 static int rt_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeRouteTables", "routeTableSet", rt_found, desired, outputs);
+    return ec2_type_find(&rt_type, c, rt_found, desired, outputs);
 }
 
 static int rt_read(struct call *c, const json_t *outputs, json_t **current)

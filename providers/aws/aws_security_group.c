@@ -91,7 +91,7 @@ static json_t *sg_found(xmlNodePtr it, const json_t *desired)
 
 static int sg_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeSecurityGroups", "securityGroupInfo", sg_found, desired, outputs);
+    return ec2_type_find(&sg_type, c, sg_found, desired, outputs);
 }
 
 static int sg_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)

@@ -155,7 +155,7 @@ static int subnet_create(struct call *c, const json_t *desired, json_t **outputs
 
 static int subnet_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeSubnets", "subnetSet", subnet_outputs, desired, outputs);
+    return ec2_type_find(&subnet_type, c, subnet_outputs, desired, outputs);
 }
 
 static int subnet_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)

@@ -144,7 +144,7 @@ static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready)
 
 static int vpc_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeVpcs", "vpcSet", vpc_outputs, desired, outputs);
+    return ec2_type_find(&vpc_type, c, vpc_outputs, desired, outputs);
 }
 
 static int dns_attr(struct call *c, const char *id, const char *name, const char *reply, int *on)

@@ -131,6 +131,9 @@ struct ec2_type {
  * (MESH_ENOTFOUND: the item counts as gone). */
 typedef int ec2_fill_fn(struct call *c, xmlNodePtr item, const json_t *outputs, json_t *cur);
 int ec2_type_describe(const struct ec2_type *t, struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item);
+/* find: ec2_find_ours over the type's describe action and set. */
+int ec2_type_find(const struct ec2_type *t, struct call *c, ec2_outputs_fn *fn, const json_t *desired,
+                  json_t **outputs);
 /* read: describe the object of outputs' id, then outputs + fill's observations (fill may be NULL) +
  * the user tags. MESH_ENOTFOUND: gone. */
 int ec2_type_read(const struct ec2_type *t, struct call *c, const json_t *outputs, ec2_fill_fn *fill,

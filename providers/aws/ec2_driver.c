@@ -77,6 +77,12 @@ int ec2_type_describe(const struct ec2_type *t, struct call *c, const char *id, 
     return ec2_describe_one(c, t->describe, t->describe_id, id, t->set_path, doc, item);
 }
 
+int ec2_type_find(const struct ec2_type *t, struct call *c, ec2_outputs_fn *fn, const json_t *desired,
+                  json_t **outputs)
+{
+    return ec2_find_ours(c, t->describe, t->set_path, fn, desired, outputs);
+}
+
 int ec2_type_read(const struct ec2_type *t, struct call *c, const json_t *outputs, ec2_fill_fn *fill,
                   json_t **current)
 {
