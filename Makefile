@@ -1,6 +1,8 @@
 # mesh: `make` builds ./mesh; `make test` runs the whole suite under ASan+UBSan;
-# `make memcheck` runs the unit tests under valgrind; `make bench` runs the benchmarks;
-# `make deps` installs what the build and the tests need (Debian 12, as root).
+# `make lint` checks the layering of includes (make test runs it first); `make memcheck` runs
+# the unit tests under valgrind; `make bench` runs the benchmarks;
+# `make deps` installs what the build needs (Debian 12, as root) and checks the tools the tests
+# need (moto_server, aws, kubectl, python3 with PyYAML), saying how to get a missing one.
 CC      ?= gcc
 # Build on every core by default: the suite builds four flavours of the same sources.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
@@ -52,7 +54,7 @@ mesh: build/release/mesh
 UNIT_asan := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
 UNIT_memcheck := $(patsubst tests/unit/%.c,build/memcheck/unit/%,$(UNIT_SRC))
 
-test: mesh build/asan/mesh $(UNIT_asan)
+test: lint mesh build/asan/mesh $(UNIT_asan)
 	MESH_BIN=$(CURDIR)/build/asan/mesh UNIT_DIR=$(CURDIR)/build/asan/unit bash tests/run
 
 memcheck: $(UNIT_memcheck)
@@ -62,6 +64,10 @@ memcheck: $(UNIT_memcheck)
 
 bench: build/bench/mesh
 	MESH_BIN=$(CURDIR)/build/bench/mesh bash tests/bench/run
+
+# Includes across a boundary DESIGN.md forbids (the rules are at the top of tests/lint.sh).
+lint:
+	bash tests/lint.sh
 
 demo: mesh
 	bash specs/examples/demo.sh

@@ -103,15 +103,17 @@ static struct state_row *job_row(const struct job *j)
     return row;
 }
 
-static void progress(const struct job *j, const char *status, double elapsed, const char *extra)
+static void progress(struct job *j, const char *status, double elapsed, const char *extra)
 {
-    char dur[32];
+    char dur[32], note[512] = "";
     ui_duration(elapsed, dur, sizeof(dur));
+    if (strcmp(status, "still") == 0) job_note_get(j, note, sizeof(note));  /* what the driver waits for */
     if (ui.json) {
         json_t *ev = json_pack("{s:s, s:s, s:s, s:f}", "address", j->e->address, "action", job_action(j), "status",
                                status, "elapsed", elapsed);
         if (j->deposed[0]) json_object_set_new(ev, "deposed", json_string(j->deposed));
         if (extra) json_object_set_new(ev, strcmp(status, "failed") == 0 ? "error" : "id", json_string(extra));
+        if (note[0]) json_object_set_new(ev, "detail", json_string(note));
         ui_event("progress", ev);
         return;
     }
@@ -122,7 +124,8 @@ static void progress(const struct job *j, const char *status, double elapsed, co
         ui_out("%s: %s complete after %s%s%s%s\n", addr, job_noun(j), dur, extra ? " [id=" : "", extra ? extra : "",
                extra ? "]" : "");
     else if (strcmp(status, "still") == 0)
-        ui_out("%s: Still %c%s... (%s elapsed)\n", addr, job_verb(j)[0] - 'A' + 'a', job_verb(j) + 1, dur);
+        ui_out("%s: Still %c%s... (%s elapsed)%s%s\n", addr, job_verb(j)[0] - 'A' + 'a', job_verb(j) + 1, dur,
+               note[0] ? ": " : "", note);
     else
         ui_out("%s%s: %s failed after %s%s\n", ui_c("red"), addr, job_verb(j), dur, ui_c("reset"));
 }

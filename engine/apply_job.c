@@ -1,6 +1,8 @@
 /* apply_job.c: the worker side of an apply: one job's driver calls (see apply_job.h). */
 #include "apply_job.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,8 +104,32 @@ static double job_timeout(const struct job *j, const char *op)
     return d->timeout_delete;
 }
 
+/* struct call.progress: a driver says what it waits for ("DeleteSubnet: DependencyViolation ...;
+ * eni-1 uses it"); the coordinator shows the latest note on its next "Still ..." line. */
+static void job_note(void *ctx, const char *address, const char *fmt, ...)
+{
+    struct job *j = ctx;
+    (void)address;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&j->mu);
+    vsnprintf(j->note, sizeof(j->note), fmt, ap);
+    pthread_mutex_unlock(&j->mu);
+    va_end(ap);
+}
+
+void job_note_get(struct job *j, char *buf, size_t n)
+{
+    pthread_mutex_lock(&j->mu);
+    snprintf(buf, n, "%s", j->note);
+    pthread_mutex_unlock(&j->mu);
+}
+
 static void job_set_deadline(struct job *j, struct call *c, const char *op)
 {
+    job_note(j, NULL, "%s", "");  /* a new call: the last one's note no longer applies */
+    c->progress = job_note;
+    c->progress_ctx = j;
     j->timeout = job_timeout(j, op);
     j->op = op;
     c->deadline = j->timeout > 0 ? mesh_now_mono() + j->timeout : 0;

@@ -28,6 +28,7 @@ struct job {
     int started, finished;
     double t0;
     double last_progress;
+    char note[512];           /* the driver's latest progress note (what it waits for); under mu */
     /* worker <-> coordinator */
     json_t *desired;          /* resolved at dispatch */
     json_t *outputs;          /* from create/update/wait */
@@ -53,6 +54,8 @@ void job_ack(struct job *j);
 const char *job_verb(const struct job *j);       /* "Creating", "Modifying", "Destroying" ... */
 const char *job_noun(const struct job *j);       /* "Creation", "Modifications", "Destruction" ... */
 const char *job_action(const struct job *j);     /* journal action: "create", "update", ... */
+/* The driver's latest progress note ("" when none), copied under the job's lock. */
+void job_note_get(struct job *j, char *buf, size_t n);
 
 /* Sensitive attribute names of a driver (inputs and outputs) as a JSON array. */
 json_t *driver_sensitive_names(const struct driver *d);

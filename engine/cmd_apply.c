@@ -29,7 +29,8 @@ static void report_providers(json_t *ps)
     json_t *v;
     json_object_foreach(ps, name, v) {
         json_int_t calls = json_integer_value(json_object_get(v, "api_calls")), retries = json_integer_value(json_object_get(v, "retries"));
-        ui_out("\n%s: %lld API calls, %lld retries", strcmp(name, "aws") == 0 ? "AWS" : name, (long long)calls,
+        const char *shown = json_string_value(json_object_get(v, "display_name"));  /* "AWS" */
+        ui_out("\n%s: %lld API calls, %lld retries", shown ? shown : name, (long long)calls,
                (long long)retries);
     }
     json_decref(ps);

@@ -1,9 +1,7 @@
 /* cmd_misc.c: `mesh force-unlock RUN_ID` and `mesh version`. */
 #include <stdio.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 #include <yaml.h>
 
 #include "cli.h"
@@ -37,7 +35,7 @@ int cmd_version(struct cli_opts *o)
     (void)o;
     printf("mesh %s\n", MESH_VERSION);
     printf("  state schema %d, %zu resource types\n", STORE_SCHEMA_VERSION, driver_count());
-    printf("  sqlite %s, %s, libyaml %s, jansson %s, libcurl %s\n", sqlite3_libversion(),
-           OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string(), JANSSON_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    printf("  sqlite %s, %s, libyaml %s, jansson %s, %s\n", store_sqlite_version(),
+           OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string(), JANSSON_VERSION, provider_http_version());
     return 0;
 }

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "base/err.h"
 #include "base/wipe.h"
@@ -170,11 +169,9 @@ int main(int argc, char **argv)
         cli_release(&o);
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     (void)ref_unknown();  /* built once before any worker thread starts */
     rc = c->fn(&o);
     cli_release(&o);
     crypt_release();
-    curl_global_cleanup();
     return rc;
 }

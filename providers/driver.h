@@ -36,6 +36,8 @@ enum {
 };
 
 typedef void (*progress_fn)(void *ctx, const char *address, const char *fmt, ...);
+/* A driver's check() reports each problem with the attribute it is about. */
+typedef void (*check_report_fn)(void *ctx, const char *attr, const char *msg);
 
 /* Everything a driver call gets from the engine. */
 struct call {
@@ -58,7 +60,8 @@ struct provider {
     const char *name;  /* "aws" */
     /* config: the spec's mesh: section as JSON (may be NULL). Must be thread-safe to use after. */
     int (*open)(const json_t *config, void **handle, struct mesh_err *err);
-    /* Figures for the run summary, e.g. {"retries": 3, "api_calls": 120}; may be NULL. */
+    /* Figures for the run summary, e.g. {"display_name": "AWS", "retries": 3, "api_calls": 120}
+     * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
     json_t *(*stats)(void *handle);
     void (*close)(void *handle);
 };
@@ -87,6 +90,10 @@ struct driver {
                   json_t **new_outputs);
     /* Waits until gone; MESH_ENOTFOUND counts as success for the engine. */
     int (*delete)(struct call *, const json_t *outputs);
+    /* Optional: checks desired attributes from local files only (no provider, no network) while
+     * the spec compiles, so problems show with the spec's position before any API call. Calls
+     * report once per problem; returns how many. NULL: nothing to check. */
+    int (*check)(struct call *, const json_t *desired, check_report_fn report, void *ctx);
 };
 
 /* registry.c */
@@ -96,6 +103,8 @@ void provider_configure(const json_t *config);  /* the spec's mesh: section, bef
 /* Stats of every provider opened so far, {"aws": {...}}, or NULL. Caller decrefs. */
 json_t *provider_stats(void);
 void provider_close_all(void);
+/* The providers' HTTP library and its version ("libcurl 8.0.1"), for `mesh version`. */
+const char *provider_http_version(void);
 const struct driver *driver_find(const char *type);
 size_t driver_count(void);
 const struct driver *driver_at(size_t i);

@@ -36,6 +36,19 @@ static CURL *http_thread_handle(void)
     return h;
 }
 
+static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+static char version_text[64];
+static void version_fill(void)
+{
+    snprintf(version_text, sizeof(version_text), "libcurl %s", curl_version_info(CURLVERSION_NOW)->version);
+}
+
+const char *http_lib_version(void)
+{
+    pthread_once(&version_once, version_fill);
+    return version_text;
+}
+
 void http_thread_release(void)
 {
     pthread_once(&http_once, http_global_init);
@@ -418,7 +431,7 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
 
 /* ---- the retry policy ---- */
 
-static double backoff_scale(void)
+double http_backoff_scale(void)
 {
     const char *s = getenv("MESH_BACKOFF_SCALE");
     if (!s || !*s) return 1.0;
@@ -452,7 +465,7 @@ double http_backoff(const struct http_client *c, enum http_verdict v, int n, dou
         if (cap > c->max_delay) cap = c->max_delay;
         wait = jitter_unit() * cap;  /* full jitter: uniform in [0, cap) */
     }
-    return wait * backoff_scale();
+    return wait * http_backoff_scale();
 }
 
 /* Sleeps in short slices so a cancel is seen quickly. Returns non-zero if cancelled. */

@@ -115,8 +115,13 @@ int http_url_split(const char *url, char **scheme, char **host_port, char **path
 /* The wait before retry number n (0-based) for a verdict: full jitter over an exponentially
  * growing cap, or Retry-After when given; scaled by MESH_BACKOFF_SCALE. Exposed for tests. */
 double http_backoff(const struct http_client *c, enum http_verdict v, int n, double retry_after);
+/* MESH_BACKOFF_SCALE (default 1): tests shrink every retry wait and poll with it. */
+double http_backoff_scale(void);
 
 /* Frees the calling thread's cached curl handle (worker threads do it at exit by themselves). */
 void http_thread_release(void);
+
+/* The HTTP library and its version ("libcurl 8.0.1"), for `mesh version`. */
+const char *http_lib_version(void);
 
 #endif

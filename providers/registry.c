@@ -5,6 +5,7 @@
 
 #include "base/suggest.h"
 #include "driver.h"
+#include "http.h"
 
 #define DRIVER(name) extern const struct driver name##_driver;
 #include "drivers.def"
@@ -101,3 +102,5 @@ void provider_close_all(void)
     provider_config = NULL;
     pthread_mutex_unlock(&provider_mu);
 }
+
+const char *provider_http_version(void) { return http_lib_version(); }

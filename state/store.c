@@ -459,6 +459,8 @@ static int enable_wal(struct store *st, struct mesh_err *err)
     }
 }
 
+const char *store_sqlite_version(void) { return sqlite3_libversion(); }
+
 int store_open(const char *path, struct store **out, struct mesh_err *err)
 {
     *out = NULL;

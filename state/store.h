@@ -37,6 +37,7 @@ const json_t *state_row_value(const struct state_row *r, const char *name);
  * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. */
 int store_open(const char *path, struct store **out, struct mesh_err *err);
 void store_close(struct store *st);
+const char *store_sqlite_version(void);  /* for `mesh version` */
 const char *store_path(const struct store *st);
 const char *store_lineage(const struct store *st);
 long long store_serial(struct store *st);

@@ -12,10 +12,11 @@
 
 #include "base/strbuf.h"
 #include "driver.h"
-#include "pki/pki.h"
 #include "spec/spec_int.h"
 
 #define PKI_MAX_DAYS 36500  /* the drivers' limit: 100 years */
+#define PKI_STATUS_VALID "valid"  /* the drivers' status of a usable certificate */
+#define PKI_RENEW_DEFAULT 30L     /* the drivers' default renew_before_days */
 
 /* One root CA: `pki.root` (named "root"), or one entry of `pki.roots`. */
 struct pki_root {
@@ -173,22 +174,16 @@ static void import_report(void *ctx, const char *attr, const char *msg)
     strbuf_release(&sb);
 }
 
-/* An imported root is checked now, from local files only: readable, a current CA certificate, a
- * key that decrypts and matches it. Nothing is kept; apply reads the files again. */
+/* An imported root is checked now, by the pki_root_ca driver's check(): local files only. */
 static void check_import(const struct pki_root *root, const char *address, const json_t *attrs,
                          const struct spec_ctx *c)
 {
+    const struct driver *d = driver_find("pki_root_ca");
     struct mesh_err err;
     mesh_err_init(&err);
     struct call call = {.address = address, .type = "pki_root_ca", .err = &err};
-    time_t now;
-    if (pki_now(&call, &now) != 0) {
-        const struct node *at = key_of(root->map, "cert_file");
-        diag_error(c->dl, c->file, at->line, at->col, "cannot check `%s.cert_file`: %s", root->path, err.msg);
-        return;
-    }
     struct import_report ir = {root, c, attrs};
-    pki_import_check(&call, attrs, now, import_report, &ir);
+    if (d && d->check) d->check(&call, attrs, import_report, &ir);
 }
 
 /* ---- the resources ---- */

@@ -13,6 +13,12 @@ static const struct attr eigw_schema[] = {
 };
 
 static const char *const eigw_echo[] = {"tags", NULL};
+static const char *const eigw_retry[] = {"DependencyViolation", NULL};
+static const struct ec2_type eigw_type = {
+    .describe = "DescribeEgressOnlyInternetGateways", .describe_id = "EgressOnlyInternetGatewayId.1",
+    .set_path = "egressOnlyInternetGatewaySet", .remove = "DeleteEgressOnlyInternetGateway",
+    .remove_id = "EgressOnlyInternetGatewayId", .retry = eigw_retry, .limit = 300, .echo = eigw_echo,
+};
 
 static json_t *eigw_outputs(xmlNodePtr item, const json_t *desired)
 {
@@ -29,49 +35,32 @@ static int eigw_create(struct call *c, const json_t *desired, json_t **outputs)
     aws_query_add(&q, "VpcId", ec2_str(desired, "vpc_id") ? ec2_str(desired, "vpc_id") : "");
     aws_query_add(&q, "ClientToken", c->token);
     ec2_tag_spec(c, &q, 1, "egress-only-internet-gateway", json_object_get(desired, "tags"));
-    json_t *o = NULL;
-    int rc = ec2_create_one(c, &q, "egressOnlyInternetGateway", eigw_outputs, desired, "ID", &o);
-    if (rc) return rc;
-    *outputs = o;
-    return 0;
+    return ec2_create_one(c, &q, "egressOnlyInternetGateway", eigw_outputs, desired, "ID", outputs);
 }
 
 static int eigw_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeEgressOnlyInternetGateways", "egressOnlyInternetGatewaySet", eigw_outputs, desired, outputs);
+    return ec2_type_find(&eigw_type, c, eigw_outputs, desired, outputs);
+}
+
+static int eigw_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)
+{
+    ec2_put_text(cur, "vpc_id", aws_xml_first(aws_xml_find(it, "attachmentSet"), "item"), "vpcId");
+    return 0;
 }
 
 static int eigw_read(struct call *c, const json_t *outputs, json_t **current)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc;
-    xmlNodePtr it;
-    int rc = ec2_describe_one(c, "DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGatewayId.1", id,
-                              "egressOnlyInternetGatewaySet", &doc, &it);
-    if (rc) return rc;
-    json_t *cur = json_deep_copy(outputs);
-    ec2_put_text(cur, "vpc_id", aws_xml_first(aws_xml_find(it, "attachmentSet"), "item"), "vpcId");
-    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
-    xmlFreeDoc(doc);
-    *current = cur;
-    return 0;
+    return ec2_type_read(&eigw_type, c, outputs, eigw_fill, current);
 }
 
 static int eigw_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                        json_t **new_outputs)
 {
-    (void)prior;
-    return ec2_update_tags(c, outputs, desired, eigw_echo, new_outputs);
+    return ec2_type_update_tags(&eigw_type, c, outputs, prior, desired, new_outputs);
 }
 
-static int eigw_delete(struct call *c, const json_t *outputs)
-{
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    static const char *const retry[] = {"DependencyViolation", NULL};
-    return ec2_delete(c, "DeleteEgressOnlyInternetGateway", "EgressOnlyInternetGatewayId", id, retry, 300);
-}
+static int eigw_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&eigw_type, c, outputs); }
 
 const struct driver aws_egress_only_internet_gateway_driver = {
     .type = "aws_egress_only_internet_gateway",

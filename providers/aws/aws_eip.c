@@ -15,6 +15,12 @@ static const struct attr eip_schema[] = {
 };
 
 static const char *const eip_echo[] = {"domain", "tags", NULL};
+/* A NAT gateway lets go of its address a little after it is deleted. */
+static const char *const eip_retry[] = {"InvalidIPAddress.InUse", "AuthFailure", "DependencyViolation", NULL};
+static const struct ec2_type eip_type = {
+    .describe = "DescribeAddresses", .describe_id = "AllocationId.1", .set_path = "addressesSet",
+    .remove = "ReleaseAddress", .remove_id = "AllocationId", .retry = eip_retry, .limit = 300, .echo = eip_echo,
+};
 
 static json_t *eip_outputs(xmlNodePtr item, const json_t *desired)
 {
@@ -31,51 +37,35 @@ static int eip_create(struct call *c, const json_t *desired, json_t **outputs)
     ec2_query(&q, "AllocateAddress");
     aws_query_add(&q, "Domain", ec2_str(desired, "domain") ? ec2_str(desired, "domain") : "vpc");
     ec2_tag_spec(c, &q, 1, "elastic-ip", json_object_get(desired, "tags"));
-    json_t *o = NULL;
-    int rc = ec2_create_one(c, &q, NULL, eip_outputs, desired, "allocationId", &o);
-    if (rc) return rc;
-    *outputs = o;
-    return 0;
+    return ec2_create_one(c, &q, NULL, eip_outputs, desired, "allocationId", outputs);
 }
 
 static int eip_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeAddresses", "addressesSet", eip_outputs, desired, outputs);
+    return ec2_type_find(&eip_type, c, eip_outputs, desired, outputs);
 }
 
-static int eip_read(struct call *c, const json_t *outputs, json_t **current)
+static int eip_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc;
-    xmlNodePtr it;
-    int rc = ec2_describe_one(c, "DescribeAddresses", "AllocationId.1", id, "addressesSet", &doc, &it);
-    if (rc) return rc;
-    json_t *cur = json_deep_copy(outputs);
     char *dom = aws_xml_text(it, "domain");
     if (dom) ec2_observe(cur, outputs, "domain", json_string(dom), strcmp(dom, "vpc") == 0);
     free(dom);
     ec2_put_text(cur, "public_ip", it, "publicIp");
-    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
-    xmlFreeDoc(doc);
-    *current = cur;
     return 0;
+}
+
+static int eip_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    return ec2_type_read(&eip_type, c, outputs, eip_fill, current);
 }
 
 static int eip_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                       json_t **new_outputs)
 {
-    (void)prior;
-    return ec2_update_tags(c, outputs, desired, eip_echo, new_outputs);
+    return ec2_type_update_tags(&eip_type, c, outputs, prior, desired, new_outputs);
 }
 
-static int eip_delete(struct call *c, const json_t *outputs)
-{
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    static const char *const retry[] = {"InvalidIPAddress.InUse", "AuthFailure", "DependencyViolation", NULL};
-    return ec2_delete(c, "ReleaseAddress", "AllocationId", id, retry, 300);
-}
+static int eip_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&eip_type, c, outputs); }
 
 const struct driver aws_eip_driver = {
     .type = "aws_eip",

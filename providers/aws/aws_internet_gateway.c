@@ -14,7 +14,12 @@ static const struct attr igw_schema[] = {
 };
 
 static const char *const igw_echo[] = {"vpc_id", "tags", NULL};
-static const char *const detach_retry[] = {"DependencyViolation", NULL};
+static const char *const igw_retry[] = {"DependencyViolation", NULL};
+static const struct ec2_type igw_type = {
+    .describe = "DescribeInternetGateways", .describe_id = "InternetGatewayId.1", .set_path = "internetGatewaySet",
+    .remove = "DeleteInternetGateway", .remove_id = "InternetGatewayId", .retry = igw_retry, .limit = 300,
+    .echo = igw_echo,
+};
 
 /* fresh: the gateway was created in this call (eventual consistency: see ec2_send_fresh). */
 static int attach(struct call *c, const char *action, const char *id, const char *vpc, int fresh)
@@ -32,8 +37,10 @@ static int attach(struct call *c, const char *action, const char *id, const char
         if (rc == 0 || strcmp(r.code, "Gateway.NotAttached") == 0) { rc = 0; break; }
         if (strcmp(action, "DetachInternetGateway") == 0 && rc == MESH_ENOTFOUND) break;
         if (strcmp(r.code, "DependencyViolation") != 0) { rc = ec2_fail(c, &r); break; }
-        if ((rc = ec2_wait_next(&w, c, "waiting for the VPC's public addresses to be released before detaching")))
-            break;
+        char what[1400];  /* r.msg names the answer: "DetachInternetGateway failed: DependencyViolation: ..." */
+        snprintf(what, sizeof(what), "waiting for %s's public addresses to be released before detaching %s: %s", vpc,
+                 id, r.msg);
+        if ((rc = ec2_wait_next(&w, c, what))) break;
     }
     aws_query_release(&q);
     return rc;
@@ -56,11 +63,7 @@ static int igw_create(struct call *c, const json_t *desired, json_t **outputs)
     int rc = ec2_create_one(c, &q, "internetGateway", igw_outputs, desired, "internetGatewayId", &o);
     if (rc) return rc;
     const char *id = ec2_str(o, "id"), *vpc = ec2_str(desired, "vpc_id");
-    if (vpc && (rc = attach(c, "AttachInternetGateway", id, vpc, 1))) {
-        ec2_undo(c, "DeleteInternetGateway", "InternetGatewayId", id);
-        json_decref(o);
-        return rc;
-    }
+    if (vpc && (rc = attach(c, "AttachInternetGateway", id, vpc, 1))) return ec2_type_undo(&igw_type, c, o, rc);
     *outputs = o;
     return 0;
 }
@@ -76,12 +79,7 @@ static json_t *igw_found(xmlNodePtr it, const json_t *desired)
 
 static int igw_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeInternetGateways", "internetGatewaySet", igw_found, desired, outputs);
-}
-
-static int igw_describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
-{
-    return ec2_describe_one(c, "DescribeInternetGateways", "InternetGatewayId.1", id, "internetGatewaySet", doc, item);
+    return ec2_type_find(&igw_type, c, igw_found, desired, outputs);
 }
 
 static char *attached_vpc(xmlNodePtr item)
@@ -89,23 +87,17 @@ static char *attached_vpc(xmlNodePtr item)
     return aws_xml_text(aws_xml_first(aws_xml_find(item, "attachmentSet"), "item"), "vpcId");
 }
 
+static int igw_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)
+{
+    char *vpc = attached_vpc(it);
+    json_object_set_new(cur, "vpc_id", vpc ? json_string(vpc) : json_null());
+    free(vpc);
+    return 0;
+}
+
 static int igw_read(struct call *c, const json_t *outputs, json_t **current)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc = NULL;
-    xmlNodePtr it = NULL;
-    int rc = igw_describe(c, id, &doc, &it);
-    if (rc) return rc;
-    json_t *cur = json_deep_copy(outputs);
-    char *vpc = attached_vpc(it);
-    if (vpc) json_object_set_new(cur, "vpc_id", json_string(vpc));
-    else json_object_set_new(cur, "vpc_id", json_null());
-    free(vpc);
-    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
-    xmlFreeDoc(doc);
-    *current = cur;
-    return 0;
+    return ec2_type_read(&igw_type, c, outputs, igw_fill, current);
 }
 
 static int igw_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
@@ -116,7 +108,7 @@ static int igw_update(struct call *c, const json_t *outputs, const json_t *prior
     (void)prior;
     xmlDocPtr doc = NULL;
     xmlNodePtr it = NULL;
-    int rc = igw_describe(c, id, &doc, &it);
+    int rc = ec2_type_describe(&igw_type, c, id, &doc, &it);
     if (rc) return rc == MESH_ENOTFOUND ? mesh_err_set(c->err, MESH_ERR, c->address, "update: %s is gone", id) : rc;
     char *have = attached_vpc(it);
     xmlFreeDoc(doc);
@@ -124,12 +116,7 @@ static int igw_update(struct call *c, const json_t *outputs, const json_t *prior
     if (have && (!want || strcmp(have, want) != 0)) rc = attach(c, "DetachInternetGateway", id, have, 0);
     if (!rc && want && (!have || strcmp(have, want) != 0)) rc = attach(c, "AttachInternetGateway", id, want, 0);
     free(have);
-    if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, igw_echo);
-    *new_outputs = o;
-    return 0;
+    return rc ? rc : ec2_update_tags(c, outputs, desired, igw_echo, new_outputs);
 }
 
 static int igw_delete(struct call *c, const json_t *outputs)
@@ -138,14 +125,13 @@ static int igw_delete(struct call *c, const json_t *outputs)
     if (!id) return MESH_ERR;
     xmlDocPtr doc = NULL;
     xmlNodePtr it = NULL;
-    int rc = igw_describe(c, id, &doc, &it);
+    int rc = ec2_type_describe(&igw_type, c, id, &doc, &it);
     if (rc) return rc;
     char *vpc = attached_vpc(it);
     xmlFreeDoc(doc);
     if (vpc) rc = attach(c, "DetachInternetGateway", id, vpc, 0);
     free(vpc);
-    if (rc) return rc;
-    return ec2_delete(c, "DeleteInternetGateway", "InternetGatewayId", id, detach_retry, 300);
+    return rc ? rc : ec2_type_delete_id(&igw_type, c, id);
 }
 
 const struct driver aws_internet_gateway_driver = {

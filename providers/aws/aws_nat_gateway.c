@@ -18,6 +18,11 @@ static const struct attr nat_schema[] = {
 };
 
 static const char *const nat_echo[] = {"connectivity_type", "tags", NULL};
+/* DeleteNatGateway answers at once; nat_delete then waits for the state "deleted". */
+static const struct ec2_type nat_type = {
+    .describe = "DescribeNatGateways", .describe_id = "NatGatewayId.1", .set_path = "natGatewaySet",
+    .remove = "DeleteNatGateway", .remove_id = "NatGatewayId", .echo = nat_echo,
+};
 
 static json_t *nat_outputs(xmlNodePtr item, const json_t *desired)
 {
@@ -34,7 +39,6 @@ static int gone_state(const char *s)
 }
 
 static int nat_wait(struct call *c, const json_t *outputs, json_t **ready);
-static int nat_delete(struct call *c, const json_t *outputs);
 
 static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
 {
@@ -49,25 +53,14 @@ static int nat_create(struct call *c, const json_t *desired, json_t **outputs)
     int rc = ec2_create_one(c, &q, "natGateway", nat_outputs, desired, "natGatewayId", &o);
     if (rc) return rc;
     json_t *ready = NULL;
-    if (!EC2_SEPARATE_WAIT && (rc = nat_wait(c, o, &ready)) != 0) {
-        struct mesh_err e2;  /* leave nothing behind a failed create */
-        struct call c2 = ec2_quiet(c, &e2);
-        nat_delete(&c2, o);
-        json_decref(o);
-        return rc;
-    }
+    if (!EC2_SEPARATE_WAIT && (rc = nat_wait(c, o, &ready)) != 0)
+        return ec2_type_undo(&nat_type, c, o, rc);  /* leave nothing behind a failed create */
     if (ready) {
         json_decref(o);
         o = ready;
     }
     *outputs = o;
     return 0;
-}
-
-/* The gateway's item (doc owns it) or MESH_ENOTFOUND. */
-static int nat_describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
-{
-    return ec2_describe_one(c, "DescribeNatGateways", "NatGatewayId.1", id, "natGatewaySet", doc, item);
 }
 
 static int nat_wait(struct call *c, const json_t *outputs, json_t **ready)
@@ -79,7 +72,7 @@ static int nat_wait(struct call *c, const json_t *outputs, json_t **ready)
     for (;;) {
         xmlDocPtr doc = NULL;
         xmlNodePtr it = NULL;
-        int rc = nat_describe(c, id, &doc, &it);
+        int rc = ec2_type_describe(&nat_type, c, id, &doc, &it);
         if (rc && rc != MESH_ENOTFOUND) return rc;  /* not found: not visible yet */
         if (!rc) {
             char *state = aws_xml_text(it, "state");
@@ -114,45 +107,40 @@ static json_t *nat_found(xmlNodePtr it, const json_t *desired)
 
 static int nat_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeNatGateways", "natGatewaySet", nat_found, desired, outputs);
+    return ec2_type_find(&nat_type, c, nat_found, desired, outputs);
 }
 
-static int nat_read(struct call *c, const json_t *outputs, json_t **current)
+/* A gateway deleting, deleted or failed counts as gone. */
+static int nat_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc = NULL;
-    xmlNodePtr it = NULL;
-    int rc = nat_describe(c, id, &doc, &it);
-    if (rc) return rc;
     char *state = aws_xml_text(it, "state");
     int gone = gone_state(state);
     free(state);
-    if (gone) { xmlFreeDoc(doc); return MESH_ENOTFOUND; }
-    json_t *cur = json_deep_copy(outputs);
+    if (gone) return MESH_ENOTFOUND;
     ec2_put_text(cur, "subnet_id", it, "subnetId");
     ec2_put_text(cur, "allocation_id", aws_xml_first(aws_xml_find(it, "natGatewayAddressSet"), "item"), "allocationId");
     char *ct = aws_xml_text(it, "connectivityType");
     if (ct) ec2_observe(cur, outputs, "connectivity_type", json_string(ct), strcmp(ct, "public") == 0);
     free(ct);
-    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
-    xmlFreeDoc(doc);
-    *current = cur;
     return 0;
+}
+
+static int nat_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    return ec2_type_read(&nat_type, c, outputs, nat_fill, current);
 }
 
 static int nat_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                       json_t **new_outputs)
 {
-    (void)prior;
-    return ec2_update_tags(c, outputs, desired, nat_echo, new_outputs);
+    return ec2_type_update_tags(&nat_type, c, outputs, prior, desired, new_outputs);
 }
 
 static int nat_delete(struct call *c, const json_t *outputs)
 {
     const char *id = ec2_id(c, outputs);
     if (!id) return MESH_ERR;
-    int rc = ec2_delete(c, "DeleteNatGateway", "NatGatewayId", id, NULL, 0);
+    int rc = ec2_type_delete_id(&nat_type, c, id);
     if (rc == MESH_ENOTFOUND) return 0;
     if (rc) return rc;
     struct ec2_wait w;
@@ -160,7 +148,7 @@ static int nat_delete(struct call *c, const json_t *outputs)
     for (;;) {
         xmlDocPtr doc = NULL;
         xmlNodePtr it = NULL;
-        rc = nat_describe(c, id, &doc, &it);
+        rc = ec2_type_describe(&nat_type, c, id, &doc, &it);
         if (rc == MESH_ENOTFOUND) return 0;
         if (rc) return rc;
         char *state = aws_xml_text(it, "state");

@@ -21,6 +21,11 @@ static const struct attr rt_schema[] = {
 };
 
 static const char *const rt_echo[] = {"routes", "subnet_ids", "tags", NULL};
+static const char *const rt_retry[] = {"DependencyViolation", NULL};
+static const struct ec2_type rt_type = {
+    .describe = "DescribeRouteTables", .describe_id = "RouteTableId.1", .set_path = "routeTableSet",
+    .remove = "DeleteRouteTable", .remove_id = "RouteTableId", .retry = rt_retry, .limit = 300, .echo = rt_echo,
+};
 
 static const struct {
     const char *attr, *xml, *param;
@@ -76,7 +81,7 @@ static int rt_describe(struct call *c, const char *id, struct rt_world *w)
     memset(w, 0, sizeof(*w));
     xmlDocPtr doc;
     xmlNodePtr it;
-    int rc = ec2_describe_one(c, "DescribeRouteTables", "RouteTableId.1", id, "routeTableSet", &doc, &it);
+    int rc = ec2_type_describe(&rt_type, c, id, &doc, &it);
     if (rc) return rc;
     w->routes = json_array();
     w->assocs = json_object();
@@ -259,9 +264,7 @@ static int rt_delete_id(struct call *c, const char *id)
         if (!rc) rc = disassociate(c, json_string_value(aid));
     }
     world_release(&w);
-    if (rc) return rc;
-    static const char *const retry[] = {"DependencyViolation", NULL};
-    return ec2_delete(c, "DeleteRouteTable", "RouteTableId", id, retry, 300);
+    return rc ? rc : ec2_type_delete_id(&rt_type, c, id);
 }
 
 /* ---- the driver ---- */
@@ -313,7 +316,7 @@ static json_t *rt_found(xmlNodePtr it, const json_t *desired)
 
 static int rt_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeRouteTables", "routeTableSet", rt_found, desired, outputs);
+    return ec2_type_find(&rt_type, c, rt_found, desired, outputs);
 }
 
 static int rt_read(struct call *c, const json_t *outputs, json_t **current)
@@ -346,12 +349,7 @@ static int rt_update(struct call *c, const json_t *outputs, const json_t *prior,
     if (rc == MESH_ENOTFOUND) return mesh_err_set(c->err, MESH_ERR, c->address, "update: %s is gone", id);
     if (!rc) rc = converge(c, id, &w, desired, 0);
     world_release(&w);
-    if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, rt_echo);
-    *new_outputs = o;
-    return 0;
+    return rc ? rc : ec2_update_tags(c, outputs, desired, rt_echo, new_outputs);
 }
 
 static int rt_delete(struct call *c, const json_t *outputs)

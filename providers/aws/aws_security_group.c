@@ -19,6 +19,18 @@ static const struct attr sg_schema[] = {
 
 static const char *const sg_echo[] = {"description", "tags", NULL};
 #define SG_DEFAULT_DESC "Managed by mesh"
+static const char *const sg_retry[] = {"DependencyViolation", NULL};
+/* What keeps a group from going: network interfaces in it, other groups' rules naming it. */
+static const struct ec2_blocker sg_blockers[] = {
+    {"DescribeNetworkInterfaces", "group-id", "networkInterfaceSet", "networkInterfaceId", "description", NULL, 0},
+    {"DescribeSecurityGroups", "ip-permission.group-id", "securityGroupInfo", "groupId", "groupName", NULL, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+static const struct ec2_type sg_type = {
+    .describe = "DescribeSecurityGroups", .describe_id = "GroupId.1", .set_path = "securityGroupInfo",
+    .remove = "DeleteSecurityGroup", .remove_id = "GroupId", .retry = sg_retry, .limit = 600,
+    .blockers = sg_blockers, .echo = sg_echo,
+};
 
 static json_t *sg_outputs(const char *id, const json_t *desired)
 {
@@ -61,13 +73,10 @@ static int sg_create(struct call *c, const json_t *desired, json_t **outputs)
     if (!id) return mesh_err_set(c->err, MESH_ERR, c->address, "CreateSecurityGroup: the reply holds no groupId");
     rc = revoke_default(c, id, "IpRanges", "CidrIp", "0.0.0.0/0");
     if (!rc) rc = revoke_default(c, id, "Ipv6Ranges", "CidrIpv6", "::/0");
-    if (rc) {  /* leave nothing behind a failed create */
-        ec2_undo(c, "DeleteSecurityGroup", "GroupId", id);
-        free(id);
-        return rc;
-    }
-    *outputs = sg_outputs(id, desired);
+    json_t *o = sg_outputs(id, desired);
     free(id);
+    if (rc) return ec2_type_undo(&sg_type, c, o, rc);  /* leave nothing behind a failed create */
+    *outputs = o;
     return 0;
 }
 
@@ -82,43 +91,31 @@ static json_t *sg_found(xmlNodePtr it, const json_t *desired)
 
 static int sg_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeSecurityGroups", "securityGroupInfo", sg_found, desired, outputs);
+    return ec2_type_find(&sg_type, c, sg_found, desired, outputs);
 }
 
-static int sg_read(struct call *c, const json_t *outputs, json_t **current)
+static int sg_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc;
-    xmlNodePtr it;
-    int rc = ec2_describe_one(c, "DescribeSecurityGroups", "GroupId.1", id, "securityGroupInfo", &doc, &it);
-    if (rc) return rc;
-    json_t *cur = json_deep_copy(outputs);
     ec2_put_text(cur, "name", it, "groupName");
     ec2_put_text(cur, "vpc_id", it, "vpcId");
     char *desc = aws_xml_text(it, "groupDescription");
     if (desc) ec2_observe(cur, outputs, "description", json_string(desc), strcmp(desc, SG_DEFAULT_DESC) == 0);
     free(desc);
-    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
-    xmlFreeDoc(doc);
-    *current = cur;
     return 0;
+}
+
+static int sg_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    return ec2_type_read(&sg_type, c, outputs, sg_fill, current);
 }
 
 static int sg_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                      json_t **new_outputs)
 {
-    (void)prior;
-    return ec2_update_tags(c, outputs, desired, sg_echo, new_outputs);
+    return ec2_type_update_tags(&sg_type, c, outputs, prior, desired, new_outputs);
 }
 
-static int sg_delete(struct call *c, const json_t *outputs)
-{
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    static const char *const retry[] = {"DependencyViolation", NULL};
-    return ec2_delete(c, "DeleteSecurityGroup", "GroupId", id, retry, 600);
-}
+static int sg_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&sg_type, c, outputs); }
 
 const struct driver aws_security_group_driver = {
     .type = "aws_security_group",

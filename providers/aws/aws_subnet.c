@@ -26,6 +26,17 @@ static const struct attr subnet_schema[] = {
 
 static const char *const subnet_echo[] = {"az_index", "availability_zone", "ipv6_index", "assign_ipv6_address_on_creation",
                                           "map_public_ip_on_launch", "enable_dns64", "tags", NULL};
+static const char *const subnet_retry[] = {"DependencyViolation", NULL};
+/* What keeps a subnet from going: network interfaces in it (instances, load balancers, EKS). */
+static const struct ec2_blocker subnet_blockers[] = {
+    {"DescribeNetworkInterfaces", "subnet-id", "networkInterfaceSet", "networkInterfaceId", "description", NULL, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+static const struct ec2_type subnet_type = {
+    .describe = "DescribeSubnets", .describe_id = "SubnetId.1", .set_path = "subnetSet",
+    .remove = "DeleteSubnet", .remove_id = "SubnetId", .retry = subnet_retry, .limit = 600,
+    .blockers = subnet_blockers, .echo = subnet_echo,
+};
 
 static const struct {
     const char *attr, *param;
@@ -137,29 +148,18 @@ static int subnet_create(struct call *c, const json_t *desired, json_t **outputs
     const char *id = ec2_str(o, "id");
     for (size_t i = 0; !rc && i < sizeof(flags) / sizeof(flags[0]); i++)
         if (ec2_bool(desired, flags[i].attr, 0)) rc = set_flag(c, id, flags[i].param, 1, 1);
-    if (rc) {  /* leave nothing behind a failed create */
-        ec2_undo(c, "DeleteSubnet", "SubnetId", id);
-        json_decref(o);
-        return rc;
-    }
+    if (rc) return ec2_type_undo(&subnet_type, c, o, rc);  /* leave nothing behind a failed create */
     *outputs = o;
     return 0;
 }
 
 static int subnet_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeSubnets", "subnetSet", subnet_outputs, desired, outputs);
+    return ec2_type_find(&subnet_type, c, subnet_outputs, desired, outputs);
 }
 
-static int subnet_read(struct call *c, const json_t *outputs, json_t **current)
+static int subnet_fill(struct call *c, xmlNodePtr it, const json_t *outputs, json_t *cur)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc;
-    xmlNodePtr it;
-    int rc = ec2_describe_one(c, "DescribeSubnets", "SubnetId.1", id, "subnetSet", &doc, &it);
-    if (rc) return rc;
-    json_t *cur = json_deep_copy(outputs);
     ec2_put_text(cur, "vpc_id", it, "vpcId");
     ec2_put_text(cur, "cidr_block", it, "cidrBlock");
     char *zone = aws_xml_text(it, "availabilityZone");
@@ -175,7 +175,6 @@ static int subnet_read(struct call *c, const json_t *outputs, json_t **current)
     int k6 = v6 && *v6 ? index_of64(v6) : -1;
     ec2_observe(cur, outputs, "ipv6_index", k6 >= 0 ? json_integer(k6) : json_null(), k6 < 0);
     free(v6);
-    ec2_put_tags(cur, outputs, aws_xml_find(it, "tagSet"));
     static const char *const fields[] = {"assignIpv6AddressOnCreation", "mapPublicIpOnLaunch", "enableDns64"};
     for (size_t i = 0; i < 3; i++) {
         char *v = aws_xml_text(it, fields[i]);
@@ -183,9 +182,12 @@ static int subnet_read(struct call *c, const json_t *outputs, json_t **current)
         ec2_observe(cur, outputs, flags[i].attr, json_boolean(on), !on);
         free(v);
     }
-    xmlFreeDoc(doc);
-    *current = cur;
     return 0;
+}
+
+static int subnet_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    return ec2_type_read(&subnet_type, c, outputs, subnet_fill, current);
 }
 
 static int subnet_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
@@ -198,21 +200,10 @@ static int subnet_update(struct call *c, const json_t *outputs, const json_t *pr
     /* Every flag as desired: the world may have drifted from what mesh applied. */
     for (size_t i = 0; !rc && i < sizeof(flags) / sizeof(flags[0]); i++)
         rc = set_flag(c, id, flags[i].param, ec2_bool(desired, flags[i].attr, 0), 0);
-    if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, subnet_echo);
-    *new_outputs = o;
-    return 0;
+    return rc ? rc : ec2_update_tags(c, outputs, desired, subnet_echo, new_outputs);
 }
 
-static int subnet_delete(struct call *c, const json_t *outputs)
-{
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    static const char *const retry[] = {"DependencyViolation", NULL};
-    return ec2_delete(c, "DeleteSubnet", "SubnetId", id, retry, 600);
-}
+static int subnet_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&subnet_type, c, outputs); }
 
 const struct driver aws_subnet_driver = {
     .type = "aws_subnet",

@@ -20,6 +20,20 @@ static const struct attr vpc_schema[] = {
 
 static const char *const vpc_echo[] = {"assign_generated_ipv6_cidr_block", "enable_dns_support", "enable_dns_hostnames",
                                        "tags", NULL};
+static const char *const vpc_retry[] = {"DependencyViolation", NULL};
+/* What keeps a VPC from going. Its network interfaces are checked before each DeleteVpc (a NAT
+ * gateway's outlives the gateway by a while); the rest is listed when DeleteVpc refuses. */
+static const struct ec2_blocker vpc_blockers[] = {
+    {"DescribeNetworkInterfaces", "vpc-id", "networkInterfaceSet", "networkInterfaceId", "description", NULL, 1},
+    {"DescribeSubnets", "vpc-id", "subnetSet", "subnetId", NULL, NULL, 0},
+    {"DescribeInternetGateways", "attachment.vpc-id", "internetGatewaySet", "internetGatewayId", NULL, NULL, 0},
+    {"DescribeSecurityGroups", "vpc-id", "securityGroupInfo", "groupId", "groupName", "default", 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+static const struct ec2_type vpc_type = {
+    .describe = "DescribeVpcs", .describe_id = "VpcId.1", .set_path = "vpcSet", .remove = "DeleteVpc",
+    .remove_id = "VpcId", .retry = vpc_retry, .limit = 600, .blockers = vpc_blockers, .echo = vpc_echo,
+};
 
 /* fresh: the VPC was created in this call (eventual consistency: see ec2_send_fresh). */
 static int set_attr(struct call *c, const char *id, const char *name, int on, int fresh)
@@ -71,13 +85,7 @@ static json_t *vpc_outputs(xmlNodePtr item, const json_t *desired)
     return o;
 }
 
-static int describe(struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item)
-{
-    return ec2_describe_one(c, "DescribeVpcs", "VpcId.1", id, "vpcSet", doc, item);
-}
-
 static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready);
-static int vpc_delete(struct call *c, const json_t *outputs);
 
 static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
 {
@@ -99,13 +107,7 @@ static int vpc_create(struct call *c, const json_t *desired, json_t **outputs)
         o = ready;
         id = ec2_str(o, "id");
     }
-    if (rc) {
-        struct mesh_err e2;
-        struct call c2 = ec2_quiet(c, &e2);
-        vpc_delete(&c2, o);
-        json_decref(o);
-        return rc;
-    }
+    if (rc) return ec2_type_undo(&vpc_type, c, o, rc);
     *outputs = o;
     return 0;
 }
@@ -121,7 +123,7 @@ static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready)
     for (;;) {
         xmlDocPtr doc = NULL;
         xmlNodePtr item = NULL;
-        int rc = describe(c, id, &doc, &item);
+        int rc = ec2_type_describe(&vpc_type, c, id, &doc, &item);
         if (rc && rc != MESH_ENOTFOUND) return rc;
         if (!rc) {
             char *state = aws_xml_text(item, "state");
@@ -142,7 +144,7 @@ static int vpc_wait(struct call *c, const json_t *outputs, json_t **ready)
 
 static int vpc_find(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return ec2_find_ours(c, "DescribeVpcs", "vpcSet", vpc_outputs, desired, outputs);
+    return ec2_type_find(&vpc_type, c, vpc_outputs, desired, outputs);
 }
 
 static int dns_attr(struct call *c, const char *id, const char *name, const char *reply, int *on)
@@ -164,33 +166,26 @@ static int dns_attr(struct call *c, const char *id, const char *name, const char
     return 0;
 }
 
-static int vpc_read(struct call *c, const json_t *outputs, json_t **current)
+static int vpc_fill(struct call *c, xmlNodePtr item, const json_t *outputs, json_t *cur)
 {
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    xmlDocPtr doc = NULL;
-    xmlNodePtr item = NULL;
-    int rc = describe(c, id, &doc, &item);
-    if (rc) return rc;
-    json_t *cur = json_deep_copy(outputs);
     ec2_put_text(cur, "cidr_block", item, "cidrBlock");
     char *v6 = ipv6_block(item);
     ec2_observe(cur, outputs, "assign_generated_ipv6_cidr_block", json_boolean(v6 != NULL), v6 == NULL);
     if (v6) json_object_set_new(cur, "ipv6_cidr_block", json_string(v6));
     free(v6);
-    ec2_put_tags(cur, outputs, aws_xml_find(item, "tagSet"));
-    xmlFreeDoc(doc);
+    const char *id = ec2_str(outputs, "id");
     int support = 1, hostnames = 0;
-    rc = dns_attr(c, id, "enableDnsSupport", "enableDnsSupport", &support);
+    int rc = dns_attr(c, id, "enableDnsSupport", "enableDnsSupport", &support);
     if (!rc) rc = dns_attr(c, id, "enableDnsHostnames", "enableDnsHostnames", &hostnames);
-    if (rc) {
-        json_decref(cur);
-        return rc;
-    }
+    if (rc) return rc;
     ec2_observe(cur, outputs, "enable_dns_support", json_boolean(support), support == 1);
     ec2_observe(cur, outputs, "enable_dns_hostnames", json_boolean(hostnames), hostnames == 0);
-    *current = cur;
     return 0;
+}
+
+static int vpc_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    return ec2_type_read(&vpc_type, c, outputs, vpc_fill, current);
 }
 
 static int vpc_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
@@ -201,67 +196,11 @@ static int vpc_update(struct call *c, const json_t *outputs, const json_t *prior
     /* Set both DNS attributes as desired: the world may have drifted from prior. */
     int rc = set_attr(c, id, "EnableDnsSupport", ec2_bool(desired, "enable_dns_support", 1), 0);
     if (!rc) rc = set_attr(c, id, "EnableDnsHostnames", ec2_bool(desired, "enable_dns_hostnames", 0), 0);
-    if (!rc) rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
     (void)prior;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, vpc_echo);
-    *new_outputs = o;
-    return 0;
+    return rc ? rc : ec2_update_tags(c, outputs, desired, vpc_echo, new_outputs);
 }
 
-/* The network interfaces still in the VPC, as "eni-1 (description), ..." into buf; their count. */
-static int enis_left(struct call *c, const char *id, char *buf, size_t n)
-{
-    struct aws_query q;
-    ec2_query(&q, "DescribeNetworkInterfaces");
-    aws_query_add(&q, "Filter.1.Name", "vpc-id");
-    aws_query_add(&q, "Filter.1.Value.1", id);
-    xmlDocPtr doc = NULL;
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, &doc, &r);
-    aws_query_release(&q);
-    buf[0] = '\0';
-    if (rc) return -1;
-    int count = 0;
-    size_t o = 0;
-    for (xmlNodePtr it = ec2_first_item(doc, "networkInterfaceSet"); it; it = aws_xml_next(it, "item")) {
-        char *eni = aws_xml_text(it, "networkInterfaceId"), *desc = aws_xml_text(it, "description");
-        if (o + 8 < n) o += (size_t)snprintf(buf + o, n - o, "%s%s%s%s%s", count ? ", " : "", eni ? eni : "?",
-                                             desc && *desc ? " (" : "", desc && *desc ? desc : "", desc && *desc ? ")" : "");
-        if (o >= n) o = n - 1;
-        count++;
-        free(eni);
-        free(desc);
-    }
-    xmlFreeDoc(doc);
-    return count;
-}
-
-static int vpc_delete(struct call *c, const json_t *outputs)
-{
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    struct ec2_wait w;
-    ec2_wait_init(&w, c, 600);
-    char left[512] = "";
-    for (;;) {
-        if (enis_left(c, id, left, sizeof(left)) <= 0) {  /* none, or cannot tell: try */
-            struct aws_query q;
-            ec2_query(&q, "DeleteVpc");
-            aws_query_add(&q, "VpcId", id);
-            struct ec2_res r;
-            int rc = ec2_send(c, &q, NULL, &r);
-            aws_query_release(&q);
-            if (rc == 0 || rc == MESH_ENOTFOUND) return rc;
-            if (strcmp(r.code, "DependencyViolation") != 0) return ec2_fail(c, &r);
-        }
-        char what[700];
-        snprintf(what, sizeof(what), "waiting for the VPC's dependencies to go%s%s", left[0] ? ": " : "", left);
-        int rc = ec2_wait_next(&w, c, what);
-        if (rc) return rc;
-    }
-}
+static int vpc_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&vpc_type, c, outputs); }
 
 const struct driver aws_vpc_driver = {
     .type = "aws_vpc",

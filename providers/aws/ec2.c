@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/duration.h"
+
 void ec2_query(struct aws_query *q, const char *action) { aws_query_init(q, action, EC2_VERSION); }
 
 /* "ec2 CreateVpc failed: Code: Message" -> code "Code". */
@@ -21,12 +23,6 @@ static void code_of(const char *msg, char *code, size_t n)
     if (len >= n) len = n - 1;
     memcpy(code, p, len);
     code[len] = '\0';
-}
-
-static int not_found_code(const char *code)
-{
-    size_t n = strlen(code);
-    return n > 8 && strcmp(code + n - 8, "NotFound") == 0;
 }
 
 static int send_once(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
@@ -51,12 +47,8 @@ static int send_once(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct
     const char *m = e.msg;
     if (strncmp(m, "ec2 ", 4) == 0) m += 4;
     snprintf(r->msg, sizeof(r->msg), "%s", m);
-    if (rc != MESH_ECANCELED && not_found_code(r->code)) rc = MESH_ENOTFOUND;
     return r->rc = rc;
 }
-
-static double now_mono(void);
-static double scale(void);
 
 int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
 {
@@ -76,12 +68,12 @@ static int fresh_code(const char *code)
 int ec2_send_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
 {
     struct aws_handle *h = c->provider;
-    double d = 0.25 * scale();
+    double d = 0.25 * http_backoff_scale();
     for (int n = 1;; n++, d *= 2) {
         int rc = send_once(c, q, doc, r);
         if (rc != MESH_ENOTFOUND || !fresh_code(r->code) || n >= EC2_FRESH_TRIES || (c->cancel && *c->cancel))
             return rc;
-        if (c->deadline > 0 && now_mono() + d > c->deadline) return rc;
+        if (c->deadline > 0 && mesh_now_mono() + d > c->deadline) return rc;
         if (h) atomic_fetch_add(&h->retries.used, 1);
         struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -233,25 +225,11 @@ int ec2_sync_tags(struct call *c, const char *id, const json_t *want)
 
 /* ---- waiting ---- */
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double scale(void)
-{
-    const char *s = getenv("MESH_BACKOFF_SCALE");
-    double v = s && *s ? strtod(s, NULL) : 1.0;
-    return v >= 0 ? v : 1.0;
-}
-
 void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit)
 {
     (void)c;
-    w->start = now_mono();
-    w->limit = limit * scale();
+    w->start = mesh_now_mono();
+    w->limit = limit * http_backoff_scale();
     if (w->limit < 2) w->limit = 2;
     w->n = 0;
 }
@@ -259,137 +237,21 @@ void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit)
 int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what)
 {
     if (c->cancel && *c->cancel) return mesh_err_set(c->err, MESH_ECANCELED, c->address, "%s: cancelled", what);
-    double now = now_mono();
+    /* Every poll: the engine shows the latest note on its next "Still ..." line. */
+    if (c->progress) c->progress(c->progress_ctx, c->address, "%s", what);
+    double now = mesh_now_mono();
     if (now - w->start > w->limit || (c->deadline > 0 && now > c->deadline))
-        return mesh_err_set(c->err, MESH_ETIMEOUT, c->address, "%s: gave up after %.0f s", what, now - w->start);
+        return mesh_err_set(c->err, MESH_ETIMEOUT, c->address, "gave up after %.0f s: %s", now - w->start, what);
     double d = 0.5 * pow(1.6, w->n < 12 ? w->n : 12);
     if (d > 10) d = 10;
-    d *= scale();
+    d *= http_backoff_scale();
     if (d < 0.02) d = 0.02;
     w->n++;
-    if (c->progress && w->n % 5 == 0) c->progress(c->progress_ctx, c->address, "%s", what);
     struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         if (c->cancel && *c->cancel) break;
     }
     return 0;
-}
-
-int ec2_delete(struct call *c, const char *action, const char *param, const char *id, const char *const *retry,
-               double limit)
-{
-    struct ec2_wait w;
-    ec2_wait_init(&w, c, limit);
-    for (;;) {
-        struct aws_query q;
-        ec2_query(&q, action);
-        aws_query_add(&q, param, id);
-        struct ec2_res r;
-        int rc = ec2_send(c, &q, NULL, &r);
-        aws_query_release(&q);
-        if (rc == 0 || rc == MESH_ENOTFOUND) return rc;
-        int again = 0;
-        for (size_t i = 0; retry && retry[i]; i++) again |= strcmp(r.code, retry[i]) == 0;
-        if (!again) return ec2_fail(c, &r);
-        char what[1400];
-        snprintf(what, sizeof(what), "%s %s: %s", action, id, r.msg);
-        if ((rc = ec2_wait_next(&w, c, what))) return rc;
-    }
-}
-
-/* ---- what most drivers share ---- */
-
-int ec2_find_ours(struct call *c, const char *action, const char *set_path, ec2_outputs_fn *fn,
-                  const json_t *desired, json_t **outputs)
-{
-    struct aws_query q;
-    ec2_query(&q, action);
-    ec2_filter_ours(c, &q);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, &q, &doc);
-    aws_query_release(&q);
-    if (rc) return rc;
-    rc = MESH_ENOTFOUND;
-    for (xmlNodePtr it = ec2_first_item(doc, set_path); it && rc; it = aws_xml_next(it, "item")) {
-        if (!ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) continue;
-        json_t *o = fn(it, desired);
-        if (o) {
-            *outputs = o;
-            rc = 0;
-        }
-    }
-    xmlFreeDoc(doc);
-    return rc;
-}
-
-int ec2_create_one(struct call *c, struct aws_query *q, const char *item_path, ec2_outputs_fn *fn,
-                   const json_t *desired, const char *id_name, json_t **outputs)
-{
-    char action[sizeof(q->action)];
-    snprintf(action, sizeof(action), "%s", q->action);
-    xmlDocPtr doc = NULL;
-    int rc = ec2_do(c, q, &doc);
-    aws_query_release(q);
-    if (rc) return rc;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    json_t *o = fn(item_path ? aws_xml_find(root, item_path) : root, desired);
-    xmlFreeDoc(doc);
-    if (!o || !ec2_str(o, "id")) {
-        json_decref(o);
-        return mesh_err_set(c->err, MESH_ERR, c->address, "%s: the reply holds no %s", action, id_name);
-    }
-    *outputs = o;
-    return 0;
-}
-
-int ec2_describe_one(struct call *c, const char *action, const char *id_param, const char *id, const char *set_path,
-                     xmlDocPtr *doc, xmlNodePtr *item)
-{
-    struct aws_query q;
-    ec2_query(&q, action);
-    aws_query_add(&q, id_param, id);
-    struct ec2_res r;
-    *doc = NULL;
-    *item = NULL;
-    int rc = ec2_send(c, &q, doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    if (rc) return ec2_fail(c, &r);
-    *item = ec2_first_item(*doc, set_path);
-    if (!*item) {
-        xmlFreeDoc(*doc);
-        *doc = NULL;
-        return MESH_ENOTFOUND;
-    }
-    return 0;
-}
-
-int ec2_update_tags(struct call *c, const json_t *outputs, const json_t *desired, const char *const *echo,
-                    json_t **new_outputs)
-{
-    const char *id = ec2_id(c, outputs);
-    if (!id) return MESH_ERR;
-    int rc = ec2_sync_tags(c, id, json_object_get(desired, "tags"));
-    if (rc) return rc;
-    json_t *o = json_deep_copy(outputs);
-    ec2_echo(o, desired, echo);
-    *new_outputs = o;
-    return 0;
-}
-
-struct call ec2_quiet(const struct call *c, struct mesh_err *e)
-{
-    mesh_err_init(e);
-    struct call c2 = *c;
-    c2.err = e;
-    return c2;
-}
-
-void ec2_undo(struct call *c, const char *action, const char *param, const char *id)
-{
-    struct mesh_err e;
-    struct call c2 = ec2_quiet(c, &e);
-    ec2_delete(&c2, action, param, id, NULL, 0);
 }
 
 /* ---- AZs ---- */

@@ -85,12 +85,7 @@ void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit);
 /* Sleeps before the next poll; MESH_ETIMEOUT (c->err set with what) or MESH_ECANCELED. */
 int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what);
 
-/* Calls action(param=id) until it succeeds or answers not found; an error code in retry
- * (a dependency still going away) waits and tries again, up to limit seconds (scaled). */
-int ec2_delete(struct call *c, const char *action, const char *param, const char *id, const char *const *retry,
-               double limit);
-
-/* ---- what most drivers share ---- */
+/* ---- what most drivers share (ec2_driver.c) ---- */
 /* Makes a driver's outputs from a reply item; NULL: skip the item (find only). */
 typedef json_t *ec2_outputs_fn(xmlNodePtr item, const json_t *desired);
 /* find: action (Describe*) filtered by mesh's tags; the first item of set_path tagged ours (checked
@@ -106,15 +101,63 @@ int ec2_create_one(struct call *c, struct aws_query *q, const char *item_path, e
  * empty; another error sets c->err. */
 int ec2_describe_one(struct call *c, const char *action, const char *id_param, const char *id, const char *set_path,
                      xmlDocPtr *doc, xmlNodePtr *item);
-/* update of a type whose only updatable attribute is tags: syncs them, then outputs + echo. */
+/* update of a type whose only updatable attribute is tags: syncs them, then outputs + echo. Also
+ * the tail of every update: after its own calls, a driver ends with this. */
 int ec2_update_tags(struct call *c, const json_t *outputs, const json_t *desired, const char *const *echo,
                     json_t **new_outputs);
+
+/* A query listing what may still use an object, so a delete that waits can say what for:
+ * describe filtered by filter=ID, each item's id_elem (and desc_elem, shown in brackets). */
+struct ec2_blocker {
+    const char *describe;     /* "DescribeNetworkInterfaces" */
+    const char *filter;       /* "subnet-id" */
+    const char *set_path;     /* "networkInterfaceSet" */
+    const char *id_elem;      /* "networkInterfaceId" */
+    const char *desc_elem;    /* "description", or NULL */
+    const char *skip_desc;    /* items whose desc_elem is this are not blockers ("default"), or NULL */
+    int before;               /* 1: checked before each delete attempt, which waits while any exists */
+};
+
+/* One EC2 object type, described once for the skeletons below. */
+struct ec2_type {
+    const char *describe, *describe_id, *set_path;  /* "DescribeSubnets", "SubnetId.1", "subnetSet" */
+    const char *remove, *remove_id;                  /* "DeleteSubnet", "SubnetId" */
+    const char *const *retry;   /* error codes of a dependency still going away: delete waits */
+    double limit;               /* seconds delete waits at most (scaled like backoffs) */
+    const struct ec2_blocker *blockers;  /* what may still use it, ended by {NULL}; may be NULL */
+    const char *const *echo;    /* attributes outputs echo from desired */
+};
+/* read's observations of one described item into cur (a copy of outputs); 0, or a negative code
+ * (MESH_ENOTFOUND: the item counts as gone). */
+typedef int ec2_fill_fn(struct call *c, xmlNodePtr item, const json_t *outputs, json_t *cur);
+int ec2_type_describe(const struct ec2_type *t, struct call *c, const char *id, xmlDocPtr *doc, xmlNodePtr *item);
+/* find: ec2_find_ours over the type's describe action and set. */
+int ec2_type_find(const struct ec2_type *t, struct call *c, ec2_outputs_fn *fn, const json_t *desired,
+                  json_t **outputs);
+/* read: describe the object of outputs' id, then outputs + fill's observations (fill may be NULL) +
+ * the user tags. MESH_ENOTFOUND: gone. */
+int ec2_type_read(const struct ec2_type *t, struct call *c, const json_t *outputs, ec2_fill_fn *fill,
+                  json_t **current);
+/* A driver's update when tags are the only updatable attribute. */
+int ec2_type_update_tags(const struct ec2_type *t, struct call *c, const json_t *outputs, const json_t *prior,
+                         const json_t *desired, json_t **new_outputs);
+/* delete: t->remove of the object (of outputs' id), retrying t->retry codes up to t->limit seconds
+ * while progress notes and the final error name the answer and what t->blockers find. */
+int ec2_type_delete(const struct ec2_type *t, struct call *c, const json_t *outputs);
+int ec2_type_delete_id(const struct ec2_type *t, struct call *c, const char *id);
+/* Calls action(param=id) until it succeeds or answers not found; an error code in retry
+ * (a dependency still going away) waits and tries again, up to limit seconds (scaled). */
+int ec2_delete(struct call *c, const char *action, const char *param, const char *id, const char *const *retry,
+               double limit);
 
 /* A copy of c whose errors go to e (initialised here): for clean-up whose failure must not
  * replace the error being returned. */
 struct call ec2_quiet(const struct call *c, struct mesh_err *e);
 /* Leaves nothing behind a failed create: action(param=id) once, its own error dropped. */
 void ec2_undo(struct call *c, const char *action, const char *param, const char *id);
+/* The same for a create of type t that got as far as outputs: removes the object, frees
+ * outputs and returns rc (the create's error). */
+int ec2_type_undo(const struct ec2_type *t, struct call *c, json_t *outputs, int rc);
 
 /* ---- the region's AZs ---- */
 /* The name of the region's index-th available AZ (sorted by name), cached per run. */

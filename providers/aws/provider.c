@@ -45,7 +45,7 @@ static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
 static json_t *aws_stats(void *handle)
 {
     struct aws_handle *h = handle;
-    return json_pack("{s:I, s:I}", "api_calls", (json_int_t)atomic_load(&h->calls), "retries",
+    return json_pack("{s:s, s:I, s:I}", "display_name", "AWS", "api_calls", (json_int_t)atomic_load(&h->calls), "retries",
                      (json_int_t)http_retries_count(&h->retries));
 }
 

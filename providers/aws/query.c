@@ -254,7 +254,8 @@ static int is_transient(const char *code)
 int aws_error_is_not_found(const char *code)
 {
     size_t n = strlen(code);
-    return (n > 9 && strcmp(code + n - 9, ".NotFound") == 0) || strcmp(code, "NoSuchEntity") == 0 ||
+    /* "InvalidVpcID.NotFound", and EC2's few without the dot ("NatGatewayNotFound") */
+    return (n > 8 && strcmp(code + n - 8, "NotFound") == 0) || strcmp(code, "NoSuchEntity") == 0 ||
            strcmp(code, "ResourceNotFoundException") == 0 || strcmp(code, "NotFoundException") == 0;
 }
 

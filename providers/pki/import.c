@@ -139,7 +139,7 @@ static int import_cert(struct call *c, const char *path, time_t now, X509 **out)
 /* The same checks for the spec compiler, before anything is created, keeping nothing: every
  * problem goes to report with the attribute it is about (cert_file, key_file or
  * key_passphrase_env), so the compiler can point at it. Returns the number of problems. */
-int pki_import_check(struct call *c, const json_t *desired, time_t now, pki_import_report_fn report, void *ctx)
+int pki_import_check(struct call *c, const json_t *desired, time_t now, check_report_fn report, void *ctx)
 {
     const char *cert_file = json_string_value(json_object_get(desired, "cert_file"));
     const char *key_file = json_string_value(json_object_get(desired, "key_file"));

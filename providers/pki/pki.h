@@ -80,7 +80,6 @@ int pki_export_check_cluster(struct call *c, const char *cluster);
 int pki_import_load(struct call *c, const json_t *desired, time_t now, X509 **cert, EVP_PKEY **key);
 /* The same checks without keeping anything, for the spec compiler: each problem is reported with
  * the attribute it is about (cert_file, key_file, key_passphrase_env). Returns how many. */
-typedef void (*pki_import_report_fn)(void *ctx, const char *attr, const char *msg);
-int pki_import_check(struct call *c, const json_t *desired, time_t now, pki_import_report_fn report, void *ctx);
+int pki_import_check(struct call *c, const json_t *desired, time_t now, check_report_fn report, void *ctx);
 
 #endif

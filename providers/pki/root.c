@@ -4,6 +4,7 @@
  * Either way the outputs carry cert_pem and the root's key as ca_key_pem (SENSITIVE), so
  * intermediates reference one resource whatever the mode. Replacing the root breaks trust
  * between clusters, hence DRIVER_GUARDED. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,20 @@ static int root_update(struct call *c, const json_t *outputs, const json_t *prio
 /* Nothing lives outside state: an imported root's files are the user's and stay. */
 static int root_delete(struct call *c, const json_t *outputs) { return 0; }
 
+/* An imported root is checked when the spec compiles: readable files, a current CA certificate,
+ * a key that decrypts and matches it. Nothing is kept; apply reads the files again. */
+static int root_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx)
+{
+    time_t now;
+    if (pki_now(c, &now) != 0) {
+        char msg[sizeof c->err->msg + 32];
+        snprintf(msg, sizeof msg, "cannot check it: %s", c->err->msg);
+        report(ctx, "cert_file", msg);
+        return 1;
+    }
+    return pki_import_check(c, desired, now, report, ctx);
+}
+
 const struct driver pki_root_ca_driver = {
     .type = "pki_root_ca",
     .schema = root_schema,
@@ -177,4 +192,5 @@ const struct driver pki_root_ca_driver = {
     .read = root_read,
     .update = root_update,
     .delete = root_delete,
+    .check = root_check,
 };

@@ -10,14 +10,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
 t_setup
-H="$T_DIR/harness"
-t_cleanup_aws() { aws_harness_stop "$H"; t_cleanup; }
-trap t_cleanup_aws EXIT
-aws_harness_start "$H" || { not_ok "harness starts"; t_done; exit 1; }
-
-for v in $(env | grep -o '^AWS_[A-Z_]*'); do unset "$v"; done
-export AWS_ENDPOINT_URL="$PROXY_URL" AWS_ACCESS_KEY_ID=AKIDMESHTEST AWS_SECRET_ACCESS_KEY=mesh-test-secret-do-not-log
-export AWS_REGION=us-west-2 AWS_DEFAULT_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true MESH_BACKOFF_SCALE=0.01
+aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
+export MESH_BACKOFF_SCALE=0.01
 faults() { curl -s -X POST "$PROXY_URL/__faults" -d "$1" >/dev/null; }
 # The CLI talks to moto directly: checks must not see injected faults.
 awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }

@@ -1,7 +1,9 @@
 /* test_aws_ec2.c: providers/aws/ec2.c against a scripted server in this process (a thread on a
  * free 127.0.0.1 port, reached through AWS_ENDPOINT_URL_EC2): eventual consistency right after a
  * create (ec2_send_fresh retries a *.NotFound about the object a few times, not a missing rule,
- * not once cancelled), a plain ec2_send taking NotFound as "gone", and ec2_describe_one. */
+ * not once cancelled), a plain ec2_send taking NotFound as "gone" (also EC2's dotless
+ * NatGatewayNotFound), ec2_describe_one, and a delete that waits on a dependency naming it (the
+ * AWS answer and what still uses the object) in its progress note and its final error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "aws/ec2.h"
+#include "base/duration.h"
 
 /* ---- the scripted server ---- */
 
@@ -169,6 +172,89 @@ static void test_describe_one(void **state)
     fixture_stop(&f);
 }
 
+static void test_dotless_not_found_is_gone(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{400, NULL, NOT_FOUND("NatGatewayNotFound")}};
+    struct fixture f;
+    fixture_start(&f, script, 1);
+    struct ec2_res r;
+    assert_int_equal(modify(&f, 0, &r), MESH_ENOTFOUND);
+    fixture_stop(&f);
+}
+
+/* ---- a delete blocked by a dependency ---- */
+
+#define DEP_VIOLATION "<?xml version=\"1.0\"?><Response><Errors><Error><Code>DependencyViolation</Code><Message>" \
+    "The subnet 'subnet-1' has dependencies and cannot be deleted.</Message></Error></Errors><RequestID>r2" \
+    "</RequestID></Response>"
+#define ENIS_BODY "<?xml version=\"1.0\"?><DescribeNetworkInterfacesResponse><networkInterfaceSet><item>" \
+    "<networkInterfaceId>eni-0abc</networkInterfaceId><description>ELB app/web</description></item>" \
+    "</networkInterfaceSet></DescribeNetworkInterfacesResponse>"
+
+static const char *const dep_retry[] = {"DependencyViolation", NULL};
+static struct ec2_blocker dep_blockers[] = {
+    {"DescribeNetworkInterfaces", "subnet-id", "networkInterfaceSet", "networkInterfaceId", "description", NULL, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+static const struct ec2_type dep_type = {
+    .remove = "DeleteSubnet", .remove_id = "SubnetId", .retry = dep_retry, .limit = 600, .blockers = dep_blockers,
+};
+
+static char last_note[2048];
+static void record_note(void *ctx, const char *address, const char *fmt, ...)
+{
+    (void)ctx;
+    (void)address;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_note, sizeof(last_note), fmt, ap);
+    va_end(ap);
+}
+
+/* The deadline has passed: the first wait gives up, after reporting what it waited for. */
+static int delete_blocked(struct fixture *f)
+{
+    last_note[0] = '\0';
+    f->call.progress = record_note;
+    f->call.deadline = mesh_now_mono() - 1;
+    return ec2_type_delete_id(&dep_type, &f->call, "subnet-1");
+}
+
+static void test_delete_names_what_blocks_it(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{400, NULL, DEP_VIOLATION}, {200, NULL, ENIS_BODY}};
+    struct fixture f;
+    fixture_start(&f, script, 2);
+    assert_int_equal(delete_blocked(&f), MESH_ETIMEOUT);
+    assert_int_equal(f.srv.served, 2);
+    const char *parts[] = {"DeleteSubnet subnet-1", "DependencyViolation", "has dependencies", "eni-0abc (ELB app/web)"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_non_null(strstr(last_note, parts[i]));
+        assert_non_null(strstr(f.err.msg, parts[i]));
+    }
+    assert_non_null(strstr(f.err.msg, "gave up after"));
+    fixture_stop(&f);
+}
+
+/* A blocker checked first (a VPC's network interfaces): no delete is tried while one exists. */
+static void test_delete_waits_before_trying(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{200, NULL, ENIS_BODY}};
+    struct fixture f;
+    fixture_start(&f, script, 1);
+    dep_blockers[0].before = 1;
+    int rc = delete_blocked(&f);
+    dep_blockers[0].before = 0;
+    assert_int_equal(rc, MESH_ETIMEOUT);
+    assert_int_equal(f.srv.served, 1);
+    assert_non_null(strstr(f.err.msg, "still used by eni-0abc"));
+    assert_null(strstr(f.err.msg, "DependencyViolation"));
+    fixture_stop(&f);
+}
+
 static int teardown_all(void **state)
 {
     (void)state;
@@ -186,6 +272,9 @@ int main(void)
         cmocka_unit_test(test_fresh_not_for_missing_rule),
         cmocka_unit_test(test_fresh_stops_when_cancelled),
         cmocka_unit_test(test_describe_one),
+        cmocka_unit_test(test_dotless_not_found_is_gone),
+        cmocka_unit_test(test_delete_names_what_blocks_it),
+        cmocka_unit_test(test_delete_waits_before_trying),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -1,6 +1,8 @@
 # harness.sh: start and stop the AWS stand-ins on free 127.0.0.1 ports. Source it, then
 #   aws_harness_start DIR      moto_server + fault proxy (proxy.py) + metadata stand-in (metadata.py)
 #   aws_harness_stop DIR       stops all three (safe to call twice; use it in a trap)
+#   aws_harness_suite          for a shell suite, after t_setup: start in $T_DIR/harness, stop on
+#                              exit, and point a clean AWS client environment at the proxy
 # After start: MOTO_URL, PROXY_URL (point AWS_ENDPOINT_URL here), MD_URL are exported.
 HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -51,4 +53,14 @@ aws_harness_stop() {
         rm -f "$f"
     done
     return 0
+}
+
+aws_harness_suite() {
+    H="$T_DIR/harness"
+    trap 'aws_harness_stop "$H"; t_cleanup' EXIT
+    aws_harness_start "$H" || return 1
+    local v
+    for v in $(env | grep -o '^AWS_[A-Z_]*'); do unset "$v"; done
+    export AWS_ENDPOINT_URL="$PROXY_URL" AWS_ACCESS_KEY_ID=AKIDMESHTEST AWS_SECRET_ACCESS_KEY=mesh-test-secret-do-not-log
+    export AWS_REGION=us-west-2 AWS_DEFAULT_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true
 }

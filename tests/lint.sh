@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# tests/lint.sh [ROOT]: the layering rules of DESIGN.md, checked on every #include of the C
+# sources under ROOT (default: the repository). Prints each violation as file:line and exits 1.
+#
+#   engine/base/  includes only engine/base/ (every part may include it)
+#   engine/       engine/, providers/driver.h and state/'s public headers (not *_int.h)
+#   providers/    providers/'s own top-level files (driver.h, http.h, drivers.def) and
+#                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder, never
+#                 another provider's; never the engine, never state/
+#   state/        state/ and engine/base/
+#   <curl/*>      only providers/http.c (the one HTTP layer)
+#   <sqlite3.h>   only state/ (the one SQL user)
+#
+# A quoted include is resolved as the compiler does: the including file's folder first, then
+# the Makefile's -I order (engine, providers, state, .).
+set -u
+ROOT=$(cd "${1:-$(dirname "$0")/..}" && pwd)
+cd "$ROOT" || exit 2
+
+bad=0
+violation() {  # FILE LINE INCLUDE WHY
+    echo "$1:$2: #include $3: $4"
+    bad=1
+}
+
+resolve() {  # FILE NAME -> $target: repository-relative path of the header (no subshell: fast)
+    local cand
+    for cand in "${1%/*}/$2" "engine/$2" "providers/$2" "state/$2" "$2"; do
+        if [ -e "$cand" ]; then target=${cand#./}; return; fi
+    done
+    target="${1%/*}/$2"  # generated (schema.sql.h): beside its user
+}
+
+check_file() {  # FILE
+    local f=$1 area provider="" n line inc target
+    case $f in
+        engine/base/*) area=base ;;
+        engine/*) area=engine ;;
+        providers/*/*) area=provider; provider=${f#providers/}; provider=${provider%%/*} ;;
+        providers/*) area=providers ;;
+        state/*) area=state ;;
+        *) return ;;
+    esac
+    n=0
+    while IFS= read -r line; do
+        n=$((n + 1))
+        [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*([\"\<])([^\"\>]+)[\"\>] ]] || continue
+        inc=${BASH_REMATCH[2]}
+        if [ "${BASH_REMATCH[1]}" = "<" ]; then
+            case $inc in
+                curl/*) [ "$f" = providers/http.c ] || violation "$f" $n "<$inc>" "only providers/http.c calls libcurl" ;;
+                sqlite3.h) [ $area = state ] || violation "$f" $n "<$inc>" "only state/ talks SQL" ;;
+            esac
+            continue
+        fi
+        resolve "$f" "$inc"
+        case $area:$target in
+            *:engine/base/*) ;;
+            base:*) violation "$f" $n "\"$inc\"" "engine/base/ includes nothing outside itself" ;;
+            engine:engine/*) ;;
+            engine:providers/driver.h) ;;
+            engine:state/*_int.h) violation "$f" $n "\"$inc\"" "state's internals are state's own" ;;
+            engine:state/*) ;;
+            engine:*) violation "$f" $n "\"$inc\"" "the engine sees providers only through driver.h" ;;
+            provider:providers/"$provider"/*) ;;
+            provider:providers/*/*) violation "$f" $n "\"$inc\"" "a provider never includes another provider's headers" ;;
+            providers:providers/*/*) violation "$f" $n "\"$inc\"" "providers/'s shared files include no provider's headers" ;;
+            provider:providers/* | providers:providers/*) ;;
+            provider:* | providers:*) violation "$f" $n "\"$inc\"" "providers never see the engine (beyond engine/base/) or state/" ;;
+            state:state/*) ;;
+            state:*) violation "$f" $n "\"$inc\"" "state/ includes only itself and engine/base/" ;;
+        esac
+    done <"$f"
+}
+
+while IFS= read -r f; do check_file "$f"; done < <(find engine providers state -name '*.[ch]' -o -name '*.def' | sort)
+if [ $bad -ne 0 ]; then
+    echo "lint: includes across a boundary DESIGN.md forbids (tests/lint.sh lists the rules)" >&2
+    exit 1
+fi
+echo "lint: layering ok"
