@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "invoke.h"
 #include "spec/spec.h"
 #include "spec_graph.h"
 #include "store.h"
@@ -32,6 +33,7 @@ void session_init(struct session *s, struct cli_opts *o)
 
 void session_release(struct session *s)
 {
+    invoke_set_guard(NULL, NULL);
     if (s->store) {
         if (s->locked) {
             struct mesh_err e;
@@ -105,6 +107,12 @@ int session_open_state(struct session *s, int create, struct mesh_err *err)
     return store_open(path, &s->store, err);
 }
 
+/* Every driver call of a run that holds the lock first checks that the lease is still its own. */
+static int lease_guard(void *store, struct mesh_err *err)
+{
+    return store_lock_check(store, err);
+}
+
 int session_lock(struct session *s, const char *command, struct mesh_err *err)
 {
     struct lock_info old;
@@ -112,6 +120,7 @@ int session_lock(struct session *s, const char *command, struct mesh_err *err)
     int rc = store_lock(s->store, s->run_id, command, s->o->lock_timeout, &old, &taken, err);
     if (rc) return rc;
     s->locked = 1;
+    invoke_set_guard(lease_guard, s->store);
     if (taken)
         ui_warn("took over the state lock of run %s (%s, pid %lld, `mesh %s`): its process is gone or its lease expired",
                 old.run_id, old.holder, old.pid, old.command);

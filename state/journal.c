@@ -80,6 +80,9 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
         const char *host = (const char *)sqlite3_column_text(s, 3);
         int alive = host && strcmp(host, me) == 0 ? store_pid_alive(pid, start)
                                                   : remote_run_alive(&li, held, expires, run_id);
+        /* While we hold the lease no other run can be running: one still marked so lost its lease
+         * (taken over after it ran out, or force-unlocked), even if its process lives on. */
+        if (st->hb.run_id[0] && strcmp(run_id, st->hb.run_id) != 0) alive = 0;
         if (!alive) vec_push(run_ids, strdup(run_id));
     }
     sqlite3_reset(s);

@@ -117,35 +117,48 @@ void store_user_at_host(char *buf, size_t n)
         snprintf(buf, n, "uid%ld@%s", (long)geteuid(), store_hostname());
 }
 
-/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-long long store_pid_start(pid_t pid)
+/* Field 3 (state) and field 22 (start time in clock ticks since boot) of /proc/PID/stat.
+ * -1 if there is no such process. */
+static int proc_stat(pid_t pid, char *state, long long *start)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    if (!f) return -1;
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    if (!p) return 0;
+    char *p = strrchr(buf, ')');   /* the command name may hold spaces and parentheses */
+    if (!p) return -1;
     p++;
-    /* after ")": field 3 (state) is the first; field 22 is the 20th from here */
+    while (*p == ' ') p++;
+    *state = *p;
+    /* from field 3 (state), skip to field 22 */
     for (int field = 3; field < 22 && *p; field++) {
-        while (*p == ' ') p++;
         while (*p && *p != ' ') p++;
+        while (*p == ' ') p++;
     }
-    return strtoll(p, NULL, 10);
+    *start = strtoll(p, NULL, 10);
+    return 0;
+}
+
+long long store_pid_start(pid_t pid)
+{
+    char state;
+    long long start = 0;
+    return proc_stat(pid, &state, &start) == 0 ? start : 0;
 }
 
 int store_pid_alive(long long pid, long long start_time)
 {
     if (pid <= 0 || pid > INT_MAX) return 0;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
-    if (start_time > 0) {
-        long long now_start = store_pid_start((pid_t)pid);
-        if (now_start > 0 && now_start != start_time) return 0;  /* a recycled pid */
-    }
+    char state = 0;
+    long long now_start = 0;
+    if (proc_stat((pid_t)pid, &state, &now_start) != 0) return 1;   /* no /proc: trust kill() */
+    /* A killed process its parent has not reaped yet is a zombie: gone, though kill() finds it. */
+    if (state == 'Z' || state == 'X') return 0;
+    if (start_time > 0 && now_start > 0 && now_start != start_time) return 0;  /* a recycled pid */
     return 1;
 }
 
@@ -153,6 +166,8 @@ int store_sqlerr(struct store *st, int rc, struct mesh_err *err, const char *wha
 {
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
     const char *where = st ? st->path : "";
+    if (st && st->db && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_COMMITHOOK)
+        return store_lease_lost(st, err, what);   /* lock.c's fence refused the commit */
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -513,6 +528,7 @@ void store_close(struct store *st)
         sqlite3_close(st->db);
     }
     pthread_mutex_destroy(&st->hb.mu);
+    pthread_mutex_destroy(&st->hb.db_mu);
     pthread_cond_destroy(&st->hb.cv);
     free(st->path);
     free(st);
