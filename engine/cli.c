@@ -33,6 +33,7 @@ static const struct cli_flag cli_flags[] = {
     {"--var", NULL, OPT_VAR_VALUE, 1},
     {"--var-file", NULL, OPT_VAR_FILE, 1},
     {"--raw", NULL, OPT_RAW, 0},
+    {"--force-new-state", NULL, OPT_FORCE_NEW_STATE, 0},
 };
 
 double cli_parse_duration(const char *s) { return duration_parse(s); }
@@ -63,6 +64,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_VAR_VALUE: vec_push(&o->vars, (void *)v); break;
     case OPT_VAR_FILE: vec_push(&o->var_files, (void *)v); break;
     case OPT_RAW: o->raw = 1; break;
+    case OPT_FORCE_NEW_STATE: o->force_new_state = 1; break;
     case OPT_REFRESH:
         if (strcmp(v, "true") == 0) o->refresh = 1;
         else if (strcmp(v, "false") == 0) o->refresh = 0;

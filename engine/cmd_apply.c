@@ -172,7 +172,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
 {
     struct cli_opts o;
     int flags = OPT_FILE | OPT_STATE | OPT_JSON | OPT_TARGET | OPT_AUTO_APPROVE | OPT_LOCK_TIMEOUT | OPT_PARALLELISM | OPT_VAR;
-    if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE;
+    if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE | OPT_FORCE_NEW_STATE;
     if (cli_parse(&o, cmd, flags, argc, argv)) return 1;
     ui_init(o.json);
     cancel_install();

@@ -104,7 +104,7 @@ int session_open_state(struct session *s, int create, struct mesh_err *err)
 {
     const char *path = session_state_path(s);
     if (!create && access(path, F_OK) != 0) return 1;
-    return store_open(path, &s->store, err);
+    return store_open_flags(path, s->o->force_new_state ? STORE_OPEN_FORCE_NEW : 0, &s->store, err);
 }
 
 /* Every driver call of a run that holds the lock first checks that the lease is still its own. */
@@ -119,6 +119,14 @@ int session_lock(struct session *s, const char *command, struct mesh_err *err)
     int taken = 0;
     int rc = store_lock(s->store, s->run_id, command, s->o->lock_timeout, &old, &taken, err);
     if (rc) return rc;
+    /* Before anything writes: a damaged file is refused whole rather than built upon. */
+    rc = store_check(s->store, err);
+    if (rc) {
+        struct mesh_err e;
+        mesh_err_init(&e);
+        store_unlock(s->store, s->run_id, &e);
+        return rc;
+    }
     s->locked = 1;
     invoke_set_guard(lease_guard, s->store);
     if (taken)

@@ -10,7 +10,7 @@
 #include "base/err.h"
 #include "base/vec.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -34,8 +34,14 @@ void state_row_free(void *row);
 const json_t *state_row_value(const struct state_row *r, const char *name);
 
 /* Opens (creating if needed: directory 0700, file 0600, WAL, migrations, lineage). A state whose
- * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. */
-int store_open(const char *path, struct store **out, struct mesh_err *err);
+ * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. A new state
+ * appears whole (built beside and linked into place), so an empty file where the state should be
+ * is damage, not a new state: refused unless flags has STORE_OPEN_FORCE_NEW. */
+#define STORE_OPEN_FORCE_NEW 1
+int store_open_flags(const char *path, int flags, struct store **out, struct mesh_err *err);
+int store_open(const char *path, struct store **out, struct mesh_err *err);   /* flags 0 */
+/* PRAGMA quick_check: MESH_ERR naming the first problem if the file is damaged. */
+int store_check(struct store *st, struct mesh_err *err);
 void store_close(struct store *st);
 const char *store_path(const struct store *st);
 const char *store_lineage(const struct store *st);

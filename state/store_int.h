@@ -72,6 +72,16 @@ int store_tx_leave(struct store *st, int rc, struct mesh_err *err);
 int store_row_decrypt(struct store *st, struct state_row *row, struct mesh_err *err);
 struct state_row *store_row_from_json(struct store *st, const json_t *obj, struct mesh_err *err);
 
+/* row_check.c: each resource row's checksum (hex, ROW_SUM_LEN chars), the same as SQL function
+ * mesh_row_sum(address, type, inputs, outputs, deps, sensitive, run_id) that register adds to a
+ * connection; row_check validates a row of Q_LOAD (columns as row_from_stmt, then sum) before it
+ * is used, naming the row in err. */
+#define ROW_SUM_LEN 32
+void store_row_sum(const char *address, const char *type, const char *inputs, const char *outputs,
+                   const char *deps, const char *sensitive, const char *run_id, char out[ROW_SUM_LEN + 1]);
+int store_row_sum_register(sqlite3 *db);
+int store_row_check(struct store *st, sqlite3_stmt *s, struct mesh_err *err);
+
 /* Process facts. */
 double store_now(void);
 const char *store_hostname(void);
