@@ -586,8 +586,14 @@ int store_check(struct store *st, struct mesh_err *err)
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             const char *line = (const char *)sqlite3_column_text(s, 0);
             if (line && strcmp(line, "ok") == 0) continue;
+            if (line && strncmp(line, "*** in database ", 16) == 0) {   /* a heading, then the problems */
+                line = strchr(line, '\n');
+                if (!line) continue;
+                line++;
+            }
             if (!problems++) store_copy(first, sizeof(first), line ? line : "?");
         }
+        for (char *nl = first; (nl = strchr(nl, '\n')) != NULL;) *nl = ';';
         if (rc == SQLITE_DONE) rc = SQLITE_OK;
     }
     int code = rc;
