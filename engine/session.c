@@ -17,8 +17,14 @@
 #include "store.h"
 #include "ui.h"
 
+static void key_notice(const char *msg)
+{
+    ui_warn("%s", msg);
+}
+
 void session_init(struct session *s, struct cli_opts *o)
 {
+    crypt_set_notice(key_notice);
     memset(s, 0, sizeof(*s));
     s->o = o;
     unsigned char r[3];

@@ -137,12 +137,14 @@ int store_outputs_put(struct store *st, const json_t *outputs, const json_t *sen
 int store_outputs_get(struct store *st, json_t **outputs, json_t **sensitive, struct mesh_err *err);
 
 /* crypt.c: the state key (MESH_STATE_KEY, or a 0600 key file under the user's config dir named
- * by lineage, created on first use). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */
+ * by lineage, created when a value is first encrypted, never when one is read). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */
 int crypt_encrypt_value(const char *lineage, const char *aad, const json_t *value, json_t **out,
                         struct mesh_err *err);
 int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc, json_t **out,
                         struct mesh_err *err);
 int crypt_is_encrypted(const json_t *v);
+/* fn is told (once, in words for a person) when a new key file is created; NULL: silent. */
+void crypt_set_notice(void (*fn)(const char *msg));
 /* Wipes (OPENSSL_cleanse) and frees every cached key. Safe to call at any time; keys are
  * re-read on next use. */
 void crypt_release(void);
