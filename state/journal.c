@@ -78,6 +78,7 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
         long long pid = sqlite3_column_int64(s, 1);
         long long start = sqlite3_column_int64(s, 2);
         const char *host = (const char *)sqlite3_column_text(s, 3);
+        if (!run_id) continue;   /* a damaged row: nothing to recover it by */
         int alive = host && strcmp(host, me) == 0 ? store_pid_alive(pid, start)
                                                   : remote_run_alive(&li, held, expires, run_id);
         /* While we hold the lease no other run can be running: one still marked so lost its lease

@@ -76,6 +76,10 @@ static void mark_lost(struct heartbeat *hb)
 static void lease_renew(struct heartbeat *hb)
 {
     pthread_mutex_lock(&hb->db_mu);
+    if (!hb->renew) {   /* the heartbeat was stopped: nothing to renew with */
+        pthread_mutex_unlock(&hb->db_mu);
+        return;
+    }
     double until = store_now() + hb->ttl;
     sqlite3_bind_double(hb->renew, 1, until);
     sqlite3_bind_text(hb->renew, 2, hb->run_id, -1, SQLITE_STATIC);
