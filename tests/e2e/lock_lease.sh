@@ -41,7 +41,7 @@ unset MESH_LOCK_TTL
 
 # --- 4. kill -9 of a holder whose parent has not reaped it (a zombie): taken over at once
 $GEN tree 30 --version 2 > mesh.yaml
-bash -c '"$0" apply --auto-approve >victim.txt 2>&1 & echo $! >victim.pid; exec sleep 60' "$MESH" &
+bash -c 'MESH_FAULTS=delay:ms=3000 "$0" apply --auto-approve >victim.txt 2>&1 & echo $! >victim.pid; exec sleep 60' "$MESH" &
 parent=$!
 for _ in $(seq 1 100); do grep -q 'Creating\|Modifying\|Destroying' victim.txt 2>/dev/null && break; sleep 0.05; done
 victim=$(cat victim.pid)
