@@ -2,7 +2,10 @@
  * user@host, pid and its start time, command, acquired, expires). store_lock takes it inside
  * BEGIN IMMEDIATE, waiting up to a timeout for a live holder and taking over a lease whose
  * process is gone (same host) or which expired. While held, a heartbeat thread with its own
- * SQLite connection pushes the expiry forward every TTL/3, so a lease dies with its process. */
+ * SQLite connection pushes the expiry forward every TTL/3, so a lease dies with its process.
+ * A holder that lost its lease (suspended past it, then taken over) writes nothing more: a commit
+ * hook refuses every transaction unless the lock row still names its run, and store_lock_check
+ * (before every driver call) renews a late lease on the spot, which tells whether it is ours. */
 #include "store_int.h"
 
 #include <errno.h>
