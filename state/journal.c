@@ -145,6 +145,14 @@ int store_journal_pending(struct store *st, const char *run_id, struct vec *entr
         e->action = col_dup(s, 2);
         e->phase = col_dup(s, 3);
         e->detail = col_dup(s, 4);
+        if (!e->address || !e->action || !e->phase) {   /* NOT NULL in the schema: a damaged file */
+            long long seq = e->seq;
+            journal_entry_free(e);
+            sqlite3_reset(s);
+            return mesh_err_set(err, MESH_ERR, st->path, "the state is damaged: journal entry %lld of "
+                                "run %s lacks its address or action; restore the state file from a "
+                                "backup", seq, run_id);
+        }
         vec_push(entries, e);
     }
     sqlite3_reset(s);

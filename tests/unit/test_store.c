@@ -623,6 +623,25 @@ static void test_snapshots_keep_ten_and_restore(void **state)
     assert_int_equal(store_snapshot_restore(f->st, 0, &f->err), MESH_EINVAL);
 }
 
+/* A journal row with a NULL action (NOT NULL only binds writers) is an error, not a crash. */
+static void test_damaged_journal_is_an_error(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    assert_int_equal(store_journal(f->st, "r1", "null_resource.a", "create", "intent", NULL, &f->err), 0);
+    assert_int_equal(store_journal(f->st, "r1", "null_resource.b", "create", "intent", NULL, &f->err), 0);
+    assert_int_equal(fixture_sql(f->path, "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = "
+                                          "replace(sql, 'action  TEXT NOT NULL', 'action  TEXT') WHERE name = 'journal'"),
+                     SQLITE_OK);
+    assert_int_equal(fixture_sql(f->path, "UPDATE journal SET action = NULL WHERE address = 'null_resource.b'"), SQLITE_OK);
+    reopen(f);
+    struct vec pending = VEC_INIT;
+    assert_int_equal(store_journal_pending(f->st, "r1", &pending, &f->err), MESH_ERR);
+    assert_non_null(strstr(f->err.msg, "the state is damaged: journal entry 2 of run r1"));
+    assert_true(pending.len <= 1);   /* only whole entries */
+    vec_free_all(&pending, journal_entry_free);
+}
+
 static void test_journal_pending(void **state)
 {
     struct fixture *f = *state;
@@ -754,6 +773,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ciphertext_moved_to_another_address_fails, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_snapshots_keep_ten_and_restore, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_journal_pending, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_journal_is_an_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_runs_open_only_when_process_gone, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, fixture_setup, fixture_teardown),
     };
