@@ -46,6 +46,8 @@ static const struct cli_flag cli_flags[] = {
     {"--options", NULL, OPT_OPTIONS, NULL, "list the options COMMAND takes, one per line (every option without\n"
                                            "COMMAND)"},
     {"--help", "-h", OPT_HELP, NULL, "show this help"},
+    {"--force-new-state", NULL, OPT_FORCE_NEW_STATE, NULL, "start over with a new state where an empty (0-byte) state file is;\n"
+                                                           "only when the objects it tracked are known to be gone"},
 };
 
 #define NFLAGS (sizeof(cli_flags) / sizeof(cli_flags[0]))
@@ -81,6 +83,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_NO_COLOR: ui_no_color(); break;
     case OPT_MARKDOWN: o->markdown = 1; break;
     case OPT_OPTIONS: o->options = 1; break;
+    case OPT_FORCE_NEW_STATE: o->force_new_state = 1; break;
     case OPT_REFRESH:
         if (strcmp(v, "true") == 0) o->refresh = 1;
         else if (strcmp(v, "false") == 0) o->refresh = 0;

@@ -32,6 +32,7 @@ enum {
     OPT_VAR_FILE = 1 << 21,     /* --var-file FILE (repeatable) */
     OPT_VAR = OPT_VAR_VALUE | OPT_VAR_FILE,  /* what a command that loads a spec takes */
     OPT_RAW = 1 << 22,          /* output --raw */
+    OPT_FORCE_NEW_STATE = 1 << 23,  /* apply --force-new-state: an empty state file starts over */
 };
 
 /* What a command takes: its options and its positional arguments. */
@@ -68,6 +69,7 @@ struct cli_opts {
     int raw;                    /* output --raw */
     int markdown;               /* resources --markdown */
     int options;                /* help --options */
+    int force_new_state;        /* apply --force-new-state */
     struct vec allow_replace;   /* const char * patterns */
     const char *out;            /* plan -out FILE */
     struct vec args;            /* positional (const char *) */

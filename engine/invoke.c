@@ -8,6 +8,15 @@
 #include "cancel.h"
 #include "fault.h"
 
+static int (*guard_fn)(void *ctx, struct mesh_err *err);
+static void *guard_ctx;
+
+void invoke_set_guard(int (*guard)(void *ctx, struct mesh_err *err), void *ctx)
+{
+    guard_fn = guard;
+    guard_ctx = ctx;
+}
+
 void invoke_init(struct call *c, const struct driver *d, const char *address, const char *run_id,
                  const char *action, struct mesh_err *err)
 {
@@ -41,6 +50,8 @@ static int invoke_done(struct call *c, const char *op, int rc)
             return mesh_err_isset(c->err) ? c->err->code : MESH_ERR;                  \
         int rc_ = fault_before(c->type, c->address, op, &seq_, c->err);               \
         if (rc_) return rc_;                                                          \
+        /* after the fault layer's delay: the last moment before the world changes */  \
+        if (guard_fn && (rc_ = guard_fn(guard_ctx, c->err)) != 0) return rc_;        \
         rc_ = (expr);                                                                 \
         fault_after(seq_);                                                            \
         return invoke_done(c, op, rc_);                                               \

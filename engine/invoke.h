@@ -7,6 +7,9 @@
 
 #include "driver.h"
 
+/* A check that runs before every driver call and refuses it when non-zero (the state lock's
+ * lease: a run that lost it must not touch the world). NULL: none. Set before workers start. */
+void invoke_set_guard(int (*guard)(void *ctx, struct mesh_err *err), void *ctx);
 /* Fills c for (driver, address, run, action); err must outlive the call. */
 void invoke_init(struct call *c, const struct driver *d, const char *address, const char *run_id,
                  const char *action, struct mesh_err *err);

@@ -36,7 +36,7 @@ static const struct command commands[] = {
      "diffs; then the changes to outputs. Never changes state or the world. If a run was cut\n"
      "off, says first what recovery will do (--resume: what resuming it would do).\n"},
     {"apply", cmd_apply, "Converge the world to the spec",
-     {RUN_OPTS | OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE, "[PLAN_FILE | SPEC]", 0, 1, 0},
+     {RUN_OPTS | OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE | OPT_FORCE_NEW_STATE, "[PLAN_FILE | SPEC]", 0, 1, 0},
      "Takes the state lock, recovers a cut-off run if there is one, plans, asks for 'yes' on a\n"
      "terminal, then applies: creates and updates in dependency order (up to --parallelism at once),\n"
      "then deletes in reverse order. If anything in the first phase fails (or on Ctrl-C), the calls\n"

@@ -11,12 +11,19 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "invoke.h"
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
 
+static void key_notice(const char *msg)
+{
+    ui_warn("%s", msg);
+}
+
 void session_init(struct session *s, struct cli_opts *o)
 {
+    crypt_set_notice(key_notice);
     memset(s, 0, sizeof(*s));
     s->o = o;
     unsigned char r[3];
@@ -31,6 +38,7 @@ void session_init(struct session *s, struct cli_opts *o)
 
 void session_release(struct session *s)
 {
+    invoke_set_guard(NULL, NULL);
     if (s->store) {
         if (s->locked) {
             struct mesh_err e;
@@ -100,7 +108,13 @@ int session_open_state(struct session *s, int create, struct mesh_err *err)
 {
     const char *path = session_state_path(s);
     if (!create && access(path, F_OK) != 0) return 1;
-    return store_open(path, &s->store, err);
+    return store_open_flags(path, s->o->force_new_state ? STORE_OPEN_FORCE_NEW : 0, &s->store, err);
+}
+
+/* Every driver call of a run that holds the lock first checks that the lease is still its own. */
+static int lease_guard(void *store, struct mesh_err *err)
+{
+    return store_lock_check(store, err);
 }
 
 int session_lock(struct session *s, const char *command, struct mesh_err *err)
@@ -109,7 +123,16 @@ int session_lock(struct session *s, const char *command, struct mesh_err *err)
     int taken = 0;
     int rc = store_lock(s->store, s->run_id, command, s->o->lock_timeout, &old, &taken, err);
     if (rc) return rc;
+    /* Before anything writes: a damaged file is refused whole rather than built upon. */
+    rc = store_check(s->store, err);
+    if (rc) {
+        struct mesh_err e;
+        mesh_err_init(&e);
+        store_unlock(s->store, s->run_id, &e);
+        return rc;
+    }
     s->locked = 1;
+    invoke_set_guard(lease_guard, s->store);
     if (taken)
         ui_warn("took over the state lock of run %s (%s, pid %lld, `mesh %s`): its process is gone or its lease expired",
                 old.run_id, old.holder, old.pid, old.command);

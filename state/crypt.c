@@ -1,7 +1,8 @@
 /* crypt.c: AES-256-GCM for sensitive attribute values, and the state key. The key comes from
  * MESH_STATE_KEY (base64 of exactly 32 bytes) or from a 0600 key file named by the state's lineage
  * under the user's config directory ($XDG_CONFIG_HOME or ~/.config, /mesh/keys/LINEAGE.key),
- * created on first use. Keys are cached in memory (mutex-guarded) and wiped by crypt_release().
+ * created when a value is first encrypted (and said so, once, through the notice hook), never
+ * when one is read: a reader without the key is told where it looked, and nothing is written. Keys are cached in memory (mutex-guarded) and wiped by crypt_release().
  * A value is stored as {"$enc": "base64(iv[12] | ciphertext | tag[16])"}, the associated data
  * being "address/attribute", so a ciphertext moved to another attribute or address fails. */
 #include <errno.h>
@@ -32,6 +33,12 @@ struct cached_key {
 
 static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cached_key *keys;
+static void (*notice_fn)(const char *msg);
+
+void crypt_set_notice(void (*fn)(const char *msg))
+{
+    notice_fn = fn;
+}
 
 static void free_key(struct cached_key *k)
 {
@@ -168,13 +175,30 @@ static int create_key_file(const char *dir, const char *path, unsigned char key[
     int linked = link(tmp, path);
     int link_errno = errno;
     unlink(tmp);
-    if (linked == 0) return 0;
+    if (linked == 0) {
+        if (notice_fn) {
+            char msg[PATH_MAX + 256];
+            snprintf(msg, sizeof(msg), "created a new state key at %s; keep it (and back it up): without "
+                     "it the secrets in this state cannot be read. MESH_STATE_KEY can hold it instead", path);
+            notice_fn(msg);
+        }
+        return 0;
+    }
     if (link_errno == EEXIST) return read_key_file(path, key, err);  /* someone else was first */
     return mesh_err_set(err, MESH_ERR, "", "cannot create state key file %s: %s", path, strerror(link_errno));
 }
 
-/* Finds (or loads, or creates) the key for lineage; copies it and its source description out. */
-static int get_key(const char *lineage, unsigned char key[KEY_LEN], char *source, size_t sn,
+static int no_key(const char *path, const char *lineage, struct mesh_err *err)
+{
+    return mesh_err_set(err, MESH_ERR, "",
+                        "the state (lineage %s) holds encrypted values, but no state key was found: "
+                        "MESH_STATE_KEY is not set and there is no key file %s (it was made there when "
+                        "the first secret was stored: was HOME or XDG_CONFIG_HOME different then?). "
+                        "Nothing was created; put the key file back or set MESH_STATE_KEY", lineage, path);
+}
+
+/* Finds (or loads, or with create makes) the key for lineage; copies it and its source out. */
+static int get_key(const char *lineage, int create, unsigned char key[KEY_LEN], char *source, size_t sn,
                    struct mesh_err *err)
 {
     const char *env = getenv("MESH_STATE_KEY");
@@ -205,7 +229,8 @@ static int get_key(const char *lineage, unsigned char key[KEY_LEN], char *source
                 k->env_value = strdup(env);
         } else {
             rc = read_key_file(path, k->key, err);
-            if (rc == MESH_ENOTFOUND) rc = create_key_file(dir, path, k->key, err);
+            if (rc == MESH_ENOTFOUND)
+                rc = create ? create_key_file(dir, path, k->key, err) : no_key(path, lineage, err);
         }
         if (rc) {
             free_key(k);
@@ -234,7 +259,7 @@ int crypt_encrypt_value(const char *lineage, const char *aad, const json_t *valu
     *out = NULL;
     unsigned char key[KEY_LEN];
     char source[PATH_MAX + 32];
-    int rc = get_key(lineage, key, source, sizeof(source), err);
+    int rc = get_key(lineage, 1, key, source, sizeof(source), err);
     if (rc) return rc;
     char *plain = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     if (!plain) {
@@ -287,7 +312,7 @@ int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc,
     }
     unsigned char key[KEY_LEN];
     char source[PATH_MAX + 32];
-    int rc = get_key(lineage, key, source, sizeof(source), err);
+    int rc = get_key(lineage, 0, key, source, sizeof(source), err);
     if (rc) {
         free(buf);
         return rc;

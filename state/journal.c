@@ -78,8 +78,12 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
         long long pid = sqlite3_column_int64(s, 1);
         long long start = sqlite3_column_int64(s, 2);
         const char *host = (const char *)sqlite3_column_text(s, 3);
+        if (!run_id) continue;   /* a damaged row: nothing to recover it by */
         int alive = host && strcmp(host, me) == 0 ? store_pid_alive(pid, start)
                                                   : remote_run_alive(&li, held, expires, run_id);
+        /* While we hold the lease no other run can be running: one still marked so lost its lease
+         * (taken over after it ran out, or force-unlocked), even if its process lives on. */
+        if (st->hb.run_id[0] && strcmp(run_id, st->hb.run_id) != 0) alive = 0;
         if (!alive) vec_push(run_ids, strdup(run_id));
     }
     sqlite3_reset(s);
@@ -141,6 +145,14 @@ int store_journal_pending(struct store *st, const char *run_id, struct vec *entr
         e->action = col_dup(s, 2);
         e->phase = col_dup(s, 3);
         e->detail = col_dup(s, 4);
+        if (!e->address || !e->action || !e->phase) {   /* NOT NULL in the schema: a damaged file */
+            long long seq = e->seq;
+            journal_entry_free(e);
+            sqlite3_reset(s);
+            return mesh_err_set(err, MESH_ERR, st->path, "the state is damaged: journal entry %lld of "
+                                "run %s lacks its address or action; restore the state file from a "
+                                "backup", seq, run_id);
+        }
         vec_push(entries, e);
     }
     sqlite3_reset(s);

@@ -2,7 +2,10 @@
  * user@host, pid and its start time, command, acquired, expires). store_lock takes it inside
  * BEGIN IMMEDIATE, waiting up to a timeout for a live holder and taking over a lease whose
  * process is gone (same host) or which expired. While held, a heartbeat thread with its own
- * SQLite connection pushes the expiry forward every TTL/3, so a lease dies with its process. */
+ * SQLite connection pushes the expiry forward every TTL/3, so a lease dies with its process.
+ * A holder that lost its lease (suspended past it, then taken over) writes nothing more: a commit
+ * hook refuses every transaction unless the lock row still names its run, and store_lock_check
+ * (before every driver call) renews a late lease on the spot, which tells whether it is ours. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -51,7 +54,7 @@ int store_lock_read(struct store *st, struct lock_info *info, int *held, long lo
     return 0;
 }
 
-/* ---- heartbeat ---- */
+/* ---- heartbeat and fence ---- */
 
 void store_heartbeat_init(struct heartbeat *hb)
 {
@@ -61,72 +64,136 @@ void store_heartbeat_init(struct heartbeat *hb)
     pthread_cond_init(&hb->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&hb->mu, NULL);
+    pthread_mutex_init(&hb->db_mu, NULL);
 }
 
-struct hb_args {
-    struct heartbeat *hb;
-    char *path;
-};
+static void mark_lost(struct heartbeat *hb)
+{
+    pthread_mutex_lock(&hb->mu);
+    hb->lost = 1;
+    pthread_cond_signal(&hb->cv);   /* the heartbeat stops with the lease */
+    pthread_mutex_unlock(&hb->mu);
+}
+
+/* Pushes our lease's expiry forward, if the lease is still ours. Any thread. */
+static void lease_renew(struct heartbeat *hb)
+{
+    pthread_mutex_lock(&hb->db_mu);
+    if (!hb->renew) {   /* the heartbeat was stopped: nothing to renew with */
+        pthread_mutex_unlock(&hb->db_mu);
+        return;
+    }
+    double until = store_now() + hb->ttl;
+    sqlite3_bind_double(hb->renew, 1, until);
+    sqlite3_bind_text(hb->renew, 2, hb->run_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(hb->renew);
+    int gone = rc == SQLITE_DONE && sqlite3_changes(hb->db) == 0;
+    sqlite3_reset(hb->renew);
+    pthread_mutex_unlock(&hb->db_mu);
+    if (gone) {
+        mark_lost(hb);
+    } else if (rc == SQLITE_DONE) {
+        pthread_mutex_lock(&hb->mu);
+        if (until > hb->valid_until) hb->valid_until = until;
+        pthread_mutex_unlock(&hb->mu);
+    }
+    /* busy or I/O error: not renewed this time; valid_until tells how long that is safe */
+}
 
 static void *heartbeat_main(void *arg)
 {
-    struct hb_args *a = arg;
-    struct heartbeat *hb = a->hb;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, (int)(hb->ttl * 1000 / 6) + 1);
-        sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
-        sqlite3_prepare_v2(db, "UPDATE lock SET expires = ?1 WHERE id = 1 AND run_id = ?2", -1, &s, NULL);
-    }
+    struct heartbeat *hb = arg;
     double period = hb->ttl / 3;
     pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
+    while (!hb->stop && !hb->lost) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         long long ns = (long long)ts.tv_nsec + (long long)(period * 1e9);
         ts.tv_sec += (time_t)(ns / 1000000000LL);
         ts.tv_nsec = (long)(ns % 1000000000LL);
-        while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT) {
+        while (!hb->stop && !hb->lost && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT) {
         }
-        if (hb->stop || !s) break;
+        if (hb->stop || hb->lost) break;
         pthread_mutex_unlock(&hb->mu);
-        sqlite3_bind_double(s, 1, store_now() + hb->ttl);
-        sqlite3_bind_text(s, 2, hb->run_id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        int gone = rc == SQLITE_DONE && sqlite3_changes(db) == 0;
-        sqlite3_reset(s);
+        lease_renew(hb);
         pthread_mutex_lock(&hb->mu);
-        if (gone) {   /* force-unlocked or taken over: stop claiming it */
-            hb->lost = 1;
-            break;
-        }
     }
     pthread_mutex_unlock(&hb->mu);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    free(a->path);
-    free(a);
     return NULL;
 }
 
-static int heartbeat_start(struct store *st, const char *run_id, double ttl, struct mesh_err *err)
+/* The commit hook of the store's connection: a transaction commits only while the lock row names
+ * our run. It runs while our connection holds SQLite's write lock, so nobody can take the lease
+ * over between this read and the commit. Non-zero turns the commit into a rollback. */
+static int fence_hook(void *arg)
+{
+    struct store *st = arg;
+    struct heartbeat *hb = &st->hb;
+    if (!hb->run_id[0] || !hb->fence) return 0;
+    int rc = sqlite3_step(hb->fence);
+    const char *holder = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(hb->fence, 0) : NULL;
+    int ours = holder && strcmp(holder, hb->run_id) == 0;
+    sqlite3_reset(hb->fence);
+    if (ours) return 0;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) mark_lost(hb);
+    return 1;   /* not ours, or cannot tell: refuse rather than write without the lease */
+}
+
+static void lease_conns_close(struct heartbeat *hb)
+{
+    sqlite3_finalize(hb->renew);
+    sqlite3_finalize(hb->holder);
+    sqlite3_finalize(hb->fence);
+    sqlite3_close(hb->db);
+    sqlite3_close(hb->fence_db);
+    hb->renew = hb->holder = hb->fence = NULL;
+    hb->db = hb->fence_db = NULL;
+}
+
+static int lease_conns_open(struct store *st, struct heartbeat *hb, struct mesh_err *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(st->path, &hb->db, flags, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_open_v2(st->path, &hb->fence_db, flags, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(hb->db, (int)(hb->ttl * 1000 / 6) + 1);
+        sqlite3_busy_timeout(hb->fence_db, 2000);
+        sqlite3_exec(hb->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        rc = sqlite3_prepare_v2(hb->db, "UPDATE lock SET expires = ?1 WHERE id = 1 AND run_id = ?2", -1,
+                                &hb->renew, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(hb->db, "SELECT run_id, holder, pid, command FROM lock WHERE id = 1", -1,
+                                &hb->holder, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(hb->fence_db, "SELECT run_id FROM lock WHERE id = 1", -1, &hb->fence, NULL);
+    if (rc == SQLITE_OK) return 0;
+    mesh_err_set(err, MESH_ERR, st->path, "cannot open the lock lease's connections: %s",
+                 hb->db ? sqlite3_errmsg(hb->db) : sqlite3_errstr(rc));
+    lease_conns_close(hb);
+    return MESH_ERR;
+}
+
+static int heartbeat_start(struct store *st, const char *run_id, double ttl, double expires,
+                           struct mesh_err *err)
 {
     struct heartbeat *hb = &st->hb;
     store_copy(hb->run_id, sizeof(hb->run_id), run_id);
     hb->ttl = ttl;
     hb->stop = 0;
     hb->lost = 0;
-    struct hb_args *a = malloc(sizeof(*a));
-    a->hb = hb;
-    a->path = strdup(st->path);
-    int e = pthread_create(&hb->thread, NULL, heartbeat_main, a);
+    hb->valid_until = expires;
+    int rc = lease_conns_open(st, hb, err);
+    if (rc) return rc;
+    int e = pthread_create(&hb->thread, NULL, heartbeat_main, hb);
     if (e) {
-        free(a->path);
-        free(a);
+        lease_conns_close(hb);
         return mesh_err_set(err, MESH_ERR, st->path, "cannot start the lock heartbeat: %s", strerror(e));
     }
+    sqlite3_commit_hook(st->db, fence_hook, st);
+    pthread_mutex_lock(&hb->mu);
     hb->running = 1;
+    pthread_mutex_unlock(&hb->mu);
     return 0;
 }
 
@@ -134,12 +201,18 @@ void store_heartbeat_stop(struct store *st)
 {
     struct heartbeat *hb = &st->hb;
     if (!hb->running) return;
+    if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
     pthread_mutex_lock(&hb->mu);
     hb->stop = 1;
     pthread_cond_signal(&hb->cv);
     pthread_mutex_unlock(&hb->mu);
     pthread_join(hb->thread, NULL);
+    pthread_mutex_lock(&hb->mu);
     hb->running = 0;
+    pthread_mutex_unlock(&hb->mu);
+    pthread_mutex_lock(&hb->db_mu);
+    lease_conns_close(hb);
+    pthread_mutex_unlock(&hb->db_mu);
 }
 
 /* ---- taking and releasing ---- */
@@ -163,7 +236,7 @@ static int lease_alive(const struct lock_info *li, long long pid_start, double e
 }
 
 static int write_lease(struct store *st, const char *run_id, const char *command, double ttl,
-                       struct mesh_err *err)
+                       double *expires, struct mesh_err *err)
 {
     sqlite3_stmt *s = store_stmt(st, Q_LOCK_WRITE, err);
     if (!s) return errcode(err);
@@ -179,6 +252,7 @@ static int write_lease(struct store *st, const char *run_id, const char *command
     sqlite3_bind_text(s, 6, command ? command : "", -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 7, now);
     sqlite3_bind_double(s, 8, now + ttl);
+    *expires = now + ttl;
     int rc = store_exec_stmt(st, s, err, "writing the lock");
     sqlite3_clear_bindings(s);
     return rc;
@@ -188,7 +262,8 @@ enum attempt { TAKEN, BUSY_HOLDER };
 
 /* One try inside BEGIN IMMEDIATE. Fills cur with the holder seen. */
 static int try_lock(struct store *st, const char *run_id, const char *command, double ttl,
-                    struct lock_info *cur, int *taken_over, enum attempt *out, struct mesh_err *err)
+                    struct lock_info *cur, int *taken_over, enum attempt *out, double *until,
+                    struct mesh_err *err)
 {
     int rc = store_exec(st, "BEGIN IMMEDIATE", err, "taking the lock");
     if (rc) return rc;
@@ -206,7 +281,7 @@ static int try_lock(struct store *st, const char *run_id, const char *command, d
         else if (!mine)
             *taken_over = 1;
     }
-    if (rc == 0 && *out == TAKEN) rc = write_lease(st, run_id, command, ttl, err);
+    if (rc == 0 && *out == TAKEN) rc = write_lease(st, run_id, command, ttl, until, err);
     if (rc == 0 && *out == TAKEN) return store_exec(st, "COMMIT", err, "taking the lock");
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -229,13 +304,17 @@ int store_lock(struct store *st, const char *run_id, const char *command, double
     for (;;) {
         enum attempt res;
         int over = 0;
-        int rc = try_lock(st, run_id, command, ttl, &cur, &over, &res, err);
+        double until = 0;
+        int rc = try_lock(st, run_id, command, ttl, &cur, &over, &res, &until, err);
         if (rc) return rc;
         if (res == TAKEN) {
             if (over && taken_over) *taken_over = cur;
             if (was_taken_over) *was_taken_over = over;
-            if (st->hb.running) return 0;   /* renewed our own lease */
-            return heartbeat_start(st, run_id, ttl, err);
+            if (!st->hb.running) return heartbeat_start(st, run_id, ttl, until, err);
+            pthread_mutex_lock(&st->hb.mu);   /* renewed our own lease */
+            st->hb.valid_until = until;
+            pthread_mutex_unlock(&st->hb.mu);
+            return 0;
         }
         double now = store_now();
         if (now >= deadline) break;
@@ -274,15 +353,65 @@ int store_unlock(struct store *st, const char *run_id, struct mesh_err *err)
     return rc;
 }
 
-int store_lock_check(struct store *st, struct mesh_err *err)
+/* Who holds the lock now, for the message of a run that lost it. Any thread. */
+static void describe_holder_now(struct heartbeat *hb, char *buf, size_t n)
 {
-    if (!st->hb.running) return 0;
+    store_copy(buf, n, "nobody holds it now");
+    pthread_mutex_lock(&hb->db_mu);
+    if (hb->holder && sqlite3_step(hb->holder) == SQLITE_ROW && sqlite3_column_text(hb->holder, 0)) {
+        const char *cmd = (const char *)sqlite3_column_text(hb->holder, 3);
+        snprintf(buf, n, "run %s (%s, pid %lld, `mesh %s`) holds it now",
+                 (const char *)sqlite3_column_text(hb->holder, 0),
+                 sqlite3_column_text(hb->holder, 1) ? (const char *)sqlite3_column_text(hb->holder, 1) : "?",
+                 (long long)sqlite3_column_int64(hb->holder, 2), cmd ? cmd : "?");
+    }
+    if (hb->holder) sqlite3_reset(hb->holder);
+    pthread_mutex_unlock(&hb->db_mu);
+}
+
+static int lost_err(struct store *st, struct mesh_err *err, const char *what)
+{
+    char now[512];
+    describe_holder_now(&st->hb, now, sizeof(now));
+    return mesh_err_set(err, MESH_ELOCKED, st->path,
+                        "%s%srun %s lost the state lock: another run took it over after its %g s lease "
+                        "ran out (was this process suspended?), or it was force-unlocked; %s. This run "
+                        "stops here and writes nothing more; run `mesh plan` to see where state stands",
+                        what ? what : "", what ? ": " : "", st->hb.run_id, st->hb.ttl, now);
+}
+
+int store_lease_lost(struct store *st, struct mesh_err *err, const char *what)
+{
     pthread_mutex_lock(&st->hb.mu);
     int lost = st->hb.lost;
     pthread_mutex_unlock(&st->hb.mu);
-    if (lost)
-        return mesh_err_set(err, MESH_ELOCKED, st->path, "run %s lost the state lock (it was taken "
-                            "over or force-unlocked); stop writing", st->hb.run_id);
+    if (lost) return lost_err(st, err, what);
+    return mesh_err_set(err, MESH_ELOCKED, st->path, "%s: cannot confirm that run %s still holds the state "
+                        "lock; nothing was written", what, st->hb.run_id);
+}
+
+/* Thread-safe: the workers call it before every driver call. While valid_until is comfortably
+ * ahead nobody can have taken the lease over; closer than half a lease (the heartbeat is late:
+ * the process was suspended, or starved), renew it now, which also tells whether it is ours. */
+int store_lock_check(struct store *st, struct mesh_err *err)
+{
+    struct heartbeat *hb = &st->hb;
+    pthread_mutex_lock(&hb->mu);
+    int running = hb->running, lost = hb->lost;
+    double until = hb->valid_until;
+    pthread_mutex_unlock(&hb->mu);
+    if (!running) return 0;
+    if (!lost && store_now() > until - hb->ttl / 2) {
+        lease_renew(hb);
+        pthread_mutex_lock(&hb->mu);
+        lost = hb->lost;
+        until = hb->valid_until;
+        pthread_mutex_unlock(&hb->mu);
+        if (!lost && store_now() >= until)
+            return mesh_err_set(err, MESH_ELOCKED, st->path, "run %s could not renew its expired lease "
+                                "on the state lock; it stops here and writes nothing more", hb->run_id);
+    }
+    if (lost) return lost_err(st, err, NULL);
     return 0;
 }
 

@@ -70,7 +70,11 @@ int store_outputs_get(struct store *st, json_t **outputs, json_t **sensitive, st
     int res = 0;
     while (res == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(q, 0), *text = (const char *)sqlite3_column_text(q, 1);
-        json_t *v = json_loads(text ? text : "", JSON_DECODE_ANY, NULL);
+        json_t *v = name ? json_loads(text ? text : "", JSON_DECODE_ANY, NULL) : NULL;
+        if (!name) {
+            res = mesh_err_set(err, MESH_ERR, st->path, "an output has no name (damaged state)");
+            break;
+        }
         if (!v) {
             res = mesh_err_set(err, MESH_ERR, st->path, "output %s: its stored value is not JSON (damaged state)", name);
             break;

@@ -86,3 +86,10 @@ CREATE TABLE outputs (
     value     TEXT NOT NULL,
     sensitive INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+
+-- migration 3
+-- A checksum of each resource row (state/row_check.c: SHA-256 of address, type, inputs, outputs,
+-- deps, sensitive, run_id), checked as the row is read, so a row changed behind mesh's back is an
+-- error rather than a silently wrong plan. NULL: not known (shape is still checked).
+ALTER TABLE resources ADD COLUMN sum TEXT;
+UPDATE resources SET sum = mesh_row_sum(address, type, inputs, outputs, deps, sensitive, run_id);

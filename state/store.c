@@ -27,15 +27,17 @@ static const char *const stmt_sql[Q__COUNT] = {
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [Q_BUMP_SERIAL] = "UPDATE meta SET value = value + 1 WHERE key = 'serial'",
     /* The WHERE makes an identical put a no-op, so it does not bump the serial. */
-    [Q_PUT] = "INSERT INTO resources (address, deposed, type, inputs, outputs, deps, sensitive, run_id) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (address, deposed) DO UPDATE SET "
+    [Q_PUT] = "INSERT INTO resources (address, deposed, type, inputs, outputs, deps, sensitive, run_id, sum) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (address, deposed) DO UPDATE SET "
               "type = excluded.type, inputs = excluded.inputs, outputs = excluded.outputs, "
-              "deps = excluded.deps, sensitive = excluded.sensitive, run_id = excluded.run_id "
+              "deps = excluded.deps, sensitive = excluded.sensitive, run_id = excluded.run_id, "
+              "sum = excluded.sum "
               "WHERE type IS NOT excluded.type OR inputs IS NOT excluded.inputs "
               "OR outputs IS NOT excluded.outputs OR deps IS NOT excluded.deps "
-              "OR sensitive IS NOT excluded.sensitive OR run_id IS NOT excluded.run_id",
+              "OR sensitive IS NOT excluded.sensitive OR run_id IS NOT excluded.run_id "
+              "OR sum IS NOT excluded.sum",
     [Q_DELETE] = "DELETE FROM resources WHERE address = ?1 AND deposed = ?2",
-    [Q_LOAD] = "SELECT address, deposed, type, inputs, outputs, deps, sensitive, run_id "
+    [Q_LOAD] = "SELECT address, deposed, type, inputs, outputs, deps, sensitive, run_id, sum "
                "FROM resources ORDER BY address, deposed",
     [Q_GET_ROW] = "SELECT 1 FROM resources WHERE address = ?1 AND deposed = ?2",
     [Q_DEPOSED_KEYS] = "SELECT deposed FROM resources WHERE address = ?1 AND deposed <> ''",
@@ -117,35 +119,48 @@ void store_user_at_host(char *buf, size_t n)
         snprintf(buf, n, "uid%ld@%s", (long)geteuid(), store_hostname());
 }
 
-/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-long long store_pid_start(pid_t pid)
+/* Field 3 (state) and field 22 (start time in clock ticks since boot) of /proc/PID/stat.
+ * -1 if there is no such process. */
+static int proc_stat(pid_t pid, char *state, long long *start)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    if (!f) return -1;
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    if (!p) return 0;
+    char *p = strrchr(buf, ')');   /* the command name may hold spaces and parentheses */
+    if (!p) return -1;
     p++;
-    /* after ")": field 3 (state) is the first; field 22 is the 20th from here */
+    while (*p == ' ') p++;
+    *state = *p;
+    /* from field 3 (state), skip to field 22 */
     for (int field = 3; field < 22 && *p; field++) {
-        while (*p == ' ') p++;
         while (*p && *p != ' ') p++;
+        while (*p == ' ') p++;
     }
-    return strtoll(p, NULL, 10);
+    *start = strtoll(p, NULL, 10);
+    return 0;
+}
+
+long long store_pid_start(pid_t pid)
+{
+    char state;
+    long long start = 0;
+    return proc_stat(pid, &state, &start) == 0 ? start : 0;
 }
 
 int store_pid_alive(long long pid, long long start_time)
 {
     if (pid <= 0 || pid > INT_MAX) return 0;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
-    if (start_time > 0) {
-        long long now_start = store_pid_start((pid_t)pid);
-        if (now_start > 0 && now_start != start_time) return 0;  /* a recycled pid */
-    }
+    char state = 0;
+    long long now_start = 0;
+    if (proc_stat((pid_t)pid, &state, &now_start) != 0) return 1;   /* no /proc: trust kill() */
+    /* A killed process its parent has not reaped yet is a zombie: gone, though kill() finds it. */
+    if (state == 'Z' || state == 'X') return 0;
+    if (start_time > 0 && now_start > 0 && now_start != start_time) return 0;  /* a recycled pid */
     return 1;
 }
 
@@ -153,6 +168,8 @@ int store_sqlerr(struct store *st, int rc, struct mesh_err *err, const char *wha
 {
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
     const char *where = st ? st->path : "";
+    if (st && st->db && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_COMMITHOOK)
+        return store_lease_lost(st, err, what);   /* lock.c's fence refused the commit */
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -412,7 +429,24 @@ static int make_dirs(const char *dir, const char *statepath, struct mesh_err *er
     return 0;
 }
 
-/* Creates the file 0600 ourselves so SQLite's -wal and -shm inherit that mode. */
+/* A fresh state, built whole at tmp (0600, schema, lineage) before anyone can see it. */
+static int build_new(const char *tmp, struct mesh_err *err)
+{
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return mesh_err_set(err, MESH_ERR, tmp, "cannot create the state file: %s", strerror(errno));
+    close(fd);
+    struct store *t = calloc(1, sizeof(*t));
+    t->path = strdup(tmp);
+    store_heartbeat_init(&t->hb);
+    int rc = sqlite3_open_v2(tmp, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) rc = store_row_sum_register(t->db);
+    rc = rc == SQLITE_OK ? migrate(t, err) : store_sqlerr(t, rc, err, "creating the state");
+    store_close(t);
+    return rc;
+}
+
+/* The directory (0700), and the state file if there is none yet: built under a temporary name
+ * and linked into place, so that nobody ever sees a new state half made (or empty). */
 static int create_file(const char *path, struct mesh_err *err)
 {
     char dir[PATH_MAX];
@@ -429,11 +463,47 @@ static int create_file(const char *path, struct mesh_err *err)
                                 dir);
         }
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid());
+    unlink(tmp);   /* left by a process of ours with the same pid that was killed */
+    int rc = build_new(tmp, err);
+    if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST)   /* EEXIST: another one was first */
+        rc = mesh_err_set(err, MESH_ERR, path, "cannot create the state file: %s", strerror(errno));
+    unlink(tmp);
+    return rc;
+}
+
+/* 1 if path has a -wal file with something in it (then an empty main file is not empty). */
+static int wal_has_data(const char *path)
+{
+    char wal[PATH_MAX + 8];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    struct stat sb;
+    return stat(wal, &sb) == 0 && sb.st_size > 0;
+}
+
+static int check_existing(const char *path, const struct stat *sb, int flags, struct mesh_err *err)
+{
+    if (!S_ISREG(sb->st_mode))
+        return mesh_err_set(err, MESH_EINVAL, path, "the state path is not a regular file");
+    if (sb->st_size > 0 || wal_has_data(path) || (flags & STORE_OPEN_FORCE_NEW)) return 0;
+    return mesh_err_set(err, MESH_ERR, path,
+                        "the state file is empty (0 bytes): a state that was there is gone, so mesh "
+                        "no longer knows what it created. Restore the file from a backup; or, only "
+                        "if nothing it managed exists any more, start over with `mesh apply "
+                        "--force-new-state`");
+}
+
+static int ensure_file(const char *path, int flags, struct mesh_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) return check_existing(path, &sb, flags, err);
+    if (errno != ENOENT)
         return mesh_err_set(err, MESH_ERR, path, "cannot open the state file: %s", strerror(errno));
-    close(fd);
-    return 0;
+    int rc = create_file(path, err);
+    if (rc == 0 && stat(path, &sb) != 0)
+        rc = mesh_err_set(err, MESH_ERR, path, "cannot open the state file: %s", strerror(errno));
+    return rc;
 }
 
 /* PRAGMA journal_mode=WAL on a new file needs a moment alone with it; retry while it is busy. */
@@ -463,9 +533,14 @@ const char *store_sqlite_version(void) { return sqlite3_libversion(); }
 
 int store_open(const char *path, struct store **out, struct mesh_err *err)
 {
+    return store_open_flags(path, 0, out, err);
+}
+
+int store_open_flags(const char *path, int flags, struct store **out, struct mesh_err *err)
+{
     *out = NULL;
     if (!path || !*path) return mesh_err_set(err, MESH_EINVAL, "", "no state path given");
-    int rc = create_file(path, err);
+    int rc = ensure_file(path, flags, err);
     if (rc) return rc;
     struct store *st = calloc(1, sizeof(*st));
     st->path = strdup(path);
@@ -477,6 +552,11 @@ int store_open(const char *path, struct store **out, struct mesh_err *err)
         return STORE_ERRCODE(err);
     }
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    if (store_row_sum_register(st->db) != SQLITE_OK) {
+        store_sqlerr(st, SQLITE_ERROR, err, "opening the state");
+        store_close(st);
+        return STORE_ERRCODE(err);
+    }
     /* Look before touching: a newer schema must leave the file byte for byte as it was. */
     long long version = 0;
     rc = schema_version(st, &version, err);
@@ -498,6 +578,36 @@ int store_open(const char *path, struct store **out, struct mesh_err *err)
     return 0;
 }
 
+int store_check(struct store *st, struct mesh_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(5)", -1, &s, NULL);
+    char first[600] = "";
+    int problems = 0;
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *line = (const char *)sqlite3_column_text(s, 0);
+            if (line && strcmp(line, "ok") == 0) continue;
+            if (line && strncmp(line, "*** in database ", 16) == 0) {   /* a heading, then the problems */
+                line = strchr(line, '\n');
+                if (!line) continue;
+                line++;
+            }
+            if (!problems++) store_copy(first, sizeof(first), line ? line : "?");
+        }
+        for (char *nl = first; (nl = strchr(nl, '\n')) != NULL;) *nl = ';';
+        if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    }
+    int code = rc;
+    sqlite3_finalize(s);
+    if (code != SQLITE_OK) return store_sqlerr(st, code, err, "checking the state file");
+    if (problems)
+        return mesh_err_set(err, MESH_ERR, st->path,
+                            "the state file is damaged (SQLite's quick_check: %s%s); nothing was "
+                            "changed. Restore it from a backup", first, problems > 1 ? ", and more" : "");
+    return 0;
+}
+
 void store_close(struct store *st)
 {
     if (!st) return;
@@ -515,6 +625,7 @@ void store_close(struct store *st)
         sqlite3_close(st->db);
     }
     pthread_mutex_destroy(&st->hb.mu);
+    pthread_mutex_destroy(&st->hb.db_mu);
     pthread_cond_destroy(&st->hb.cv);
     free(st->path);
     free(st);
@@ -684,6 +795,9 @@ int store_put(struct store *st, const struct state_row *row, struct mesh_err *er
                 sqlite3_bind_text(s, 8, row->run_id, -1, SQLITE_STATIC);
             else
                 sqlite3_bind_null(s, 8);
+            char sum[ROW_SUM_LEN + 1];
+            store_row_sum(row->address, row->type, t_in, t_out, t_deps, t_sens, row->run_id, sum);
+            sqlite3_bind_text(s, 9, sum, -1, SQLITE_TRANSIENT);
             rc = store_exec_stmt(st, s, err, row->address);
             if (rc == 0 && sqlite3_changes(st->db) > 0) st->changed = 1;
             sqlite3_clear_bindings(s);
@@ -794,28 +908,43 @@ int store_undepose(struct store *st, const char *address, const char *deposed, s
     return store_tx_leave(st, rc, err);
 }
 
-static json_t *load_json(const char *text, int array, const char *address, struct mesh_err *err,
-                         const char *path)
+/* A JSON column as read: an object (array) or nothing; the row was checked by store_row_check. */
+static json_t *load_json(const char *text, int array, const char *address, const char *column,
+                         struct mesh_err *err, const char *path)
 {
-    if (!text) return array ? json_array() : json_object();
     if (text[0] == (array ? '[' : '{') && text[1] == (array ? ']' : '}') && !text[2])
         return array ? json_array() : json_object();
     json_error_t je;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
-    if (!v) mesh_err_set(err, MESH_ERR, address, "state %s holds invalid JSON: %s", path, je.text);
+    json_t *v = json_loads(text, 0, &je);
+    if (!v) {
+        mesh_err_set(err, MESH_ERR, address, "state %s holds invalid JSON in %s: %s", path, column, je.text);
+        return NULL;
+    }
+    int ok = array ? json_is_array(v) : json_is_object(v);
+    size_t i;
+    json_t *item;
+    if (ok && array)
+        json_array_foreach(v, i, item) if (!json_is_string(item)) ok = 0;
+    if (!ok) {
+        mesh_err_set(err, MESH_ERR, address, "state %s is damaged: %s is not %s", path, column,
+                     array ? "an array of names" : "an object");
+        json_decref(v);
+        return NULL;
+    }
     return v;
 }
 
 static struct state_row *row_from_stmt(struct store *st, sqlite3_stmt *s, struct mesh_err *err)
 {
+    if (store_row_check(st, s, err)) return NULL;
     struct state_row *r = calloc(1, sizeof(*r));
     r->address = strdup((const char *)sqlite3_column_text(s, 0));
-    r->deposed = strdup(sqlite3_column_text(s, 1) ? (const char *)sqlite3_column_text(s, 1) : "");
-    r->type = strdup(sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "");
-    r->inputs = load_json((const char *)sqlite3_column_text(s, 3), 0, r->address, err, st->path);
-    r->outputs = load_json((const char *)sqlite3_column_text(s, 4), 0, r->address, err, st->path);
-    r->deps = load_json((const char *)sqlite3_column_text(s, 5), 1, r->address, err, st->path);
-    r->sensitive = load_json((const char *)sqlite3_column_text(s, 6), 1, r->address, err, st->path);
+    r->deposed = strdup((const char *)sqlite3_column_text(s, 1));
+    r->type = strdup((const char *)sqlite3_column_text(s, 2));
+    r->inputs = load_json((const char *)sqlite3_column_text(s, 3), 0, r->address, "inputs", err, st->path);
+    r->outputs = r->inputs ? load_json((const char *)sqlite3_column_text(s, 4), 0, r->address, "outputs", err, st->path) : NULL;
+    r->deps = r->outputs ? load_json((const char *)sqlite3_column_text(s, 5), 1, r->address, "deps", err, st->path) : NULL;
+    r->sensitive = r->deps ? load_json((const char *)sqlite3_column_text(s, 6), 1, r->address, "sensitive", err, st->path) : NULL;
     const char *run = (const char *)sqlite3_column_text(s, 7);
     r->run_id = run ? strdup(run) : NULL;
     if (!r->inputs || !r->outputs || !r->deps || !r->sensitive || store_row_decrypt(st, r, err)) {

@@ -10,7 +10,7 @@
 #include "base/err.h"
 #include "base/vec.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -34,8 +34,14 @@ void state_row_free(void *row);
 const json_t *state_row_value(const struct state_row *r, const char *name);
 
 /* Opens (creating if needed: directory 0700, file 0600, WAL, migrations, lineage). A state whose
- * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. */
-int store_open(const char *path, struct store **out, struct mesh_err *err);
+ * schema version is newer than STORE_SCHEMA_VERSION is refused with MESH_ECONFLICT. A new state
+ * appears whole (built beside and linked into place), so an empty file where the state should be
+ * is damage, not a new state: refused unless flags has STORE_OPEN_FORCE_NEW. */
+#define STORE_OPEN_FORCE_NEW 1
+int store_open_flags(const char *path, int flags, struct store **out, struct mesh_err *err);
+int store_open(const char *path, struct store **out, struct mesh_err *err);   /* flags 0 */
+/* PRAGMA quick_check: MESH_ERR naming the first problem if the file is damaged. */
+int store_check(struct store *st, struct mesh_err *err);
 void store_close(struct store *st);
 const char *store_sqlite_version(void);  /* for `mesh version` */
 const char *store_path(const struct store *st);
@@ -132,12 +138,14 @@ int store_outputs_put(struct store *st, const json_t *outputs, const json_t *sen
 int store_outputs_get(struct store *st, json_t **outputs, json_t **sensitive, struct mesh_err *err);
 
 /* crypt.c: the state key (MESH_STATE_KEY, or a 0600 key file under the user's config dir named
- * by lineage, created on first use). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */
+ * by lineage, created when a value is first encrypted, never when one is read). Values are {"$enc": "base64(iv|ciphertext|tag)"}. */
 int crypt_encrypt_value(const char *lineage, const char *aad, const json_t *value, json_t **out,
                         struct mesh_err *err);
 int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc, json_t **out,
                         struct mesh_err *err);
 int crypt_is_encrypted(const json_t *v);
+/* fn is told (once, in words for a person) when a new key file is created; NULL: silent. */
+void crypt_set_notice(void (*fn)(const char *msg));
 /* Wipes (OPENSSL_cleanse) and frees every cached key. Safe to call at any time; keys are
  * re-read on next use. */
 void crypt_release(void);

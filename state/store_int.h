@@ -21,14 +21,24 @@ enum stmt_id {
     Q__COUNT
 };
 
+/* The lease while this store holds it. Two connections of its own: db (renewals, by the
+ * heartbeat thread or by store_lock_check from any thread, serialised by db_mu) and fence (read
+ * by the commit hook, on the thread that owns the store's connection). */
 struct heartbeat {
     pthread_t thread;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;     /* guards running, stop, lost, valid_until */
     pthread_cond_t cv;
+    pthread_mutex_t db_mu;
+    sqlite3 *db;
+    sqlite3_stmt *renew;    /* UPDATE lock SET expires WHERE run_id = ours */
+    sqlite3_stmt *holder;   /* the lock row, to name who holds it now */
+    sqlite3 *fence_db;
+    sqlite3_stmt *fence;    /* SELECT run_id FROM lock */
     int running;        /* thread started and not yet joined */
     int stop;
-    int lost;           /* the lease was no longer ours at a renewal */
+    int lost;           /* the lease is no longer ours (taken over or force-unlocked) */
     double ttl;
+    double valid_until; /* the expiry we last wrote: until then nobody can take the lease over */
     char run_id[64];
 };
 
@@ -62,6 +72,16 @@ int store_tx_leave(struct store *st, int rc, struct mesh_err *err);
 int store_row_decrypt(struct store *st, struct state_row *row, struct mesh_err *err);
 struct state_row *store_row_from_json(struct store *st, const json_t *obj, struct mesh_err *err);
 
+/* row_check.c: each resource row's checksum (hex, ROW_SUM_LEN chars), the same as SQL function
+ * mesh_row_sum(address, type, inputs, outputs, deps, sensitive, run_id) that register adds to a
+ * connection; row_check validates a row of Q_LOAD (columns as row_from_stmt, then sum) before it
+ * is used, naming the row in err. */
+#define ROW_SUM_LEN 32
+void store_row_sum(const char *address, const char *type, const char *inputs, const char *outputs,
+                   const char *deps, const char *sensitive, const char *run_id, char out[ROW_SUM_LEN + 1]);
+int store_row_sum_register(sqlite3 *db);
+int store_row_check(struct store *st, sqlite3_stmt *s, struct mesh_err *err);
+
 /* Process facts. */
 double store_now(void);
 const char *store_hostname(void);
@@ -75,6 +95,8 @@ int store_lock_read(struct store *st, struct lock_info *info, int *held, long lo
                     double *expires, struct mesh_err *err);
 void store_heartbeat_init(struct heartbeat *hb);
 void store_heartbeat_stop(struct store *st);
+/* err for a write refused because the lease was lost (the commit hook's SQLITE_CONSTRAINT_COMMITHOOK). */
+int store_lease_lost(struct store *st, struct mesh_err *err, const char *what);
 
 /* The code in err, or MESH_ERR if err is NULL or unset. */
 #define STORE_ERRCODE(err) ((err) && (err)->code ? (err)->code : MESH_ERR)

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +26,39 @@ static const struct attr null_schema[] = {
     {NULL, 0, 0, NULL},
 };
 
-static const char *null_store(void)
+static const char *null_store_dir(void)
 {
     const char *d = getenv("MESH_NULL_STORE");
     return d && *d ? d : NULL;
+}
+
+/* A process killed between writing DIR/<id>.json.tmp.PID and renaming it leaves the temporary
+ * file behind; the first use of the store in each process removes those of dead processes. */
+static void null_sweep_tmp(void)
+{
+    const char *dir = null_store_dir();
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".json.tmp.");
+        if (!t) continue;
+        char *end = NULL;
+        long pid = strtol(t + 10, &end, 10);
+        if (pid <= 0 || *end) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* alive: still writing it */
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
+static const char *null_store(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, null_sweep_tmp);
+    return null_store_dir();
 }
 
 static void null_new_id(char *buf, size_t n)

@@ -125,6 +125,12 @@ static void test_env_key_validation(void **state)
     /* a key file is used when the variable is unset: another key, so decryption fails and says so */
     unsetenv("MESH_STATE_KEY");
     assert_int_equal(crypt_decrypt_value(LINEAGE, "a/b", enc, &dec, &f->err), MESH_ERR);
+    assert_non_null(strstr(f->err.msg, "no state key was found"));   /* reading never creates one */
+    mesh_err_clear(&f->err);
+    json_t *other = NULL;
+    assert_int_equal(crypt_encrypt_value(LINEAGE, "a/c", v, &other, &f->err), 0);   /* this does */
+    json_decref(other);
+    assert_int_equal(crypt_decrypt_value(LINEAGE, "a/b", enc, &dec, &f->err), MESH_ERR);
     assert_non_null(strstr(f->err.msg, "with the state key from key file"));
     assert_non_null(strstr(f->err.msg, LINEAGE ".key"));
     json_decref(enc);
@@ -242,6 +248,46 @@ static void test_threads_share_the_key(void **state)
     }
 }
 
+static int notices;
+static char last_notice[1024];
+static void count_notice(const char *msg)
+{
+    notices++;
+    snprintf(last_notice, sizeof(last_notice), "%s", msg);
+}
+
+/* Reading never creates a key: without one it says where it looked. Encrypting creates it, and
+ * says where, once. */
+static void test_decrypt_never_creates_a_key(void **state)
+{
+    struct fixture *f = *state;
+    notices = 0;
+    crypt_set_notice(count_notice);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/config/mesh/keys/%s.key", f->dir, LINEAGE);
+    /* a value encrypted under some key, then the key is gone */
+    json_t *v = json_string("s3cret"), *enc = NULL, *dec = NULL;
+    assert_int_equal(crypt_encrypt_value(LINEAGE, "a/b", v, &enc, &f->err), 0);
+    assert_int_equal(notices, 1);
+    assert_non_null(strstr(last_notice, "created a new state key at "));
+    assert_non_null(strstr(last_notice, path));
+    assert_int_equal(crypt_encrypt_value(LINEAGE, "a/c", v, &dec, &f->err), 0);   /* reused: silent */
+    json_decref(dec);
+    dec = NULL;
+    assert_int_equal(notices, 1);
+    assert_int_equal(unlink(path), 0);
+    crypt_release();
+    assert_int_equal(crypt_decrypt_value(LINEAGE, "a/b", enc, &dec, &f->err), MESH_ERR);
+    assert_null(dec);
+    assert_non_null(strstr(f->err.msg, "holds encrypted values, but no state key was found"));
+    assert_non_null(strstr(f->err.msg, path));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(notices, 1);
+    crypt_set_notice(NULL);
+    json_decref(v);
+    json_decref(enc);
+}
+
 int main(void)
 {
     wipe_install_json();  /* as main does: decrypted values are wiped when freed */
@@ -254,6 +300,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_file_created_private_and_reused, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_key_file_readable_by_others_refused, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_threads_share_the_key, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_decrypt_never_creates_a_key, fixture_setup, fixture_teardown),
     };
     if (getenv("MESH_TEST_FILTER")) cmocka_set_test_filter(getenv("MESH_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

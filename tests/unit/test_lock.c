@@ -99,6 +99,37 @@ static void test_dead_holder_taken_over(void **state)
     assert_int_equal(store_unlock(f->st, "run-new", &f->err), 0);
 }
 
+/* Killed but not yet reaped by its parent (a zombie): kill(pid, 0) still finds it, yet it is
+ * gone, and its lease is taken over at once rather than when it expires. */
+static void test_zombie_holder_taken_over(void **state)
+{
+    struct fixture *f = *state;
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        struct store *st = NULL;
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = store_open(f->path, &st, &e);
+        if (rc == 0) rc = store_lock(st, "run-zombie", "apply", 0, NULL, NULL, &e);
+        if (rc) fixture_child_exit(1);
+        fixture_child_kill9();
+    }
+    siginfo_t si;
+    assert_int_equal(waitid(P_PID, (id_t)kid, &si, WEXITED | WNOWAIT), 0);   /* dead, not reaped */
+    assert_int_equal(kill(kid, 0), 0);
+    f->st = open_one(f);
+    struct lock_info old;
+    int over = 0;
+    double t0 = fixture_now();
+    assert_int_equal(store_lock(f->st, "run-new", "apply", 0, &old, &over, &f->err), 0);
+    assert_true(fixture_now() - t0 < 1);
+    assert_int_equal(over, 1);
+    assert_string_equal(old.run_id, "run-zombie");
+    assert_int_equal(waitpid(kid, NULL, 0), kid);
+    assert_int_equal(store_unlock(f->st, "run-new", &f->err), 0);
+}
+
 static void test_expired_lease_taken_over(void **state)
 {
     struct fixture *f = *state;
@@ -294,17 +325,87 @@ static void test_lock_misuse(void **state)
     /* closing without unlocking releases the lease */
 }
 
+/* A holder suspended past its lease (SIGSTOP) is taken over; once resumed, every write and
+ * store_lock_check refuse with the loss named, and the taker sees its run as cut off. */
+static void test_lost_lease_stops_writes(void **state)
+{
+    struct fixture *f = *state;
+    setenv("MESH_LOCK_TTL", "0.5", 1);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        close(fds[0]);
+        struct store *st = NULL;
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = store_open(f->path, &st, &e);
+        if (rc == 0) rc = store_lock(st, "run-a", "apply", 0, NULL, NULL, &e);
+        if (rc == 0) rc = store_run_begin(st, "run-a", "apply", &e);
+        char c = rc ? 'x' : 'k';
+        if (write(fds[1], &c, 1) != 1 || rc) fixture_child_exit(10);
+        raise(SIGSTOP);
+        /* resumed after run-b took the lease over */
+        int bad = 0;
+        struct state_row *r = state_row_new("null_resource.late", "", "null_resource");
+        mesh_err_clear(&e);
+        if (store_put(st, r, &e) != MESH_ELOCKED || !strstr(e.msg, "run run-a lost the state lock")) bad |= 1;
+        if (!strstr(e.msg, "run run-b (")) bad |= 2;      /* names who holds it now */
+        state_row_free(r);
+        mesh_err_clear(&e);
+        if (store_journal(st, "run-a", "x", "create", "intent", NULL, &e) != MESH_ELOCKED) bad |= 4;
+        mesh_err_clear(&e);
+        if (store_lock_check(st, &e) != MESH_ELOCKED || !strstr(e.msg, "lost the state lock")) bad |= 8;
+        store_close(st);
+        fixture_child_exit(bad);
+    }
+    close(fds[1]);
+    char c = 0;
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    assert_int_equal(c, 'k');
+    int status = 0;
+    assert_int_equal(waitpid(kid, &status, WUNTRACED), kid);
+    assert_true(WIFSTOPPED(status));
+    fixture_sleep(0.8);     /* its lease runs out while it is stopped */
+    f->st = open_one(f);
+    struct lock_info old;
+    int over = 0;
+    assert_int_equal(store_lock(f->st, "run-b", "apply", 0, &old, &over, &f->err), 0);
+    assert_int_equal(over, 1);
+    assert_string_equal(old.run_id, "run-a");
+    /* its process lives on, stopped, but it lost the lease: its run is cut off */
+    struct vec runs = VEC_INIT;
+    assert_int_equal(store_open_runs(f->st, &runs, &f->err), 0);
+    assert_int_equal(runs.len, 1);
+    assert_string_equal(runs.items[0], "run-a");
+    vec_free_all(&runs, free);
+    assert_int_equal(kill(kid, SIGCONT), 0);
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    struct vec rows = VEC_INIT;
+    assert_int_equal(store_load(f->st, &rows, &f->err), 0);
+    assert_int_equal(rows.len, 0);    /* nothing of the late put */
+    vec_release(&rows);
+    assert_int_equal(store_lock_check(f->st, &f->err), 0);
+    assert_int_equal(store_unlock(f->st, "run-b", &f->err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_second_holder_refused_naming_holder, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_dead_holder_taken_over, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_zombie_holder_taken_over, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_expired_lease_taken_over, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_wait_succeeds_when_released, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_renews, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_force_unlock, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_twenty_processes_one_at_a_time, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_lock_misuse, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_lease_stops_writes, fixture_setup, fixture_teardown),
     };
     if (getenv("MESH_TEST_FILTER")) cmocka_set_test_filter(getenv("MESH_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,6 +319,143 @@ static void test_concurrent_creation(void **state)
     assert_int_equal(store_serial(f->st), N);
 }
 
+/* An empty file where the state was is not a new state: refused, untouched, unless forced. */
+static void test_empty_file_refused(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    put(f, "null_resource.a", "", "{}");
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(truncate(f->path, 0), 0);
+    struct store *st = NULL;
+    assert_int_equal(store_open(f->path, &st, &f->err), MESH_ERR);
+    assert_null(st);
+    assert_string_equal(f->err.where, f->path);
+    assert_non_null(strstr(f->err.msg, "the state file is empty (0 bytes)"));
+    assert_non_null(strstr(f->err.msg, "--force-new-state"));
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_open_flags(f->path, STORE_OPEN_FORCE_NEW, &f->st, &f->err), 0);
+    struct vec rows;
+    load(f, &rows);
+    assert_int_equal(rows.len, 0);
+    vec_release(&rows);
+    /* a new file never shows up empty: it is built beside and linked into place */
+    char p2[400];
+    snprintf(p2, sizeof(p2), "%s/new/state.db", f->dir);
+    assert_int_equal(store_open(p2, &st, &f->err), 0);
+    assert_int_equal(stat(p2, &sb), 0);
+    assert_true(sb.st_size > 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    store_close(st);
+}
+
+static void expect_damaged(struct fixture *f, const char *sql, const char *want)
+{
+    assert_int_equal(fixture_sql(f->path, sql), SQLITE_OK);
+    struct vec rows = VEC_INIT;
+    int rc = store_load(f->st, &rows, &f->err);
+    if (rc != MESH_ERR) fprintf(stderr, "loaded after: %s\n", sql);
+    assert_int_equal(rc, MESH_ERR);
+    assert_int_equal(rows.len, 0);
+    if (!strstr(f->err.msg, want)) fprintf(stderr, "got: %s\nwant: %s\n", f->err.msg, want);
+    assert_non_null(strstr(f->err.msg, want));
+    mesh_err_clear(&f->err);
+    vec_release(&rows);
+}
+
+/* Rows are checked as they are read: a damaged one is an error naming it, never a crash. */
+static void test_damaged_rows_are_errors(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    put(f, "null_resource.a", "", "{\"k\":\"v\"}");
+    const char *restore = "DELETE FROM resources; ";
+    char sql[1024];
+    struct {
+        const char *edit, *want;
+    } cases[] = {
+        {"UPDATE resources SET outputs = '{\"id\":\"null_resource.b\"}'", "the row of null_resource.a does not match its checksum"},
+        {"UPDATE resources SET inputs = 'not json'", "does not match its checksum"},
+        {"UPDATE resources SET sum = 'x'", "does not match its checksum"},
+        {"UPDATE resources SET sum = NULL, inputs = 'not json'", "holds invalid JSON in inputs"},
+        {"UPDATE resources SET sum = NULL, inputs = '[1]'", "inputs is not an object"},
+        {"UPDATE resources SET sum = NULL, deps = '[1]'", "deps is not an array of names"},
+        {"UPDATE resources SET sum = NULL, sensitive = '{}'", "sensitive is not an array of names"},
+        {"UPDATE resources SET sum = NULL, type = ''", "the row of null_resource.a has no type"},
+        {"UPDATE resources SET sum = NULL, deposed = 'zz'", "has a bad deposed key"},
+        {"UPDATE resources SET sum = NULL, inputs = x'7b7d'", "lacks its inputs"},
+        {"UPDATE resources SET sum = NULL, run_id = x'0102'", "run id that is not text"},
+        {"UPDATE resources SET address = x'00ff'", "the row of (an unreadable address) has no valid address"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        expect_damaged(f, cases[i].edit, cases[i].want);
+        snprintf(sql, sizeof(sql), "%s", restore);
+        assert_int_equal(fixture_sql(f->path, sql), SQLITE_OK);
+        put(f, "null_resource.a", "", "{\"k\":\"v\"}");
+    }
+    /* the message says what to do */
+    expect_damaged(f, "UPDATE resources SET inputs = '{}'", "restore the state file from a backup");
+}
+
+/* A state from before checksums (schema 2) gets one for every row on open. */
+static void test_migration_adds_checksums(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    put(f, "null_resource.a", "", "{\"k\":\"v\"}");
+    put(f, "null_resource.b", "", "{}");
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(fixture_sql(f->path, "ALTER TABLE resources DROP COLUMN sum; "
+                                          "UPDATE meta SET value = 2 WHERE key = 'schema_version'"), SQLITE_OK);
+    open_store(f);
+    struct vec rows;
+    load(f, &rows);
+    assert_int_equal(rows.len, 2);
+    vec_free_all(&rows, state_row_free);
+    expect_damaged(f, "UPDATE resources SET inputs = '{}' WHERE address = 'null_resource.a'",
+                   "the row of null_resource.a does not match its checksum");
+}
+
+/* PRAGMA quick_check before a run writes: a damaged page is refused. */
+static void test_check_finds_damage(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    char addr[64];
+    assert_int_equal(store_begin(f->st, &f->err), 0);
+    for (int i = 0; i < 300; i++) {   /* a few pages of rows */
+        snprintf(addr, sizeof(addr), "null_resource.r%03d", i);
+        put(f, addr, "", "{\"padding\":\"0123456789012345678901234567890123456789\"}");
+    }
+    assert_int_equal(store_commit(f->st, &f->err), 0);
+    assert_int_equal(store_check(f->st, &f->err), 0);
+    store_close(f->st);
+    f->st = NULL;
+    /* scribble over the b-tree header of the resources table's root page */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE name = 'resources'", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    long root = (long)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    FILE *fp = fopen(f->path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (root - 1) * 4096 + 3, SEEK_SET), 0);   /* number of cells */
+    fputc(0x7f, fp);
+    fputc(0x7f, fp);
+    fclose(fp);
+    open_store(f);
+    assert_int_equal(store_check(f->st, &f->err), MESH_ERR);
+    assert_non_null(strstr(f->err.msg, "the state file is damaged (SQLite's quick_check: "));
+}
+
 static struct state_row *secret_row(const char *address, const char *canary)
 {
     struct state_row *r = state_row_new(address, "", "null_resource");
@@ -422,6 +559,13 @@ static void test_ciphertext_moved_to_another_address_fails(void **state)
                                           "WHERE address = 'null_resource.a') WHERE address = 'null_resource.b'"),
                      SQLITE_OK);
     struct vec rows = VEC_INIT;
+    /* the row's checksum catches it first */
+    assert_int_equal(store_load(f->st, &rows, &f->err), MESH_ERR);
+    assert_int_equal(rows.len, 0);
+    assert_non_null(strstr(f->err.msg, "the row of null_resource.b does not match its checksum"));
+    mesh_err_clear(&f->err);
+    /* without a checksum (a hand-edited row) the associated data still does */
+    assert_int_equal(fixture_sql(f->path, "UPDATE resources SET sum = NULL"), SQLITE_OK);
     assert_int_equal(store_load(f->st, &rows, &f->err), MESH_ERR);
     assert_int_equal(rows.len, 0);
     assert_string_equal(f->err.where, "null_resource.b/password");
@@ -477,6 +621,25 @@ static void test_snapshots_keep_ten_and_restore(void **state)
     assert_int_equal(store_snapshot_restore(f->st, 11, &f->err), MESH_ENOTFOUND);
     mesh_err_clear(&f->err);
     assert_int_equal(store_snapshot_restore(f->st, 0, &f->err), MESH_EINVAL);
+}
+
+/* A journal row with a NULL action (NOT NULL only binds writers) is an error, not a crash. */
+static void test_damaged_journal_is_an_error(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    assert_int_equal(store_journal(f->st, "r1", "null_resource.a", "create", "intent", NULL, &f->err), 0);
+    assert_int_equal(store_journal(f->st, "r1", "null_resource.b", "create", "intent", NULL, &f->err), 0);
+    assert_int_equal(fixture_sql(f->path, "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = "
+                                          "replace(sql, 'action  TEXT NOT NULL', 'action  TEXT') WHERE name = 'journal'"),
+                     SQLITE_OK);
+    assert_int_equal(fixture_sql(f->path, "UPDATE journal SET action = NULL WHERE address = 'null_resource.b'"), SQLITE_OK);
+    reopen(f);
+    struct vec pending = VEC_INIT;
+    assert_int_equal(store_journal_pending(f->st, "r1", &pending, &f->err), MESH_ERR);
+    assert_non_null(strstr(f->err.msg, "the state is damaged: journal entry 2 of run r1"));
+    assert_true(pending.len <= 1);   /* only whole entries */
+    vec_free_all(&pending, journal_entry_free);
 }
 
 static void test_journal_pending(void **state)
@@ -601,11 +764,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_schema_refused_file_untouched, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creation, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_refused, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_rows_are_errors, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_adds_checksums, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_check_finds_damage, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sensitive_values_encrypted_at_rest, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_is_a_clear_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_ciphertext_moved_to_another_address_fails, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_snapshots_keep_ten_and_restore, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_journal_pending, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_journal_is_an_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_runs_open_only_when_process_gone, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, fixture_setup, fixture_teardown),
     };
