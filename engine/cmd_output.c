@@ -16,6 +16,7 @@
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 static int listed(const json_t *names, const char *name)
 {
@@ -42,7 +43,7 @@ static int name_cmp(const void *a, const void *b) { return strcmp(*(const char *
 
 static void print_lines(FILE *out, const json_t *outputs, const json_t *sensitive)
 {
-    const char **names = calloc(json_object_size(outputs) + 1, sizeof(*names));
+    const char **names = xcalloc(json_object_size(outputs) + 1, sizeof(*names));
     size_t n = 0;
     const char *name;
     json_t *v;

@@ -16,6 +16,7 @@
 #include "spec_graph.h"
 #include "state_graph.h"
 #include "store.h"
+#include "base/xalloc.h"
 
 struct differ {
     const struct plan_input *in;
@@ -26,8 +27,8 @@ struct differ {
 
 static void change_add(struct plan_entry *e, const char *name, const json_t *old, const json_t *new, int flags)
 {
-    struct plan_change *c = calloc(1, sizeof(*c));
-    c->name = strdup(name);
+    struct plan_change *c = xcalloc(1, sizeof(*c));
+    c->name = xstrdup(name);
     c->old = old ? json_deep_copy(old) : NULL;
     c->new = new ? json_deep_copy(new) : NULL;
     c->flags = flags | (new && ref_has_unknown(new) ? CHG_UNKNOWN : 0);
@@ -54,10 +55,10 @@ const json_t *plan_lookup(void *ctx, const char *address, const char *output)
 
 static struct plan_entry *entry_new(const char *address, const char *type, const struct driver *d)
 {
-    struct plan_entry *e = calloc(1, sizeof(*e));
-    e->address = strdup(address);
-    e->type = strdup(type);
-    e->deposed = strdup("");
+    struct plan_entry *e = xcalloc(1, sizeof(*e));
+    e->address = xstrdup(address);
+    e->type = xstrdup(type);
+    e->deposed = xstrdup("");
     e->driver = d;
     return e;
 }
@@ -65,7 +66,7 @@ static struct plan_entry *entry_new(const char *address, const char *type, const
 static void diff_create(struct plan_entry *e, const char *reason)
 {
     e->action = ACT_CREATE;
-    if (reason) e->reason = strdup(reason);
+    if (reason) e->reason = xstrdup(reason);
     const char *k;
     json_t *v;
     json_object_foreach(e->planned, k, v) change_add(e, k, NULL, v, spec_attr_sensitive(e->res, e->driver, k) ? CHG_SENSITIVE : 0);
@@ -111,7 +112,7 @@ static void diff_update(struct plan_entry *e)
         e->create_before_destroy = (e->driver->flags & DRIVER_CREATE_BEFORE_DESTROY) != 0;
         char buf[700];
         snprintf(buf, sizeof(buf), "%s forces replacement", forces.names);
-        e->reason = strdup(buf);
+        e->reason = xstrdup(buf);
     } else {
         e->action = ACT_UPDATE;
     }
@@ -145,7 +146,7 @@ static void diff_delete(struct differ *df, const struct state_row *row, const ch
     const struct driver *d = driver_find(row->type);
     struct plan_entry *e = entry_new(row->address, row->type, d);
     free(e->deposed);
-    e->deposed = strdup(row->deposed ? row->deposed : "");
+    e->deposed = xstrdup(row->deposed ? row->deposed : "");
     e->action = ACT_DELETE;
     e->prior = row;
     char key[1024];
@@ -153,9 +154,9 @@ static void diff_delete(struct differ *df, const struct state_row *row, const ch
     struct refresh_result *rr = map_get(&df->refreshed, key);
     if (rr && rr->gone) {
         e->gone = 1;
-        e->reason = strdup("already deleted outside mesh; only removed from state");
+        e->reason = xstrdup("already deleted outside mesh; only removed from state");
     } else if (why) {
-        e->reason = strdup(why);
+        e->reason = xstrdup(why);
     }
     vec_push(&df->plan->entries, e);
     if (!e->deposed[0] && !map_get(&df->plan->by_address, e->address)) map_put(&df->plan->by_address, e->address, e);
@@ -166,7 +167,7 @@ static unsigned char *diff_select(struct differ *df, struct graph *g, struct mes
 {
     const struct spec *s = df->in->spec;
     int n = (int)s->resources.len;
-    unsigned char *sel = calloc((size_t)n + 1, 1);
+    unsigned char *sel = xcalloc((size_t)n + 1, 1);
     if (!df->in->targets || !df->in->targets->len) {
         memset(sel, 1, (size_t)n);
         return sel;
@@ -207,7 +208,7 @@ static void diff_spec(struct differ *df, struct mesh_err *err)
     struct graph g;
     spec_graph_build(s, &g);
     int n = (int)s->resources.len;
-    int *order = malloc(((size_t)n + 1) * sizeof(int));
+    int *order = xmalloc(((size_t)n + 1) * sizeof(int));
     graph_topo_order(&g, order);  /* the loader already refused cycles */
     unsigned char *sel = diff_select(df, &g, err);
     for (int i = 0; i < n; i++)
@@ -235,7 +236,7 @@ static void diff_destroy(struct differ *df)
     int n = (int)rows->len;
     struct graph g;
     state_graph_build(rows, &g);
-    unsigned char *sel = calloc((size_t)n + 1, 1);
+    unsigned char *sel = xcalloc((size_t)n + 1, 1);
     const struct vec *t = df->in->targets;
     for (int i = 0; i < n; i++)
         sel[i] = !t || !t->len || target_match_any(t, ((struct state_row *)rows->items[i])->address);

@@ -9,6 +9,7 @@
 #include "spec/ref.h"
 #include "spec/spec.h"
 #include "store.h"
+#include "base/xalloc.h"
 
 struct lookup_ctx {
     struct plan *plan;
@@ -42,8 +43,8 @@ static int output_cmp(const void *a, const void *b)
 
 static void output_add(struct plan *p, const char *name, json_t *old, json_t *new, int sensitive)
 {
-    struct plan_output *o = calloc(1, sizeof(*o));
-    o->name = strdup(name);
+    struct plan_output *o = xcalloc(1, sizeof(*o));
+    o->name = xstrdup(name);
     o->action = !old ? ACT_CREATE : !new ? ACT_DELETE : ACT_UPDATE;
     o->old = old ? json_incref(old) : NULL;
     o->new = new ? json_incref(new) : NULL;

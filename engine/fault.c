@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/xalloc.h"
 
 
 enum fault_kind { F_FAIL, F_CRASH, F_CRASH_AFTER, F_FAIL_PROB, F_DELAY };
@@ -62,7 +63,7 @@ int fault_init(const char *spec, struct mesh_err *err)
     nfaults = 0;
     atomic_store(&call_counter, 0);
     if (!spec || !*spec) return 0;
-    char *copy = strdup(spec), *save = NULL;
+    char *copy = xstrdup(spec), *save = NULL;
     int rc = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         if (nfaults == (int)(sizeof(faults) / sizeof(faults[0]))) {

@@ -3,11 +3,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "base/xalloc.h"
 
 void graph_init(struct graph *g, int n)
 {
     g->n = n;
-    g->nodes = calloc((size_t)(n > 0 ? n : 1), sizeof(*g->nodes));
+    g->nodes = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*g->nodes));
     if (!g->nodes) abort();
 }
 
@@ -44,12 +45,12 @@ void graph_add_edge(struct graph *g, int a, int b, const void *why)
     struct graph_node *na = &g->nodes[a], *nb = &g->nodes[b];
     if (na->nout == na->capout) {
         na->capout = na->capout ? na->capout * 2 : 4;
-        na->out = realloc(na->out, (size_t)na->capout * sizeof(*na->out));
+        na->out = xrealloc(na->out, (size_t)na->capout * sizeof(*na->out));
     }
     na->out[na->nout++] = (struct graph_edge){b, why};
     if (nb->nin == nb->capin) {
         nb->capin = nb->capin ? nb->capin * 2 : 4;
-        nb->in = realloc(nb->in, (size_t)nb->capin * sizeof(*nb->in));
+        nb->in = xrealloc(nb->in, (size_t)nb->capin * sizeof(*nb->in));
     }
     nb->in[nb->nin++] = a;
     if (!na->out || !nb->in) abort();
@@ -59,7 +60,7 @@ int graph_topo_order(const struct graph *g, int *order)
 {
     /* Kahn's algorithm with a min-heap would give id order among ties; a FIFO seeded in id order
      * is close enough and linear. */
-    int *indeg = malloc((size_t)(g->n + 1) * sizeof(int));
+    int *indeg = xmalloc((size_t)(g->n + 1) * sizeof(int));
     int head = 0, tail = 0;
     for (int i = 0; i < g->n; i++) {
         indeg[i] = g->nodes[i].nin;
@@ -80,9 +81,9 @@ int graph_topo_order(const struct graph *g, int *order)
 static int graph_scc(const struct graph *g, int *comp)
 {
     int n = g->n, idx = 0, ncomp = 0, sp = 0, csp = 0;
-    int *index = malloc((size_t)n * sizeof(int)), *low = malloc((size_t)n * sizeof(int));
-    int *stack = malloc((size_t)n * sizeof(int)), *onstack = calloc((size_t)n, sizeof(int));
-    int *cs_v = malloc((size_t)n * sizeof(int)), *cs_k = malloc((size_t)n * sizeof(int));
+    int *index = xmalloc((size_t)n * sizeof(int)), *low = xmalloc((size_t)n * sizeof(int));
+    int *stack = xmalloc((size_t)n * sizeof(int)), *onstack = xcalloc((size_t)n, sizeof(int));
+    int *cs_v = xmalloc((size_t)n * sizeof(int)), *cs_k = xmalloc((size_t)n * sizeof(int));
     for (int i = 0; i < n; i++) index[i] = -1;
     for (int s = 0; s < n; s++) {
         if (index[s] >= 0) continue;
@@ -147,11 +148,11 @@ int graph_find_cycle(const struct graph *g, int **cycle, int *len)
     *cycle = NULL;
     *len = 0;
     if (n == 0) return 0;
-    int *comp = malloc((size_t)n * sizeof(int)), *size = calloc((size_t)n, sizeof(int));
+    int *comp = xmalloc((size_t)n * sizeof(int)), *size = xcalloc((size_t)n, sizeof(int));
     graph_scc(g, comp);
     for (int i = 0; i < n; i++) size[comp[i]]++;
-    int *prev = malloc((size_t)n * sizeof(int)), *queue = malloc((size_t)n * sizeof(int));
-    int *dist = malloc((size_t)n * sizeof(int));
+    int *prev = xmalloc((size_t)n * sizeof(int)), *queue = xmalloc((size_t)n * sizeof(int));
+    int *dist = xmalloc((size_t)n * sizeof(int));
     int best = 0, best_s = -1;
     for (int s = 0; s < n; s++) {
         int self = graph_has_edge(g, s, s);
@@ -164,7 +165,7 @@ int graph_find_cycle(const struct graph *g, int **cycle, int *len)
         }
     }
     if (best) {
-        int *c = malloc((size_t)best * sizeof(int));
+        int *c = xmalloc((size_t)best * sizeof(int));
         if (best == 1) {
             c[0] = best_s;
         } else {
@@ -185,7 +186,7 @@ int graph_find_cycle(const struct graph *g, int **cycle, int *len)
 
 void graph_close_over(const struct graph *g, unsigned char *sel, int up)
 {
-    int *stack = malloc((size_t)(g->n + 1) * sizeof(int)), sp = 0;
+    int *stack = xmalloc((size_t)(g->n + 1) * sizeof(int)), sp = 0;
     for (int i = 0; i < g->n; i++)
         if (sel[i]) stack[sp++] = i;
     while (sp) {

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "store.h"
+#include "base/xalloc.h"
 
 struct plan *plan_new(void)
 {
-    struct plan *p = calloc(1, sizeof(*p));
+    struct plan *p = xcalloc(1, sizeof(*p));
     if (!p) abort();
     return p;
 }
@@ -64,7 +65,7 @@ void plan_note(struct plan *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    char *s = malloc(strlen(buf) + 1);
+    char *s = xmalloc(strlen(buf) + 1);
     strcpy(s, buf);
     vec_push(&p->notes, s);
 }

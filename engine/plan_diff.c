@@ -11,6 +11,7 @@
 #include "base/strbuf.h"
 #include "spec/ref.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 #define UNKNOWN_TEXT "(known after apply)"
 /* Above this many cells the line/element diff gives up on the longest common subsequence and
@@ -66,7 +67,7 @@ static int key_cmp(const void *a, const void *b) { return strcmp(*(const char *c
 /* The keys of a and b (either may be NULL), sorted, without duplicates. Caller frees the array. */
 static const char **keys_union(const json_t *a, const json_t *b, size_t *n)
 {
-    const char **keys = calloc(json_object_size(a) + json_object_size(b) + 1, sizeof(*keys));
+    const char **keys = xcalloc(json_object_size(a) + json_object_size(b) + 1, sizeof(*keys));
     size_t k = 0;
     const char *key;
     json_t *v;
@@ -136,7 +137,7 @@ static size_t lcs_script(size_t n, size_t m, lcs_eq_fn eq, const void *ctx, stru
     for (size_t x = 0; x < pre; x++) ops[k++] = (struct lcs_op){'=', x, x};
     size_t a = n - pre - suf, b = m - pre - suf;
     uint32_t *L = NULL;
-    if (a && b && (a + 1) * (b + 1) <= LCS_MAX_CELLS) L = calloc((a + 1) * (b + 1), sizeof(*L));
+    if (a && b && (a + 1) * (b + 1) <= LCS_MAX_CELLS) L = xcalloc((a + 1) * (b + 1), sizeof(*L));
     if (L) {
 #define AT(i, j) L[(i) * (b + 1) + (j)]
         /* AT(i, j): the length of the LCS of the middles from i and from j on. */
@@ -180,8 +181,8 @@ static void lines_split(const json_t *v, struct lines *l)
     const char *s = v ? json_string_value(v) : "";
     size_t n = v ? json_string_length(v) : 0, cap = 1;
     for (size_t i = 0; i < n; i++) cap += s[i] == '\n';
-    l->at = calloc(cap, sizeof(*l->at));
-    l->len = calloc(cap, sizeof(*l->len));
+    l->at = xcalloc(cap, sizeof(*l->at));
+    l->len = xcalloc(cap, sizeof(*l->len));
     l->n = 0;
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -235,7 +236,7 @@ static int heredoc_diff(struct strbuf *o, int indent, const json_t *old, const j
     lines_split(old, &a);
     lines_split(new, &b);
     struct lines_pair lp = {&a, &b};
-    struct lcs_op *ops = calloc(a.n + b.n + 1, sizeof(*ops));
+    struct lcs_op *ops = xcalloc(a.n + b.n + 1, sizeof(*ops));
     size_t n = lcs_script(a.n, b.n, lines_eq, &lp, ops), changed = 0;
     for (size_t k = 0; k < n; k++) changed += ops[k].kind != '=';
     if (changed) {
@@ -374,9 +375,9 @@ static void list_diff(struct strbuf *o, int indent, const json_t *old, const jso
 {
     size_t na = json_array_size(old), nb = json_array_size(new);
     struct elems_pair ep = {old, new};
-    struct lcs_op *ops = calloc(na + nb + 1, sizeof(*ops));
+    struct lcs_op *ops = xcalloc(na + nb + 1, sizeof(*ops));
     size_t nops = lcs_script(na, nb, elems_eq, &ep, ops);
-    struct list_item *items = calloc(na + nb + 1, sizeof(*items));
+    struct list_item *items = xcalloc(na + nb + 1, sizeof(*items));
     size_t ni = 0;
     for (size_t k = 0; k < nops;) {
         if (ops[k].kind == '=') {

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include "base/xalloc.h"
 
 struct pool {
     pthread_t *threads;
@@ -39,14 +40,14 @@ static void *pool_worker(void *arg)
 
 struct pool *pool_new(int nthreads, pool_run_fn run, void *ctx)
 {
-    struct pool *p = calloc(1, sizeof(*p));
+    struct pool *p = xcalloc(1, sizeof(*p));
     p->nthreads = nthreads < 1 ? 1 : nthreads;
     p->run = run;
     p->ctx = ctx;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
-    p->threads = calloc((size_t)p->nthreads, sizeof(pthread_t));
+    p->threads = xcalloc((size_t)p->nthreads, sizeof(pthread_t));
     for (int i = 0; i < p->nthreads; i++) pthread_create(&p->threads[i], NULL, pool_worker, p);
     return p;
 }

@@ -9,6 +9,7 @@
 #include "invoke.h"
 #include "pool.h"
 #include "store.h"
+#include "base/xalloc.h"
 
 void refresh_key(const struct state_row *row, char *buf, size_t n)
 {
@@ -57,10 +58,10 @@ int refresh_rows(const struct vec *rows, int parallelism, const char *run_id, st
     map_init(results);
     if (rows->len == 0) return 0;
     struct pool *pool = pool_new(parallelism, refresh_chunk_run, NULL);
-    struct refresh_result **all = calloc(rows->len, sizeof(*all));
+    struct refresh_result **all = xcalloc(rows->len, sizeof(*all));
     char key[1024];
     for (size_t i = 0; i < rows->len; i++) {
-        struct refresh_result *r = calloc(1, sizeof(*r));
+        struct refresh_result *r = xcalloc(1, sizeof(*r));
         r->row = rows->items[i];
         r->run_id = run_id;
         refresh_key(r->row, key, sizeof(key));
@@ -69,7 +70,7 @@ int refresh_rows(const struct vec *rows, int parallelism, const char *run_id, st
     }
     /* Four chunks per worker keep them all busy when some reads are slow. */
     size_t nchunks = (size_t)parallelism * 4, per = (rows->len + nchunks - 1) / nchunks;
-    struct refresh_chunk *chunks = calloc(nchunks, sizeof(*chunks));
+    struct refresh_chunk *chunks = xcalloc(nchunks, sizeof(*chunks));
     size_t submitted = 0;
     for (size_t i = 0; i < nchunks && i * per < rows->len; i++) {
         chunks[i].items = all + i * per;

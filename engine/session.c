@@ -15,6 +15,7 @@
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 static void key_notice(const char *msg)
 {
@@ -79,7 +80,7 @@ const char *session_state_path(struct session *s)
     const char *p = s->o->state_path;
     if (!p) p = getenv("MESH_STATE");
     if (p && *p) {
-        s->state_path = strdup(p);
+        s->state_path = xstrdup(p);
         return s->state_path;
     }
     const char *spec = s->o->spec_path;
@@ -87,10 +88,10 @@ const char *session_state_path(struct session *s)
     const struct node *sp = s->spec ? node_get(node_get(s->spec->root, "state"), "path") : NULL;
     if (sp && sp->kind == NODE_SCALAR && sp->scalar[0]) {
         if (sp->scalar[0] == '/') {
-            s->state_path = strdup(sp->scalar);
+            s->state_path = xstrdup(sp->scalar);
         } else {
             size_t n = strlen(s->spec->dir) + strlen(sp->scalar) + 2;
-            s->state_path = malloc(n);
+            s->state_path = xmalloc(n);
             snprintf(s->state_path, n, "%s/%s", s->spec->dir, sp->scalar);
         }
         return s->state_path;
@@ -98,7 +99,7 @@ const char *session_state_path(struct session *s)
     const char *slash = strrchr(spec, '/');
     size_t dl = slash ? (size_t)(slash - spec) : 0;
     size_t n = dl + 32;
-    s->state_path = malloc(n);
+    s->state_path = xmalloc(n);
     if (slash) snprintf(s->state_path, n, "%.*s/.mesh/state.db", (int)dl, spec);
     else snprintf(s->state_path, n, ".mesh/state.db");
     return s->state_path;

@@ -7,6 +7,7 @@
 
 #include "base/map.h"
 #include "store.h"
+#include "base/xalloc.h"
 
 void state_graph_build(const struct vec *rows, struct graph *g)
 {
@@ -35,9 +36,9 @@ void state_rows_order(struct vec *rows, int reverse)
     if (n < 2) return;
     struct graph g;
     state_graph_build(rows, &g);
-    int *order = malloc((size_t)n * sizeof(int));
+    int *order = xmalloc((size_t)n * sizeof(int));
     if (graph_topo_order(&g, order) == 0) {
-        void **copy = malloc((size_t)n * sizeof(void *));
+        void **copy = xmalloc((size_t)n * sizeof(void *));
         for (int i = 0; i < n; i++) copy[i] = rows->items[reverse ? order[n - 1 - i] : order[i]];
         memcpy(rows->items, copy, (size_t)n * sizeof(void *));
         free(copy);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "base/xalloc.h"
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static pthread_key_t http_key;
@@ -100,10 +101,10 @@ static struct http_header *headers_find(const struct vec *v, const char *name)
 
 static void headers_add(struct vec *v, const char *name, size_t nlen, const char *value, size_t vlen)
 {
-    struct http_header *h = calloc(1, sizeof(*h));
+    struct http_header *h = xcalloc(1, sizeof(*h));
     if (!h) abort();
-    h->name = strndup(name, nlen);
-    h->value = strndup(value, vlen);
+    h->name = xstrndup(name, nlen);
+    h->value = xstrndup(value, vlen);
     if (!h->name || !h->value) abort();
     vec_push(v, h);
 }
@@ -112,7 +113,7 @@ void http_request_init(struct http_request *req, const char *method, const char 
 {
     memset(req, 0, sizeof(*req));
     req->method = method;
-    req->url = strdup(url ? url : "");
+    req->url = xstrdup(url ? url : "");
     if (!req->url) abort();
     vec_init(&req->headers);
 }
@@ -129,7 +130,7 @@ void http_request_set_header(struct http_request *req, const char *name, const c
     struct http_header *h = headers_find(&req->headers, name);
     if (h) {
         free(h->value);
-        h->value = strdup(value);
+        h->value = xstrdup(value);
         if (!h->value) abort();
         return;
     }
@@ -176,7 +177,7 @@ static char *url_part(CURLU *u, CURLUPart part, unsigned flags)
 {
     char *s = NULL;
     if (curl_url_get(u, part, &s, flags) != CURLUE_OK) return NULL;
-    char *copy = strdup(s);
+    char *copy = xstrdup(s);
     curl_free(s);
     return copy;
 }
@@ -203,11 +204,11 @@ int http_url_split(const char *url, char **scheme, char **host_port, char **path
     }
     if (path) {
         *path = url_part(u, CURLUPART_PATH, 0);
-        if (!*path || !**path) { free(*path); *path = strdup("/"); }
+        if (!*path || !**path) { free(*path); *path = xstrdup("/"); }
     }
     if (query) {
         *query = url_part(u, CURLUPART_QUERY, 0);
-        if (!*query) *query = strdup("");
+        if (!*query) *query = xstrdup("");
     }
     curl_url_cleanup(u);
     return 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "base/xalloc.h"
 
 #define KEY_LEN 32
 #define IV_LEN 12
@@ -219,14 +220,14 @@ static int get_key(const char *lineage, int create, unsigned char key[KEY_LEN], 
         if (strcmp(k->source, want) == 0 && (!k->env_value || strcmp(k->env_value, env) == 0)) break;
     int rc = 0;
     if (!k) {
-        k = calloc(1, sizeof(*k));
+        k = xcalloc(1, sizeof(*k));
         snprintf(k->source, sizeof(k->source), "%s", want);
         if (env && *env) {
             if (decode_key(env, k->key) != 0)
                 rc = mesh_err_set(err, MESH_EINVAL, "", "MESH_STATE_KEY must be the base64 of exactly "
                                   "32 bytes (make one with `openssl rand -base64 32`)");
             else
-                k->env_value = strdup(env);
+                k->env_value = xstrdup(env);
         } else {
             rc = read_key_file(path, k->key, err);
             if (rc == MESH_ENOTFOUND)
@@ -268,8 +269,8 @@ int crypt_encrypt_value(const char *lineage, const char *aad, const json_t *valu
     }
     size_t plen = strlen(plain);
     size_t blen = IV_LEN + plen + TAG_LEN;
-    unsigned char *buf = malloc(blen);
-    char *b64 = malloc(4 * ((blen + 2) / 3) + 1);
+    unsigned char *buf = xmalloc(blen);
+    char *b64 = xmalloc(4 * ((blen + 2) / 3) + 1);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0, fin = 0, ok = ctx && RAND_bytes(buf, IV_LEN) == 1 &&
         EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
@@ -302,7 +303,7 @@ int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc,
     size_t n = strlen(b64);
     if (n % 4 != 0 || n < 4)
         return mesh_err_set(err, MESH_ERR, aad, "the encrypted value in state is damaged (bad base64)");
-    unsigned char *buf = malloc(n / 4 * 3 + 1);
+    unsigned char *buf = xmalloc(n / 4 * 3 + 1);
     int blen = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)n);
     if (blen >= 0 && b64[n - 1] == '=') blen--;
     if (blen >= 0 && b64[n - 2] == '=') blen--;
@@ -318,7 +319,7 @@ int crypt_decrypt_value(const char *lineage, const char *aad, const json_t *enc,
         return rc;
     }
     int clen = blen - IV_LEN - TAG_LEN;
-    char *plain = malloc((size_t)clen + 1);
+    char *plain = xmalloc((size_t)clen + 1);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0, fin = 0, ok = ctx &&
         EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&

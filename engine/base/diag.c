@@ -7,6 +7,7 @@
 
 #include "base/escape.h"
 #include "base/strbuf.h"
+#include "xalloc.h"
 
 void diag_list_init(struct diag_list *dl)
 {
@@ -41,19 +42,19 @@ void diag_list_release(struct diag_list *dl)
 
 void diag_add_source(struct diag_list *dl, const char *file, const char *text, size_t len)
 {
-    struct diag_source *s = calloc(1, sizeof(*s));
+    struct diag_source *s = xcalloc(1, sizeof(*s));
     struct strbuf f = STRBUF_INIT;
     str_escape_ctl(&f, file, strlen(file));  /* as diag_add keeps it, so the two match */
     s->file = strbuf_detach(&f);
-    s->text = malloc(len + 1);
+    s->text = xmalloc(len + 1);
     memcpy(s->text, text, len);
     s->text[len] = '\0';
     s->len = len;
     size_t cap = 64;
-    s->lines = malloc(cap * sizeof(*s->lines));
+    s->lines = xmalloc(cap * sizeof(*s->lines));
     s->lines[s->nlines++] = 0;
     for (const char *p = s->text, *end = s->text + len; (p = memchr(p, '\n', (size_t)(end - p)));) {
-        if (s->nlines == cap) s->lines = realloc(s->lines, (cap *= 2) * sizeof(*s->lines));
+        if (s->nlines == cap) s->lines = xrealloc(s->lines, (cap *= 2) * sizeof(*s->lines));
         s->lines[s->nlines++] = (size_t)(++p - s->text);
     }
     vec_push(&dl->sources, s);
@@ -62,7 +63,7 @@ void diag_add_source(struct diag_list *dl, const char *file, const char *text, s
 void diag_add(struct diag_list *dl, enum diag_severity sev, const char *file, int line, int col,
               const char *fmt, ...)
 {
-    struct diag *d = calloc(1, sizeof(*d));
+    struct diag *d = xcalloc(1, sizeof(*d));
     struct strbuf sb = STRBUF_INIT;
     char tmp[2048];
     va_list ap;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "xalloc.h"
 
 static uint64_t map_hash(const char *s)
 {
@@ -55,8 +56,7 @@ static void map_grow(struct map *m)
 {
     struct map old = *m;
     m->cap = old.cap ? old.cap * 2 : 16;
-    m->slots = calloc(m->cap, sizeof(*m->slots));
-    if (!m->slots) abort();
+    m->slots = xcalloc(m->cap, sizeof(*m->slots));
     m->len = 0;
     for (size_t i = 0; i < old.cap; i++) {
         if (!old.slots[i].key) continue;
@@ -72,8 +72,7 @@ void map_put(struct map *m, const char *key, void *value)
     if ((m->len + 1) * 2 > m->cap) map_grow(m);
     struct map_slot *s = map_find(m, key);
     if (!s->key) {
-        s->key = strdup(key);
-        if (!s->key) abort();
+        s->key = xstrdup(key);
         m->len++;
     }
     s->value = value;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "xalloc.h"
 
 static char strbuf_empty[1];
 
@@ -37,8 +38,7 @@ void strbuf_grow(struct strbuf *sb, size_t extra)
     if (need <= sb->alloc) return;
     size_t cap = sb->alloc ? sb->alloc : 64;
     while (cap < need) cap *= 2;
-    char *p = malloc(cap);  /* not realloc: it would leave the old copy behind unwiped */
-    if (!p) abort();
+    char *p = xmalloc(cap);  /* not realloc: it would leave the old copy behind unwiped */
     if (sb->alloc) memcpy(p, sb->buf, sb->len + 1);
     else p[0] = '\0';
     if (sb->alloc) wipe_free(sb->buf);
@@ -79,7 +79,7 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 
 char *strbuf_detach(struct strbuf *sb)
 {
-    char *p = sb->alloc ? sb->buf : strdup("");
+    char *p = sb->alloc ? sb->buf : xstrdup("");
     strbuf_init(sb);
     return p;
 }

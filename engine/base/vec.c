@@ -2,6 +2,7 @@
 #include "base/vec.h"
 
 #include <stdlib.h>
+#include "xalloc.h"
 
 void vec_init(struct vec *v)
 {
@@ -19,8 +20,7 @@ void vec_push(struct vec *v, void *item)
 {
     if (v->len == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
-        void **p = realloc(v->items, cap * sizeof(*p));
-        if (!p) abort();
+        void **p = xrealloc(v->items, cap * sizeof(*p));
         v->items = p;
         v->cap = cap;
     }

@@ -12,6 +12,7 @@
 #include "driver.h"
 #include "spec/ref.h"
 #include "spec/schema.h"
+#include "base/xalloc.h"
 
 typedef void (*section_compile_fn)(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
@@ -70,9 +71,9 @@ struct spec_resource *spec_find(const struct spec *s, const char *address)
 
 static void deps_add(struct vec *deps, const char *address, const char *output, int line, int col)
 {
-    struct spec_dep *d = calloc(1, sizeof(*d));
-    d->address = strdup(address);
-    d->output = output ? strdup(output) : NULL;
+    struct spec_dep *d = xcalloc(1, sizeof(*d));
+    d->address = xstrdup(address);
+    d->output = output ? xstrdup(output) : NULL;
     d->line = line;
     d->col = col;
     vec_push(deps, d);
@@ -290,9 +291,9 @@ static void compile_resource(struct spec *s, const struct node *key, const struc
                    addr);
         return;
     }
-    struct spec_resource *r = calloc(1, sizeof(*r));
-    r->address = strdup(addr);
-    r->type = strndup(addr, strcspn(addr, "."));
+    struct spec_resource *r = xcalloc(1, sizeof(*r));
+    r->address = xstrdup(addr);
+    r->type = xstrndup(addr, strcspn(addr, "."));
     r->driver = driver_find(r->type);
     r->attrs = json_object();
     vec_init(&r->deps);

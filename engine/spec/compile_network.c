@@ -15,6 +15,7 @@
 
 #include "driver.h"
 #include "spec/spec_int.h"
+#include "base/xalloc.h"
 
 struct nw {
     struct spec *s;
@@ -34,9 +35,9 @@ static void dep_add(struct spec_resource *r, const char *address, const char *ou
 /* A new resource at address, tagged Name = mesh name + suffix (plus extra tags). */
 static struct spec_resource *res_new(struct nw *n, const char *address, const char *name_suffix, const json_t *extra)
 {
-    struct spec_resource *r = calloc(1, sizeof(*r));
-    r->address = strdup(address);
-    r->type = strndup(address, strcspn(address, "."));
+    struct spec_resource *r = xcalloc(1, sizeof(*r));
+    r->address = xstrdup(address);
+    r->type = xstrndup(address, strcspn(address, "."));
     r->driver = driver_find(r->type);
     r->attrs = json_object();
     vec_init(&r->deps);

@@ -13,6 +13,7 @@
 #include "base/strbuf.h"
 #include "driver.h"
 #include "spec/spec_int.h"
+#include "base/xalloc.h"
 
 #define PKI_MAX_DAYS 36500  /* the drivers' limit: 100 years */
 #define PKI_STATUS_VALID "valid"  /* the drivers' status of a usable certificate */
@@ -66,7 +67,7 @@ static const char *str_or(const struct node *map, const char *name, const char *
 /* path made absolute against the spec's folder, so plans do not depend on the working directory. */
 static char *abs_path(const struct spec *s, const char *path)
 {
-    if (path[0] == '/') return strdup(path);
+    if (path[0] == '/') return xstrdup(path);
     char dir[PATH_MAX];
     if (!realpath(s->dir, dir)) snprintf(dir, sizeof(dir), "%s", s->dir);
     while (path[0] == '.' && path[1] == '/') path += 2;
@@ -79,9 +80,9 @@ static char *abs_path(const struct spec *s, const char *path)
 
 static struct spec_resource *pki_resource(const char *address, const struct node *at)
 {
-    struct spec_resource *r = calloc(1, sizeof(*r));
-    r->address = strdup(address);
-    r->type = strndup(address, strcspn(address, "."));
+    struct spec_resource *r = xcalloc(1, sizeof(*r));
+    r->address = xstrdup(address);
+    r->type = xstrndup(address, strcspn(address, "."));
     r->driver = driver_find(r->type);
     r->attrs = json_object();
     vec_init(&r->deps);

@@ -16,6 +16,7 @@
 #include "base/map.h"
 #include "spec/spec_int.h"
 #include "spec_graph.h"
+#include "base/xalloc.h"
 
 struct frame {
     struct node *n;      /* open map or sequence */
@@ -38,12 +39,12 @@ struct loader {
 void spec_text_index(struct spec_text *t)
 {
     size_t cap = 64;
-    t->lines = malloc(cap * sizeof(size_t));
+    t->lines = xmalloc(cap * sizeof(size_t));
     t->nlines = 1;
     t->lines[0] = 0;
     for (const char *p = t->text, *end = t->text + t->len; (p = memchr(p, '\n', (size_t)(end - p)));) {
         p++;
-        if (t->nlines == cap) t->lines = realloc(t->lines, (cap *= 2) * sizeof(size_t));
+        if (t->nlines == cap) t->lines = xrealloc(t->lines, (cap *= 2) * sizeof(size_t));
         t->lines[t->nlines++] = (size_t)(p - t->text);
     }
 }
@@ -163,7 +164,7 @@ static void report_syntax(struct loader *L)
 
 static struct node *node_new(enum node_kind kind, const yaml_event_t *ev)
 {
-    struct node *n = calloc(1, sizeof(*n));
+    struct node *n = xcalloc(1, sizeof(*n));
     n->kind = kind;
     n->line = (int)ev->start_mark.line + 1;
     n->col = (int)ev->start_mark.column + 1;
@@ -175,7 +176,7 @@ static void *grow(void *arr, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap) return arr;
     *cap = *cap ? *cap * 2 : 4;
-    return realloc(arr, *cap * size);
+    return xrealloc(arr, *cap * size);
 }
 
 /* Hangs a new node under the open container (or makes it the root). Returns -1 when the node
@@ -273,7 +274,7 @@ static int loader_close(struct loader *L)
 static int loader_scalar(struct loader *L, const yaml_event_t *ev)
 {
     struct node *n = node_new(NODE_SCALAR, ev);
-    n->scalar = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+    n->scalar = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
     const char *tag = (const char *)ev->data.scalar.tag;
     /* Anything but a plain scalar is a string, as is a plain one tagged !!str. */
     n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || (tag && strcmp(tag, YAML_STR_TAG) == 0);
@@ -337,15 +338,15 @@ int spec_yaml_parse(const struct spec_ctx *c, struct node **root)
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+    if (!slash) return xstrdup(".");
+    if (slash == path) return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
 }
 
 static struct spec *spec_new(const char *file, struct node *root)
 {
-    struct spec *s = calloc(1, sizeof(*s));
-    s->file = strdup(file);
+    struct spec *s = xcalloc(1, sizeof(*s));
+    s->file = xstrdup(file);
     s->dir = dir_of(file);
     s->root = root;
     vec_init(&s->resources);
@@ -455,7 +456,7 @@ int spec_load_opts(const char *path, const struct spec_vars_in *vars, struct spe
     }
     /* A regular file needs only its size (+1 to notice growth); a pipe gets the limit. */
     size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : SPEC_MAX_BYTES + 1;
-    char *buf = malloc(want + 1);
+    char *buf = xmalloc(want + 1);
     size_t n = fread(buf, 1, want, f);
     int rerr = ferror(f);
     fclose(f);

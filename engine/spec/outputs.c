@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "spec/ref.h"
 #include "spec/spec_int.h"
+#include "base/xalloc.h"
 
 void spec_output_free(void *p)
 {
@@ -98,8 +99,8 @@ void compile_outputs(struct spec *s, const struct spec_ctx *c)
                        "`%s` is not a valid output name: use letters, digits, `_` and `-`", key->scalar);
             continue;
         }
-        struct spec_output *o = calloc(1, sizeof(*o));
-        o->name = strdup(key->scalar);
+        struct spec_output *o = xcalloc(1, sizeof(*o));
+        o->name = xstrdup(key->scalar);
         o->line = key->line;
         o->col = key->col;
         vec_init(&o->deps);

@@ -8,6 +8,7 @@
 
 #include "base/strbuf.h"
 #include "base/wipe.h"
+#include "base/xalloc.h"
 
 #define UNKNOWN_KEY "$mesh_unknown"
 
@@ -53,7 +54,7 @@ int ref_parse(const char *s, struct vec *refs, char *errmsg, size_t errlen, size
             return -1;
         }
         size_t n = (size_t)(close - (s + i + 2));
-        char *inner = strndup(s + i + 2, n);
+        char *inner = xstrndup(s + i + 2, n);
         char *dot = strrchr(inner, '.');
         if (n == 0 || !dot || dot == inner || !dot[1]) {
             snprintf(errmsg, errlen, "malformed reference \"${%s}\": expected ${TYPE.NAME.OUTPUT}", inner);
@@ -75,9 +76,9 @@ int ref_parse(const char *s, struct vec *refs, char *errmsg, size_t errlen, size
             free(inner);
             return -1;
         }
-        struct ref *r = calloc(1, sizeof(*r));
-        r->address = strdup(inner);
-        r->output = strdup(out);
+        struct ref *r = xcalloc(1, sizeof(*r));
+        r->address = xstrdup(inner);
+        r->output = xstrdup(out);
         r->start = i;
         r->end = (size_t)(close - s) + 1;
         vec_push(refs, r);

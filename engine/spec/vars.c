@@ -18,6 +18,7 @@
 #include "base/suggest.h"
 #include "base/wipe.h"
 #include "spec/spec_int.h"
+#include "base/xalloc.h"
 
 extern char **environ;
 
@@ -46,7 +47,7 @@ struct vars {
 
 static struct var *var_find(struct vars *V, const char *name, size_t len)
 {
-    char buf[128], *key = len < sizeof(buf) ? buf : malloc(len + 1);
+    char buf[128], *key = len < sizeof(buf) ? buf : xmalloc(len + 1);
     memcpy(key, name, len);
     key[len] = '\0';
     struct var *x = map_get(&V->by_name, key);
@@ -59,7 +60,7 @@ static void var_set(struct var *x, json_t *value, const char *source)
     json_decref(x->value);
     x->value = value;
     free(x->source);
-    x->source = strdup(source);
+    x->source = xstrdup(source);
 }
 
 /* ---- typed values ---- */
@@ -183,7 +184,7 @@ static size_t text_offset(const struct spec_text *t, int line, int col)
  * (from its first character to the end of its last line) written over with '*'. */
 static void add_masked_source(struct vars *V, const struct spec_text *t, const struct node *root)
 {
-    char *copy = malloc(t->len + 1);
+    char *copy = xmalloc(t->len + 1);
     memcpy(copy, t->text, t->len);
     for (size_t i = 0; root && root->kind == NODE_MAP && i < root->n; i++) {
         const struct node *val = root->pairs[i].value;
@@ -218,7 +219,7 @@ static char *read_file(const char *path, size_t *len, struct diag_list *dl)
         return NULL;
     }
     *len = sb.len;
-    return sb.buf ? strbuf_detach(&sb) : strdup("");
+    return sb.buf ? strbuf_detach(&sb) : xstrdup("");
 }
 
 static void load_var_file(struct vars *V, const char *path)
@@ -280,7 +281,7 @@ static void set_from_text(struct vars *V, const char *flag, const char *arg)
     if (flag) snprintf(label, sizeof(label), "%s %.*s=%.200s", flag, (int)nlen, name, x && x->sensitive ? "(sensitive)" : eq + 1);
     else snprintf(label, sizeof(label), "MESH_VAR_%.*s", (int)nlen, name);
     if (!x) {
-        char *n = strndup(name, nlen);
+        char *n = xstrndup(name, nlen);
         unknown_msg(V, n, msg, sizeof(msg));
         free(n);
         /* The environment may hold variables for other specs (Terraform ignores an unknown
@@ -331,7 +332,7 @@ static void add_value_text(struct strbuf *sb, const json_t *v)
 
 static struct node *node_at(enum node_kind kind, const struct node *at, int sensitive)
 {
-    struct node *n = calloc(1, sizeof(*n));
+    struct node *n = xcalloc(1, sizeof(*n));
     n->kind = kind;
     n->line = at->line;
     n->col = at->col;
@@ -346,12 +347,12 @@ static struct node *json_to_node(const json_t *v, const struct node *at, int sen
     struct node *n;
     if (json_is_object(v)) {
         n = node_at(NODE_MAP, at, sensitive);
-        n->pairs = calloc(json_object_size(v) + 1, sizeof(*n->pairs));
+        n->pairs = xcalloc(json_object_size(v) + 1, sizeof(*n->pairs));
         const char *k;
         json_t *x;
         json_object_foreach((json_t *)v, k, x) {
             struct node *key = node_at(NODE_SCALAR, at, 0);
-            key->scalar = strdup(k);
+            key->scalar = xstrdup(k);
             key->quoted = 1;
             n->pairs[n->n++] = (struct node_pair){key, json_to_node(x, at, sensitive)};
         }
@@ -359,7 +360,7 @@ static struct node *json_to_node(const json_t *v, const struct node *at, int sen
     }
     if (json_is_array(v)) {
         n = node_at(NODE_SEQ, at, sensitive);
-        n->items = calloc(json_array_size(v) + 1, sizeof(*n->items));
+        n->items = xcalloc(json_array_size(v) + 1, sizeof(*n->items));
         size_t i;
         json_t *x;
         json_array_foreach(v, i, x) n->items[n->n++] = json_to_node(x, at, sensitive);
@@ -368,7 +369,7 @@ static struct node *json_to_node(const json_t *v, const struct node *at, int sen
     n = node_at(NODE_SCALAR, at, sensitive);
     struct strbuf sb = STRBUF_INIT;
     add_value_text(&sb, v);
-    n->scalar = sb.buf ? strbuf_detach(&sb) : strdup("");
+    n->scalar = sb.buf ? strbuf_detach(&sb) : xstrdup("");
     n->quoted = json_is_string(v);
     return n;
 }
@@ -413,7 +414,7 @@ static struct var *use_var(struct vars *V, struct spec_dollars *pos, size_t k, c
     }
     struct var *x = var_find(V, name, nlen);
     if (!x) {
-        char *nm = strndup(name, nlen);
+        char *nm = xstrndup(name, nlen);
         unknown_msg(V, nm, msg, sizeof(msg));
         free(nm);
         diag_error(V->c->dl, V->c->file, line, col, "%s", msg);
@@ -447,7 +448,7 @@ static struct node *subst_scalar(struct vars *V, struct node *n)
         struct node *r = x ? json_to_node(x->value, n, x->sensitive) : NULL;
         if (!r) {  /* reported (or missing in lenient mode): an empty string keeps going */
             r = node_at(NODE_SCALAR, n, 0);
-            r->scalar = strdup("");
+            r->scalar = xstrdup("");
             r->quoted = 1;
         }
         node_free(n);
@@ -473,7 +474,7 @@ static struct node *subst_scalar(struct vars *V, struct node *n)
         }
     }
     free(n->scalar);
-    n->scalar = sb.buf ? strbuf_detach(&sb) : strdup("");
+    n->scalar = sb.buf ? strbuf_detach(&sb) : xstrdup("");
     n->quoted = 1;  /* text with something spliced in is a string */
     return n;
 }
@@ -505,7 +506,7 @@ void vars_apply(struct spec *s, const struct spec_vars_in *in, const struct spec
 {
     const struct node *decls = node_get(s->root, "vars");
     size_t ndecl = decls && decls->kind == NODE_MAP ? decls->n : 0;
-    struct vars V = {calloc(ndecl + 1, sizeof(struct var)), 0, c, MAP_INIT, 0, 0};
+    struct vars V = {xcalloc(ndecl + 1, sizeof(struct var)), 0, c, MAP_INIT, 0, 0};
     for (size_t i = 0; i < ndecl; i++) {
         declare(&V, decls->pairs[i].key, decls->pairs[i].value);
         map_put(&V.by_name, V.v[V.n - 1].name, &V.v[V.n - 1]);  /* the loader dropped duplicate keys */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aws/ec2.h"
+#include "base/xalloc.h"
 
 static const struct attr rt_schema[] = {
     {"vpc_id", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the VPC"},
@@ -131,7 +132,7 @@ static json_t *routes_ordered(const json_t *world, const json_t *order)
         if (w && !route_by_dest(out, d)) json_array_append(out, w);
     }
     size_t n0 = json_array_size(out), nrest = 0;
-    json_t **rest = calloc(json_array_size(world) + 1, sizeof(*rest));
+    json_t **rest = xcalloc(json_array_size(world) + 1, sizeof(*rest));
     json_array_foreach(world, i, r)
         if (!route_by_dest(out, ec2_str(r, "destination"))) rest[nrest++] = r;
     qsort(rest, nrest, sizeof(*rest), cmp_dest);
@@ -160,7 +161,7 @@ static json_t *subnets_ordered(const json_t *assocs, const json_t *order)
     json_array_foreach(order, i, v)
         if (json_is_string(v) && json_object_get(assocs, json_string_value(v)) && !in_list(out, json_string_value(v)))
             json_array_append(out, v);
-    const char **rest = calloc(json_object_size(assocs) + 1, sizeof(*rest));
+    const char **rest = xcalloc(json_object_size(assocs) + 1, sizeof(*rest));
     size_t n = 0;
     const char *k;
     json_object_foreach((json_t *)assocs, k, v)

@@ -8,6 +8,7 @@
 
 #include "aws/ec2.h"
 #include "base/strbuf.h"
+#include "base/xalloc.h"
 
 static const struct attr rule_schema[] = {
     {"security_group_id", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the group the rule belongs to"},
@@ -92,7 +93,7 @@ static int is_ours(xmlNodePtr it, const json_t *d, const json_t *ids, struct rul
     if (ok && seen) {
         if (c4 && *c4) json_array_append_new(seen->cidrs, json_string(c4));
         if (c6 && *c6) json_array_append_new(seen->cidrs6, json_string(c6));
-        if (grp && *grp && !seen->source) seen->source = strdup(grp);
+        if (grp && *grp && !seen->source) seen->source = xstrdup(grp);
     }
     free(eg); free(p); free(from); free(to); free(rid); free(c4); free(c6); free(grp);
     return ok;
@@ -169,7 +170,7 @@ static int rule_find(struct call *c, const json_t *desired, json_t **outputs)
 static json_t *split_ids(const char *id)
 {
     json_t *a = json_array();
-    char *dup = strdup(id), *save = NULL;
+    char *dup = xstrdup(id), *save = NULL;
     for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) json_array_append_new(a, json_string(t));
     free(dup);
     return a;

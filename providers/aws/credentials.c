@@ -13,6 +13,7 @@
 
 #include "aws/endpoint.h"
 #include "aws/profile.h"
+#include "base/xalloc.h"
 
 /* ---- struct aws_creds ---- */
 
@@ -27,7 +28,7 @@ static void wipe_free(char **s)
 static char *dup_or_null(const char *s)
 {
     if (!s || !*s) return NULL;
-    char *d = strdup(s);
+    char *d = xstrdup(s);
     if (!d) abort();
     return d;
 }
@@ -240,7 +241,7 @@ struct aws_credentials {
 
 struct aws_credentials *aws_credentials_new(const struct aws_credentials_config *cfg)
 {
-    struct aws_credentials *p = calloc(1, sizeof(*p));
+    struct aws_credentials *p = xcalloc(1, sizeof(*p));
     if (!p) abort();
     pthread_mutex_init(&p->mu, NULL);
     p->window = cfg && cfg->refresh_window > 0 ? cfg->refresh_window : 300;
@@ -265,7 +266,7 @@ int aws_credentials_resolutions(const struct aws_credentials *p) { return p->res
 static int resolve_locked(struct aws_credentials *p, struct aws_creds *fresh, struct mesh_err *err)
 {
     char *region = NULL;
-    if (p->region) region = strdup(p->region);
+    if (p->region) region = xstrdup(p->region);
     else if (aws_region_resolve(NULL, p->profile, &region, NULL) < 0) region = NULL;
     struct chain ch = { .explicit_profile = p->profile, .region = region,
                         .http = p->have_http ? &p->http : NULL };

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "aws/credentials.h"
+#include "base/xalloc.h"
 
 /* {"AccessKeyId", "SecretAccessKey", token_key, "Expiration"} -> out. */
 static int creds_from_json(const char *text, size_t len, const char *token_key, const char *what,
@@ -113,13 +114,13 @@ static char *container_token(void)
             fclose(f);
             buf[n] = '\0';
             buf[strcspn(buf, "\r\n")] = '\0';
-            char *t = strdup(buf);
+            char *t = xstrdup(buf);
             OPENSSL_cleanse(buf, sizeof(buf));
             return t;
         }
     }
     const char *t = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    return t && *t ? strdup(t) : NULL;
+    return t && *t ? xstrdup(t) : NULL;
 }
 
 int creds_from_container(const struct http_client *http, struct aws_creds *out, struct strbuf *looked,
@@ -170,7 +171,7 @@ static int imds_fetch(const struct http_client *http, const char *base, struct a
     int rc = metadata_call(http, "PUT", url, "X-aws-ec2-metadata-token-ttl-seconds", "21600", &resp, err);
     if (rc == 0 && resp.status != 200)
         rc = mesh_err_set(err, MESH_ERR, NULL, "instance metadata token: HTTP %ld", resp.status);
-    char *token = rc == 0 ? strdup(resp.body.buf) : NULL;
+    char *token = rc == 0 ? xstrdup(resp.body.buf) : NULL;
     char role[256] = "";
     if (rc == 0) rc = imds_get(http, base, "/latest/meta-data/iam/security-credentials/", token, &resp, err);
     if (rc == 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/duration.h"
+#include "base/xalloc.h"
 
 void ec2_query(struct aws_query *q, const char *action) { aws_query_init(q, action, EC2_VERSION); }
 
@@ -106,12 +107,12 @@ int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc)
 static char *scalar_text(const json_t *v)
 {
     char buf[64];
-    if (json_is_string(v)) return strdup(json_string_value(v));
+    if (json_is_string(v)) return xstrdup(json_string_value(v));
     if (json_is_integer(v)) snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v)) snprintf(buf, sizeof(buf), "%g", json_real_value(v));
     else if (json_is_boolean(v)) snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
     else buf[0] = '\0';
-    return strdup(buf);
+    return xstrdup(buf);
 }
 
 static void add_tag(struct aws_query *q, const char *prefix, int *k, const char *key, const char *value)

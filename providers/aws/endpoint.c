@@ -9,10 +9,11 @@
 
 #include "aws/profile.h"
 #include "base/strbuf.h"
+#include "base/xalloc.h"
 
 static char *strip_slash(const char *s)
 {
-    char *c = strdup(s);
+    char *c = xstrdup(s);
     if (!c) abort();
     size_t n = strlen(c);
     while (n > 0 && c[n - 1] == '/') c[--n] = '\0';
@@ -85,7 +86,7 @@ int aws_region_resolve(const char *explicit_region, const char *profile, char **
     }
     int rc = 0;
     if (v && *v) {
-        *region = strdup(v);
+        *region = xstrdup(v);
         if (!*region) abort();
     } else {
         rc = mesh_err_set(err, MESH_EINVAL, NULL, "no AWS region: set mesh.region in the spec, "

@@ -10,6 +10,7 @@
 
 #include "base/strbuf.h"
 #include "base/vec.h"
+#include "base/xalloc.h"
 
 struct ini_entry {
     char *section;
@@ -66,9 +67,9 @@ static char *trimmed(const char *b, const char *e, int collapse)
 
 static void add_entry(struct ini *ini, const char *section, char *key, char *value)
 {
-    struct ini_entry *e = calloc(1, sizeof(*e));
+    struct ini_entry *e = xcalloc(1, sizeof(*e));
     if (!e) abort();
-    e->section = strdup(section);
+    e->section = xstrdup(section);
     if (!e->section) abort();
     e->key = key;
     e->value = value;
@@ -113,7 +114,7 @@ static int parse_line(struct ini_cursor *c, const char *b, const char *e)
         key = full;
     } else {
         free(c->parent);
-        c->parent = *value ? NULL : strdup(key);
+        c->parent = *value ? NULL : xstrdup(key);
     }
     add_entry(c->ini, c->section, key, value);
     return 0;
@@ -121,7 +122,7 @@ static int parse_line(struct ini_cursor *c, const char *b, const char *e)
 
 int ini_parse(const char *text, size_t len, const char *name, struct ini **out, struct mesh_err *err)
 {
-    struct ini *ini = calloc(1, sizeof(*ini));
+    struct ini *ini = xcalloc(1, sizeof(*ini));
     if (!ini) abort();
     struct ini_cursor c = { .ini = ini, .name = name ? name : "ini", .err = err };
     const char *p = text, *end = text + len;

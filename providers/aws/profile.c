@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/xalloc.h"
 
 static char *home_path(const char *env, const char *rel)
 {
@@ -13,7 +14,7 @@ static char *home_path(const char *env, const char *rel)
         if (v[0] == '~' && v[1] == '/' && getenv("HOME")) {
             if (asprintf(&out, "%s%s", getenv("HOME"), v + 1) < 0) abort();
         } else {
-            out = strdup(v);
+            out = xstrdup(v);
         }
     } else {
         const char *home = getenv("HOME");

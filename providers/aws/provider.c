@@ -7,6 +7,7 @@
 
 #include "aws/ec2.h"
 #include "aws/endpoint.h"
+#include "base/xalloc.h"
 
 static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
 {
@@ -15,7 +16,7 @@ static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
     const char *name = json_string_value(json_object_get(config, "name"));
     char *region = NULL;
     if (aws_region_resolve(region_in, profile, &region, err) < 0) return err->code;
-    struct aws_handle *h = calloc(1, sizeof(*h));
+    struct aws_handle *h = xcalloc(1, sizeof(*h));
     if (!h) abort();
     const char *b = getenv("MESH_RETRY_BUDGET");
     http_retries_init(&h->retries, b && *b ? atol(b) : 2000);
@@ -25,7 +26,7 @@ static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
     struct aws_credentials_config cfg = {.profile = profile, .region = region, .http = &h->client.http};
     h->client.creds = aws_credentials_new(&cfg);
     free(region);
-    h->mesh_name = name ? strdup(name) : NULL;
+    h->mesh_name = name ? xstrdup(name) : NULL;
     pthread_mutex_init(&h->mu, NULL);
     h->nazs = -1;
     atomic_init(&h->calls, 0);

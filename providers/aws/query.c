@@ -14,6 +14,7 @@
 
 #include "aws/client.h"
 #include "aws/sigv4.h"
+#include "base/xalloc.h"
 
 /* ---- request building ---- */
 
@@ -95,7 +96,7 @@ char *aws_xml_text(xmlNodePtr from, const char *path)
     xmlNodePtr n = path && *path ? aws_xml_find(from, path) : from;
     if (!n) return NULL;
     xmlChar *c = xmlNodeGetContent(n);
-    char *s = strdup(c ? (const char *)c : "");
+    char *s = xstrdup(c ? (const char *)c : "");
     xmlFree(c);
     if (!s) abort();
     return s;

@@ -11,6 +11,7 @@
 
 #include "base/vec.h"
 #include "http.h"
+#include "base/xalloc.h"
 
 #define SIGV4_ALGO "AWS4-HMAC-SHA256"
 
@@ -78,7 +79,7 @@ void sigv4_uri_encode(struct strbuf *sb, const char *s, size_t len, int keep_sla
 static void path_normalize(const char *path, struct strbuf *out)
 {
     struct vec segs = VEC_INIT;
-    char *copy = strdup(path);
+    char *copy = xstrdup(path);
     if (!copy) abort();
     size_t len = strlen(path);
     int trailing = len > 1 && path[len - 1] == '/';
@@ -142,7 +143,7 @@ static char *encode_decoded(const char *s, size_t n)
 
 static void qparams_add_raw(struct vec *v, const char *key, const char *value)
 {
-    struct qparam *p = calloc(1, sizeof(*p));
+    struct qparam *p = xcalloc(1, sizeof(*p));
     if (!p) abort();
     p->key = encode_decoded(key, strlen(key));
     p->value = encode_decoded(value, strlen(value));
@@ -159,10 +160,10 @@ static void qparams_parse(struct vec *v, const char *query)
         if (n) {
             const char *eq = memchr(p, '=', n);
             size_t kn = eq ? (size_t)(eq - p) : n;
-            struct qparam *q = calloc(1, sizeof(*q));
+            struct qparam *q = xcalloc(1, sizeof(*q));
             if (!q) abort();
             q->key = encode_decoded(p, kn);
-            q->value = eq ? encode_decoded(eq + 1, n - kn - 1) : strdup("");
+            q->value = eq ? encode_decoded(eq + 1, n - kn - 1) : xstrdup("");
             vec_push(v, q);
         }
         p += n + (amp ? 1 : 0);
@@ -218,9 +219,9 @@ static char *header_value_trim(const char *v)
 
 static void cheaders_add(struct vec *v, const char *name, const char *value)
 {
-    struct cheader *h = calloc(1, sizeof(*h));
+    struct cheader *h = xcalloc(1, sizeof(*h));
     if (!h) abort();
-    h->name = strdup(name);
+    h->name = xstrdup(name);
     if (!h->name) abort();
     for (char *p = h->name; *p; p++) *p = (char)tolower((unsigned char)*p);
     h->value = header_value_trim(value);
@@ -381,7 +382,7 @@ int sigv4_sign_http(struct http_request *req, const struct sigv4_creds *creds, c
         vec_push(&pairs, h);
     }
     size_t n = pairs.len + 1;
-    struct sigv4_pair *hp = calloc(n, sizeof(*hp));
+    struct sigv4_pair *hp = xcalloc(n, sizeof(*hp));
     if (!hp) abort();
     for (size_t i = 0; i < pairs.len; i++) {
         struct http_header *h = pairs.items[i];
@@ -417,7 +418,7 @@ int sigv4_presign_url(const char *url, const struct sigv4_creds *creds, const ch
 {
     char *scheme = NULL, *host = NULL, *path = NULL, *query = NULL;
     if (http_url_split(url, &scheme, &host, &path, &query, err) < 0) return err->code;
-    struct sigv4_pair *hp = calloc(nextra + 1, sizeof(*hp));
+    struct sigv4_pair *hp = xcalloc(nextra + 1, sizeof(*hp));
     if (!hp) abort();
     hp[0] = (struct sigv4_pair){ "host", host };
     for (size_t i = 0; i < nextra; i++) hp[i + 1] = extra[i];

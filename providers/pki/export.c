@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "pki.h"
+#include "base/xalloc.h"
 
 struct export_file {
     const char *name;
@@ -115,7 +116,7 @@ static int export_same(const char *path, const char *want, mode_t mode)
     struct stat st;
     size_t len = strlen(want);
     int same = fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size == len && (!mode || (st.st_mode & 0777) == mode);
-    char *buf = same ? malloc(len + 1) : NULL;
+    char *buf = same ? xmalloc(len + 1) : NULL;
     size_t got = 0;
     ssize_t n = 1;
     while (buf && got < len && (n = read(fd, buf + got, len - got)) > 0) got += (size_t)n;

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "pki.h"
+#include "base/xalloc.h"
 
 #define IMPORT_MAX_FILE (1L << 20)
 
@@ -28,7 +29,7 @@ static int import_read_file(struct call *c, const char *attr, const char *path, 
         return mesh_err_set(c->err, MESH_EINVAL, c->address, "cannot read %s %s: %s; check the path", attr, path,
                             strerror(e));
     }
-    char *buf = calloc(1, (size_t)st.st_size + 1);
+    char *buf = xcalloc(1, (size_t)st.st_size + 1);
     size_t got = 0;
     ssize_t n = 1;
     while (buf && got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0) got += (size_t)n;

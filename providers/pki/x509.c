@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "pki.h"
+#include "base/xalloc.h"
 
 #define PKI_KEY_USAGE "critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign"
 #define PKI_ISTIOD_SAN "DNS:istiod.istio-system.svc"
@@ -95,7 +96,7 @@ char *pki_cert_serial_hex(X509 *x)
     char *hex = bn ? BN_bn2hex(bn) : NULL;
     BN_free(bn);
     if (!hex) return NULL;
-    char *s = strdup(hex);
+    char *s = xstrdup(hex);
     OPENSSL_free(hex);
     for (char *p = s; p && *p; p++) *p = (char)tolower((unsigned char)*p);
     return s;
