@@ -61,10 +61,16 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
     else if (r->rolled_back)
         ui_out("\n%s%s failed and %d rollback step(s) failed too.%s State holds what exists now; fix the cause and run "
                "'mesh apply' again to converge.\n", ui_c("red"), cmd, r->rollback_failed, ui_c("reset"));
-    else if (r->store_failed)
-        ui_out("\n%s%s failed: the state store stopped accepting writes (see the error above), so nothing could be "
-               "rolled back.%s Fix that, then run 'mesh apply': it recovers from the journal.\n", ui_c("red"), cmd,
+    else if (r->store_failed && strcmp(cmd, "destroy") == 0)
+        ui_out("\n%sdestroy failed: the state store stopped accepting writes (see the error above), so it stopped "
+               "before its next delete.%s The run stays open in the journal. Fix that, then run 'mesh destroy' "
+               "again: it first closes this run from the journal, then destroys what is left.\n", ui_c("red"),
                ui_c("reset"));
+    else if (r->store_failed)
+        ui_out("\n%s%s failed: the state store stopped accepting writes (see the error above), so it stopped before "
+               "its next driver call and could not roll back.%s The run stays open in the journal. Fix that, then "
+               "run 'mesh apply' again: it first recovers this run (adopting what it created, then rolling it back), "
+               "then plans and applies as usual.\n", ui_c("red"), cmd, ui_c("reset"));
     else if (r->phase2_failed)
         ui_out("\n%s%s stopped at a failed delete.%s What was not deleted is still in state; run 'mesh %s' again "
                "to finish.\n", ui_c("red"), cmd, ui_c("reset"), cmd);
@@ -72,6 +78,19 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
         ui_out("\n%s%s failed%s.%s Progress was kept (--no-rollback): %d created, %d changed; run 'mesh apply' again "
                "to converge.\n", ui_c("red"), cmd, r->interrupted ? " (interrupted)" : "", ui_c("reset"),
                r->created + r->replaced, r->updated);
+}
+
+/* Marks the run finished. If that write fails the run stays open and the next run recovers it
+ * (keeping its progress once it reached its deletes), so say so. */
+static int run_close(struct session *s, const char *status)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (store_run_end(s->store, s->run_id, status, &e) == 0) return 0;
+    ui_error(&e);
+    ui_errorf("could not record the end of run %s (%s); the next 'mesh apply' recovers it from the journal first",
+              s->run_id, status);
+    return -1;
 }
 
 /* A guarded resource (an EKS cluster, the root CA, a VPC) is replaced or deleted only when the
@@ -175,7 +194,9 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     if (!destroy) flags |= OPT_NO_ROLLBACK | OPT_RESUME | OPT_ALLOW_REPLACE;
     if (cli_parse(&o, cmd, flags, argc, argv)) return 1;
     ui_init(o.json);
-    cancel_install();
+    cancel_install(cmd, destroy ? "stopping: what was deleted stays deleted, the rest stays in state for 'mesh destroy'"
+                        : o.no_rollback ? "stopping with the progress kept (--no-rollback)"
+                                        : "rolling back (or, once it is deleting, stopping there)");
     struct session s;
     session_init(&s, &o);
     struct mesh_err err;
@@ -226,7 +247,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
         goto out;
     }
     if (!ui.json) ui_out("\n");
-    if (store_run_begin(s.store, s.run_id, cmd, &err) || store_snapshot_take(s.store, s.run_id, &err)) {
+    if (store_run_start(s.store, s.run_id, cmd, &err)) {
         ui_error(&err);
         rc = 1;
         goto out;
@@ -236,11 +257,11 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     struct apply_report rep;
     int arc = apply_run(s.store, p, &ao, &rep, &err);
     const char *status = arc == 0 ? "ok" : rep.rolled_back && !rep.rollback_failed ? "rolled_back" : rep.interrupted ? "interrupted" : "failed";
-    struct mesh_err e2;
-    mesh_err_init(&e2);
-    store_run_end(s.store, s.run_id, status, &e2);
     report(cmd, p, &rep, arc, s.run_id);
     rc = arc ? 1 : 0;
+    /* A run whose results could not all be recorded stays "running": the next apply or destroy
+     * recovers it from its journal (its intents were durable before each driver call). */
+    if (!rep.store_failed && run_close(&s, status)) rc = 1;
 out:
     if (rc == 0 && p && outputs_after_run(&s, destroy)) rc = 1;
     plan_free(p);

@@ -172,6 +172,11 @@ void plan_render_summary(const struct plan *p)
                                            p->destroy, "replace", p->replace, "changes", plan_has_changes(p)));
         return;
     }
+    if (!plan_has_changes(p) && p->destroy_mode) {
+        if (p->entries.len) ui_out("%sNothing to destroy.%s\n", ui_c("green"), ui_c("reset"));
+        else ui_out("%sNothing to destroy:%s state holds no resources.\n", ui_c("green"), ui_c("reset"));
+        return;
+    }
     if (!plan_has_changes(p)) {
         size_t n = p->entries.len;
         ui_out("%sNo changes.%s The world matches the spec (%zu resource%s checked).\n", ui_c("green"), ui_c("reset"), n,
