@@ -37,7 +37,7 @@ static void report_providers(json_t *ps)
 static void report(const char *cmd, const struct plan *p, const struct apply_report *r, int rc, const char *run_id)
 {
     json_t *ps = provider_stats();  /* {"aws": {"api_calls": N, "retries": M}} or NULL */
-    const char *status = rc == 0 ? "ok" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
+    const char *status = rc == 0 ? "ok" : r->store_failed ? "failed" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
     if (ui.json) {
         ui_event("summary", json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:b, s:o*}", "command", cmd, "status", status,
                                       "run_id", run_id, "created", r->created, "updated", r->updated, "replaced", r->replaced,
@@ -55,13 +55,7 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
         return;
     }
     (void)p;
-    if (r->rolled_back && !r->rollback_failed)
-        ui_out("\n%s%s failed%s%s; every change of this run was rolled back: state and the world are as before it.\n",
-               ui_c("red"), cmd, r->interrupted ? " (interrupted)" : "", ui_c("reset"));
-    else if (r->rolled_back)
-        ui_out("\n%s%s failed and %d rollback step(s) failed too.%s State holds what exists now; fix the cause and run "
-               "'mesh apply' again to converge.\n", ui_c("red"), cmd, r->rollback_failed, ui_c("reset"));
-    else if (r->store_failed && strcmp(cmd, "destroy") == 0)
+    if (r->store_failed && strcmp(cmd, "destroy") == 0)
         ui_out("\n%sdestroy failed: the state store stopped accepting writes (see the error above), so it stopped "
                "before its next delete.%s The run stays open in the journal. Fix that, then run 'mesh destroy' "
                "again: it first closes this run from the journal, then destroys what is left.\n", ui_c("red"),
@@ -71,9 +65,15 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
                "its next driver call and could not roll back.%s The run stays open in the journal. Fix that, then "
                "run 'mesh apply' again: it first recovers this run (adopting what it created, then rolling it back), "
                "then plans and applies as usual.\n", ui_c("red"), cmd, ui_c("reset"));
+    else if (r->rolled_back && !r->rollback_failed)
+        ui_out("\n%s%s failed%s%s; every change of this run was rolled back: state and the world are as before it.\n",
+               ui_c("red"), cmd, r->interrupted ? " (interrupted)" : "", ui_c("reset"));
+    else if (r->rolled_back)
+        ui_out("\n%s%s failed and %d rollback step(s) failed too.%s State holds what exists now; fix the cause and run "
+               "'mesh apply' again to converge.\n", ui_c("red"), cmd, r->rollback_failed, ui_c("reset"));
     else if (r->phase2_failed)
-        ui_out("\n%s%s stopped at a failed delete.%s What was not deleted is still in state; run 'mesh %s' again "
-               "to finish.\n", ui_c("red"), cmd, ui_c("reset"), cmd);
+        ui_out("\n%s%s %s.%s What was not deleted is still in state; run 'mesh %s' again to finish.\n", ui_c("red"),
+               cmd, r->interrupted ? "was interrupted while deleting" : "stopped at a failed delete", ui_c("reset"), cmd);
     else
         ui_out("\n%s%s failed%s.%s Progress was kept (--no-rollback): %d created, %d changed; run 'mesh apply' again "
                "to converge.\n", ui_c("red"), cmd, r->interrupted ? " (interrupted)" : "", ui_c("reset"),

@@ -218,6 +218,10 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
         const struct state_row *old = changed.items[i];
         row_key(old, key, sizeof(key));
         const struct state_row *now_row = map_get(&nmap, key);
+        if (rb.broken) {
+            rb.skipped++;
+            continue;
+        }
         if (now_row->deposed[0] && map_has(&stuck, old->address)) {
             /* The replacement is still there: the old object stays deposed, and the next apply
              * deletes one or the other. Restoring it would drop the new one from state. */
