@@ -82,14 +82,14 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
 
 /* Marks the run finished. If that write fails the run stays open and the next run recovers it
  * (keeping its progress once it reached its deletes), so say so. */
-static int run_close(struct session *s, const char *status)
+static int run_close(struct session *s, const char *cmd, const char *status)
 {
     struct mesh_err e;
     mesh_err_init(&e);
     if (store_run_end(s->store, s->run_id, status, &e) == 0) return 0;
     ui_error(&e);
-    ui_errorf("could not record the end of run %s (%s); the next 'mesh apply' recovers it from the journal first",
-              s->run_id, status);
+    ui_errorf("could not record the end of run %s (%s); the next 'mesh %s' recovers it from the journal first",
+              s->run_id, status, cmd);
     return -1;
 }
 
@@ -261,7 +261,7 @@ static int run(const char *cmd, int destroy, int argc, char **argv)
     rc = arc ? 1 : 0;
     /* A run whose results could not all be recorded stays "running": the next apply or destroy
      * recovers it from its journal (its intents were durable before each driver call). */
-    if (!rep.store_failed && run_close(&s, status)) rc = 1;
+    if (!rep.store_failed && run_close(&s, cmd, status)) rc = 1;
 out:
     if (rc == 0 && p && outputs_after_run(&s, destroy)) rc = 1;
     plan_free(p);

@@ -153,14 +153,14 @@ static int recover_rollback(struct store *st, const char *cut, const char *exec_
     vec_free_all(&before, state_row_free);
     if (out.store_broken)  /* the run stays open: the next apply starts this recovery again */
         return mesh_err_set(err, MESH_ERR, NULL, "recovery of run %s stopped: the state store failed (see above); "
-                            "fix that and run 'mesh apply' again", cut);
+                            "fix that and run the same command again", cut);
     if (rc) {
         struct mesh_err e2;
         mesh_err_init(&e2);
         if (store_run_end(st, cut, "failed", &e2)) ui_error(&e2);
         return mesh_err_set(err, MESH_ERR, NULL,
                             "recovery of run %s: %d rollback step(s) failed; state holds what exists now: fix the "
-                            "cause and run 'mesh apply' again", cut, out.failed);
+                            "cause and run the same command again", cut, out.failed);
     }
     *status = "rolled_back";
     return 0;
@@ -212,10 +212,10 @@ static int recover_describe(struct store *st, const char *cut, int resume, struc
                                  : "roll it back to the state before it (or keep it with --resume)";
     plan_note(notes, "Run %s was cut off (crash, kill, or a state write that failed) and its journal is still open.", cut);
     if (creates)
-        plan_note(notes, "`mesh apply` will first look up its %d interrupted create%s and adopt what exists, then %s;",
+        plan_note(notes, "`mesh apply` (or `mesh destroy`) will first look up its %d interrupted create%s and adopt what exists, then %s;",
                   creates, creates == 1 ? "" : "s", then);
     else
-        plan_note(notes, "`mesh apply` will first %s (no create was in flight, so there is nothing to look up);", then);
+        plan_note(notes, "`mesh apply` (or `mesh destroy`) will first %s (no create was in flight, so there is nothing to look up);", then);
     plan_note(notes, "the plan below is against the state as it is now, before that recovery.");
     return 0;
 }
