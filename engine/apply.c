@@ -147,15 +147,12 @@ static void coord_store_broken(struct coord *co, const struct mesh_err *e, const
     coord_stop(co);
 }
 
-/* Journals the intents of as many ready jobs as there are free workers in one transaction, then
- * hands them to the pool. Only what runs is journaled as in flight, so a failure (or a state
- * store that stops accepting writes) leaves at most --parallelism calls to finish or recover. */
+/* Journals the intents of every ready job in one transaction, then hands them to the pool (a
+ * job still queued when the run stops skips its driver calls: see job_run). */
 static void coord_dispatch(struct coord *co, struct pool *pool)
 {
     if (!co->ready.len || co->stopping) return;
-    size_t n = co->o->parallelism > co->inflight ? (size_t)(co->o->parallelism - co->inflight) : 0;
-    if (n > co->ready.len) n = co->ready.len;
-    if (!n) return;
+    size_t n = co->ready.len;
     struct mesh_err e;
     mesh_err_init(&e);
     int rc = store_begin(co->st, &e);
@@ -183,8 +180,7 @@ static void coord_dispatch(struct coord *co, struct pool *pool)
         progress(j, "start", 0, NULL);
         pool_submit(pool, j);
     }
-    memmove(co->ready.items, co->ready.items + n, (co->ready.len - n) * sizeof(co->ready.items[0]));
-    co->ready.len -= n;
+    co->ready.len = 0;
 }
 
 static void coord_release_dependents(struct coord *co, struct job *j)
