@@ -50,7 +50,9 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
 
 /* recover.c: finds runs cut off by a crash; plan_notes describes them for `mesh plan` (dry_run),
  * otherwise adopts their interrupted creates (driver find) and rolls them back (or, with resume,
- * keeps their progress). Returns the number of runs recovered, or a negative code. */
+ * keeps their progress). The rollback's steps are journaled under the cut-off run itself, so a
+ * recovery that is cut off in turn is recovered the same way; exec_run_id is not used for them.
+ * Returns the number of runs recovered, or a negative code. */
 struct spec;
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
                  struct plan *plan_notes, struct mesh_err *err);
