@@ -2,6 +2,7 @@
  * DAG bookkeeping; workers only call drivers (apply_job.c). */
 #include "apply.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct coord {
     struct vec ready;       /* struct job * */
     int inflight;
     int stopping;           /* a failure or Ctrl-C: start nothing new */
+    atomic_int stop;        /* the same, for jobs already queued on the pool (see job_run) */
     int store_broken;       /* a commit failed: nothing can be journaled any more */
     struct map cbd_deposed; /* address -> strdup'ed deposed key of replaced objects (phase 2 deletes them) */
 };
@@ -130,25 +132,44 @@ static void progress(struct job *j, const char *status, double elapsed, const ch
         ui_out("%s%s: %s failed after %s%s\n", ui_c("red"), addr, job_verb(j), dur, ui_c("reset"));
 }
 
-/* Journals the intents of every ready job in one transaction, then hands them to the pool. */
+/* Starts nothing new: jobs not yet dispatched stay, queued ones skip their driver calls. */
+static void coord_stop(struct coord *co)
+{
+    co->stopping = 1;
+    atomic_store(&co->stop, 1);
+}
+
+/* The state store failed a write: nothing more can be journaled, so no driver may be called
+ * again (its intent would not be durable) and the run stays open for the next one to recover. */
+static void coord_store_broken(struct coord *co, const struct mesh_err *e, const char *what)
+{
+    if (co->store_broken) return;
+    mesh_err_set(co->err, e->code ? e->code : MESH_ERR, e->where, "state store: %s: %s", what, e->msg);
+    ui_error(co->err);
+    co->store_broken = 1;
+    coord_stop(co);
+}
+
+/* Journals the intents of every ready job in one transaction, then hands them to the pool (a
+ * job still queued when the run stops skips its driver calls: see job_run). */
 static void coord_dispatch(struct coord *co, struct pool *pool)
 {
     if (!co->ready.len || co->stopping) return;
+    size_t n = co->ready.len;
     struct mesh_err e;
     mesh_err_init(&e);
     int rc = store_begin(co->st, &e);
-    for (size_t i = 0; !rc && i < co->ready.len; i++) {
+    for (size_t i = 0; !rc && i < n; i++) {
         struct job *j = co->ready.items[i];
         rc = store_journal(co->st, co->o->run_id, j->e->address, job_action(j), "intent", NULL, &e);
     }
     if (!rc) rc = store_commit(co->st, &e);
     if (rc) {
         store_rollback(co->st);
-        mesh_err_set(co->err, rc, e.where, "%s", e.msg);
-        co->stopping = co->store_broken = 1;
+        coord_store_broken(co, &e, "cannot journal the next driver calls");
         return;
     }
-    for (size_t i = 0; i < co->ready.len; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct job *j = co->ready.items[i];
         if (j->kind != JOB_DELETE && j->kind != JOB_DELETE_DEPOSED) {
             int unknown = 0;
@@ -156,6 +177,7 @@ static void coord_dispatch(struct coord *co, struct pool *pool)
             (void)unknown;  /* every dependency is done, so nothing is unknown any more */
         }
         j->started = 1;
+        j->stop = &co->stop;
         j->t0 = j->last_progress = mesh_now_mono();
         co->inflight++;
         progress(j, "start", 0, NULL);
@@ -201,6 +223,9 @@ static int coord_commit_stage(struct coord *co, struct job *j, struct mesh_err *
             rc = store_journal(co->st, co->o->run_id, addr, action, "ok", NULL, e);
         }
         return rc;
+    case STAGE_SKIPPED:
+        return store_journal(co->st, co->o->run_id, addr, job_action(j), "failed",
+                             "{\"error\":\"not started: the run stopped first\"}", e);
     case STAGE_FAILED: {
         char msg[1400];
         mesh_err_str(&j->err, msg, sizeof(msg));
@@ -242,11 +267,12 @@ static void coord_finish_stage(struct coord *co, struct job *j)
         co->inflight--;
         co->rep->failed++;
         progress(j, "failed", el, j->err.msg);
-        char msg[1400];
         if (!ui.json) ui_error(&j->err);
         mesh_err_set(co->err, j->rc, j->err.where, "%s", j->err.msg);
-        (void)msg;
-        co->stopping = 1;
+        coord_stop(co);
+    } else if (j->stage == STAGE_SKIPPED) {
+        j->finished = 1;
+        co->inflight--;
     }
 }
 
@@ -256,7 +282,7 @@ static void coord_collect(struct coord *co, struct pool *pool)
     struct vec got = VEC_INIT;
     pool_collect(pool, &got, 1.0);
     if (cancel_requested() && !co->stopping) {
-        co->stopping = 1;
+        coord_stop(co);
         co->rep->interrupted = 1;
         mesh_err_set(co->err, MESH_ECANCELED, NULL, "interrupted");
     }
@@ -268,13 +294,11 @@ static void coord_collect(struct coord *co, struct pool *pool)
         if (!rc) rc = store_commit(co->st, &e);
         if (rc && !co->store_broken) {
             store_rollback(co->st);
-            mesh_err_set(co->err, rc, e.where, "state store: %s", e.msg);
-            ui_error(&e);  /* nothing more can be journaled: say why, loudly */
-            co->stopping = co->store_broken = 1;
+            coord_store_broken(co, &e, "cannot record the results of driver calls");
         }
         for (size_t i = 0; i < got.len; i++) {
             struct job *j = got.items[i];
-            if (j->needs_ack) job_ack(j);
+            if (j->needs_ack) job_ack(j, !co->store_broken);
             else coord_finish_stage(co, j);
         }
     }
@@ -389,10 +413,12 @@ static int apply_rollback(struct coord *co)
     }
     if (!ui.json) ui_out("\n%sRolling back the changes of this run...%s\n", ui_c("bold"), ui_c("reset"));
     co->rep->rolled_back = 1;
-    int failed = rollback_to(co->st, &before, co->o->run_id, co->o->parallelism, &e);
-    co->rep->rollback_failed += failed;
+    struct rollback_outcome out;
+    int rc = rollback_to(co->st, &before, co->o->run_id, co->o->parallelism, &out, &e);
+    co->rep->rollback_failed += out.failed;
+    if (out.store_broken) co->store_broken = 1;  /* the run stays open: the next one recovers it */
     vec_free_all(&before, state_row_free);
-    return failed ? -1 : 0;
+    return rc;
 }
 
 int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, struct apply_report *rep,
@@ -412,12 +438,16 @@ int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, stru
     } else if (!phase1_failed) {
         struct mesh_err e;
         mesh_err_init(&e);
-        /* A marker: a run cut off after this point is finished, not rolled back. */
-        store_journal(st, o->run_id, "", "phase2", "intent", NULL, &e);
-        build_phase2(&co, p);
-        coord_run_phase(&co);
-        coord_free_jobs(&co);
-        if (co.stopping) rep->phase2_failed = 1;
+        /* A marker: a run cut off after this point is finished, not rolled back. Without it a
+         * recovery would roll phase 1 back after deletes it cannot undo, so no delete starts. */
+        if (store_journal(st, o->run_id, "", "phase2", "intent", NULL, &e)) {
+            coord_store_broken(&co, &e, "cannot record the start of the deletes");
+        } else {
+            build_phase2(&co, p);
+            coord_run_phase(&co);
+            coord_free_jobs(&co);
+            if (co.stopping && !co.store_broken) rep->phase2_failed = 1;
+        }
     }
     for (size_t i = 0; i < co.cbd_deposed.cap; i++)
         if (co.cbd_deposed.slots[i].key) free(co.cbd_deposed.slots[i].value);

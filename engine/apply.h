@@ -37,13 +37,22 @@ int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, stru
 
 /* rollback.c: brings state (and the world) back to `before` (the snapshot taken when run_id
  * started): deletes objects made since, restores updated ones, un-deposes replaced ones, re-creates
- * deleted ones. Journals each step under exec_run_id. Returns the number of failed steps. */
+ * deleted ones. Journals each step under exec_run_id (the intent before its driver call). Returns 0
+ * when every step succeeded, else MESH_ERR with err holding the first failure. A step that failed
+ * leaves state saying what exists; a journal or state write that failed stops the rollback before
+ * its next driver call (store_broken: the run must stay open for a later recovery). */
+struct rollback_outcome {
+    int failed;        /* steps that failed */
+    int store_broken;  /* a state write failed: the rollback stopped there */
+};
 int rollback_to(struct store *st, const struct vec *before, const char *exec_run_id, int parallelism,
-                struct mesh_err *err);
+                struct rollback_outcome *out, struct mesh_err *err);
 
 /* recover.c: finds runs cut off by a crash; plan_notes describes them for `mesh plan` (dry_run),
  * otherwise adopts their interrupted creates (driver find) and rolls them back (or, with resume,
- * keeps their progress). Returns the number of runs recovered, or a negative code. */
+ * keeps their progress). The rollback's steps are journaled under the cut-off run itself, so a
+ * recovery that is cut off in turn is recovered the same way; exec_run_id is not used for them.
+ * Returns the number of runs recovered, or a negative code. */
 struct spec;
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
                  struct plan *plan_notes, struct mesh_err *err);

@@ -62,8 +62,9 @@ json_t *driver_sensitive_names(const struct driver *d)
     return a;
 }
 
-/* Posts the job and, for a mid-run stage, blocks until the coordinator committed it. */
-static void job_post(struct pool *p, struct job *j, enum job_stage stage, int wait_ack)
+/* Posts the job and, for a mid-run stage, blocks until the coordinator committed it; then
+ * returns -1 if the coordinator said to stop. */
+static int job_post(struct pool *p, struct job *j, enum job_stage stage, int wait_ack)
 {
     pthread_mutex_lock(&j->mu);
     j->stage = stage;
@@ -71,16 +72,19 @@ static void job_post(struct pool *p, struct job *j, enum job_stage stage, int wa
     j->acked = 0;
     pthread_mutex_unlock(&j->mu);
     pool_post(p, j);
-    if (!wait_ack) return;
+    if (!wait_ack) return 0;
     pthread_mutex_lock(&j->mu);
     while (!j->acked) pthread_cond_wait(&j->cv, &j->mu);
+    int go_on = j->go_on;
     pthread_mutex_unlock(&j->mu);
+    return go_on ? 0 : -1;
 }
 
-void job_ack(struct job *j)
+void job_ack(struct job *j, int go_on)
 {
     pthread_mutex_lock(&j->mu);
     j->acked = 1;
+    j->go_on = go_on;
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
 }
@@ -175,7 +179,10 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
         job_post(p, j, STAGE_DONE, 0);
         return;
     }
-    job_post(p, j, STAGE_CREATED, 1);
+    if (job_post(p, j, STAGE_CREATED, 1)) {
+        job_post(p, j, STAGE_SKIPPED, 0);  /* the ID could not be recorded: no wait either */
+        return;
+    }
     json_t *ready = NULL;
     rc = invoke_wait(c, d, j->outputs, &ready);
     if (rc) {
@@ -201,6 +208,10 @@ void job_run(struct pool *p, void *item, void *ctx)
     struct plan_entry *e = j->e;
     const struct driver *d = e->driver;
     struct call c;
+    if (j->stop && atomic_load(j->stop)) {
+        job_post(p, j, STAGE_SKIPPED, 0);  /* queued when the run stopped: never started */
+        return;
+    }
     invoke_init(&c, d, e->address, j->run_id, job_action(j), &j->err);
     int rc;
     switch (j->kind) {
@@ -216,7 +227,10 @@ void job_run(struct pool *p, void *item, void *ctx)
             job_fail(p, j, rc);
             return;
         }
-        job_post(p, j, STAGE_OLD_DELETED, 1);
+        if (job_post(p, j, STAGE_OLD_DELETED, 1)) {
+            job_post(p, j, STAGE_SKIPPED, 0);
+            return;
+        }
         job_set_deadline(j, &c, "create");
         job_create(p, j, &c);
         return;

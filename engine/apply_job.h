@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "base/err.h"
 #include "base/vec.h"
@@ -16,8 +17,8 @@ struct driver;
 
 enum job_kind { JOB_CREATE, JOB_UPDATE, JOB_REPLACE_CBD, JOB_REPLACE_DBC, JOB_DELETE, JOB_DELETE_DEPOSED };
 
-/* What a posted job reports. */
-enum job_stage { STAGE_NONE, STAGE_CREATED, STAGE_OLD_DELETED, STAGE_DONE, STAGE_FAILED };
+/* What a posted job reports. SKIPPED: the run stopped before the job's (next) driver call. */
+enum job_stage { STAGE_NONE, STAGE_CREATED, STAGE_OLD_DELETED, STAGE_DONE, STAGE_FAILED, STAGE_SKIPPED };
 
 struct job {
     struct plan_entry *e;
@@ -41,6 +42,8 @@ struct job {
     struct mesh_err err;
     int needs_ack;
     int acked;
+    int go_on;                /* the ack's answer: 0 when the state store broke (call no driver again) */
+    atomic_int *stop;         /* the coordinator's flag: once set, a job not yet started calls no driver */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
@@ -49,8 +52,9 @@ struct job *job_new(struct plan_entry *e, enum job_kind kind, const char *run_id
 void job_free(void *j);
 /* Worker entry point (pool_run_fn). */
 void job_run(struct pool *p, void *item, void *ctx);
-/* Coordinator: lets a job that posted a mid-run stage go on. */
-void job_ack(struct job *j);
+/* Coordinator: answers a job that posted a mid-run stage: go on (1), or stop before its next
+ * driver call (0: its result could not be recorded). */
+void job_ack(struct job *j, int go_on);
 const char *job_verb(const struct job *j);       /* "Creating", "Modifying", "Destroying" ... */
 const char *job_noun(const struct job *j);       /* "Creation", "Modifications", "Destruction" ... */
 const char *job_action(const struct job *j);     /* journal action: "create", "update", ... */

@@ -23,7 +23,8 @@ static const struct cli_flag cli_flags[] = {
     {"--state", NULL, OPT_STATE, "PATH", "the state database (default: $MESH_STATE, the spec's state.path,\n"
                                          "or .mesh/state.db beside the spec)"},
     {"--json", NULL, OPT_JSON, NULL, "one JSON object per line on stdout (docs/json.md)"},
-    {"--detailed-exitcode", NULL, OPT_DETAILED, NULL, "exit 2 when the plan has changes (0 none, 1 error)"},
+    {"--detailed-exitcode", NULL, OPT_DETAILED, NULL, "exit 2 when there is something to do: resource or output changes, or a\n"
+                                                   "cut-off run to recover (0: nothing, 1: error)"},
     {"--target", NULL, OPT_TARGET, "ADDR", "only ADDR and what it depends on (destroy: and what depends on it);\n"
                                            "`*` matches within one segment; repeatable"},
     {"--refresh", NULL, OPT_REFRESH, "BOOL", "false: skip reading the world, diff against state only (default true)"},

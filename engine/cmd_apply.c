@@ -39,7 +39,7 @@ static void report_providers(json_t *ps)
 static void report(const char *cmd, const struct plan *p, const struct apply_report *r, int rc, const char *run_id)
 {
     json_t *ps = provider_stats();  /* {"aws": {"api_calls": N, "retries": M}} or NULL */
-    const char *status = rc == 0 ? "ok" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
+    const char *status = rc == 0 ? "ok" : r->store_failed ? "failed" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
     if (ui.json) {
         ui_event("summary", json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:b, s:o*}", "command", cmd, "status", status,
                                       "run_id", run_id, "created", r->created, "updated", r->updated, "replaced", r->replaced,
@@ -57,23 +57,42 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
         return;
     }
     (void)p;
-    if (r->rolled_back && !r->rollback_failed)
+    if (r->store_failed && strcmp(cmd, "destroy") == 0)
+        ui_out("\n%sdestroy failed: the state store stopped accepting writes (see the error above), so it stopped "
+               "before its next delete.%s The run stays open in the journal. Fix that, then run 'mesh destroy' "
+               "again: it first closes this run from the journal, then destroys what is left.\n", ui_c("red"),
+               ui_c("reset"));
+    else if (r->store_failed)
+        ui_out("\n%s%s failed: the state store stopped accepting writes (see the error above), so it stopped before "
+               "its next driver call and could not roll back.%s The run stays open in the journal. Fix that, then "
+               "run 'mesh apply' again: it first recovers this run (adopting what it created, then rolling it back), "
+               "then plans and applies as usual.\n", ui_c("red"), cmd, ui_c("reset"));
+    else if (r->rolled_back && !r->rollback_failed)
         ui_out("\n%s%s failed%s%s; every change of this run was rolled back: state and the world are as before it.\n",
                ui_c("red"), cmd, r->interrupted ? " (interrupted)" : "", ui_c("reset"));
     else if (r->rolled_back)
         ui_out("\n%s%s failed and %d rollback step(s) failed too.%s State holds what exists now; fix the cause and run "
                "'mesh apply' again to converge.\n", ui_c("red"), cmd, r->rollback_failed, ui_c("reset"));
-    else if (r->store_failed)
-        ui_out("\n%s%s failed: the state store stopped accepting writes (see the error above), so nothing could be "
-               "rolled back.%s Fix that, then run 'mesh apply': it recovers from the journal.\n", ui_c("red"), cmd,
-               ui_c("reset"));
     else if (r->phase2_failed)
-        ui_out("\n%s%s stopped at a failed delete.%s What was not deleted is still in state; run 'mesh %s' again "
-               "to finish.\n", ui_c("red"), cmd, ui_c("reset"), cmd);
+        ui_out("\n%s%s %s.%s What was not deleted is still in state; run 'mesh %s' again to finish.\n", ui_c("red"),
+               cmd, r->interrupted ? "was interrupted while deleting" : "stopped at a failed delete", ui_c("reset"), cmd);
     else
         ui_out("\n%s%s failed%s.%s Progress was kept (--no-rollback): %d created, %d changed; run 'mesh apply' again "
                "to converge.\n", ui_c("red"), cmd, r->interrupted ? " (interrupted)" : "", ui_c("reset"),
                r->created + r->replaced, r->updated);
+}
+
+/* Marks the run finished. If that write fails the run stays open and the next run recovers it
+ * (keeping its progress once it reached its deletes), so say so. */
+static int run_close(struct session *s, const char *cmd, const char *status)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (store_run_end(s->store, s->run_id, status, &e) == 0) return 0;
+    ui_error(&e);
+    ui_errorf("could not record the end of run %s (%s); the next 'mesh %s' recovers it from the journal first",
+              s->run_id, status, cmd);
+    return -1;
 }
 
 /* A guarded resource (an EKS cluster, the root CA, a VPC) is replaced or deleted only when the
@@ -205,7 +224,9 @@ static int saved_check_plan(const struct saved *sv, const struct plan *p, struct
 static int run(const char *cmd, int destroy, struct cli_opts *o)
 {
     ui_init(o->json);
-    cancel_install();
+    cancel_install(cmd, destroy ? "stopping: what was deleted stays deleted, the rest stays in state for 'mesh destroy'"
+                        : o->no_rollback ? "stopping with the progress kept (--no-rollback)"
+                                         : "rolling back (or, once it is deleting, stopping there)");
     struct session s;
     session_init(&s, o);
     struct mesh_err err;
@@ -256,7 +277,7 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
         goto out;
     }
     if (!ui.json) ui_out("\n");
-    if (store_run_begin(s.store, s.run_id, cmd, &err) || store_snapshot_take(s.store, s.run_id, &err)) {
+    if (store_run_start(s.store, s.run_id, cmd, &err)) {
         ui_error(&err);
         rc = 1;
         goto out;
@@ -266,11 +287,11 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
     struct apply_report rep;
     int arc = apply_run(s.store, p, &ao, &rep, &err);
     const char *status = arc == 0 ? "ok" : rep.rolled_back && !rep.rollback_failed ? "rolled_back" : rep.interrupted ? "interrupted" : "failed";
-    struct mesh_err e2;
-    mesh_err_init(&e2);
-    store_run_end(s.store, s.run_id, status, &e2);
     report(cmd, p, &rep, arc, s.run_id);
     rc = arc ? 1 : 0;
+    /* A run whose results could not all be recorded stays "running": the next apply or destroy
+     * recovers it from its journal (its intents were durable before each driver call). */
+    if (!rep.store_failed && run_close(&s, cmd, status)) rc = 1;
 out:
     if (rc == 0 && p && outputs_after_run(&s, destroy)) rc = 1;
     plan_free(p);

@@ -84,7 +84,7 @@ int cmd_import(struct cli_opts *o)
     }
     if (!rc && session_load_spec(&s, 0)) rc = 1;
     if (!rc && (session_open_state(&s, 1, &err) || session_lock(&s, "import", &err) || session_load_rows(&s, &err) ||
-                store_run_begin(s.store, s.run_id, "import", &err) || store_snapshot_take(s.store, s.run_id, &err)))
+                store_run_start(s.store, s.run_id, "import", &err)))
         rc = 1;
     if (!rc) {
         rc = import_one(&s, o->args.items[0], o->args.items[1], &err) ? 1 : 0;

@@ -68,13 +68,14 @@ int cmd_plan(struct cli_opts *o)
     struct plan *p = NULL;
     struct plan *notes = plan_new();
     int rc = session_load_spec(&s, 0) ? 1 : 0;
-    int st = 0;
+    int st = 0, open_runs = 0;
     if (!rc) {
         st = session_open_state(&s, 0, &err);
         if (st < 0) rc = 1;
     }
     if (!rc && s.store) {
-        if (recover_runs(s.store, s.spec, s.run_id, o->resume, 1, notes, &err) < 0) rc = 1;
+        open_runs = recover_runs(s.store, s.spec, s.run_id, o->resume, 1, notes, &err);
+        if (open_runs < 0) rc = 1;
         if (!rc && session_load_rows(&s, &err)) rc = 1;
     }
     if (!rc && o->explain) plan_explain(s.spec);
@@ -88,7 +89,7 @@ int cmd_plan(struct cli_opts *o)
         notes->notes.len = 0;
         plan_render(p);
         if (o->out && plan_save(&s, p, &err)) rc = 1;
-        else if (o->detailed_exitcode && plan_has_changes(p)) rc = 2;
+        else if (o->detailed_exitcode && (plan_has_changes(p) || open_runs > 0)) rc = 2;  /* a recovery is a change */
     } else if (err.code) {
         ui_error(&err);
     }

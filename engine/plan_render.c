@@ -187,6 +187,11 @@ void plan_render_summary(const struct plan *p)
                                            "changes", plan_has_any_changes(p)));
         return;
     }
+    if (!plan_has_changes(p) && p->destroy_mode) {
+        if (p->entries.len) ui_out("%sNothing to destroy.%s\n", ui_c("green"), ui_c("reset"));
+        else ui_out("%sNothing to destroy:%s state holds no resources.\n", ui_c("green"), ui_c("reset"));
+        return;
+    }
     if (!plan_has_changes(p)) {
         size_t n = p->entries.len;
         if (p->outputs.len) {

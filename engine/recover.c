@@ -70,7 +70,8 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     int rc = invoke_find(&c, d, desired, &outs);
     if (rc == MESH_ENOTFOUND) {
         json_decref(desired);
-        store_journal(st, run_id, je->address, je->action, "failed", "{\"error\":\"not created (find: none)\"}", &e);
+        if (store_journal(st, run_id, je->address, je->action, "failed", "{\"error\":\"not created (find: none)\"}", &e))
+            return mesh_err_set(err, e.code, e.where, "recovery: %s", e.msg);
         return 0;
     }
     if (rc) {
@@ -131,41 +132,92 @@ static const char *recover_type(const struct spec *spec, const struct vec *rows,
     return NULL;
 }
 
-static int recover_one(struct store *st, const struct spec *spec, const char *cut, const char *exec_run_id,
-                       int resume, struct mesh_err *err)
+/* Rolls the cut-off run back to its snapshot. A run without one (cut off before the fix that
+ * records a run and its snapshot together, or pruned) made no driver call before it could have
+ * taken it, or is too old to undo: its progress is kept. Sets *status. */
+static int recover_rollback(struct store *st, const char *cut, const char **status, struct mesh_err *err)
+{
+    struct vec before = VEC_INIT;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = store_snapshot_rows(st, cut, &before, &e);
+    if (rc == MESH_ENOTFOUND) {
+        if (!ui.json) ui_out("Run %s has no snapshot to roll back to; it is closed with what it did kept.\n", cut);
+        return 0;
+    }
+    if (rc) return mesh_err_set(err, rc, e.where, "recovery of run %s: %s", cut, e.msg);
+    if (!ui.json) ui_out("Rolling back the cut-off run %s...\n", cut);
+    struct rollback_outcome out;
+    /* Journaled (and tagged) as the cut-off run's own steps: if this recovery is cut off or its
+     * writes fail in turn, the next one finds them in the same journal. */
+    rc = rollback_to(st, &before, cut, 1, &out, err);
+    vec_free_all(&before, state_row_free);
+    if (out.store_broken)  /* the run stays open: the next apply starts this recovery again */
+        return mesh_err_set(err, MESH_ERR, NULL, "recovery of run %s stopped: the state store failed (see above); "
+                            "fix that and run the same command again", cut);
+    if (rc) {
+        struct mesh_err e2;
+        mesh_err_init(&e2);
+        if (store_run_end(st, cut, "failed", &e2)) ui_error(&e2);
+        return mesh_err_set(err, MESH_ERR, NULL,
+                            "recovery of run %s: %d rollback step(s) failed; state holds what exists now: fix the "
+                            "cause and run the same command again", cut, out.failed);
+    }
+    *status = "rolled_back";
+    return 0;
+}
+
+static int recover_one(struct store *st, const struct spec *spec, const char *cut, int resume, struct mesh_err *err)
 {
     struct vec pending = VEC_INIT, rows = VEC_INIT;
     int rc = store_journal_pending(st, cut, &pending, err);
     if (!rc) rc = store_load(st, &rows, err);
-    int past_phase1 = 0, creates = 0;
+    int past_phase1 = 0;
     for (size_t i = 0; !rc && i < pending.len; i++) {
         const struct journal_entry *je = pending.items[i];
         if (!je->address[0] && strcmp(je->action, "phase2") == 0) past_phase1 = 1;
         if (!is_create_action(je->action)) continue;
         const char *type = recover_type(spec, &rows, je->address);
-        if (type) rc = recover_adopt(st, spec, cut, je, type, err), creates++;
+        if (type) rc = recover_adopt(st, spec, cut, je, type, err);
     }
     vec_free_all(&rows, state_row_free);
     vec_free_all(&pending, journal_entry_free);
     if (rc) return rc;
     const char *status = "recovered";
-    if (!resume && !past_phase1) {
-        struct vec before = VEC_INIT;
-        rc = store_snapshot_rows(st, cut, &before, err);
-        if (rc) return rc;
-        if (!ui.json) ui_out("Rolling back the cut-off run %s...\n", cut);
-        int failed = rollback_to(st, &before, exec_run_id, 1, err);
-        vec_free_all(&before, state_row_free);
-        if (failed) {
-            store_run_end(st, cut, "failed", err);
-            return mesh_err_set(err, MESH_ERR, NULL,
-                                "recovery of run %s: %d rollback step(s) failed; fix the cause and run 'mesh apply' again",
-                                cut, failed);
-        }
-        status = "rolled_back";
-    }
+    if (!resume && !past_phase1 && (rc = recover_rollback(st, cut, &status, err))) return rc;
     if (!ui.json) ui_out("Recovered cut-off run %s (%s).\n\n", cut, strcmp(status, "rolled_back") ? "kept its progress" : "rolled back");
     return store_run_end(st, cut, status, err);
+}
+
+/* For `mesh plan`: what recovering run `cut` will do. */
+static int recover_describe(struct store *st, const char *cut, int resume, struct plan *notes, struct mesh_err *err)
+{
+    struct vec pending = VEC_INIT, snap = VEC_INIT;
+    int rc = store_journal_pending(st, cut, &pending, err);
+    int creates = 0, past = 0;
+    for (size_t k = 0; !rc && k < pending.len; k++) {
+        const struct journal_entry *je = pending.items[k];
+        if (is_create_action(je->action)) creates++;
+        if (!je->address[0] && strcmp(je->action, "phase2") == 0) past = 1;
+    }
+    vec_free_all(&pending, journal_entry_free);
+    if (rc) return rc;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int snap_rc = store_snapshot_rows(st, cut, &snap, &e);
+    vec_free_all(&snap, state_row_free);
+    if (snap_rc && snap_rc != MESH_ENOTFOUND) return mesh_err_set(err, snap_rc, e.where, "%s", e.msg);
+    const char *then = past || resume ? "keep its progress"
+                       : snap_rc ? "close it with its progress kept (it has no snapshot to roll back to)"
+                                 : "roll it back to the state before it (or keep it with --resume)";
+    plan_note(notes, "Run %s was cut off (crash, kill, or a state write that failed) and its journal is still open.", cut);
+    if (creates)
+        plan_note(notes, "`mesh apply` (or `mesh destroy`) will first look up its %d interrupted create%s and adopt what exists, then %s;",
+                  creates, creates == 1 ? "" : "s", then);
+    else
+        plan_note(notes, "`mesh apply` (or `mesh destroy`) will first %s (no create was in flight, so there is nothing to look up);", then);
+    plan_note(notes, "the plan below is against the state as it is now, before that recovery.");
+    return 0;
 }
 
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
@@ -177,23 +229,7 @@ int recover_runs(struct store *st, const struct spec *spec, const char *exec_run
     int n = 0;
     for (size_t i = 0; i < runs.len && !rc; i++) {
         const char *cut = runs.items[i];
-        if (dry_run) {
-            struct vec pending = VEC_INIT;
-            store_journal_pending(st, cut, &pending, err);
-            int creates = 0, past = 0;
-            for (size_t k = 0; k < pending.len; k++) {
-                const struct journal_entry *je = pending.items[k];
-                if (is_create_action(je->action)) creates++;
-                if (!je->address[0] && strcmp(je->action, "phase2") == 0) past = 1;
-            }
-            vec_free_all(&pending, journal_entry_free);
-            plan_note(notes, "Run %s was cut off (crash or kill) and its journal is still open.", cut);
-            plan_note(notes, "`mesh apply` will first look up its %d interrupted create(s) and adopt what exists, then %s;",
-                      creates, past || resume ? "keep its progress" : "roll it back to the state before it (or keep it with --resume)");
-            plan_note(notes, "the plan below is against the state as it is now, before that recovery.");
-        } else {
-            rc = recover_one(st, spec, cut, exec_run_id, resume, err);
-        }
+        rc = dry_run ? recover_describe(st, cut, resume, notes, err) : recover_one(st, spec, cut, resume, err);
         n++;
     }
     vec_free_all(&runs, free);

@@ -41,27 +41,51 @@ struct rb {
     struct store *st;
     const char *run_id;
     int failed;
+    int broken;      /* a journal or state write failed: no further driver call */
+    int skipped;     /* steps not attempted because of that */
     struct mesh_err *err;
 };
 
-static void rb_journal(struct rb *rb, const char *address, const char *action, const char *phase)
+/* The state store failed: stop before the next driver call, and say so. */
+static void rb_break(struct rb *rb, const struct mesh_err *e)
+{
+    rb->broken = 1;
+    ui_error(e);
+    mesh_err_set(rb->err, e->code ? e->code : MESH_ERR, e->where, "rollback stopped: state store: %s", e->msg);
+}
+
+static int rb_journal(struct rb *rb, const char *address, const char *action, const char *phase)
 {
     struct mesh_err e;
     mesh_err_init(&e);
-    store_journal(rb->st, rb->run_id, address, action, phase, NULL, &e);
+    int rc = store_journal(rb->st, rb->run_id, address, action, phase, NULL, &e);
+    if (rc) rb_break(rb, &e);
+    return rc;
 }
 
-static void rb_report(struct rb *rb, const char *address, const char *what, int rc, struct mesh_err *e)
+/* Journals the intent of a step; -1 (and the step is not attempted) if it cannot be. */
+static int rb_intent(struct rb *rb, const char *address, const char *action)
 {
+    if (rb->broken || rb_journal(rb, address, action, "intent")) {
+        rb->skipped++;
+        return -1;
+    }
+    return 0;
+}
+
+/* store_rc: a state write of the step failed (the driver call itself may have succeeded). */
+static void rb_report(struct rb *rb, const char *address, const char *what, int rc, int store_rc, struct mesh_err *e)
+{
+    if (store_rc) rb_break(rb, e);
     if (rc) {
         rb->failed++;
         if (!e->msg[0]) mesh_err_set(e, rc, address, "%s failed", what);
-        ui_error(e);
+        if (!store_rc) ui_error(e);
         mesh_err_set(rb->err, rc, e->where, "rollback: %s", e->msg);
-        rb_journal(rb, address, what, "failed");
+        if (!rb->broken) rb_journal(rb, address, what, "failed");
         return;
     }
-    rb_journal(rb, address, what, "ok");
+    if (rb_journal(rb, address, what, "ok")) return;
     if (ui.json) ui_event("rollback", json_pack("{s:s, s:s}", "address", address, "action", what));
     else ui_out("%s: %s (rollback)\n", address, what);
 }
@@ -71,15 +95,15 @@ static int rb_delete(struct rb *rb, const struct state_row *r)
     const struct driver *d = driver_find(r->type);
     struct mesh_err e;
     mesh_err_init(&e);
-    rb_journal(rb, r->address, "rollback-delete", "intent");
-    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, r->address, "unknown type %s", r->type);
+    if (rb_intent(rb, r->address, "rollback-delete")) return -1;
+    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, r->address, "unknown type %s", r->type), src = 0;
     if (!rc) {
         struct call c;
         invoke_init(&c, d, r->address, rb->run_id, "rollback-delete", &e);
         rc = invoke_delete(&c, d, r->outputs);
     }
-    if (!rc) rc = store_delete(rb->st, r->address, r->deposed, &e);
-    rb_report(rb, r->address, "rollback-delete", rc, &e);
+    if (!rc) rc = src = store_delete(rb->st, r->address, r->deposed, &e);
+    rb_report(rb, r->address, "rollback-delete", rc, src, &e);
     return rc;
 }
 
@@ -88,11 +112,13 @@ static void rb_restore(struct rb *rb, const struct state_row *old, const struct 
 {
     struct mesh_err e;
     mesh_err_init(&e);
-    int rc = 0;
+    int rc = 0, src = 0;
+    int same = json_equal(old->inputs, now->inputs);
+    const char *what = same ? "rollback-restore" : "rollback-update";
+    if (rb_intent(rb, old->address, what)) return;
     struct state_row *put = state_row_dup(old);
-    if (!json_equal(old->inputs, now->inputs)) {
+    if (!same) {
         const struct driver *d = driver_find(old->type);
-        rb_journal(rb, old->address, "rollback-update", "intent");
         json_t *outs = NULL;
         struct call c;
         if (!d) rc = mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type);
@@ -114,10 +140,10 @@ static void rb_restore(struct rb *rb, const struct state_row *old, const struct 
             json_decref(outs);
         }
     }
-    if (!rc && now->deposed && now->deposed[0]) rc = store_delete(rb->st, now->address, now->deposed, &e);
-    if (!rc) rc = store_put(rb->st, put, &e);
+    if (!rc && now->deposed && now->deposed[0]) rc = src = store_delete(rb->st, now->address, now->deposed, &e);
+    if (!rc) rc = src = store_put(rb->st, put, &e);
     state_row_free(put);
-    rb_report(rb, old->address, json_equal(old->inputs, now->inputs) ? "rollback-restore" : "rollback-update", rc, &e);
+    rb_report(rb, old->address, what, rc, src, &e);
 }
 
 static void rb_recreate(struct rb *rb, const struct state_row *old)
@@ -125,8 +151,8 @@ static void rb_recreate(struct rb *rb, const struct state_row *old)
     const struct driver *d = driver_find(old->type);
     struct mesh_err e;
     mesh_err_init(&e);
-    rb_journal(rb, old->address, "rollback-create", "intent");
-    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type);
+    if (rb_intent(rb, old->address, "rollback-create")) return;
+    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type), src = 0;
     json_t *outs = NULL, *ready = NULL;
     struct call c;
     if (!rc) {
@@ -137,29 +163,32 @@ static void rb_recreate(struct rb *rb, const struct state_row *old)
         struct state_row *put = state_row_dup(old);
         json_decref(put->outputs);
         put->outputs = outs;
-        rc = store_put(rb->st, put, &e);  /* the new ID is durable before waiting */
+        rc = src = store_put(rb->st, put, &e);  /* the new ID is durable before waiting */
         if (!rc) rc = invoke_wait(&c, d, outs, &ready);
         if (!rc && ready) {
             json_decref(put->outputs);
             put->outputs = ready;
-            rc = store_put(rb->st, put, &e);
+            rc = src = store_put(rb->st, put, &e);
         }
         state_row_free(put);
     }
-    rb_report(rb, old->address, "rollback-create", rc, &e);
+    rb_report(rb, old->address, "rollback-create", rc, src, &e);
 }
 
 int rollback_to(struct store *st, const struct vec *before, const char *exec_run_id, int parallelism,
-                struct mesh_err *err)
+                struct rollback_outcome *out, struct mesh_err *err)
 {
     (void)parallelism;
     struct rb rb = {.st = st, .run_id = exec_run_id, .err = err};
     struct vec now = VEC_INIT, gone = VEC_INIT, changed = VEC_INIT, recreate = VEC_INIT;
     struct mesh_err e;
     mesh_err_init(&e);
+    out->failed = out->store_broken = 0;
     if (store_load(st, &now, &e)) {
-        mesh_err_set(err, e.code, e.where, "rollback: %s", e.msg);
-        return 1;
+        rb_break(&rb, &e);
+        out->failed = 1;
+        out->store_broken = 1;
+        return MESH_ERR;
     }
     struct map bmap, nmap;
     index_rows(before, &bmap);
@@ -189,10 +218,15 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
         const struct state_row *old = changed.items[i];
         row_key(old, key, sizeof(key));
         const struct state_row *now_row = map_get(&nmap, key);
+        if (rb.broken) {
+            rb.skipped++;
+            continue;
+        }
         if (now_row->deposed[0] && map_has(&stuck, old->address)) {
             /* The replacement is still there: the old object stays deposed, and the next apply
              * deletes one or the other. Restoring it would drop the new one from state. */
             rb.failed++;
+            mesh_err_set(err, MESH_ERR, old->address, "rollback: the old object stays deposed");
             ui_warn("%s: the old object stays deposed because its replacement could not be deleted", old->address);
             continue;
         }
@@ -207,5 +241,8 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
     vec_release(&changed);
     vec_release(&recreate);
     vec_free_all(&now, state_row_free);
-    return rb.failed;
+    if (rb.skipped) ui_errorf("rollback stopped: %d step(s) not attempted because the state store failed", rb.skipped);
+    out->failed = rb.failed + rb.skipped;
+    out->store_broken = rb.broken;
+    return out->failed || rb.broken ? MESH_ERR : 0;
 }

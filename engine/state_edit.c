@@ -16,7 +16,7 @@ static int edit_begin(struct session *s, const char *cmd, struct mesh_err *err)
 {
     if (session_lock(s, cmd, err)) return -1;
     if (session_load_rows(s, err)) return -1;
-    if (store_run_begin(s->store, s->run_id, cmd, err) || store_snapshot_take(s->store, s->run_id, err)) return -1;
+    if (store_run_start(s->store, s->run_id, cmd, err)) return -1;
     return store_begin(s->store, err);
 }
 

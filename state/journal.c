@@ -40,6 +40,20 @@ int store_run_begin(struct store *st, const char *run_id, const char *command, s
     return 0;
 }
 
+int store_run_start(struct store *st, const char *run_id, const char *command, struct mesh_err *err)
+{
+    /* One transaction: a crash can leave no run without its snapshot (recovery rolls back to it). */
+    int rc = store_begin(st, err);
+    if (rc) return rc;
+    rc = store_run_begin(st, run_id, command, err);
+    if (!rc) rc = store_snapshot_take(st, run_id, err);
+    if (rc) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st, err);
+}
+
 int store_run_end(struct store *st, const char *run_id, const char *status, struct mesh_err *err)
 {
     if (!one_of(status, run_statuses))

@@ -61,7 +61,8 @@ static const char *const stmt_sql[Q__COUNT] = {
                     "'deps', json(deps), 'sensitive', json(sensitive), 'run_id', run_id)) "
                     "FROM (SELECT * FROM resources ORDER BY address, deposed)",
     [Q_SNAP_TRIM] = "DELETE FROM snapshots WHERE id NOT IN "
-                    "(SELECT id FROM snapshots ORDER BY id DESC LIMIT ?1)",
+                    "(SELECT id FROM snapshots ORDER BY id DESC LIMIT ?1) "
+                    "AND run_id NOT IN (SELECT run_id FROM runs WHERE status = 'running')",
     [Q_SNAP_BY_RUN] = "SELECT rows FROM snapshots WHERE run_id = ?1 ORDER BY id DESC LIMIT 1",
     [Q_SNAP_LIST] = "SELECT run_id, serial, created, resources FROM snapshots "
                     "ORDER BY id DESC LIMIT ?1",

@@ -69,6 +69,9 @@ int store_undepose(struct store *st, const char *address, const char *deposed, s
 
 /* Runs and journal. */
 int store_run_begin(struct store *st, const char *run_id, const char *command, struct mesh_err *err);
+/* Records the run and takes its snapshot in one transaction (what apply, import and state edits
+ * call first): a run in state always has the snapshot recovery rolls back to. */
+int store_run_start(struct store *st, const char *run_id, const char *command, struct mesh_err *err);
 /* status: "ok", "failed", "rolled_back", "interrupted", "recovered" */
 int store_run_end(struct store *st, const char *run_id, const char *status, struct mesh_err *err);
 /* Runs left "running" by a process that is gone (their journal is open). rows: char * run ids,
@@ -89,7 +92,8 @@ void journal_entry_free(void *e);
 /* Intents of run_id with no result after them, in order (struct journal_entry *). */
 int store_journal_pending(struct store *st, const char *run_id, struct vec *entries, struct mesh_err *err);
 
-/* Snapshots: the whole resources table as it was before a run. Keeps the newest 10. */
+/* Snapshots: the whole resources table as it was before a run. Keeps the newest 10, and every
+ * snapshot of a run still open (recovery needs it). */
 int store_snapshot_take(struct store *st, const char *run_id, struct mesh_err *err);
 /* Loads the snapshot taken at the start of run_id into rows (decrypted). */
 int store_snapshot_rows(struct store *st, const char *run_id, struct vec *rows, struct mesh_err *err);

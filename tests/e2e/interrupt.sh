@@ -56,4 +56,17 @@ check "second Ctrl-C: state database intact" test "$(sqlite3 .mesh/state.db 'PRA
 expect_rc "second Ctrl-C: the next apply recovers and converges" 0 "$MESH" apply -f v2.yaml --auto-approve
 check "second Ctrl-C: no orphans" test "$(orphans "$MESH_NULL_STORE" -f v2.yaml)" = 0
 expect_rc "second Ctrl-C: then the plan is empty" 0 "$MESH" plan -f v2.yaml --detailed-exitcode
+
+# Ctrl-C during destroy: destroy never rolls back, so the message says what it does instead
+MESH_FAULTS="delay:ms=300" "$MESH" destroy -f v2.yaml --auto-approve --parallelism 2 >int4.txt 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do grep -q 'Destruction complete' int4.txt 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+check "Ctrl-C in destroy: the exit status says it failed" test $? -ne 0
+check "Ctrl-C in destroy: it does not promise a rollback" sh -c "! grep -qi 'rolling back\|rolled back' $T_DIR/int4.txt"
+check "Ctrl-C in destroy: it says the rest stays in state" grep -q 'the rest stays in state' int4.txt
+check "Ctrl-C in destroy: the summary says it was interrupted" grep -q 'destroy was interrupted while deleting' int4.txt
+expect_rc "Ctrl-C in destroy: destroy again finishes" 0 "$MESH" destroy -f v2.yaml --auto-approve
+check "Ctrl-C in destroy: the null store is empty" test "$(ls "$MESH_NULL_STORE" | wc -l)" = 0
 t_done

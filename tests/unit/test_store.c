@@ -642,6 +642,35 @@ static void test_damaged_journal_is_an_error(void **state)
     vec_free_all(&pending, journal_entry_free);
 }
 
+/* A run is recorded together with its snapshot or not at all (a crash between the two left a run
+ * that every later apply failed to recover), and an open run's snapshot is never pruned. */
+static void test_run_start_is_one_transaction(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    assert_int_equal(fixture_sql(f->path, "CREATE TRIGGER nosnap BEFORE INSERT ON snapshots "
+                                          "BEGIN SELECT RAISE(ABORT, 'disk full'); END"), SQLITE_OK);
+    assert_int_not_equal(store_run_start(f->st, "r0", "apply", &f->err), 0);
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_run_end(f->st, "r0", "ok", &f->err), MESH_ENOTFOUND);  /* no run row either */
+    mesh_err_clear(&f->err);
+    assert_int_equal(fixture_sql(f->path, "DROP TRIGGER nosnap"), SQLITE_OK);
+
+    assert_int_equal(store_run_start(f->st, "open", "apply", &f->err), 0);
+    char run[32];
+    for (int i = 1; i <= 12; i++) {
+        snprintf(run, sizeof(run), "r%d", i);
+        assert_int_equal(store_run_start(f->st, run, "apply", &f->err), 0);
+        assert_int_equal(store_run_end(f->st, run, "ok", &f->err), 0);
+    }
+    struct vec rows = VEC_INIT;
+    assert_int_equal(store_snapshot_rows(f->st, "open", &rows, &f->err), 0);  /* still running: kept */
+    assert_int_equal(store_snapshot_rows(f->st, "r1", &rows, &f->err), MESH_ENOTFOUND);  /* pruned */
+    mesh_err_clear(&f->err);
+    assert_int_equal(store_snapshot_rows(f->st, "r3", &rows, &f->err), 0);
+    vec_free_all(&rows, state_row_free);
+}
+
 static void test_journal_pending(void **state)
 {
     struct fixture *f = *state;
@@ -772,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_key_is_a_clear_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_ciphertext_moved_to_another_address_fails, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_snapshots_keep_ten_and_restore, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_run_start_is_one_transaction, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_journal_pending, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_journal_is_an_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_runs_open_only_when_process_gone, fixture_setup, fixture_teardown),
