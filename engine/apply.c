@@ -18,6 +18,7 @@
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 /* Seconds between "still creating..." lines: 10, or MESH_PROGRESS_EVERY (tests). */
 static double progress_every(void)
@@ -101,7 +102,7 @@ static struct state_row *job_row(const struct job *j)
     if (j->e->res && j->e->res->sensitive)
         json_array_foreach(j->e->res->sensitive, k, name) json_array_append(row->sensitive, name);
     free(row->run_id);
-    row->run_id = strdup(j->run_id);
+    row->run_id = xstrdup(j->run_id);
     return row;
 }
 
@@ -254,7 +255,7 @@ static void coord_finish_stage(struct coord *co, struct job *j)
         case JOB_UPDATE: co->rep->updated++; break;
         case JOB_REPLACE_CBD:
             co->rep->replaced++;
-            map_put(&co->cbd_deposed, j->e->address, strdup(j->deposed));
+            map_put(&co->cbd_deposed, j->e->address, xstrdup(j->deposed));
             break;
         case JOB_REPLACE_DBC: co->rep->replaced++; break;
         default:

@@ -13,10 +13,11 @@
 #include "plan.h"
 #include "pool.h"
 #include "store.h"
+#include "base/xalloc.h"
 
 struct job *job_new(struct plan_entry *e, enum job_kind kind, const char *run_id)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct job *j = xcalloc(1, sizeof(*j));
     j->e = e;
     j->kind = kind;
     j->run_id = run_id;

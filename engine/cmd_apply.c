@@ -21,6 +21,7 @@
 #include "spec_graph.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 /* "AWS: 120 API calls, 3 retries" per provider the run opened (its stats callback's figures). */
 static void report_providers(json_t *ps)
@@ -133,7 +134,7 @@ static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, s
     json_array_foreach(json_object_get(pl, "vars"), i, v) vec_push(&o->vars, (void *)json_string_value(v));
     json_array_foreach(json_object_get(pl, "targets"), i, v) vec_push(&o->targets, (void *)json_string_value(v));
     json_array_foreach(json_object_get(pl, "var_files"), i, v) {
-        char *path = strdup("/tmp/mesh-varfile.XXXXXX");
+        char *path = xstrdup("/tmp/mesh-varfile.XXXXXX");
         int fd = mkstemp(path);
         const char *text = json_string_value(json_object_get(v, "text"));
         if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {

@@ -14,6 +14,7 @@
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 /* Splits what read() returned into settable attributes (inputs) and computed ones (outputs). */
 static void import_split(const struct driver *d, const json_t *current, json_t *inputs, json_t *outputs)
@@ -59,7 +60,7 @@ static int import_one(struct session *s, const char *address, const char *id, st
         if (!dup) json_array_append_new(row->deps, json_string(dep));
     }
     free(row->run_id);
-    row->run_id = strdup(s->run_id);
+    row->run_id = xstrdup(s->run_id);
     json_decref(current);
     rc = store_begin(s->store, err);
     if (!rc) rc = store_put(s->store, row, err);

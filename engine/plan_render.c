@@ -8,10 +8,11 @@
 #include "plan_diff.h"
 #include "spec/ref.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 char *plan_value_text(const json_t *v, int flags)
 {
-    if (flags & CHG_SENSITIVE) return strdup("(sensitive)");
+    if (flags & CHG_SENSITIVE) return xstrdup("(sensitive)");
     struct strbuf sb = STRBUF_INIT;
     plan_diff_compact(&sb, v);
     return strbuf_detach(&sb);

@@ -17,6 +17,7 @@
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 static int is_create_action(const char *a)
 {
@@ -89,7 +90,7 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     const struct spec_resource *sr = spec ? spec_find(spec, je->address) : NULL;
     row->sensitive = spec_sensitive_names(sr, d);  /* the spec's marks too: an adopted secret stays encrypted */
     free(row->run_id);
-    row->run_id = strdup(run_id);
+    row->run_id = xstrdup(run_id);
     for (size_t i = 0; sr && i < sr->deps.len; i++)
         json_array_append_new(row->deps, json_string(((struct spec_dep *)sr->deps.items[i])->address));
     /* A create-before-destroy replacement: the old object is still current; keep it, deposed. */

@@ -11,6 +11,7 @@
 #include "state_edit.h"
 #include "store.h"
 #include "ui.h"
+#include "base/xalloc.h"
 
 static int edit_begin(struct session *s, const char *cmd, struct mesh_err *err)
 {
@@ -68,7 +69,7 @@ int state_mv(struct session *s, const char *from, const char *to, struct mesh_er
         if (strcmp(r->address, from) != 0) continue;
         rc = store_delete(s->store, from, r->deposed, err);
         free(r->address);
-        r->address = strdup(to);
+        r->address = xstrdup(to);
         if (!rc) rc = store_put(s->store, r, err);
         moved++;
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/xalloc.h"
 
 static const char *const run_statuses[] = {"ok", "failed", "rolled_back", "interrupted", "recovered",
                                            "running", NULL};
@@ -98,7 +99,7 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
         /* While we hold the lease no other run can be running: one still marked so lost its lease
          * (taken over after it ran out, or force-unlocked), even if its process lives on. */
         if (st->hb.run_id[0] && strcmp(run_id, st->hb.run_id) != 0) alive = 0;
-        if (!alive) vec_push(run_ids, strdup(run_id));
+        if (!alive) vec_push(run_ids, xstrdup(run_id));
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return store_sqlerr(st, rc, err, "listing open runs");
@@ -143,7 +144,7 @@ void journal_entry_free(void *p)
 static char *col_dup(sqlite3_stmt *s, int i)
 {
     const char *t = (const char *)sqlite3_column_text(s, i);
-    return t ? strdup(t) : NULL;
+    return t ? xstrdup(t) : NULL;
 }
 
 int store_journal_pending(struct store *st, const char *run_id, struct vec *entries, struct mesh_err *err)
@@ -153,7 +154,7 @@ int store_journal_pending(struct store *st, const char *run_id, struct vec *entr
     sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct journal_entry *e = calloc(1, sizeof(*e));
+        struct journal_entry *e = xcalloc(1, sizeof(*e));
         e->seq = sqlite3_column_int64(s, 0);
         e->address = col_dup(s, 1);
         e->action = col_dup(s, 2);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "schema.sql.h"
+#include "base/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 10000
 
@@ -342,7 +343,7 @@ static char *migration_sql(int n)
         if (!start) return NULL;
         const char *end = strstr(start, marker);
         size_t len = end ? (size_t)(end - start) : strlen(start);
-        return strndup(start, len);
+        return xstrndup(start, len);
     }
     return NULL;
 }
@@ -436,8 +437,8 @@ static int build_new(const char *tmp, struct mesh_err *err)
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return mesh_err_set(err, MESH_ERR, tmp, "cannot create the state file: %s", strerror(errno));
     close(fd);
-    struct store *t = calloc(1, sizeof(*t));
-    t->path = strdup(tmp);
+    struct store *t = xcalloc(1, sizeof(*t));
+    t->path = xstrdup(tmp);
     store_heartbeat_init(&t->hb);
     int rc = sqlite3_open_v2(tmp, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) rc = store_row_sum_register(t->db);
@@ -543,8 +544,8 @@ int store_open_flags(const char *path, int flags, struct store **out, struct mes
     if (!path || !*path) return mesh_err_set(err, MESH_EINVAL, "", "no state path given");
     int rc = ensure_file(path, flags, err);
     if (rc) return rc;
-    struct store *st = calloc(1, sizeof(*st));
-    st->path = strdup(path);
+    struct store *st = xcalloc(1, sizeof(*st));
+    st->path = xstrdup(path);
     store_heartbeat_init(&st->hb);
     rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -655,10 +656,10 @@ const json_t *state_row_value(const struct state_row *r, const char *name)
 
 struct state_row *state_row_new(const char *address, const char *deposed, const char *type)
 {
-    struct state_row *r = calloc(1, sizeof(*r));
-    r->address = strdup(address ? address : "");
-    r->deposed = strdup(deposed ? deposed : "");
-    r->type = strdup(type ? type : "");
+    struct state_row *r = xcalloc(1, sizeof(*r));
+    r->address = xstrdup(address ? address : "");
+    r->deposed = xstrdup(deposed ? deposed : "");
+    r->type = xstrdup(type ? type : "");
     r->inputs = json_object();
     r->outputs = json_object();
     r->deps = json_array();
@@ -675,15 +676,15 @@ static json_t *copy_or(const json_t *v, json_t *dflt)
 
 struct state_row *state_row_dup(const struct state_row *r)
 {
-    struct state_row *d = calloc(1, sizeof(*d));
-    d->address = strdup(r->address ? r->address : "");
-    d->deposed = strdup(r->deposed ? r->deposed : "");
-    d->type = strdup(r->type ? r->type : "");
+    struct state_row *d = xcalloc(1, sizeof(*d));
+    d->address = xstrdup(r->address ? r->address : "");
+    d->deposed = xstrdup(r->deposed ? r->deposed : "");
+    d->type = xstrdup(r->type ? r->type : "");
     d->inputs = copy_or(r->inputs, json_object());
     d->outputs = copy_or(r->outputs, json_object());
     d->deps = copy_or(r->deps, json_array());
     d->sensitive = copy_or(r->sensitive, json_array());
-    d->run_id = r->run_id ? strdup(r->run_id) : NULL;
+    d->run_id = r->run_id ? xstrdup(r->run_id) : NULL;
     return d;
 }
 
@@ -758,9 +759,9 @@ int store_row_decrypt(struct store *st, struct state_row *row, struct mesh_err *
 
 static char *dump(const json_t *v, const char *dflt)
 {
-    if (!v) return strdup(dflt);
+    if (!v) return xstrdup(dflt);
     char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    return s ? s : strdup(dflt);
+    return s ? s : xstrdup(dflt);
 }
 
 int store_put(struct store *st, const struct state_row *row, struct mesh_err *err)
@@ -938,16 +939,16 @@ static json_t *load_json(const char *text, int array, const char *address, const
 static struct state_row *row_from_stmt(struct store *st, sqlite3_stmt *s, struct mesh_err *err)
 {
     if (store_row_check(st, s, err)) return NULL;
-    struct state_row *r = calloc(1, sizeof(*r));
-    r->address = strdup((const char *)sqlite3_column_text(s, 0));
-    r->deposed = strdup((const char *)sqlite3_column_text(s, 1));
-    r->type = strdup((const char *)sqlite3_column_text(s, 2));
+    struct state_row *r = xcalloc(1, sizeof(*r));
+    r->address = xstrdup((const char *)sqlite3_column_text(s, 0));
+    r->deposed = xstrdup((const char *)sqlite3_column_text(s, 1));
+    r->type = xstrdup((const char *)sqlite3_column_text(s, 2));
     r->inputs = load_json((const char *)sqlite3_column_text(s, 3), 0, r->address, "inputs", err, st->path);
     r->outputs = r->inputs ? load_json((const char *)sqlite3_column_text(s, 4), 0, r->address, "outputs", err, st->path) : NULL;
     r->deps = r->outputs ? load_json((const char *)sqlite3_column_text(s, 5), 1, r->address, "deps", err, st->path) : NULL;
     r->sensitive = r->deps ? load_json((const char *)sqlite3_column_text(s, 6), 1, r->address, "sensitive", err, st->path) : NULL;
     const char *run = (const char *)sqlite3_column_text(s, 7);
-    r->run_id = run ? strdup(run) : NULL;
+    r->run_id = run ? xstrdup(run) : NULL;
     if (!r->inputs || !r->outputs || !r->deps || !r->sensitive || store_row_decrypt(st, r, err)) {
         state_row_free(r);
         return NULL;
@@ -980,7 +981,7 @@ fail:
 static char *dup_member(const json_t *obj, const char *key)
 {
     const char *v = json_string_value(json_object_get(obj, key));
-    return v ? strdup(v) : NULL;
+    return v ? xstrdup(v) : NULL;
 }
 
 static json_t *copy_member(const json_t *obj, const char *key, int array)
@@ -993,7 +994,7 @@ static json_t *copy_member(const json_t *obj, const char *key, int array)
 /* A row from one element of a snapshot blob (still encrypted), decrypted. */
 struct state_row *store_row_from_json(struct store *st, const json_t *obj, struct mesh_err *err)
 {
-    struct state_row *r = calloc(1, sizeof(*r));
+    struct state_row *r = xcalloc(1, sizeof(*r));
     r->address = dup_member(obj, "address");
     r->deposed = dup_member(obj, "deposed");
     r->type = dup_member(obj, "type");
@@ -1007,7 +1008,7 @@ struct state_row *store_row_from_json(struct store *st, const json_t *obj, struc
         state_row_free(r);
         return NULL;
     }
-    if (!r->deposed) r->deposed = strdup("");
+    if (!r->deposed) r->deposed = xstrdup("");
     if (store_row_decrypt(st, r, err)) {
         state_row_free(r);
         return NULL;

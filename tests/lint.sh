@@ -10,6 +10,8 @@
 #   state/        state/ and engine/base/
 #   <curl/*>      only providers/http.c (the one HTTP layer)
 #   <sqlite3.h>   only state/ (the one SQL user)
+#   allocation    only through engine/base/xalloc.h (xmalloc, xcalloc, xrealloc, xstrdup,
+#                 xstrndup): a bare malloc/calloc/realloc/strdup/strndup call is reported
 #
 # A quoted include is resolved as the compiler does: the including file's folder first, then
 # the Makefile's -I order (engine, providers, state, .).
@@ -73,9 +75,22 @@ check_file() {  # FILE
     done <"$f"
 }
 
+# One allocation convention: a failed allocation aborts with a message in xalloc.c, never a
+# NULL that crashes far from its cause. wipe.c hands jansson the plain allocator on purpose.
+check_alloc() {  # FILE
+    case $1 in engine/base/xalloc.c | engine/base/wipe.c) return ;; esac
+    local hit
+    while IFS= read -r hit; do
+        echo "$1:${hit%%:*}: ${hit#*:}(): allocate with x${hit#*:}() (engine/base/xalloc.h)"
+        bad=1
+    done < <(grep -noE '(^|[^A-Za-z0-9_>.])(malloc|calloc|realloc|strdup|strndup)\(' "$1" |
+             sed -E 's/^([0-9]+):.*(malloc|calloc|realloc|strdup|strndup)\($/\1:\2/')
+}
+
 while IFS= read -r f; do check_file "$f"; done < <(find engine providers state -name '*.[ch]' -o -name '*.def' | sort)
+while IFS= read -r f; do check_alloc "$f"; done < <(find engine providers state -name '*.c' | sort)
 if [ $bad -ne 0 ]; then
-    echo "lint: includes across a boundary DESIGN.md forbids (tests/lint.sh lists the rules)" >&2
+    echo "lint: includes across a boundary DESIGN.md forbids, or bare allocations (tests/lint.sh lists the rules)" >&2
     exit 1
 fi
-echo "lint: layering ok"
+echo "lint: layering and allocation ok"

@@ -34,6 +34,15 @@ plant "a provider calling libcurl" providers/aws/query.c '#include <curl/curl.h>
 plant "state including a provider" state/store.c '#include "driver.h"'
 plant "engine/base including the engine" engine/base/vec.c '#include "plan.h"'
 
+# One allocation convention: a bare strdup in a copy of the sources is caught, naming file:line.
+printf 'static char *lint_probe(void) { return strdup("x"); }\n' >>"$T_DIR/tree/engine/graph.c"
+want="engine/graph.c:$(wc -l <"$T_DIR/tree/engine/graph.c"): strdup()"
+bash "$SRC/tests/lint.sh" "$T_DIR/tree" >"$T_DIR/last.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -qF "$want" "$T_DIR/last.out"; then ok "lint catches a bare strdup"; else
+    not_ok "lint catches a bare strdup (exit $rc)"; tail -5 "$T_DIR/last.out" | sed 's/^/    | /'; fi
+cp "$SRC/engine/graph.c" "$T_DIR/tree/engine/graph.c"
+
 # What the engine used to include directly, it now asks state and the providers for.
 "$MESH" version >"$T_DIR/version.out" 2>&1
 grep -Eq 'sqlite [0-9.]+' "$T_DIR/version.out" && grep -Eq 'libcurl [0-9.]+' "$T_DIR/version.out" &&
