@@ -55,6 +55,6 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
  * Returns the number of runs recovered, or a negative code. */
 struct spec;
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
-                 struct plan *plan_notes, struct mesh_err *err);
+                 int parallelism, struct plan *plan_notes, struct mesh_err *err);
 
 #endif

@@ -202,7 +202,7 @@ static int saved_check_state(const struct saved *sv, struct session *s, struct m
                             "the state changed since the plan was saved (serial %lld, now %lld); nothing was done: run "
                             "`mesh plan -out` again", serial, store_serial(s->store));
     struct plan *notes = plan_new();
-    int open = recover_runs(s->store, s->spec, s->run_id, 0, 1, notes, err);
+    int open = recover_runs(s->store, s->spec, s->run_id, 0, 1, 1, notes, err);
     plan_free(notes);
     if (open > 0)
         return mesh_err_set(err, MESH_ECONFLICT, NULL, "a cut-off run must be recovered first: run `mesh apply` without "
@@ -251,7 +251,7 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
     }
     if (!rc && session_lock(&s, cmd, &err)) rc = 1;
     if (!rc && sv.payload && saved_check_state(&sv, &s, &err)) rc = 1;
-    if (!rc && recover_runs(s.store, s.spec, s.run_id, o->resume, 0, NULL, &err) < 0) rc = 1;
+    if (!rc && recover_runs(s.store, s.spec, s.run_id, o->resume, 0, o->parallelism, NULL, &err) < 0) rc = 1;
     if (!rc && session_load_rows(&s, &err)) rc = 1;
     if (!rc) {
         struct plan_input in = {.spec = s.spec, .rows = &s.rows, .refresh = 1, .destroy = destroy,

@@ -74,7 +74,7 @@ int cmd_plan(struct cli_opts *o)
         if (st < 0) rc = 1;
     }
     if (!rc && s.store) {
-        open_runs = recover_runs(s.store, s.spec, s.run_id, o->resume, 1, notes, &err);
+        open_runs = recover_runs(s.store, s.spec, s.run_id, o->resume, 1, 1, notes, &err);
         if (open_runs < 0) rc = 1;
         if (!rc && session_load_rows(&s, &err)) rc = 1;
     }

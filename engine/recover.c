@@ -136,7 +136,7 @@ static const char *recover_type(const struct spec *spec, const struct vec *rows,
 /* Rolls the cut-off run back to its snapshot. A run without one (cut off before the fix that
  * records a run and its snapshot together, or pruned) made no driver call before it could have
  * taken it, or is too old to undo: its progress is kept. Sets *status. */
-static int recover_rollback(struct store *st, const char *cut, const char **status, struct mesh_err *err)
+static int recover_rollback(struct store *st, const char *cut, int parallelism, const char **status, struct mesh_err *err)
 {
     struct vec before = VEC_INIT;
     struct mesh_err e;
@@ -151,7 +151,7 @@ static int recover_rollback(struct store *st, const char *cut, const char **stat
     struct rollback_outcome out;
     /* Journaled (and tagged) as the cut-off run's own steps: if this recovery is cut off or its
      * writes fail in turn, the next one finds them in the same journal. */
-    rc = rollback_to(st, &before, cut, 1, &out, err);
+    rc = rollback_to(st, &before, cut, parallelism, &out, err);
     vec_free_all(&before, state_row_free);
     if (out.store_broken)  /* the run stays open: the next apply starts this recovery again */
         return mesh_err_set(err, MESH_ERR, NULL, "recovery of run %s stopped: the state store failed (see above); "
@@ -168,7 +168,8 @@ static int recover_rollback(struct store *st, const char *cut, const char **stat
     return 0;
 }
 
-static int recover_one(struct store *st, const struct spec *spec, const char *cut, int resume, struct mesh_err *err)
+static int recover_one(struct store *st, const struct spec *spec, const char *cut, int resume, int parallelism,
+                       struct mesh_err *err)
 {
     struct vec pending = VEC_INIT, rows = VEC_INIT;
     int rc = store_journal_pending(st, cut, &pending, err);
@@ -185,7 +186,7 @@ static int recover_one(struct store *st, const struct spec *spec, const char *cu
     vec_free_all(&pending, journal_entry_free);
     if (rc) return rc;
     const char *status = "recovered";
-    if (!resume && !past_phase1 && (rc = recover_rollback(st, cut, &status, err))) return rc;
+    if (!resume && !past_phase1 && (rc = recover_rollback(st, cut, parallelism, &status, err))) return rc;
     if (!ui.json) ui_out("Recovered cut-off run %s (%s).\n\n", cut, strcmp(status, "rolled_back") ? "kept its progress" : "rolled back");
     return store_run_end(st, cut, status, err);
 }
@@ -222,7 +223,7 @@ static int recover_describe(struct store *st, const char *cut, int resume, struc
 }
 
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
-                 struct plan *notes, struct mesh_err *err)
+                 int parallelism, struct plan *notes, struct mesh_err *err)
 {
     struct vec runs = VEC_INIT;
     int rc = store_open_runs(st, &runs, err);
@@ -230,7 +231,7 @@ int recover_runs(struct store *st, const struct spec *spec, const char *exec_run
     int n = 0;
     for (size_t i = 0; i < runs.len && !rc; i++) {
         const char *cut = runs.items[i];
-        rc = dry_run ? recover_describe(st, cut, resume, notes, err) : recover_one(st, spec, cut, resume, err);
+        rc = dry_run ? recover_describe(st, cut, resume, notes, err) : recover_one(st, spec, cut, resume, parallelism, err);
         n++;
     }
     vec_free_all(&runs, free);

@@ -1,16 +1,27 @@
 /* rollback.c: bringing state and the world back to a snapshot (see apply.h, rollback_to).
  * Objects are matched by their `id` output, so a replaced object is told apart from its
- * replacement even though both have the same address. Steps run one at a time, each journaled
- * and committed on its own, so a crash during rollback loses nothing either. */
+ * replacement even though both have the same address.
+ *
+ * The undo is a DAG of steps run on the worker pool, as apply runs (apply.c): this thread is the
+ * coordinator, the only one that touches the store; workers only call drivers (rollback_step.c).
+ * Order: a new object is deleted once every new object depending on it is deleted; an object
+ * restored or re-created at an address waits for the delete of the new object at that address
+ * (so a deposed object becomes current again only once its replacement is gone) and for the undo
+ * of what it depended on (a destroy-before-create object is re-created before its dependents are
+ * restored). A step that fails stops its branch (its dependents are not attempted, and said so);
+ * the others finish. Each step's intent is journaled and committed before its driver call, and
+ * its result committed as it arrives, so a crash during rollback loses nothing either. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
-#include "driver.h"
+#include "base/duration.h"
 #include "base/map.h"
-#include "state_graph.h"
-#include "invoke.h"
+#include "base/xalloc.h"
+#include "cancel.h"
+#include "pool.h"
+#include "rollback_step.h"
 #include "store.h"
 #include "ui.h"
 
@@ -37,150 +48,251 @@ static void index_rows(const struct vec *rows, struct map *m)
     }
 }
 
+static int is_current(const struct state_row *r) { return !r->deposed || !r->deposed[0]; }
+
 struct rb {
     struct store *st;
     const char *run_id;
+    struct vec steps;    /* struct rb_step * (owned) */
+    struct vec ready;
+    int inflight;
     int failed;
-    int broken;      /* a journal or state write failed: no further driver call */
-    int skipped;     /* steps not attempted because of that */
+    int broken;          /* a journal or state write failed: no further driver call */
+    int skipped;         /* steps not attempted (or not recorded) because of that */
+    atomic_int stop;     /* the same, for steps already queued on the pool */
     struct mesh_err *err;
 };
 
 /* The state store failed: stop before the next driver call, and say so. */
 static void rb_break(struct rb *rb, const struct mesh_err *e)
 {
+    if (rb->broken) return;
     rb->broken = 1;
+    atomic_store(&rb->stop, 1);
     ui_error(e);
     mesh_err_set(rb->err, e->code ? e->code : MESH_ERR, e->where, "rollback stopped: state store: %s", e->msg);
 }
 
-static int rb_journal(struct rb *rb, const char *address, const char *action, const char *phase)
+static struct rb_step *rb_add(struct rb *rb, enum rb_kind kind, const struct state_row *old, const struct state_row *now)
 {
-    struct mesh_err e;
-    mesh_err_init(&e);
-    int rc = store_journal(rb->st, rb->run_id, address, action, phase, NULL, &e);
-    if (rc) rb_break(rb, &e);
-    return rc;
+    struct rb_step *s = rb_step_new(kind, old, now, rb->run_id);
+    vec_push(&rb->steps, s);
+    return s;
 }
 
-/* Journals the intent of a step; -1 (and the step is not attempted) if it cannot be. */
-static int rb_intent(struct rb *rb, const char *address, const char *action)
+static void rb_link(struct rb_step *first, struct rb_step *then)
 {
-    if (rb->broken || rb_journal(rb, address, action, "intent")) {
-        rb->skipped++;
-        return -1;
+    if (first == then) return;
+    for (size_t i = 0; i < first->dependents.len; i++)
+        if (first->dependents.items[i] == then) return;
+    vec_push(&first->dependents, then);
+    then->remaining++;
+}
+
+static int deps_has(const struct state_row *r, const char *address)
+{
+    size_t k;
+    json_t *d;
+    json_array_foreach(r->deps, k, d) {
+        if (json_string_value(d) && strcmp(json_string_value(d), address) == 0) return 1;
     }
     return 0;
 }
 
-/* store_rc: a state write of the step failed (the driver call itself may have succeeded). */
-static void rb_report(struct rb *rb, const char *address, const char *what, int rc, int store_rc, struct mesh_err *e)
+/* The edges described at the top of this file. Steps are few (those of one run), so the plain
+ * pairwise scan is fine. */
+static void rb_link_all(struct rb *rb)
 {
-    if (store_rc) rb_break(rb, e);
-    if (rc) {
-        rb->failed++;
-        if (!e->msg[0]) mesh_err_set(e, rc, address, "%s failed", what);
-        if (!store_rc) ui_error(e);
-        mesh_err_set(rb->err, rc, e->where, "rollback: %s", e->msg);
-        if (!rb->broken) rb_journal(rb, address, what, "failed");
-        return;
+    for (size_t i = 0; i < rb->steps.len; i++) {
+        struct rb_step *a = rb->steps.items[i];
+        for (size_t j = 0; j < rb->steps.len; j++) {
+            struct rb_step *b = rb->steps.items[j];
+            if (a == b) continue;
+            if (a->kind == RB_DELETE && b->kind == RB_DELETE) {
+                /* b is deleted after a when a depends on (current) b */
+                if (is_current(b->now) && deps_has(a->now, b->now->address)) rb_link(a, b);
+            } else if (a->kind == RB_DELETE && b->kind != RB_DELETE) {
+                if (is_current(a->now) && strcmp(a->now->address, b->old->address) == 0) rb_link(a, b);
+            } else if (a->kind != RB_DELETE && b->kind != RB_DELETE) {
+                /* b is undone after a when b depended on a before the run */
+                if (is_current(a->old) && deps_has(b->old, a->old->address)) rb_link(a, b);
+            }
+        }
     }
-    if (rb_journal(rb, address, what, "ok")) return;
-    if (ui.json) ui_event("rollback", json_pack("{s:s, s:s}", "address", address, "action", what));
-    else ui_out("%s: %s (rollback)\n", address, what);
 }
 
-static int rb_delete(struct rb *rb, const struct state_row *r)
+static void rb_out(const struct rb_step *s)
 {
-    const struct driver *d = driver_find(r->type);
+    if (ui.json) ui_event("rollback", json_pack("{s:s, s:s}", "address", s->address, "action", s->what));
+    else ui_out("%s: %s (rollback)\n", s->address, s->what);
+}
+
+/* A step whose undo did not happen because a step it waits for failed: said, counted, and its own
+ * dependents follow it. */
+static void rb_skip_branch(struct rb *rb, struct rb_step *s, const struct rb_step *cause)
+{
+    for (size_t i = 0; i < s->dependents.len; i++) {
+        struct rb_step *d = s->dependents.items[i];
+        if (d->state != RBS_PENDING) continue;
+        d->state = RBS_BLOCKED;
+        rb->failed++;
+        if (d->kind == RB_RESTORE && d->now->deposed[0] && cause->kind == RB_DELETE &&
+            strcmp(cause->address, d->address) == 0) {
+            /* The replacement is still there: the old object stays deposed, and the next apply
+             * deletes one or the other. Restoring it would drop the new one from state. */
+            mesh_err_set(rb->err, MESH_ERR, d->address, "rollback: the old object stays deposed");
+            ui_warn("%s: the old object stays deposed because its replacement could not be deleted", d->address);
+        } else {
+            mesh_err_set(rb->err, MESH_ERR, d->address, "rollback: not undone because %s could not be", cause->address);
+            ui_warn("%s: not rolled back (%s) because %s could not be rolled back first; fix that and run "
+                    "`mesh apply` again", d->address, d->what, cause->address);
+        }
+        rb_skip_branch(rb, d, cause);
+    }
+}
+
+static void rb_release(struct rb *rb, struct rb_step *s)
+{
+    for (size_t i = 0; i < s->dependents.len; i++) {
+        struct rb_step *d = s->dependents.items[i];
+        if (--d->remaining == 0 && d->state == RBS_PENDING) vec_push(&rb->ready, d);
+    }
+}
+
+/* Journals the intents of every ready step in one transaction, then hands them to the pool. */
+static void rb_dispatch(struct rb *rb, struct pool *pool)
+{
+    if (!rb->ready.len) return;
     struct mesh_err e;
     mesh_err_init(&e);
-    if (rb_intent(rb, r->address, "rollback-delete")) return -1;
-    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, r->address, "unknown type %s", r->type), src = 0;
-    if (!rc) {
-        struct call c;
-        invoke_init(&c, d, r->address, rb->run_id, "rollback-delete", &e);
-        rc = invoke_delete(&c, d, r->outputs);
+    int rc = rb->broken ? MESH_ERR : store_begin(rb->st, &e);
+    for (size_t i = 0; !rc && i < rb->ready.len; i++) {
+        struct rb_step *s = rb->ready.items[i];
+        rc = store_journal(rb->st, rb->run_id, s->address, s->what, "intent", NULL, &e);
     }
-    if (!rc) rc = src = store_delete(rb->st, r->address, r->deposed, &e);
-    rb_report(rb, r->address, "rollback-delete", rc, src, &e);
+    if (!rc) rc = store_commit(rb->st, &e);
+    if (rc && !rb->broken) {
+        store_rollback(rb->st);
+        rb_break(rb, &e);
+    }
+    for (size_t i = 0; i < rb->ready.len; i++) {
+        struct rb_step *s = rb->ready.items[i];
+        if (rb->broken) {
+            s->state = RBS_BLOCKED;
+            rb->skipped++;
+            continue;
+        }
+        s->state = RBS_RUNNING;
+        s->stop = &rb->stop;
+        rb->inflight++;
+        pool_submit(pool, s);
+    }
+    rb->ready.len = 0;
+}
+
+/* Records one posted stage in state inside the open transaction. */
+static int rb_commit_stage(struct rb *rb, struct rb_step *s, struct mesh_err *e)
+{
+    if (s->stage == RBS_CREATED) return store_put(rb->st, s->put, e);  /* the new ID is durable before waiting */
+    if (s->stage == RBS_NOT_STARTED) return 0;
+    if (s->rc) {
+        char msg[1400];
+        mesh_err_str(&s->err, msg, sizeof(msg));
+        json_t *d = json_pack("{s:s}", "error", msg);
+        char *txt = json_dumps(d, JSON_COMPACT);
+        int rc = store_journal(rb->st, rb->run_id, s->address, s->what, "failed", txt, e);
+        free(txt);
+        json_decref(d);
+        return rc;
+    }
+    int rc = 0;
+    switch (s->kind) {
+    case RB_DELETE: rc = store_delete(rb->st, s->now->address, s->now->deposed, e); break;
+    case RB_RESTORE:
+        if (s->now->deposed[0]) rc = store_delete(rb->st, s->now->address, s->now->deposed, e);
+        if (!rc) rc = store_put(rb->st, s->put, e);
+        break;
+    case RB_RECREATE: rc = s->put_again ? store_put(rb->st, s->put, e) : 0; break;
+    }
+    if (!rc) rc = store_journal(rb->st, rb->run_id, s->address, s->what, "ok", NULL, e);
     return rc;
 }
 
-/* An object that still exists but changed (or was deposed): put its old attributes back. */
-static void rb_restore(struct rb *rb, const struct state_row *old, const struct state_row *now)
+static void rb_finish(struct rb *rb, struct rb_step *s)
 {
-    struct mesh_err e;
-    mesh_err_init(&e);
-    int rc = 0, src = 0;
-    int same = json_equal(old->inputs, now->inputs);
-    const char *what = same ? "rollback-restore" : "rollback-update";
-    if (rb_intent(rb, old->address, what)) return;
-    struct state_row *put = state_row_dup(old);
-    if (!same) {
-        const struct driver *d = driver_find(old->type);
-        json_t *outs = NULL;
-        struct call c;
-        if (!d) rc = mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type);
-        else {
-            for (const struct attr *a = d->schema; a->name; a++)
-                if ((a->flags & ATTR_IRREVERSIBLE) &&
-                    !json_equal(json_object_get(old->inputs, a->name), json_object_get(now->inputs, a->name)))
-                    rc = mesh_err_set(&e, MESH_ERR, old->address,
-                                      "%s changed irreversibly; rollback cannot undo it (it stays as applied)", a->name);
-        }
-        if (!rc) {
-            invoke_init(&c, d, old->address, rb->run_id, "rollback-update", &e);
-            rc = invoke_update(&c, d, now->outputs, now->inputs, old->inputs, &outs);
-        }
-        if (!rc && outs) {
-            json_decref(put->outputs);
-            put->outputs = outs;
-        } else {
-            json_decref(outs);
-        }
+    rb->inflight--;
+    if (s->stage == RBS_NOT_STARTED || rb->broken) {  /* not called, or its result not recorded */
+        s->state = RBS_BLOCKED;
+        rb->skipped++;
+        return;
     }
-    if (!rc && now->deposed && now->deposed[0]) rc = src = store_delete(rb->st, now->address, now->deposed, &e);
-    if (!rc) rc = src = store_put(rb->st, put, &e);
-    state_row_free(put);
-    rb_report(rb, old->address, what, rc, src, &e);
+    if (s->rc) {
+        s->state = RBS_FAILED;
+        rb->failed++;
+        if (!s->err.msg[0]) mesh_err_set(&s->err, s->rc, s->address, "%s failed", s->what);
+        ui_error(&s->err);
+        mesh_err_set(rb->err, s->rc, s->err.where, "rollback: %s", s->err.msg);
+        rb_skip_branch(rb, s, s);
+        return;
+    }
+    s->state = RBS_DONE;
+    rb_out(s);
+    rb_release(rb, s);
 }
 
-static void rb_recreate(struct rb *rb, const struct state_row *old)
+/* Waits for posted steps and records each in its own transaction. */
+static void rb_collect(struct rb *rb, struct pool *pool)
 {
-    const struct driver *d = driver_find(old->type);
-    struct mesh_err e;
-    mesh_err_init(&e);
-    if (rb_intent(rb, old->address, "rollback-create")) return;
-    int rc = d ? 0 : mesh_err_set(&e, MESH_ERR, old->address, "unknown type %s", old->type), src = 0;
-    json_t *outs = NULL, *ready = NULL;
-    struct call c;
-    if (!rc) {
-        invoke_init(&c, d, old->address, rb->run_id, "rollback-create", &e);
-        rc = invoke_create(&c, d, old->inputs, &outs);
-    }
-    if (!rc) {
-        struct state_row *put = state_row_dup(old);
-        json_decref(put->outputs);
-        put->outputs = outs;
-        rc = src = store_put(rb->st, put, &e);  /* the new ID is durable before waiting */
-        if (!rc) rc = invoke_wait(&c, d, outs, &ready);
-        if (!rc && ready) {
-            json_decref(put->outputs);
-            put->outputs = ready;
-            rc = src = store_put(rb->st, put, &e);
+    struct vec got = VEC_INIT;
+    pool_collect(pool, &got, 1.0);
+    for (size_t i = 0; i < got.len; i++) {
+        struct rb_step *s = got.items[i];
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = rb->broken ? MESH_ERR : store_begin(rb->st, &e);
+        if (!rc) rc = rb_commit_stage(rb, s, &e);
+        if (!rc) rc = store_commit(rb->st, &e);
+        if (rc && !rb->broken) {
+            store_rollback(rb->st);
+            rb_break(rb, &e);
         }
-        state_row_free(put);
+        if (s->stage == RBS_CREATED) rb_step_ack(s, !rb->broken);
+        else rb_finish(rb, s);
     }
-    rb_report(rb, old->address, "rollback-create", rc, src, &e);
+    vec_release(&got);
+}
+
+/* Builds the steps: new objects are deleted, changed ones restored, gone ones re-created. */
+static void rb_plan(struct rb *rb, const struct vec *before, const struct vec *now)
+{
+    struct map bmap, nmap;
+    index_rows(before, &bmap);
+    index_rows(now, &nmap);
+    char key[1024];
+    for (size_t i = 0; i < now->len; i++) {
+        row_key(now->items[i], key, sizeof(key));
+        if (!map_get(&bmap, key)) rb_add(rb, RB_DELETE, NULL, now->items[i]);
+    }
+    for (size_t i = 0; i < before->len; i++) {
+        const struct state_row *b = before->items[i];
+        row_key(b, key, sizeof(key));
+        const struct state_row *n = map_get(&nmap, key);
+        if (!n) rb_add(rb, RB_RECREATE, b, NULL);
+        else if (!json_equal(b->inputs, n->inputs) || strcmp(b->deposed ? b->deposed : "", n->deposed ? n->deposed : "") ||
+                 !json_equal(b->outputs, n->outputs))
+            rb_add(rb, RB_RESTORE, b, n);
+    }
+    map_release(&bmap);
+    map_release(&nmap);
+    rb_link_all(rb);
 }
 
 int rollback_to(struct store *st, const struct vec *before, const char *exec_run_id, int parallelism,
                 struct rollback_outcome *out, struct mesh_err *err)
 {
-    (void)parallelism;
     struct rb rb = {.st = st, .run_id = exec_run_id, .err = err};
-    struct vec now = VEC_INIT, gone = VEC_INIT, changed = VEC_INIT, recreate = VEC_INIT;
+    atomic_init(&rb.stop, 0);
+    struct vec now = VEC_INIT;
     struct mesh_err e;
     mesh_err_init(&e);
     out->failed = out->store_broken = 0;
@@ -190,56 +302,37 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
         out->store_broken = 1;
         return MESH_ERR;
     }
-    struct map bmap, nmap;
-    index_rows(before, &bmap);
-    index_rows(&now, &nmap);
-    char key[1024];
-    for (size_t i = 0; i < now.len; i++) {
-        row_key(now.items[i], key, sizeof(key));
-        if (!map_get(&bmap, key)) vec_push(&gone, now.items[i]);
+    rb_plan(&rb, before, &now);
+    for (size_t i = 0; i < rb.steps.len; i++) {
+        struct rb_step *s = rb.steps.items[i];
+        if (s->remaining == 0) vec_push(&rb.ready, s);
     }
-    for (size_t i = 0; i < before->len; i++) {
-        const struct state_row *b = before->items[i];
-        row_key(b, key, sizeof(key));
-        const struct state_row *n = map_get(&nmap, key);
-        if (!n) vec_push(&recreate, (void *)b);
-        else if (!json_equal(b->inputs, n->inputs) || strcmp(b->deposed ? b->deposed : "", n->deposed ? n->deposed : "") ||
-                 !json_equal(b->outputs, n->outputs))
-            vec_push(&changed, (void *)b);
-    }
-    struct map stuck = MAP_INIT;  /* addresses whose new object could not be deleted */
-    state_rows_order(&gone, 1);
-    for (size_t i = 0; i < gone.len; i++) {
-        const struct state_row *g = gone.items[i];
-        if (rb_delete(&rb, g) && !g->deposed[0]) map_put(&stuck, g->address, NULL);
-    }
-    state_rows_order(&changed, 0);
-    for (size_t i = 0; i < changed.len; i++) {
-        const struct state_row *old = changed.items[i];
-        row_key(old, key, sizeof(key));
-        const struct state_row *now_row = map_get(&nmap, key);
-        if (rb.broken) {
-            rb.skipped++;
+    struct pool *pool = rb.steps.len ? pool_new(parallelism, rb_step_run, NULL) : NULL;
+    for (;;) {
+        rb_dispatch(&rb, pool);
+        if (rb.inflight == 0) {
+            /* Nothing runs and nothing is ready: done, or steps left waiting on each other (a
+             * dependency cycle in recorded state): run the first of them anyway. */
+            struct rb_step *left = NULL;
+            for (size_t i = 0; i < rb.steps.len && !left; i++) {
+                struct rb_step *s = rb.steps.items[i];
+                if (s->state == RBS_PENDING && s->remaining > 0) left = s;
+            }
+            if (!left) break;
+            if (rb.broken) {
+                left->state = RBS_BLOCKED;
+                rb.skipped++;
+                continue;
+            }
+            left->remaining = 0;
+            vec_push(&rb.ready, left);
             continue;
         }
-        if (now_row->deposed[0] && map_has(&stuck, old->address)) {
-            /* The replacement is still there: the old object stays deposed, and the next apply
-             * deletes one or the other. Restoring it would drop the new one from state. */
-            rb.failed++;
-            mesh_err_set(err, MESH_ERR, old->address, "rollback: the old object stays deposed");
-            ui_warn("%s: the old object stays deposed because its replacement could not be deleted", old->address);
-            continue;
-        }
-        rb_restore(&rb, old, now_row);
+        rb_collect(&rb, pool);
     }
-    map_release(&stuck);
-    state_rows_order(&recreate, 0);
-    for (size_t i = 0; i < recreate.len; i++) rb_recreate(&rb, recreate.items[i]);
-    map_release(&bmap);
-    map_release(&nmap);
-    vec_release(&gone);
-    vec_release(&changed);
-    vec_release(&recreate);
+    if (pool) pool_free(pool);
+    vec_release(&rb.ready);
+    vec_free_all(&rb.steps, rb_step_free);
     vec_free_all(&now, state_row_free);
     if (rb.skipped) ui_errorf("rollback stopped: %d step(s) not attempted because the state store failed", rb.skipped);
     out->failed = rb.failed + rb.skipped;
