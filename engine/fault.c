@@ -13,7 +13,7 @@
 #include "base/xalloc.h"
 
 
-enum fault_kind { F_FAIL, F_CRASH, F_CRASH_AFTER, F_FAIL_PROB, F_DELAY };
+enum fault_kind { F_FAIL, F_CRASH, F_CRASH_AFTER, F_FAIL_PROB, F_DELAY, F_STATS };
 
 struct fault {
     enum fault_kind kind;
@@ -22,6 +22,7 @@ struct fault {
     unsigned seed;
     char type[64];      /* F_DELAY: "" = every type */
     long ms;
+    char file[512];     /* F_STATS */
 };
 
 static struct fault faults[16];
@@ -29,6 +30,45 @@ static int nfaults;
 static atomic_long call_counter;
 static pthread_mutex_t rng_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned rng_state;
+
+/* F_STATS: calls in flight per operation, and the most seen at once (the proof that independent
+ * calls overlap, without timing: rollback_parallel.sh). Rewritten to the file at each new high. */
+static const char *const stat_ops[] = {"create", "wait", "find", "read", "update", "delete"};
+#define NSTAT_OPS (sizeof(stat_ops) / sizeof(stat_ops[0]))
+static atomic_int stat_inflight[NSTAT_OPS];
+static int stat_max[NSTAT_OPS];  /* under stat_mu */
+static pthread_mutex_t stat_mu = PTHREAD_MUTEX_INITIALIZER;
+static const char *stat_file;    /* faults[i].file of the stats entry, or NULL */
+
+static int stat_op(const char *op)
+{
+    for (size_t i = 0; i < NSTAT_OPS; i++)
+        if (strcmp(stat_ops[i], op) == 0) return (int)i;
+    return -1;
+}
+
+static void stat_begin(const char *op)
+{
+    int i = stat_file ? stat_op(op) : -1;
+    if (i < 0) return;
+    int now = atomic_fetch_add(&stat_inflight[i], 1) + 1;
+    pthread_mutex_lock(&stat_mu);
+    if (now > stat_max[i]) {
+        stat_max[i] = now;
+        FILE *f = fopen(stat_file, "w");
+        if (f) {
+            for (size_t k = 0; k < NSTAT_OPS; k++) fprintf(f, "%s %d\n", stat_ops[k], stat_max[k]);
+            fclose(f);
+        }
+    }
+    pthread_mutex_unlock(&stat_mu);
+}
+
+static void stat_end(const char *op)
+{
+    int i = stat_file ? stat_op(op) : -1;
+    if (i >= 0) atomic_fetch_sub(&stat_inflight[i], 1);
+}
 
 static int fault_parse_one(char *tok, struct fault *f, struct mesh_err *err)
 {
@@ -39,7 +79,8 @@ static int fault_parse_one(char *tok, struct fault *f, struct mesh_err *err)
     else if (strcmp(kind, "crash") == 0) f->kind = F_CRASH;
     else if (strcmp(kind, "crash-after") == 0) f->kind = F_CRASH_AFTER;
     else if (strcmp(kind, "delay") == 0) f->kind = F_DELAY;
-    else return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "unknown fault '%s' (fail, crash, crash-after, delay)", kind);
+    else if (strcmp(kind, "stats") == 0) f->kind = F_STATS;
+    else return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "unknown fault '%s' (fail, crash, crash-after, delay, stats)", kind);
     int have_call = 0;
     for (char *kv = strtok_r(NULL, ":", &save); kv; kv = strtok_r(NULL, ":", &save)) {
         char *eq = strchr(kv, '=');
@@ -51,16 +92,19 @@ static int fault_parse_one(char *tok, struct fault *f, struct mesh_err *err)
         else if (strcmp(kv, "seed") == 0) f->seed = (unsigned)atol(v);
         else if (strcmp(kv, "type") == 0) snprintf(f->type, sizeof(f->type), "%s", v);
         else if (strcmp(kv, "ms") == 0) f->ms = atol(v);
+        else if (strcmp(kv, "file") == 0) snprintf(f->file, sizeof(f->file), "%s", v);
         else return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "unknown fault parameter '%s'", kv);
     }
     if ((f->kind == F_FAIL || f->kind == F_CRASH || f->kind == F_CRASH_AFTER) && (!have_call || f->call < 1))
         return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "%s needs call=N (N >= 1)", kind);
+    if (f->kind == F_STATS && !f->file[0]) return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "stats needs file=PATH");
     return 0;
 }
 
 int fault_init(const char *spec, struct mesh_err *err)
 {
     nfaults = 0;
+    stat_file = NULL;
     atomic_store(&call_counter, 0);
     if (!spec || !*spec) return 0;
     char *copy = xstrdup(spec), *save = NULL;
@@ -73,6 +117,7 @@ int fault_init(const char *spec, struct mesh_err *err)
         rc = fault_parse_one(tok, &faults[nfaults], err);
         if (!rc) {
             if (faults[nfaults].kind == F_FAIL_PROB) rng_state = faults[nfaults].seed ? faults[nfaults].seed : 1;
+            if (faults[nfaults].kind == F_STATS) stat_file = faults[nfaults].file;
             nfaults++;
         }
     }
@@ -80,7 +125,11 @@ int fault_init(const char *spec, struct mesh_err *err)
     return rc;
 }
 
-void fault_release(void) { nfaults = 0; }
+void fault_release(void)
+{
+    nfaults = 0;
+    stat_file = NULL;
+}
 int fault_enabled(void) { return nfaults > 0; }
 
 static double fault_random(void)
@@ -103,6 +152,7 @@ int fault_before(const char *type, const char *address, const char *op, long *se
 {
     long n = atomic_fetch_add(&call_counter, 1) + 1;
     *seq = n;
+    stat_begin(op);  /* the delay below counts as the call's time */
     for (int i = 0; i < nfaults; i++) {
         struct fault *f = &faults[i];
         switch (f->kind) {
@@ -117,22 +167,28 @@ int fault_before(const char *type, const char *address, const char *op, long *se
             }
             break;
         case F_FAIL:
-            if (n == f->call)
+            if (n == f->call) {
+                stat_end(op);
                 return mesh_err_set(err, MESH_ERR, address, "%s failed: injected fault (call %ld)", op, n);
+            }
             break;
         case F_FAIL_PROB:
-            if (fault_random() < f->prob)
+            if (fault_random() < f->prob) {
+                stat_end(op);
                 return mesh_err_set(err, MESH_ERR, address, "%s failed: injected random fault (call %ld)", op, n);
+            }
             break;
         case F_CRASH_AFTER:
+        case F_STATS:
             break;
         }
     }
     return 0;
 }
 
-void fault_after(long seq)
+void fault_after(long seq, const char *op)
 {
+    stat_end(op);
     for (int i = 0; i < nfaults; i++) {
         if (faults[i].kind == F_CRASH_AFTER && faults[i].call == seq) {
             fprintf(stderr, "mesh: injected crash after call %ld\n", seq);

@@ -53,7 +53,7 @@ static int invoke_done(struct call *c, const char *op, int rc)
         /* after the fault layer's delay: the last moment before the world changes */  \
         if (guard_fn && (rc_ = guard_fn(guard_ctx, c->err)) != 0) return rc_;        \
         rc_ = (expr);                                                                 \
-        fault_after(seq_);                                                            \
+        fault_after(seq_, op);                                                        \
         return invoke_done(c, op, rc_);                                               \
     } while (0)
 
