@@ -40,7 +40,7 @@ static void report_providers(json_t *ps)
 static void report(const char *cmd, const struct plan *p, const struct apply_report *r, int rc, const char *run_id)
 {
     json_t *ps = provider_stats();  /* {"aws": {"api_calls": N, "retries": M}} or NULL */
-    const char *status = rc == 0 ? "ok" : r->store_failed ? "failed" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
+    const char *status = rc == 0 ? "ok" : r->lock_lost ? "lock_lost" : r->store_failed ? "failed" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
     if (ui.json) {
         ui_event("summary", json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:b, s:o*}", "command", cmd, "status", status,
                                       "run_id", run_id, "created", r->created, "updated", r->updated, "replaced", r->replaced,
@@ -58,7 +58,11 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
         return;
     }
     (void)p;
-    if (r->store_failed && strcmp(cmd, "destroy") == 0)
+    if (r->lock_lost)
+        ui_out("\n%s%s stopped: another run took the state lock over (see above).%s This run wrote nothing after "
+               "that; the run holding the lock now recovers what this one did (it rolls it back). Run 'mesh plan' "
+               "to see where state stands.\n", ui_c("red"), cmd, ui_c("reset"));
+    else if (r->store_failed && strcmp(cmd, "destroy") == 0)
         ui_out("\n%sdestroy failed: the state store stopped accepting writes (see the error above), so it stopped "
                "before its next delete.%s The run stays open in the journal. Fix that, then run 'mesh destroy' "
                "again: it first closes this run from the journal, then destroys what is left.\n", ui_c("red"),
@@ -287,6 +291,9 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
                             .rows = &s.rows};
     struct apply_report rep;
     int arc = apply_run(s.store, p, &ao, &rep, &err);
+    struct mesh_err lease;
+    mesh_err_init(&lease);
+    rep.lock_lost = arc && store_lock_check(s.store, &lease) == MESH_ELOCKED;
     const char *status = arc == 0 ? "ok" : rep.rolled_back && !rep.rollback_failed ? "rolled_back" : rep.interrupted ? "interrupted" : "failed";
     report(cmd, p, &rep, arc, s.run_id);
     rc = arc ? 1 : 0;
