@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -116,11 +117,11 @@ static int guards_refuse(const struct plan *p, const struct vec *allowed)
     return refused;
 }
 
-/* A saved plan: its spec, variables and targets replace the command line's; temporary var files
- * are written 0600 and removed at the end. */
+/* A saved plan: its spec, variables and targets replace the command line's; its var files are
+ * held in memory (memfd) for the run, never written to disk. */
 struct saved {
     json_t *payload;
-    struct vec tmpfiles;  /* char * paths */
+    struct vec tmpfiles;  /* char * paths of the var files, /proc/self/fd/N of a memfd each */
 };
 
 static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
@@ -138,17 +139,18 @@ static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, s
     json_array_foreach(json_object_get(pl, "vars"), i, v) vec_push(&o->vars, (void *)json_string_value(v));
     json_array_foreach(json_object_get(pl, "targets"), i, v) vec_push(&o->targets, (void *)json_string_value(v));
     json_array_foreach(json_object_get(pl, "var_files"), i, v) {
-        char *path = xstrdup("/tmp/mesh-varfile.XXXXXX");
-        int fd = mkstemp(path);
+        /* In memory, not in /tmp: a var file may hold secrets, and a kill -9 must not leave them
+         * on disk. The variables code reads it by path, as any var file. */
+        int fd = memfd_create("mesh-varfile", MFD_CLOEXEC);
         const char *text = json_string_value(json_object_get(v, "text"));
         if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
             if (fd >= 0) close(fd);
-            free(path);
-            return mesh_err_set(err, MESH_ERR, NULL, "cannot write a temporary var file: %s", strerror(errno));
+            return mesh_err_set(err, MESH_ERR, NULL, "cannot hold a saved var file in memory: %s", strerror(errno));
         }
-        close(fd);
-        vec_push(&sv->tmpfiles, path);
-        vec_push(&o->var_files, path);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        vec_push(&sv->tmpfiles, xstrdup(path));
+        vec_push(&o->var_files, sv->tmpfiles.items[sv->tmpfiles.len - 1]);
     }
     return 0;
 }
@@ -188,7 +190,7 @@ static int apply_arg(struct saved *sv, struct cli_opts *o, struct session *s, st
 
 static void saved_release(struct saved *sv)
 {
-    for (size_t i = 0; i < sv->tmpfiles.len; i++) unlink(sv->tmpfiles.items[i]);
+    for (size_t i = 0; i < sv->tmpfiles.len; i++) close(atoi((char *)sv->tmpfiles.items[i] + strlen("/proc/self/fd/")));
     vec_free_all(&sv->tmpfiles, free);
     json_decref(sv->payload);
 }
