@@ -24,7 +24,7 @@ FLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fn
 FLAGS_bench   := -O2 -DNDEBUG
 FLAGS_memcheck := -O0 -g
 
-.PHONY: all test memcheck bench deps demo clean unit lint
+.PHONY: all test memcheck bench deps deps-check demo clean unit lint
 all: mesh
 
 define flavour
@@ -54,7 +54,7 @@ mesh: build/release/mesh
 UNIT_asan := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
 UNIT_memcheck := $(patsubst tests/unit/%.c,build/memcheck/unit/%,$(UNIT_SRC))
 
-test: lint mesh build/asan/mesh $(UNIT_asan)
+test: deps-check lint mesh build/asan/mesh $(UNIT_asan)
 	MESH_BIN=$(CURDIR)/build/asan/mesh UNIT_DIR=$(CURDIR)/build/asan/unit bash tests/run
 
 memcheck: $(UNIT_memcheck)
@@ -74,6 +74,10 @@ demo: mesh
 
 deps:
 	bash .ci/deps
+
+# The tools the suites need (moto_server, aws, kubectl, python3 with PyYAML): named before any test runs.
+deps-check:
+	@bash .ci/deps --check
 
 clean:
 	rm -rf build mesh state/schema.sql.h

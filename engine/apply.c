@@ -40,6 +40,7 @@ struct coord {
     int stopping;           /* a failure or Ctrl-C: start nothing new */
     atomic_int stop;        /* the same, for jobs already queued on the pool (see job_run) */
     int store_broken;       /* a commit failed: nothing can be journaled any more */
+    int lock_lost;          /* a call was refused because the lease is gone: said once, not per job */
     struct map cbd_deposed; /* address -> strdup'ed deposed key of replaced objects (phase 2 deletes them) */
 };
 
@@ -145,8 +146,12 @@ static void coord_stop(struct coord *co)
 static void coord_store_broken(struct coord *co, const struct mesh_err *e, const char *what)
 {
     if (co->store_broken) return;
-    mesh_err_set(co->err, e->code ? e->code : MESH_ERR, e->where, "state store: %s: %s", what, e->msg);
-    ui_error(co->err);
+    struct mesh_err said;
+    mesh_err_init(&said);
+    mesh_err_set(&said, e->code ? e->code : MESH_ERR, e->where, "state store: %s: %s", what, e->msg);
+    mesh_err_set(co->err, said.code, said.where, "%s", said.msg);
+    if (!(said.code == MESH_ELOCKED && co->lock_lost)) ui_error(&said);  /* a lost lock is said once */
+    co->lock_lost |= said.code == MESH_ELOCKED;
     co->store_broken = 1;
     coord_stop(co);
 }
@@ -267,8 +272,12 @@ static void coord_finish_stage(struct coord *co, struct job *j)
         j->finished = 1;
         co->inflight--;
         co->rep->failed++;
-        progress(j, "failed", el, j->err.msg);
-        if (!ui.json) ui_error(&j->err);
+        int repeat = j->rc == MESH_ELOCKED && co->lock_lost;
+        co->lock_lost |= j->rc == MESH_ELOCKED;
+        if (!repeat) {
+            progress(j, "failed", el, j->err.msg);
+            if (!ui.json) ui_error(&j->err);
+        }
         mesh_err_set(co->err, j->rc, j->err.where, "%s", j->err.msg);
         coord_stop(co);
     } else if (j->stage == STAGE_SKIPPED) {

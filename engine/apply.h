@@ -27,6 +27,7 @@ struct apply_report {
     int rollback_failed; /* rollback steps that failed */
     int phase2_failed;   /* a delete failed: state keeps the rest */
     int store_failed;    /* the state store stopped accepting writes: no rollback was possible */
+    int lock_lost;       /* another run took the state lock over: this one wrote nothing after that */
     double seconds;
 };
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -40,7 +41,7 @@ static void report_providers(json_t *ps)
 static void report(const char *cmd, const struct plan *p, const struct apply_report *r, int rc, const char *run_id)
 {
     json_t *ps = provider_stats();  /* {"aws": {"api_calls": N, "retries": M}} or NULL */
-    const char *status = rc == 0 ? "ok" : r->store_failed ? "failed" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
+    const char *status = rc == 0 ? "ok" : r->lock_lost ? "lock_lost" : r->store_failed ? "failed" : r->rolled_back ? (r->rollback_failed ? "rollback_incomplete" : "rolled_back") : "failed";
     if (ui.json) {
         ui_event("summary", json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:b, s:o*}", "command", cmd, "status", status,
                                       "run_id", run_id, "created", r->created, "updated", r->updated, "replaced", r->replaced,
@@ -58,7 +59,11 @@ static void report(const char *cmd, const struct plan *p, const struct apply_rep
         return;
     }
     (void)p;
-    if (r->store_failed && strcmp(cmd, "destroy") == 0)
+    if (r->lock_lost)
+        ui_out("\n%s%s stopped: another run took the state lock over (see above).%s This run wrote nothing after "
+               "that; the run holding the lock now recovers what this one did (it rolls it back). Run 'mesh plan' "
+               "to see where state stands.\n", ui_c("red"), cmd, ui_c("reset"));
+    else if (r->store_failed && strcmp(cmd, "destroy") == 0)
         ui_out("\n%sdestroy failed: the state store stopped accepting writes (see the error above), so it stopped "
                "before its next delete.%s The run stays open in the journal. Fix that, then run 'mesh destroy' "
                "again: it first closes this run from the journal, then destroys what is left.\n", ui_c("red"),
@@ -112,11 +117,11 @@ static int guards_refuse(const struct plan *p, const struct vec *allowed)
     return refused;
 }
 
-/* A saved plan: its spec, variables and targets replace the command line's; temporary var files
- * are written 0600 and removed at the end. */
+/* A saved plan: its spec, variables and targets replace the command line's; its var files are
+ * held in memory (memfd) for the run, never written to disk. */
 struct saved {
     json_t *payload;
-    struct vec tmpfiles;  /* char * paths */
+    struct vec tmpfiles;  /* char * paths of the var files, /proc/self/fd/N of a memfd each */
 };
 
 static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
@@ -134,17 +139,18 @@ static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, s
     json_array_foreach(json_object_get(pl, "vars"), i, v) vec_push(&o->vars, (void *)json_string_value(v));
     json_array_foreach(json_object_get(pl, "targets"), i, v) vec_push(&o->targets, (void *)json_string_value(v));
     json_array_foreach(json_object_get(pl, "var_files"), i, v) {
-        char *path = xstrdup("/tmp/mesh-varfile.XXXXXX");
-        int fd = mkstemp(path);
+        /* In memory, not in /tmp: a var file may hold secrets, and a kill -9 must not leave them
+         * on disk. The variables code reads it by path, as any var file. */
+        int fd = memfd_create("mesh-varfile", MFD_CLOEXEC);
         const char *text = json_string_value(json_object_get(v, "text"));
         if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
             if (fd >= 0) close(fd);
-            free(path);
-            return mesh_err_set(err, MESH_ERR, NULL, "cannot write a temporary var file: %s", strerror(errno));
+            return mesh_err_set(err, MESH_ERR, NULL, "cannot hold a saved var file in memory: %s", strerror(errno));
         }
-        close(fd);
-        vec_push(&sv->tmpfiles, path);
-        vec_push(&o->var_files, path);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        vec_push(&sv->tmpfiles, xstrdup(path));
+        vec_push(&o->var_files, sv->tmpfiles.items[sv->tmpfiles.len - 1]);
     }
     return 0;
 }
@@ -184,7 +190,7 @@ static int apply_arg(struct saved *sv, struct cli_opts *o, struct session *s, st
 
 static void saved_release(struct saved *sv)
 {
-    for (size_t i = 0; i < sv->tmpfiles.len; i++) unlink(sv->tmpfiles.items[i]);
+    for (size_t i = 0; i < sv->tmpfiles.len; i++) close(atoi((char *)sv->tmpfiles.items[i] + strlen("/proc/self/fd/")));
     vec_free_all(&sv->tmpfiles, free);
     json_decref(sv->payload);
 }
@@ -287,6 +293,9 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
                             .rows = &s.rows};
     struct apply_report rep;
     int arc = apply_run(s.store, p, &ao, &rep, &err);
+    struct mesh_err lease;
+    mesh_err_init(&lease);
+    rep.lock_lost = arc && store_lock_check(s.store, &lease) == MESH_ELOCKED;
     const char *status = arc == 0 ? "ok" : rep.rolled_back && !rep.rollback_failed ? "rolled_back" : rep.interrupted ? "interrupted" : "failed";
     report(cmd, p, &rep, arc, s.run_id);
     rc = arc ? 1 : 0;

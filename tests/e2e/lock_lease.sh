@@ -28,6 +28,10 @@ wait $first
 rc=$?
 check "apply #1 fails once resumed (exit $rc)" test $rc = 1
 check "apply #1 names the loss of its lock" grep -q 'lost the state lock' first.txt
+check "apply #1 says so once, not once per queued job ($(grep -c 'lost the state lock' first.txt))" \
+    test "$(grep -c 'lost the state lock' first.txt)" = 1
+check "apply #1's closing line says another run took over (not 'recovers from the journal')" \
+    grep -q 'another run took the state lock over' first.txt
 check "apply #1 did not report success" test "$(grep -c 'Apply complete' first.txt)" = 0
 check "apply #1 created nothing after it resumed" test "$(ls "$MESH_NULL_STORE" | sort)" = "$objects_after_2"
 check "apply #1 wrote nothing to state after it resumed (journal, serial)" \

@@ -136,4 +136,18 @@ check "destroy succeeds" grep -q 'Destroy complete' out.txt
 check "after destroy mesh output --json is empty" test "$("$MESH" output --json)" = "{}"
 expect_rc "after destroy a named output is gone" 1 "$MESH" output a_id
 check "no canary after destroy" leaks
+
+# ---- a saved plan's var file is held in memory while it is applied, never written to disk ----
+VCANARY="varfile-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+printf 'password: %s\n' "$VCANARY" > secret-vars.yaml
+expect_rc "plan --out with a var file holding the password" 0 env -u MESH_VAR_password "$MESH" plan --var-file secret-vars.yaml --out vf.plan
+rm secret-vars.yaml
+env -u MESH_VAR_password MESH_FAULTS="delay:ms=3000" "$MESH" apply vf.plan >vf.out 2>&1 &
+vf_pid=$!
+sleep 1.5
+check "while the saved plan applies, no file under ${TMPDIR:-/tmp} holds the var file's text" \
+    test -z "$(grep -rlsF "$VCANARY" "${TMPDIR:-/tmp}" 2>/dev/null | grep -v "^$T_DIR/")"
+kill -9 $vf_pid 2>/dev/null
+wait $vf_pid 2>/dev/null
+check "nor after it was killed" test -z "$(grep -rlsF "$VCANARY" "${TMPDIR:-/tmp}" 2>/dev/null | grep -v "^$T_DIR/")"
 t_done
