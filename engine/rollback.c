@@ -226,6 +226,12 @@ static void rb_finish(struct rb *rb, struct rb_step *s)
         rb->skipped++;
         return;
     }
+    if (s->rc == MESH_ELOCKED) {  /* another run took the lock over: write nothing more; said once */
+        s->state = RBS_FAILED;
+        rb->failed++;
+        rb_break(rb, &s->err);
+        return;
+    }
     if (s->rc) {
         s->state = RBS_FAILED;
         rb->failed++;
