@@ -57,5 +57,10 @@ int rollback_to(struct store *st, const struct vec *before, const char *exec_run
 struct spec;
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
                  int parallelism, struct plan *plan_notes, struct mesh_err *err);
+/* For `mesh plan` with runs still open: turns rows (loaded from state) into what recovering them
+ * would leave, without writing anything: the snapshot a rollback returns to (rows it would restore
+ * or re-create marked predicted: refresh takes them as they are), or, with resume or past phase 1,
+ * the rows now plus the objects find reports for interrupted creates. */
+int recover_preview(struct store *st, const struct spec *spec, int resume, struct vec *rows, struct mesh_err *err);
 
 #endif

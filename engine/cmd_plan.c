@@ -77,6 +77,7 @@ int cmd_plan(struct cli_opts *o)
         open_runs = recover_runs(s.store, s.spec, s.run_id, o->resume, 1, 1, notes, &err);
         if (open_runs < 0) rc = 1;
         if (!rc && session_load_rows(&s, &err)) rc = 1;
+        if (!rc && open_runs > 0 && recover_preview(s.store, s.spec, o->resume, &s.rows, &err)) rc = 1;
     }
     if (!rc && o->explain) plan_explain(s.spec);
     if (!rc) {

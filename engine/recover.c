@@ -218,8 +218,118 @@ static int recover_describe(struct store *st, const char *cut, int resume, struc
                   creates, creates == 1 ? "" : "s", then);
     else
         plan_note(notes, "`mesh apply` (or `mesh destroy`) will first %s (no create was in flight, so there is nothing to look up);", then);
-    plan_note(notes, "the plan below is against the state as it is now, before that recovery.");
+    plan_note(notes, "the plan below is against the state that recovery would leave: %s.",
+              past || resume || snap_rc ? "the state now, with the objects it finds adopted"
+                                        : "the state before that run (what it would restore or create again is "
+                                          "taken as it was then, not read)");
     return 0;
+}
+
+/* Adopts, in rows only, what find reports for the run's interrupted creates (read-only calls). */
+static int preview_adopt(const struct spec *spec, const char *cut, const struct vec *pending, struct vec *rows,
+                         struct mesh_err *err)
+{
+    for (size_t k = 0; k < pending->len; k++) {
+        const struct journal_entry *je = pending->items[k];
+        if (!is_create_action(je->action)) continue;
+        const struct spec_resource *sr = spec ? spec_find(spec, je->address) : NULL;
+        const char *type = recover_type(spec, rows, je->address);
+        const struct driver *d = type ? driver_find(type) : NULL;
+        if (!d) continue;
+        struct recover_lookup rl = {MAP_INIT};
+        for (size_t i = 0; i < rows->len; i++) {
+            struct state_row *row = rows->items[i];
+            if (!row->deposed[0]) map_put(&rl.rows, row->address, row);
+        }
+        int unknown = 0;
+        json_t *desired = sr ? ref_resolve(sr->attrs, recover_lookup_fn, &rl, &unknown) : json_object();
+        map_release(&rl.rows);
+        json_t *outs = NULL;
+        struct mesh_err e;
+        mesh_err_init(&e);
+        struct call c;
+        invoke_init(&c, d, je->address, cut, "find", &e);
+        int rc = invoke_find(&c, d, desired, &outs);
+        if (rc == MESH_ENOTFOUND) {
+            json_decref(desired);
+            continue;
+        }
+        if (rc) {
+            json_decref(desired);
+            return mesh_err_set(err, rc, e.where, "recovery preview: find failed: %s", e.msg);
+        }
+        const char *id = json_string_value(json_object_get(outs, "id"));
+        int same = 0;
+        for (size_t i = 0; i < rows->len && !same; i++) {
+            struct state_row *r = rows->items[i];
+            if (strcmp(r->address, je->address) || r->deposed[0]) continue;
+            const char *cur = json_string_value(json_object_get(r->outputs, "id"));
+            same = id && cur && strcmp(id, cur) == 0;
+            if (!same) {  /* a create-before-destroy replacement: the old object becomes deposed */
+                free(r->deposed);
+                r->deposed = xstrdup("recovery");
+            }
+        }
+        if (same) {
+            json_decref(desired);
+            json_decref(outs);
+            continue;
+        }
+        struct state_row *row = state_row_new(je->address, "", type);
+        json_decref(row->inputs);
+        json_decref(row->outputs);
+        row->inputs = desired;
+        row->outputs = outs;
+        for (size_t i = 0; sr && i < sr->deps.len; i++)
+            json_array_append_new(row->deps, json_string(((struct spec_dep *)sr->deps.items[i])->address));
+        vec_push(rows, row);
+    }
+    return 0;
+}
+
+/* Replaces rows by the snapshot a rollback returns to; a row that differs from the one there now
+ * (restored, re-created) is marked predicted. */
+static void preview_rollback(struct vec *rows, struct vec *snap)
+{
+    for (size_t i = 0; i < snap->len; i++) {
+        struct state_row *b = snap->items[i];
+        int same = 0;
+        for (size_t k = 0; k < rows->len && !same; k++) {
+            const struct state_row *r = rows->items[k];
+            same = strcmp(r->address, b->address) == 0 && strcmp(r->deposed, b->deposed) == 0 &&
+                   json_equal(r->inputs, b->inputs) && json_equal(r->outputs, b->outputs);
+        }
+        b->predicted = !same;
+    }
+    vec_free_all(rows, state_row_free);
+    *rows = *snap;
+    vec_init(snap);
+}
+
+int recover_preview(struct store *st, const struct spec *spec, int resume, struct vec *rows, struct mesh_err *err)
+{
+    struct vec runs = VEC_INIT;
+    int rc = store_open_runs(st, &runs, err);
+    for (size_t i = 0; !rc && i < runs.len; i++) {
+        const char *cut = runs.items[i];
+        struct vec pending = VEC_INIT, snap = VEC_INIT;
+        rc = store_journal_pending(st, cut, &pending, err);
+        int past = 0;
+        for (size_t k = 0; !rc && k < pending.len; k++) {
+            const struct journal_entry *je = pending.items[k];
+            if (!je->address[0] && strcmp(je->action, "phase2") == 0) past = 1;
+        }
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int snap_rc = rc ? 0 : store_snapshot_rows(st, cut, &snap, &e);
+        if (snap_rc && snap_rc != MESH_ENOTFOUND) rc = mesh_err_set(err, snap_rc, e.where, "%s", e.msg);
+        if (!rc && !resume && !past && !snap_rc) preview_rollback(rows, &snap);  /* the adopted would be deleted */
+        else if (!rc) rc = preview_adopt(spec, cut, &pending, rows, err);
+        vec_free_all(&snap, state_row_free);
+        vec_free_all(&pending, journal_entry_free);
+    }
+    vec_free_all(&runs, free);
+    return rc;
 }
 
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,

@@ -25,6 +25,8 @@ struct state_row {
     json_t *deps;       /* array of address strings this object depended on when applied */
     json_t *sensitive;  /* array of attribute names (in inputs or outputs) stored encrypted */
     char *run_id;       /* run that last wrote it */
+    int predicted;      /* in memory only: a row a pending recovery would write (`mesh plan` after a
+                         * crash); refresh does not read it from the world. Not copied by state_row_dup. */
 };
 
 struct state_row *state_row_new(const char *address, const char *deposed, const char *type);

@@ -4,8 +4,9 @@
 # equal what they were before. Then the proof of parallelism without timing: the fault layer's
 # stats (MESH_FAULTS stats:file=) give the most deletes in flight at once while 8 independent
 # creates are rolled back (each call delayed 300 ms): more than 1 at --parallelism 8, never more
-# than the bound at --parallelism 3, exactly 1 at --parallelism 1. Last, a crash at every call of
-# such a rollback: one apply recovers with no orphan.
+# than the bound at --parallelism 3, exactly 1 at --parallelism 1. Then a crash at every call of
+# such a rollback: one apply recovers with no orphan. Last, `mesh plan` after a crash plans against
+# the state recovery would leave.
 . "$(dirname "$0")/../lib/common.sh"
 t_setup
 export MESH_NULL_STORE="$T_DIR/store"
@@ -99,4 +100,20 @@ for kind in crash crash-after; do
     done
 done
 check "a crash at every call of a parallel rollback: recovered, no orphan ($cuts cuts)" test $bad -eq 0 -a $cuts -eq 16
+
+# `mesh plan` after a crash plans against the state recovery would leave. Cut off mid-apply of v2
+# (after b0, b1 were updated and c0... created), the plan for v1 is empty (the rollback would return
+# to v1); with --resume (progress kept) it is not; and the apply that really recovers agrees.
+base_state
+MESH_FAULTS=crash-after:call=16 "$MESH" apply -f v2.yaml --auto-approve --parallelism 1 >/dev/null 2>&1
+check "plan after a crash: the apply was cut off" test "$?" = 137
+"$MESH" plan -f v1.yaml >p1.txt 2>&1
+check "plan after a crash: it says which state it assumed" grep -q 'against the state that recovery would leave: the state before that run' p1.txt
+check "plan after a crash: against the rolled-back state, v1 needs no change" grep -q '^No changes' p1.txt
+"$MESH" plan -f v1.yaml --resume >p2.txt 2>&1
+check "plan --resume after a crash: against the kept progress, v1 needs changes" grep -q 'to destroy' p2.txt
+check "plan --resume after a crash: it says so" grep -q 'with the objects it finds adopted' p2.txt
+"$MESH" apply -f v1.yaml --auto-approve >p3.txt 2>&1
+check "plan after a crash: the recovering apply rolled back and found nothing to do, as planned" \
+    sh -c "grep -q 'Recovered cut-off run .* (rolled back)' p3.txt && grep -q '^No changes' p3.txt"
 t_done
