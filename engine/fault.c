@@ -23,6 +23,8 @@ struct fault {
     char type[64];      /* F_DELAY: "" = every type */
     long ms;
     char file[512];     /* F_STATS */
+    char address[256];  /* F_FAIL: instead of call=N, every call on this address ... */
+    char op[16];        /* ... of this operation ("" = any) */
 };
 
 static struct fault faults[16];
@@ -93,10 +95,14 @@ static int fault_parse_one(char *tok, struct fault *f, struct mesh_err *err)
         else if (strcmp(kv, "type") == 0) snprintf(f->type, sizeof(f->type), "%s", v);
         else if (strcmp(kv, "ms") == 0) f->ms = atol(v);
         else if (strcmp(kv, "file") == 0) snprintf(f->file, sizeof(f->file), "%s", v);
+        else if (strcmp(kv, "address") == 0) snprintf(f->address, sizeof(f->address), "%s", v);
+        else if (strcmp(kv, "op") == 0) snprintf(f->op, sizeof(f->op), "%s", v);
         else return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "unknown fault parameter '%s'", kv);
     }
-    if ((f->kind == F_FAIL || f->kind == F_CRASH || f->kind == F_CRASH_AFTER) && (!have_call || f->call < 1))
-        return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "%s needs call=N (N >= 1)", kind);
+    if ((f->kind == F_FAIL || f->kind == F_CRASH || f->kind == F_CRASH_AFTER) && (!have_call || f->call < 1) &&
+        !(f->kind == F_FAIL && f->address[0]))
+        return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "%s needs call=N (N >= 1)%s", kind,
+                            f->kind == F_FAIL ? " or address=ADDRESS" : "");
     if (f->kind == F_STATS && !f->file[0]) return mesh_err_set(err, MESH_EINVAL, "MESH_FAULTS", "stats needs file=PATH");
     return 0;
 }
@@ -167,7 +173,8 @@ int fault_before(const char *type, const char *address, const char *op, long *se
             }
             break;
         case F_FAIL:
-            if (n == f->call) {
+            if (f->address[0] ? strcmp(f->address, address) == 0 && (!f->op[0] || strcmp(f->op, op) == 0)
+                              : n == f->call) {
                 stat_end(op);
                 return mesh_err_set(err, MESH_ERR, address, "%s failed: injected fault (call %ld)", op, n);
             }

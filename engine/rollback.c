@@ -127,8 +127,8 @@ static void rb_out(const struct rb_step *s)
     else ui_out("%s: %s (rollback)\n", s->address, s->what);
 }
 
-/* A step whose undo did not happen because a step it waits for failed: said, counted, and its own
- * dependents follow it. */
+/* The steps waiting for s, whose undo will not happen because cause (s or a step s waited for)
+ * failed: each said with what to do, counted, and its own dependents follow it. */
 static void rb_skip_branch(struct rb *rb, struct rb_step *s, const struct rb_step *cause)
 {
     for (size_t i = 0; i < s->dependents.len; i++) {
@@ -136,8 +136,7 @@ static void rb_skip_branch(struct rb *rb, struct rb_step *s, const struct rb_ste
         if (d->state != RBS_PENDING) continue;
         d->state = RBS_BLOCKED;
         rb->failed++;
-        if (d->kind == RB_RESTORE && d->now->deposed[0] && cause->kind == RB_DELETE &&
-            strcmp(cause->address, d->address) == 0) {
+        if (d->kind == RB_RESTORE && d->now->deposed[0] && s->kind == RB_DELETE && strcmp(s->address, d->address) == 0) {
             /* The replacement is still there: the old object stays deposed, and the next apply
              * deletes one or the other. Restoring it would drop the new one from state. */
             mesh_err_set(rb->err, MESH_ERR, d->address, "rollback: the old object stays deposed");

@@ -101,6 +101,25 @@ for kind in crash crash-after; do
 done
 check "a crash at every call of a parallel rollback: recovered, no orphan ($cuts cuts)" test $bad -eq 0 -a $cuts -eq 16
 
+# A failed undo stops its branch only: d2's create fails the apply, then c2's delete fails the
+# rollback. What waits for c2 (b2's replacement, whose delete must come first, so the old b2 stays
+# deposed; a2, which depended on b2) is not attempted and said so; the three other branches finish.
+base_state
+MESH_FAULTS="fail:address=null_resource.d2:op=create,fail:address=null_resource.c2:op=delete" \
+    "$MESH" apply -f v2.yaml --auto-approve --parallelism 4 >br.txt 2>&1
+check "failed undo: the run failed" test "$?" = 1
+check "failed undo: c2's delete failed" grep -q 'null_resource.c2: delete failed: injected fault' br.txt
+check "failed undo: b2 stays deposed, said" grep -q 'null_resource.b2: the old object stays deposed' br.txt
+check "failed undo: a2 not rolled back, said with what to do" \
+    grep -q 'null_resource.a2: not rolled back (rollback-restore) because null_resource.c2 could not be rolled back first; fix that' br.txt
+check "failed undo: the report counts the steps not done" grep -q 'and 4 rollback step(s) failed too' br.txt
+left=$("$MESH" state list -f v1.yaml 2>/dev/null | grep -E 'null_resource\.(c|d)[0-9]' | tr '\n' ' ')
+check "failed undo: the other branches finished (only c2 is left of the new objects: $left)" test "$left" = "null_resource.c2 "
+check "failed undo: b0 has its old input back" sh -c "'$MESH' state show null_resource.b0 -f v1.yaml 2>/dev/null | grep -q in0"
+expect_rc "failed undo: the next apply converges" 0 "$MESH" apply -f v1.yaml --auto-approve
+check "failed undo: no orphans after it" test "$(orphans "$MESH_NULL_STORE" -f v1.yaml)" = 0
+expect_rc "failed undo: then the plan is empty" 0 "$MESH" plan -f v1.yaml --detailed-exitcode
+
 # `mesh plan` after a crash plans against the state recovery would leave. Cut off mid-apply of v2
 # (after b0, b1 were updated and c0... created), the plan for v1 is empty (the rollback would return
 # to v1); with --resume (progress kept) it is not; and the apply that really recovers agrees.
