@@ -10,6 +10,7 @@
 
 #include "apply_job.h"
 #include "base/duration.h"
+#include "base/escape.h"
 #include "cancel.h"
 #include "driver.h"
 #include "plan.h"
@@ -122,16 +123,22 @@ static void progress(struct job *j, const char *status, double elapsed, const ch
         return;
     }
     const char *addr = j->e->address;
+    /* The id and the note come from a provider's answer: escaped before they reach a terminal. */
+    struct strbuf id = STRBUF_INIT, why = STRBUF_INIT;
+    if (extra) str_escape_ctl(&id, extra, strlen(extra));
+    str_escape_ctl(&why, note, strlen(note));
     if (strcmp(status, "start") == 0)
         ui_out("%s: %s...%s\n", addr, job_verb(j), j->deposed[0] && j->kind == JOB_DELETE_DEPOSED ? " (old object)" : "");
     else if (strcmp(status, "done") == 0)
-        ui_out("%s: %s complete after %s%s%s%s\n", addr, job_noun(j), dur, extra ? " [id=" : "", extra ? extra : "",
+        ui_out("%s: %s complete after %s%s%s%s\n", addr, job_noun(j), dur, extra ? " [id=" : "", extra ? strbuf_str(&id) : "",
                extra ? "]" : "");
     else if (strcmp(status, "still") == 0)
         ui_out("%s: Still %c%s... (%s elapsed)%s%s\n", addr, job_verb(j)[0] - 'A' + 'a', job_verb(j) + 1, dur,
-               note[0] ? ": " : "", note);
+               note[0] ? ": " : "", strbuf_str(&why));
     else
         ui_out("%s%s: %s failed after %s%s\n", ui_c("red"), addr, job_verb(j), dur, ui_c("reset"));
+    strbuf_release(&id);
+    strbuf_release(&why);
 }
 
 /* Starts nothing new: jobs not yet dispatched stay, queued ones skip their driver calls. */

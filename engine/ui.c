@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/escape.h"
+
 struct ui ui;
 static pthread_mutex_t ui_lock = PTHREAD_MUTEX_INITIALIZER;
 static int ui_colorless;  /* --no-color */
@@ -106,11 +108,25 @@ static void ui_report(const char *severity, const char *where, const char *msg)
         return;
     }
     const char *col = strcmp(severity, "error") == 0 ? "\033[1;31m" : "\033[1;33m";
+    /* A message may quote a provider's answer or a state row: escaped, so nothing in it can act
+     * on the terminal. Its own line breaks stay line breaks. */
+    struct strbuf safe_where = STRBUF_INIT, safe_msg = STRBUF_INIT;
+    if (where) str_escape_ctl(&safe_where, where, strlen(where));
+    for (const char *p = msg;;) {
+        const char *nl = strchr(p, '\n');
+        str_escape_ctl(&safe_msg, p, nl ? (size_t)(nl - p) : strlen(p));
+        if (!nl) break;
+        strbuf_addch(&safe_msg, '\n');
+        p = nl + 1;
+    }
     pthread_mutex_lock(&ui_lock);
     fflush(stdout);
     fprintf(stderr, "%s%s:%s %s%s%s\n", ui.ecolor ? col : "", strcmp(severity, "error") == 0 ? "Error" : "Warning",
-            ui.ecolor ? "\033[0m" : "", where && *where ? where : "", where && *where ? ": " : "", msg);
+            ui.ecolor ? "\033[0m" : "", safe_where.len ? safe_where.buf : "", safe_where.len ? ": " : "",
+            strbuf_str(&safe_msg));
     pthread_mutex_unlock(&ui_lock);
+    strbuf_release(&safe_where);
+    strbuf_release(&safe_msg);
 }
 
 void ui_error(const struct mesh_err *e)

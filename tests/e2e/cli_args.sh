@@ -193,4 +193,9 @@ bad = [m for m in re.findall(r"\"(?:elapsed|seconds)\":(-?[0-9.e+-]+)", open("la
 n = len(re.findall(r"\"(?:elapsed|seconds)\":", open("last.out").read()))
 if bad or n < 4: print("too many decimals:", bad[:3], "durations:", n)
 sys.exit(1 if bad or n < 4 else 0)'
+# ---- an error quoting user text escapes control bytes (no screen clear reaches the terminal) ----
+"$MESH" plan --target "$(printf 'null_resource.\033[2Jx')" >last.out 2>last.err
+check "an error quoting a --target with ESC shows it escaped" grep -qF 'null_resource.\x1b[2Jx' last.err
+check "... and no raw ESC reaches stderr" test "$(tr -cd '\033' <last.err | wc -c)" = 0
+
 t_done
