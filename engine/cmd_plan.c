@@ -88,6 +88,7 @@ int cmd_plan(struct cli_opts *o)
     if (!rc) {
         for (size_t i = 0; i < notes->notes.len; i++) vec_push(&p->notes, notes->notes.items[i]);
         notes->notes.len = 0;
+        p->recovery_pending = open_runs > 0;
         plan_render(p);
         if (o->out && plan_save(&s, p, &err)) rc = 1;
         else if (o->detailed_exitcode && (plan_has_changes(p) || open_runs > 0)) rc = 2;  /* a recovery is a change */

@@ -64,6 +64,7 @@ struct plan {
     int destroy_mode;       /* built by `mesh destroy` */
     int guarded;            /* entries with guarded set */
     struct vec notes;       /* char *: lines printed before the plan (recovery, warnings) */
+    int recovery_pending;   /* a cut-off run will be recovered first: that alone is a change */
     struct vec outputs;     /* struct plan_output *: outputs that change, by name */
     char *lineage;
     long long serial;

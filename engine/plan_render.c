@@ -183,9 +183,10 @@ static json_t *render_output_json(const struct plan_output *o)
 void plan_render_summary(const struct plan *p)
 {
     if (ui.json) {
-        ui_event("plan_summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:b}", "add", p->add, "change", p->change, "destroy",
-                                           p->destroy, "replace", p->replace, "output_changes", (int)p->outputs.len,
-                                           "changes", plan_has_any_changes(p)));
+        ui_event("plan_summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:b, s:b}", "add", p->add, "change", p->change,
+                                           "destroy", p->destroy, "replace", p->replace, "output_changes",
+                                           (int)p->outputs.len, "recovery_pending", p->recovery_pending,
+                                           "changes", plan_has_any_changes(p) || p->recovery_pending));
         return;
     }
     if (!plan_has_changes(p) && p->destroy_mode) {

@@ -34,6 +34,9 @@ for n in 7 40 83; do
     prc=$?
     [ $prc = 2 ] || { echo "# N=$n: plan --detailed-exitcode exited $prc"; bad=1; }
     grep -q 'was cut off' p.txt || { echo "# N=$n: plan did not show the pending recovery"; bad=1; }
+    "$MESH" plan -f tree.yaml --json >pj.txt 2>&1
+    grep '"plan_summary"' pj.txt | grep -q '"recovery_pending":true' && grep '"plan_summary"' pj.txt | grep -q '"changes":true' ||
+        { echo "# N=$n: plan --json's summary does not count the pending recovery as a change"; bad=1; }
     "$MESH" apply -f tree.yaml --auto-approve >r.txt 2>&1 || { echo "# N=$n: recovering apply failed"; tail -3 r.txt; bad=1; }
     o=$(orphans "$MESH_NULL_STORE" -f tree.yaml)
     echo "# N=$n: after the recovering apply: $(objects) objects, $(rows) rows, $o orphans"
