@@ -64,9 +64,10 @@ static void test_second_holder_refused_naming_holder(void **state)
     assert_int_equal(held, 0);
 }
 
-static void test_dead_holder_taken_over(void **state)
+/* A child process that takes the lock as RUN_ID and is killed (-9) while holding it: no unlock,
+ * no close. The caller reaps it (or, for a zombie, does not). */
+static pid_t fork_holder_killed(struct fixture *f, const char *run_id)
 {
-    struct fixture *f = *state;
     pid_t kid = fork();
     assert_true(kid >= 0);
     if (kid == 0) {
@@ -74,10 +75,17 @@ static void test_dead_holder_taken_over(void **state)
         struct mesh_err e;
         mesh_err_init(&e);
         int rc = store_open(f->path, &st, &e);
-        if (rc == 0) rc = store_lock(st, "run-dead", "apply", 0, NULL, NULL, &e);
+        if (rc == 0) rc = store_lock(st, run_id, "apply", 0, NULL, NULL, &e);
         if (rc) fixture_child_exit(1);
-        fixture_child_kill9();  /* no unlock, no close: kill -9 while holding the lease */
+        fixture_child_kill9();
     }
+    return kid;
+}
+
+static void test_dead_holder_taken_over(void **state)
+{
+    struct fixture *f = *state;
+    pid_t kid = fork_holder_killed(f, "run-dead");
     int status = 0;
     assert_int_equal(waitpid(kid, &status, 0), kid);
     assert_true(WIFSIGNALED(status));
@@ -104,17 +112,7 @@ static void test_dead_holder_taken_over(void **state)
 static void test_zombie_holder_taken_over(void **state)
 {
     struct fixture *f = *state;
-    pid_t kid = fork();
-    assert_true(kid >= 0);
-    if (kid == 0) {
-        struct store *st = NULL;
-        struct mesh_err e;
-        mesh_err_init(&e);
-        int rc = store_open(f->path, &st, &e);
-        if (rc == 0) rc = store_lock(st, "run-zombie", "apply", 0, NULL, NULL, &e);
-        if (rc) fixture_child_exit(1);
-        fixture_child_kill9();
-    }
+    pid_t kid = fork_holder_killed(f, "run-zombie");
     siginfo_t si;
     assert_int_equal(waitid(P_PID, (id_t)kid, &si, WEXITED | WNOWAIT), 0);   /* dead, not reaped */
     assert_int_equal(kill(kid, 0), 0);
