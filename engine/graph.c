@@ -9,7 +9,6 @@ void graph_init(struct graph *g, int n)
 {
     g->n = n;
     g->nodes = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*g->nodes));
-    if (!g->nodes) abort();
 }
 
 void graph_release(struct graph *g)

@@ -102,7 +102,6 @@ static struct http_header *headers_find(const struct vec *v, const char *name)
 static void headers_add(struct vec *v, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     struct http_header *h = xcalloc(1, sizeof(*h));
-    if (!h) abort();
     h->name = xstrndup(name, nlen);
     h->value = xstrndup(value, vlen);
     if (!h->name || !h->value) abort();
@@ -114,7 +113,6 @@ void http_request_init(struct http_request *req, const char *method, const char 
     memset(req, 0, sizeof(*req));
     req->method = method;
     req->url = xstrdup(url ? url : "");
-    if (!req->url) abort();
     vec_init(&req->headers);
 }
 
@@ -131,7 +129,6 @@ void http_request_set_header(struct http_request *req, const char *name, const c
     if (h) {
         free(h->value);
         h->value = xstrdup(value);
-        if (!h->value) abort();
         return;
     }
     headers_add(&req->headers, name, strlen(name), value, strlen(value));

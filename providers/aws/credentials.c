@@ -29,7 +29,6 @@ static char *dup_or_null(const char *s)
 {
     if (!s || !*s) return NULL;
     char *d = xstrdup(s);
-    if (!d) abort();
     return d;
 }
 
@@ -242,7 +241,6 @@ struct aws_credentials {
 struct aws_credentials *aws_credentials_new(const struct aws_credentials_config *cfg)
 {
     struct aws_credentials *p = xcalloc(1, sizeof(*p));
-    if (!p) abort();
     pthread_mutex_init(&p->mu, NULL);
     p->window = cfg && cfg->refresh_window > 0 ? cfg->refresh_window : 300;
     p->profile = cfg ? dup_or_null(cfg->profile) : NULL;

@@ -14,7 +14,6 @@
 static char *strip_slash(const char *s)
 {
     char *c = xstrdup(s);
-    if (!c) abort();
     size_t n = strlen(c);
     while (n > 0 && c[n - 1] == '/') c[--n] = '\0';
     return c;
@@ -87,7 +86,6 @@ int aws_region_resolve(const char *explicit_region, const char *profile, char **
     int rc = 0;
     if (v && *v) {
         *region = xstrdup(v);
-        if (!*region) abort();
     } else {
         rc = mesh_err_set(err, MESH_EINVAL, NULL, "no AWS region: set mesh.region in the spec, "
                           "AWS_REGION, AWS_DEFAULT_REGION, or region in profile %s", aws_profile_name(profile));

@@ -68,9 +68,7 @@ static char *trimmed(const char *b, const char *e, int collapse)
 static void add_entry(struct ini *ini, const char *section, char *key, char *value)
 {
     struct ini_entry *e = xcalloc(1, sizeof(*e));
-    if (!e) abort();
     e->section = xstrdup(section);
-    if (!e->section) abort();
     e->key = key;
     e->value = value;
     vec_push(&ini->entries, e);
@@ -123,7 +121,6 @@ static int parse_line(struct ini_cursor *c, const char *b, const char *e)
 int ini_parse(const char *text, size_t len, const char *name, struct ini **out, struct mesh_err *err)
 {
     struct ini *ini = xcalloc(1, sizeof(*ini));
-    if (!ini) abort();
     struct ini_cursor c = { .ini = ini, .name = name ? name : "ini", .err = err };
     const char *p = text, *end = text + len;
     int rc = 0;

@@ -17,7 +17,6 @@ static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
     char *region = NULL;
     if (aws_region_resolve(region_in, profile, &region, err) < 0) return err->code;
     struct aws_handle *h = xcalloc(1, sizeof(*h));
-    if (!h) abort();
     const char *b = getenv("MESH_RETRY_BUDGET");
     http_retries_init(&h->retries, b && *b ? atol(b) : 2000);
     http_client_init(&h->client.http);

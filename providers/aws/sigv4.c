@@ -80,7 +80,6 @@ static void path_normalize(const char *path, struct strbuf *out)
 {
     struct vec segs = VEC_INIT;
     char *copy = xstrdup(path);
-    if (!copy) abort();
     size_t len = strlen(path);
     int trailing = len > 1 && path[len - 1] == '/';
     char *save = NULL;
@@ -144,7 +143,6 @@ static char *encode_decoded(const char *s, size_t n)
 static void qparams_add_raw(struct vec *v, const char *key, const char *value)
 {
     struct qparam *p = xcalloc(1, sizeof(*p));
-    if (!p) abort();
     p->key = encode_decoded(key, strlen(key));
     p->value = encode_decoded(value, strlen(value));
     vec_push(v, p);
@@ -161,7 +159,6 @@ static void qparams_parse(struct vec *v, const char *query)
             const char *eq = memchr(p, '=', n);
             size_t kn = eq ? (size_t)(eq - p) : n;
             struct qparam *q = xcalloc(1, sizeof(*q));
-            if (!q) abort();
             q->key = encode_decoded(p, kn);
             q->value = eq ? encode_decoded(eq + 1, n - kn - 1) : xstrdup("");
             vec_push(v, q);
@@ -220,9 +217,7 @@ static char *header_value_trim(const char *v)
 static void cheaders_add(struct vec *v, const char *name, const char *value)
 {
     struct cheader *h = xcalloc(1, sizeof(*h));
-    if (!h) abort();
     h->name = xstrdup(name);
-    if (!h->name) abort();
     for (char *p = h->name; *p; p++) *p = (char)tolower((unsigned char)*p);
     h->value = header_value_trim(value);
     h->order = v->len;
@@ -383,7 +378,6 @@ int sigv4_sign_http(struct http_request *req, const struct sigv4_creds *creds, c
     }
     size_t n = pairs.len + 1;
     struct sigv4_pair *hp = xcalloc(n, sizeof(*hp));
-    if (!hp) abort();
     for (size_t i = 0; i < pairs.len; i++) {
         struct http_header *h = pairs.items[i];
         hp[i] = (struct sigv4_pair){ h->name, h->value };
@@ -419,7 +413,6 @@ int sigv4_presign_url(const char *url, const struct sigv4_creds *creds, const ch
     char *scheme = NULL, *host = NULL, *path = NULL, *query = NULL;
     if (http_url_split(url, &scheme, &host, &path, &query, err) < 0) return err->code;
     struct sigv4_pair *hp = xcalloc(nextra + 1, sizeof(*hp));
-    if (!hp) abort();
     hp[0] = (struct sigv4_pair){ "host", host };
     for (size_t i = 0; i < nextra; i++) hp[i + 1] = extra[i];
     struct sigv4_input in = { .method = "GET", .path = path, .query = query, .headers = hp,
