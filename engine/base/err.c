@@ -31,3 +31,20 @@ const char *mesh_err_str(const struct mesh_err *e, char *buf, size_t n)
         snprintf(buf, n, "%s", e->msg);
     return buf;
 }
+
+void mesh_err_set_cause(struct mesh_err *e, const char *cause, const char *request_id)
+{
+    if (!e || e->cause[0] || e->request_id[0]) return;
+    snprintf(e->cause, sizeof(e->cause), "%s", cause ? cause : "");
+    snprintf(e->request_id, sizeof(e->request_id), "%s", request_id ? request_id : "");
+}
+
+int mesh_err_copy(struct mesh_err *dst, const struct mesh_err *src, const char *where)
+{
+    if (!dst) return src->code;
+    if (dst->code != 0) return dst->code;
+    *dst = *src;
+    if (!dst->code) dst->code = MESH_ERR;
+    if (where) snprintf(dst->where, sizeof(dst->where), "%s", where);
+    return dst->code;
+}

@@ -11,14 +11,20 @@ enum mesh_code {
     MESH_ECANCELED = -3,  /* Ctrl-C or a sibling failure */
     MESH_ETIMEOUT = -4,
     MESH_ELOCKED = -5,    /* state lock held by someone else */
-    MESH_ECONFLICT = -6,  /* state moved on / version mismatch */
-    MESH_EINVAL = -7,     /* bad input from the user */
+    MESH_ECONFLICT = -6,  /* state moved on / version mismatch; a provider's "already exists",
+                             "in use" or "concurrent update" */
+    MESH_EINVAL = -7,     /* bad input from the user; a provider's "invalid parameter" */
+    MESH_ETHROTTLED = -8, /* a provider's "slow down" that outlasted the retry policy */
 };
 
 struct mesh_err {
     int code;
     char where[256];  /* resource address or file:line:col; may be empty */
     char msg[1024];
+    /* A provider's own words, so callers test them instead of parsing msg: its error code
+     * ("DependencyViolation", "ResourceInUseException") and request ID; "" when none. */
+    char cause[128];
+    char request_id[128];
 };
 
 void mesh_err_init(struct mesh_err *e);
@@ -29,5 +35,10 @@ int mesh_err_isset(const struct mesh_err *e);
 /* "where: msg" or "msg" into buf. */
 const char *mesh_err_str(const struct mesh_err *e, char *buf, size_t n);
 void mesh_err_clear(struct mesh_err *e);
+/* Records the provider's code and request ID on e (the first error's, like the rest). */
+void mesh_err_set_cause(struct mesh_err *e, const char *cause, const char *request_id);
+/* Copies src (code, message, cause, request ID) into dst unless dst is set; where overrides
+ * src's place when not NULL. Returns dst's code. */
+int mesh_err_copy(struct mesh_err *dst, const struct mesh_err *src, const char *where);
 
 #endif

@@ -1,6 +1,8 @@
 /* ec2.c: what every EC2 driver shares (see ec2.h). */
 #include "aws/ec2.h"
 
+#include "aws/aws_call.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,41 +15,14 @@
 
 void ec2_query(struct aws_query *q, const char *action) { aws_query_init(q, action, EC2_VERSION); }
 
-/* "ec2 CreateVpc failed: Code: Message" -> code "Code". */
-static void code_of(const char *msg, char *code, size_t n)
-{
-    const char *p = strstr(msg, " failed: ");
-    code[0] = '\0';
-    if (!p) return;
-    p += 9;
-    size_t len = strcspn(p, ":");
-    if (len >= n) len = n - 1;
-    memcpy(code, p, len);
-    code[len] = '\0';
-}
-
 static int send_once(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
 {
-    struct aws_handle *h = c->provider;
     memset(r, 0, sizeof(*r));
-    if (!h) {
-        snprintf(r->msg, sizeof(r->msg), "the AWS provider is not open");
-        return r->rc = MESH_ERR;
-    }
     struct mesh_err e;
-    mesh_err_init(&e);
-    xmlDocPtr d = NULL;
-    atomic_fetch_add(&h->calls, 1);
-    int rc = aws_query_call(&h->client, "ec2", q, &d, &e);
-    if (rc == 0) {
-        if (doc) *doc = d;
-        else xmlFreeDoc(d);
-        return 0;
-    }
-    code_of(e.msg, r->code, sizeof(r->code));
-    const char *m = e.msg;
-    if (strncmp(m, "ec2 ", 4) == 0) m += 4;
-    snprintf(r->msg, sizeof(r->msg), "%s", m);
+    int rc = aws_call_query(c, "ec2", q, doc, &e);
+    if (rc == 0) return 0;
+    snprintf(r->code, sizeof(r->code), "%s", e.cause);
+    snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
     return r->rc = rc;
 }
 
@@ -222,37 +197,6 @@ int ec2_sync_tags(struct call *c, const char *id, const json_t *want)
     aws_query_release(&del);
     json_decref(have);
     return rc;
-}
-
-/* ---- waiting ---- */
-
-void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit)
-{
-    (void)c;
-    w->start = mesh_now_mono();
-    w->limit = limit * http_backoff_scale();
-    if (w->limit < 2) w->limit = 2;
-    w->n = 0;
-}
-
-int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what)
-{
-    if (c->cancel && *c->cancel) return mesh_err_set(c->err, MESH_ECANCELED, c->address, "%s: cancelled", what);
-    /* Every poll: the engine shows the latest note on its next "Still ..." line. */
-    if (c->progress) c->progress(c->progress_ctx, c->address, "%s", what);
-    double now = mesh_now_mono();
-    if (now - w->start > w->limit || (c->deadline > 0 && now > c->deadline))
-        return mesh_err_set(c->err, MESH_ETIMEOUT, c->address, "gave up after %.0f s: %s", now - w->start, what);
-    double d = 0.5 * pow(1.6, w->n < 12 ? w->n : 12);
-    if (d > 10) d = 10;
-    d *= http_backoff_scale();
-    if (d < 0.02) d = 0.02;
-    w->n++;
-    struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        if (c->cancel && *c->cancel) break;
-    }
-    return 0;
 }
 
 /* ---- AZs ---- */

@@ -13,8 +13,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "aws/client.h"
+#include "aws/provider.h"
 #include "aws/query.h"
+#include "aws/wait.h"
 #include "driver.h"
 
 #define EC2_VERSION "2016-11-15"
@@ -25,18 +26,6 @@
  * before calling wait, so a crash while a NAT gateway comes up cannot orphan it. */
 #define EC2_SEPARATE_WAIT 1
 
-/* The AWS provider's handle (struct call.provider of every AWS driver). */
-struct aws_handle {
-    struct aws_client client;
-    struct http_retries retries;
-    atomic_long calls;          /* API calls made (retries not counted: see retries) */
-    char *mesh_name;            /* mesh.name, for the mesh:name tag; may be NULL */
-    pthread_mutex_t mu;         /* guards the AZ cache */
-    int nazs;                   /* -1: not looked up yet */
-    char azs[16][64];           /* the region's available AZs, sorted by name */
-};
-
-extern const struct provider aws_provider;
 
 /* The outcome of one call, for drivers that tolerate some error codes. */
 struct ec2_res {
@@ -75,15 +64,10 @@ int ec2_tagged_ours(struct call *c, xmlNodePtr tagset);
  * callers also check with ec2_tagged_ours). */
 void ec2_filter_ours(struct call *c, struct aws_query *q);
 
-/* ---- waiting ---- */
-struct ec2_wait {
-    double start, limit;  /* monotonic seconds; limit already scaled */
-    int n;
-};
-/* limit: seconds at MESH_BACKOFF_SCALE=1 (scaled like backoffs, never below 2 s). */
-void ec2_wait_init(struct ec2_wait *w, struct call *c, double limit);
-/* Sleeps before the next poll; MESH_ETIMEOUT (c->err set with what) or MESH_ECANCELED. */
-int ec2_wait_next(struct ec2_wait *w, struct call *c, const char *what);
+/* ---- waiting: aws/wait.h, under the names the EC2 drivers use ---- */
+#define ec2_wait aws_wait
+#define ec2_wait_init aws_wait_init
+#define ec2_wait_next aws_wait_next
 
 /* ---- what most drivers share (ec2_driver.c) ---- */
 /* Makes a driver's outputs from a reply item; NULL: skip the item (find only). */

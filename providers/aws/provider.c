@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/ec2.h"
 #include "aws/endpoint.h"
+#include "aws/provider.h"
 #include "base/xalloc.h"
 
 static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
@@ -29,6 +29,7 @@ static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
     pthread_mutex_init(&h->mu, NULL);
     h->nazs = -1;
     atomic_init(&h->calls, 0);
+    for (int i = 0; i < AWS_NSERVICES; i++) atomic_init(&h->calls_by[i], 0);
     /* Resolve the credentials now: a missing one is one clear error before any change. */
     struct aws_creds cr;
     memset(&cr, 0, sizeof(cr));
@@ -42,11 +43,34 @@ static int aws_open(const json_t *config, void **handle, struct mesh_err *err)
     return 0;
 }
 
+static const char *const service_names[AWS_NSERVICES] = {"ec2", "iam", "sts", "eks", "kms", "logs"};
+
+int aws_service_index(const char *service)
+{
+    for (int i = 0; i < AWS_NSERVICES; i++)
+        if (strcmp(service, service_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *aws_service_name(enum aws_service s) { return s < AWS_NSERVICES ? service_names[s] : "?"; }
+
+void aws_count_call(struct aws_handle *h, const char *service)
+{
+    atomic_fetch_add(&h->calls, 1);
+    int i = aws_service_index(service);
+    if (i >= 0) atomic_fetch_add(&h->calls_by[i], 1);
+}
+
 static json_t *aws_stats(void *handle)
 {
     struct aws_handle *h = handle;
-    return json_pack("{s:s, s:I, s:I}", "display_name", "AWS", "api_calls", (json_int_t)atomic_load(&h->calls), "retries",
-                     (json_int_t)http_retries_count(&h->retries));
+    json_t *by = json_object();
+    for (int i = 0; i < AWS_NSERVICES; i++) {
+        long n = atomic_load(&h->calls_by[i]);
+        if (n) json_object_set_new(by, service_names[i], json_integer(n));
+    }
+    return json_pack("{s:s, s:I, s:I, s:o}", "display_name", "AWS", "api_calls", (json_int_t)atomic_load(&h->calls),
+                     "retries", (json_int_t)http_retries_count(&h->retries), "api_calls_by_service", by);
 }
 
 static void aws_close(void *handle)

@@ -273,14 +273,37 @@ enum http_verdict aws_classify(const struct http_response *resp)
     return http_verdict_default(resp);
 }
 
+/* What kind of failure an AWS code is, as drivers test it (err.h's codes). */
+int aws_error_kind(const char *code)
+{
+    static const char *const invalid[] = {
+        "ValidationError", "ValidationException", "InvalidParameterValue", "InvalidParameterException",
+        "InvalidParameterCombination", "InvalidInput", "MalformedPolicyDocument", "InvalidRequestException",
+        "MissingParameter", NULL,
+    };
+    static const char *const conflict[] = {
+        "EntityAlreadyExists", "ResourceInUseException", "ResourceExistsException", "AlreadyExistsException",
+        "ResourceAlreadyExistsException", "ConcurrentModification", "ConcurrentModificationException",
+        "DeleteConflict", "DependencyViolation", "IncorrectState", "IncorrectStateException",
+        "InvalidStateException", "ConflictException", "OperationAbortedException", NULL,
+    };
+    if (aws_error_is_not_found(code)) return MESH_ENOTFOUND;
+    if (aws_error_is_throttle(code)) return MESH_ETHROTTLED;
+    for (int i = 0; invalid[i]; i++)
+        if (strcmp(code, invalid[i]) == 0) return MESH_EINVAL;
+    for (int i = 0; conflict[i]; i++)
+        if (strcmp(code, conflict[i]) == 0) return MESH_ECONFLICT;
+    size_t n = strlen(code);  /* "InvalidPermission.Duplicate", "InvalidGroup.Duplicate" */
+    if (n > 10 && strcmp(code + n - 10, ".Duplicate") == 0) return MESH_ECONFLICT;
+    return MESH_ERR;
+}
+
 int aws_error_report(const struct http_response *resp, const char *what, struct mesh_err *err)
 {
     struct aws_error e;
-    aws_error_parse(resp, &e);
-    int code = aws_error_is_not_found(e.code) ? MESH_ENOTFOUND : MESH_ERR;
-    if (resp->status == 400 && (strcmp(e.code, "ValidationError") == 0 ||
-                                strcmp(e.code, "InvalidParameterValue") == 0))
-        code = MESH_EINVAL;
+    int shaped = aws_error_parse(resp, &e) == 0;
+    int code = shaped ? aws_error_kind(e.code) : MESH_ERR;
+    if (err && !mesh_err_isset(err) && shaped) mesh_err_set_cause(err, e.code, e.request_id);
     return mesh_err_set(err, code, NULL, "%s failed: %s: %s%s%s%s", what, e.code,
                         e.message[0] ? e.message : "(no message)",
                         e.request_id[0] ? " (request id " : "", e.request_id,

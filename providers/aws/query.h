@@ -66,7 +66,11 @@ int aws_error_is_throttle(const char *code);
 int aws_error_is_not_found(const char *code);
 /* For http_request.classify: throttling and transient AWS codes arrive with HTTP 400 too. */
 enum http_verdict aws_classify(const struct http_response *resp);
-/* Sets err from a failed reply: "what failed: Code: Message (request id ID)". */
+/* The err.h code of an AWS error code: MESH_ENOTFOUND, MESH_ETHROTTLED, MESH_EINVAL (invalid
+ * parameter), MESH_ECONFLICT (exists, in use, concurrent change), else MESH_ERR. */
+int aws_error_kind(const char *code);
+/* Sets err from a failed reply: "what failed: Code: Message (request id ID)", with the code
+ * and request ID in err->cause and err->request_id. */
 int aws_error_report(const struct http_response *resp, const char *what, struct mesh_err *err);
 
 #endif
