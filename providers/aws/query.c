@@ -348,11 +348,14 @@ int aws_error_report(const struct http_response *resp, const char *what, struct 
     struct aws_error e;
     int shaped = aws_error_parse(resp, &e) == 0;
     int code = shaped ? aws_error_kind(e.code) : MESH_ERR;
-    if (err && !mesh_err_isset(err) && shaped) mesh_err_set_cause(err, e.code, e.request_id);
-    return mesh_err_set(err, code, NULL, "%s failed: %s: %s%s%s%s", what, e.code,
-                        e.message[0] ? e.message : "(no message)",
-                        e.request_id[0] ? " (request id " : "", e.request_id,
-                        e.request_id[0] ? ")" : "");
+    int earlier = mesh_err_isset(err);  /* the first error wins, its cause with it */
+    int rc = mesh_err_set(err, code, NULL, "%s failed: %s: %s%s%s%s", what, e.code,
+                          e.message[0] ? e.message : "(no message)",
+                          e.request_id[0] ? " (request id " : "", e.request_id,
+                          e.request_id[0] ? ")" : "");
+    if (!earlier && shaped) mesh_err_set_cause(err, e.code, e.request_id);
+    else if (!earlier && err) mesh_err_set_cause(err, "", e.request_id);
+    return rc;
 }
 
 /* ---- calls ---- */

@@ -263,6 +263,18 @@ static void test_error_json_causes(void **state)
     assert_string_equal(err.cause, "ResourceNotFoundException");
     http_response_release(&r);
 
+    /* the first error wins, and a later AWS error does not lend it its cause */
+    response_with(&r, 404, NULL, "");
+    add_header(&r, "x-amzn-ErrorType", "ResourceNotFoundException");
+    add_header(&r, "x-amzn-RequestId", "late-rid");
+    mesh_err_init(&err);
+    mesh_err_set(&err, MESH_ETIMEOUT, "x", "gave up");
+    assert_int_equal(aws_error_report(&r, "eks DescribeAddon", &err), MESH_ETIMEOUT);
+    assert_string_equal(err.cause, "");
+    assert_string_equal(err.request_id, "");
+    assert_string_equal(err.msg, "gave up");
+    http_response_release(&r);
+
     /* an answer that is not an AWS error: no cause */
     response_with(&r, 502, NULL, "");
     mesh_err_init(&err);
