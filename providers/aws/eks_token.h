@@ -23,8 +23,8 @@ struct aws_handle;
 /* X-Amz-Expires of the presigned URL, as the CLI writes it. */
 #define AWS_EKS_TOKEN_URL_EXPIRES 60
 /* How long a caller may use a token: the CLI's expirationTimestamp is now + 14 minutes, one
- * minute inside the 15 minutes EKS's authenticator accepts a token after its X-Amz-Date
- * (client-go refreshes at expirationTimestamp). */
+ * minute inside the 15 minutes EKS's authenticator accepts a token after its X-Amz-Date (STS
+ * ignores X-Amz-Expires on this request; client-go refreshes at expirationTimestamp). */
 #define AWS_EKS_TOKEN_LIFETIME (14 * 60)
 
 struct aws_eks_token {
