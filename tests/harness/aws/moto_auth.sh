@@ -1,13 +1,15 @@
 # moto_auth.sh: moto's signature-checking mode for the e2e suites. Source it, then
-#   moto_auth_bootstrap URL   with moto_server started with INITIAL_NO_AUTH_ACTION_COUNT=3 (or set
-#                             at run time: POST URL/moto-api/reset-auth with the count as body), makes
-#                             in those 3 unchecked calls an IAM user "mesh-e2e", an inline policy
-#                             allowing everything, and an access key; exports AWS_ACCESS_KEY_ID /
-#                             AWS_SECRET_ACCESS_KEY for them. Every later call to moto must carry a
-#                             valid SigV4 signature by a key that exists in moto's IAM (moto checks
-#                             EC2, IAM and STS, among others).
-# A proxy between the client and moto must forward the request bytes and the Host header unchanged:
-# the signature covers both.
+#   moto_auth_on URL          turns checking on in a running moto_server (POST URL/moto-api/reset-auth:
+#                             the next 3 calls are unchecked), makes in those 3 calls an IAM user
+#                             "mesh-e2e", an inline policy allowing everything and an access key, and
+#                             exports AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for them. Every later
+#                             call must carry a valid SigV4 signature by a key moto's IAM holds (moto
+#                             checks EC2, IAM, STS and the other Query/JSON services it implements).
+#   moto_auth_off URL         back to no checks (a suite that needs fake keys, e.g. credentials tests).
+#   moto_auth_bootstrap URL   the user + key part alone, for a moto_server started with
+#                             INITIAL_NO_AUTH_ACTION_COUNT=3 in its environment.
+# A proxy between the client and moto must forward the request bytes and the Host header unchanged
+# (the signature covers both), and sign its own calls to moto with those keys.
 MOTO_AUTH_COUNT=3
 
 moto_auth_bootstrap() {  # URL
@@ -25,4 +27,14 @@ moto_auth_bootstrap() {  # URL
     AWS_SECRET_ACCESS_KEY=$(printf '%s' "$out" | cut -f2)
     [ -n "$AWS_ACCESS_KEY_ID" ] && [ -n "$AWS_SECRET_ACCESS_KEY" ] || { echo "moto_auth: no access key in: $out" >&2; return 1; }
     export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+}
+
+moto_auth_on() {  # URL
+    curl -sf -X POST -H "Content-Type: text/plain" --data "$MOTO_AUTH_COUNT" "$1/moto-api/reset-auth" >/dev/null ||
+        { echo "moto_auth: $1/moto-api/reset-auth refused" >&2; return 1; }
+    moto_auth_bootstrap "$1"
+}
+
+moto_auth_off() {  # URL
+    curl -sf -X POST -H "Content-Type: text/plain" --data inf "$1/moto-api/reset-auth" >/dev/null
 }
