@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,14 @@ static void test_throttle_then_ok(void **state)
     fixture_stop(&f);
 }
 
+static int teardown_all(void **state)
+{
+    (void)state;
+    http_thread_release();
+    xmlCleanupParser();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,5 +306,5 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_throttle_then_ok),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
