@@ -358,8 +358,7 @@ def main():
     ap.add_argument("--keys-file", help='{"key": ..., "secret": ...}: how the proxy signs its own calls to moto')
     a = ap.parse_args()
     Handler.upstream = a.upstream
-    creds = json.load(open(a.keys_file)) if a.keys_file else None
-    EKS = eks.Eks(eks.Upstream(a.upstream, creds))
+    EKS = eks.Eks(eks.Upstream(a.upstream, a.keys_file))
     if a.faults:
         cfg = json.loads(a.faults)
         STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0))
