@@ -245,6 +245,14 @@ err("eks DescribeCluster (REST-JSON): ServerException", "ServerException", eks.d
 s = json.loads(urllib.request.urlopen(proxy + "/__stats").read())
 check("stats by service and action", s["by_action"].get("kms CreateKey") == 2 and s["by_service"].get("eks") == 1
       and s["by_service"].get("logs") == 2 and s["injected"] == {"error": 2, "throttle": 1}, s)
+ctl("__faults", {"rules": [{"kind": "lost", "service": "kms", "action": "CreateKey", "first": 1}]})
+n0 = len(kms.list_keys()["Keys"])
+try:
+    kms.create_key(Description="lost")
+    lost = "answered"
+except Exception as e:  # botocore's connection errors: the answer never came
+    lost = type(e).__name__
+check("a 'lost' call: no answer (%s), yet it took effect" % lost, lost != "answered" and len(kms.list_keys()["Keys"]) == n0 + 1)
 ctl("__faults", {"rules": []})
 
 # fail control
@@ -257,10 +265,10 @@ ctl("__eks", {"fail": [], "hold": {"cluster.delete": 1.0, "nodegroup": 0.5}})
 # orphans, then everything deleted
 t = orphans()
 want = ("aws_eks_cluster c1", "aws_eks_cluster c2", "aws_eks_cluster c3", "aws_eks_node_group c1/ng1", "aws_eks_addon c1/vpc-cni",
-        "aws_eks_addon c2/coredns", "aws_iam_role c-role", "aws_iam_role n-role", "aws_iam_role late-role", "aws_kms_key " + key,
+        "aws_eks_addon c2/coredns", "aws_iam_role c-role", "aws_iam_role n-role", "aws_iam_role late-role", "aws_kms_key " + key, "aws_kms_key",
         "aws_cloudwatch_log_group /aws/eks/c2/cluster", "aws_cloudwatch_log_group /harness/x")
 lines = t.splitlines()
-check("orphans.py lists clusters, node group, add-ons, roles, key, log groups, and counts them",
+check("orphans.py lists clusters, node group, add-ons, roles, keys, log groups, and counts them",
       all(w in t for w in want) and lines[-1] == str(len(lines) - 1) == str(len(want)), t)
 c3arn = eks.describe_cluster(name="c3")["cluster"]["arn"]
 t = orphans("c-role", "n-role,late-role", c3arn + "#1234")
@@ -274,7 +282,8 @@ check("DeleteCluster once the node group is gone: DELETING (add-ons go with it)"
 wait_gone(t0, 1.0)
 err("gone after the hold: ResourceNotFoundException", "ResourceNotFoundException", eks.describe_cluster, name="c1")
 err("its security group deleted from moto", "InvalidGroup.NotFound", ec2m.describe_security_groups, GroupIds=[sg1])
-kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+for k in kms.list_keys()["Keys"]:
+    kms.schedule_key_deletion(KeyId=k["KeyId"], PendingWindowInDays=7)
 for g in ("/aws/eks/c2/cluster", "/harness/x"):
     logs.delete_log_group(logGroupName=g)
 t = orphans("c-role", "n-role", "late-role")
