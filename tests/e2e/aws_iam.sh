@@ -86,7 +86,15 @@ if __name__ == "__main__":
     print(len(out))
 PY
 export HARNESS_PY="$ROOT/tests/harness/aws" MOTO_URL
-api() { PYTHONPATH="$T_DIR" $PY - "$@"; }  # a Python check, reading its script from stdin
+api() { PYTHONPATH="$T_DIR" $PY - "$@"; }  # Python reading its script from stdin
+# Python checks (their "ok"/"not ok" lines count in this suite's tally; a crash is a failure)
+api_checks() {
+    local line
+    api "$@" > checks.out 2>&1 || not_ok "python checks ran (exit $?): $(tail -1 checks.out)"
+    while IFS= read -r line; do
+        case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) not_ok "${line#not ok - }" ;; *) echo "# $line" ;; esac
+    done < checks.out
+}
 count_all() { $PY awsapi.py; }
 orphans_aws() {
     state_dump -f iam.yaml 2>/dev/null | $PY -c '
@@ -136,7 +144,7 @@ expect_rc "apply the six types" 0 "$MESH" apply -f iam.yaml --auto-approve
 check "6 resources created" grep -q 'Apply complete! Resources: 6 added' "$T_DIR/last.out"
 grep -qE '^AWS: [0-9]+ API calls' "$T_DIR/last.out" && ok "the summary counts the API calls" || not_ok "AWS summary line"
 state_dump -f iam.yaml > state.txt
-api <<'PY'
+api_checks <<'PY'
 import json
 from awsapi import *
 role = iam("GetRole", RoleName="t-nodes")
@@ -213,7 +221,7 @@ grep -q 'enable_key_rotation' "$out" && ok "drift: key rotation is planned back 
 grep -q "target_key_id = \"$other\"" "$out" && ok "drift: the alias's key is planned back" || not_ok "drift: alias"
 grep -A3 'aws_iam_policy.nodes' "$out" | grep -q 'document' && ok "drift: the policy's new default version is planned back" || not_ok "drift: policy document"
 expect_rc "drift: apply repairs it" 0 "$MESH" apply -f iam.yaml --auto-approve
-api "$key" "$other" <<'PY'
+api_checks "$key" "$other" <<'PY'
 import sys
 from awsapi import *
 key, other = sys.argv[1:3]
@@ -242,7 +250,7 @@ for i in 1 2 3 4; do
     sed "s/retention_days: 90/retention_days: 30/; s/\"ec2:DescribeSubnets\"/\"ec2:Describe$i\"/" iam.yaml > iam2.yaml
     "$MESH" apply -f iam2.yaml --auto-approve >out.txt 2>&1 || { not_ok "update: policy version $i"; tail -3 out.txt; }
 done
-api <<'PY'
+api_checks <<'PY'
 from awsapi import *
 arn = "arn:aws:iam::123456789012:policy/t-nodes"
 vs = iam("ListPolicyVersions", PolicyArn=arn)
