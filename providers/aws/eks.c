@@ -139,13 +139,10 @@ static char *update_errors(const json_t *u)
     return s;
 }
 
-static int poll_update(struct call *c, void *arg, char *note, size_t n)
+/* 1 done, 0 in progress (note says so), < 0 failed (c->err set). */
+static int update_state(struct call *c, const struct update_ctx *p, const json_t *u, char *note, size_t n)
 {
-    struct update_ctx *p = arg;
-    json_t *reply = NULL;
-    int rc = aws_do_rest(c, "eks", "DescribeUpdate", "GET", p->path, p->query, NULL, &reply);
-    if (rc) return rc;
-    json_t *u = json_object_get(reply, "update");
+    int rc = 0;
     const char *status = eks_str(u, "status");
     char t[32];
     elapsed(mesh_now_mono() - p->start, t, sizeof(t));
@@ -159,6 +156,16 @@ static int poll_update(struct call *c, void *arg, char *note, size_t n)
         snprintf(note, n, "update %s (%s) is %s (%s)", p->id, eks_str(u, "type") ? eks_str(u, "type") : "?",
                  status ? status : "in an unknown state", t);
     }
+    return rc;
+}
+
+static int poll_update(struct call *c, void *arg, char *note, size_t n)
+{
+    struct update_ctx *p = arg;
+    json_t *reply = NULL;
+    int rc = aws_do_rest(c, "eks", "DescribeUpdate", "GET", p->path, p->query, NULL, &reply);
+    if (rc) return rc;
+    rc = update_state(c, p, json_object_get(reply, "update"), note, n);
     json_decref(reply);
     return rc;
 }
@@ -174,6 +181,10 @@ int eks_wait_update(struct call *c, const char *cluster, const char *nodegroup, 
     if (nodegroup) snprintf(query, sizeof(query), "nodegroupName=%s", aws_path_segment(nodegroup, seg, sizeof(seg)));
     if (addon) snprintf(query, sizeof(query), "addonName=%s", aws_path_segment(addon, seg, sizeof(seg)));
     struct update_ctx p = {path, query[0] ? query : NULL, id, mesh_now_mono()};
+    /* the answer itself may say it is over already (a small change, or a peer that is quick) */
+    char note[300];
+    int rc = update_state(c, &p, json_object_get(reply, "update"), note, sizeof(note));
+    if (rc) return rc > 0 ? 0 : rc;
     return aws_wait_until(c, limit, poll_update, &p);
 }
 
