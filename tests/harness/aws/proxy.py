@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """proxy.py: a fault-injecting HTTP proxy in front of moto_server (Python standard library only).
 
-It forwards every request to the upstream emulator and, on request, injects what real AWS does
-to a client: throttling errors per service and action, 500/503 answers, connection resets,
+It forwards every request to the upstream emulator (EKS excepted: eks.py serves the EKS API itself,
+in memory) and, on request, injects what real AWS does to a client: throttling errors per service
+and action, 500/503 or any named error, connection resets before or after the call took effect,
 delays, and "eventual consistency" (an ID just returned by a Create* call is not found by the
 next K calls naming it: Describe*, Modify*, Attach*, Associate*, Authorize*, Revoke*, CreateRoute,
 CreateTags; setting "eventual" to 0 makes every pending ID visible). It also fills in what moto lacks and mesh relies on:
@@ -10,20 +11,43 @@ DNS64 (ModifySubnetAttribute EnableDns64 is remembered and DescribeSubnets repor
 <enableDns64>), so a second plan can be empty; and the release of a deleted NAT gateway's network
 interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 
+Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.1 call (KMS, logs) by its
+X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey"), an EKS call by its
+method and path (POST /clusters -> "CreateCluster", see eks.route); the service is the SigV4
+credential scope's. Injected errors use the protocol's error shape: XML for Query, {"__type",
+"message"} for JSON 1.1, an x-amzn-ErrorType header + {"message"} for REST-JSON (EKS).
+
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
-  GET  /__stats    {"requests": N, "injected": {KIND: N}, "by_action": {"svc Action": N}}
-  POST /__reset    clears the rules and the stats
-A RULE: {"kind": "throttle"|"500"|"503"|"reset"|"delay", "service": "ec2"|"*",
-         "action": "DescribeVpcs"|"*", "rate": 0.3, "first": N, "seconds": 0.5}
+  GET  /__stats    {"requests": N, "injected": {KIND: N}, "by_action": {"svc Action": N},
+                    "by_service": {"svc": N}}
+  POST /__reset    clears the rules and the stats (not the EKS objects nor the /__eks settings)
+  GET  /__eks      the EKS stand-in: settings and every cluster, node group and add-on
+  POST /__eks      {"hold": {KEY: SECONDS...}, "fail": [KEY...], "iam_delay_calls": N}; each field
+                   given replaces that setting. KEY: KIND[.PHASE][:NAME], KIND cluster|nodegroup|addon,
+                   PHASE create|update|delete, NAME "cluster-1" | "cluster-1/ng" | "cluster-1/vpc-cni";
+                   the most specific key wins (kind.phase:name, kind:name, kind.phase, kind), default 0.
+                   fail: that object's create ends FAILED / CREATE_FAILED instead of ACTIVE.
+                   iam_delay_calls: a role made by CreateRole fewer than N proxied calls ago cannot
+                   be assumed by EKS (CreateCluster / CreateNodegroup: InvalidParameterException).
+  POST /__eks/endpoint {"cluster": NAME, "endpoint": "https://127.0.0.1:PORT", "ca": BASE64_PEM}
+                   DescribeCluster of NAME (now or later) reports them; both null removes it.
+A RULE: {"kind": "throttle"|"500"|"503"|"error"|"reset"|"lost"|"delay", "service": "ec2"|"*",
+         "action": "DescribeVpcs"|"*", "rate": 0.3, "first": N, "seconds": 0.5,
+         "code": "ResourceInUseException", "status": 409, "message": "..."}
   rate: probability per matching call; first: instead, the first N matching calls.
+  error: answer code/status/message (defaults InternalFailure/400) without forwarding.
+  reset: close the connection before the call reaches the service; lost: let the call take
+  effect, then close the connection without an answer (the client cannot know it happened).
 
 Usage: proxy.py --upstream http://127.0.0.1:PORT [--port 0] [--port-file FILE] [--faults JSON]
+                [--keys-file FILE]   ({"key", "secret"}: how the proxy's own calls to moto sign)
 """
 import argparse
 import http.client
 import http.server
 import json
+import os
 import random
 import re
 import socket
@@ -34,8 +58,11 @@ import threading
 import time
 import urllib.parse
 
+import eks
+
 LOCK = threading.Lock()
-STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}}
+STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}, "calls": 0}
+EKS = None  # eks.Eks, made in main()
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
 
 NOT_FOUND_CODE = {
@@ -47,7 +74,7 @@ NOT_FOUND_CODE = {
 
 
 def new_stats():
-    return {"requests": 0, "injected": {}, "by_action": {}}
+    return {"requests": 0, "injected": {}, "by_action": {}, "by_service": {}}
 
 
 STATE["stats"] = new_stats()
@@ -63,35 +90,66 @@ def service_of(headers, query):
     return m.group(1) if m else "unknown"
 
 
-def action_of(method, path, query, body, ctype):
+def region_of(headers):
+    m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", headers.get("Authorization", ""))
+    return m.group(1) if m else "us-east-1"
+
+
+def protocol_of(service, headers):
+    if service == "eks":
+        return "rest-json"
+    if headers.get("X-Amz-Target"):
+        return "json"
+    return "query"
+
+
+def action_of(method, path, query, body, ctype, headers=None, service=None):
+    """(action, Query params) of a call, whatever its protocol."""
     params = urllib.parse.parse_qs(query)
     if "form-urlencoded" in (ctype or "") and body:
         params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
     if "Action" in params:
         return params["Action"][0], params
+    target = (headers or {}).get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1], params
+    if service == "eks":
+        return eks.route(method, path)[0], params
     return "%s %s" % (method, path.split("?")[0]), params
 
 
-def error_body(service, kind):
-    """An AWS-shaped error in the service's protocol: (status, content type, body)."""
-    code, status, msg = {
-        "throttle": ("RequestLimitExceeded" if service == "ec2" else "Throttling", 400, "Rate exceeded"),
-        "500": ("InternalError", 500, "An internal error has occurred"),
-        "503": ("ServiceUnavailable", 503, "Service is unavailable"),
-    }[kind]
-    if kind == "throttle" and service == "ec2":
-        status = 503  # EC2 answers RequestLimitExceeded with 503
-    if service in ("eks",):
-        code = "TooManyRequestsException" if kind == "throttle" else code
-        status = 429 if kind == "throttle" else status
-        return status, "application/json", json.dumps({"__type": code, "message": msg}).encode()
+def error_body(service, kind, protocol="query", rule=None):
+    """An AWS-shaped error in the service's protocol: (status, content type, body, extra headers)."""
+    rule = rule or {}
+    if kind == "error":
+        code, status, msg = rule.get("code", "InternalFailure"), int(rule.get("status", 400)), \
+            rule.get("message", "injected by the harness")
+    else:
+        code, status, msg = {
+            "throttle": ("RequestLimitExceeded" if service == "ec2" else "Throttling", 400, "Rate exceeded"),
+            "500": ("InternalError", 500, "An internal error has occurred"),
+            "503": ("ServiceUnavailable", 503, "Service is unavailable"),
+        }[kind]
+        if kind == "throttle" and service == "ec2":
+            status = 503  # EC2 answers RequestLimitExceeded with 503
+        if protocol != "query":
+            code = {"throttle": "ThrottlingException", "500": "InternalFailure" if protocol == "json"
+                    else "ServerException", "503": "ServiceUnavailableException"}[kind]
+            status = 429 if kind == "throttle" and protocol == "rest-json" else status
+    rid = "proxy-%d" % random.randint(0, 1 << 30)
+    if protocol == "json":
+        return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": msg}).encode(), \
+            [("x-amzn-RequestId", rid)]
+    if protocol == "rest-json":
+        return status, "application/json", json.dumps({"message": msg}).encode(), \
+            [("x-amzn-ErrorType", code), ("x-amzn-RequestId", rid)]
     if service == "ec2":
         body = ("<?xml version=\"1.0\"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message>"
-                "</Error></Errors><RequestID>proxy-%d</RequestID></Response>" % (code, msg, random.randint(0, 1 << 30)))
+                "</Error></Errors><RequestID>%s</RequestID></Response>" % (code, msg, rid))
     else:
         body = ("<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
-                "<RequestId>proxy-%d</RequestId></ErrorResponse>" % (code, msg, random.randint(0, 1 << 30)))
-    return status, "text/xml", body.encode()
+                "<RequestId>%s</RequestId></ErrorResponse>" % (code, msg, rid))
+    return status, "text/xml", body.encode(), []
 
 
 def pick_fault(service, action):
@@ -165,23 +223,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _json(self, status, obj):
+        return self._reply(status, "application/json", json.dumps(obj, sort_keys=True).encode())
+
     def _control(self, body):
-        global STATE
-        if self.path == "/__stats":
+        path = self.path.split("?", 1)[0]
+        if path == "/__stats":
             with LOCK:
                 out = json.dumps(STATE["stats"]).encode()
             return self._reply(200, "application/json", out)
+        try:
+            cfg = json.loads(body or b"{}")
+            if path == "/__eks" and self.command == "GET":
+                return self._json(200, EKS.snapshot())
+            if path == "/__eks":
+                EKS.configure(cfg)
+                return self._json(200, {})
+            if path == "/__eks/endpoint":
+                EKS.set_endpoint(cfg)
+                return self._json(200, {})
+        except (ValueError, TypeError, AttributeError) as e:
+            return self._json(400, {"error": str(e)})
         with LOCK:
-            if self.path == "/__reset":
+            if path == "/__reset":
                 STATE.update(rules=[], eventual=0, pending={}, counters={}, stats=new_stats())
-            else:
-                cfg = json.loads(body or b"{}")
+            elif path == "/__faults":
                 STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0), counters={})
                 if STATE["eventual"] <= 0:
                     STATE["pending"] = {}  # consistency reached: nothing stays invisible
                 if "seed" in cfg:
                     random.seed(cfg["seed"])
-        return self._reply(200, "application/json", b"{}")
+            else:
+                return self._json(404, {"error": "no control " + path})
+        return self._json(200, {})
 
     def _reset_connection(self):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -194,12 +268,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._control(body)
         query = urllib.parse.urlsplit(self.path).query
         service = service_of(self.headers, query)
-        action, params = action_of(self.command, self.path, query, body, self.headers.get("Content-Type"))
+        protocol = protocol_of(service, self.headers)
+        action, params = action_of(self.command, self.path, query, body, self.headers.get("Content-Type"),
+                                   self.headers, service)
         with LOCK:
+            STATE["calls"] += 1
+            callno = STATE["calls"]
             st = STATE["stats"]
             st["requests"] += 1
             key = "%s %s" % (service, action)
             st["by_action"][key] = st["by_action"].get(key, 0) + 1
+            st["by_service"][service] = st["by_service"].get(service, 0) + 1
             fault = pick_fault(service, action)
             gone = None if fault else eventual_hit(action, params)
             kind = fault["kind"] if fault else ("eventual" if gone else None)
@@ -211,46 +290,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reset_connection()
         if kind == "delay":
             time.sleep(float(fault.get("seconds", 0.5)))
-        elif kind in ("throttle", "500", "503"):
-            return self._reply(*error_body(service, kind))
+        elif kind in ("throttle", "500", "503", "error"):
+            return self._reply(*error_body(service, kind, protocol, fault))
         elif kind == "eventual":
             xml = ("<?xml version=\"1.0\"?><Response><Errors><Error><Code>%s</Code><Message>not yet visible"
                    "</Message></Error></Errors><RequestID>proxy-eventual</RequestID></Response>" % gone)
             return self._reply(400, "text/xml", xml.encode())
-        self._forward(body, action)
+        if service == "eks":
+            return self._serve_eks(body, query, callno, lost=kind == "lost")
+        self._forward(body, action, params, callno, lost=kind == "lost")
 
-    def _upstream_call(self, params):
-        """A Query call of our own to the upstream, signed-looking like the client's request."""
-        u = urllib.parse.urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
-        conn.request("POST", "/", body=urllib.parse.urlencode(params), headers=headers)
-        data = conn.getresponse().read()
-        conn.close()
-        return data
+    def _serve_eks(self, body, query, callno, lost):
+        status, headers, out = EKS.handle(self.command, self.path, query, body, region_of(self.headers), callno)
+        if lost:
+            return self._reset_connection()
+        data = json.dumps(out).encode()
+        self._reply(status, "application/json", data, headers + [("x-amzn-RequestId", str(eks.uuid.uuid4()))])
 
     def _release_nat_eni(self, nat_id):
-        data = self._upstream_call({"Action": "DescribeNatGateways", "Version": "2016-11-15", "NatGatewayId.1": nat_id})
-        for eni in re.findall(rb"<networkInterfaceId>([^<]+)</networkInterfaceId>", data):
-            self._upstream_call({"Action": "DeleteNetworkInterface", "Version": "2016-11-15",
-                                 "NetworkInterfaceId": eni.decode()})
+        region = region_of(self.headers)
+        st, root = EKS.up.ec2(region, "DescribeNatGateways", **{"NatGatewayId.1": nat_id})
+        for eni in (root.iter("networkInterfaceId") if root is not None else []):
+            EKS.up.ec2(region, "DeleteNetworkInterface", NetworkInterfaceId=eni.text)
 
-    def _forward(self, body, action):
+    def _forward(self, body, action, params, callno, lost=False):
         u = urllib.parse.urlsplit(self.upstream)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        conn.close()
         if action == "DeleteNatGateway" and resp.status == 200:
-            params = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
             self._release_nat_eni(params.get("NatGatewayId", [""])[0])
+        if action == "CreateRole" and resp.status == 200:
+            EKS.note_role(params.get("RoleName", [""])[0], callno)
         with LOCK:
             if resp.status == 200:
                 note_created(action, data)
             if action == "DescribeSubnets" and resp.status == 200:
                 data = fill_dns64(data)
+        if lost:
+            return self._reset_connection()
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in HOP and k.lower() not in ("server", "date"):
@@ -258,7 +339,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        conn.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 
@@ -269,13 +349,17 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def main():
+    global EKS
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--faults", help="initial fault set, JSON as for POST /__faults")
+    ap.add_argument("--keys-file", help='{"key": ..., "secret": ...}: how the proxy signs its own calls to moto')
     a = ap.parse_args()
     Handler.upstream = a.upstream
+    creds = json.load(open(a.keys_file)) if a.keys_file else None
+    EKS = eks.Eks(eks.Upstream(a.upstream, creds))
     if a.faults:
         cfg = json.loads(a.faults)
         STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0))
@@ -283,7 +367,6 @@ def main():
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write(str(srv.server_address[1]))
-        import os
         os.replace(a.port_file + ".tmp", a.port_file)
     print("proxy on 127.0.0.1:%d -> %s" % (srv.server_address[1], a.upstream), file=sys.stderr)
     srv.serve_forever()
