@@ -25,6 +25,9 @@ awsq eks describe-addon-versions --addon-name vpc-cni >/dev/null 2>&1 && STANDIN
 trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 cluster_role=$(awsq iam create-role --role-name eks-test-cluster --assume-role-policy-document "$trust" --query Role.Arn)
 node_role=$(awsq iam create-role --role-name eks-test-node --assume-role-policy-document "${trust/eks/ec2}" --query Role.Arn)
+for p in AmazonEKSWorkerNodePolicy AmazonEC2ContainerRegistryReadOnly AmazonEKS_CNI_Policy; do
+    awsq iam attach-role-policy --role-name eks-test-node --policy-arn "arn:aws:iam::aws:policy/$p"
+done
 check "IAM roles made with the aws CLI" test -n "$cluster_role" -a -n "$node_role"
 
 # spec VERSION IP_FAMILY DESIRED CONFIG
@@ -86,8 +89,17 @@ YAML
     fi
 }
 
-spec 1.30 ipv4 2 '{"init": {"env": {"ENABLE_V6_EGRESS": "true"}}}'
+CFG='{"init": {"env": {"ENABLE_V6_EGRESS": "true"}}}'
+spec 1.30 ipv4 2 "$CFG"
+# IAM eventual consistency: EKS cannot assume a role made fewer than 18 calls ago
+[ "$STANDIN" = 1 ] && curl -s -X POST "$PROXY_URL/__eks" -d '{"iam_delay_calls": 18}' >/dev/null
 expect_rc "apply a cluster, launch template, node group (and add-on)" 0 "$MESH" apply -f eks.yaml --auto-approve
+if [ "$STANDIN" = 1 ]; then
+    n=$(curl -s "$PROXY_URL/__stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["by_action"].get("eks CreateCluster", 0))')
+    check "CreateCluster answered InvalidParameterException (role too new) was retried ($n calls), one cluster made" \
+        test "$n" -gt 1 -a "$(awsq eks list-clusters --query 'length(clusters)')" = 1
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"iam_delay_calls": 0}' >/dev/null
+fi
 awsj eks describe-cluster --name cluster-1 > cl.json
 awsj eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name ng > ng.json
 lt=$(awsq ec2 describe-launch-templates --launch-template-names cluster-1-ng --query 'LaunchTemplates[0].LaunchTemplateId')
@@ -141,13 +153,47 @@ check "the node group wants 2 nodes again" test "$(awsq eks describe-nodegroup -
 expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
 
 # ---- desired size changed in the spec: an in-place update ----
-spec 1.30 ipv4 3 '{"init": {"env": {"ENABLE_V6_EGRESS": "true"}}}'
+spec 1.30 ipv4 3 "$CFG"
 expect_rc "desired size 3 applies in place" 0 "$MESH" apply -f eks.yaml --auto-approve
 grep -q '1 changed' "$T_DIR/last.out" && ok "one resource changed" || not_ok "one resource changed: $(grep -i complete "$T_DIR/last.out")"
 check "the node group wants 3 nodes" test "$(awsq eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name ng --query nodegroup.scalingConfig.desiredSize)" = 3
 
+if [ "$STANDIN" = 1 ]; then
+    # ---- add-on: configuration compared as canonical JSON, drift repaired ----
+    awsj eks describe-addon --cluster-name cluster-1 --addon-name vpc-cni > addon.json
+    check "add-on vpc-cni ACTIVE with ENABLE_V6_EGRESS=true on init" $PY -c '
+import json; a = json.load(open("addon.json"))["addon"]
+assert a["status"] == "ACTIVE" and json.loads(a["configurationValues"])["init"]["env"]["ENABLE_V6_EGRESS"] == "true"'
+    # EKS holding the same document in another form (compact, keys reordered) is no drift
+    awsq eks update-addon --cluster-name cluster-1 --addon-name vpc-cni \
+        --configuration-values '{"init":{"env":{"ENABLE_V6_EGRESS":"true"}}}' >/dev/null
+    sleep 0.3
+    expect_rc "the same configuration in another form is no drift" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
+    awsq eks update-addon --cluster-name cluster-1 --addon-name vpc-cni \
+        --configuration-values '{"init":{"env":{"ENABLE_V6_EGRESS":"false"}}}' >/dev/null
+    sleep 0.3
+    expect_rc "add-on configuration drift is planned" 2 "$MESH" plan -f eks.yaml --detailed-exitcode
+    grep -q 'configuration_values.*changed outside mesh' "$T_DIR/last.out" && ok "the plan names configuration_values as drift" || not_ok "configuration_values drift: $(cat "$T_DIR/last.out")"
+    expect_rc "apply repairs the add-on" 0 "$MESH" apply -f eks.yaml --auto-approve
+    check "the add-on has ENABLE_V6_EGRESS=true again" test "$(awsq eks describe-addon --cluster-name cluster-1 --addon-name vpc-cni --query addon.configurationValues | $PY -c 'import json,sys; print(json.load(sys.stdin)["init"]["env"]["ENABLE_V6_EGRESS"])')" = true
+
+    # ---- version 1.30 -> 1.31: IRREVERSIBLE, in place, waits for the update ----
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.update": 1.5}}' >/dev/null
+    spec 1.31 ipv4 3 "$CFG"
+    expect_rc "a version change plans" 2 "$MESH" plan -f eks.yaml --detailed-exitcode
+    grep -q 'version.*"1.30" -> "1.31".*IRREVERSIBLE' "$T_DIR/last.out" && ok "1.30 -> 1.31 plans as IRREVERSIBLE" || not_ok "IRREVERSIBLE version: $(cat "$T_DIR/last.out")"
+    expect_rc "the upgrade applies" 0 "$MESH" apply -f eks.yaml --auto-approve
+    grep -q 'VersionUpdate) is InProgress' "$T_DIR/last.out" && ok "apply waited on the update, saying so" || not_ok "update progress note: $(cat "$T_DIR/last.out")"
+    check "EKS runs 1.31, ACTIVE" test "$(awsq eks describe-cluster --name cluster-1 --query '[cluster.version,cluster.status]')" = "1.31	ACTIVE"
+    expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
+    V=1.31
+else
+    V=1.30
+fi
+
 # ---- ip_family: a guarded replacement ----
-spec 1.30 ipv6 3 '{"init": {"env": {"ENABLE_V6_EGRESS": "true"}}}'
+spec $V ipv6 3 "$CFG"
 expect_rc "an ip_family change plans" 2 "$MESH" plan -f eks.yaml --detailed-exitcode
 grep -q 'ip_family forces replacement' "$T_DIR/last.out" && ok "the plan says ip_family forces replacement" || not_ok "ip_family forces replacement: $(cat "$T_DIR/last.out")"
 expect_rc "apply refuses to replace the guarded cluster without --allow-replace" 1 "$MESH" apply -f eks.yaml --auto-approve
@@ -155,9 +201,42 @@ grep -q 'allow-replace' "$T_DIR/last.err" "$T_DIR/last.out" && ok "the refusal n
 check "the cluster is untouched" test "$(awsq eks describe-cluster --name cluster-1 --query cluster.kubernetesNetworkConfig.ipFamily)" = ipv4
 
 # ---- destroy ----
-spec 1.30 ipv4 3 '{"init": {"env": {"ENABLE_V6_EGRESS": "true"}}}'
+spec $V ipv4 3 "$CFG"
+[ "$STANDIN" = 1 ] && curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.delete": 1, "nodegroup.delete": 1}}' >/dev/null
 expect_rc "destroy" 0 "$MESH" destroy -f eks.yaml --auto-approve
 check "no cluster is left" test "$(awsq eks list-clusters --query 'length(clusters)')" = 0
 check "no launch template is left" test "$(awsq ec2 describe-launch-templates --query 'length(LaunchTemplates)')" = 0
+
+# ---- kill -9 while the cluster is CREATING: the next apply resumes the wait ----
+if [ "$STANDIN" = 1 ]; then
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 5}}' >/dev/null
+    "$MESH" apply -f eks.yaml --auto-approve >kill.out 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        grep -q 'aws_eks_cluster.c1: Still creating' kill.out && break
+        sleep 0.1
+    done
+    kill -9 $pid; wait $pid 2>/dev/null
+    status=$(curl -s "$PROXY_URL/__eks" | $PY -c 'import json,sys; print([c["status"] for c in json.load(sys.stdin)["clusters"]])')
+    check "killed while the cluster was CREATING ($status)" test "$status" = "['CREATING']"
+    arn=$(state_dump -f eks.yaml | $PY -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["address"] == "aws_eks_cluster.c1": print(r["outputs"]["id"])')
+    check "its ARN is in state ($arn)" test -n "$arn"
+    expect_rc "the next apply (--resume) finishes" 0 "$MESH" apply -f eks.yaml --auto-approve --resume
+    grep -q 'aws_eks_cluster.c1: waiting for the object' "$T_DIR/last.out" && ok "it resumed waiting for the cluster" || not_ok "resumed waiting: $(cat "$T_DIR/last.out")"
+    n=$(curl -s "$PROXY_URL/__stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["by_action"].get("eks CreateCluster", 0))')
+    after=$(state_dump -f eks.yaml | $PY -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["address"] == "aws_eks_cluster.c1": print(r["outputs"]["id"], r["outputs"].get("endpoint", ""))')
+    check "the same cluster, now with its endpoint; no other was created" test "${after%% *}" = "$arn" -a -n "${after#* }" -a "$(awsq eks list-clusters --query 'length(clusters)')" = 1
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
+    expect_rc "destroy again" 0 "$MESH" destroy -f eks.yaml --auto-approve
+    check "nothing is left" test "$(awsq eks list-clusters --query 'length(clusters)')" = 0
+fi
 
 t_done
