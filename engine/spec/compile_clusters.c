@@ -433,21 +433,27 @@ static void sg_rule(struct cl *k, const char *owner, const char *name, json_t *g
     res_add(k, r);
 }
 
-/* The control plane reaches Istio's webhook (15017) and xDS (15012) on C's nodes; C's nodes reach
- * every other cluster's API server (443) over the VPC (remote secrets). */
-static void sg_rules(struct cl *k, const struct node *clusters)
+/* The control plane reaches Istio's webhook (15017) and xDS (15012) on C's nodes. */
+static void sg_rules(struct cl *k)
 {
-    char cl[ADDR_MAX], sg[ADDR_MAX], rn[ADDR_MAX];
+    char cl[ADDR_MAX], sg[ADDR_MAX];
     addr(cl, sizeof(cl), "aws_eks_cluster", k->name, NULL);
     addr(sg, sizeof(sg), "aws_security_group", k->name, NULL);
     sg_rule(k, k->name, "webhook", refs(sg, "id"), 15017, refs(cl, "cluster_security_group_id"));
     sg_rule(k, k->name, "xds", refs(sg, "id"), 15012, refs(cl, "cluster_security_group_id"));
+}
+
+/* C's nodes reach every other cluster's API server (443) over the VPC (Istio's remote secrets):
+ * once every cluster is made, between the clusters that compiled. */
+static void sg_rules_between(struct cl *k, const struct node *clusters)
+{
+    char sg[ADDR_MAX], rn[ADDR_MAX], ocl[ADDR_MAX];
+    addr(sg, sizeof(sg), "aws_security_group", k->name, NULL);
     for (size_t i = 0; i < clusters->n; i++) {
         const char *other = clusters->pairs[i].key->scalar;
-        if (strcmp(other, k->name) == 0 || node_get(clusters->pairs[i].value, "existing")) continue;
+        if (strcmp(other, k->name) == 0 || !spec_find(k->s, addr(ocl, sizeof(ocl), "aws_eks_cluster", other, NULL)))
+            continue;
         snprintf(rn, sizeof(rn), "api_from_%s", k->name);
-        char ocl[ADDR_MAX];
-        addr(ocl, sizeof(ocl), "aws_eks_cluster", other, NULL);
         sg_rule(k, other, rn, refs(ocl, "cluster_security_group_id"), 443, refs(sg, "id"));
     }
 }
@@ -471,7 +477,7 @@ static void network_parts(struct cl *k, const struct node *network)
     }
 }
 
-static void compile_cluster(struct cl *k, const struct node *clusters, const struct node *network)
+static void compile_cluster(struct cl *k, const struct node *network)
 {
     const struct node *v = node_get(k->body, "ip_family");
     k->ipv6 = v && v->kind == NODE_SCALAR && strcmp(v->scalar, "ipv6") == 0;
@@ -484,10 +490,6 @@ static void compile_cluster(struct cl *k, const struct node *clusters, const str
     char sg[ADDR_MAX];
     if (!spec_find(k->s, addr(sg, sizeof(sg), "aws_security_group", k->name, NULL)))
         return;  /* network: did not compile (its errors are reported): nothing to build on */
-    json_t *user = json_object();
-    strings_into(user, node_get(k->body, "tags"));
-    json_object_update(k->tags, user);
-    json_decref(user);
     network_parts(k, network);
     roles(k);
     kms_and_logs(k);
@@ -495,14 +497,32 @@ static void compile_cluster(struct cl *k, const struct node *clusters, const str
     oidc_and_lbc(k);
     node_groups(k);
     addons(k);
-    sg_rules(k, clusters);
+    sg_rules(k);
+}
+
+static void cl_init(struct cl *k, struct spec *s, const struct spec_ctx *c, const struct node *key,
+                    const struct node *body)
+{
+    const struct node *mesh = node_get(s->root, "mesh");
+    *k = (struct cl){.s = s, .c = c, .key = key, .body = body, .name = key->scalar, .mesh = str_of(mesh, "name", "mesh"),
+                     .tags = json_object(), .route_tables = json_array(), .node_groups = json_array()};
+    strings_into(k->tags, node_get(mesh, "tags"));
+    strings_into(k->tags, node_get(body, "tags"));  /* the cluster's own win */
+}
+
+static void cl_release(struct cl *k)
+{
+    json_decref(k->tags);
+    json_decref(k->subnets);
+    json_decref(k->route_tables);
+    json_decref(k->node_groups);
 }
 
 void compile_clusters(struct spec *s, const struct node *section, const struct spec_ctx *c)
 {
     if (section->kind != NODE_MAP) return;  /* an empty or mistyped section: the schema said so */
-    const struct node *mesh = node_get(s->root, "mesh");
     const struct node *network = node_get(s->root, "network");
+    struct cl k;
     for (size_t i = 0; i < section->n; i++) {
         const struct node *key = section->pairs[i].key, *body = section->pairs[i].value;
         if (node_get(body, "existing")) continue;  /* mesh does not make it: nothing to compile */
@@ -511,19 +531,21 @@ void compile_clusters(struct spec *s, const struct node *section, const struct s
             continue;  /* not a name (the schema said so): it cannot be part of an address */
         if (!network) {
             diag_error(c->dl, c->file, key->line, key->col,
-                       "`clusters.%s` is an EKS cluster mesh makes, which needs a `network:` section for its subnets "
-                       "(or `network: {existing: ...}`); a cluster mesh does not make is `existing: {kubeconfig: ...}`",
+                       "`clusters.%s` is an EKS cluster for mesh to make, so the spec needs a `network:` section "
+                       "(or `network: {existing: ...}`) for its subnets; a cluster mesh does not make is declared "
+                       "with `existing: {kubeconfig: PATH}`",
                        key->scalar);
             continue;
         }
-        struct cl k = {.s = s, .c = c, .key = key, .body = body, .name = key->scalar,
-                       .mesh = str_of(mesh, "name", "mesh"), .tags = json_object(), .route_tables = json_array(),
-                       .node_groups = json_array()};
-        strings_into(k.tags, node_get(mesh, "tags"));
-        compile_cluster(&k, section, network);
-        json_decref(k.tags);
-        json_decref(k.subnets);
-        json_decref(k.route_tables);
-        json_decref(k.node_groups);
+        cl_init(&k, s, c, key, body);
+        compile_cluster(&k, network);
+        cl_release(&k);
+    }
+    for (size_t i = 0; i < section->n; i++) {
+        char a[ADDR_MAX];
+        if (!spec_find(s, addr(a, sizeof(a), "aws_eks_cluster", section->pairs[i].key->scalar, NULL))) continue;
+        cl_init(&k, s, c, section->pairs[i].key, section->pairs[i].value);
+        sg_rules_between(&k, section);
+        cl_release(&k);
     }
 }
