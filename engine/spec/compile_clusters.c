@@ -339,7 +339,11 @@ static void node_group(struct cl *k, const struct node *gkey, const struct node 
     set(r, "labels", labels);
     set(r, "launch_template_id", refs(lt, "id"));
     set(r, "launch_template_version", refs(lt, "latest_version"));
-    set(r, "version", refs(cl, "version"));  /* a version bump: control plane first, then the nodes */
+    /* The cluster's version as text, not ${aws_eks_cluster.C.version}: a plan resolves a reference
+     * to an updated resource from its stored outputs (the old version), so the node groups' upgrade
+     * would only show in the next plan. The edge through cluster_name still upgrades the control
+     * plane first, then the nodes (EKS refuses nodes newer than their control plane). */
+    set(r, "version", json_string(str_of(k->body, "version", "1.31")));
     size_t i;
     json_t *t;
     json_array_foreach(k->route_tables, i, t)  /* nodes need their NAT route to join the cluster */

@@ -131,11 +131,11 @@ static void test_reference_addresses_and_edges(void **state)
     /* node groups after the private route table, the cluster's version, the launch template */
     const char *ng = "aws_eks_node_group.cluster-1.default";
     assert_true(has_edge(s, ng, "aws_route_table.private", NULL));
-    assert_true(has_edge(s, ng, "aws_eks_cluster.cluster-1", "version"));
+    assert_true(has_edge(s, ng, "aws_eks_cluster.cluster-1", "name"));  /* after the control plane */
     assert_true(has_edge(s, ng, "aws_iam_role.cluster-1.node", "arn"));
     assert_true(has_edge(s, ng, "aws_launch_template.cluster-1.default", "id"));
     assert_true(has_edge(s, ng, "aws_launch_template.cluster-1.default", "latest_version"));
-    assert_string_equal(str(s, ng, "version"), "${aws_eks_cluster.cluster-1.version}");
+    assert_string_equal(str(s, ng, "version"), "1.31");  /* planned with the cluster's, in the same plan */
     const char *lt = "aws_launch_template.cluster-1.default";
     assert_true(has_edge(s, lt, "aws_eks_cluster.cluster-1", "cluster_security_group_id"));
     assert_true(has_edge(s, lt, "aws_security_group.cluster-1", "id"));
