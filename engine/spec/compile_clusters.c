@@ -98,11 +98,11 @@ static json_t *json_text(json_t *doc)
     return v;
 }
 
-static struct spec_resource *res_new(struct cl *k, const struct node *at, const char *fmt_addr, int tagged)
+static struct spec_resource *res_new(struct cl *k, const struct node *at, const char *address, int tagged)
 {
     struct spec_resource *r = xcalloc(1, sizeof(*r));
-    r->address = xstrdup(fmt_addr);
-    r->type = xstrndup(fmt_addr, strcspn(fmt_addr, "."));
+    r->address = xstrdup(address);
+    r->type = xstrndup(address, strcspn(address, "."));
     r->driver = driver_find(r->type);
     r->attrs = json_object();
     vec_init(&r->deps);
@@ -115,21 +115,24 @@ static struct spec_resource *res_new(struct cl *k, const struct node *at, const 
 
 static void set(struct spec_resource *r, const char *key, json_t *v) { json_object_set_new(r->attrs, key, v); }
 
-/* Every ${ADDRESS.OUTPUT} in the strings of v (JSON documents included) becomes an edge of r. */
-static void edges_of(struct spec_resource *r, const json_t *v)
+/* Every ${ADDRESS.OUTPUT} in the strings of v (JSON documents included) becomes an edge of r.
+ * mesh writes its own well formed; a malformed one came with the user's tags or add-on
+ * configuration and is reported at r's position. */
+static void edges_of(const struct cl *k, struct spec_resource *r, const json_t *v)
 {
     const char *key;
     json_t *x;
     size_t i;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, x) edges_of(r, x);
+        json_object_foreach((json_t *)v, key, x) edges_of(k, r, x);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x) edges_of(r, x);
+        json_array_foreach(v, i, x) edges_of(k, r, x);
     } else if (json_is_string(v) && strstr(json_string_value(v), "${")) {
         struct vec refs = VEC_INIT;
         char msg[256];
         size_t off;
-        ref_parse(json_string_value(v), &refs, msg, sizeof(msg), &off);  /* mesh writes them well formed */
+        if (ref_parse(json_string_value(v), &refs, msg, sizeof(msg), &off) < 0)
+            diag_error(k->c->dl, k->c->file, r->line, r->col, "`%s`: %s", r->address, msg);
         for (size_t j = 0; j < refs.len; j++) {
             const struct ref *f = refs.items[j];
             spec_add_dep(r, f->address, f->output, r->line, r->col);
@@ -141,7 +144,7 @@ static void edges_of(struct spec_resource *r, const json_t *v)
 /* Adds r with an edge per reference in its attributes; after must run first (depends_on). */
 static void res_add(struct cl *k, struct spec_resource *r)
 {
-    edges_of(r, r->attrs);
+    edges_of(k, r, r->attrs);
     spec_add_resource(k->s, r, k->c);
 }
 

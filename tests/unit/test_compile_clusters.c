@@ -405,6 +405,26 @@ static void test_errors(void **state)
     assert_non_null(strstr(d->msg, "existing: {kubeconfig: PATH}"));
     diag_list_release(&dl);
 
+    /* a reference in the user's add-on configuration is an edge; a malformed one an error there */
+    struct spec *r = load("network:\n"
+                          "clusters:\n"
+                          "  c:\n"
+                          "    addons:\n"
+                          "      coredns: {configuration: {x: \"${aws_iam_role.c.node.arn}\"}}\n"
+                          "      kube-proxy: {configuration: {x: \"${aws_iam_role\"}}\n",
+                          &dl);
+    assert_null(r);
+    assert_int_equal(dl.errors, 1);
+    d = dl.items.items[0];
+    assert_non_null(strstr(d->msg, "`aws_eks_addon.c.kube-proxy`: malformed reference"));
+    assert_int_equal(d->line, 6);
+    diag_list_release(&dl);
+    r = load("network:\nclusters: {c: {addons: {coredns: {configuration: {x: \"${aws_iam_role.c.node.arn}\"}}}}}\n", &dl);
+    assert_non_null(r);
+    assert_true(has_edge(r, "aws_eks_addon.c.coredns", "aws_iam_role.c.node", "arn"));
+    spec_free(r);
+    diag_list_release(&dl);
+
     struct spec *s = load("pki: {root: {algorithm: ecdsa-p256}}\n"
                           "clusters: {a: {existing: {kubeconfig: ./k}}, b: {existing: {kubeconfig: ./k2}}}\n",
                           &dl);
