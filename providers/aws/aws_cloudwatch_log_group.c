@@ -154,11 +154,14 @@ static int lg_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* MESH_ENOTFOUND (c->err untouched) when the group is gone; another error sets c->err. */
 static int read_tags(struct call *c, const char *arn, json_t **tags)
 {
-    json_t *reply = NULL;
-    int rc = logs_do(c, "ListTagsForResource", json_pack("{s:s}", "resourceArn", arn), &reply);
-    if (rc) return rc;
+    json_t *reply = NULL, *body = json_pack("{s:s}", "resourceArn", arn);
+    struct mesh_err e;
+    int rc = logs_send(c, "ListTagsForResource", body, &reply, &e);
+    json_decref(body);
+    if (rc) return rc == MESH_ENOTFOUND ? rc : aws_fail(c, &e);
     json_t *t = json_object_get(reply, "tags");
     *tags = json_is_object(t) ? json_incref(t) : json_object();
     json_decref(reply);
@@ -208,6 +211,7 @@ static int sync_tags(struct call *c, const char *arn, const json_t *want_tags)
 {
     json_t *have = NULL;
     int rc = read_tags(c, arn, &have);
+    if (rc == MESH_ENOTFOUND) return mesh_err_set(c->err, rc, c->address, "the log group %s is gone", arn);
     if (rc) return rc;
     json_t *user = aws_user_tags(want_tags ? want_tags : json_object());
     json_t *set = json_object(), *drop = json_array();

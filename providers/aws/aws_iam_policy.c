@@ -172,15 +172,11 @@ static int policy_read(struct call *c, const json_t *outputs, json_t **current)
     rc = default_document(c, arn, p, &text);
     if (!rc) iam_observe_doc(cur, outputs, "document", text);
     free(text);
-    json_t *tags = NULL;
-    struct mesh_err e;
-    if (!rc && (rc = iam_read_tags(c, "Policy", "PolicyArn", arn, &tags, &e)) != 0 && rc != MESH_ENOTFOUND)
-        rc = aws_fail(c, &e);
-    if (!rc) {
-        json_t *user = aws_user_tags(tags);
+    if (!rc) {  /* GetPolicy carries the tags, as GetRole does */
+        json_t *tags = iam_tags(aws_xml_find(p, "Tags")), *user = aws_user_tags(tags);
         ec2_observe(cur, outputs, "tags", user, json_object_size(user) == 0);
+        json_decref(tags);
     }
-    json_decref(tags);
     xmlFreeDoc(doc);
     if (rc) {
         json_decref(cur);

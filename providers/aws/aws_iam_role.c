@@ -230,7 +230,7 @@ static int role_update(struct call *c, const json_t *outputs, const json_t *prio
     return 0;
 }
 
-/* Each member's element elem of a list call about the role, to fn. */
+/* The element elem of every member of a list call about the role (RoleName=name). */
 static int each_of_role(struct call *c, const char *action, const char *list, const char *elem, const char *name,
                         json_t **out)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aws/ec2.h"
+#include "aws/provider.h"
 #include "aws/tags.h"
 #include "aws/wait.h"
 #include "base/xalloc.h"
@@ -44,6 +45,8 @@ int iam_do_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc)
         }
         char what[200];
         snprintf(what, sizeof(what), "%s answers NoSuchEntity (IAM has not yet seen a new object)", q->action);
+        struct aws_handle *h = c->provider;
+        if (h) atomic_fetch_add(&h->retries.used, 1);  /* each extra attempt counts as a retry */
         struct call quiet = ec2_quiet(c, &(struct mesh_err){0});
         if (aws_wait_next(&w, &quiet, what)) {
             aws_query_release(q);

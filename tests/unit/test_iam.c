@@ -1,5 +1,7 @@
-/* test_iam.c: the pure parts of the IAM/KMS/Logs drivers: IAM's URL-encoded documents, policy
- * documents compared as JSON, lists compared as sets, and the drivers' local checks. */
+/* test_iam.c: the IAM/KMS/Logs drivers: IAM's URL-encoded documents, policy documents compared
+ * as JSON, lists compared as sets, the drivers' local checks; and aws_iam_role against a scripted
+ * IAM endpoint (AWS_ENDPOINT_URL_IAM): NoSuchEntity right after CreateRole retried, a failed
+ * create removing its role, a delete leaving another incarnation of the name alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,11 +125,126 @@ static void test_key_id_of(void **state)
     assert_string_equal(kms_key_id_of("1234-ab"), "1234-ab");
 }
 
+/* ---- drivers against a scripted IAM endpoint ---- */
+
+#include "scripted_server.h"
+}  /* scripted_server.h leaves server_stop open for its includer */
+
+#include "aws/provider.h"
+
+#define IAM_ERR(code) "<ErrorResponse><Error><Type>Sender</Type><Code>" code "</Code><Message>m</Message></Error>" \
+    "<RequestId>r1</RequestId></ErrorResponse>"
+#define CREATE_ROLE_OK "<CreateRoleResponse><CreateRoleResult><Role><RoleName>r</RoleName><RoleId>AROA1</RoleId>" \
+    "<Arn>arn:aws:iam::1:role/r</Arn></Role></CreateRoleResult></CreateRoleResponse>"
+#define EMPTY_OK(a) "<" a "Response><" a "Result><IsTruncated>false</IsTruncated></" a "Result></" a "Response>"
+
+struct fixture {
+    struct server srv;
+    struct aws_handle h;
+    struct aws_creds creds;
+    struct mesh_err err;
+    struct call call;
+    volatile sig_atomic_t cancel;
+};
+
+static void fixture_start(struct fixture *f, const struct reply *script, int n)
+{
+    memset(f, 0, sizeof(*f));
+    server_start(&f->srv, script, n);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
+    setenv("AWS_ENDPOINT_URL_IAM", url, 1);
+    setenv("MESH_BACKOFF_SCALE", "0.001", 1);
+    f->creds.access_key = "AKIDTEST";
+    f->creds.secret_key = "secret";
+    http_client_init(&f->h.client.http);
+    f->h.client.http.base_delay = f->h.client.http.throttle_delay = 0.001;
+    http_retries_init(&f->h.retries, -1);
+    f->h.client.http.retries = &f->h.retries;
+    f->h.client.fixed = &f->creds;
+    snprintf(f->h.client.region, sizeof(f->h.client.region), "us-west-2");
+    f->h.nazs = -1;
+    mesh_err_init(&f->err);
+    f->call.address = "aws_iam_role.r";
+    f->call.run_id = "run1";
+    f->call.err = &f->err;
+    f->call.cancel = &f->cancel;
+    f->call.provider = &f->h;
+}
+
+static json_t *role_desired(void)
+{
+    return json_pack("{s:s, s:s, s:[s]}", "name", "r", "assume_role_policy", "{\"Version\": \"2012-10-17\"}",
+                     "managed_policy_arns", "arn:aws:iam::aws:policy/P");
+}
+
+/* AttachRolePolicy right after CreateRole: IAM may not know the role yet (NoSuchEntity): retried. */
+static void test_role_attach_retries_new_role(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {
+        {200, NULL, CREATE_ROLE_OK}, {404, NULL, IAM_ERR("NoSuchEntity")}, {404, NULL, IAM_ERR("NoSuchEntity")},
+        {200, NULL, EMPTY_OK("AttachRolePolicy")}};
+    struct fixture f;
+    fixture_start(&f, script, 4);
+    json_t *desired = role_desired(), *out = NULL;
+    assert_int_equal(driver_find("aws_iam_role")->create(&f.call, desired, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "id")), "AROA1");
+    assert_string_equal(json_string_value(json_object_get(out, "arn")), "arn:aws:iam::1:role/r");
+    assert_int_equal(f.srv.served, 4);
+    assert_non_null(strstr(f.srv.last_request, "Action=AttachRolePolicy"));
+    assert_int_equal(http_retries_count(&f.h.retries), 2);
+    json_decref(out);
+    json_decref(desired);
+    server_stop(&f.srv);
+}
+
+/* An attach that fails for good: the new role is removed before create returns the error. */
+static void test_role_create_cleans_up(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {
+        {200, NULL, CREATE_ROLE_OK}, {400, NULL, IAM_ERR("InvalidInput")},
+        {200, NULL, EMPTY_OK("ListAttachedRolePolicies")}, {200, NULL, EMPTY_OK("ListRolePolicies")},
+        {200, NULL, EMPTY_OK("ListInstanceProfilesForRole")}, {200, NULL, EMPTY_OK("DeleteRole")}};
+    struct fixture f;
+    fixture_start(&f, script, 6);
+    json_t *desired = role_desired(), *out = NULL;
+    assert_int_equal(driver_find("aws_iam_role")->create(&f.call, desired, &out), MESH_EINVAL);
+    assert_null(out);
+    assert_string_equal(f.err.cause, "InvalidInput");
+    assert_non_null(strstr(f.err.msg, "AttachRolePolicy"));
+    assert_int_equal(f.srv.served, 6);
+    assert_non_null(strstr(f.srv.last_request, "Action=DeleteRole"));
+    json_decref(desired);
+    server_stop(&f.srv);
+}
+
+/* delete: a role of that name with another RoleId is another incarnation: ours is gone. */
+static void test_role_delete_other_incarnation(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {
+        {200, NULL, "<GetRoleResponse><GetRoleResult><Role><RoleName>r</RoleName><RoleId>AROA2</RoleId>"
+                    "</Role></GetRoleResult></GetRoleResponse>"}};
+    struct fixture f;
+    fixture_start(&f, script, 1);
+    json_t *outputs = json_pack("{s:s, s:s}", "id", "AROA1", "name", "r");
+    assert_int_equal(driver_find("aws_iam_role")->delete(&f.call, outputs), 0);
+    json_t *cur = NULL;
+    assert_int_equal(f.srv.served, 1);  /* no DeleteRole */
+    json_decref(cur);
+    json_decref(outputs);
+    server_stop(&f.srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_decode),  cmocka_unit_test(test_canonical), cmocka_unit_test(test_observe_doc),
         cmocka_unit_test(test_observe_set), cmocka_unit_test(test_checks),    cmocka_unit_test(test_key_id_of),
+        cmocka_unit_test(test_role_attach_retries_new_role), cmocka_unit_test(test_role_create_cleans_up),
+        cmocka_unit_test(test_role_delete_other_incarnation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
