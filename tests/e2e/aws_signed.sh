@@ -15,7 +15,10 @@ source "$ROOT/tests/harness/aws/moto_auth.sh"
 t_setup
 aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
 export MESH_BACKOFF_SCALE=0.01
-if moto_auth_on "$MOTO_URL"; then ok "moto checks signatures; user mesh-e2e with an access key"; else
+# The harness turns checking on itself once h/harness's MESH_HARNESS_AUTH lands (it exports
+# HARNESS_ACCESS_KEY_ID); until then moto_auth.sh does it here.
+if [ -n "${HARNESS_ACCESS_KEY_ID:-}" ]; then ok "moto checks signatures (the harness's identity)"
+elif moto_auth_on "$MOTO_URL"; then ok "moto checks signatures; user mesh-e2e with an access key"; else
     not_ok "moto checks signatures"; t_done; exit 1
 fi
 awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
