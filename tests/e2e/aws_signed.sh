@@ -5,7 +5,9 @@
 # so only bodies encoded byte for byte as botocore encodes them (a space as '+') pass: a security
 # group described "Managed by mesh" and tags with spaces and '&', '=', '/' are created, read back
 # with an empty plan, and destroyed, every call checked; a key moto does not know is reported as
-# the AWS error it is (AuthFailure, served by moto as text/html), not as "an HTML page".
+# the AWS error it is (AuthFailure, served by moto as text/html), not as "an HTML page". JSON 1.1
+# calls (KMS, Logs) through aws_call.h pass the same check (aws_signed_probe.c); moto's EKS check
+# rejects even the aws CLI, so there mesh only has to fail the same way.
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
@@ -13,7 +15,10 @@ source "$ROOT/tests/harness/aws/moto_auth.sh"
 t_setup
 aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
 export MESH_BACKOFF_SCALE=0.01
-if moto_auth_on "$MOTO_URL"; then ok "moto checks signatures; user mesh-e2e with an access key"; else
+# The harness turns checking on itself once h/harness's MESH_HARNESS_AUTH lands (it exports
+# HARNESS_ACCESS_KEY_ID); until then moto_auth.sh does it here.
+if [ -n "${HARNESS_ACCESS_KEY_ID:-}" ]; then ok "moto checks signatures (the harness's identity)"
+elif moto_auth_on "$MOTO_URL"; then ok "moto checks signatures; user mesh-e2e with an access key"; else
     not_ok "moto checks signatures"; t_done; exit 1
 fi
 awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
@@ -58,6 +63,44 @@ AWS_SECRET_ACCESS_KEY=not-the-secret expect_rc "a wrong secret fails the plan" 1
 grep -qE 'failed: (AuthFailure|SignatureDoesNotMatch): ' "$T_DIR/last.err" && ok "it is reported as the AWS error" ||
     not_ok "wrong secret: $(head -3 "$T_DIR/last.err")"
 ! grep -q -- "$AWS_SECRET_ACCESS_KEY" "$T_DIR/last.out" "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
+
+# ---- JSON 1.1 (KMS, CloudWatch Logs) and REST-JSON (EKS) through aws_call.h ----
+PROBE="$T_DIR/probe"
+if ! out=$(cd "$ROOT" && cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Iengine -Iproviders -I. \
+        -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(pkg-config --cflags libxml-2.0) -o "$PROBE" \
+        tests/e2e/aws_signed_probe.c engine/base/err.c engine/base/strbuf.c engine/base/vec.c engine/base/duration.c \
+        engine/base/xalloc.c engine/base/wipe.c providers/http.c \
+        providers/aws/{aws_call,provider,client,query,endpoint,credentials,creds_sources,creds_sts,profile,ini,sigv4}.c \
+        $(pkg-config --libs libcurl openssl jansson libxml-2.0) -lpthread -lm 2>&1); then
+    not_ok "build the probe: $out"
+else
+    probe() { AWS_ENDPOINT_URL="$MOTO_URL" "$PROBE" "$@" 2>&1; }
+    before=$(rejected)
+    out=$(probe json kms TrentService.CreateKey '{"Description":"mesh secrets key","Tags":[{"TagKey":"mesh:address","TagValue":"a b"}]}')
+    grep -q '^ok {"KeyMetadata":{.*"Description":"mesh secrets key"' <<<"$out" && grep -q '^calls kms 1$' <<<"$out" &&
+        ok "KMS CreateKey (JSON 1.1) passes the signature check, counted as a kms call" || not_ok "KMS CreateKey: $out"
+    out=$(probe json kms TrentService.DescribeKey '{"KeyId":"alias/none"}')
+    grep -qE '^err -2 NotFoundException [^ ]+: DescribeKey failed: NotFoundException: ' <<<"$out" &&
+        ok "KMS NotFoundException: MESH_ENOTFOUND with the code and request ID" || not_ok "KMS not found: $out"
+    out=$(probe json logs Logs_20140328.CreateLogGroup '{"logGroupName":"/aws/eks/c 1/cluster"}')
+    grep -q '^ok {}$' <<<"$out" && ok "Logs CreateLogGroup (JSON 1.1) passes the signature check" || not_ok "CreateLogGroup: $out"
+    out=$(probe json logs Logs_20140328.CreateLogGroup '{"logGroupName":"/aws/eks/c 1/cluster"}')
+    grep -qE '^err -6 ResourceAlreadyExistsException ' <<<"$out" &&
+        ok "Logs ResourceAlreadyExistsException: MESH_ECONFLICT" || not_ok "log group exists: $out"
+    [ "$(rejected)" = "$before" ] && ok "moto rejected none of the KMS and Logs calls" || not_ok "KMS/Logs calls rejected"
+    out=$(AWS_SECRET_ACCESS_KEY=not-the-secret probe json logs Logs_20140328.DescribeLogGroups '{}')
+    grep -qE '^err -1 SignatureDoesNotMatch [^ ]+: DescribeLogGroups failed: SignatureDoesNotMatch: ' <<<"$out" &&
+        ok "a wrong secret on a JSON 1.1 call: SignatureDoesNotMatch (moto's XML error read)" || not_ok "wrong secret (logs): $out"
+    # moto's EKS signature check rejects even the aws CLI: then mesh's call must fail the same way (an
+    # XML error to a REST-JSON call, read as the AWS error); if moto checks EKS correctly, it must pass.
+    out=$(probe rest eks ListClusters GET /clusters -)
+    if AWS_DEFAULT_REGION=$AWS_REGION awsq eks list-clusters >/dev/null 2>&1; then
+        grep -q '^ok {"clusters":' <<<"$out" && ok "EKS ListClusters (REST-JSON) passes the signature check" || not_ok "EKS: $out"
+    else
+        grep -qE '^err -1 SignatureDoesNotMatch [^ ]+: ListClusters failed: SignatureDoesNotMatch: ' <<<"$out" &&
+            ok "EKS: moto rejects the CLI's call too; mesh's is reported as the same AWS error" || not_ok "EKS: $out"
+    fi
+fi
 
 before=$(rejected)
 expect_rc "destroy: every call signed and checked" 0 "$MESH" destroy -f signed.yaml --auto-approve
