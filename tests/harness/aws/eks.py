@@ -308,7 +308,8 @@ class Eks:
         with self.lock:
             self._advance()
             try:
-                return 200, [], fn(p, q, req, region, callno)
+                out = fn(p, q, req, region, callno)
+                return 200, [], {k: v for k, v in out.items() if v is not None}  # no "nextToken": null
             except ApiError as e:
                 return e.reply()
 

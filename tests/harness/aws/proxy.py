@@ -20,7 +20,7 @@ credential scope's. Injected errors use the protocol's error shape: XML for Quer
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
   GET  /__stats    {"requests": N, "injected": {KIND: N}, "by_action": {"svc Action": N},
-                    "by_service": {"svc": N}}
+                    "by_service": {"svc": N}, "upstream_errors": {Action: N}} (moto's own 5xx answers)
   POST /__reset    clears the rules and the stats (not the EKS objects nor the /__eks settings)
   GET  /__eks      the EKS stand-in: settings and every cluster, node group and add-on
   POST /__eks      {"hold": {KEY: SECONDS...}, "fail": [KEY...], "iam_delay_calls": N}; each field
@@ -74,7 +74,7 @@ NOT_FOUND_CODE = {
 
 
 def new_stats():
-    return {"requests": 0, "injected": {}, "by_action": {}, "by_service": {}}
+    return {"requests": 0, "injected": {}, "by_action": {}, "by_service": {}, "upstream_errors": {}}
 
 
 STATE["stats"] = new_stats()
@@ -325,7 +325,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._release_nat_eni(params.get("NatGatewayId", [""])[0])
         if action == "CreateRole" and resp.status == 200:
             EKS.note_role(params.get("RoleName", [""])[0], callno)
+        if resp.status >= 500:  # moto itself failed (an exception inside it): say which call, for the log
+            print("upstream %d on %s: %s" % (resp.status, action, data[:300]), file=sys.stderr, flush=True)
         with LOCK:
+            if resp.status >= 500:
+                ue = STATE["stats"]["upstream_errors"]
+                ue[action] = ue.get(action, 0) + 1
             if resp.status == 200:
                 note_created(action, data)
             if action == "DescribeSubnets" and resp.status == 200:
