@@ -71,7 +71,7 @@ resources:
     subnet_ids: ["\${aws_subnet.a.id}", "\${aws_subnet.b.id}"]
     endpoint_public_access: true
     endpoint_private_access: true
-    enabled_log_types: [api, audit, authenticator]
+    enabled_log_types: ${LOGS:-[api, audit, authenticator]}
     authentication_mode: API_AND_CONFIG_MAP
     tags: {team: mesh}
   aws_launch_template.ng:
@@ -167,10 +167,15 @@ check "the node group wants 2 nodes again" test "$(eksq 'd["nodegroups"][0]["sca
 expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
 
 # ---- desired size changed in the spec: an in-place update ----
-spec 1.30 ipv4 3 "$CFG"
-expect_rc "desired size 3 applies in place" 0 "$MESH" apply -f eks.yaml --auto-approve
-grep -q '1 changed' "$T_DIR/last.out" && ok "one resource changed" || not_ok "one resource changed: $(grep -i complete "$T_DIR/last.out")"
+# ---- desired size and control-plane logs changed in the spec: in-place updates ----
+LOGS="[api]" spec 1.30 ipv4 3 "$CFG"
+expect_rc "desired size 3 and logs [api] apply in place" 0 "$MESH" apply -f eks.yaml --auto-approve
+grep -q '2 changed' "$T_DIR/last.out" && ok "two resources changed" || not_ok "two resources changed: $(grep -i complete "$T_DIR/last.out")"
 check "the node group wants 3 nodes" test "$(eksq 'd["nodegroups"][0]["scalingConfig"]["desiredSize"]')" = 3
+check "the cluster logs only api" test "$(eksq 'sorted(t for x in d["clusters"][0]["logging"]["clusterLogging"] if x["enabled"] for t in x["types"])')" = "['api']"
+expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
+spec 1.30 ipv4 3 "$CFG"
+expect_rc "logs back to api, audit, authenticator" 0 "$MESH" apply -f eks.yaml --auto-approve
 
 if [ "$STANDIN" = 1 ]; then
     # ---- add-on: configuration compared as canonical JSON, drift repaired ----
@@ -248,6 +253,14 @@ for l in sys.stdin:
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
     expect_rc "destroy again" 0 "$MESH" destroy -f eks.yaml --auto-approve
     check "nothing is left" test "$(eksq 'len(d["clusters"])')" = 0
+
+    # ---- a cluster that ends FAILED: the error names its health issues; rollback removes it ----
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"fail": ["cluster:cluster-1"]}' >/dev/null
+    expect_rc "a cluster that ends FAILED fails the apply" 1 "$MESH" apply -f eks.yaml --auto-approve
+    grep -q 'cluster cluster-1 is FAILED: Ec2SubnetInvalidConfiguration' "$T_DIR/last.err" "$T_DIR/last.out" \
+        && ok "the error names the status and the health issue" || not_ok "FAILED error: $(cat "$T_DIR/last.err")"
+    check "rollback deleted the failed cluster" test "$(eksq 'len(d["clusters"])')" = 0
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"fail": []}' >/dev/null
 fi
 
 t_done
