@@ -77,7 +77,7 @@ resources:
   aws_launch_template.ng:
     name: cluster-1-ng
     security_group_ids: ["\${aws_security_group.nodes.id}"]
-    disk_size: 40
+    disk_size: ${DISK:-40}
     http_tokens: required
   aws_eks_node_group.ng:
     cluster_name: \${aws_eks_cluster.c1.name}
@@ -203,6 +203,15 @@ if [ "$STANDIN" = 1 ]; then
     check "EKS runs 1.31, ACTIVE" test "$(eksq 'd["clusters"][0]["version"], d["clusters"][0]["status"]')" = "1.31 ACTIVE"
     expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
+
+    # ---- a launch template change: a new default version, and the node group rolls to it ----
+    DISK=50 spec 1.31 ipv4 3 "$CFG"
+    expect_rc "disk size 50 applies in place" 0 "$MESH" apply -f eks.yaml --auto-approve
+    grep -q '2 changed' "$T_DIR/last.out" && ok "the launch template and the node group changed" || not_ok "lt + ng changed: $(grep -i complete "$T_DIR/last.out")"
+    check "the node group uses launch template version 2" test "$(eksq 'd["nodegroups"][0]["launchTemplate"]["version"]')" = 2
+    check "version 2 is the default, with 50 GiB" test "$(awsq ec2 describe-launch-template-versions --launch-template-id "$lt" --versions '$Default' --query 'LaunchTemplateVersions[0].[VersionNumber,LaunchTemplateData.BlockDeviceMappings[0].Ebs.VolumeSize]')" = "2	50"
+    expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
+    export DISK=50
     V=1.31
 else
     V=1.30
