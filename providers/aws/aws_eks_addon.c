@@ -83,7 +83,8 @@ static int addon_create(struct call *c, const json_t *desired, json_t **outputs)
     if (str(desired, "service_account_role_arn"))
         json_object_set(body, "serviceAccountRoleArn", json_object_get(desired, "service_account_role_arn"));
     json_t *reply = NULL;
-    int rc = eks_create(c, "CreateAddon", path, body, &reply);
+    /* no retry on InvalidParameterException here: it means configuration values EKS refuses */
+    int rc = aws_do_rest(c, "eks", "CreateAddon", "POST", path, NULL, body, &reply);
     json_decref(body);
     if (rc) return rc;
     json_t *a = json_object_get(reply, "addon");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/aws_call.h"
 #include "aws/ec2.h"
 
 static const struct attr lt_schema[] = {
@@ -83,11 +84,19 @@ static int lt_find(struct call *c, const json_t *desired, json_t **outputs)
 {
     const char *name = ec2_str(desired, "name");
     if (!name) return MESH_ENOTFOUND;
+    struct aws_query q;
+    ec2_query(&q, "DescribeLaunchTemplates");
+    aws_query_add(&q, "LaunchTemplateName.1", name);
     xmlDocPtr doc = NULL;
-    xmlNodePtr it = NULL;
-    int rc = ec2_describe_one(c, "DescribeLaunchTemplates", "LaunchTemplateName.1", name, "launchTemplates", &doc, &it);
-    if (rc) return rc;
-    if (ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) *outputs = lt_outputs(it, desired);
+    struct mesh_err e;
+    int rc = aws_call_query(c, "ec2", &q, &doc, &e);
+    aws_query_release(&q);
+    /* an unknown name answers InvalidLaunchTemplateName.NotFoundException */
+    if (rc == MESH_ENOTFOUND || (rc && strcmp(e.cause, "InvalidLaunchTemplateName.NotFoundException") == 0))
+        return MESH_ENOTFOUND;
+    if (rc) return aws_fail(c, &e);
+    xmlNodePtr it = ec2_first_item(doc, "launchTemplates");
+    if (it && ec2_tagged_ours(c, aws_xml_find(it, "tagSet"))) *outputs = lt_outputs(it, desired);
     else rc = MESH_ENOTFOUND;
     xmlFreeDoc(doc);
     return rc;

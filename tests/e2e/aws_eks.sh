@@ -71,13 +71,13 @@ resources:
     subnet_ids: ["\${aws_subnet.a.id}", "\${aws_subnet.b.id}"]
     endpoint_public_access: true
     endpoint_private_access: true
-    enabled_log_types: [api, audit, authenticator]
+    enabled_log_types: ${LOGS:-[api, audit, authenticator]}
     authentication_mode: API_AND_CONFIG_MAP
     tags: {team: mesh}
   aws_launch_template.ng:
     name: cluster-1-ng
     security_group_ids: ["\${aws_security_group.nodes.id}"]
-    disk_size: 40
+    disk_size: ${DISK:-40}
     http_tokens: required
   aws_eks_node_group.ng:
     cluster_name: \${aws_eks_cluster.c1.name}
@@ -167,10 +167,15 @@ check "the node group wants 2 nodes again" test "$(eksq 'd["nodegroups"][0]["sca
 expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
 
 # ---- desired size changed in the spec: an in-place update ----
-spec 1.30 ipv4 3 "$CFG"
-expect_rc "desired size 3 applies in place" 0 "$MESH" apply -f eks.yaml --auto-approve
-grep -q '1 changed' "$T_DIR/last.out" && ok "one resource changed" || not_ok "one resource changed: $(grep -i complete "$T_DIR/last.out")"
+# ---- desired size and control-plane logs changed in the spec: in-place updates ----
+LOGS="[api]" spec 1.30 ipv4 3 "$CFG"
+expect_rc "desired size 3 and logs [api] apply in place" 0 "$MESH" apply -f eks.yaml --auto-approve
+grep -q '2 changed' "$T_DIR/last.out" && ok "two resources changed" || not_ok "two resources changed: $(grep -i complete "$T_DIR/last.out")"
 check "the node group wants 3 nodes" test "$(eksq 'd["nodegroups"][0]["scalingConfig"]["desiredSize"]')" = 3
+check "the cluster logs only api" test "$(eksq 'sorted(t for x in d["clusters"][0]["logging"]["clusterLogging"] if x["enabled"] for t in x["types"])')" = "['api']"
+expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
+spec 1.30 ipv4 3 "$CFG"
+expect_rc "logs back to api, audit, authenticator" 0 "$MESH" apply -f eks.yaml --auto-approve
 
 if [ "$STANDIN" = 1 ]; then
     # ---- add-on: configuration compared as canonical JSON, drift repaired ----
@@ -198,6 +203,15 @@ if [ "$STANDIN" = 1 ]; then
     check "EKS runs 1.31, ACTIVE" test "$(eksq 'd["clusters"][0]["version"], d["clusters"][0]["status"]')" = "1.31 ACTIVE"
     expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
+
+    # ---- a launch template change: a new default version, and the node group rolls to it ----
+    DISK=50 spec 1.31 ipv4 3 "$CFG"
+    expect_rc "disk size 50 applies in place" 0 "$MESH" apply -f eks.yaml --auto-approve
+    grep -q '2 changed' "$T_DIR/last.out" && ok "the launch template and the node group changed" || not_ok "lt + ng changed: $(grep -i complete "$T_DIR/last.out")"
+    check "the node group uses launch template version 2" test "$(eksq 'd["nodegroups"][0]["launchTemplate"]["version"]')" = 2
+    check "version 2 is the default, with 50 GiB" test "$(awsq ec2 describe-launch-template-versions --launch-template-id "$lt" --versions '$Default' --query 'LaunchTemplateVersions[0].[VersionNumber,LaunchTemplateData.BlockDeviceMappings[0].Ebs.VolumeSize]')" = "2	50"
+    expect_rc "then the plan is empty" 0 "$MESH" plan -f eks.yaml --detailed-exitcode
+    export DISK=50
     V=1.31
 else
     V=1.30
@@ -246,8 +260,28 @@ for l in sys.stdin:
     if r["address"] == "aws_eks_cluster.c1": print(r["outputs"]["id"], r["outputs"].get("endpoint", ""))')
     check "the same cluster, now with its endpoint; no other was created" test "${after%% *}" = "$arn" -a -n "${after#* }" -a "$(eksq 'len(d["clusters"])')" = 1
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
-    expect_rc "destroy again" 0 "$MESH" destroy -f eks.yaml --auto-approve
-    check "nothing is left" test "$(eksq 'len(d["clusters"])')" = 0
+
+    # ---- destroy while a node group mesh does not know still holds the cluster ----
+    subnets=$(eksq '" ".join(d["clusters"][0]["resourcesVpcConfig"]["subnetIds"])')
+    awsq eks create-nodegroup --cluster-name cluster-1 --nodegroup-name extra --node-role "$node_role" \
+        --subnets $subnets >/dev/null
+    ( for _ in $(seq 150); do grep -q 'DeleteCluster cluster-1: ResourceInUseException' destroy.out 2>/dev/null && break; sleep 0.1; done
+      awsq eks delete-nodegroup --cluster-name cluster-1 --nodegroup-name extra >/dev/null ) &
+    helper=$!
+    "$MESH" destroy -f eks.yaml --auto-approve >destroy.out 2>&1
+    rc=$?
+    wait $helper
+    check "destroy waited while DeleteCluster answered ResourceInUseException, then finished (exit $rc)" \
+        sh -c "[ $rc = 0 ] && grep -q 'Still destroying.*DeleteCluster cluster-1: ResourceInUseException' destroy.out"
+    check "nothing is left" test "$(eksq 'len(d["clusters"]), len(d["nodegroups"])')" = "0 0"
+
+    # ---- a cluster that ends FAILED: the error names its health issues; rollback removes it ----
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"fail": ["cluster:cluster-1"]}' >/dev/null
+    expect_rc "a cluster that ends FAILED fails the apply" 1 "$MESH" apply -f eks.yaml --auto-approve
+    grep -q 'cluster cluster-1 is FAILED: Ec2SubnetInvalidConfiguration' "$T_DIR/last.err" "$T_DIR/last.out" \
+        && ok "the error names the status and the health issue" || not_ok "FAILED error: $(cat "$T_DIR/last.err")"
+    check "rollback deleted the failed cluster" test "$(eksq 'len(d["clusters"])')" = 0
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"fail": []}' >/dev/null
 fi
 
 t_done
