@@ -17,6 +17,7 @@
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
+#include "base/duration.h"
 #include "base/xalloc.h"
 
 static int is_create_action(const char *a)
@@ -56,9 +57,45 @@ static json_t *recover_inputs(const struct spec *spec, struct store *st, const c
     return in;
 }
 
-/* Looks an interrupted create up and adopts what exists. */
+/* A kept create whose object may still be settling (a cluster cut off while CREATING): the
+ * driver's wait runs again, within the type's create timeout, so what comes next in the resumed
+ * run finds it usable instead of creating another. The settled outputs replace the adopted ones. */
+static int recover_wait(struct store *st, const struct driver *d, const char *address, const char *run_id,
+                        struct mesh_err *err)
+{
+    struct vec rows = VEC_INIT;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = store_load(st, &rows, &e);
+    struct state_row *row = NULL;
+    for (size_t i = 0; !rc && i < rows.len && !row; i++) {
+        struct state_row *r = rows.items[i];
+        if (strcmp(r->address, address) == 0 && !r->deposed[0]) row = r;
+    }
+    if (!rc && row) {
+        if (!ui.json) ui_out("%s: waiting for the object the cut-off run created to be ready...\n", address);
+        struct call c;
+        invoke_init(&c, d, address, run_id, "wait", &e);
+        if (d->timeout_create > 0) c.deadline = mesh_now_mono() + d->timeout_create;
+        json_t *ready = NULL;
+        rc = invoke_wait(&c, d, row->outputs, &ready);
+        if (!rc && ready) {
+            json_decref(row->outputs);
+            row->outputs = ready;
+            rc = store_put(st, row, &e);
+        } else {
+            json_decref(ready);
+        }
+    }
+    vec_free_all(&rows, state_row_free);
+    if (rc) return mesh_err_set(err, rc, e.where[0] ? e.where : address, "recovery: %s", e.msg);
+    return 0;
+}
+
+/* Looks an interrupted create up and adopts what exists; keep: the run's progress is kept, so an
+ * object still settling is waited for. */
 static int recover_adopt(struct store *st, const struct spec *spec, const char *run_id, const struct journal_entry *je,
-                         const char *type, struct mesh_err *err)
+                         const char *type, int keep, struct mesh_err *err)
 {
     const struct driver *d = driver_find(type);
     if (!d) return 0;
@@ -118,6 +155,7 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     }
     state_row_free(row);
     if (rc) return mesh_err_set(err, rc, e.where, "recovery: %s", e.msg);
+    if (keep && d->wait) return recover_wait(st, d, je->address, run_id, err);
     return 0;
 }
 
@@ -178,9 +216,12 @@ static int recover_one(struct store *st, const struct spec *spec, const char *cu
     for (size_t i = 0; !rc && i < pending.len; i++) {
         const struct journal_entry *je = pending.items[i];
         if (!je->address[0] && strcmp(je->action, "phase2") == 0) past_phase1 = 1;
+    }
+    for (size_t i = 0; !rc && i < pending.len; i++) {
+        const struct journal_entry *je = pending.items[i];
         if (!is_create_action(je->action)) continue;
         const char *type = recover_type(spec, &rows, je->address);
-        if (type) rc = recover_adopt(st, spec, cut, je, type, err);
+        if (type) rc = recover_adopt(st, spec, cut, je, type, resume || past_phase1, err);
     }
     vec_free_all(&rows, state_row_free);
     vec_free_all(&pending, journal_entry_free);

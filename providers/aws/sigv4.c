@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,6 +32,8 @@ void sigv4_output_release(struct sigv4_output *out)
     strbuf_release(&out->string_to_sign);
     strbuf_release(&out->signed_headers);
     strbuf_release(&out->authorization);
+    /* A presigned query is a bearer credential until it expires (an EKS token). */
+    if (out->query.buf) OPENSSL_cleanse(out->query.buf, out->query.len);
     strbuf_release(&out->query);
 }
 
@@ -274,23 +277,43 @@ static int derive_signature(const struct sigv4_creds *c, const char *date8, cons
     return rc;
 }
 
-static void add_presign_params(struct vec *q, const struct sigv4_creds *c, const char *scope,
-                               const char *amz_date, long expires, const char *signed_headers)
+/* The X-Amz-* parameters of a presigned URL in the order botocore writes them on the wire
+ * (Security-Token last): the canonical query sorts them anyway, and keeping botocore's order in
+ * the URL makes an EKS token equal byte for byte to `aws eks get-token`'s. Returns how many. */
+static size_t presign_params(const struct sigv4_creds *c, const char *credential, const char *amz_date,
+                             const char *expires, const char *signed_headers, struct sigv4_pair p[6])
 {
-    struct strbuf cred = STRBUF_INIT, exp = STRBUF_INIT;
-    strbuf_init(&cred);
-    strbuf_init(&exp);
-    strbuf_addf(&cred, "%s/%s", c->access_key, scope);
-    strbuf_addf(&exp, "%ld", expires);
-    qparams_add_raw(q, "X-Amz-Algorithm", SIGV4_ALGO);
-    qparams_add_raw(q, "X-Amz-Credential", cred.buf);
-    qparams_add_raw(q, "X-Amz-Date", amz_date);
-    qparams_add_raw(q, "X-Amz-Expires", exp.buf);
+    size_t n = 0;
+    p[n++] = (struct sigv4_pair){ "X-Amz-Algorithm", SIGV4_ALGO };
+    p[n++] = (struct sigv4_pair){ "X-Amz-Credential", credential };
+    p[n++] = (struct sigv4_pair){ "X-Amz-Date", amz_date };
+    p[n++] = (struct sigv4_pair){ "X-Amz-Expires", expires };
+    p[n++] = (struct sigv4_pair){ "X-Amz-SignedHeaders", signed_headers };
     if (c->session_token && *c->session_token)
-        qparams_add_raw(q, "X-Amz-Security-Token", c->session_token);
-    qparams_add_raw(q, "X-Amz-SignedHeaders", signed_headers);
+        p[n++] = (struct sigv4_pair){ "X-Amz-Security-Token", c->session_token };
+    return n;
+}
+
+/* Presign mode: adds the X-Amz-* parameters to the canonical query qv, and writes the wire query
+ * (the caller's query as given, then the parameters in botocore's order) into wire. */
+static void add_presign_params(struct vec *qv, struct strbuf *wire, const struct sigv4_creds *c,
+                               const char *query, const char *scope, const char *amz_date,
+                               long expires, const char *signed_headers)
+{
+    struct strbuf cred = STRBUF_INIT;
+    strbuf_init(&cred);
+    strbuf_addf(&cred, "%s/%s", c->access_key, scope);
+    char exp[32];
+    snprintf(exp, sizeof(exp), "%ld", expires);
+    struct sigv4_pair p[6];
+    size_t n = presign_params(c, cred.buf, amz_date, exp, signed_headers, p);
+    if (query && *query) strbuf_adds(wire, query);
+    for (size_t i = 0; i < n; i++) {
+        qparams_add_raw(qv, p[i].name, p[i].value);
+        strbuf_addf(wire, "%s%s=", wire->len ? "&" : "", p[i].name);
+        sigv4_uri_encode(wire, p[i].value, strlen(p[i].value), 0);
+    }
     strbuf_release(&cred);
-    strbuf_release(&exp);
 }
 
 /* Canonical headers of the input plus the ones header mode adds. */
@@ -317,10 +340,11 @@ int sigv4_sign(const struct sigv4_creds *c, const struct sigv4_input *in, struct
     date8[8] = '\0';
     sigv4_sha256_hex(in->body, in->body ? in->body_len : 0, out->payload_hash);
 
-    struct strbuf scope = STRBUF_INIT, canon_headers = STRBUF_INIT, cq = STRBUF_INIT;
+    struct strbuf scope = STRBUF_INIT, canon_headers = STRBUF_INIT, cq = STRBUF_INIT, wire = STRBUF_INIT;
     strbuf_init(&scope);
     strbuf_init(&canon_headers);
     strbuf_init(&cq);
+    strbuf_init(&wire);
     strbuf_addf(&scope, "%s/%s/%s/aws4_request", date8, in->region, in->service);
 
     struct vec hv = VEC_INIT, qv = VEC_INIT;
@@ -329,7 +353,8 @@ int sigv4_sign(const struct sigv4_creds *c, const struct sigv4_input *in, struct
     cheaders_render(&hv, &canon_headers, &out->signed_headers);
     qparams_parse(&qv, in->query);
     if (in->expires > 0)
-        add_presign_params(&qv, c, scope.buf, out->amz_date, in->expires, out->signed_headers.buf);
+        add_presign_params(&qv, &wire, c, in->query, scope.buf, out->amz_date, in->expires,
+                           out->signed_headers.buf);
     qparams_render(&qv, &cq);
 
     struct strbuf *cr = &out->canonical_request;
@@ -348,7 +373,7 @@ int sigv4_sign(const struct sigv4_creds *c, const struct sigv4_input *in, struct
     strbuf_reset(&out->authorization);
     strbuf_reset(&out->query);
     if (in->expires > 0)
-        strbuf_addf(&out->query, "%s&X-Amz-Signature=%s", cq.buf, out->signature);
+        strbuf_addf(&out->query, "%s&X-Amz-Signature=%s", wire.buf, out->signature);
     else
         strbuf_addf(&out->authorization, SIGV4_ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
                     c->access_key, scope.buf, out->signed_headers.buf, out->signature);
@@ -357,6 +382,8 @@ int sigv4_sign(const struct sigv4_creds *c, const struct sigv4_input *in, struct
     strbuf_release(&scope);
     strbuf_release(&canon_headers);
     strbuf_release(&cq);
+    if (wire.buf) OPENSSL_cleanse(wire.buf, wire.len);
+    strbuf_release(&wire);
     return rc ? mesh_err_set(err, MESH_ERR, NULL, "sigv4: HMAC failed") : 0;
 }
 

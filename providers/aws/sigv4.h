@@ -47,7 +47,8 @@ struct sigv4_output {
     struct strbuf string_to_sign;
     struct strbuf signed_headers;   /* "host;x-amz-date" */
     struct strbuf authorization;    /* header mode: the Authorization value */
-    struct strbuf query;            /* presign mode: the full canonical query + X-Amz-Signature */
+    struct strbuf query;            /* presign mode: the URL's query: the input's as given, the X-Amz-*
+                                     * parameters in botocore's order, X-Amz-Signature last */
     char signature[65];
     char amz_date[17];              /* 20150830T123600Z */
     char payload_hash[65];

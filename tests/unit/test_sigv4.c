@@ -251,7 +251,9 @@ static void test_presign_url(void **state)
     assert_non_null(strstr(url, "&X-Amz-Security-Token=tok%2Fen%2B&"));
     assert_non_null(strstr(url, "&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&"));
     assert_non_null(strstr(url, "X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fsts%2Faws4_request"));
-    assert_non_null(strstr(url, "&X-Amz-Signature="));
+    /* botocore's order on the wire (the EKS token is compared byte for byte with the CLI's). */
+    assert_non_null(strstr(url, "&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&"
+                                "X-Amz-Security-Token=tok%2Fen%2B&X-Amz-Signature="));
     free(url);
     http_thread_release();
 }
