@@ -61,6 +61,7 @@ import urllib.parse
 import eks
 
 LOCK = threading.Lock()
+SERIAL_IAM = threading.Lock()
 STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}, "calls": 0}
 EKS = None  # eks.Eks, made in main()
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
@@ -315,12 +316,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _forward(self, body, action, params, callno, lost=False):
         u = urllib.parse.urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
+        # moto's IAM is not thread-safe: AttachRolePolicy iterates the managed policies while a
+        # concurrent CreatePolicy adds one ("dictionary changed size during iteration", a 500 AWS
+        # never gives). IAM calls go to moto one at a time; the others stay concurrent.
+        serial = SERIAL_IAM if service_of(self.headers, urllib.parse.urlsplit(self.path).query) == "iam" else None
+        if serial:
+            serial.acquire()
+        try:
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+        finally:
+            if serial:
+                serial.release()
         if action == "DeleteNatGateway" and resp.status == 200:
             self._release_nat_eni(params.get("NatGatewayId", [""])[0])
         if action == "CreateRole" and resp.status == 200:
