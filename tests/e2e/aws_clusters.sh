@@ -46,6 +46,11 @@ orphans_all() {  # leftover objects state does not hold
     held "$@" > held.txt
     $PY "$ROOT/tests/harness/aws/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" --held held.txt --count 2>orphans.txt
 }
+nothing_left() {  # NAME: ok when no object of any type is left; else the leftovers are shown
+    local n
+    n=$(count_all)
+    if [ "$n" = 0 ]; then ok "$1"; else not_ok "$1 ($n left)"; sed 's/^/    | /' left.txt | head -20; fi
+}
 count_all() { : > none.txt; $PY "$ROOT/tests/harness/aws/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" --held none.txt --count 2>left.txt; }
 
 # ---- apply: both clusters side by side ----
@@ -181,7 +186,7 @@ expect_rc "ip_family change: apply refuses the replacement without --allow-repla
 grep -q 'allow-replace' "$T_DIR/last.out" "$T_DIR/last.err" && ok "the refusal names --allow-replace" || not_ok "refusal message"
 check "ip_family refusal: cluster-1 untouched" test "$(awsq eks describe-cluster --name cluster-1 --query cluster.kubernetesNetworkConfig.ipFamily)" = ipv4
 expect_rc "destroy everything" 0 "$MESH" destroy -f aws.yaml --auto-approve
-check "destroy leaves nothing of any type" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+nothing_left "destroy leaves nothing of any type"
 echo "# [${SECONDS}s]"
 
 # ---- kill -9 while waiting on a CREATING cluster (at 1.30): the next apply resumes the wait ----
@@ -223,7 +228,7 @@ check "both clusters run 1.31" test "$(awsq eks describe-cluster --name cluster-
 check "both node groups run 1.31" test "$(awsq eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name default --query nodegroup.version)" = 1.31
 expect_rc "after the upgrade the plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
 expect_rc "destroy" 0 "$MESH" destroy -f aws.yaml --auto-approve
-check "destroy leaves nothing" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+nothing_left "destroy leaves nothing"
 echo "# [${SECONDS}s]"
 
 # ---- Ctrl-C during a cluster wait: in-flight calls finish, the run rolls back ----
@@ -236,7 +241,7 @@ check "Ctrl-C: apply exits non-zero" test $rc != 0
 grep -qi 'interrupt' int.txt && ok "Ctrl-C: it says it was interrupted" || not_ok "Ctrl-C message"
 grep -qi 'roll' int.txt && ok "Ctrl-C: it says it rolled back" || not_ok "Ctrl-C rollback message"
 check "Ctrl-C: no cluster is left (deleted, DELETING waited out)" test "$(awsq eks list-clusters --query 'length(clusters)')" = 0
-check "Ctrl-C: nothing at all is left" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+nothing_left "Ctrl-C: nothing at all is left"
 echo "# [${SECONDS}s]"
 
 # ---- fail at a call / crash at a call, clusters held in CREATING: 0 orphans each time ----
@@ -265,5 +270,6 @@ for n in $picks; do
     "$MESH" destroy -f aws.yaml --auto-approve >/dev/null 2>&1 || { bad=1; echo "# crash N=$n: destroy failed"; }
 done
 check "crash at call N ($tried points): the next apply converged with 0 orphans" test $bad = 0 -a $tried -gt 3
-check "after the loops nothing is left" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+expect_rc "after the loops, destroy" 0 "$MESH" destroy -f aws.yaml --auto-approve
+nothing_left "after the loops nothing is left"
 t_done
