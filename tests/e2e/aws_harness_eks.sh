@@ -266,6 +266,10 @@ ctl("__eks", {"fail": ["nodegroup:c1/bad"], "hold": {}})
 eks.create_nodegroup(**dict(ng, nodegroupName="bad"))
 check("fail control: CREATE_FAILED", eks.describe_nodegroup(clusterName="c1", nodegroupName="bad")["nodegroup"]["status"] == "CREATE_FAILED")
 eks.delete_nodegroup(clusterName="c1", nodegroupName="bad")
+ctl("__eks", {"hold": {"nodegroup.create": 30, "nodegroup.create:c1/quick": 0}})
+eks.create_nodegroup(**dict(ng, nodegroupName="quick"))
+check("a hold per name beats the one per kind and phase", eks.describe_nodegroup(clusterName="c1", nodegroupName="quick")["nodegroup"]["status"] == "ACTIVE")
+eks.delete_nodegroup(clusterName="c1", nodegroupName="quick")
 ctl("__eks", {"fail": [], "hold": {"cluster.delete": 1.0, "nodegroup": 0.5}})
 
 # orphans, then everything deleted
