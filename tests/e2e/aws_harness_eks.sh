@@ -93,7 +93,8 @@ VPC = {"subnetIds": [sa, sb]}
 
 # clusters held in CREATING
 ctl("__eks", {"hold": {"cluster": 2.0, "cluster.delete": 1.0, "cluster.update": 1.0, "nodegroup": 1.0, "addon": 0.5}})
-c1 = eks.create_cluster(name="c1", roleArn=CR, resourcesVpcConfig=VPC)["cluster"]
+extra = ec2.create_security_group(GroupName="extra", Description="additional", VpcId=vpc)["GroupId"]
+c1 = eks.create_cluster(name="c1", roleArn=CR, resourcesVpcConfig=dict(VPC, securityGroupIds=[extra]))["cluster"]
 c2 = eks.create_cluster(name="c2", version="1.30", roleArn=CR, resourcesVpcConfig=VPC,
                         logging={"clusterLogging": [{"types": ["api", "audit"], "enabled": True}]})["cluster"]
 t0 = time.time()
@@ -107,6 +108,8 @@ err("a second cluster named c1: ResourceInUseException", "ResourceInUseException
 err("DeleteCluster while CREATING: ResourceInUseException", "ResourceInUseException", eks.delete_cluster, name="c1")
 err("subnets in one AZ: InvalidParameterException", "InvalidParameterException",
     eks.create_cluster, name="c9", roleArn=CR, resourcesVpcConfig={"subnetIds": [sa]})
+err("an additional security group that does not exist: InvalidParameterException", "InvalidParameterException",
+    eks.create_cluster, name="c9", roleArn=CR, resourcesVpcConfig=dict(VPC, securityGroupIds=["sg-0123456789abcdef0"]))
 err("an IPv6 cluster on subnets without IPv6: InvalidParameterException", "InvalidParameterException",
     eks.create_cluster, name="c9", roleArn=CR, resourcesVpcConfig=VPC, kubernetesNetworkConfig={"ipFamily": "ipv6"})
 wait_gone(t0, 2.0)
