@@ -93,7 +93,8 @@ VPC = {"subnetIds": [sa, sb]}
 
 # clusters held in CREATING
 ctl("__eks", {"hold": {"cluster": 2.0, "cluster.delete": 1.0, "cluster.update": 1.0, "nodegroup": 1.0, "addon": 0.5}})
-c1 = eks.create_cluster(name="c1", roleArn=CR, resourcesVpcConfig=VPC)["cluster"]
+extra = ec2.create_security_group(GroupName="extra", Description="additional", VpcId=vpc)["GroupId"]
+c1 = eks.create_cluster(name="c1", roleArn=CR, resourcesVpcConfig=dict(VPC, securityGroupIds=[extra]))["cluster"]
 c2 = eks.create_cluster(name="c2", version="1.30", roleArn=CR, resourcesVpcConfig=VPC,
                         logging={"clusterLogging": [{"types": ["api", "audit"], "enabled": True}]})["cluster"]
 t0 = time.time()
@@ -107,6 +108,8 @@ err("a second cluster named c1: ResourceInUseException", "ResourceInUseException
 err("DeleteCluster while CREATING: ResourceInUseException", "ResourceInUseException", eks.delete_cluster, name="c1")
 err("subnets in one AZ: InvalidParameterException", "InvalidParameterException",
     eks.create_cluster, name="c9", roleArn=CR, resourcesVpcConfig={"subnetIds": [sa]})
+err("an additional security group that does not exist: InvalidParameterException", "InvalidParameterException",
+    eks.create_cluster, name="c9", roleArn=CR, resourcesVpcConfig=dict(VPC, securityGroupIds=["sg-0123456789abcdef0"]))
 err("an IPv6 cluster on subnets without IPv6: InvalidParameterException", "InvalidParameterException",
     eks.create_cluster, name="c9", roleArn=CR, resourcesVpcConfig=VPC, kubernetesNetworkConfig={"ipFamily": "ipv6"})
 wait_gone(t0, 2.0)
@@ -266,6 +269,10 @@ ctl("__eks", {"fail": ["nodegroup:c1/bad"], "hold": {}})
 eks.create_nodegroup(**dict(ng, nodegroupName="bad"))
 check("fail control: CREATE_FAILED", eks.describe_nodegroup(clusterName="c1", nodegroupName="bad")["nodegroup"]["status"] == "CREATE_FAILED")
 eks.delete_nodegroup(clusterName="c1", nodegroupName="bad")
+ctl("__eks", {"hold": {"nodegroup.create": 30, "nodegroup.create:c1/quick": 0}})
+eks.create_nodegroup(**dict(ng, nodegroupName="quick"))
+check("a hold per name beats the one per kind and phase", eks.describe_nodegroup(clusterName="c1", nodegroupName="quick")["nodegroup"]["status"] == "ACTIVE")
+eks.delete_nodegroup(clusterName="c1", nodegroupName="quick")
 ctl("__eks", {"fail": [], "hold": {"cluster.delete": 1.0, "nodegroup": 0.5}})
 
 # orphans, then everything deleted

@@ -17,7 +17,8 @@ shapes and errors (x-amzn-ErrorType + {"message"}), with time:
 
 What it checks against moto (signed side calls, sigv4.py): the role exists, trusts the right service
 (eks / ec2.amazonaws.com) and, for node roles, has the worker-node managed policies; the subnets exist,
-share a VPC and span two AZs (IPv6 clusters: have IPv6 CIDRs); the KMS key of encryptionConfig is
+share a VPC and span two AZs (IPv6 clusters: have IPv6 CIDRs); the additional security groups exist in
+that VPC; the KMS key of encryptionConfig is
 enabled; a node group's launch template exists (diskSize beside it is refused). What it makes in
 moto: the cluster security group (a real SG in the cluster's VPC, self-ingress, tagged
 aws:eks:cluster-name; deleted with the cluster, retried while something still references it) and,
@@ -372,6 +373,20 @@ class Eks:
             raise ApiError("InvalidParameterException", "The subnet ID '%s' does not exist" % missing[0])
         return out
 
+    def _security_groups(self, region, ids, vpc):
+        """The additional security groups exist and are in the cluster's VPC."""
+        if not ids:
+            return
+        st, root = self.up.ec2(region, "DescribeSecurityGroups",
+                               **{"GroupId.%d" % (i + 1): g for i, g in enumerate(ids)})
+        found = {it.findtext("groupId"): it.findtext("vpcId") for it in root.find("securityGroupInfo")} \
+            if st == 200 and root is not None and root.find("securityGroupInfo") is not None else {}
+        for g in ids:
+            if g not in found:
+                raise ApiError("InvalidParameterException", "Security group %s does not exist (%s)" % (g, _err_code(root)))
+            if found[g] != vpc:
+                raise ApiError("InvalidParameterException", "Security group %s is not in the VPC %s" % (g, vpc))
+
     def _kms_key(self, region, enc):
         if not enc:
             return []
@@ -468,6 +483,7 @@ class Eks:
         if mode not in ("API", "API_AND_CONFIG_MAP", "CONFIG_MAP"):
             raise ApiError("InvalidParameterException", "authenticationMode %r is not valid" % mode)
         vpc = vpcs.pop()
+        self._security_groups(region, vpc_req.get("securityGroupIds") or [], vpc)
         sg = self._make_cluster_sg(region, name, vpc)
         hexid = uuid.uuid4().hex.upper()
         kn = {"ipFamily": family, "elasticLoadBalancing": {"enabled": False}}
