@@ -70,12 +70,20 @@ static const struct driver *step_driver(struct rb_step *s, const char *type)
     return d;
 }
 
+/* A rollback step's call. Not cancelled by the Ctrl-C that started the rollback: a delete that
+ * waits (an EKS cluster still CREATING) must run to its end; a second Ctrl-C exits at once. */
+static void step_call_init(struct call *c, const struct driver *d, struct rb_step *s, const char *address)
+{
+    invoke_init(c, d, address, s->run_id, s->what, &s->err);
+    c->cancel = NULL;
+}
+
 static void step_delete(struct rb_step *s)
 {
     const struct driver *d = step_driver(s, s->now->type);
     struct call c;
     if (!d) return;
-    invoke_init(&c, d, s->address, s->run_id, s->what, &s->err);
+    step_call_init(&c, d, s, s->address);
     s->rc = invoke_delete(&c, d, s->now->outputs);
 }
 
@@ -96,7 +104,7 @@ static void step_restore(struct rb_step *s)
         }
     json_t *outs = NULL;
     struct call c;
-    invoke_init(&c, d, old->address, s->run_id, s->what, &s->err);
+    step_call_init(&c, d, s, old->address);
     s->rc = invoke_update(&c, d, now->outputs, now->inputs, old->inputs, &outs);
     if (!s->rc && outs) {
         json_decref(s->put->outputs);
@@ -113,7 +121,7 @@ static int step_recreate(struct pool *p, struct rb_step *s)
     if (!d) return 1;
     json_t *outs = NULL, *ready = NULL;
     struct call c;
-    invoke_init(&c, d, s->address, s->run_id, s->what, &s->err);
+    step_call_init(&c, d, s, s->address);
     s->rc = invoke_create(&c, d, s->old->inputs, &outs);
     if (s->rc) {
         json_decref(outs);
