@@ -17,6 +17,10 @@ SRC_ALL := $(sort $(wildcard engine/*.c engine/base/*.c engine/spec/*.c provider
 SRC_MAIN := engine/main.c
 SRC_LIB := $(filter-out $(SRC_MAIN),$(SRC_ALL))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+# The AWS Load Balancer Controller's published IAM policy, embedded as a C string (never read at
+# run time). Its source and version: specs/policies/README.md; keep LBC_POLICY_VERSION in step.
+LBC_POLICY_VERSION := v3.5.0
+LBC_POLICY_H := engine/spec/lbc_policy.json.h
 
 # Three flavours: release (./mesh), asan (tests), bench (optimised, no sanitizers).
 FLAGS_release := -O2 -g
@@ -28,7 +32,7 @@ FLAGS_memcheck := -O0 -g
 all: mesh
 
 define flavour
-build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def state/schema.sql.h
+build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def state/schema.sql.h $(LBC_POLICY_H)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -c $$< -o $$@
 build/$(1)/libmesh.a: $$(patsubst %.c,build/$(1)/%.o,$$(SRC_LIB))
@@ -45,6 +49,13 @@ $(foreach f,release asan bench memcheck,$(eval $(call flavour,$(f))))
 state/schema.sql.h: state/schema.sql
 	@{ echo '/* generated from schema.sql by the Makefile; do not edit */'; \
 	   echo 'static const char schema_sql[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	   echo ';'; } > $@
+
+$(LBC_POLICY_H): specs/policies/aws-load-balancer-controller-iam-policy.json Makefile
+	@{ echo '/* generated from $< by the Makefile; do not edit */'; \
+	   echo '#define LBC_POLICY_VERSION "$(LBC_POLICY_VERSION)"'; \
+	   echo 'static const char lbc_policy_json[] ='; \
 	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
 	   echo ';'; } > $@
 
@@ -80,4 +91,4 @@ deps-check:
 	@bash .ci/deps --check
 
 clean:
-	rm -rf build mesh state/schema.sql.h
+	rm -rf build mesh state/schema.sql.h $(LBC_POLICY_H)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "driver.h"
 #include "plan_diff.h"
 #include "spec/ref.h"
 #include "ui.h"
@@ -183,10 +184,12 @@ static json_t *render_output_json(const struct plan_output *o)
 void plan_render_summary(const struct plan *p)
 {
     if (ui.json) {
-        ui_event("plan_summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:b, s:b}", "add", p->add, "change", p->change,
+        /* provider_stats: the API calls planning made (refresh), as apply's summary reports a run's */
+        ui_event("plan_summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:o*}", "add", p->add, "change", p->change,
                                            "destroy", p->destroy, "replace", p->replace, "output_changes",
                                            (int)p->outputs.len, "recovery_pending", p->recovery_pending,
-                                           "changes", plan_has_any_changes(p) || p->recovery_pending));
+                                           "changes", plan_has_any_changes(p) || p->recovery_pending,
+                                           "provider_stats", provider_stats()));
         return;
     }
     if (!plan_has_changes(p) && p->destroy_mode) {

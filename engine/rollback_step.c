@@ -70,12 +70,15 @@ static const struct driver *step_driver(struct rb_step *s, const char *type)
     return d;
 }
 
-/* A rollback step's call. Not cancelled by the Ctrl-C that started the rollback: a delete that
- * waits (an EKS cluster still CREATING) must run to its end; a second Ctrl-C exits at once. */
-static void step_call_init(struct call *c, const struct driver *d, struct rb_step *s, const char *address)
+/* Rollback runs after the first Ctrl-C, which set cancel_flag: its calls must not see that flag,
+ * or a delete that waits (a cluster still CREATING answers ResourceInUse) would give up at once
+ * and leave the object behind. A second Ctrl-C exits the process instead (cancel.c). */
+static volatile sig_atomic_t rollback_not_cancelled;
+
+static void step_call_init(struct call *c, const struct driver *d, const char *address, struct rb_step *s)
 {
     invoke_init(c, d, address, s->run_id, s->what, &s->err);
-    c->cancel = NULL;
+    c->cancel = &rollback_not_cancelled;
 }
 
 static void step_delete(struct rb_step *s)
@@ -83,7 +86,7 @@ static void step_delete(struct rb_step *s)
     const struct driver *d = step_driver(s, s->now->type);
     struct call c;
     if (!d) return;
-    step_call_init(&c, d, s, s->address);
+    step_call_init(&c, d, s->address, s);
     s->rc = invoke_delete(&c, d, s->now->outputs);
 }
 
@@ -104,7 +107,7 @@ static void step_restore(struct rb_step *s)
         }
     json_t *outs = NULL;
     struct call c;
-    step_call_init(&c, d, s, old->address);
+    step_call_init(&c, d, old->address, s);
     s->rc = invoke_update(&c, d, now->outputs, now->inputs, old->inputs, &outs);
     if (!s->rc && outs) {
         json_decref(s->put->outputs);
@@ -121,7 +124,7 @@ static int step_recreate(struct pool *p, struct rb_step *s)
     if (!d) return 1;
     json_t *outs = NULL, *ready = NULL;
     struct call c;
-    step_call_init(&c, d, s, s->address);
+    step_call_init(&c, d, s->address, s);
     s->rc = invoke_create(&c, d, s->old->inputs, &outs);
     if (s->rc) {
         json_decref(outs);

@@ -35,7 +35,9 @@ int mesh_err_isset(const struct mesh_err *e);
 /* "where: msg" or "msg" into buf. */
 const char *mesh_err_str(const struct mesh_err *e, char *buf, size_t n);
 void mesh_err_clear(struct mesh_err *e);
-/* Records the provider's code and request ID on e (the first error's, like the rest). */
+/* Records the provider's code and request ID on e (the first error's, like the rest). Call it
+ * only when the mesh_err_set just before it set e's error (aws_error_report checks that), so a
+ * later failure cannot lend its cause to an earlier error. */
 void mesh_err_set_cause(struct mesh_err *e, const char *cause, const char *request_id);
 /* Copies src (code, message, cause, request ID) into dst unless dst is set; where overrides
  * src's place when not NULL. Returns dst's code. */

@@ -18,16 +18,17 @@ typedef void (*section_compile_fn)(struct spec *s, const struct node *section, c
 
 static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
-/* One row per section that makes resources. The high-level sections compile to nothing yet:
- * their issues add compile_network.c, compile_clusters.c, compile_istio.c and
- * fill in the row. Order matters only for declaration order in plans. */
+/* One row per section that makes resources. The high-level sections still compiling to nothing
+ * get their row filled in by their issue (compile_istio.c). Order matters for declaration order
+ * in plans, and clusters reads what network made (private subnets and route tables). */
 static const struct {
     const char *section;
     section_compile_fn fn;
 } compilers[] = {
     {"pki", compile_pki},  /* compile_pki.c: pki_private_key.*, pki_root_ca.root, pki_intermediate_ca.<cluster> */
     {"network", compile_network},  /* compile_network.c: aws_vpc.main, subnets, gateways, route tables, SGs */
-    {"clusters", NULL},  /* aws_eks_cluster.<name>, node groups, IAM */
+    {"clusters", compile_clusters},  /* compile_clusters.c: after network (its subnets, route tables, SGs):
+                                      * aws_eks_cluster.<name>, node groups, add-ons, IAM, KMS, logs */
     {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
     {"resources", compile_resources},  /* last: resources_within_limit counts what the others made */
 };

@@ -4,7 +4,9 @@
  *   aws_egress_only_internet_gateway.main (ipv6), aws_eip.nat + aws_nat_gateway.nat (nat: single;
  *   per_az: .nat_a, .nat_b ...), aws_route_table.public and .private (per_az: .private_a ...),
  *   and per cluster aws_security_group.<cluster> with aws_security_group_rule.<cluster>.* rules
- *   (ingress from every other cluster's group, all egress over IPv4 and IPv6).
+ *   (ingress from every other cluster's group, all egress over IPv4 and IPv6). Every subnet is
+ *   tagged kubernetes.io/cluster/<cluster>=shared for each cluster mesh makes (compile_clusters.c
+ *   puts the clusters in the private ones and adds the rules that involve EKS's own groups).
  * `network: {existing: {vpc_id, subnet_ids}}` makes only the security groups, in that VPC.
  * Every attribute is written out; edges come from ${...} references (and depends_on for the
  * gateway-before-NAT ordering AWS needs), positioned at the network: key. */
@@ -25,6 +27,7 @@ struct nw {
     const struct node *tags;    /* mesh.tags */
     int ipv6, azs;
     const char *nat;
+    json_t *cluster_tags;       /* kubernetes.io/cluster/<C>: shared, per cluster mesh makes */
 };
 
 static void dep_add(struct spec_resource *r, const char *address, const char *output, const struct node *at)
@@ -128,6 +131,7 @@ static void subnets(struct nw *n, const json_t *cidrs, int private, json_t *ids)
         snprintf(addr, sizeof(addr), "aws_subnet.%s_%c", private ? "private" : "public", az);
         snprintf(nm, sizeof(nm), "%s-%c", private ? "private" : "public", az);
         json_t *extra = json_pack("{s:s}", private ? "kubernetes.io/role/internal-elb" : "kubernetes.io/role/elb", "1");
+        json_object_update(extra, n->cluster_tags);
         struct spec_resource *r = res_new(n, addr, nm, extra);
         json_decref(extra);
         set(r, "vpc_id", ref(n, r, "aws_vpc.main", "id"));
@@ -295,6 +299,20 @@ static void security_groups(struct nw *n, const struct node *clusters, json_t *v
     }
 }
 
+/* Every subnet is shared by every cluster mesh makes, so either cluster's load balancer
+ * controller finds them. */
+static json_t *cluster_subnet_tags(const struct node *clusters)
+{
+    json_t *t = json_object();
+    for (size_t i = 0; clusters && clusters->kind == NODE_MAP && i < clusters->n; i++) {
+        if (node_get(clusters->pairs[i].value, "existing")) continue;
+        char k[300];
+        snprintf(k, sizeof(k), "kubernetes.io/cluster/%s", clusters->pairs[i].key->scalar);
+        json_object_set_new(t, k, json_string("shared"));
+    }
+    return t;
+}
+
 void compile_network(struct spec *s, const struct node *section, const struct spec_ctx *c)
 {
     const struct node *mesh = node_get(s->root, "mesh");
@@ -330,6 +348,7 @@ void compile_network(struct spec *s, const struct node *section, const struct sp
     set(r, "enable_dns_hostnames", json_true());
     res_add(&n, r);
     json_t *priv_ids = json_array(), *pub_ids = json_array();
+    n.cluster_tags = cluster_subnet_tags(clusters);
     subnets(&n, pub, 0, pub_ids);
     subnets(&n, priv, 1, priv_ids);
     gateways_and_routes(&n, pub_ids, priv_ids);
@@ -338,4 +357,5 @@ void compile_network(struct spec *s, const struct node *section, const struct sp
     json_decref(pub);
     json_decref(priv_ids);
     json_decref(pub_ids);
+    json_decref(n.cluster_tags);
 }

@@ -133,6 +133,20 @@ static const struct schema_key lbc_keys[] = {
     END,
 };
 
+static const struct schema_key log_type_item = {NULL, S_ENUM, 0, NULL, NULL,
+                                                "api|audit|authenticator|controllerManager|scheduler", NULL,
+                                                "a control-plane log type", NULL};
+
+static const struct schema_key addon_keys[] = {
+    {"version", S_STRING, 0, NULL, NULL, NULL, "EKS's default for the cluster's version",
+     "add-on version to pin (v1.19.0-eksbuild.1); unset, EKS's default is used and never planned as a change", NULL},
+    {"configuration", S_MAP, 0, NULL, NULL, NULL, "{} (vpc-cni: the egress setting below)",
+     "the add-on's configuration values (its DescribeAddonConfiguration schema), merged over mesh's", NULL},
+    END,
+};
+
+static const struct schema_key addon_item = {NULL, S_OBJECT, 0, addon_keys, NULL, NULL, NULL, "an EKS add-on", NULL};
+
 static const struct schema_key cluster_keys[] = {
     {"ip_family", S_ENUM, 0, NULL, NULL, "ipv4|ipv6", "ipv4", "the cluster's Kubernetes service and pod IP family", NULL},
     {"version", S_STRING, 0, NULL, NULL, NULL, "1.31", "Kubernetes version (quote it: \"1.30\")", NULL},
@@ -142,6 +156,14 @@ static const struct schema_key cluster_keys[] = {
      "managed node groups, by name", NULL},
     {"load_balancer_controller", S_OBJECT, 0, lbc_keys, NULL, NULL, "enabled", "AWS Load Balancer Controller", NULL},
     {"tags", S_DICT, 0, NULL, &string_item, NULL, "{}", "tags of this cluster's objects (added to mesh.tags)", NULL},
+    {"log_types", S_LIST, 0, NULL, &log_type_item, NULL, "[api, audit, authenticator]",
+     "control-plane log types sent to the log group /aws/eks/<cluster>/cluster", NULL},
+    {"log_retention_days", S_INT, SK_POSITIVE, NULL, NULL, NULL, "90",
+     "days CloudWatch keeps the control-plane logs (a period CloudWatch Logs accepts)", NULL},
+    {"secrets_encryption", S_BOOL, 0, NULL, NULL, NULL, "true",
+     "envelope-encrypt Kubernetes secrets with a KMS key mesh makes (aws_kms_key.<cluster>.secrets)", NULL},
+    {"addons", S_DICT, 0, NULL, &addon_item, NULL, "vpc-cni, coredns, kube-proxy at EKS's defaults",
+     "EKS add-ons by name: pin a version or add configuration of the three mesh installs, or add others", NULL},
     {"existing", S_OBJECT, 0, cluster_existing_keys, NULL, NULL, NULL,
      "a cluster mesh does not create: reach it through a kubeconfig", NULL},
     END,
@@ -532,10 +554,33 @@ static void check_network(const struct node *v, const char *path, const struct s
     }
 }
 
+/* The retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
+static const int log_retention_days[] = {1,   3,   5,   7,   14,   30,   60,   90,   120,  150,  180,
+                                         365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
+
+static void check_log_retention(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    const struct node *r = node_get(v, "log_retention_days");
+    long long days = int_of(v, "log_retention_days", 90);
+    if (!r || days <= 0) return;  /* absent, or its type or sign is reported */
+    size_t n = sizeof(log_retention_days) / sizeof(log_retention_days[0]), best = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (log_retention_days[i] == days) return;
+        if (llabs(log_retention_days[i] - days) < llabs(log_retention_days[best] - days)) best = i;
+    }
+    diag_error(c->dl, c->file, r->line, r->col,
+               "`%s.log_retention_days` must be a period CloudWatch Logs keeps logs for (1, 3, 5, 7, 14, 30, 60, 90, "
+               "120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days), not %lld; the "
+               "nearest is %d",
+               path, days, log_retention_days[best]);
+}
+
 static void check_cluster(const struct node *v, const char *path, const struct spec_ctx *c)
 {
+    check_log_retention(v, path, c);
     if (!node_get(v, "existing")) return;
-    static const char *const made[] = {"version", "node_groups", "endpoint_public_access", "endpoint_private_access", NULL};
+    static const char *const made[] = {"version", "node_groups", "endpoint_public_access", "endpoint_private_access",
+                                       "log_types", "log_retention_days", "secrets_encryption", "addons", NULL};
     for (size_t i = 0; made[i]; i++) {
         const struct node *g = node_get(v, made[i]);
         if (g)

@@ -93,6 +93,9 @@ void compile_type_timeouts(struct spec *s, const struct spec_ctx *c);
 void compile_pki(struct spec *s, const struct node *section, const struct spec_ctx *c);
 /* compile_network.c: network: (+ mesh:, clusters:) → the VPC, subnets, gateways, SGs (docs/aws.md). */
 void compile_network(struct spec *s, const struct node *section, const struct spec_ctx *c);
+/* compile_clusters.c: clusters: (+ mesh:, and what compile_network made) → EKS clusters, node
+ * groups, add-ons, their IAM, KMS and logs, the control-plane rules (docs/spec.md, docs/aws.md). */
+void compile_clusters(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
 /* vars.c: the vars: declarations, their values (defaults < --var-file < MESH_VAR_<NAME> < --var)
  * and ${var.NAME} substituted into every value of the tree but vars: itself. in may be NULL. */

@@ -34,12 +34,12 @@ static int attach(struct call *c, const char *action, const char *id, const char
     int rc;
     for (;;) {
         rc = fresh ? ec2_send_fresh(c, &q, NULL, &r) : ec2_send(c, &q, NULL, &r);
-        if (rc == 0 || strcmp(r.code, "Gateway.NotAttached") == 0) { rc = 0; break; }
+        if (rc == 0 || strcmp(r.err.cause, "Gateway.NotAttached") == 0) { rc = 0; break; }
         if (strcmp(action, "DetachInternetGateway") == 0 && rc == MESH_ENOTFOUND) break;
-        if (strcmp(r.code, "DependencyViolation") != 0) { rc = ec2_fail(c, &r); break; }
-        char what[1400];  /* r.msg names the answer: "DetachInternetGateway failed: DependencyViolation: ..." */
+        if (strcmp(r.err.cause, "DependencyViolation") != 0) { rc = ec2_fail(c, &r); break; }
+        char what[1400];  /* r.err.msg names the answer: "DetachInternetGateway failed: DependencyViolation: ..." */
         snprintf(what, sizeof(what), "waiting for %s's public addresses to be released before detaching %s: %s", vpc,
-                 id, r.msg);
+                 id, r.err.msg);
         if ((rc = ec2_wait_next(&w, c, what))) break;
     }
     aws_query_release(&q);

@@ -52,7 +52,7 @@ static int revoke_default(struct call *c, const char *id, const char *range, con
     /* Only at create: the group is brand new (eventual consistency: see ec2_send_fresh). */
     int rc = ec2_send_fresh(c, &q, NULL, &r);
     aws_query_release(&q);
-    if (rc == 0 || strcmp(r.code, "InvalidPermission.NotFound") == 0) return 0;
+    if (rc == 0 || strcmp(r.err.cause, "InvalidPermission.NotFound") == 0) return 0;
     return ec2_fail(c, &r);
 }
 

@@ -155,7 +155,7 @@ static int rule_create(struct call *c, const json_t *desired, json_t **outputs)
     struct ec2_res r;
     int rc = ec2_send(c, &q, NULL, &r);
     aws_query_release(&q);
-    if (rc && strcmp(r.code, "InvalidPermission.Duplicate") != 0) return ec2_fail(c, &r);
+    if (rc && strcmp(r.err.cause, "InvalidPermission.Duplicate") != 0) return ec2_fail(c, &r);
     rc = match(c, desired, outputs);
     if (rc == MESH_ENOTFOUND)
         return mesh_err_set(c->err, MESH_ERR, c->address, "the rule was authorized but is not listed in its group");
@@ -241,7 +241,7 @@ static int rule_delete(struct call *c, const json_t *outputs)
     struct ec2_res r;
     int rc = ec2_send(c, &q, NULL, &r);
     aws_query_release(&q);
-    if (rc == 0 || rc == MESH_ENOTFOUND || strcmp(r.code, "InvalidPermission.NotFound") == 0) return 0;
+    if (rc == 0 || rc == MESH_ENOTFOUND || strcmp(r.err.cause, "InvalidPermission.NotFound") == 0) return 0;
     return ec2_fail(c, &r);
 }
 

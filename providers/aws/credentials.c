@@ -295,7 +295,7 @@ int aws_credentials_get(struct aws_credentials *p, struct aws_creds *out, struct
         } else if (p->have && p->cur.expires > now) {
             rc = 0;  /* refresh failed but the old ones still work: use them, try again later */
         } else {
-            mesh_err_set(err, e.code, e.where, "%s", e.msg);
+            mesh_err_copy(err, &e, NULL);  /* an STS failure keeps its AWS code and request ID */
         }
     }
     if (rc == 0) aws_creds_copy(out, &p->cur);

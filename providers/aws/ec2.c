@@ -2,6 +2,7 @@
 #include "aws/ec2.h"
 
 #include "aws/aws_call.h"
+#include "aws/tags.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,12 +19,7 @@ void ec2_query(struct aws_query *q, const char *action) { aws_query_init(q, acti
 static int send_once(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
 {
     memset(r, 0, sizeof(*r));
-    struct mesh_err e;
-    int rc = aws_call_query(c, "ec2", q, doc, &e);
-    if (rc == 0) return 0;
-    snprintf(r->code, sizeof(r->code), "%s", e.cause);
-    snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
-    return r->rc = rc;
+    return r->rc = aws_call_query(c, "ec2", q, doc, &r->err);
 }
 
 int ec2_send(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r)
@@ -47,7 +43,7 @@ int ec2_send_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct e
     double d = 0.25 * http_backoff_scale();
     for (int n = 1;; n++, d *= 2) {
         int rc = send_once(c, q, doc, r);
-        if (rc != MESH_ENOTFOUND || !fresh_code(r->code) || n >= EC2_FRESH_TRIES || (c->cancel && *c->cancel))
+        if (rc != MESH_ENOTFOUND || !fresh_code(r->err.cause) || n >= EC2_FRESH_TRIES || (c->cancel && *c->cancel))
             return rc;
         if (c->deadline > 0 && mesh_now_mono() + d > c->deadline) return rc;
         if (h) atomic_fetch_add(&h->retries.used, 1);
@@ -67,7 +63,7 @@ int ec2_do_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc)
 
 int ec2_fail(struct call *c, const struct ec2_res *r)
 {
-    return mesh_err_set(c->err, r->rc ? r->rc : MESH_ERR, c->address, "%s", r->msg);
+    return aws_fail(c, &r->err);
 }
 
 int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc)
@@ -78,17 +74,6 @@ int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc)
 }
 
 /* ---- tags ---- */
-
-static char *scalar_text(const json_t *v)
-{
-    char buf[64];
-    if (json_is_string(v)) return xstrdup(json_string_value(v));
-    if (json_is_integer(v)) snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) snprintf(buf, sizeof(buf), "%g", json_real_value(v));
-    else if (json_is_boolean(v)) snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
-    else buf[0] = '\0';
-    return xstrdup(buf);
-}
 
 static void add_tag(struct aws_query *q, const char *prefix, int *k, const char *key, const char *value)
 {
@@ -112,7 +97,7 @@ void ec2_tag_spec(struct call *c, struct aws_query *q, int n, const char *rtype,
     json_t *v;
     json_object_foreach((json_t *)tags, key, v) {
         if (strncmp(key, "mesh:", 5) == 0) continue;
-        char *s = scalar_text(v);
+        char *s = aws_tag_text(v);
         add_tag(q, prefix, &k, key, s);
         free(s);
     }
@@ -179,7 +164,7 @@ int ec2_sync_tags(struct call *c, const char *id, const json_t *want)
     json_t *v;
     json_object_foreach((json_t *)want, key, v) {
         if (strncmp(key, "mesh:", 5) == 0) continue;
-        char *s = scalar_text(v);
+        char *s = aws_tag_text(v);
         const char *cur = json_string_value(json_object_get(have, key));
         if (!cur || strcmp(cur, s) != 0) add_tag(&add, "Tag", &nadd, key, s);
         free(s);

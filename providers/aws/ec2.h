@@ -27,11 +27,12 @@
 #define EC2_SEPARATE_WAIT 1
 
 
-/* The outcome of one call, for drivers that tolerate some error codes. */
+/* The outcome of one call, for drivers that tolerate some error codes: the call's error itself
+ * (test err.cause, the AWS code, never err.msg). */
 struct ec2_res {
-    int rc;              /* 0, MESH_ENOTFOUND, or another negative code */
-    char code[128];      /* AWS error code ("DependencyViolation"), "" when none */
-    char msg[1200];      /* "Action failed: Code: Message (request id ID)" */
+    int rc;               /* 0, or err.code: MESH_ENOTFOUND, MESH_ECONFLICT, ... (aws_call.h) */
+    struct mesh_err err;  /* err.cause: the AWS code ("DependencyViolation"), "" when none;
+                             err.msg: "Action failed: Code: Message (request id ID)" */
 };
 
 void ec2_query(struct aws_query *q, const char *action);
@@ -45,7 +46,8 @@ int ec2_do(struct call *c, struct aws_query *q, xmlDocPtr *doc);
  * NotFound means gone. */
 int ec2_send_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc, struct ec2_res *r);
 int ec2_do_fresh(struct call *c, struct aws_query *q, xmlDocPtr *doc);
-/* Sets c->err from r (used after ec2_send when the error is not one the caller tolerates). */
+/* Sets c->err from r, code, cause and request ID kept (used after ec2_send when the error is not
+ * one the caller tolerates). */
 int ec2_fail(struct call *c, const struct ec2_res *r);
 
 /* ---- tags ---- */

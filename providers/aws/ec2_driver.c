@@ -170,6 +170,13 @@ static int blockers(const struct ec2_type *t, struct call *c, const char *id, in
     return total;
 }
 
+/* msg without its leading "ACTION failed: " (aws_call.h's shape); msg itself otherwise. */
+static const char *after_action(const char *msg, const char *action)
+{
+    size_t n = strlen(action);
+    return strncmp(msg, action, n) == 0 && strncmp(msg + n, " failed: ", 9) == 0 ? msg + n + 9 : msg;
+}
+
 /* action(param=id) until it succeeds or answers not found. An error code in retry (a dependency
  * still going away) waits and tries again, up to limit seconds (scaled); meanwhile the progress
  * note and the final error name the answer and, when the type knows how to find them, the
@@ -190,15 +197,16 @@ static int delete_loop(const struct ec2_type *t, struct call *c, const char *act
             aws_query_release(&q);
             if (rc == 0 || rc == MESH_ENOTFOUND) return rc;
             int again = 0;
-            for (size_t i = 0; retry && retry[i]; i++) again |= strcmp(r.code, retry[i]) == 0;
+            for (size_t i = 0; retry && retry[i]; i++) again |= strcmp(r.err.cause, retry[i]) == 0;
             if (!again) return ec2_fail(c, &r);
             users[0] = '\0';
             if (t) blockers(t, c, id, 0, users, sizeof(users));
         }
-        /* r.msg: "DeleteSubnet failed: DependencyViolation: The subnet ... (request id ...)" */
-        const char *answer = strstr(r.msg, " failed: ");
+        /* r.err.msg: "DeleteSubnet failed: DependencyViolation: The subnet ... (request id ...)";
+         * the note says the action once: "DeleteSubnet subnet-1 answers DependencyViolation: ..." */
+        const char *answer = r.err.cause[0] ? after_action(r.err.msg, action) : NULL;
         snprintf(what, sizeof(what), "%s %s %s%s%s%s", action, id,
-                 answer ? "answers " : "waits until nothing uses it", answer ? answer + 9 : "",
+                 answer ? "answers " : "waits until nothing uses it", answer ? answer : "",
                  users[0] ? "; still used by " : "", users);
         int rc = ec2_wait_next(&w, c, what);
         if (rc) return rc;

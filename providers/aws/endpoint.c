@@ -19,13 +19,23 @@ static char *strip_slash(const char *s)
     return c;
 }
 
+/* The SDKs' service ID of a signing name, where they differ: the variable is named after the
+ * ID ("CloudWatch Logs" -> AWS_ENDPOINT_URL_CLOUDWATCH_LOGS), not after "logs". */
+static const char *service_id(const char *service)
+{
+    static const char *const ids[][2] = {{"logs", "CloudWatch Logs"}, {"monitoring", "CloudWatch"}};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        if (strcmp(service, ids[i][0]) == 0) return ids[i][1];
+    return service;
+}
+
 static const char *env_override(const char *service)
 {
     const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     if (ignore && strcasecmp(ignore, "true") == 0) return NULL;
     char name[128] = "AWS_ENDPOINT_URL_";
     size_t n = strlen(name);
-    for (const char *p = service; *p && n < sizeof(name) - 1; p++)
+    for (const char *p = service_id(service); *p && n < sizeof(name) - 1; p++)
         name[n++] = (*p == ' ' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
     name[n] = '\0';
     const char *v = getenv(name);

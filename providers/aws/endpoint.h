@@ -1,7 +1,9 @@
 /* endpoint.h: where an AWS service lives, and which region signs for it.
  *
- * Standard variables win: AWS_ENDPOINT_URL_<SERVICE> (service id upper-cased, spaces and dashes
- * as '_': AWS_ENDPOINT_URL_EC2, _STS, _IAM, _EKS), then AWS_ENDPOINT_URL, unless
+ * service is the signing name ("ec2", "iam", "sts", "eks", "kms", "logs"). Standard variables
+ * win: AWS_ENDPOINT_URL_<SERVICE ID> (the SDKs' service ID upper-cased, spaces and dashes as '_':
+ * AWS_ENDPOINT_URL_EC2, _STS, _IAM, _EKS, _KMS, and _CLOUDWATCH_LOGS for "logs"), then
+ * AWS_ENDPOINT_URL, unless
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true. Otherwise the public endpoint for the region.
  * This is also how the tests point mesh at the emulator. */
 #ifndef MESH_AWS_ENDPOINT_H

@@ -13,7 +13,6 @@
 #include <strings.h>
 
 #include "aws/client.h"
-#include "aws/sigv4.h"
 #include "base/xalloc.h"
 
 /* ---- request building ---- */
@@ -33,12 +32,35 @@ void aws_query_release(struct aws_query *q)
     strbuf_release(&q->body);
 }
 
+/* Form encoding byte for byte as botocore sends it (urllib's urlencode, i.e. quote_plus with
+ * nothing extra safe): ASCII letters, digits and "-_.~" as they are, a space as '+', every
+ * other byte as %XX (upper-case hex). Not SigV4's URI encoding (a space as %20): AWS accepts
+ * both, but a verifier that re-encodes the parsed form before checking the signature (moto's)
+ * only matches the CLI's bytes. The body is signed as sent, whatever its encoding. */
+static void form_encode(struct strbuf *sb, const char *s)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            strbuf_addch(sb, (char)c);
+        } else if (c == ' ') {
+            strbuf_addch(sb, '+');
+        } else {
+            strbuf_addch(sb, '%');
+            strbuf_addch(sb, digits[c >> 4]);
+            strbuf_addch(sb, digits[c & 15]);
+        }
+    }
+}
+
 void aws_query_add(struct aws_query *q, const char *key, const char *value)
 {
     if (q->body.len) strbuf_addch(&q->body, '&');
-    sigv4_uri_encode(&q->body, key, strlen(key), 0);
+    form_encode(&q->body, key);
     strbuf_addch(&q->body, '=');
-    sigv4_uri_encode(&q->body, value, strlen(value), 0);
+    form_encode(&q->body, value);
 }
 
 void aws_query_addf(struct aws_query *q, const char *key, const char *fmt, ...)
@@ -144,14 +166,26 @@ static void json_code(char *dst, size_t n, const char *v)
     snprintf(dst, n, "%.*s", (int)strcspn(v, ":"), v);
 }
 
+/* REST-JSON names the error in a header ("ResourceNotFoundException:http://internal..."), which
+ * botocore reads before the body; a reply without a body has nothing else. */
+static int error_from_header(const struct http_response *resp, struct aws_error *e)
+{
+    const char *code = http_response_header(resp, "x-amzn-ErrorType");
+    if (!code || !*code) return -1;
+    json_code(e->code, sizeof(e->code), code);
+    return 0;
+}
+
+/* JSON 1.1 ({"__type": "com.amazonaws.kms#NotFoundException", "message"}) and REST-JSON (the
+ * header, or {"code"|"Code"}, and {"message"|"Message"}). */
 static int error_from_json(const struct http_response *resp, struct aws_error *e)
 {
     json_t *j = json_loadb(resp->body.buf, resp->body.len, 0, NULL);
     if (!json_is_object(j)) { json_decref(j); return -1; }
-    const char *code = json_string_value(json_object_get(j, "__type"));
+    const char *code = http_response_header(resp, "x-amzn-ErrorType");
+    if (!code || !*code) code = json_string_value(json_object_get(j, "__type"));
     if (!code) code = json_string_value(json_object_get(j, "code"));
     if (!code) code = json_string_value(json_object_get(j, "Code"));
-    if (!code) code = http_response_header(resp, "x-amzn-ErrorType");
     const char *msg = json_string_value(json_object_get(j, "message"));
     if (!msg) msg = json_string_value(json_object_get(j, "Message"));
     if (!msg) msg = json_string_value(json_object_get(j, "errorMessage"));
@@ -188,12 +222,28 @@ static const char *body_start(const struct http_response *resp)
     return p;
 }
 
+/* An HTML page by its first bytes. The Content-Type is no proof: moto serves its XML errors
+ * (AuthFailure, SignatureDoesNotMatch) as text/html. */
 static int looks_html(const struct http_response *resp)
 {
-    const char *ct = http_response_header(resp, "Content-Type");
     const char *p = body_start(resp);
-    return (ct && strcasestr(ct, "html")) || strncasecmp(p, "<!doctype html", 14) == 0 ||
-           strncasecmp(p, "<html", 5) == 0;
+    return strncasecmp(p, "<!doctype html", 14) == 0 || strncasecmp(p, "<html", 5) == 0;
+}
+
+/* A body that is not an AWS error and says it is HTML, by its bytes or its Content-Type. */
+static int html_page(const struct http_response *resp)
+{
+    const char *ct = http_response_header(resp, "Content-Type");
+    return looks_html(resp) || (ct && strcasestr(ct, "html"));
+}
+
+static int error_from_xml_body(const struct http_response *resp, struct aws_error *e)
+{
+    xmlDocPtr doc = xmlReadMemory(resp->body.buf, (int)resp->body.len, NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    int found = doc ? error_from_xml(doc, e) : -1;
+    xmlFreeDoc(doc);
+    return found;
 }
 
 int aws_error_parse(const struct http_response *resp, struct aws_error *e)
@@ -204,17 +254,12 @@ int aws_error_parse(const struct http_response *resp, struct aws_error *e)
     if (rid) snprintf(e->request_id, sizeof(e->request_id), "%s", rid);
     const char *p = body_start(resp);
     int found = -1;
-    if (*p == '{') {
-        found = error_from_json(resp, e);
-    } else if (*p == '<' && !looks_html(resp)) {
-        xmlDocPtr doc = xmlReadMemory(resp->body.buf, (int)resp->body.len, NULL, NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        if (doc) found = error_from_xml(doc, e);
-        xmlFreeDoc(doc);
-    }
+    if (*p == '{') found = error_from_json(resp, e);
+    else if (*p == '<' && !looks_html(resp)) found = error_from_xml_body(resp, e);
+    else if (!*p) found = error_from_header(resp, e);
     if (found == 0) return 0;
     snprintf(e->code, sizeof(e->code), "HTTP %ld", resp->status);
-    if (looks_html(resp)) {
+    if (html_page(resp)) {
         char text[300];
         html_summary(resp, text, sizeof(text));
         snprintf(e->message, sizeof(e->message),
@@ -269,7 +314,7 @@ enum http_verdict aws_classify(const struct http_response *resp)
     if (aws_shaped && is_transient(e.code)) return HTTP_RETRY;
     /* An HTML 500 comes from something that is not the API (moto's answer to a call it lacks);
      * asking again will not help. Gateways' 502/503/504 pages are transient. */
-    if (resp->status == 500 && looks_html(resp)) return HTTP_DONE;
+    if (!aws_shaped && resp->status == 500 && html_page(resp)) return HTTP_DONE;
     return http_verdict_default(resp);
 }
 
@@ -285,7 +330,7 @@ int aws_error_kind(const char *code)
         "EntityAlreadyExists", "ResourceInUseException", "ResourceExistsException", "AlreadyExistsException",
         "ResourceAlreadyExistsException", "ConcurrentModification", "ConcurrentModificationException",
         "DeleteConflict", "DependencyViolation", "IncorrectState", "IncorrectStateException",
-        "InvalidStateException", "ConflictException", "OperationAbortedException", NULL,
+        "InvalidStateException", "KMSInvalidStateException", "ConflictException", "OperationAbortedException", NULL,
     };
     if (aws_error_is_not_found(code)) return MESH_ENOTFOUND;
     if (aws_error_is_throttle(code)) return MESH_ETHROTTLED;
@@ -303,11 +348,14 @@ int aws_error_report(const struct http_response *resp, const char *what, struct 
     struct aws_error e;
     int shaped = aws_error_parse(resp, &e) == 0;
     int code = shaped ? aws_error_kind(e.code) : MESH_ERR;
-    if (err && !mesh_err_isset(err) && shaped) mesh_err_set_cause(err, e.code, e.request_id);
-    return mesh_err_set(err, code, NULL, "%s failed: %s: %s%s%s%s", what, e.code,
-                        e.message[0] ? e.message : "(no message)",
-                        e.request_id[0] ? " (request id " : "", e.request_id,
-                        e.request_id[0] ? ")" : "");
+    int earlier = mesh_err_isset(err);  /* the first error wins, its cause with it */
+    int rc = mesh_err_set(err, code, NULL, "%s failed: %s: %s%s%s%s", what, e.code,
+                          e.message[0] ? e.message : "(no message)",
+                          e.request_id[0] ? " (request id " : "", e.request_id,
+                          e.request_id[0] ? ")" : "");
+    if (!earlier && shaped) mesh_err_set_cause(err, e.code, e.request_id);
+    else if (!earlier && err) mesh_err_set_cause(err, "", e.request_id);
+    return rc;
 }
 
 /* ---- calls ---- */

@@ -1,8 +1,10 @@
 /* query.h: the AWS Query protocol (EC2, IAM, STS): form-encoded requests, XML replies (libxml2),
  * pagination, and the extraction of AWS errors from any reply: EC2's
- * <Response><Errors><Error>, the others' <ErrorResponse><Error>, REST-JSON bodies
- * ({"__type"|"code", "message"}), and HTML or empty pages (moto answers an unimplemented call
- * with an HTTP 500 HTML page), which become a clear message instead of a crash. */
+ * <Response><Errors><Error>, the others' <ErrorResponse><Error>, moto's
+ * <ErrorResponse><Errors><Error> (whatever the Content-Type: moto serves XML errors as text/html),
+ * JSON 1.1 bodies ({"__type", "message"}), REST-JSON (x-amzn-ErrorType, {"message"}), and HTML or
+ * empty pages (moto answers an unimplemented call with an HTTP 500 HTML page), which become a
+ * clear message instead of a crash. Bodies are form-encoded byte for byte as botocore does. */
 #ifndef MESH_AWS_QUERY_H
 #define MESH_AWS_QUERY_H
 

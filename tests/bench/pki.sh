@@ -19,7 +19,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 spec() {  # spec FILE N
     { echo "mesh: {name: bench-pki}"; echo "pki: {}"; echo "clusters:"
-      for i in $(seq 1 "$2"); do echo "  cluster-$i: {}"; done; } >"$1"
+      for i in $(seq 1 "$2"); do echo "  cluster-$i: {existing: {kubeconfig: ./kubeconfig}}"; done; } >"$1"
 }
 
 echo "# mesh PKI benchmark: RSA 4096 keys, $(nproc) cores, $(openssl version 2>/dev/null | cut -d' ' -f1-2)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # aws_network.sh: the network of issue 6 (network: of specs/reference.yaml, plus the two clusters'
-# cross-cluster security groups) applied by mesh against moto_server behind the fault proxy, both
+# cross-cluster security groups; every command targets the network's resources, NET_TARGETS, so the
+# clusters' EKS parts are compiled but never made: aws_eks.sh covers them) applied by mesh against moto_server behind the fault proxy, both
 # on free 127.0.0.1 ports, and checked with the aws CLI: every resource as the reference wants
 # it, an empty second plan, drift made with the aws CLI planned and fixed, destroy leaving
 # nothing, convergence under eventual consistency (a new ID not found for a while), under
@@ -26,6 +27,18 @@ print(block("mesh") + block("network") + "clusters:\n  cluster-1: {ip_family: ip
 PY
 grep -q 'nat: single' net.yaml && check "the test spec holds the reference's network section" grep -q 'cidr: 10.6.0.0/16' net.yaml
 
+# The network's resources: what network: makes (its security-group rules among the clusters'
+# groups included), not what clusters: adds (EKS, IAM, KMS, logs, the rules on EKS's groups).
+NET_TARGETS=(--target 'aws_vpc.*' --target 'aws_subnet.*' --target 'aws_internet_gateway.*'
+             --target 'aws_egress_only_internet_gateway.*' --target 'aws_eip.*' --target 'aws_nat_gateway.*'
+             --target 'aws_route_table.*' --target 'aws_security_group.*'
+             --target 'aws_security_group_rule.*.from_*' --target 'aws_security_group_rule.*.egress_*')
+mesh_net() { "$MESH" "$@" "${NET_TARGETS[@]}"; }
+# With network: {existing: ...} the network is the clusters' groups and their rules only.
+SG_TARGETS=(--target 'aws_security_group.*' --target 'aws_security_group_rule.*.from_*'
+            --target 'aws_security_group_rule.*.egress_*')
+mesh_sg() { "$MESH" "$@" "${SG_TARGETS[@]}"; }
+
 # Objects tagged mesh:address (what mesh made) that state does not hold, over every kind
 # (ec2q.py: the aws CLI takes seconds to start, too slow for loops).
 orphans_aws() {
@@ -42,7 +55,7 @@ tagid() {  # TYPE-QUERY ADDRESS: the ID of the object tagged mesh:address=ADDRES
 }
 
 # ---- apply ----
-expect_rc "apply the reference network" 0 "$MESH" apply -f net.yaml --auto-approve
+expect_rc "apply the reference network" 0 mesh_net apply -f net.yaml --auto-approve
 grep -q 'Apply complete! Resources: 21 added' "$T_DIR/last.out" && ok "21 resources created" || not_ok "21 resources created: $(tail -3 "$T_DIR/last.out")"
 grep -qE '^AWS: [0-9]+ API calls, 0 retries' "$T_DIR/last.out" && ok "the summary reports API calls and retries" || not_ok "AWS summary line"
 ! grep -q 'mesh-test-secret-do-not-log' "$T_DIR/last.out" "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
@@ -129,7 +142,7 @@ PY
 nat=$($PY -c 'import json; print([n["NatGatewayId"] for n in json.load(open("nat.json"))["NatGateways"] if n["State"]=="available"][0])')
 echo "# [${SECONDS}s]"
 # ---- a second plan is empty ----
-expect_rc "a second plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
+expect_rc "a second plan is empty" 0 mesh_net plan -f net.yaml --detailed-exitcode
 
 echo "# [${SECONDS}s]"
 # ---- drift made outside mesh: planned, then fixed ----
@@ -137,31 +150,31 @@ rtp=$($PY -c 'import json; print([r["RouteTableId"] for r in json.load(open("rt.
 awsq ec2 delete-route --route-table-id "$rtp" --destination-ipv6-cidr-block 64:ff9b::/96
 awsq ec2 create-tags --resources "$vpc" --tags Key=owner,Value=someone-else
 awsq ec2 create-tags --resources "$sn" --tags Key=extra,Value=x
-expect_rc "drift: plan exits 2" 2 "$MESH" plan -f net.yaml --detailed-exitcode
+expect_rc "drift: plan exits 2" 2 mesh_net plan -f net.yaml --detailed-exitcode
 grep -q 'aws_route_table.private' "$T_DIR/last.out" && grep -q '64:ff9b::/96' "$T_DIR/last.out" && ok "drift: the deleted route is planned back" || not_ok "drift: route"
 grep -q 'aws_vpc.main' "$T_DIR/last.out" && grep -q 'someone-else' "$T_DIR/last.out" && ok "drift: the changed tag is planned back" || not_ok "drift: tag"
 grep -q 'aws_subnet.private_b' "$T_DIR/last.out" && ok "drift: the added tag is planned away" || not_ok "drift: extra tag"
-expect_rc "drift: apply fixes it" 0 "$MESH" apply -f net.yaml --auto-approve
+expect_rc "drift: apply fixes it" 0 mesh_net apply -f net.yaml --auto-approve
 check "drift: the route is back" test "$(awsq ec2 describe-route-tables --route-table-ids "$rtp" --query 'RouteTables[0].Routes[?DestinationIpv6CidrBlock==`64:ff9b::/96`].NatGatewayId')" = "$nat"
 check "drift: the tag is back" test "$(awsq ec2 describe-tags --filters Name=resource-id,Values="$vpc" Name=key,Values=owner --query 'Tags[0].Value')" = platform
 check "drift: the extra tag is gone" test -z "$(awsq ec2 describe-tags --filters Name=resource-id,Values="$sn" Name=key,Values=extra --query 'Tags[0].Value' | grep -v None)"
-expect_rc "drift: then the plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
+expect_rc "drift: then the plan is empty" 0 mesh_net plan -f net.yaml --detailed-exitcode
 
 echo "# [${SECONDS}s]"
 # ---- destroy leaves nothing ----
-expect_rc "destroy" 0 "$MESH" destroy -f net.yaml --auto-approve
+expect_rc "destroy" 0 mesh_net destroy -f net.yaml --auto-approve
 check "destroy left no VPC, subnet, gateway, EIP, NAT, route table or SG" test "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
 # ---- eventual consistency: a new ID answers NotFound to the next 2 calls naming it ----
 curl -s -X POST "$PROXY_URL/__reset" >/dev/null
 faults '{"eventual": 2}'
-expect_rc "eventual consistency (K=2): apply converges" 0 "$MESH" apply -f net.yaml --auto-approve
+expect_rc "eventual consistency (K=2): apply converges" 0 mesh_net apply -f net.yaml --auto-approve
 hits=$(curl -s "$PROXY_URL/__stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get("eventual", 0))')
 faults '{}'
 check "eventual consistency: NotFound answers were injected ($hits) and retried" test "$hits" -gt 5
-expect_rc "eventual consistency: then the plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
-expect_rc "eventual consistency: destroy" 0 "$MESH" destroy -f net.yaml --auto-approve
+expect_rc "eventual consistency: then the plan is empty" 0 mesh_net plan -f net.yaml --detailed-exitcode
+expect_rc "eventual consistency: destroy" 0 mesh_net destroy -f net.yaml --auto-approve
 check "eventual consistency: nothing left" test "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
@@ -169,21 +182,21 @@ echo "# [${SECONDS}s]"
 faults '{"rules": [{"kind": "throttle", "service": "ec2", "rate": 0.3}, {"kind": "503", "service": "ec2", "rate": 0.05}], "seed": 11}'
 bad=0 total=0
 for i in $(seq 1 10); do
-    if [ $((i % 2)) = 1 ]; then "$MESH" apply -f net.yaml --auto-approve >out.txt 2>&1 || bad=$((bad + 1))
-    else "$MESH" destroy -f net.yaml --auto-approve >out.txt 2>&1 || bad=$((bad + 1)); fi
+    if [ $((i % 2)) = 1 ]; then mesh_net apply -f net.yaml --auto-approve >out.txt 2>&1 || bad=$((bad + 1))
+    else mesh_net destroy -f net.yaml --auto-approve >out.txt 2>&1 || bad=$((bad + 1)); fi
     total=$((total + $(sed -n 's/^AWS: [0-9]* API calls, \([0-9]*\) retries/\1/p' out.txt | head -1)))
 done
 faults '{}'
 check "30% throttled + 5% 503: 10 runs in a row (apply, destroy, ...) all converged" test $bad = 0
 check "the runs reported their retries ($total)" test "$total" -gt 20
-expect_rc "after the faulty runs, destroy" 0 "$MESH" destroy -f net.yaml --auto-approve
+expect_rc "after the faulty runs, destroy" 0 mesh_net destroy -f net.yaml --auto-approve
 check "nothing left after the faulty runs" test "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
 # ---- fail at every driver call: the next apply (or destroy) leaves no orphan ----
 bad=0 n=0 rc=1
 for n in $(seq 1 40); do
-    MESH_FAULTS="fail:call=$n" "$MESH" apply -f net.yaml --auto-approve >out.txt 2>err.txt
+    MESH_FAULTS="fail:call=$n" mesh_net apply -f net.yaml --auto-approve >out.txt 2>err.txt
     rc=$?
     [ $rc = 0 ] && break
     grep -q 'injected fault' err.txt out.txt || { bad=1; echo "# N=$n: not the injected fault"; tail -3 err.txt; }
@@ -192,34 +205,34 @@ for n in $(seq 1 40); do
 done
 check "fail at every call (N=1..$((n - 1))): each failed apply left 0 orphans" test $bad = 0
 check "the fail loop reached a successful apply" test $rc = 0
-expect_rc "fail loop: then the plan is empty" 0 "$MESH" plan -f net.yaml --detailed-exitcode
+expect_rc "fail loop: then the plan is empty" 0 mesh_net plan -f net.yaml --detailed-exitcode
 bad=0
 for n in 2 7 13 19; do
-    MESH_FAULTS="fail:call=$n" "$MESH" destroy -f net.yaml --auto-approve >out.txt 2>&1
+    MESH_FAULTS="fail:call=$n" mesh_net destroy -f net.yaml --auto-approve >out.txt 2>&1
     [ "$(orphans_aws)" = 0 ] || { bad=1; echo "# destroy N=$n left orphans"; }
 done
-expect_rc "fail loop: a clean destroy finishes" 0 "$MESH" destroy -f net.yaml --auto-approve
+expect_rc "fail loop: a clean destroy finishes" 0 mesh_net destroy -f net.yaml --auto-approve
 check "failed destroys kept every object in state (0 orphans), then nothing is left" test $bad = 0 -a "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
 # ---- crash at every call: one apply after the crash converges, 0 orphans ----
 bad=0 crashes=0
 for n in $(seq 1 60); do
-    MESH_FAULTS="crash:call=$n" "$MESH" apply -f net.yaml --auto-approve >out.txt 2>&1 && break  # past the last call
+    MESH_FAULTS="crash:call=$n" mesh_net apply -f net.yaml --auto-approve >out.txt 2>&1 && break  # past the last call
     crashes=$((crashes + 1))
-    "$MESH" apply -f net.yaml --auto-approve >out2.txt 2>&1 || { bad=1; echo "# crash N=$n: apply after it failed"; tail -3 out2.txt; }
+    mesh_net apply -f net.yaml --auto-approve >out2.txt 2>&1 || { bad=1; echo "# crash N=$n: apply after it failed"; tail -3 out2.txt; }
     o=$(orphans_aws)
     [ "$o" = 0 ] || { bad=1; echo "# crash N=$n: $o orphans"; }
-    "$MESH" destroy -f net.yaml --auto-approve >/dev/null 2>&1 || bad=1
+    mesh_net destroy -f net.yaml --auto-approve >/dev/null 2>&1 || bad=1
 done
-"$MESH" destroy -f net.yaml --auto-approve >/dev/null 2>&1 || bad=1
+mesh_net destroy -f net.yaml --auto-approve >/dev/null 2>&1 || bad=1
 check "crash at every call (N=1..$crashes): the next apply converged with 0 orphans" test $bad = 0
 check "the crash loop reached an apply that completed" test $crashes -lt 60
 bad=0
 for n in 3 11; do
-    "$MESH" apply -f net.yaml --auto-approve >/dev/null 2>&1
-    MESH_FAULTS="crash-after:call=$n" "$MESH" destroy -f net.yaml --auto-approve >out.txt 2>&1
-    "$MESH" destroy -f net.yaml --auto-approve >out2.txt 2>&1 || bad=1
+    mesh_net apply -f net.yaml --auto-approve >/dev/null 2>&1
+    MESH_FAULTS="crash-after:call=$n" mesh_net destroy -f net.yaml --auto-approve >out.txt 2>&1
+    mesh_net destroy -f net.yaml --auto-approve >out2.txt 2>&1 || bad=1
     [ "$(count_all)" = 0 ] || { bad=1; echo "# destroy crash N=$n left objects"; }
 done
 check "crash during destroy: the next destroy leaves nothing" test $bad = 0
@@ -236,16 +249,16 @@ clusters:
   c1: {}
   c2: {}
 YAML
-expect_rc "existing network: apply" 0 "$MESH" apply -f existing.yaml --auto-approve --state ex.db
+expect_rc "existing network: apply" 0 mesh_sg apply -f existing.yaml --auto-approve --state ex.db
 check "existing network: only the 2 SGs and their 6 rules" grep -q 'Resources: 8 added' "$T_DIR/last.out"
 check "existing network: the SGs are in the given VPC" test "$(awsq ec2 describe-security-groups --filters Name=vpc-id,Values="$xvpc" Name=tag-key,Values=mesh:address --query 'length(SecurityGroups)')" = 2
-expect_rc "existing network: destroy" 0 "$MESH" destroy -f existing.yaml --auto-approve --state ex.db
+expect_rc "existing network: destroy" 0 mesh_sg destroy -f existing.yaml --auto-approve --state ex.db
 check "existing network: the VPC is left alone" test "$(awsq ec2 describe-vpcs --vpc-ids "$xvpc" --query 'Vpcs[0].State')" = available
 
 echo "# [${SECONDS}s]"
 # ---- errors: ADDRESS: Action failed: Code: Message (request id ...) ----
 sed 's/cidr: 10.6.0.0\/16/cidr: 10.6.0.0\/29/; s/private_subnets: .*/private_subnets: [10.6.0.0\/30]/; s/public_subnets: .*/public_subnets: [10.6.0.4\/30]/' net.yaml > bad.yaml
-"$MESH" apply -f bad.yaml --auto-approve --state bad.db >out.txt 2>&1
+mesh_net apply -f bad.yaml --auto-approve --state bad.db >out.txt 2>&1
 grep -qE 'aws_vpc.main: CreateVpc failed: [A-Za-z.]+: .*\(request id [^)]+\)' out.txt && ok "an AWS error names the address, the action, the code and the request id" \
     || { not_ok "AWS error format"; tail -5 out.txt; }
 t_done

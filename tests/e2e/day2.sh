@@ -81,7 +81,7 @@ pki:
   root: {algorithm: ecdsa-p256}
   intermediate: {algorithm: ecdsa-p256}
 clusters:
-  cluster-1: {ip_family: ipv4}
+  cluster-1: {existing: {kubeconfig: ./kubeconfig}}
 Y
 "$MESH" apply --auto-approve >/dev/null 2>&1
 sed -i 's/root: {algorithm: ecdsa-p256}/root: {algorithm: ecdsa-p256, common_name: Other Root}/' mesh.yaml

@@ -21,7 +21,7 @@ spec() {  # spec FILE CLUSTERS...: ECDSA, export to ./certs; ROOT_CN sets the ro
         echo "  intermediate: {algorithm: ecdsa-p256}"
         echo "  export_dir: ./certs"
         echo "clusters:"
-        for c in "$@"; do echo "  $c: {}"; done
+        for c in "$@"; do echo "  $c: {existing: {kubeconfig: ./kubeconfig}}"; done  # PKI only: no EKS, no cloud
     } >"$f"
 }
 

@@ -21,7 +21,7 @@ spec() {  # spec FILE ROOTS-YAML...: the pki section's root part, then the rest
         echo "  intermediate: {algorithm: ecdsa-p256}"
         echo "  export_dir: ./certs"
         echo "clusters:"
-        for c in $CLUSTERS; do echo "  $c: {}"; done
+        for c in $CLUSTERS; do echo "  $c: {existing: {kubeconfig: ./kubeconfig}}"; done  # PKI only: no cloud
     } >"$f"
 }
 R1='root: {algorithm: ecdsa-p256}'

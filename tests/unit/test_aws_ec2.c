@@ -108,7 +108,16 @@ static void test_fresh_gives_up(void **state)
     struct ec2_res r;
     assert_int_equal(modify(&f, 1, &r), MESH_ENOTFOUND);
     assert_int_equal(f.srv.served, 6);
-    assert_string_equal(r.code, "InvalidVpcID.NotFound");
+    assert_string_equal(r.err.cause, "InvalidVpcID.NotFound");
+    assert_string_equal(r.err.request_id, "r1");
+    assert_int_equal(r.rc, r.err.code);
+    /* ec2_fail hands the whole error on: code, cause and request ID, at the call's address */
+    assert_int_equal(ec2_fail(&f.call, &r), MESH_ENOTFOUND);
+    assert_int_equal(f.err.code, MESH_ENOTFOUND);
+    assert_string_equal(f.err.cause, "InvalidVpcID.NotFound");
+    assert_string_equal(f.err.request_id, "r1");
+    assert_string_equal(f.err.where, "aws_vpc.main");
+    assert_string_equal(f.err.msg, "ModifyVpcAttribute failed: InvalidVpcID.NotFound: not yet (request id r1)");
     fixture_stop(&f);
 }
 

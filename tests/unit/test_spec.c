@@ -272,17 +272,21 @@ static void test_high_level_sections(void **state)
                           "istio: {version: 1.24.2}\n",
                           &dl);
     assert_non_null(s);
-    /* pki: root key + CA, c1 key + intermediate (4); network: the rest, from compile_network.c */
-    size_t pki = 0, net = 0;
+    /* pki: root key + CA, c1 key + intermediate (4); network: from compile_network.c; clusters:
+     * c1's EKS parts from compile_clusters.c (test_compile_clusters.c checks them) */
+    size_t pki = 0, net = 0, cl = 0;
     for (size_t i = 0; i < s->resources.len; i++) {
         const struct spec_resource *r = s->resources.items[i];
         if (strcmp(r->origin, "pki") == 0) pki++;
         else if (strcmp(r->origin, "network") == 0) net++;
+        else if (strcmp(r->origin, "clusters") == 0) cl++;
     }
     assert_int_equal(pki, 4);
     assert_true(net > 0);
-    assert_int_equal(pki + net, s->resources.len);
+    assert_true(cl > 0);
+    assert_int_equal(pki + net + cl, s->resources.len);
     assert_non_null(spec_find(s, "aws_vpc.main"));
+    assert_non_null(spec_find(s, "aws_eks_cluster.c1"));
     const struct node *v = node_get(node_get(node_get(s->root, "clusters"), "c1"), "version");
     assert_string_equal(v->scalar, "1.30");  /* the text, not a float */
     spec_free(s);

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """ec2q.py: fast counts of what mesh made in the emulator, for loops that would spend minutes
-starting the aws CLI (Python standard library only; moto checks the credential scope of a
-request, not its signature).
+starting the aws CLI (Python standard library only; calls are signed with the harness's keys, see
+orphans.py, which lists every type, not only the EC2 network).
 
   ec2q.py URL count             objects tagged mesh:address, all kinds (live NAT gateways only)
   ec2q.py URL orphans IDS_FILE  those whose ID is not in IDS_FILE (one ID per line); lists them
 """
 import re
 import sys
-import urllib.parse
-import urllib.request
+
+import orphans
+import sigv4
 
 KINDS = [("DescribeVpcs", "vpcId"), ("DescribeSubnets", "subnetId"),
          ("DescribeInternetGateways", "internetGatewayId"),
@@ -19,13 +20,12 @@ KINDS = [("DescribeVpcs", "vpcId"), ("DescribeSubnets", "subnetId"),
 
 
 def call(url, action):
-    body = urllib.parse.urlencode({"Action": action, "Version": "2016-11-15", "Filter.1.Name": "tag-key",
-                                   "Filter.1.Value.1": "mesh:address"}).encode()
-    req = urllib.request.Request(url + "/", data=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-west-2/ec2/aws4_request, "
-                         "SignedHeaders=host, Signature=0"})
-    return urllib.request.urlopen(req, timeout=30).read().decode()
+    st, _, data = sigv4.query_call(url, "us-west-2", "ec2", {"Action": action, "Version": "2016-11-15",
+                                                             "Filter.1.Name": "tag-key",
+                                                             "Filter.1.Value.1": "mesh:address"}, orphans.creds())
+    if st != 200:
+        raise RuntimeError("%s: %d %s" % (action, st, data[:300]))
+    return data.decode()
 
 
 def made(url):

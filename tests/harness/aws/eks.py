@@ -136,10 +136,18 @@ def _strip_ns(root):
 
 
 class Upstream:
-    """Signed side calls to moto, on behalf of EKS."""
+    """Signed side calls to moto, on behalf of EKS. keys_file ({"key", "secret"}) is read at the first
+    call: the harness writes it once moto's signature checking is bootstrapped (auth.py)."""
 
-    def __init__(self, url, creds):
-        self.url, self.creds = url, creds
+    def __init__(self, url, keys_file=None):
+        self.url, self.keys_file, self._creds = url, keys_file, None
+
+    @property
+    def creds(self):
+        if self._creds is None and self.keys_file:
+            with open(self.keys_file) as f:
+                self._creds = json.load(f)
+        return self._creds
 
     def query(self, region, service, params):
         """(status, ElementTree root or None)."""
@@ -300,7 +308,8 @@ class Eks:
         with self.lock:
             self._advance()
             try:
-                return 200, [], fn(p, q, req, region, callno)
+                out = fn(p, q, req, region, callno)
+                return 200, [], {k: v for k, v in out.items() if v is not None}  # no "nextToken": null
             except ApiError as e:
                 return e.reply()
 

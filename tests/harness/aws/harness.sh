@@ -47,19 +47,22 @@ aws_harness_start() {
     fi
     echo $! >"$dir/moto.pid"
     export MOTO_URL="http://127.0.0.1:$port"
+    # the proxy reads the keys file when it first signs a call of its own, after the bootstrap
+    [ "$auth" = 1 ] && keys=(--keys-file "$dir/keys.json")
+    rm -f "$dir/keys.json"
+    python3 "$HARNESS_DIR/proxy.py" --upstream "$MOTO_URL" --port-file "$dir/proxy.port" "${keys[@]}" >"$dir/proxy.log" 2>&1 &
+    echo $! >"$dir/proxy.pid"
     python3 "$HARNESS_DIR/metadata.py" --port-file "$dir/md.port" >"$dir/md.log" 2>&1 &
     echo $! >"$dir/md.pid"
     aws_harness_wait_http "$MOTO_URL/moto-api/" 30 || { echo "harness: moto_server did not start" >&2; cat "$dir/moto.log" >&2; return 1; }
     unset HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY
     if [ "$auth" = 1 ]; then
-        python3 "$HARNESS_DIR/auth.py" "$MOTO_URL" >"$dir/keys.json" || { echo "harness: auth bootstrap failed" >&2; return 1; }
-        keys=(--keys-file "$dir/keys.json")
-        HARNESS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$dir/keys.json")
-        HARNESS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$dir/keys.json")
+        python3 "$HARNESS_DIR/auth.py" "$MOTO_URL" >"$dir/keys.json.tmp" && mv "$dir/keys.json.tmp" "$dir/keys.json" \
+            || { echo "harness: auth bootstrap failed" >&2; return 1; }
+        read -r HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY < <(python3 -c \
+            'import json,sys; k=json.load(open(sys.argv[1])); print(k["key"], k["secret"])' "$dir/keys.json")
         export HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY
     fi
-    python3 "$HARNESS_DIR/proxy.py" --upstream "$MOTO_URL" --port-file "$dir/proxy.port" "${keys[@]}" >"$dir/proxy.log" 2>&1 &
-    echo $! >"$dir/proxy.pid"
     aws_harness_wait_file "$dir/proxy.port" 10 || { echo "harness: proxy did not start" >&2; cat "$dir/proxy.log" >&2; return 1; }
     aws_harness_wait_file "$dir/md.port" 10 || { echo "harness: metadata did not start" >&2; return 1; }
     export PROXY_URL="http://127.0.0.1:$(cat "$dir/proxy.port")"

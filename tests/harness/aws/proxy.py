@@ -20,7 +20,7 @@ credential scope's. Injected errors use the protocol's error shape: XML for Quer
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
   GET  /__stats    {"requests": N, "injected": {KIND: N}, "by_action": {"svc Action": N},
-                    "by_service": {"svc": N}}
+                    "by_service": {"svc": N}, "upstream_errors": {Action: N}} (moto's own 5xx answers)
   POST /__reset    clears the rules and the stats (not the EKS objects nor the /__eks settings)
   GET  /__eks      the EKS stand-in: settings and every cluster, node group and add-on
   POST /__eks      {"hold": {KEY: SECONDS...}, "fail": [KEY...], "iam_delay_calls": N}; each field
@@ -61,6 +61,7 @@ import urllib.parse
 import eks
 
 LOCK = threading.Lock()
+SERIAL_IAM = threading.Lock()
 STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}, "calls": 0}
 EKS = None  # eks.Eks, made in main()
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
@@ -74,7 +75,7 @@ NOT_FOUND_CODE = {
 
 
 def new_stats():
-    return {"requests": 0, "injected": {}, "by_action": {}, "by_service": {}}
+    return {"requests": 0, "injected": {}, "by_action": {}, "by_service": {}, "upstream_errors": {}}
 
 
 STATE["stats"] = new_stats()
@@ -315,17 +316,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _forward(self, body, action, params, callno, lost=False):
         u = urllib.parse.urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
+        # moto's IAM is not thread-safe: AttachRolePolicy iterates the managed policies while a
+        # concurrent CreatePolicy adds one ("dictionary changed size during iteration", a 500 AWS
+        # never gives). IAM calls go to moto one at a time; the others stay concurrent.
+        serial = SERIAL_IAM if service_of(self.headers, urllib.parse.urlsplit(self.path).query) == "iam" else None
+        if serial:
+            serial.acquire()
+        try:
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+        finally:
+            if serial:
+                serial.release()
         if action == "DeleteNatGateway" and resp.status == 200:
             self._release_nat_eni(params.get("NatGatewayId", [""])[0])
         if action == "CreateRole" and resp.status == 200:
             EKS.note_role(params.get("RoleName", [""])[0], callno)
+        if resp.status >= 500:  # moto itself failed (an exception inside it): say which call, for the log
+            print("upstream %d on %s: %s" % (resp.status, action, data[:300]), file=sys.stderr, flush=True)
         with LOCK:
+            if resp.status >= 500:
+                ue = STATE["stats"]["upstream_errors"]
+                ue[action] = ue.get(action, 0) + 1
             if resp.status == 200:
                 note_created(action, data)
             if action == "DescribeSubnets" and resp.status == 200:
@@ -358,8 +374,7 @@ def main():
     ap.add_argument("--keys-file", help='{"key": ..., "secret": ...}: how the proxy signs its own calls to moto')
     a = ap.parse_args()
     Handler.upstream = a.upstream
-    creds = json.load(open(a.keys_file)) if a.keys_file else None
-    EKS = eks.Eks(eks.Upstream(a.upstream, creds))
+    EKS = eks.Eks(eks.Upstream(a.upstream, a.keys_file))
     if a.faults:
         cfg = json.loads(a.faults)
         STATE.update(rules=cfg.get("rules", []), eventual=cfg.get("eventual", 0))

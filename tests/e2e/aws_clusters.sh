@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# aws_clusters.sh: the AWS part of specs/reference.yaml (network: + both clusters:) applied by one
+# `mesh apply` against the harness (moto_server behind the fault proxy, which serves EKS itself),
+# then checked with the aws CLI: versions, IP families, subnets and their cluster tags, security
+# groups and rules, add-on configuration, log retention, encryption, the load balancer
+# controller's OIDC trust; an empty second plan; drift made with the CLI (node group size, an
+# add-on's configuration, log retention, a removed rule) planned and repaired; fail-at-call and
+# crash-at-call loops with clusters held in CREATING leaving 0 orphans; kill -9 during a cluster
+# wait resumed by the next apply; Ctrl-C during a cluster wait rolled back; a version upgrade
+# (IRREVERSIBLE, control plane before node groups) and a guarded ip_family replacement.
+#
+# The loops try a sample of the driver calls (every STRIDE-th, plus the first and the cluster
+# ones); MESH_FULL_LOOPS=1 tries every call (about 20 minutes).
+. "$(dirname "$0")/../lib/common.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tests/harness/aws/harness.sh"
+t_setup
+aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
+export MESH_BACKOFF_SCALE=0.01 MESH_PROGRESS_EVERY=0.5
+faults() { curl -s -X POST "$PROXY_URL/__faults" -d "$1" >/dev/null; }
+eks_ctl() { curl -s -X POST "$PROXY_URL/__eks" -d "$1" >/dev/null; }
+# The CLI talks to the proxy with faults off (checks must not see injected faults): EKS lives there.
+awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output text "$@"; }
+awsj() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output json "$@"; }
+jq_py() { $PY -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# The AWS part of the reference spec: mesh, network and clusters (no pki:, no istio:).
+$PY - "$ROOT/specs/reference.yaml" > aws.yaml <<'PY'
+import re, sys
+src = open(sys.argv[1]).read()
+block = lambda n: re.search(r'^%s:.*?(?=^\S)' % n, src, re.S | re.M).group(0)
+print(block("mesh") + block("network") + block("clusters"))
+PY
+check "the test spec holds the reference's clusters" grep -q 'ip_family: ipv6' aws.yaml
+
+held() {  # every ID state holds, one per line, for orphans.py
+    state_dump -f "${1:-aws.yaml}" 2>/dev/null | $PY -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        o = json.loads(line).get("outputs", {})
+        for k in ("id", "arn", "name"):
+            if isinstance(o.get(k), str): print(o[k])'
+}
+orphans_all() {  # leftover objects state does not hold
+    held "$@" > held.txt
+    $PY "$ROOT/tests/harness/aws/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" --held held.txt --count 2>orphans.txt
+}
+count_all() { : > none.txt; $PY "$ROOT/tests/harness/aws/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" --held none.txt --count 2>left.txt; }
+
+# ---- apply: both clusters side by side ----
+eks_ctl '{"hold": {"cluster": 1.0, "nodegroup": 0.5, "addon": 0.25}}'
+expect_rc "apply the AWS part of the reference spec" 0 "$MESH" apply -f aws.yaml --auto-approve
+cp "$T_DIR/last.out" apply1.txt
+n_added=$(sed -n 's/.*Apply complete! Resources: \([0-9]*\) added.*/\1/p' apply1.txt)
+check "the apply created the network and both clusters ($n_added resources)" test "${n_added:-0}" -gt 50
+grep -qE '^AWS: [0-9]+ API calls' apply1.txt && ok "the summary reports API calls" || not_ok "AWS summary line"
+! grep -qF "$AWS_SECRET_ACCESS_KEY" apply1.txt "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
+grep -qE 'aws_eks_cluster.cluster-1: Still creating.*cluster-1 is CREATING' apply1.txt && ok "cluster waits show progress lines with the cluster's status" || not_ok "no progress line while clusters were CREATING"
+
+for c in cluster-1 cluster-2; do awsj eks describe-cluster --name $c > $c.json; done
+check "cluster-1 runs Kubernetes 1.31, IPv4" test "$(jq_py cluster-1.json 'd["cluster"]["version"], d["cluster"]["kubernetesNetworkConfig"]["ipFamily"]')" = "1.31 ipv4"
+check "cluster-2 runs Kubernetes 1.31, IPv6" test "$(jq_py cluster-2.json 'd["cluster"]["version"], d["cluster"]["kubernetesNetworkConfig"]["ipFamily"]')" = "1.31 ipv6"
+check "both clusters are ACTIVE" test "$(jq_py cluster-1.json 'd["cluster"]["status"]')$(jq_py cluster-2.json 'd["cluster"]["status"]')" = ACTIVEACTIVE
+check "the clusters have distinct OIDC issuers" test "$(jq_py cluster-1.json 'd["cluster"]["identity"]["oidc"]["issuer"]')" != "$(jq_py cluster-2.json 'd["cluster"]["identity"]["oidc"]["issuer"]')"
+
+vpc=$(awsq ec2 describe-vpcs --filters Name=tag:mesh:address,Values=aws_vpc.main --query 'Vpcs[0].VpcId')
+awsj ec2 describe-subnets --filters "Name=vpc-id,Values=$vpc" > subnets.json
+$PY - cluster-1.json subnets.json <<'PY' && ok "each cluster is in the three private subnets" || not_ok "cluster subnets"
+import json, sys
+c = json.load(open(sys.argv[1]))["cluster"]
+subs = json.load(open(sys.argv[2]))["Subnets"]
+tag = lambda s, k: {t["Key"]: t["Value"] for t in s.get("Tags", [])}.get(k)
+private = sorted(s["SubnetId"] for s in subs if tag(s, "kubernetes.io/role/internal-elb") == "1")
+assert len(private) == 3, private
+assert sorted(c["resourcesVpcConfig"]["subnetIds"]) == private, (c["resourcesVpcConfig"]["subnetIds"], private)
+PY
+$PY - subnets.json <<'PY' && ok "every subnet is tagged kubernetes.io/cluster/<name>=shared for both clusters" || not_ok "subnet cluster tags"
+import json, sys
+for s in json.load(open(sys.argv[1]))["Subnets"]:
+    t = {x["Key"]: x["Value"] for x in s.get("Tags", [])}
+    assert t.get("kubernetes.io/cluster/cluster-1") == "shared" and t.get("kubernetes.io/cluster/cluster-2") == "shared", t
+PY
+$PY - cluster-1.json <<'PY' && ok "cluster-1: secrets encrypted with a KMS key, api/audit/authenticator logs" || not_ok "cluster-1 encryption/logging"
+import json, sys
+c = json.load(open(sys.argv[1]))["cluster"]
+enc = c["encryptionConfig"][0]
+assert enc["resources"] == ["secrets"] and enc["provider"]["keyArn"].startswith("arn:aws:kms:"), enc
+on = sorted(t for l in c["logging"]["clusterLogging"] if l["enabled"] for t in l["types"])
+assert on == ["api", "audit", "authenticator"], on
+assert c["accessConfig"]["authenticationMode"] == "API_AND_CONFIG_MAP", c.get("accessConfig")
+PY
+key=$(jq_py cluster-1.json 'd["cluster"]["encryptionConfig"][0]["provider"]["keyArn"]')
+check "the KMS key exists and is enabled" test "$(awsq kms describe-key --key-id "$key" --query KeyMetadata.KeyState)" = Enabled
+check "the log group /aws/eks/cluster-1/cluster keeps 90 days" \
+    test "$(awsq logs describe-log-groups --log-group-name-prefix /aws/eks/cluster-1/cluster --query 'logGroups[0].retentionInDays')" = 90
+
+for c in cluster-1 cluster-2; do
+    awsj eks describe-addon --cluster-name $c --addon-name vpc-cni > $c-cni.json
+    awsj eks describe-nodegroup --cluster-name $c --nodegroup-name default > $c-ng.json
+done
+check "cluster-1's vpc-cni sets ENABLE_V6_EGRESS on its init container" \
+    test "$(jq_py cluster-1-cni.json 'json.loads(d["addon"]["configurationValues"])["init"]["env"]["ENABLE_V6_EGRESS"]')" = true
+check "cluster-2's vpc-cni sets ENABLE_V4_EGRESS on its init container" \
+    test "$(jq_py cluster-2-cni.json 'json.loads(d["addon"]["configurationValues"])["init"]["env"]["ENABLE_V4_EGRESS"]')" = true
+check "each cluster has coredns and kube-proxy add-ons" \
+    test "$(awsq eks list-addons --cluster-name cluster-2 --query 'sort(addons)' | tr '\t' ' ')" = "coredns kube-proxy vpc-cni"
+check "node groups: 1..3 nodes, 2 wanted, m5.large, through a launch template" \
+    test "$(jq_py cluster-1-ng.json 'd["nodegroup"]["scalingConfig"]["minSize"], d["nodegroup"]["scalingConfig"]["maxSize"], d["nodegroup"]["scalingConfig"]["desiredSize"], d["nodegroup"]["instanceTypes"][0], bool(d["nodegroup"]["launchTemplate"]["id"])')" = "1 3 2 m5.large True"
+lt=$(jq_py cluster-1-ng.json 'd["nodegroup"]["launchTemplate"]["id"]')
+awsj ec2 describe-launch-template-versions --launch-template-id "$lt" --versions '$Latest' > lt.json
+cl1_sg=$(jq_py cluster-1.json 'd["cluster"]["resourcesVpcConfig"]["clusterSecurityGroupId"]')
+cl2_sg=$(jq_py cluster-2.json 'd["cluster"]["resourcesVpcConfig"]["clusterSecurityGroupId"]')
+node1_sg=$(awsq ec2 describe-security-groups --filters Name=tag:mesh:address,Values=aws_security_group.cluster-1 --query 'SecurityGroups[0].GroupId')
+node2_sg=$(awsq ec2 describe-security-groups --filters Name=tag:mesh:address,Values=aws_security_group.cluster-2 --query 'SecurityGroups[0].GroupId')
+$PY - lt.json "$cl1_sg" "$node1_sg" <<'PY' && ok "the launch template: both security groups, IMDSv2 required, a root volume size" || not_ok "launch template"
+import json, sys
+d = json.load(open(sys.argv[1]))["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+sgs = set(d.get("SecurityGroupIds", []))
+for ni in d.get("NetworkInterfaces", []): sgs |= set(ni.get("Groups", []))
+assert {sys.argv[2], sys.argv[3]} <= sgs, (sgs, sys.argv[2:])
+assert d["MetadataOptions"]["HttpTokens"] == "required", d.get("MetadataOptions")
+assert d["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] > 0
+PY
+awsj ec2 describe-security-group-rules > rules.json
+$PY - rules.json "$cl2_sg" "$node1_sg" "$cl1_sg" <<'PY' && ok "rules: cluster-1's nodes reach cluster-2's API on 443; cluster-1's control plane reaches its nodes on 15017 and 15012" || not_ok "security group rules"
+import json, sys
+rules = json.load(open(sys.argv[1]))["SecurityGroupRules"]
+cl2, node1, cl1 = sys.argv[2:]
+def has(group, port, src):
+    return any(r["GroupId"] == group and not r["IsEgress"] and r.get("FromPort") == port and r.get("ToPort") == port
+               and r.get("ReferencedGroupInfo", {}).get("GroupId") == src for r in rules)
+assert has(cl2, 443, node1), "443 on cluster-2's cluster SG from cluster-1's nodes"
+assert has(node1, 15017, cl1) and has(node1, 15012, cl1), "15017/15012 on cluster-1's node SG from its cluster SG"
+PY
+oidc1=$(jq_py cluster-1.json 'd["cluster"]["identity"]["oidc"]["issuer"]')
+awsj iam list-roles > roles.json
+lbc_role=$($PY -c 'import json; print([r["RoleName"] for r in json.load(open("roles.json"))["Roles"] if r["RoleName"].endswith("cluster-1-lbc")][0])' 2>/dev/null)
+awsj iam get-role --role-name "${lbc_role:-none}" > lbc.json 2>/dev/null
+$PY - lbc.json "$oidc1" <<'PY' && ok "the controller's role trusts only its service account through cluster-1's OIDC provider" || not_ok "LB controller trust"
+import json, sys, urllib.parse
+doc = json.load(open(sys.argv[1]))["Role"]["AssumeRolePolicyDocument"]
+if isinstance(doc, str): doc = json.loads(urllib.parse.unquote(doc))
+host = sys.argv[2].replace("https://", "")
+st = doc["Statement"][0] if isinstance(doc["Statement"], list) else doc["Statement"]
+assert st["Action"] == "sts:AssumeRoleWithWebIdentity", st
+assert st["Principal"]["Federated"].endswith(":oidc-provider/" + host), st["Principal"]
+cond = st["Condition"]["StringEquals"]
+assert cond[host + ":sub"] == "system:serviceaccount:kube-system:aws-load-balancer-controller", cond
+assert cond[host + ":aud"] == "sts.amazonaws.com", cond
+PY
+check "the OIDC providers exist for both clusters" test "$(awsq iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)')" = 2
+
+expect_rc "a second plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
+echo "# [${SECONDS}s]"
+
+# ---- drift made with the CLI is planned and repaired ----
+awsq eks update-nodegroup-config --cluster-name cluster-1 --nodegroup-name default --scaling-config minSize=1,maxSize=3,desiredSize=3 >/dev/null
+awsq eks update-addon --cluster-name cluster-2 --addon-name vpc-cni --configuration-values '{}' --resolve-conflicts OVERWRITE >/dev/null
+awsq logs put-retention-policy --log-group-name /aws/eks/cluster-2/cluster --retention-in-days 7
+awsq ec2 revoke-security-group-ingress --group-id "$node1_sg" --ip-permissions "IpProtocol=tcp,FromPort=15017,ToPort=15017,UserIdGroupPairs=[{GroupId=$cl1_sg}]" >/dev/null
+sleep 1  # the stand-in's UPDATING hold
+expect_rc "drift: the plan shows changes" 2 "$MESH" plan -f aws.yaml --detailed-exitcode
+cp "$T_DIR/last.out" drift.txt
+for a in 'aws_eks_node_group.cluster-1.default' 'aws_eks_addon.cluster-2.vpc-cni' 'aws_cloudwatch_log_group.cluster-2.cluster'; do
+    grep -q "$a" drift.txt && ok "drift planned: $a" || not_ok "drift not planned: $a"
+done
+grep -q 'aws_security_group_rule\.cluster-1\.' drift.txt && ok "drift planned: the removed 15017 rule" || not_ok "drift not planned: removed rule"
+expect_rc "drift: apply repairs it" 0 "$MESH" apply -f aws.yaml --auto-approve
+check "drift repaired: 2 nodes wanted again" test "$(awsq eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name default --query nodegroup.scalingConfig.desiredSize)" = 2
+check "drift repaired: retention back to 90" test "$(awsq logs describe-log-groups --log-group-name-prefix /aws/eks/cluster-2/cluster --query 'logGroups[0].retentionInDays')" = 90
+check "drift repaired: ENABLE_V4_EGRESS back" grep -q ENABLE_V4_EGRESS <(awsq eks describe-addon --cluster-name cluster-2 --addon-name vpc-cni --query addon.configurationValues)
+expect_rc "drift: then the plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
+echo "# [${SECONDS}s]"
+
+# ---- an ip_family change is a guarded replacement ----
+sed 's/ip_family: ipv4/ip_family: ipv6/' aws.yaml > fam.yaml
+expect_rc "ip_family change: the plan shows a replacement" 2 "$MESH" plan -f fam.yaml --detailed-exitcode
+grep -q 'aws_eks_cluster.cluster-1 must be replaced' "$T_DIR/last.out" && ok "ip_family change: cluster-1 must be replaced" || not_ok "ip_family plan: $(grep -n cluster-1 "$T_DIR/last.out" | head -3)"
+expect_rc "ip_family change: apply refuses the replacement without --allow-replace" 1 "$MESH" apply -f fam.yaml --auto-approve
+grep -q 'allow-replace' "$T_DIR/last.out" "$T_DIR/last.err" && ok "the refusal names --allow-replace" || not_ok "refusal message"
+check "ip_family refusal: cluster-1 untouched" test "$(awsq eks describe-cluster --name cluster-1 --query cluster.kubernetesNetworkConfig.ipFamily)" = ipv4
+expect_rc "destroy everything" 0 "$MESH" destroy -f aws.yaml --auto-approve
+check "destroy leaves nothing of any type" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+echo "# [${SECONDS}s]"
+
+# ---- kill -9 while waiting on a CREATING cluster (at 1.30): the next apply resumes the wait ----
+sed 's/version: "1.31"/version: "1.30"/' aws.yaml > v130.yaml
+eks_ctl '{"hold": {"cluster": 8.0, "nodegroup": 0.2, "addon": 0.1}}'
+"$MESH" apply -f v130.yaml --auto-approve >k9.txt 2>&1 &
+pid=$!
+for i in $(seq 1 600); do
+    grep -q 'aws_eks_cluster.cluster-1: Still creating' k9.txt && grep -q 'aws_eks_cluster.cluster-2: Still creating' k9.txt && break
+    sleep 0.1
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+arns=$(state_dump -f v130.yaml | grep -c '"arn:aws:eks:[^"]*:cluster/')
+check "kill -9 during the cluster wait: both cluster ARNs are in state" test "$arns" = 2
+expect_rc "the next apply (--resume) converges" 0 "$MESH" apply -f v130.yaml --auto-approve --resume
+grep -q 'aws_eks_cluster.cluster-1: waiting for the object the cut-off run created' "$T_DIR/last.out" && ok "it resumed waiting" || not_ok "no resumed wait"
+check "no second cluster was created (2 clusters)" test "$(awsq eks list-clusters --query 'length(clusters)')" = 2
+check "0 orphans after the resumed run" test "$(orphans_all v130.yaml)" = 0
+expect_rc "then the plan is empty" 0 "$MESH" plan -f v130.yaml --detailed-exitcode
+echo "# [${SECONDS}s]"
+
+# ---- a version upgrade 1.30 -> 1.31 is irreversible, control plane first ----
+eks_ctl '{"hold": {"cluster": 0.5, "nodegroup": 0.3, "addon": 0.1}}'
+expect_rc "upgrade 1.30 -> 1.31: plan shows changes" 2 "$MESH" plan -f aws.yaml --detailed-exitcode
+grep -q 'IRREVERSIBLE' "$T_DIR/last.out" && ok "the version change is marked IRREVERSIBLE" || not_ok "no IRREVERSIBLE mark"
+grep -qE 'aws_eks_node_group.cluster-1.default' "$T_DIR/last.out" && ok "the node groups' version changes too" || not_ok "node group version not planned"
+expect_rc "upgrade: apply" 0 "$MESH" apply -f aws.yaml --auto-approve
+$PY - "$T_DIR/last.out" <<'PY' && ok "upgrade ran control plane, then node groups" || not_ok "upgrade order"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+def at(pat):
+    for i, l in enumerate(lines):
+        if pat in l: return i
+    raise SystemExit("missing: " + pat)
+for c in ("cluster-1", "cluster-2"):
+    assert at("aws_eks_cluster.%s: Modifications complete" % c) < at("aws_eks_node_group.%s.default: Modifying" % c), c
+PY
+check "both clusters run 1.31" test "$(awsq eks describe-cluster --name cluster-1 --query cluster.version)$(awsq eks describe-cluster --name cluster-2 --query cluster.version)" = 1.311.31
+check "both node groups run 1.31" test "$(awsq eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name default --query nodegroup.version)" = 1.31
+expect_rc "after the upgrade the plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
+expect_rc "destroy" 0 "$MESH" destroy -f aws.yaml --auto-approve
+check "destroy leaves nothing" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+echo "# [${SECONDS}s]"
+
+# ---- Ctrl-C during a cluster wait: in-flight calls finish, the run rolls back ----
+eks_ctl '{"hold": {"cluster": 6.0, "nodegroup": 0.2, "addon": 0.1}}'
+"$MESH" apply -f aws.yaml --auto-approve >int.txt 2>&1 &
+pid=$!
+for i in $(seq 1 200); do grep -q 'aws_eks_cluster.cluster-1: Still creating' int.txt && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+check "Ctrl-C: apply exits non-zero" test $rc != 0
+grep -qi 'interrupt' int.txt && ok "Ctrl-C: it says it was interrupted" || not_ok "Ctrl-C message"
+grep -qi 'roll' int.txt && ok "Ctrl-C: it says it rolled back" || not_ok "Ctrl-C rollback message"
+check "Ctrl-C: no cluster is left (deleted, DELETING waited out)" test "$(awsq eks list-clusters --query 'length(clusters)')" = 0
+check "Ctrl-C: nothing at all is left" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+echo "# [${SECONDS}s]"
+
+# ---- fail at a call / crash at a call, clusters held in CREATING: 0 orphans each time ----
+eks_ctl '{"hold": {"cluster": 0.6, "nodegroup": 0.3, "addon": 0.15}}'
+stride=${MESH_FULL_LOOPS:+1}
+stride=${stride:-9}
+picks=$(seq 1 "$stride" 400)
+echo "# fail/crash loops: every ${stride}th driver call until an apply gets past the last one (MESH_FULL_LOOPS=1: every call)"
+bad=0 tried=0
+for n in $picks; do
+    MESH_FAULTS="fail:call=$n" "$MESH" apply -f aws.yaml --auto-approve >out.txt 2>err.txt && break
+    tried=$((tried + 1))
+    grep -q 'injected fault' err.txt out.txt || { bad=1; echo "# N=$n: not the injected fault"; tail -3 err.txt; }
+    o=$(orphans_all)
+    [ "$o" = 0 ] || { bad=1; echo "# fail N=$n: $o orphans"; cat orphans.txt; }
+done
+check "fail at call N ($tried points): each rollback left 0 orphans" test $bad = 0 -a $tried -gt 3
+"$MESH" destroy -f aws.yaml --auto-approve >/dev/null 2>&1
+bad=0 tried=0
+for n in $picks; do
+    MESH_FAULTS="crash:call=$n" "$MESH" apply -f aws.yaml --auto-approve >out.txt 2>&1 && break
+    tried=$((tried + 1))
+    "$MESH" apply -f aws.yaml --auto-approve >out2.txt 2>&1 || { bad=1; echo "# crash N=$n: the apply after it failed"; tail -3 out2.txt; }
+    o=$(orphans_all)
+    [ "$o" = 0 ] || { bad=1; echo "# crash N=$n: $o orphans"; cat orphans.txt; }
+    "$MESH" destroy -f aws.yaml --auto-approve >/dev/null 2>&1 || { bad=1; echo "# crash N=$n: destroy failed"; }
+done
+check "crash at call N ($tried points): the next apply converged with 0 orphans" test $bad = 0 -a $tried -gt 3
+check "after the loops nothing is left" test "$(count_all)" = 0 || sed 's/^/    | /' left.txt
+t_done
