@@ -122,10 +122,6 @@ static int addon_find(struct call *c, const json_t *desired, json_t **outputs)
         json_decref(a);
         return MESH_ENOTFOUND;
     }
-    if (status && strcmp(status, "ACTIVE") != 0) {  /* a cut-off wait: finish it */
-        json_decref(a);
-        if ((rc = eks_wait_active(c, &eks_addon_kind, path, str(desired, "name"), ADDON_S, &a))) return rc;
-    }
     *outputs = addon_outputs(a, desired);
     json_decref(a);
     return 0;
@@ -227,11 +223,7 @@ static int addon_delete(struct call *c, const json_t *outputs)
     int other = arn && eks_str(a, "addonArn") && strcmp(arn, eks_str(a, "addonArn")) != 0;
     json_decref(a);
     if (other) return 0;  /* another incarnation under the same name: not ours */
-    struct mesh_err e;
-    rc = aws_call_rest(c, "eks", "DeleteAddon", "DELETE", path, NULL, NULL, NULL, &e);
-    if (rc == MESH_ENOTFOUND) return 0;
-    if (rc) return aws_fail(c, &e);
-    return eks_wait_gone(c, &eks_addon_kind, path, str(outputs, "name"), ADDON_S);
+    return eks_delete(c, &eks_addon_kind, "DeleteAddon", path, str(outputs, "name"), ADDON_S);
 }
 
 const struct driver aws_eks_addon_driver = {

@@ -199,8 +199,8 @@ static int cluster_wait(struct call *c, const json_t *outputs, json_t **ready)
     return 0;
 }
 
-/* find: the cluster of this name, when this address and run made it. One still CREATING is
- * waited for (a crash cut off its wait), so what is adopted is usable. */
+/* find: the cluster of this name, when this address and run made it, in whatever state (one still
+ * CREATING is waited for by the engine when the run is kept, deleted when it is rolled back). */
 static int cluster_find(struct call *c, const json_t *desired, json_t **outputs)
 {
     const char *name = str(desired, "name");
@@ -214,10 +214,6 @@ static int cluster_find(struct call *c, const json_t *desired, json_t **outputs)
     if (!aws_tags_ours(c, json_object_get(cl, "tags")) || (status && strcmp(status, "DELETING") == 0)) {
         json_decref(cl);
         return MESH_ENOTFOUND;
-    }
-    if (status && strcmp(status, "ACTIVE") != 0) {
-        json_decref(cl);
-        if ((rc = eks_wait_active(c, &eks_cluster_kind, path, name, CREATE_S, &cl))) return rc;
     }
     *outputs = cluster_outputs(cl, desired);
     json_decref(cl);
@@ -354,24 +350,6 @@ static int cluster_update(struct call *c, const json_t *outputs, const json_t *p
     return 0;
 }
 
-/* Node groups (or an update) still hold it: DeleteCluster answers ResourceInUseException. */
-struct delete_ctx {
-    const char *name, *path;
-};
-
-static int try_delete(struct call *c, void *arg, char *note, size_t n)
-{
-    struct delete_ctx *d = arg;
-    struct mesh_err e;
-    int rc = aws_call_rest(c, "eks", "DeleteCluster", "DELETE", d->path, NULL, NULL, NULL, &e);
-    if (rc == 0 || rc == MESH_ENOTFOUND) return 1;
-    if (strcmp(e.cause, "ResourceInUseException") == 0) {
-        snprintf(note, n, "DeleteCluster %s: ResourceInUseException (node groups or an update still hold it)", d->name);
-        return 0;
-    }
-    return aws_fail(c, &e);
-}
-
 static int cluster_delete(struct call *c, const json_t *outputs)
 {
     const char *name = name_of(c, outputs);
@@ -387,9 +365,7 @@ static int cluster_delete(struct call *c, const json_t *outputs)
     int other = arn && eks_str(cl, "arn") && strcmp(arn, eks_str(cl, "arn")) != 0;
     json_decref(cl);
     if (other) return 0;
-    struct delete_ctx d = {name, path};
-    if ((rc = aws_wait_until(c, DELETE_S, try_delete, &d))) return rc;
-    return eks_wait_gone(c, &eks_cluster_kind, path, name, DELETE_S);
+    return eks_delete(c, &eks_cluster_kind, "DeleteCluster", path, name, DELETE_S);
 }
 
 const struct driver aws_eks_cluster_driver = {

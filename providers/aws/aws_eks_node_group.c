@@ -154,10 +154,6 @@ static int ng_find(struct call *c, const json_t *desired, json_t **outputs)
         json_decref(ng);
         return MESH_ENOTFOUND;
     }
-    if (status && strcmp(status, "ACTIVE") != 0) {  /* a cut-off wait: finish it */
-        json_decref(ng);
-        if ((rc = eks_wait_active(c, &eks_nodegroup_kind, path, str(desired, "name"), CREATE_S, &ng))) return rc;
-    }
     *outputs = ng_outputs(ng, desired);
     json_decref(ng);
     return 0;
@@ -304,24 +300,6 @@ static int ng_update(struct call *c, const json_t *outputs, const json_t *prior,
     return 0;
 }
 
-struct delete_ctx {
-    const char *name, *path;
-};
-
-/* DeleteNodegroup while an update runs answers ResourceInUseException: wait and try again. */
-static int try_delete(struct call *c, void *arg, char *note, size_t n)
-{
-    struct delete_ctx *d = arg;
-    struct mesh_err e;
-    int rc = aws_call_rest(c, "eks", "DeleteNodegroup", "DELETE", d->path, NULL, NULL, NULL, &e);
-    if (rc == 0 || rc == MESH_ENOTFOUND) return 1;
-    if (strcmp(e.cause, "ResourceInUseException") == 0) {
-        snprintf(note, n, "DeleteNodegroup %s: ResourceInUseException (an update still runs)", d->name);
-        return 0;
-    }
-    return aws_fail(c, &e);
-}
-
 static int ng_delete(struct call *c, const json_t *outputs)
 {
     char path[700];
@@ -334,9 +312,7 @@ static int ng_delete(struct call *c, const json_t *outputs)
     int other = arn && eks_str(ng, "nodegroupArn") && strcmp(arn, eks_str(ng, "nodegroupArn")) != 0;
     json_decref(ng);
     if (other) return 0;  /* another incarnation under the same name: not ours */
-    struct delete_ctx d = {str(outputs, "name"), path};
-    if ((rc = aws_wait_until(c, DELETE_S, try_delete, &d))) return rc;
-    return eks_wait_gone(c, &eks_nodegroup_kind, path, str(outputs, "name"), DELETE_S);
+    return eks_delete(c, &eks_nodegroup_kind, "DeleteNodegroup", path, str(outputs, "name"), DELETE_S);
 }
 
 const struct driver aws_eks_node_group_driver = {

@@ -116,6 +116,33 @@ int eks_wait_gone(struct call *c, const struct eks_kind *k, const char *path, co
     return rc;
 }
 
+struct delete_ctx {
+    const char *action, *path, *name;
+};
+
+static int try_delete(struct call *c, void *arg, char *note, size_t n)
+{
+    struct delete_ctx *d = arg;
+    struct mesh_err e;
+    int rc = aws_call_rest(c, "eks", d->action, "DELETE", d->path, NULL, NULL, NULL, &e);
+    if (rc == 0 || rc == MESH_ENOTFOUND) return 1;
+    if (strcmp(e.cause, "ResourceInUseException") == 0) {
+        snprintf(note, n, "%s %s: ResourceInUseException (%s)", d->action, d->name,
+                 strcmp(d->action, "DeleteCluster") == 0 ? "node groups, or a create or update, still hold it"
+                                                          : "a create or update still runs");
+        return 0;
+    }
+    return aws_fail(c, &e);
+}
+
+int eks_delete(struct call *c, const struct eks_kind *k, const char *action, const char *path, const char *name,
+               double limit)
+{
+    struct delete_ctx d = {action, path, name};
+    int rc = aws_wait_until(c, limit, try_delete, &d);
+    return rc ? rc : eks_wait_gone(c, k, path, name, limit);
+}
+
 struct update_ctx {
     const char *path, *query, *id;
     double start;

@@ -35,6 +35,11 @@ int eks_wait_active(struct call *c, const struct eks_kind *k, const char *path, 
                     json_t **obj);
 /* Polls path until EKS answers ResourceNotFoundException. */
 int eks_wait_gone(struct call *c, const struct eks_kind *k, const char *path, const char *name, double limit);
+/* DELETE path (action names it: "DeleteCluster"), retried while EKS answers
+ * ResourceInUseException (a cluster's node groups, an object still CREATING or UPDATING), then
+ * polls until not found. Not found at any point counts as done. */
+int eks_delete(struct call *c, const struct eks_kind *k, const char *action, const char *path, const char *name,
+               double limit);
 /* Polls DescribeUpdate for the update of reply ({"update": {"id"...}}) until Successful; Failed
  * or Cancelled is an error with its errors. nodegroup/addon: NULL for a cluster update. */
 int eks_wait_update(struct call *c, const char *cluster, const char *nodegroup, const char *addon, const json_t *reply,

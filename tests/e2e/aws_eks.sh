@@ -282,6 +282,21 @@ for l in sys.stdin:
         && ok "the error names the status and the health issue" || not_ok "FAILED error: $(cat "$T_DIR/last.err")"
     check "rollback deleted the failed cluster" test "$(eksq 'len(d["clusters"])')" = 0
     curl -s -X POST "$PROXY_URL/__eks" -d '{"fail": []}' >/dev/null
+
+    # ---- Ctrl-C while the cluster is CREATING: the run rolls back, deleting it ----
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 3, "cluster.delete": 1}}' >/dev/null
+    "$MESH" apply -f eks.yaml --auto-approve >int.out 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' int.out && break; sleep 0.1; done
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    check "Ctrl-C during the cluster's wait: apply fails (exit $rc) and says it rolled back" \
+        sh -c "[ $rc != 0 ] && grep -q 'rolled back' int.out"
+    grep -q 'aws_eks_cluster.c1: rollback-delete (rollback)' int.out && grep -q 'every change of this run was rolled back' int.out \
+        && ok "the rollback deleted the CREATING cluster (its delete not cut short by the Ctrl-C)" || not_ok "rollback deleted the cluster: $(tail -8 int.out)"
+    check "no cluster and no state are left" test "$(eksq 'len(d["clusters"])')/$(state_dump -f eks.yaml | grep -c address)" = 0/0
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
 fi
 
 t_done
