@@ -58,7 +58,7 @@ tagid() {  # TYPE-QUERY ADDRESS: the ID of the object tagged mesh:address=ADDRES
 expect_rc "apply the reference network" 0 mesh_net apply -f net.yaml --auto-approve
 grep -q 'Apply complete! Resources: 21 added' "$T_DIR/last.out" && ok "21 resources created" || not_ok "21 resources created: $(tail -3 "$T_DIR/last.out")"
 grep -qE '^AWS: [0-9]+ API calls, 0 retries' "$T_DIR/last.out" && ok "the summary reports API calls and retries" || not_ok "AWS summary line"
-! grep -q 'mesh-test-secret-do-not-log' "$T_DIR/last.out" "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
+! grep -qF "$AWS_SECRET_ACCESS_KEY" "$T_DIR/last.out" "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
 
 # Every object, with the aws CLI (one call per kind), then checked in one go.
 awsj ec2 describe-vpcs --filters Name=tag:mesh:address,Values=aws_vpc.main > vpcs.json

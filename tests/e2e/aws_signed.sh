@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# aws_signed.sh: mesh against moto in its signature-checking mode (tests/harness/aws/moto_auth.sh:
-# an IAM user and access key made in moto's first unchecked calls, every later call checked for
-# SigV4 by a key moto holds). moto re-encodes the parsed form before it checks a Query signature,
+# aws_signed.sh: mesh against moto in its signature-checking mode (the harness's default,
+# tests/harness/aws/auth.py: an IAM user and access key made in moto's first unchecked calls,
+# every later call checked for SigV4 by a key moto holds). moto re-encodes the parsed form before it checks a Query signature,
 # so only bodies encoded byte for byte as botocore encodes them (a space as '+') pass: a security
 # group described "Managed by mesh" and tags with spaces and '&', '=', '/' are created, read back
 # with an empty plan, and destroyed, every call checked; a key moto does not know is reported as
@@ -11,15 +11,12 @@
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
-source "$ROOT/tests/harness/aws/moto_auth.sh"
 t_setup
 aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
 export MESH_BACKOFF_SCALE=0.01
-# The harness turns checking on itself once h/harness's MESH_HARNESS_AUTH lands (it exports
-# HARNESS_ACCESS_KEY_ID); until then moto_auth.sh does it here.
-if [ -n "${HARNESS_ACCESS_KEY_ID:-}" ]; then ok "moto checks signatures (the harness's identity)"
-elif moto_auth_on "$MOTO_URL"; then ok "moto checks signatures; user mesh-e2e with an access key"; else
-    not_ok "moto checks signatures"; t_done; exit 1
+# aws_harness_suite turned checking on (unless MESH_HARNESS_AUTH=0) and exported the identity.
+if [ -n "${HARNESS_ACCESS_KEY_ID:-}" ]; then ok "moto checks signatures (the harness's identity)"; else
+    not_ok "moto checks signatures (MESH_HARNESS_AUTH=0?)"; t_done; exit 1
 fi
 awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
 rejected() { grep -cE '" (401|403) ' "$H/moto.log"; }
