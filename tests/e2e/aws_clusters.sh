@@ -194,13 +194,18 @@ sed 's/version: "1.31"/version: "1.30"/' aws.yaml > v130.yaml
 eks_ctl '{"hold": {"cluster": 8.0, "nodegroup": 0.2, "addon": 0.1}}'
 "$MESH" apply -f v130.yaml --auto-approve >k9.txt 2>&1 &
 pid=$!
-for i in $(seq 1 600); do
-    grep -q 'aws_eks_cluster.cluster-1: Still creating' k9.txt && grep -q 'aws_eks_cluster.cluster-2: Still creating' k9.txt && break
+seen=0
+for i in $(seq 1 900); do
+    grep -q 'aws_eks_cluster.cluster-1: Still creating' k9.txt && grep -q 'aws_eks_cluster.cluster-2: Still creating' k9.txt && { seen=1; break; }
     sleep 0.1
 done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-arns=$(state_dump -f v130.yaml | grep -c '"arn:aws:eks:[^"]*:cluster/')
-check "kill -9 during the cluster wait: both cluster ARNs are in state" test "$arns" = 2
+check "kill -9 came while both clusters were CREATING" test $seen = 1
+arns=$(state_dump -f v130.yaml | $PY -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+print(sum(1 for r in rows if r["address"].startswith("aws_eks_cluster.") and ":cluster/" in (r.get("outputs", {}).get("arn") or "")))')
+check "kill -9 during the cluster wait: both cluster ARNs are in state ($arns)" test "$arns" = 2
 expect_rc "the next apply (--resume) converges" 0 "$MESH" apply -f v130.yaml --auto-approve --resume
 grep -q 'aws_eks_cluster.cluster-1: waiting for the object the cut-off run created' "$T_DIR/last.out" && ok "it resumed waiting" || not_ok "no resumed wait"
 check "no second cluster was created (2 clusters)" test "$(awsq eks list-clusters --query 'length(clusters)')" = 2
@@ -246,10 +251,12 @@ echo "# [${SECONDS}s]"
 
 # ---- fail at a call / crash at a call, clusters held in CREATING: 0 orphans each time ----
 eks_ctl '{"hold": {"cluster": 0.6, "nodegroup": 0.3, "addon": 0.15}}'
+# Every 9th call for failures, every 13th for crashes (each crash costs an apply and a destroy more),
+# offset so the two loops try different calls; MESH_FULL_LOOPS=1: every call, both.
 stride=${MESH_FULL_LOOPS:+1}
-stride=${stride:-9}
-picks=$(seq 1 "$stride" 400)
-echo "# fail/crash loops: every ${stride}th driver call until an apply gets past the last one (MESH_FULL_LOOPS=1: every call)"
+picks=$(seq 1 "${stride:-9}" 400)
+crash_picks=$(seq "${stride:-5}" "${stride:-13}" 400)
+echo "# fail loop: calls 1, 1+${stride:-9}, ...; crash loop: ${stride:-5}, ${stride:-5}+${stride:-13}, ... until an apply gets past the last call (MESH_FULL_LOOPS=1: every call)"
 bad=0 tried=0
 for n in $picks; do
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f aws.yaml --auto-approve >out.txt 2>err.txt && break
@@ -261,7 +268,7 @@ done
 check "fail at call N ($tried points): each rollback left 0 orphans" test $bad = 0 -a $tried -gt 3
 "$MESH" destroy -f aws.yaml --auto-approve >/dev/null 2>&1
 bad=0 tried=0
-for n in $picks; do
+for n in $crash_picks; do
     MESH_FAULTS="crash:call=$n" "$MESH" apply -f aws.yaml --auto-approve >out.txt 2>&1 && break
     tried=$((tried + 1))
     "$MESH" apply -f aws.yaml --auto-approve >out2.txt 2>&1 || { bad=1; echo "# crash N=$n: the apply after it failed"; tail -3 out2.txt; }
