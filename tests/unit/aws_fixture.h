@@ -1,7 +1,7 @@
 /* aws_fixture.h: an AWS provider handle and a driver call pointed at a scripted server
  * (scripted_server.h) through one AWS_ENDPOINT_URL* variable, with test credentials, retries
  * paced for tests (MESH_BACKOFF_SCALE), region us-west-2 and run id "run1". Header-only: included
- * by the cmocka tests of the AWS layer (test_aws_call, test_aws_ec2, test_iam). */
+ * after <cmocka.h> by the cmocka tests of the AWS layer (test_aws_call, test_aws_ec2, test_iam). */
 #ifndef MESH_TEST_AWS_FIXTURE_H
 #define MESH_TEST_AWS_FIXTURE_H
 
@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libxml/parser.h>
 
 #include "aws/provider.h"
 #include "driver.h"
@@ -58,6 +60,15 @@ static void fixture_stop(struct fixture *f)
 {
     server_stop(&f->srv);
     unsetenv(f->endpoint_env);
+}
+
+/* The group teardown: the per-thread HTTP state and libxml2's globals, so ASan sees no leak. */
+static int teardown_all(void **state)
+{
+    (void)state;
+    http_thread_release();
+    xmlCleanupParser();
+    return 0;
 }
 
 #endif

@@ -253,14 +253,6 @@ static void test_throttle_then_ok(void **state)
     fixture_stop(&f);
 }
 
-static int teardown_all(void **state)
-{
-    (void)state;
-    http_thread_release();
-    xmlCleanupParser();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {

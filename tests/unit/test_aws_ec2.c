@@ -230,14 +230,6 @@ static void test_delete_waits_before_trying(void **state)
     fixture_stop(&f);
 }
 
-static int teardown_all(void **state)
-{
-    (void)state;
-    http_thread_release();
-    xmlCleanupParser();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {

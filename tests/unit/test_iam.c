@@ -214,5 +214,5 @@ int main(void)
         cmocka_unit_test(test_role_attach_retries_new_role), cmocka_unit_test(test_role_create_cleans_up),
         cmocka_unit_test(test_role_delete_other_incarnation),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
