@@ -80,6 +80,20 @@ static void deps_add(struct vec *deps, const char *address, const char *output, 
     vec_push(deps, d);
 }
 
+struct spec_resource *spec_resource_new(const char *address, const struct node *at, const char *origin)
+{
+    struct spec_resource *r = xcalloc(1, sizeof(*r));
+    r->address = xstrdup(address);
+    r->type = xstrndup(address, strcspn(address, "."));
+    r->driver = driver_find(r->type);
+    r->attrs = json_object();
+    vec_init(&r->deps);
+    r->line = at->line;
+    r->col = at->col;
+    r->origin = origin;
+    return r;
+}
+
 void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col)
 {
     deps_add(&r->deps, address, output, line, col);
@@ -292,15 +306,7 @@ static void compile_resource(struct spec *s, const struct node *key, const struc
                    addr);
         return;
     }
-    struct spec_resource *r = xcalloc(1, sizeof(*r));
-    r->address = xstrdup(addr);
-    r->type = xstrndup(addr, strcspn(addr, "."));
-    r->driver = driver_find(r->type);
-    r->attrs = json_object();
-    vec_init(&r->deps);
-    r->line = key->line;
-    r->col = key->col;
-    r->origin = "resources";
+    struct spec_resource *r = spec_resource_new(addr, key, "resources");
     /* Kept even when its type is unknown, so references to it are not reported twice. */
     if (r->driver) compile_body(r, key, body, c);
     else unknown_type(r->type, key, c);

@@ -100,15 +100,7 @@ static json_t *json_text(json_t *doc)
 
 static struct spec_resource *res_new(struct cl *k, const struct node *at, const char *address, int tagged)
 {
-    struct spec_resource *r = xcalloc(1, sizeof(*r));
-    r->address = xstrdup(address);
-    r->type = xstrndup(address, strcspn(address, "."));
-    r->driver = driver_find(r->type);
-    r->attrs = json_object();
-    vec_init(&r->deps);
-    r->line = at->line;
-    r->col = at->col;
-    r->origin = "clusters";
+    struct spec_resource *r = spec_resource_new(address, at, "clusters");
     if (tagged) json_object_set_new(r->attrs, "tags", json_deep_copy(k->tags));
     return r;
 }

@@ -38,15 +38,7 @@ static void dep_add(struct spec_resource *r, const char *address, const char *ou
 /* A new resource at address, tagged Name = mesh name + suffix (plus extra tags). */
 static struct spec_resource *res_new(struct nw *n, const char *address, const char *name_suffix, const json_t *extra)
 {
-    struct spec_resource *r = xcalloc(1, sizeof(*r));
-    r->address = xstrdup(address);
-    r->type = xstrndup(address, strcspn(address, "."));
-    r->driver = driver_find(r->type);
-    r->attrs = json_object();
-    vec_init(&r->deps);
-    r->line = n->at->line;
-    r->col = n->at->col;
-    r->origin = "network";
+    struct spec_resource *r = spec_resource_new(address, n->at, "network");
     json_t *tags = json_object();  /* tag values are text, as YAML wrote them (1 is "1") */
     for (size_t i = 0; n->tags && n->tags->kind == NODE_MAP && i < n->tags->n; i++)
         if (n->tags->pairs[i].value->kind == NODE_SCALAR)

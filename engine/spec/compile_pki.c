@@ -80,16 +80,7 @@ static char *abs_path(const struct spec *s, const char *path)
 
 static struct spec_resource *pki_resource(const char *address, const struct node *at)
 {
-    struct spec_resource *r = xcalloc(1, sizeof(*r));
-    r->address = xstrdup(address);
-    r->type = xstrndup(address, strcspn(address, "."));
-    r->driver = driver_find(r->type);
-    r->attrs = json_object();
-    vec_init(&r->deps);
-    r->line = at->line;
-    r->col = at->col;
-    r->origin = "pki";
-    return r;
+    return spec_resource_new(address, at, "pki");
 }
 
 /* attrs[name] = "${target.output}", and the edge it makes, positioned at `at`. */

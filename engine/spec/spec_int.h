@@ -71,6 +71,9 @@ int spec_compile(struct spec *s, const struct spec_ctx *c);
 void spec_resource_free(void *r);
 /* For the section compilers: an edge of r positioned at line:col (output NULL: depends_on); and r
  * added to the spec, or reported as a duplicate address and freed. */
+/* A new resource at address (TYPE.NAME; its driver looked up), no attributes yet, positioned at
+ * `at`, made by section origin ("resources", "network", "pki", "clusters"). */
+struct spec_resource *spec_resource_new(const char *address, const struct node *at, const char *origin);
 void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col);
 void spec_dep_free(void *d);
 /* The one walk over ${ADDRESS.OUTPUT} references: every one in the scalars of v joins deps

@@ -213,24 +213,13 @@ static int sync_tags(struct call *c, const char *arn, const json_t *want_tags)
     int rc = read_tags(c, arn, &have);
     if (rc == MESH_ENOTFOUND) return mesh_err_set(c->err, rc, c->address, "the log group %s is gone", arn);
     if (rc) return rc;
-    json_t *user = aws_user_tags(want_tags ? want_tags : json_object());
-    json_t *set = json_object(), *drop = json_array();
-    const char *key;
-    json_t *v;
-    json_object_foreach(user, key, v) {
-        char *text = aws_tag_text(v);
-        const char *cur = json_string_value(json_object_get(have, key));
-        if (!cur || strcmp(cur, text) != 0) json_object_set_new(set, key, json_string(text));
-        free(text);
-    }
-    json_object_foreach(have, key, v)
-        if (strncmp(key, "mesh:", 5) != 0 && !json_object_get(user, key)) json_array_append_new(drop, json_string(key));
+    json_t *set, *drop;
+    aws_tags_diff(have, want_tags, &set, &drop);
     if (json_object_size(set)) rc = logs_do(c, "TagResource", json_pack("{s:s, s:O}", "resourceArn", arn, "tags", set), NULL);
     if (!rc && json_array_size(drop))
         rc = logs_do(c, "UntagResource", json_pack("{s:s, s:O}", "resourceArn", arn, "tagKeys", drop), NULL);
     json_decref(set);
     json_decref(drop);
-    json_decref(user);
     json_decref(have);
     return rc;
 }

@@ -188,18 +188,8 @@ static int sync_tags(struct call *c, const char *id, const json_t *want_tags)
     struct mesh_err e;
     int rc = read_tags(c, id, &have, &e);
     if (rc) return aws_fail(c, &e);
-    json_t *user = aws_user_tags(want_tags ? want_tags : json_object());
-    json_t *set = json_object(), *drop = json_array();
-    const char *key;
-    json_t *v;
-    json_object_foreach(user, key, v) {
-        char *text = aws_tag_text(v);
-        const char *cur = json_string_value(json_object_get(have, key));
-        if (!cur || strcmp(cur, text) != 0) json_object_set_new(set, key, json_string(text));
-        free(text);
-    }
-    json_object_foreach(have, key, v)
-        if (strncmp(key, "mesh:", 5) != 0 && !json_object_get(user, key)) json_array_append_new(drop, json_string(key));
+    json_t *set, *drop;
+    aws_tags_diff(have, want_tags, &set, &drop);
     if (json_object_size(set)) {
         json_t *body = json_pack("{s:s, s:o}", "KeyId", id, "Tags", aws_tag_list(set, "TagKey", "TagValue"));
         rc = kms_do(c, "TagResource", body, NULL);
@@ -212,7 +202,6 @@ static int sync_tags(struct call *c, const char *id, const json_t *want_tags)
     }
     json_decref(set);
     json_decref(drop);
-    json_decref(user);
     json_decref(have);
     return rc;
 }

@@ -154,33 +154,34 @@ int ec2_sync_tags(struct call *c, const char *id, const json_t *want)
     if (rc) return rc;
     json_t *have = ec2_tags(aws_xml_find(xmlDocGetRootElement(doc), "tagSet"), 0);
     xmlFreeDoc(doc);
-    struct aws_query add, del;
-    ec2_query(&add, "CreateTags");
-    ec2_query(&del, "DeleteTags");
-    aws_query_add(&add, "ResourceId.1", id);
-    aws_query_add(&del, "ResourceId.1", id);
-    int nadd = 0, ndel = 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)want, key, v) {
-        if (strncmp(key, "mesh:", 5) == 0) continue;
-        char *s = aws_tag_text(v);
-        const char *cur = json_string_value(json_object_get(have, key));
-        if (!cur || strcmp(cur, s) != 0) add_tag(&add, "Tag", &nadd, key, s);
-        free(s);
-    }
-    json_object_foreach(have, key, v) {
-        if (json_object_get(want, key)) continue;
-        ndel++;
-        char name[64];
-        snprintf(name, sizeof(name), "Tag.%d.Key", ndel);
-        aws_query_add(&del, name, key);
-    }
-    if (nadd) rc = ec2_do(c, &add, NULL);
-    if (!rc && ndel) rc = ec2_do(c, &del, NULL);
-    aws_query_release(&add);
-    aws_query_release(&del);
+    json_t *set, *drop;
+    aws_tags_diff(have, want, &set, &drop);
     json_decref(have);
+    if (json_object_size(set)) {
+        ec2_query(&q, "CreateTags");
+        aws_query_add(&q, "ResourceId.1", id);
+        int k = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(set, key, v) add_tag(&q, "Tag", &k, key, json_string_value(v));
+        rc = ec2_do(c, &q, NULL);
+        aws_query_release(&q);
+    }
+    if (!rc && json_array_size(drop)) {
+        ec2_query(&q, "DeleteTags");
+        aws_query_add(&q, "ResourceId.1", id);
+        size_t i;
+        json_t *k;
+        json_array_foreach(drop, i, k) {
+            char name[64];
+            snprintf(name, sizeof(name), "Tag.%zu.Key", i + 1);
+            aws_query_add(&q, name, json_string_value(k));
+        }
+        rc = ec2_do(c, &q, NULL);
+        aws_query_release(&q);
+    }
+    json_decref(set);
+    json_decref(drop);
     return rc;
 }
 

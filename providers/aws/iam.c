@@ -190,18 +190,10 @@ int iam_sync_tags(struct call *c, const char *kind, const char *param, const cha
     json_t *have = NULL;
     int rc = iam_read_tags(c, kind, param, value, &have, &e);
     if (rc) return aws_fail(c, &e);
-    json_t *user = aws_user_tags(want ? want : json_object());
-    json_t *set = json_object();
+    json_t *set, *drop;
+    aws_tags_diff(have, want, &set, &drop);
     struct aws_query q;
     char action[64];
-    const char *key;
-    json_t *v;
-    json_object_foreach(user, key, v) {
-        char *text = aws_tag_text(v);
-        const char *cur = json_string_value(json_object_get(have, key));
-        if (!cur || strcmp(cur, text) != 0) json_object_set_new(set, key, json_string(text));
-        free(text);
-    }
     if (json_object_size(set)) {
         snprintf(action, sizeof(action), "Tag%s", kind);
         iam_query(&q, action);
@@ -209,22 +201,21 @@ int iam_sync_tags(struct call *c, const char *kind, const char *param, const cha
         add_tags(&q, set);
         rc = iam_do(c, &q, NULL);
     }
-    int k = 0;
-    if (!rc) {
+    if (!rc && json_array_size(drop)) {
         snprintf(action, sizeof(action), "Untag%s", kind);
         iam_query(&q, action);
         aws_query_add(&q, param, value);
-        json_object_foreach(have, key, v) {
-            if (strncmp(key, "mesh:", 5) == 0 || json_object_get(user, key)) continue;
+        size_t i;
+        json_t *k;
+        json_array_foreach(drop, i, k) {
             char name[64];
-            snprintf(name, sizeof(name), "TagKeys.member.%d", ++k);
-            aws_query_add(&q, name, key);
+            snprintf(name, sizeof(name), "TagKeys.member.%zu", i + 1);
+            aws_query_add(&q, name, json_string_value(k));
         }
-        if (k) rc = iam_do(c, &q, NULL);
-        else aws_query_release(&q);
+        rc = iam_do(c, &q, NULL);
     }
     json_decref(set);
-    json_decref(user);
+    json_decref(drop);
     json_decref(have);
     return rc;
 }

@@ -54,6 +54,24 @@ json_t *aws_user_tags(const json_t *tags)
     return o;
 }
 
+void aws_tags_diff(const json_t *have, const json_t *want, json_t **set, json_t **drop)
+{
+    json_t *user = aws_user_tags(want);  /* NULL: {} */
+    const char *key;
+    json_t *v;
+    *set = json_object();
+    *drop = json_array();
+    json_object_foreach(user, key, v) {
+        char *text = aws_tag_text(v);
+        const char *cur = json_string_value(json_object_get(have, key));
+        if (!cur || strcmp(cur, text) != 0) json_object_set_new(*set, key, json_string(text));
+        free(text);
+    }
+    json_object_foreach((json_t *)have, key, v)
+        if (strncmp(key, "mesh:", 5) != 0 && !json_object_get(user, key)) json_array_append_new(*drop, json_string(key));
+    json_decref(user);
+}
+
 json_t *aws_tag_list(const json_t *tags, const char *key_name, const char *value_name)
 {
     json_t *a = json_array();

@@ -15,6 +15,10 @@ json_t *aws_mesh_tags(struct call *c, const json_t *user_tags);
 int aws_tags_ours(struct call *c, const json_t *tags);
 /* A copy of tags without the mesh:* keys. */
 json_t *aws_user_tags(const json_t *tags);
+/* What makes the user tags of an object that has `have` ({key: text}) those of `want` ({key: any},
+ * NULL: none): *set = {key: text} of the tags to write (new or changed), *drop = [key] of the tags
+ * to remove. mesh:* keys are on neither side: they are written once, at create. Caller frees both. */
+void aws_tags_diff(const json_t *have, const json_t *want, json_t **set, json_t **drop);
 /* A tag value as AWS stores it: text ("1" for 1, "true" for true). Caller frees. */
 char *aws_tag_text(const json_t *v);
 /* [{key_name: K, value_name: V}...] of a {K: V} object: IAM's [{Key, Value}], KMS's

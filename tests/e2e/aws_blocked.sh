@@ -8,10 +8,9 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
 t_setup
-aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
+aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }  # harness.sh also defines faults, awsq, awsj
 # The delete's wait limit (600 s) scaled to 6 s; a "Still ..." line every second.
 export MESH_BACKOFF_SCALE=0.01 MESH_PROGRESS_EVERY=1
-awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
 
 cat > vpc.yaml <<'YAML'
 mesh: {name: blocked, region: us-west-2}

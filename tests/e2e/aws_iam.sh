@@ -10,12 +10,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
 t_setup
-aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
+aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }  # harness.sh also defines faults, awsq, awsj
 export MESH_BACKOFF_SCALE=0.01
-faults() { curl -s -X POST "$PROXY_URL/__faults" -d "$1" >/dev/null; }
-# The CLI talks to moto directly: checks must not see injected faults.
-awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
-awsj() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output json "$@"; }
 
 # Signed calls to moto from Python's standard library (moto may check signatures): the harness's
 # sigv4.py when it has one, else a request with the right credential scope (enough while moto

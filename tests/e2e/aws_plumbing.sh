@@ -43,7 +43,6 @@ mkdir -p "$HOME/.aws"
 KEYS=(AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY)
 probe() { env "${KEYS[@]}" "$PROBE" "$@"; }
 awsc() { env "${KEYS[@]}" AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
-faults() { curl -s -X POST "$PROXY_URL/__faults" -d "$1" >/dev/null; }
 stat_of() { curl -s "$PROXY_URL/__stats" | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
 # ---- happy path ----

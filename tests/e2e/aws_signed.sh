@@ -12,13 +12,12 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
 t_setup
-aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
+aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }  # harness.sh also defines faults, awsq, awsj
 export MESH_BACKOFF_SCALE=0.01
 # aws_harness_suite turned checking on (unless MESH_HARNESS_AUTH=0) and exported the identity.
 if [ -n "${HARNESS_ACCESS_KEY_ID:-}" ]; then ok "moto checks signatures (the harness's identity)"; else
     not_ok "moto checks signatures (MESH_HARNESS_AUTH=0?)"; t_done; exit 1
 fi
-awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$MOTO_URL" --output text "$@"; }
 rejected() { grep -cE '" (401|403) ' "$H/moto.log"; }
 
 cat > signed.yaml <<'EOF'

@@ -1,6 +1,6 @@
 /* scripted_server.h: a scripted HTTP server for unit tests: a thread on a free 127.0.0.1 port
  * that answers each request with the next reply of a script (status 0 resets the connection).
- * Header-only: included by the cmocka tests that need one (test_http, test_aws_ec2). */
+ * Header-only: included by the cmocka tests that need one (test_http, and through aws_fixture.h the AWS ones). */
 #ifndef MESH_TEST_SCRIPTED_SERVER_H
 #define MESH_TEST_SCRIPTED_SERVER_H
 
@@ -95,5 +95,6 @@ static void server_stop(struct server *s)
     shutdown(s->fd, SHUT_RDWR);
     pthread_join(s->thread, NULL);
     close(s->fd);
+}
 
 #endif

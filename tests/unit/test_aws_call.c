@@ -17,47 +17,11 @@
 #include "aws/aws_call.h"
 #include "aws/provider.h"
 
-#include "scripted_server.h"
-}
-
-struct fixture {
-    struct server srv;
-    struct aws_handle h;
-    struct aws_creds creds;
-    struct mesh_err err;
-    struct call call;
-    volatile sig_atomic_t cancel;
-};
+#include "aws_fixture.h"
 
 static void fixture_start(struct fixture *f, const struct reply *script, int n)
 {
-    memset(f, 0, sizeof(*f));
-    server_start(&f->srv, script, n);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
-    setenv("AWS_ENDPOINT_URL", url, 1);
-    setenv("MESH_BACKOFF_SCALE", "0.001", 1);
-    f->creds.access_key = "AKIDTEST";
-    f->creds.secret_key = "secret";
-    http_client_init(&f->h.client.http);
-    f->h.client.http.base_delay = f->h.client.http.throttle_delay = 0.001;
-    http_retries_init(&f->h.retries, -1);
-    f->h.client.http.retries = &f->h.retries;
-    f->h.client.fixed = &f->creds;
-    snprintf(f->h.client.region, sizeof(f->h.client.region), "us-west-2");
-    f->h.nazs = -1;
-    mesh_err_init(&f->err);
-    f->call.address = "aws_kms_key.c1.secrets";
-    f->call.run_id = "run1";
-    f->call.err = &f->err;
-    f->call.cancel = &f->cancel;
-    f->call.provider = &f->h;
-}
-
-static void fixture_stop(struct fixture *f)
-{
-    server_stop(&f->srv);
-    unsetenv("AWS_ENDPOINT_URL");
+    aws_fixture_start(f, script, n, "AWS_ENDPOINT_URL", "aws_kms_key.c1.secrets");
 }
 
 /* The request's header value (case-insensitive name), into buf; "" when absent. */
@@ -287,14 +251,6 @@ static void test_throttle_then_ok(void **state)
     assert_null(reply);
     assert_non_null(strstr(e.msg, "ListClusters failed: the reply is not JSON"));
     fixture_stop(&f);
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    http_thread_release();
-    xmlCleanupParser();
-    return 0;
 }
 
 int main(void)

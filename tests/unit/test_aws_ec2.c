@@ -22,12 +22,9 @@
 #include "aws/ec2.h"
 #include "base/duration.h"
 
-/* ---- the scripted server ---- */
+/* ---- a provider handle and a driver call pointed at a scripted server ---- */
 
-#include "scripted_server.h"
-}
-
-/* ---- a provider handle and a driver call pointed at the server ---- */
+#include "aws_fixture.h"
 
 #define NOT_FOUND(code) "<?xml version=\"1.0\"?><Response><Errors><Error><Code>" code \
     "</Code><Message>not yet</Message></Error></Errors><RequestID>r1</RequestID></Response>"
@@ -35,41 +32,10 @@
 #define VPCS_BODY "<?xml version=\"1.0\"?><DescribeVpcsResponse><vpcSet><item><vpcId>vpc-1</vpcId></item></vpcSet></DescribeVpcsResponse>"
 #define EMPTY_BODY "<?xml version=\"1.0\"?><DescribeVpcsResponse><vpcSet/></DescribeVpcsResponse>"
 
-struct fixture {
-    struct server srv;
-    struct aws_handle h;
-    struct aws_creds creds;
-    struct mesh_err err;
-    struct call call;
-    volatile sig_atomic_t cancel;
-};
-
 static void fixture_start(struct fixture *f, const struct reply *script, int n)
 {
-    memset(f, 0, sizeof(*f));
-    server_start(&f->srv, script, n);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
-    setenv("AWS_ENDPOINT_URL_EC2", url, 1);
-    setenv("MESH_BACKOFF_SCALE", "0.001", 1);
-    f->creds.access_key = "AKIDTEST";
-    f->creds.secret_key = "secret";
-    http_client_init(&f->h.client.http);
-    f->h.client.http.base_delay = f->h.client.http.throttle_delay = 0.001;
-    http_retries_init(&f->h.retries, -1);
-    f->h.client.http.retries = &f->h.retries;
-    f->h.client.fixed = &f->creds;
-    snprintf(f->h.client.region, sizeof(f->h.client.region), "us-west-2");
-    f->h.nazs = -1;
-    mesh_err_init(&f->err);
-    f->call.address = "aws_vpc.main";
-    f->call.run_id = "run1";
-    f->call.err = &f->err;
-    f->call.cancel = &f->cancel;
-    f->call.provider = &f->h;
+    aws_fixture_start(f, script, n, "AWS_ENDPOINT_URL_EC2", "aws_vpc.main");
 }
-
-static void fixture_stop(struct fixture *f) { server_stop(&f->srv); }
 
 static int modify(struct fixture *f, int fresh, struct ec2_res *r)
 {
@@ -262,14 +228,6 @@ static void test_delete_waits_before_trying(void **state)
     assert_non_null(strstr(f.err.msg, "still used by eni-0abc"));
     assert_null(strstr(f.err.msg, "DependencyViolation"));
     fixture_stop(&f);
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    http_thread_release();
-    xmlCleanupParser();
-    return 0;
 }
 
 int main(void)

@@ -15,6 +15,7 @@
 #include "driver.h"
 #include "spec/spec.h"
 #include "spec/spec_int.h"
+#include "spec_load.h"
 
 /* The AWS part of specs/reference.yaml (its mesh:, network: and clusters: sections). */
 static const char reference[] =
@@ -40,15 +41,6 @@ static const char reference[] =
     "    node_groups:\n"
     "      default: {instance_types: [m5.large], min_size: 1, max_size: 3, desired_size: 2}\n"
     "    load_balancer_controller: {chart: ./charts/aws-load-balancer-controller}\n";
-
-static struct spec *load(const char *text, struct diag_list *dl)
-{
-    struct spec *s = NULL;
-    diag_list_init(dl);
-    int rc = spec_load_buffer("t.yaml", text, strlen(text), &s, dl);
-    assert_int_equal(rc, s ? 0 : -1);
-    return s;
-}
 
 static const struct spec_resource *res(const struct spec *s, const char *address)
 {

@@ -23,7 +23,6 @@
 /* ---- the scripted server ---- */
 
 #include "scripted_server.h"
-}
 
 static void url_of(const struct server *s, char *buf, size_t n)
 {

@@ -127,10 +127,7 @@ static void test_key_id_of(void **state)
 
 /* ---- drivers against a scripted IAM endpoint ---- */
 
-#include "scripted_server.h"
-}  /* scripted_server.h leaves server_stop open for its includer */
-
-#include "aws/provider.h"
+#include "aws_fixture.h"
 
 #define IAM_ERR(code) "<ErrorResponse><Error><Type>Sender</Type><Code>" code "</Code><Message>m</Message></Error>" \
     "<RequestId>r1</RequestId></ErrorResponse>"
@@ -138,38 +135,9 @@ static void test_key_id_of(void **state)
     "<Arn>arn:aws:iam::1:role/r</Arn></Role></CreateRoleResult></CreateRoleResponse>"
 #define EMPTY_OK(a) "<" a "Response><" a "Result><IsTruncated>false</IsTruncated></" a "Result></" a "Response>"
 
-struct fixture {
-    struct server srv;
-    struct aws_handle h;
-    struct aws_creds creds;
-    struct mesh_err err;
-    struct call call;
-    volatile sig_atomic_t cancel;
-};
-
 static void fixture_start(struct fixture *f, const struct reply *script, int n)
 {
-    memset(f, 0, sizeof(*f));
-    server_start(&f->srv, script, n);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
-    setenv("AWS_ENDPOINT_URL_IAM", url, 1);
-    setenv("MESH_BACKOFF_SCALE", "0.001", 1);
-    f->creds.access_key = "AKIDTEST";
-    f->creds.secret_key = "secret";
-    http_client_init(&f->h.client.http);
-    f->h.client.http.base_delay = f->h.client.http.throttle_delay = 0.001;
-    http_retries_init(&f->h.retries, -1);
-    f->h.client.http.retries = &f->h.retries;
-    f->h.client.fixed = &f->creds;
-    snprintf(f->h.client.region, sizeof(f->h.client.region), "us-west-2");
-    f->h.nazs = -1;
-    mesh_err_init(&f->err);
-    f->call.address = "aws_iam_role.r";
-    f->call.run_id = "run1";
-    f->call.err = &f->err;
-    f->call.cancel = &f->cancel;
-    f->call.provider = &f->h;
+    aws_fixture_start(f, script, n, "AWS_ENDPOINT_URL_IAM", "aws_iam_role.r");
 }
 
 static json_t *role_desired(void)
@@ -196,7 +164,7 @@ static void test_role_attach_retries_new_role(void **state)
     assert_int_equal(http_retries_count(&f.h.retries), 2);
     json_decref(out);
     json_decref(desired);
-    server_stop(&f.srv);
+    fixture_stop(&f);
 }
 
 /* An attach that fails for good: the new role is removed before create returns the error. */
@@ -217,7 +185,7 @@ static void test_role_create_cleans_up(void **state)
     assert_int_equal(f.srv.served, 6);
     assert_non_null(strstr(f.srv.last_request, "Action=DeleteRole"));
     json_decref(desired);
-    server_stop(&f.srv);
+    fixture_stop(&f);
 }
 
 /* delete: a role of that name with another RoleId is another incarnation: ours is gone. */
@@ -235,7 +203,7 @@ static void test_role_delete_other_incarnation(void **state)
     assert_int_equal(f.srv.served, 1);  /* no DeleteRole */
     json_decref(cur);
     json_decref(outputs);
-    server_stop(&f.srv);
+    fixture_stop(&f);
 }
 
 int main(void)
@@ -246,5 +214,5 @@ int main(void)
         cmocka_unit_test(test_role_attach_retries_new_role), cmocka_unit_test(test_role_create_cleans_up),
         cmocka_unit_test(test_role_delete_other_incarnation),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -14,16 +14,7 @@
 #include "base/suggest.h"
 #include "spec/spec.h"
 #include "spec/spec_int.h"
-
-/* Loads text; returns the spec (or NULL) and leaves the diagnostics in dl. */
-static struct spec *load(const char *text, struct diag_list *dl)
-{
-    struct spec *s = NULL;
-    diag_list_init(dl);
-    int rc = spec_load_buffer("t.yaml", text, strlen(text), &s, dl);
-    assert_int_equal(rc, s ? 0 : -1);
-    return s;
-}
+#include "spec_load.h"
 
 /* The n-th diagnostic (in insertion order) must be at line:col and contain want. */
 static void assert_diag(struct diag_list *dl, size_t n, int line, int col, const char *want)

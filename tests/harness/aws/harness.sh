@@ -93,6 +93,14 @@ aws_harness_suite() {
     export AWS_REGION=us-west-2 AWS_DEFAULT_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true
 }
 
+# What the suites call once the harness is up. faults JSON: the proxy's fault rules ('{}': none).
+faults() { curl -s -X POST "$PROXY_URL/__faults" -d "$1" >/dev/null; }
+# The aws CLI, one attempt, answering as text (awsq) or JSON (awsj); straight at moto, so checks
+# never see an injected fault. Suites whose objects live in the proxy's EKS stand-in set
+# AWS_CLI_URL="$PROXY_URL".
+awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "${AWS_CLI_URL:-$MOTO_URL}" --output text "$@"; }
+awsj() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "${AWS_CLI_URL:-$MOTO_URL}" --output json "$@"; }
+
 aws_harness_orphans() {  # [HELD_FILE]
     python3 "$HARNESS_DIR/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" ${1:+--held "$1"}
 }
