@@ -262,31 +262,24 @@ int eks_sync_tags(struct call *c, const char *arn, const json_t *have, const jso
 {
     char seg[1024], path[1100];
     snprintf(path, sizeof(path), "/tags/%s", aws_path_segment(arn, seg, sizeof(seg)));
-    json_t *add = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)want, k, v) {
-        if (strncmp(k, "mesh:", 5) == 0) continue;
-        char *s = aws_tag_text(v);
-        const char *cur = json_string_value(json_object_get(have, k));
-        if (!cur || strcmp(cur, s) != 0) json_object_set_new(add, k, json_string(s));
-        free(s);
-    }
+    json_t *add = NULL, *drop = NULL;
+    aws_tags_diff(have, want, &add, &drop);
     int rc = 0;
     if (json_object_size(add)) {
         json_t *body = json_pack("{s:O}", "tags", add);
         rc = aws_do_rest(c, "eks", "TagResource", "POST", path, NULL, body, NULL);
         json_decref(body);
     }
-    json_decref(add);
     struct strbuf q = STRBUF_INIT;
     strbuf_init(&q);
-    json_object_foreach((json_t *)have, k, v) {
-        if (strncmp(k, "mesh:", 5) == 0 || json_object_get(want, k)) continue;
-        strbuf_addf(&q, "%stagKeys=%s", q.len ? "&" : "", aws_path_segment(k, seg, sizeof(seg)));
-    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(drop, i, k)
+        strbuf_addf(&q, "%stagKeys=%s", q.len ? "&" : "", aws_path_segment(json_string_value(k), seg, sizeof(seg)));
     if (!rc && q.len) rc = aws_do_rest(c, "eks", "UntagResource", "DELETE", path, q.buf, NULL, NULL);
     strbuf_release(&q);
+    json_decref(add);
+    json_decref(drop);
     return rc;
 }
 
