@@ -63,10 +63,11 @@ def events(f):
 def timing(step):
     rc, t0, t1 = open(step + ".time").read().split()
     return int(rc), float(t1) - float(t0)
-def stats(ev):
-    for e in ev:
-        if e.get("type") in ("summary", "plan_summary") and e.get("provider_stats"):
-            return e["provider_stats"].get("aws", {})
+def stats(ev):  # the run's summary (apply, destroy), else the plan's (plan)
+    for kind in ("summary", "plan_summary"):
+        for e in ev:
+            if e.get("type") == kind and e.get("provider_stats"):
+                return e["provider_stats"].get("aws", {})
     return {}
 deps = {e["address"]: e.get("depends_on", []) for e in events("explain.json") if e.get("type") == "explain"}
 apply = events("apply.json")
@@ -92,6 +93,7 @@ print("%-34s %10.2f%s" % ("apply wall time", wall, "" if rc == 0 else "  (exit %
 print("%-34s %10.2f" % ("longest dependency path", path[0]))
 print("%-34s %10.3f   (target <= 1.10: %s)" % ("ratio", wall / path[0] if path[0] else float("nan"),
       "PASS" if path[0] and wall / path[0] <= 1.10 else "MISS"))
+print("%-34s %10.2f   (cluster + node group + add-on)" % ("holds on that path", 1.75 * hold))
 print("%-34s %10d" % ("resources created", len(took)))
 print("longest path: " + " -> ".join("%s (%.1fs)" % (a, took.get(a, 0.0)) for a in path[1] if took.get(a, 0.0) >= 0.05))
 a = stats(apply)
