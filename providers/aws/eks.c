@@ -148,22 +148,28 @@ struct update_ctx {
     double start;
 };
 
-/* "CODE: message; ..." of an update's errors. */
-static char *update_errors(const json_t *u)
+/* "CODE: message; ..." of a list of problems (an update's errors, an object's health issues), or
+ * none when the list is empty. Caller frees. */
+static char *join_problems(const json_t *list, const char *code_key, const char *msg_key, const char *none)
 {
     struct strbuf sb = STRBUF_INIT;
     strbuf_init(&sb);
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(u, "errors"), i, x) {
+    json_array_foreach(list, i, x) {
         if (i) strbuf_addf(&sb, "; ");
-        strbuf_addf(&sb, "%s: %s", eks_str(x, "errorCode") ? eks_str(x, "errorCode") : "?",
-                    eks_str(x, "errorMessage") ? eks_str(x, "errorMessage") : "");
+        strbuf_addf(&sb, "%s: %s", eks_str(x, code_key) ? eks_str(x, code_key) : "?",
+                    eks_str(x, msg_key) ? eks_str(x, msg_key) : "");
     }
-    if (!sb.len) strbuf_addf(&sb, "no errors reported");
+    if (!sb.len) strbuf_addf(&sb, "%s", none);
     char *s = xstrdup(sb.buf);
     strbuf_release(&sb);
     return s;
+}
+
+static char *update_errors(const json_t *u)
+{
+    return join_problems(json_object_get(u, "errors"), "errorCode", "errorMessage", "no errors reported");
 }
 
 /* 1 done, 0 in progress (note says so), < 0 failed (c->err set). */
@@ -243,19 +249,7 @@ int eks_create(struct call *c, const char *action, const char *path, const json_
 
 char *eks_health(const json_t *obj)
 {
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_init(&sb);
-    size_t i;
-    json_t *x;
-    json_array_foreach(eks_get(obj, "health.issues"), i, x) {
-        if (i) strbuf_addf(&sb, "; ");
-        strbuf_addf(&sb, "%s: %s", eks_str(x, "code") ? eks_str(x, "code") : "?",
-                    eks_str(x, "message") ? eks_str(x, "message") : "");
-    }
-    if (!sb.len) strbuf_addf(&sb, "no health issues reported");
-    char *s = xstrdup(sb.buf);
-    strbuf_release(&sb);
-    return s;
+    return join_problems(eks_get(obj, "health.issues"), "code", "message", "no health issues reported");
 }
 
 int eks_sync_tags(struct call *c, const char *arn, const json_t *have, const json_t *want)
