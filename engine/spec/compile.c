@@ -406,7 +406,20 @@ static size_t section_size(const struct node *root, const char *name)
 static int clusters_within_limit(const struct spec *s, const struct spec_ctx *c)
 {
     size_t n = section_size(s->root, "clusters");
-    if (n <= SPEC_MAX_CLUSTERS) return 0;
+    if (n <= SPEC_MAX_CLUSTERS) {
+        /* Each node group makes two resources: 64 clusters of 2,000 groups made 265,000. */
+        const struct node *cl = node_get(s->root, "clusters");
+        int over = 0;
+        for (size_t i = 0; cl && cl->kind == NODE_MAP && i < cl->n; i++) {
+            const struct node *g = node_get(cl->pairs[i].value, "node_groups");
+            if (!g || g->kind != NODE_MAP || g->n <= SPEC_MAX_NODE_GROUPS) continue;
+            diag_error(c->dl, c->file, g->line, g->col,
+                       "`clusters.%s.node_groups` declares %zu node groups; EKS allows at most %u per cluster",
+                       cl->pairs[i].key->scalar, g->n, SPEC_MAX_NODE_GROUPS);
+            over = 1;
+        }
+        return over ? -1 : 0;
+    }
     const struct node *k = section_key(s->root, "clusters");
     diag_error(c->dl, c->file, k->line, k->col,
                "`clusters` declares %zu clusters; a mesh has at most %u (every pair of clusters is wired together)", n,

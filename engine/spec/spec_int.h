@@ -12,6 +12,7 @@
 #define SPEC_MAX_NODES 2000000u     /* values in one file; bounds memory whatever the input */
 #define SPEC_MAX_REFS_PER_VALUE 1000u  /* ${...} references in one value */
 #define SPEC_MAX_CLUSTERS 64u       /* clusters: expands per pair of clusters */
+#define SPEC_MAX_NODE_GROUPS 30u    /* per cluster: EKS's own quota of managed node groups */
 #define SPEC_MAX_RESOURCES 100000u  /* resources a spec compiles to, in all (the benchmark uses 10,000) */
 #define SPEC_MAX_EXPANDED_BYTES (64u << 20)  /* what ${var.NAME} substitutions add, in all */
 #define SPEC_MAX_PKI_ROOTS 16        /* pki.roots: rotation needs two or three */
