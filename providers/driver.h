@@ -33,6 +33,11 @@ struct attr {
 enum {
     DRIVER_CREATE_BEFORE_DESTROY = 1 << 0,  /* two can coexist: replace creates the new one first */
     DRIVER_GUARDED = 1 << 1,                /* replace/delete outside destroy needs --allow-replace */
+    /* A connection (kubernetes_connection): a node of the DAG whose outputs configure the provider
+     * handles of the resources that belong to it (spec key `connection:`). Its outputs hold how to
+     * reach and authenticate (an endpoint, a CA, an EKS cluster name, a kubeconfig path), never a
+     * secret: a token is made when a handle needs it. */
+    DRIVER_CONNECTION = 1 << 2,
 };
 
 typedef void (*progress_fn)(void *ctx, const char *address, const char *fmt, ...);
@@ -51,14 +56,18 @@ struct call {
     void *progress_ctx;
     struct mesh_err *err;       /* where a failing call explains itself */
     void *provider;             /* opaque provider handle; the engine never looks inside */
+    const char *connection;     /* address of the connection the resource belongs to, or NULL */
 };
 
-/* A provider: what several drivers share (credentials, region, HTTP retry counters). The engine
- * opens each provider a run uses once, before the first driver call, from the spec's `mesh:`
- * section, and hands the handle to every call of that provider's drivers (struct call.provider). */
+/* A provider: what several drivers share (credentials, region, HTTP retry counters, a cluster's
+ * client). The registry opens one handle per (provider, connection) on first use and hands it to
+ * every call of that provider's drivers for resources of that connection (struct call.provider);
+ * handles are reference-counted, so a connection whose outputs change gets a new handle while
+ * calls in flight finish on the old one. */
 struct provider {
     const char *name;  /* "aws" */
-    /* config: the spec's mesh: section as JSON (may be NULL). Must be thread-safe to use after. */
+    /* config: the outputs of the resource's connection when it belongs to one, else the spec's
+     * mesh: section (may be NULL). The handle must be thread-safe to use after. */
     int (*open)(const json_t *config, void **handle, struct mesh_err *err);
     /* Figures for the run summary, e.g. {"display_name": "AWS", "retries": 3, "api_calls": 120}
      * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
@@ -96,10 +105,33 @@ struct driver {
     int (*check)(struct call *, const json_t *desired, check_report_fn report, void *ctx);
 };
 
+/* A credential one provider makes for another on demand, found by name so that neither includes
+ * the other's headers (an EKS token for a Kubernetes connection: Kube -> registry, never
+ * Kube -> AWS). One line per hook in auth_hooks.def: AUTH_HOOK(name, c_function). */
+struct auth_token {
+    char *secret;     /* the bearer token; wiped by auth_token_release */
+    long long expires;  /* unix seconds from which a new one must be made */
+};
+/* params: what the connection stored ({"cluster_name": "c1", "region": "eu-west-1"} for "eks");
+ * mesh_config: the spec's mesh: section (credentials profile...), may be NULL. */
+typedef int (*auth_hook_fn)(const json_t *params, const json_t *mesh_config, struct auth_token *out,
+                            struct mesh_err *err);
+
 /* registry.c */
-/* Opens (once) the provider of d with config; returns its handle, or NULL with err set. */
+/* The handle of d's provider for a resource of connection (its address; NULL: none) whose
+ * outputs are conn_config (ignored when connection is NULL: the mesh: section is used). Opened
+ * on first use, then shared; a new conn_config for the same connection opens a new handle.
+ * Returns a reference (release it with provider_release), or NULL with err set; NULL without
+ * error when d needs no provider. */
+void *provider_acquire(const struct driver *d, const char *connection, const json_t *conn_config,
+                       struct mesh_err *err);
+void provider_release(const struct driver *d, void *handle);
+/* Opens (once) the provider of d without a connection; the registry keeps the reference. */
 void *provider_handle(const struct driver *d, struct mesh_err *err);
 void provider_configure(const json_t *config);  /* the spec's mesh: section, before any call */
+/* The token of the hook named name (auth_hooks.def); MESH_ERR naming it when there is none. */
+int auth_hook_token(const char *name, const json_t *params, struct auth_token *out, struct mesh_err *err);
+void auth_token_release(struct auth_token *t);
 /* Stats of every provider opened so far, {"aws": {...}}, or NULL. Caller decrefs. */
 json_t *provider_stats(void);
 void provider_close_all(void);

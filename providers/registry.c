@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "base/suggest.h"
+#include "base/wipe.h"
+#include "base/xalloc.h"
 #include "driver.h"
 #include "http.h"
 
@@ -43,14 +45,22 @@ const char *driver_suggest(const char *type)
     return s.best;
 }
 
-/* Provider handles: opened lazily, once per process, under a lock (workers may race to open). */
-#define MAX_PROVIDERS 16
-static pthread_mutex_t provider_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
+/* Provider handles: one per (provider, connection), opened lazily under a lock (workers may race
+ * to open). The table holds one reference to each live handle and every call holds one more
+ * while it runs; a connection whose outputs changed (its cluster was updated in this run) gets a
+ * new handle and the old one is closed when its last call returns. */
+#define MAX_HANDLES 256
+struct handle_entry {
     const struct provider *p;
+    char *connection;  /* NULL: the mesh: section */
+    char *key;         /* the config the handle was opened from, as canonical JSON */
     void *handle;
-} providers_open[MAX_PROVIDERS];
-static int nproviders;
+    int refs;          /* the table's (while current) + calls in flight */
+    int current;       /* 0: superseded, closed at refs == 0 */
+};
+static pthread_mutex_t provider_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct handle_entry handles[MAX_HANDLES];
+static int nhandles;
 static json_t *provider_config;
 
 void provider_configure(const json_t *config)
@@ -61,32 +71,106 @@ void provider_configure(const json_t *config)
     pthread_mutex_unlock(&provider_mu);
 }
 
-void *provider_handle(const struct driver *d, struct mesh_err *err)
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Drops one reference of entry i (under the lock); closes and removes it at zero. */
+static void entry_unref(int i)
+{
+    if (--handles[i].refs > 0) return;
+    if (handles[i].p->close) handles[i].p->close(handles[i].handle);
+    free(handles[i].connection);
+    free(handles[i].key);
+    handles[i] = handles[--nhandles];
+}
+
+void *provider_acquire(const struct driver *d, const char *connection, const json_t *conn_config,
+                       struct mesh_err *err)
 {
     if (!d->provider) return NULL;
-    void *h = NULL;
+    const json_t *config = connection ? conn_config : NULL;
     pthread_mutex_lock(&provider_mu);
-    for (int i = 0; i < nproviders; i++)
-        if (providers_open[i].p == d->provider) h = providers_open[i].handle;
-    if (!h && nproviders < MAX_PROVIDERS && d->provider->open(provider_config, &h, err) == 0) {
-        providers_open[nproviders].p = d->provider;
-        providers_open[nproviders].handle = h;
-        nproviders++;
+    if (!connection) config = provider_config;
+    char *key = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    void *h = NULL;
+    for (int i = 0; i < nhandles; i++) {
+        struct handle_entry *e = &handles[i];
+        if (!e->current || e->p != d->provider || !same_str(e->connection, connection)) continue;
+        if (same_str(e->key, key)) {
+            e->refs++;
+            h = e->handle;
+        } else {  /* the connection changed: new calls get a new handle */
+            e->current = 0;
+            entry_unref(i);
+        }
+        break;
+    }
+    if (!h) {
+        if (nhandles == MAX_HANDLES) {
+            mesh_err_set(err, MESH_ERR, connection, "%s: more than %d provider connections in one run",
+                         d->provider->name, MAX_HANDLES);
+        } else if (d->provider->open(config, &h, err) == 0) {
+            handles[nhandles++] = (struct handle_entry){d->provider, connection ? xstrdup(connection) : NULL,
+                                                        key, h, 2, 1};
+            key = NULL;
+        } else {
+            h = NULL;
+        }
     }
     pthread_mutex_unlock(&provider_mu);
+    free(key);
     return h;
+}
+
+void provider_release(const struct driver *d, void *handle)
+{
+    if (!d->provider || !handle) return;
+    pthread_mutex_lock(&provider_mu);
+    for (int i = 0; i < nhandles; i++)
+        if (handles[i].handle == handle && handles[i].p == d->provider) {
+            entry_unref(i);
+            break;
+        }
+    pthread_mutex_unlock(&provider_mu);
+}
+
+void *provider_handle(const struct driver *d, struct mesh_err *err)
+{
+    void *h = provider_acquire(d, NULL, NULL, err);
+    provider_release(d, h);  /* the table keeps its own reference */
+    return h;
+}
+
+/* Adds s's numbers into into (the same provider over several connections: one line). */
+static void stats_add(json_t *into, json_t *s)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(s, k, v) {
+        json_t *have = json_object_get(into, k);
+        if (json_is_integer(v) && json_is_integer(have))
+            json_object_set_new(into, k, json_integer(json_integer_value(have) + json_integer_value(v)));
+        else if (json_is_object(v) && json_is_object(have))
+            stats_add(have, v);
+        else if (!have)
+            json_object_set(into, k, v);
+    }
 }
 
 json_t *provider_stats(void)
 {
     json_t *all = NULL;
     pthread_mutex_lock(&provider_mu);
-    for (int i = 0; i < nproviders; i++) {
-        if (!providers_open[i].p->stats) continue;
-        json_t *s = providers_open[i].p->stats(providers_open[i].handle);
+    for (int i = 0; i < nhandles; i++) {
+        if (!handles[i].p->stats) continue;
+        json_t *s = handles[i].p->stats(handles[i].handle);
         if (!s) continue;
         if (!all) all = json_object();
-        json_object_set_new(all, providers_open[i].p->name, s);
+        json_t *have = json_object_get(all, handles[i].p->name);
+        if (have)
+            stats_add(have, s);
+        else
+            json_object_set(all, handles[i].p->name, s);
+        json_decref(s);
     }
     pthread_mutex_unlock(&provider_mu);
     return all;
@@ -95,12 +179,53 @@ json_t *provider_stats(void)
 void provider_close_all(void)
 {
     pthread_mutex_lock(&provider_mu);
-    for (int i = 0; i < nproviders; i++)
-        if (providers_open[i].p->close) providers_open[i].p->close(providers_open[i].handle);
-    nproviders = 0;
+    for (int i = 0; i < nhandles; i++) {
+        if (handles[i].p->close) handles[i].p->close(handles[i].handle);
+        free(handles[i].connection);
+        free(handles[i].key);
+    }
+    nhandles = 0;
     json_decref(provider_config);
     provider_config = NULL;
     pthread_mutex_unlock(&provider_mu);
+}
+
+/* Authentication hooks: the table from auth_hooks.def. */
+#define AUTH_HOOK(name, fn) int fn(const json_t *, const json_t *, struct auth_token *, struct mesh_err *);
+#include "auth_hooks.def"
+#undef AUTH_HOOK
+
+static const struct {
+    const char *name;
+    auth_hook_fn fn;
+} auth_hooks[] = {
+#define AUTH_HOOK(name, fn) {#name, fn},
+#include "auth_hooks.def"
+#undef AUTH_HOOK
+    {NULL, NULL},
+};
+
+int auth_hook_token(const char *name, const json_t *params, struct auth_token *out, struct mesh_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; name && auth_hooks[i].name; i++) {
+        if (strcmp(auth_hooks[i].name, name) != 0) continue;
+        pthread_mutex_lock(&provider_mu);
+        json_t *config = provider_config ? json_deep_copy(provider_config) : NULL;
+        pthread_mutex_unlock(&provider_mu);
+        int rc = auth_hooks[i].fn(params, config, out, err);
+        json_decref(config);
+        return rc;
+    }
+    return mesh_err_set(err, MESH_ERR, NULL, "no authentication hook named \"%s\" is built in", name ? name : "");
+}
+
+void auth_token_release(struct auth_token *t)
+{
+    if (!t) return;
+    wipe_free(t->secret);
+    t->secret = NULL;
+    t->expires = 0;
 }
 
 const char *provider_http_version(void) { return http_lib_version(); }
