@@ -33,11 +33,6 @@ struct attr {
 enum {
     DRIVER_CREATE_BEFORE_DESTROY = 1 << 0,  /* two can coexist: replace creates the new one first */
     DRIVER_GUARDED = 1 << 1,                /* replace/delete outside destroy needs --allow-replace */
-    /* A connection (kubernetes_connection): a node of the DAG whose outputs configure the provider
-     * handles of the resources that belong to it (spec key `connection:`). Its outputs hold how to
-     * reach and authenticate (an endpoint, a CA, an EKS cluster name, a kubeconfig path), never a
-     * secret: a token is made when a handle needs it. */
-    DRIVER_CONNECTION = 1 << 2,
 };
 
 typedef void (*progress_fn)(void *ctx, const char *address, const char *fmt, ...);
@@ -69,6 +64,8 @@ struct provider {
     /* config: the outputs of the resource's connection when it belongs to one, else the spec's
      * mesh: section (may be NULL). The handle must be thread-safe to use after. */
     int (*open)(const json_t *config, void **handle, struct mesh_err *err);
+    /* Its resources must belong to a connection (a spec without `connection:` is refused). */
+    int needs_connection;
     /* Figures for the run summary, e.g. {"display_name": "AWS", "retries": 3, "api_calls": 120}
      * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
     json_t *(*stats)(void *handle);
@@ -78,6 +75,11 @@ struct provider {
 struct driver {
     const char *type;          /* "null_resource" */
     const struct provider *provider;  /* NULL: needs no provider (null, pki) */
+    /* Non-NULL: this type is a connection (kubernetes_connection), a node of the DAG whose outputs
+     * open the handles of that provider for the resources that belong to it (spec key
+     * `connection:`). Its outputs say how to reach and authenticate (an endpoint, a CA, an EKS
+     * cluster name, a kubeconfig path), never a secret: a token is made when a handle needs it. */
+    const struct provider *connects;
     const struct attr *schema; /* terminated by {NULL} */
     int flags;
     const char *doc;
