@@ -1,0 +1,207 @@
+/* kubernetes_manifest.c: any Kubernetes object, applied with server-side apply (field manager
+ * mesh). Drift is a change to the fields mesh owns: read reports the live object restricted to
+ * the paths of the manifest mesh applied, so a field the server defaults or another manager adds
+ * is no difference, while a field mesh set and someone changed is. Fields another manager took
+ * over make apply fail with a conflict naming that manager, unless force_conflicts.
+ *
+ * The whole manifest is one attribute, so the engine cannot plan a replacement when the object's
+ * identity (API group, kind, namespace, name) changes: update does it itself, creating the new
+ * object and then deleting the old one (an apiVersion change within the group is the same object
+ * and applies in place). The plan shows it as an update of `manifest`.
+ *
+ * After `mesh import` (ID: APIVERSION/KIND/[NAMESPACE/]NAME) state holds the whole object as it
+ * was; the first apply then takes ownership of the manifest's fields and narrows the comparison
+ * to them. No readiness wait: create returns once the server accepted the object. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kubernetes/objects.h"
+
+static const struct attr manifest_schema[] = {
+    {"manifest", T_MAP, ATTR_REQUIRED,
+     "the object: apiVersion, kind, metadata.name (metadata.namespace for namespaced kinds), and the rest"},
+    {"force_conflicts", T_BOOL, 0, "take over fields another field manager owns (default false: a conflict fails)"},
+    {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
+    {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
+    {NULL, 0, 0, NULL},
+};
+
+static const char *const manifest_echo[] = {"manifest", "force_conflicts", NULL};
+
+static int force(const json_t *desired) { return json_is_true(json_object_get(desired, "force_conflicts")); }
+
+static json_t *manifest_outputs(const json_t *live, const json_t *desired)
+{
+    json_t *o = json_object();
+    kobj_echo(o, desired, manifest_echo);
+    kobj_put_uid(o, live);
+    return o;
+}
+
+/* The ref of a manifest; MESH_EINVAL naming what is missing. */
+static int manifest_ref(struct call *c, const json_t *m, struct kube_ref *ref)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (!json_is_object(m) || kube_ref_of(m, ref, &e))
+        return mesh_err_set(c->err, MESH_EINVAL, c->address,
+                            "manifest: needs apiVersion, kind and metadata.name (%s)", e.msg[0] ? e.msg : "not a map");
+    return 0;
+}
+
+/* Where the object of outputs is: its manifest's identity, or the import ID. */
+static int stored_ref(struct call *c, const json_t *outputs, struct kube_ref *ref, char *buf, size_t n)
+{
+    const json_t *m = json_object_get(outputs, "manifest");
+    if (m) return manifest_ref(c, m, ref);
+    memset(ref, 0, sizeof(*ref));
+    if (kobj_split_manifest_id(kobj_str(outputs, "id"), buf, n, ref))
+        return mesh_err_set(c->err, MESH_EINVAL, c->address,
+                            "a manifest's import ID is APIVERSION/KIND/[NAMESPACE/]NAME (v1/ConfigMap/ns/name), not `%s`",
+                            kobj_str(outputs, "id") ? kobj_str(outputs, "id") : "");
+    return 0;
+}
+
+static int manifest_create(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct kube_ref ref;
+    int rc = manifest_ref(c, json_object_get(desired, "manifest"), &ref);
+    if (rc) return rc;
+    json_t *obj = kobj_marked(c->address, c->run_id, json_object_get(desired, "manifest")), *live = NULL;
+    rc = kobj_create(c, obj, force(desired), &live);
+    json_decref(obj);
+    if (rc) return rc;
+    *outputs = manifest_outputs(live, desired);
+    json_decref(live);
+    return 0;
+}
+
+static int manifest_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct kube_ref ref;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    const json_t *m = json_object_get(desired, "manifest");
+    if (!json_is_object(m) || kube_ref_of(m, &ref, &e)) return MESH_ENOTFOUND;
+    json_t *live = NULL;
+    int rc = kobj_find(c, ref.api_version, ref.kind, ref.ns, ref.name, &live);
+    if (rc) return rc;
+    *outputs = manifest_outputs(live, desired);
+    json_decref(live);
+    return 0;
+}
+
+static int manifest_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    struct kube_ref ref;
+    char buf[1024];
+    int rc = stored_ref(c, outputs, &ref, buf, sizeof(buf));
+    if (rc) return rc;
+    json_t *live = NULL;
+    rc = kobj_get_ours(c, &ref, kobj_str(outputs, "uid"), &live);
+    if (rc) return rc;
+    const json_t *m = json_object_get(outputs, "manifest");
+    json_t *cur = json_deep_copy(outputs);
+    json_object_set_new(cur, "manifest", m ? kobj_project(live, m) : kobj_clean(live));
+    kobj_put_uid(cur, live);
+    json_decref(live);
+    *current = cur;
+    return 0;
+}
+
+static void describe(const struct kube_ref *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s %s%s%s", r->kind, r->ns && *r->ns ? r->ns : "", r->ns && *r->ns ? "/" : "", r->name);
+}
+
+static int manifest_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
+                           json_t **new_outputs)
+{
+    (void)prior;
+    struct kube_ref was, now;
+    char buf[1024];
+    int rc = stored_ref(c, outputs, &was, buf, sizeof(buf));
+    if (!rc) rc = manifest_ref(c, json_object_get(desired, "manifest"), &now);
+    if (rc) return rc;
+    int moved = !kobj_same_identity(&was, &now);
+    json_t *live = NULL;
+    if (!moved) {
+        rc = kobj_get_ours(c, &was, kobj_str(outputs, "uid"), &live);
+        if (rc == MESH_ENOTFOUND) {
+            char d[600];
+            describe(&was, d, sizeof(d));
+            return mesh_err_set(c->err, MESH_ENOTFOUND, c->address, "%s was deleted outside mesh since the plan", d);
+        }
+        json_decref(live);
+        live = NULL;
+        if (rc) return rc;
+    }
+    json_t *obj = kobj_marked(c->address, c->run_id, json_object_get(desired, "manifest"));
+    if (moved) {
+        char a[600], b[600], note[1300];
+        describe(&was, a, sizeof(a));
+        describe(&now, b, sizeof(b));
+        snprintf(note, sizeof(note), "the manifest now names %s instead of %s: making it, then deleting the old one", b, a);
+        if (c->progress) c->progress(c->progress_ctx, c->address, "%s", note);
+        rc = kobj_create(c, obj, force(desired), &live);
+        if (!rc) rc = kobj_delete(c, &was, kobj_str(outputs, "uid"));
+    } else {
+        rc = kobj_apply(c, obj, force(desired), &live);
+    }
+    json_decref(obj);
+    if (rc) {
+        json_decref(live);
+        return rc;
+    }
+    *new_outputs = manifest_outputs(live, desired);
+    json_decref(live);
+    return 0;
+}
+
+static int manifest_delete(struct call *c, const json_t *outputs)
+{
+    struct kube_ref ref;
+    char buf[1024];
+    int rc = stored_ref(c, outputs, &ref, buf, sizeof(buf));
+    return rc ? rc : kobj_delete(c, &ref, kobj_str(outputs, "uid"));
+}
+
+static int manifest_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx)
+{
+    (void)c;
+    const json_t *m = json_object_get(desired, "manifest");
+    if (!json_is_object(m)) return 0;
+    int bad = 0;
+    static const char *const need[][2] = {{"apiVersion", NULL}, {"kind", NULL}, {"metadata", "name"}};
+    for (int i = 0; i < 3; i++) {
+        const json_t *v = kobj_at(m, need[i][0], need[i][1], NULL);
+        if (json_is_string(v) && *json_string_value(v)) continue;
+        char msg[200];
+        snprintf(msg, sizeof(msg), "the manifest needs %s%s%s (a string)", need[i][0], need[i][1] ? "." : "",
+                 need[i][1] ? need[i][1] : "");
+        report(ctx, "manifest", msg);
+        bad++;
+    }
+    const json_t *meta = json_object_get(m, "metadata");
+    if (json_is_object(meta)) {
+        bad += kobj_check_meta(meta, "labels", "manifest", report, ctx);
+        bad += kobj_check_meta(meta, "annotations", "manifest", report, ctx);
+    }
+    return bad;
+}
+
+const struct driver kubernetes_manifest_driver = {
+    .type = "kubernetes_manifest",
+    .provider = &kubernetes_provider,
+    .schema = manifest_schema,
+    .doc = "any Kubernetes object, applied with server-side apply; drift = fields mesh owns changed",
+    .timeout_create = KOBJ_TIMEOUT_CREATE,
+    .timeout_update = KOBJ_TIMEOUT_UPDATE,
+    .timeout_delete = KOBJ_TIMEOUT_DELETE,
+    .create = manifest_create,
+    .find = manifest_find,
+    .read = manifest_read,
+    .update = manifest_update,
+    .delete = manifest_delete,
+    .check = manifest_check,
+};
