@@ -23,6 +23,8 @@ static const struct attr manifest_schema[] = {
     {"force_conflicts", T_BOOL, 0, "take over fields another field manager owns (default false: a conflict fails)"},
     {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
     {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
+    {"object_ref", T_STRING, ATTR_COMPUTED | ATTR_RECOMPUTED,
+     "APIVERSION/KIND/[NAMESPACE/]NAME: where the object is (the ID `mesh import` takes)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -34,7 +36,7 @@ static json_t *manifest_outputs(const json_t *live, const json_t *desired)
 {
     json_t *o = json_object();
     kobj_echo(o, desired, manifest_echo);
-    kobj_put_uid(o, live);
+    kobj_put_ids(o, "kubernetes_manifest", live);
     return o;
 }
 
@@ -55,10 +57,12 @@ static int stored_ref(struct call *c, const json_t *outputs, struct kube_ref *re
     const json_t *m = json_object_get(outputs, "manifest");
     if (m) return manifest_ref(c, m, ref);
     memset(ref, 0, sizeof(*ref));
-    if (kobj_split_manifest_id(kobj_str(outputs, "id"), buf, n, ref))
+    const char *id = kobj_str(outputs, "object_ref");
+    if (!id) id = kobj_str(outputs, "id");
+    if (kobj_split_manifest_id(id, buf, n, ref))
         return mesh_err_set(c->err, MESH_EINVAL, c->address,
                             "a manifest's import ID is APIVERSION/KIND/[NAMESPACE/]NAME (v1/ConfigMap/ns/name), not `%s`",
-                            kobj_str(outputs, "id") ? kobj_str(outputs, "id") : "");
+                            id ? id : "");
     return 0;
 }
 
@@ -103,7 +107,7 @@ static int manifest_read(struct call *c, const json_t *outputs, json_t **current
     const json_t *m = json_object_get(outputs, "manifest");
     json_t *cur = json_deep_copy(outputs);
     json_object_set_new(cur, "manifest", m ? kobj_project(live, m) : kobj_clean(live));
-    kobj_put_uid(cur, live);
+    kobj_put_ids(cur, "kubernetes_manifest", live);
     json_decref(live);
     *current = cur;
     return 0;

@@ -13,6 +13,7 @@ static const struct attr ns_schema[] = {
     {"annotations", T_MAP, 0, "annotations (strings); mesh adds mesh/address, mesh/run and mesh/name"},
     {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
     {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
+    {"object_ref", T_STRING, ATTR_COMPUTED, "the name: where the object is (the ID `mesh import` takes)"},
     {"phase", T_STRING, ATTR_COMPUTED, "status.phase (Active, Terminating)"},
     {NULL, 0, 0, NULL},
 };
@@ -30,7 +31,7 @@ static json_t *ns_outputs(const json_t *live, const json_t *desired)
 {
     json_t *o = json_object();
     kobj_echo(o, desired, ns_echo);
-    kobj_put_uid(o, live);
+    kobj_put_ids(o, "kubernetes_namespace", live);
     const char *phase = kobj_str(kobj_at(live, "status", NULL, NULL), "phase");
     if (phase) json_object_set_new(o, "phase", json_string(phase));
     return o;
@@ -39,15 +40,7 @@ static json_t *ns_outputs(const json_t *live, const json_t *desired)
 /* The namespace of outputs: its name, or the import ID. */
 static int ns_ref(struct call *c, const json_t *outputs, struct kube_ref *ref, char *buf, size_t n)
 {
-    memset(ref, 0, sizeof(*ref));
-    ref->api_version = "v1";
-    ref->kind = "Namespace";
-    ref->name = kobj_str(outputs, "name");
-    const char *ns = NULL;
-    if (!ref->name && (kobj_split_id(kobj_str(outputs, "id"), buf, n, &ns, &ref->name) || ns))
-        return mesh_err_set(c->err, MESH_EINVAL, c->address, "a namespace's import ID is its name, not `%s`",
-                            kobj_str(outputs, "id") ? kobj_str(outputs, "id") : "");
-    return 0;
+    return kobj_locate(c, outputs, "v1", "Namespace", 0, ref, buf, n);
 }
 
 static int ns_create(struct call *c, const json_t *desired, json_t **outputs)

@@ -16,6 +16,7 @@ static const struct attr secret_schema[] = {
     {"annotations", T_MAP, 0, "annotations (strings); mesh adds mesh/address, mesh/run and mesh/name"},
     {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
     {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
+    {"object_ref", T_STRING, ATTR_COMPUTED, "NAMESPACE/NAME: where the object is (the ID `mesh import` takes)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -41,22 +42,13 @@ static json_t *secret_outputs(const json_t *live, const json_t *desired)
 {
     json_t *o = json_object();
     kobj_echo(o, desired, secret_echo);
-    kobj_put_uid(o, live);
+    kobj_put_ids(o, "kubernetes_secret", live);
     return o;
 }
 
 static int secret_ref(struct call *c, const json_t *outputs, struct kube_ref *ref, char *buf, size_t n)
 {
-    memset(ref, 0, sizeof(*ref));
-    ref->api_version = "v1";
-    ref->kind = "Secret";
-    ref->ns = kobj_str(outputs, "namespace");
-    ref->name = kobj_str(outputs, "name");
-    if (ref->name && ref->ns) return 0;
-    if (kobj_split_id(kobj_str(outputs, "id"), buf, n, &ref->ns, &ref->name) || !ref->ns)
-        return mesh_err_set(c->err, MESH_EINVAL, c->address, "a secret's import ID is NAMESPACE/NAME, not `%s`",
-                            kobj_str(outputs, "id") ? kobj_str(outputs, "id") : "");
-    return 0;
+    return kobj_locate(c, outputs, "v1", "Secret", 1, ref, buf, n);
 }
 
 static int secret_create(struct call *c, const json_t *desired, json_t **outputs)
@@ -112,7 +104,7 @@ static int secret_read(struct call *c, const json_t *outputs, json_t **current)
     if (type && (strcmp(type, "Opaque") != 0 || kobj_str(outputs, "type"))) json_object_set_new(cur, "type", json_string(type));
     observe_data(cur, outputs, live, import);
     kobj_observe_meta(cur, outputs, live, import);
-    kobj_put_uid(cur, live);
+    kobj_put_ids(cur, "kubernetes_secret", live);
     json_decref(live);
     *current = cur;
     return 0;

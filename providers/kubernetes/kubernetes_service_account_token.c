@@ -18,6 +18,7 @@ static const struct attr token_schema[] = {
     {"name", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the name of the token's Secret"},
     {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
     {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
+    {"object_ref", T_STRING, ATTR_COMPUTED, "NAMESPACE/NAME: where the object is (the ID `mesh import` takes)"},
     {"token", T_STRING, ATTR_COMPUTED | ATTR_SENSITIVE, "the bearer token the token controller wrote"},
     {"ca_crt", T_STRING, ATTR_COMPUTED, "the cluster's CA certificate (PEM) from the Secret's ca.crt"},
     {NULL, 0, 0, NULL},
@@ -45,7 +46,7 @@ static json_t *token_outputs(const json_t *live, const json_t *desired)
 {
     json_t *o = json_object();
     kobj_echo(o, desired, token_echo);
-    kobj_put_uid(o, live);
+    kobj_put_ids(o, "kubernetes_service_account_token", live);
     json_t *tok = data_value(live, "token"), *ca = data_value(live, "ca.crt");
     if (tok) json_object_set_new(o, "token", tok);
     if (ca) json_object_set_new(o, "ca_crt", ca);
@@ -54,16 +55,7 @@ static json_t *token_outputs(const json_t *live, const json_t *desired)
 
 static int token_ref(struct call *c, const json_t *outputs, struct kube_ref *ref, char *buf, size_t n)
 {
-    memset(ref, 0, sizeof(*ref));
-    ref->api_version = "v1";
-    ref->kind = "Secret";
-    ref->ns = kobj_str(outputs, "namespace");
-    ref->name = kobj_str(outputs, "name");
-    if (ref->name && ref->ns) return 0;
-    if (kobj_split_id(kobj_str(outputs, "id"), buf, n, &ref->ns, &ref->name) || !ref->ns)
-        return mesh_err_set(c->err, MESH_EINVAL, c->address, "a token's import ID is NAMESPACE/NAME, not `%s`",
-                            kobj_str(outputs, "id") ? kobj_str(outputs, "id") : "");
-    return 0;
+    return kobj_locate(c, outputs, "v1", "Secret", 1, ref, buf, n);
 }
 
 static int token_create(struct call *c, const json_t *desired, json_t **outputs)

@@ -180,12 +180,21 @@ int kobj_split_id(const char *id, char *buf, size_t n, const char **ns, const ch
     return 0;
 }
 
-void kobj_put_uid(json_t *outputs, const json_t *live)
+void kobj_put_ids(json_t *outputs, const char *type, const json_t *live)
 {
     const char *uid = kobj_str(kobj_at(live, "metadata", NULL, NULL), "uid");
-    if (!uid) return;
-    json_object_set_new(outputs, "id", json_string(uid));
-    json_object_set_new(outputs, "uid", json_string(uid));
+    if (uid) {
+        json_object_set_new(outputs, "id", json_string(uid));
+        json_object_set_new(outputs, "uid", json_string(uid));
+    }
+    struct kube_ref ref;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (kube_ref_of(live, &ref, &e) == 0) {
+        char id[1024];
+        kobj_import_id(type, &ref, id, sizeof(id));
+        json_object_set_new(outputs, "object_ref", json_string(id));
+    }
 }
 
 void kobj_echo(json_t *outputs, const json_t *desired, const char *const *keys)

@@ -161,3 +161,20 @@ int kobj_delete(struct call *c, const struct kube_ref *ref, const char *uid)
     if (rc == MESH_ENOTFOUND) return 0;
     return rc ? kube_fail(c, &e) : 0;
 }
+
+int kobj_locate(struct call *c, const json_t *outputs, const char *api_version, const char *kind, int namespaced,
+                struct kube_ref *ref, char *buf, size_t n)
+{
+    memset(ref, 0, sizeof(*ref));
+    ref->api_version = api_version;
+    ref->kind = kind;
+    ref->ns = namespaced ? kobj_str(outputs, "namespace") : NULL;
+    ref->name = kobj_str(outputs, "name");
+    if (ref->name && (ref->ns || !namespaced)) return 0;
+    const char *id = kobj_str(outputs, "object_ref");
+    if (!id) id = kobj_str(outputs, "id");
+    if (kobj_split_id(id, buf, n, &ref->ns, &ref->name) || !ref->ns != !namespaced)
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "the ID of a %s is %s, not `%s`", c->type,
+                            namespaced ? "NAMESPACE/NAME" : "its name", id ? id : "");
+    return 0;
+}

@@ -100,8 +100,14 @@ int kobj_delete(struct call *c, const struct kube_ref *ref, const char *uid);
  * cancelled or past c->deadline: MESH_ECANCELED / MESH_ETIMEOUT in c->err then, the timeout
  * naming what. */
 int kobj_poll_sleep(struct call *c, int *n, const char *what);
-/* Outputs every driver returns: id and uid (metadata.uid). */
-void kobj_put_uid(json_t *outputs, const json_t *live);
+/* Outputs every driver returns: id and uid (metadata.uid), and object_ref (the import ID of the
+ * object, which is where read finds it when state holds nothing else: after `mesh import`). */
+void kobj_put_ids(json_t *outputs, const char *type, const json_t *live);
+/* Where the object of outputs is (apiVersion and kind given; namespaced or not): its namespace
+ * and name outputs, else object_ref, else id (the probe of `mesh import`). MESH_EINVAL in c->err
+ * naming the ID's shape when none of them says. Pointers into outputs or buf. */
+int kobj_locate(struct call *c, const json_t *outputs, const char *api_version, const char *kind, int namespaced,
+                struct kube_ref *ref, char *buf, size_t n);
 /* Copies keys of desired into outputs (settable attributes echoed so read can compare). */
 void kobj_echo(json_t *outputs, const json_t *desired, const char *const *keys);
 /* Puts labels and annotations of live, as kobj_user_map sees them against the maps applied

@@ -313,6 +313,20 @@ static void test_identity(void **state)
     assert_false(kobj_same_identity(&s1, &s2));
 }
 
+static void test_put_ids(void **state)
+{
+    (void)state;
+    json_t *live = parse("{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"metadata\": {\"name\": \"w\","
+                         " \"namespace\": \"a\", \"uid\": \"5b1e\"}}");
+    json_t *o = json_object();
+    kobj_put_ids(o, "kubernetes_manifest", live);
+    assert_json(o, "{\"id\": \"5b1e\", \"uid\": \"5b1e\", \"object_ref\": \"apps/v1/Deployment/a/w\"}");
+    kobj_put_ids(o, "kubernetes_secret", live);
+    assert_string_equal(kobj_str(o, "object_ref"), "a/w");
+    json_decref(o);
+    json_decref(live);
+}
+
 struct reports {
     int n;
     char last[600];
@@ -373,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_project_lists),
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_put_ids),
         cmocka_unit_test(test_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
