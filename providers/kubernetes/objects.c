@@ -1,7 +1,9 @@
 /* objects.c: the driver half of objects.h: create-or-adopt, get that tells incarnations apart,
  * find by mesh's markers, delete with a uid precondition, polling. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,6 +20,15 @@ int kobj_conn(struct call *c, struct kube_conn **k)
 }
 
 static const char *ns_slash(const struct kube_ref *r) { return r->ns && *r->ns ? "/" : ""; }
+
+/* "configmap", as the client's messages name kinds. */
+static const char *lower(const char *kind, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; kind && kind[i] && i + 1 < n; i++) buf[i] = (char)tolower((unsigned char)kind[i]);
+    buf[i] = 0;
+    return buf;
+}
 
 int kobj_poll_sleep(struct call *c, int *n, const char *what)
 {
@@ -69,9 +80,9 @@ static int wait_gone(struct call *c, struct kube_conn *k, const struct kube_ref 
 {
     int n = 0;
     while (*live && deleting(*live)) {
-        char what[700];
+        char what[700], kb[64];
         snprintf(what, sizeof(what), "waiting for %s %s%s%s, being deleted, to be gone before making it again",
-                 ref->kind, ref->ns ? ref->ns : "", ns_slash(ref), ref->name);
+                 lower(ref->kind, kb, sizeof(kb)), ref->ns ? ref->ns : "", ns_slash(ref), ref->name);
         int rc = kobj_poll_sleep(c, &n, what);
         if (rc) return rc;
         json_decref(*live);
@@ -93,6 +104,10 @@ int kobj_apply(struct call *c, const json_t *obj, int force, json_t **live)
     struct mesh_err e;
     mesh_err_init(&e);
     rc = kube_apply(c, k, obj, force, live, &e);
+    if (rc == MESH_ECONFLICT && !force && c->type && strcmp(c->type, "kubernetes_manifest") == 0) {
+        size_t n = strlen(e.msg);
+        snprintf(e.msg + n, sizeof(e.msg) - n, "; `force_conflicts: true` takes these fields over");
+    }
     return rc ? kube_fail(c, &e) : 0;
 }
 
@@ -111,13 +126,13 @@ int kobj_create(struct call *c, const json_t *obj, int force, json_t **live)
     rc = wait_gone(c, k, &ref, &have);
     if (!rc && have && !kobj_ours(have, c->address)) {
         const char *other = kobj_str(kobj_at(have, "metadata", "annotations", NULL), KOBJ_ANN_ADDRESS);
-        char id[600], owner[400];
+        char id[600], owner[400], kb[64];
         kobj_import_id(c->type, &ref, id, sizeof(id));
         if (other) snprintf(owner, sizeof(owner), "mesh made it for %.300s", other);
         else snprintf(owner, sizeof(owner), "%s", "mesh did not make it");
         rc = mesh_err_set(c->err, MESH_ECONFLICT, c->address,
                           "%s: %s %s%s%s already exists and %s: `mesh import %s %s` adopts it, or choose another name",
-                          kube_conn_cluster(k), ref.kind, ref.ns ? ref.ns : "", ns_slash(&ref), ref.name, owner,
+                          kube_conn_cluster(k), lower(ref.kind, kb, sizeof(kb)), ref.ns ? ref.ns : "", ns_slash(&ref), ref.name, owner,
                           c->address, id);
     }
     json_decref(have);
