@@ -115,9 +115,9 @@ static void test_apply_path_and_conflict(void **state)
          "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Conflict\",\"code\":409,"
          "\"message\":\"Apply failed with 2 conflicts: conflict with \\\"kubectl\\\" using v1: .data.foo\","
          "\"details\":{\"causes\":["
-         "{\"type\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.foo\"},"
-         "{\"type\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"helm\\\" using v1\",\"field\":\".data.bar\"},"
-         "{\"type\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.baz\"}]}}"},
+         "{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.foo\"},"
+         "{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"helm\\\" using v1\",\"field\":\".data.bar\"},"
+         "{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.baz\"}]}}"},
     };
     struct server s;
     server_start(&s, script, 3);
