@@ -64,12 +64,20 @@ no_secret_in_output "the token is never printed" "$TOKEN"
     echo "    client-key-data: $(base64 -w0 <"$F1/client.key")"
 } >"$T_DIR/kc-cert"
 expect_ok "version with a client certificate held in memory" "$(cfg "$T_DIR/kc-cert" cert)" version
+# The same thread (one cached curl handle) then asks as nobody: no certificate may carry over.
+sed -e 's|^contexts: .*|contexts: [{name: cert, context: {cluster: k, user: cert}}, {name: anon, context: {cluster: k}}]|' \
+    "$T_DIR/kc-cert" >"$T_DIR/kc-anon"
+expect_ok "isolation probe runs" "$(cfg "$T_DIR/kc-cert" cert)" isolation "$(cfg "$T_DIR/kc-anon" anon)"
+check "a handle without a certificate is not let in on the previous one's (same thread)" grep -qx "0 -1 0" "$T_DIR/out"
+check "it is told unauthorized, naming no credentials" grep -q "unauthorized (401) using no credentials" "$T_DIR/err"
 
 # ---- the CA matters: another cluster's CA is refused ----
 F2="$T_DIR/f2"
 kube_fake_start "$F2" c2 || { not_ok "fake c2 starts"; exit 1; }
 sed "s|certificate-authority-data: .*|certificate-authority-data: $(base64 -w0 <"$F2/ca.crt")|" "$F1/kubeconfig" >"$T_DIR/kc-wrongca"
 expect_err "a server whose certificate the CA did not sign is refused" "does not answer" "$(cfg "$T_DIR/kc-wrongca")" version
+expect_ok "isolation probe runs (CA)" "$(cfg "$F1/kubeconfig")" isolation "$(cfg "$T_DIR/kc-wrongca")"
+check "a handle with another CA is refused right after one with the right CA (same thread)" grep -qx "0 -1 0" "$T_DIR/out"
 kube_fake_stop "$F2"
 
 # ---- exec plugin: token with expiry, cached across threads ----

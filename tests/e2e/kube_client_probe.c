@@ -6,6 +6,9 @@
  *   kube_client_probe CONFIG_JSON list APIVERSION KIND NS SELECTOR
  *   kube_client_probe CONFIG_JSON delete APIVERSION KIND NS NAME UID (UID "-": none)
  *   kube_client_probe CONFIG_JSON threads N                          (N workers x 5 GET /version)
+ *   kube_client_probe CONFIG_JSON isolation CONFIG2_JSON  GET /version on one thread through the
+ *                     first handle, the second, the first again: prints "RC1 RC2 RC3" (the second
+ *                     must not ride on the first's CA, client certificate or connection)
  * CONFIG_JSON is a connection's outputs. Prints the result as JSON on stdout, then the stats
  * line "stats {...}" on stderr; a failure prints "error CODE: MESSAGE" on stderr and exits 1.
  * Progress notes go to stderr as "note: ..."; PROBE_DEADLINE (seconds, default 60) is the call's deadline. */
@@ -93,6 +96,24 @@ static int run(struct kube_conn *k, int argc, char **argv, json_t **out, struct 
             }
         }
         return rc;
+    }
+    if (strcmp(op, "isolation") == 0 && argc == 4) {
+        json_t *cfg2 = json_loads(argv[3], 0, NULL);
+        struct kube_conn *k2 = NULL;
+        int rc = cfg2 ? kube_conn_open(cfg2, &k2, e) : mesh_err_set(e, MESH_EINVAL, NULL, "bad config JSON");
+        json_decref(cfg2);
+        if (rc) return rc;
+        struct mesh_err e1, e2, e3;
+        mesh_err_init(&e1);
+        mesh_err_init(&e2);
+        mesh_err_init(&e3);
+        int r1 = kube_version(&c, k, NULL, &e1);
+        int r2 = kube_version(&c, k2, NULL, &e2);
+        int r3 = kube_version(&c, k, NULL, &e3);
+        printf("%d %d %d\n", r1, r2, r3);
+        if (r2) fprintf(stderr, "second: %s\n", e2.msg);
+        kube_conn_close(k2);
+        return 0;
     }
     return mesh_err_set(e, MESH_EINVAL, NULL, "usage: see kube_client_probe.c");
 }
