@@ -63,8 +63,6 @@ static int send_once(struct kube_conn *k, const struct kube_req *r, const char *
         client.cert_pem = (struct http_blob){cred->cert_pem, cred->cert_len};
         client.key_pem = (struct http_blob){cred->key_pem, cred->key_len};
     }
-    char what[300];
-    snprintf(what, sizeof(what), "%s %s %s", k->cluster, r->method, r->path);
     struct http_request req;
     http_request_init(&req, r->method, url);
     http_request_set_header(&req, "Accept", "application/json");
@@ -77,7 +75,7 @@ static int send_once(struct kube_conn *k, const struct kube_req *r, const char *
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.content_type = r->content_type ? r->content_type : body ? "application/json" : NULL;
-    req.what = what;
+    req.what = r->method;  /* http.c's own errors say "GET https://…/version: …" */
     req.secret_body = req.secret_reply = r->secret;
     req.classify = kube_classify;
     req.max_reply = KUBE_MAX_REPLY;

@@ -176,5 +176,11 @@ check "the kubeconfig path is stored absolute" grep -q "$T_DIR/f1/kubeconfig" "$
 check "the version is an output" grep -q "v1.32" "$T_DIR/show"
 if grep -qF -- "$TOKEN" "$T_DIR/show" "$T_DIR/out" "$T_DIR/err"; then not_ok "no token in state or output"; else ok "no token in state or output"; fi
 
+if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then ok "a second plan reads the connection"; else not_ok "a second plan reads the connection"; show; fi
+kube_fake_stop "$F1"
+if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then not_ok "an unreachable cluster fails the plan"; else ok "an unreachable cluster fails the plan"; fi
+check "... with one error naming the cluster and the way out" \
+    grep -q "cluster-1: the API server at https://127.0.0.1:[0-9]* does not answer: .*plan with --refresh=false" "$T_DIR/out" "$T_DIR/err"
+
 echo "# $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" -eq 0 ]
