@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,6 +187,9 @@ static int spawn(const struct kube_exec_config *x, const char *path, char **env,
         dup2(null, 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
+        /* mesh's other descriptors (the state database, sockets) are not the plugin's: closed at
+         * exec (the error pipe stays usable until then). Older kernels: best effort. */
+        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         execvpe(path, argv, env);
         int en = errno;
         ssize_t w = write(ep[1], &en, sizeof(en));

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+
 #include "kube_fixture.h"
 #include "kubernetes/exec_cred.h"
 
@@ -61,6 +63,27 @@ static void test_token_expiry_env(void **state)
     assert_null(cr.cert_pem);
     kube_exec_cred_release(&cr);
     kube_exec_config_free(x);
+}
+
+static void test_no_inherited_descriptors(void **state)
+{
+    int fd = open("/dev/null", O_RDONLY);  /* no O_CLOEXEC: like a descriptor mesh forgot to mark */
+    assert_true(fd > 2);
+    char script[600];
+    snprintf(script, sizeof(script),
+             "#!/bin/sh\n"
+             "[ -e /proc/$$/fd/%d ] && { echo 'fd %d leaked' >&2; exit 4; }\n"
+             "echo '{\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n", fd, fd);
+    struct kube_exec_config *x = plugin("fds.sh", script);
+    struct kube_exec_cred cr;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = kube_exec_run(x, 10, &cr, &e);
+    if (rc) print_message("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    kube_exec_cred_release(&cr);
+    kube_exec_config_free(x);
+    close(fd);
 }
 
 static void test_client_certificate(void **state)
@@ -164,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_expiry_env),
+        cmocka_unit_test(test_no_inherited_descriptors),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_failing_plugin),
         cmocka_unit_test(test_garbage_not_echoed),
