@@ -52,6 +52,10 @@ expect_ok "version with the kubeconfig's token" "$(cfg "$F1/kubeconfig")" versio
 check "gitVersion answered" grep -q '"gitVersion":"v1' "$T_DIR/out"
 check "one API call counted" grep -q '"api_calls":1,' "$T_DIR/err"
 no_secret_in_output "the token is never printed" "$TOKEN"
+MESH_LOG=debug expect_ok "version with the debug log on" "$(cfg "$F1/kubeconfig")" version
+check "the debug log shows the request" grep -q "http: > GET https://127.0.0.1:[0-9]*/version" "$T_DIR/err"
+check "... with the Authorization header redacted" grep -q "http: > Authorization: REDACTED" "$T_DIR/err"
+no_secret_in_output "the debug log never prints the token" "$TOKEN"
 
 # ---- client certificate and key (data), no token ----
 {
@@ -140,6 +144,10 @@ expect_err "a conflict names the other manager and the field" \
     "$C" apply "${CM/VALUE/mesh2}"
 expect_ok "force takes the field over" "$C" apply "${CM/VALUE/mesh2}" force
 check "the live object has mesh's value" grep -q '"foo":"mesh2"' "$T_DIR/out"
+MESH_LOG=debug expect_ok "apply a secret with the debug log on" "$C" apply \
+    '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"sec","namespace":"ns1"},"stringData":{"pw":"hunter2-secret-value"}}'
+if grep -q "hunter2-secret-value\|aHVudGVyMi1zZWNyZXQtdmFsdWU" "$T_DIR/err"; then not_ok "a Secret's data stays out of the debug log"; else
+    ok "a Secret's data stays out of the debug log"; fi
 
 # ---- 429 with Retry-After is retried; 404 is MESH_ENOTFOUND ----
 kube_fake_faults "$F1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/ns1/configmaps/cm","status":429,"retry_after":1,"count":2}]}'
