@@ -297,8 +297,9 @@ int kube_exec_run(const struct kube_exec_config *x, double timeout, struct kube_
     char *path = strchr(x->command, '/') ? kube_path_join(x->dir, x->command) : xstrdup(x->command);
     struct strbuf info = STRBUF_INIT;
     strbuf_init(&info);
-    strbuf_addf(&info, "KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false}}",
-                x->api_version ? x->api_version : "client.authentication.k8s.io/v1");
+    strbuf_addf(&info, "KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"spec\":{%s%s%s\"interactive\":false}}",
+                x->api_version ? x->api_version : "client.authentication.k8s.io/v1", x->cluster_json ? "\"cluster\":" : "",
+                x->cluster_json ? x->cluster_json : "", x->cluster_json ? "," : "");
     char **env = child_env(x, info.buf);
     struct child ch = {0};
     int rc = spawn(x, path, env, &ch, e);

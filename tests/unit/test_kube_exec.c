@@ -49,15 +49,19 @@ static void test_token_expiry_env(void **state)
         "#!/bin/sh\n"
         "echo \"$KUBERNETES_EXEC_INFO\" | grep -q '\"interactive\":false' || exit 5\n"
         "echo \"$KUBERNETES_EXEC_INFO\" | grep -q 'client.authentication.k8s.io/v1\"' || exit 6\n"
+        "echo \"$KUBERNETES_EXEC_INFO\" | grep -q '\"spec\":{\"cluster\":{\"server\":\"https://x\"},\"interactive\"' || exit 10\n"
         "[ \"$1\" = arg-one ] || exit 7\n"
         "read line && exit 8\n"  /* stdin is /dev/null: read fails */
         "echo 'a warning on stderr' >&2\n"
         "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
         "\"status\":{\"token\":\"tok-%s\",\"expirationTimestamp\":\"2030-01-02T03:04:05Z\"}}' \"$PLUGIN_VAR\"\n");
+    x->cluster_json = strdup("{\"server\":\"https://x\"}");  /* provideClusterInfo */
     struct kube_exec_cred cr;
     struct mesh_err e;
     mesh_err_init(&e);
-    assert_int_equal(kube_exec_run(x, 10, &cr, &e), 0);
+    int rc = kube_exec_run(x, 10, &cr, &e);
+    if (rc) print_message("%s\n", e.msg);
+    assert_int_equal(rc, 0);
     assert_string_equal(cr.token, "tok-from-config");
     assert_int_equal(cr.expires, 1893553445LL);
     assert_null(cr.cert_pem);
