@@ -135,9 +135,11 @@ static int wait_answer(struct call *c, const json_t *cfg, json_t **outputs)
             json_decref(version);
             break;
         }
-        /* Bad input will not get better; anything else (refused, TLS not up, 5xx, a 401 while
-         * the cluster's access entries propagate) may. */
-        if (rc == MESH_EINVAL || rc == MESH_ECANCELED || (c->cancel && *c->cancel)) {
+        /* Bad input or a credential that cannot be made (a missing exec plugin) will not get
+         * better; anything else (refused, TLS not up, 5xx, a 401 while the cluster's access
+         * entries propagate) may. */
+        if (rc == MESH_EINVAL || rc == MESH_ECANCELED || (c->cancel && *c->cancel) ||
+            strcmp(e.cause, KUBE_CAUSE_CREDENTIAL) == 0) {
             kube_fail(c, &e);
             break;
         }

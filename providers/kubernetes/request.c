@@ -112,7 +112,10 @@ int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, 
     int rc = 0, refreshed = 0;
     for (int waits = 0;;) {
         struct kube_cred *cred = NULL;
-        if ((rc = kube_cred_get(k, &cred, e)) < 0) break;
+        if ((rc = kube_cred_get(k, &cred, e)) < 0) {
+            mesh_err_set_cause(e, KUBE_CAUSE_CREDENTIAL, "");
+            break;
+        }
         struct mesh_err herr;
         mesh_err_init(&herr);
         rc = send_once(k, r, url.buf, body, cred, &resp, &herr);
@@ -130,6 +133,7 @@ int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, 
         if (rc < 0) {
             if (k->retry_unreachable && !wait_unreachable(c, k, waits++, herr.msg)) continue;
             mesh_err_set(e, rc, NULL, "%s: the API server at %s does not answer: %s", k->cluster, k->server, herr.msg);
+            mesh_err_set_cause(e, KUBE_CAUSE_UNREACHABLE, "");
             break;
         }
         if (resp.status >= 200 && resp.status < 300)

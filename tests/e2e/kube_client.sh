@@ -190,5 +190,20 @@ if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then not_ok "an unreacha
 check "... with one error naming the cluster and the way out" \
     grep -q "cluster-1: the API server at https://127.0.0.1:[0-9]* does not answer: .*plan with --refresh=false" "$T_DIR/out" "$T_DIR/err"
 
+# A credential that cannot be made is not waited for: the connection fails at once, saying why.
+mkdir -p "$T_DIR/m2" && cp "$T_DIR/kc-exec-missing" "$T_DIR/m2/kubeconfig" && cp -r "$T_DIR/plugins" "$T_DIR/m2/"
+{
+    echo "mesh: {name: kc2}"
+    echo "resources:"
+    echo "  kubernetes_connection.c2: {cluster: cluster-2, kubeconfig: kubeconfig}"
+} >"$T_DIR/m2/spec.yaml"
+t0=$SECONDS
+(cd "$T_DIR/m2" && timeout 120 "$MESH" apply --auto-approve spec.yaml >"$T_DIR/out" 2>"$T_DIR/err")
+rc=$?
+if [ "$rc" = 1 ] && [ $((SECONDS - t0)) -lt 30 ]; then ok "a missing exec plugin fails the connection at once"; else
+    not_ok "a missing exec plugin fails the connection at once (exit $rc after $((SECONDS - t0)) s)"; show; fi
+check "... naming the cluster, the plugin and its installHint" \
+    grep -q "cluster-2: exec plugin plugins/missing-plugin cannot be run: .*run make deps" "$T_DIR/out" "$T_DIR/err"
+
 echo "# $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" -eq 0 ]
