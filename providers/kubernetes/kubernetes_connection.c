@@ -202,12 +202,20 @@ static int probe(struct call *c, const json_t *cfg, json_t **current)
     return rc;
 }
 
+/* What a read observes is that the server answers, and its version: the settable attributes
+ * are how mesh reaches it, not something the world holds, so the plan compares them with what
+ * was applied (the kubeconfig path as written, not as stored absolute). */
 static int conn_read(struct call *c, const json_t *outputs, json_t **current)
 {
-    json_t *cfg = normalized(outputs);
-    int rc = probe(c, cfg, current);
+    json_t *cfg = normalized(outputs), *full = NULL;
+    int rc = probe(c, cfg, &full);
     json_decref(cfg);
-    return rc;
+    if (rc) return rc;
+    *current = json_object();
+    json_object_set(*current, "id", json_object_get(full, "id"));
+    json_object_set(*current, "kubernetes_version", json_object_get(full, "kubernetes_version"));
+    json_decref(full);
+    return 0;
 }
 
 /* Nothing remote to adopt: answers when the server does; otherwise (unreachable, or a bad

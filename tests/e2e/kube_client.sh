@@ -185,6 +185,7 @@ check "the version is an output" grep -q "v1.32" "$T_DIR/show"
 if grep -qF -- "$TOKEN" "$T_DIR/show" "$T_DIR/out" "$T_DIR/err"; then not_ok "no token in state or output"; else ok "no token in state or output"; fi
 
 if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then ok "a second plan reads the connection"; else not_ok "a second plan reads the connection"; show; fi
+check "... and is empty (the path as written matches; the stored one is absolute)" grep -q "No changes" "$T_DIR/out"
 kube_fake_stop "$F1"
 if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then not_ok "an unreachable cluster fails the plan"; else ok "an unreachable cluster fails the plan"; fi
 check "... with one error naming the cluster and the way out" \
