@@ -14,7 +14,9 @@ interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.1 call (KMS, logs) by its
 X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey"), an EKS call by its
 method and path (POST /clusters -> "CreateCluster", see eks.route); the service is the SigV4
-credential scope's. Injected errors use the protocol's error shape: XML for Query, {"__type",
+credential scope's. A presigned GET of STS GetCallerIdentity (an EKS token being verified) is checked
+here (signature with the harness keys, 15-minute age) and answered by moto's GetCallerIdentity for
+that key, since moto routes an unsigned GET to S3. Injected errors use the protocol's error shape: XML for Query, {"__type",
 "message"} for JSON 1.1, an x-amzn-ErrorType header + {"message"} for REST-JSON (EKS).
 
 Control (JSON over HTTP on the same port, never forwarded):
@@ -59,6 +61,7 @@ import time
 import urllib.parse
 
 import eks
+import sigv4
 
 LOCK = threading.Lock()
 SERIAL_IAM = threading.Lock()
@@ -299,6 +302,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(400, "text/xml", xml.encode())
         if service == "eks":
             return self._serve_eks(body, query, callno, lost=kind == "lost")
+        if service == "sts" and self.command == "GET" and "X-Amz-Signature" in params:
+            return self._presigned_sts(query, params, lost=kind == "lost")
         self._forward(body, action, params, callno, lost=kind == "lost")
 
     def _serve_eks(self, body, query, callno, lost):
@@ -307,6 +312,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reset_connection()
         data = json.dumps(out).encode()
         self._reply(status, "application/json", data, headers + [("x-amzn-RequestId", str(eks.uuid.uuid4()))])
+
+    def _presigned_sts(self, query, params, lost):
+        """A presigned GET (an EKS token a Kubernetes API server checks): moto routes an unsigned GET by
+        Host (127.0.0.1 is S3) and never checks a query-string signature, so the proxy checks it here,
+        then answers with moto's own GetCallerIdentity, called with the keys that signed the URL."""
+        key = params["X-Amz-Credential"][0].split("/")[0]
+        scope = params["X-Amz-Credential"][0].split("/")
+        region = scope[2] if len(scope) > 2 else "us-east-1"
+        path = urllib.parse.urlsplit(self.path).path
+
+        def deny(code, msg, status=403):
+            return self._reply(*error_body("sts", "error", "query", {"code": code, "status": status, "message": msg}))
+        if params.get("Action", [""])[0] != "GetCallerIdentity":
+            return deny("InvalidAction", "only GetCallerIdentity may be presigned here", 400)
+        creds = EKS.up.creds  # None when moto checks no signature: then any key passes, as moto does
+        if creds and key != creds["key"]:
+            return deny("InvalidClientTokenId", "The security token included in the request is invalid.")
+        bad = sigv4.verify_presigned(self.command, path, query, self.headers, creds["secret"] if creds else None)
+        if bad:
+            return deny(*bad)
+        st, _, data = sigv4.query_call(self.upstream, region, "sts",
+                                       {"Action": "GetCallerIdentity", "Version": "2011-06-15"},
+                                       creds or {"key": key, "secret": "unchecked"})
+        if lost:
+            return self._reset_connection()
+        self._reply(st, "text/xml", data)
 
     def _release_nat_eni(self, nat_id):
         region = region_of(self.headers)

@@ -7,6 +7,7 @@ the release of a NAT gateway's interface) and the orphan counter sign like any c
   call(url, region, service, method, path, query, body, headers, creds) -> (status, headers, bytes)
   query_call(url, region, service, params, creds)          form-encoded Query API (EC2, IAM, STS)
   json_call(url, region, service, target, body, creds)     JSON 1.1 (KMS "TrentService.X", logs)
+  verify_presigned(method, path, query, headers, secret)  checks a presigned URL (an EKS token's STS call)
 creds: {"key": ..., "secret": ...} or None (then a fixed test key, enough when moto does not check).
 """
 import datetime
@@ -86,3 +87,56 @@ def json_call(url, region, service, target, payload, creds):
         return st, json.loads(data or b"{}")
     except ValueError:
         return st, {"__type": "BadReply", "message": data[:200].decode("utf-8", "replace")}
+
+
+def verify_presigned(method, path, query, headers, secret, now=None, max_age=900):
+    """Check a presigned (query-string) SigV4 URL as AWS does: None if good, else (code, message).
+    headers: the request's headers (any mapping with .get, names case-insensitive). A presigned
+    STS GetCallerIdentity stays valid for 15 minutes after X-Amz-Date whatever X-Amz-Expires says
+    (aws-iam-authenticator relies on it: its tokens say 60 and live 14 minutes), hence max_age."""
+    q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    for need in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"):
+        if need not in q:
+            return "AccessDenied", "missing " + need
+    if q["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+        return "IncompleteSignature", "unsupported algorithm"
+    try:
+        signed_at = datetime.datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return "IncompleteSignature", "bad X-Amz-Date"
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    age = (now - signed_at).total_seconds()
+    if age > max_age:
+        return "ExpiredToken", "Signature expired: %s is now earlier than %s" % (
+            (signed_at + datetime.timedelta(seconds=max_age)).strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%dT%H%M%SZ"))
+    if age < -300:
+        return "SignatureDoesNotMatch", "Signature not yet current"
+    cred = q["X-Amz-Credential"].split("/")
+    if len(cred) != 5 or cred[4] != "aws4_request":
+        return "IncompleteSignature", "bad X-Amz-Credential"
+    _, day, region, service, _ = cred
+    names = q["X-Amz-SignedHeaders"].lower().split(";")
+    canon_headers = ""
+    for n in names:
+        v = headers.get(n)
+        if v is None:
+            return "SignatureDoesNotMatch", "signed header %s missing from the request" % n
+        canon_headers += "%s:%s\n" % (n, " ".join(str(v).strip().split()))
+    pairs = sorted((k, v) for k, v in q.items() if k != "X-Amz-Signature")
+    canon_query = "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
+                           for k, v in pairs)
+    canon_path = urllib.parse.quote(path or "/", safe="/-_.~%")
+    if secret is None:  # the caller cannot know the key's secret (moto not checking): format only
+        return None
+    k = _hmac(("AWS4" + secret).encode(), day)
+    for part in (region, service, "aws4_request"):
+        k = _hmac(k, part)
+    # botocore hashes the (empty) body of a presigned GET; other signers write UNSIGNED-PAYLOAD
+    for payload in (hashlib.sha256(b"").hexdigest(), "UNSIGNED-PAYLOAD"):
+        creq = "\n".join([method, canon_path, canon_query, canon_headers, ";".join(names), payload])
+        sts = "\n".join(["AWS4-HMAC-SHA256", q["X-Amz-Date"], "/".join(cred[1:]),
+                         hashlib.sha256(creq.encode()).hexdigest()])
+        if hmac.compare_digest(hmac.new(k, sts.encode(), hashlib.sha256).hexdigest(), q["X-Amz-Signature"]):
+            return None
+    return "SignatureDoesNotMatch", ("The request signature we calculated does not match the signature you "
+                                     "provided. Check your AWS Secret Access Key and signing method.")
