@@ -215,5 +215,20 @@ expect_rc "with a wrong AWS secret kubectl is refused (401)" 1 env AWS_SECRET_AC
     kubectl --kubeconfig "$F" get ns
 check "... as Unauthorized" grep -qi "unauthorized\|must be logged in" "$T_DIR/last.err"
 
+# ---- the spec's mesh: section (its AWS profile) makes the token, also through the kubeconfig ----
+mkdir -p "$HOME/.aws"
+printf '[tokprof]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" \
+    >"$HOME/.aws/credentials"
+sed -i 's/^mesh: {name: kt}$/mesh: {name: kt, profile: tokprof}/' mesh.yaml
+noenv() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$@"; }
+expect_rc "without keys in the environment, mesh token signs with the spec's mesh: profile" 0 noenv "$MESH" token c1
+out=$(sts "$(cat "$T_DIR/last.out")" c1)
+check "... and STS accepts that token" sh -c 'case "$0" in "200 "*mesh-harness*) ;; *) exit 1;; esac' "$out"
+expect_rc "without the spec (--state only) there are no credentials" 1 noenv sh -c 'cd / && "$0" token c1 --state "$1"' \
+    "$MESH" "$STATE"
+check "... and the error says why, naming the cluster" grep -q "cluster c1: cannot make a token: " "$T_DIR/last.err"
+expect_rc "kubectl through the kubeconfig (its exec names the spec) uses the profile" 0 noenv sh -c \
+    'cd / && kubectl --kubeconfig "$0" get ns' "$F"
+
 echo "# $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" -eq 0 ]
