@@ -20,7 +20,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "driver.h"
-#include "kubeconfig.h"
+#include "kubeconfig_write.h"
 #include "session.h"
 #include "spec/spec.h"
 #include "store.h"

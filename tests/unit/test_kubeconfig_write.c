@@ -1,4 +1,4 @@
-/* test_kubeconfig.c: the kubeconfig `mesh kubeconfig` writes (engine/kubeconfig.c): a new file
+/* test_kubeconfig_write.c: the kubeconfig `mesh kubeconfig` writes (engine/kubeconfig_write.c): a new file
  * exactly; merging keeps other entries, keys, order, quoting and tags, replaces this cluster's
  * entries in place (dropping duplicates) and sets current-context; values that would read back
  * as something else are quoted; what is not a kubeconfig is refused with file:line:col. */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubeconfig.h"
+#include "kubeconfig_write.h"
 
 static const char *const args[] = {"token", "c1", "--state", "/srv/p/.mesh/state.db"};
 static const struct kubeconfig_entry c1 = {"c1", "https://c1.example:443", "Q0EtREFUQQ==", "/usr/bin/mesh", args, 4};

@@ -1,10 +1,10 @@
-/* kubeconfig.h: the kubeconfig `mesh kubeconfig` writes for a cluster mesh made: a cluster (server,
- * CA), a user whose `exec` entry runs `mesh token CLUSTER` (no secret is ever written), and a
+/* kubeconfig_write.h: the kubeconfig `mesh kubeconfig` writes for a cluster mesh made: a cluster
+ * (server, CA), a user whose `exec` entry runs `mesh token CLUSTER` (no secret is ever written), and a
  * context, all named after the cluster, merged into an existing file as `aws eks
  * update-kubeconfig` merges: this cluster's three entries are replaced or added, current-context
  * is set, and everything else is kept as it was. */
-#ifndef MESH_KUBECONFIG_H
-#define MESH_KUBECONFIG_H
+#ifndef MESH_KUBECONFIG_WRITE_H
+#define MESH_KUBECONFIG_WRITE_H
 
 #include <stddef.h>
 

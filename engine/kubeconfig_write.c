@@ -1,8 +1,9 @@
-/* kubeconfig.c: read a kubeconfig into a tree that remembers how each node was written (style,
- * tag), swap in one cluster's entries, and write it back with libyaml's emitter (see
- * kubeconfig.h). Keeping styles and tags, rather than converting to JSON, means a value the user
- * wrote as `yes` or `'0123'` reads back exactly as before, whatever YAML schema kubectl applies. */
-#include "kubeconfig.h"
+/* kubeconfig_write.c: read a kubeconfig into a tree that remembers how each node was written
+ * (style, tag), swap in one cluster's entries, and write it back with libyaml's emitter (see
+ * kubeconfig_write.h). Keeping styles and tags, rather than converting to JSON, means a value the
+ * user wrote as `yes` or `'0123'` reads back exactly as before, whatever YAML schema kubectl
+ * applies. */
+#include "kubeconfig_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
