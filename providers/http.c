@@ -298,7 +298,12 @@ static void log_response(const struct http_request *req, const struct http_respo
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
-    strbuf_add(ctx, data, size * n);
+    struct http_response *resp = ctx;
+    if (resp->max_body && resp->body.len + size * n > resp->max_body) {
+        resp->too_big = 1;
+        return 0;  /* curl stops the transfer: CURLE_WRITE_ERROR */
+    }
+    strbuf_add(&resp->body, data, size * n);
     return size * n;
 }
 
@@ -343,6 +348,27 @@ static struct curl_slist *build_headers(const struct http_request *req)
     return list;
 }
 
+/* The blobs are passed without a copy (CURL_BLOB_NOCOPY): curl keeps no copy of a key to free
+ * unwiped, and curl_easy_reset before every request drops the previous client's blobs, so a
+ * thread's cached handle never lends one cluster's certificate to another. */
+static void set_blob(CURL *h, CURLoption opt, const struct http_blob *b)
+{
+    struct curl_blob blob = {(void *)b->data, b->len, CURL_BLOB_NOCOPY};
+    curl_easy_setopt(h, opt, &blob);
+}
+
+static void set_tls_material(CURL *h, const struct http_client *c)
+{
+    if (c->ca_pem.len) set_blob(h, CURLOPT_CAINFO_BLOB, &c->ca_pem);
+    else if (c->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
+    if (c->cert_pem.len && c->key_pem.len) {
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        set_blob(h, CURLOPT_SSLCERT_BLOB, &c->cert_pem);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+        set_blob(h, CURLOPT_SSLKEY_BLOB, &c->key_pem);
+    }
+}
+
 static void setup_handle(CURL *h, const struct http_client *c, const struct http_request *req,
                          struct http_response *resp, struct curl_slist *headers)
 {
@@ -353,11 +379,11 @@ static void setup_handle(CURL *h, const struct http_client *c, const struct http
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
+    set_tls_material(h, c);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mesh/0.1");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     if (strcmp(req->method, "HEAD") == 0) {
@@ -412,6 +438,8 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
     if (!h) return CURLE_FAILED_INIT;
     struct curl_slist *headers = build_headers(req);
     http_response_reset(resp);
+    resp->max_body = req->max_reply;
+    resp->too_big = 0;
     setup_handle(h, c, req, resp, headers);
     curl_msg[0] = '\0';
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
@@ -420,6 +448,8 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->retry_after = parse_retry_after(http_response_header(resp, "Retry-After"));
+    } else if (resp->too_big) {
+        snprintf(curl_msg, CURL_ERROR_SIZE, "the reply is larger than %zu bytes", req->max_reply);
     } else if (!curl_msg[0]) {
         snprintf(curl_msg, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
     }

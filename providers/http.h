@@ -50,6 +50,7 @@ struct http_request {
     int secret_body;           /* redact the request body from debug logs */
     int secret_reply;          /* redact the reply body from debug logs */
     int max_attempts;          /* 0: the client's default */
+    size_t max_reply;          /* bytes; a longer reply body fails the request (0: no limit) */
     volatile sig_atomic_t *cancel;  /* NULL: the client's */
     http_classify_fn classify;
     http_prepare_fn prepare;
@@ -62,6 +63,8 @@ struct http_response {
     struct vec headers;        /* struct http_header *, owned, of the last reply */
     double retry_after;        /* seconds from Retry-After; < 0 when absent */
     int attempts;              /* how many attempts this request took */
+    size_t max_body;           /* set from the request's max_reply */
+    int too_big;               /* the body outgrew max_body: the transfer was cut */
 };
 
 /* One per run, shared by every worker: how many retries may still happen and how many did. */
@@ -70,8 +73,18 @@ struct http_retries {
     long budget;               /* < 0: unlimited */
 };
 
+/* PEM held in memory (libcurl blobs, never a temporary file). Not owned: the owner keeps it
+ * alive while requests run, and wipes a key itself. */
+struct http_blob {
+    const void *data;
+    size_t len;                /* 0: none */
+};
+
 struct http_client {
     const char *ca_bundle;     /* PEM file; NULL: the system store. Verification is always on. */
+    struct http_blob ca_pem;   /* CA certificates (PEM); when set, trusted instead of ca_bundle */
+    struct http_blob cert_pem; /* client certificate (PEM), with key_pem: mutual TLS */
+    struct http_blob key_pem;  /* its private key (PEM): a secret */
     long connect_timeout_ms;   /* default 10 s */
     long timeout_ms;           /* whole transfer, default 120 s */
     int max_attempts;          /* per request, default 10 */

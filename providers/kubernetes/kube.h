@@ -42,6 +42,11 @@ int kube_conn_open(const json_t *config, struct kube_conn **out, struct mesh_err
 void kube_conn_close(struct kube_conn *k);
 const char *kube_conn_cluster(const struct kube_conn *k);   /* "cluster-1" */
 const char *kube_conn_server(const struct kube_conn *k);    /* "https://…" */
+/* How long one request may take and how often a failed one is tried (0: keep): a connection's
+ * read asks once, quickly, whether the server answers. */
+void kube_conn_set_patience(struct kube_conn *k, long connect_timeout_ms, long timeout_ms, int max_attempts);
+/* {"display_name": "Kubernetes", "api_calls": N, "retries": M}: the provider's stats. */
+json_t *kube_conn_stats(const struct kube_conn *k);
 
 /* Which object: apiVersion ("v1", "apps/v1"), kind ("Secret"), namespace (NULL or "" for
  * cluster-scoped kinds), name. */
