@@ -6,37 +6,54 @@
 # real kubectl reads, with an exec entry running this mesh and no secret; merging keeps other
 # entries; a file that is not a kubeconfig is refused and left as it was. Last, the real kubectl
 # reaches a fake API server (tests/harness/kube) through that kubeconfig: the fake checks the
-# token mesh made against the harness's STS. The kubernetes_connection rows are written into
-# state with sqlite3, the way the connection driver stores them (CONTRACT: its outputs), so this
-# suite tests the commands alone. Prints "ok - NAME" / "not ok - NAME".
+# token mesh made against the harness's STS. The kubernetes_connection rows are made by applying
+# a spec of bare connections (the connection driver; no EKS cluster needed). Prints "ok - NAME" /
+# "not ok - NAME".
 source "$(dirname "$0")/../lib/common.sh"
 source "$T_TESTS/harness/aws/harness.sh"
 source "$T_TESTS/harness/kube/kube.sh"
 t_setup
 aws_harness_suite || { not_ok "AWS harness starts"; exit 1; }
-K="$T_DIR/kube-c1"
-trap 'kube_fake_stop "$K"; aws_harness_stop "$H"; t_cleanup' EXIT
-kube_fake_start "$K" c1 --sts-url "$PROXY_URL" || { not_ok "fake API server starts"; exit 1; }
-for c in sqlite3 kubectl; do command -v $c >/dev/null || { not_ok "$c on PATH"; exit 1; }; done
+command -v kubectl >/dev/null || { not_ok "kubectl on PATH"; exit 1; }
+# Two fake clusters that check EKS tokens with the harness's STS, named as their EKS clusters
+# (the x-k8s-aws-id a token is bound to).
+K="$T_DIR/kube-c1" K2="$T_DIR/kube-c2"
+trap 'kube_fake_stop "$K"; kube_fake_stop "$K2"; aws_harness_stop "$H"; t_cleanup' EXIT
+kube_fake_start "$K" c1 --sts-url "$PROXY_URL" || { not_ok "fake API server c1 starts"; exit 1; }
+kube_fake_start "$K2" mesh-cluster-2 --sts-url "$PROXY_URL" || { not_ok "fake API server mesh-cluster-2 starts"; exit 1; }
 
-# ---- a state holding three connections: two EKS clusters mesh made, one reached by kubeconfig ----
+# ---- a state holding three connections, made by the connection driver: two EKS clusters and
+# one reached through a kubeconfig (the fake c1's own, with its static token) ----
 P="$T_DIR/project"
 mkdir -p "$P"
 cd "$P" || exit 1
-cat >mesh.yaml <<'EOF'
+URL=$(cat "$K/url")
+CA=$(base64 -w0 <"$K/ca.crt")
+cat >mesh.yaml <<EOF
 mesh: {name: kt}
 resources:
   null_resource.marker: {}
+  kubernetes_connection.c1:
+    cluster: c1
+    server: $URL
+    ca_data: $CA
+    auth: eks
+    eks_cluster_name: c1
+    region: us-west-2
+  kubernetes_connection.cluster-2:
+    cluster: cluster-2
+    server: $(cat "$K2/url")
+    ca_data: $(base64 -w0 <"$K2/ca.crt")
+    auth: eks
+    eks_cluster_name: mesh-cluster-2
+    region: eu-west-1
+  kubernetes_connection.onprem:
+    cluster: onprem
+    kubeconfig: $K/kubeconfig
+    context: c1
 EOF
-expect_rc "apply makes a state" 0 "$MESH" apply --auto-approve
-URL=$(cat "$K/url")
-CA=$(base64 -w0 <"$K/ca.crt")
-conn() {  # ADDRESS OUTPUTS_JSON
-    sqlite3 .mesh/state.db "INSERT INTO resources (address, type, outputs) VALUES ('$1', 'kubernetes_connection', '$2')"
-}
-conn kubernetes_connection.c1 "{\"auth\":\"eks\",\"ca_data\":\"$CA\",\"cluster\":\"c1\",\"eks_cluster_name\":\"c1\",\"id\":\"$URL\",\"region\":\"us-west-2\",\"server\":\"$URL\"}"
-conn kubernetes_connection.cluster-2 '{"auth":"eks","cluster":"cluster-2","eks_cluster_name":"mesh-cluster-2","id":"https://x.example","region":"eu-west-1","server":"https://x.example"}'
-conn kubernetes_connection.onprem '{"cluster":"onprem","context":"prod","id":"https://10.0.0.1:6443","kubeconfig":"/home/ops/.kube/config","server":"https://10.0.0.1:6443"}'
+expect_rc "apply makes the connections (the API servers accept mesh's tokens)" 0 "$MESH" apply --auto-approve
+check "... the connection driver stored c1's outputs" sh -c '"$0" state show kubernetes_connection.c1 | grep -q kubernetes_version' "$MESH"
 STATE="$P/.mesh/state.db"
 SPEC="$P/mesh.yaml"
 SELF=$(readlink -f "$MESH")
@@ -121,8 +138,8 @@ out=$(cd "$T_DIR/empty" && "$MESH" token c1 2>&1)
 check "without a state: a clear error" sh -c 'case "$0" in *"there is no state at .mesh/state.db; run mesh apply first"*) ;; *) exit 1;; esac' "$out"
 check "... and no state file is made" test ! -e "$T_DIR/empty/.mesh"
 expect_rc "a kubeconfig cluster has no mesh token" 1 "$MESH" token onprem
-check "... it says to use the kubeconfig" grep -q \
-    "cluster onprem is reached through your kubeconfig /home/ops/.kube/config (context prod); use it directly" "$T_DIR/last.err"
+check "... it says to use the kubeconfig" grep -qF \
+    "cluster onprem is reached through your kubeconfig $K/kubeconfig (context c1); use it directly" "$T_DIR/last.err"
 expect_rc "nor a mesh kubeconfig" 1 "$MESH" kubeconfig onprem -o "$T_DIR/never"
 check "... and writes no file" test ! -e "$T_DIR/never"
 expect_rc "kubeconfig of an unknown cluster fails" 1 "$MESH" kubeconfig c3
