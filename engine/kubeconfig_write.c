@@ -267,6 +267,35 @@ static struct kc_node *context_entry(const struct kubeconfig_entry *e)
     return entry_named(e->name, "context", c);
 }
 
+/* A file written as JSON (kubectl reads those too) stays JSON: what mesh adds to it is written
+ * in flow style with double-quoted strings. */
+static struct kc_node *kc_as_json(struct kc_node *n, int json)
+{
+    if (!json) return n;
+    if (n->kind == KC_SCALAR && n->style == YAML_ANY_SCALAR_STYLE) n->style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    else if (n->kind == KC_MAP) n->style = YAML_FLOW_MAPPING_STYLE;
+    else if (n->kind == KC_SEQ) n->style = YAML_FLOW_SEQUENCE_STYLE;
+    for (size_t i = 0; i < n->kids.len; i++) kc_as_json(n->kids.items[i], json);
+    return n;
+}
+
+/* Sets key of root to value (replacing the old value where it was, or appending), in the file's
+ * style. */
+static void root_set(struct kc_node *root, const char *key, struct kc_node *value)
+{
+    int json = root->style == YAML_FLOW_MAPPING_STYLE;
+    size_t slot;
+    struct kc_node *old = kc_get(root, key, &slot);
+    kc_as_json(value, json);
+    if (old) {
+        kc_free(old);
+        root->kids.items[slot] = value;
+        return;
+    }
+    vec_push(&root->kids, kc_as_json(kc_str(key), json));
+    vec_push(&root->kids, value);
+}
+
 /* The list under key (made when absent or null); MESH_EINVAL when it is something else. */
 static int list_of(const char *file, struct kc_node *root, const char *key, struct kc_node **list, struct mesh_err *err)
 {
@@ -279,12 +308,7 @@ static int list_of(const char *file, struct kc_node *root, const char *key, stru
     if (v && !kc_is_null(v))
         return mesh_err_set(err, MESH_EINVAL, file, "not a kubeconfig: `%s` is not a list", key);
     *list = kc_new(KC_SEQ);
-    if (v) {
-        kc_free(v);
-        root->kids.items[slot] = *list;
-    } else {
-        kc_put(root, key, *list);
-    }
+    root_set(root, key, *list);
     return 0;
 }
 
@@ -306,18 +330,6 @@ static void list_put(struct kc_node *list, const char *name, struct kc_node *ent
     }
     list->kids.len = out;
     if (!placed) vec_push(&list->kids, entry);
-}
-
-static void set_scalar(struct kc_node *root, const char *key, const char *value)
-{
-    size_t slot;
-    struct kc_node *v = kc_get(root, key, &slot);
-    if (!v) {
-        kc_put(root, key, kc_str(value));
-        return;
-    }
-    kc_free(v);
-    root->kids.items[slot] = kc_str(value);
 }
 
 /* A new kubeconfig in kubectl's key order. */
@@ -404,10 +416,11 @@ int kubeconfig_merge(const char *file, const char *existing, size_t len, const s
     if (!rc) rc = list_of(file, root, "users", &users, err);
     if (!rc) rc = list_of(file, root, "contexts", &contexts, err);
     if (!rc) {
-        list_put(clusters, e->name, cluster_entry(e));
-        list_put(users, e->name, user_entry(e));
-        list_put(contexts, e->name, context_entry(e));
-        set_scalar(root, "current-context", e->name);
+        int json = root->style == YAML_FLOW_MAPPING_STYLE;
+        list_put(clusters, e->name, kc_as_json(cluster_entry(e), json));
+        list_put(users, e->name, kc_as_json(user_entry(e), json));
+        list_put(contexts, e->name, kc_as_json(context_entry(e), json));
+        root_set(root, "current-context", kc_str(e->name));
         rc = kc_emit(root, out, err);
     }
     kc_free(root);

@@ -1,12 +1,14 @@
-/* test_kubeconfig_write.c: the kubeconfig `mesh kubeconfig` writes (engine/kubeconfig_write.c): a new file
- * exactly; merging keeps other entries, keys, order, quoting and tags, replaces this cluster's
- * entries in place (dropping duplicates) and sets current-context; values that would read back
- * as something else are quoted; what is not a kubeconfig is refused with file:line:col. */
+/* test_kubeconfig_write.c: the kubeconfig `mesh kubeconfig` writes (engine/kubeconfig_write.c):
+ * a new file exactly; merging keeps other entries, keys, order, quoting and tags, replaces this
+ * cluster's entries in place (dropping duplicates) and sets current-context; values that would
+ * read back as something else are quoted; a JSON file stays JSON; what is not a kubeconfig is
+ * refused with file:line:col. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +144,26 @@ static void test_null_lists(void **state)
     free(out);
 }
 
+/* A kubeconfig written as JSON stays JSON (kubectl reads both). */
+static void test_json_stays_json(void **state)
+{
+    const char *in = "{\"apiVersion\": \"v1\", \"kind\": \"Config\", \"clusters\": [{\"name\": \"x\", "
+                     "\"cluster\": {\"server\": \"https://x\", \"insecure-skip-tls-verify\": true}}]}\n";
+    char *out = merge(in, 0, NULL);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    if (!j) fail_msg("not JSON (%s) : %s", je.text, out);
+    assert_string_equal(json_string_value(json_object_get(j, "current-context")), "c1");
+    json_t *clusters = json_object_get(j, "clusters");
+    assert_int_equal(json_array_size(clusters), 2);
+    assert_true(json_is_true(json_object_get(json_object_get(json_array_get(clusters, 0), "cluster"), "insecure-skip-tls-verify")));
+    json_t *exec = json_object_get(json_object_get(json_array_get(json_object_get(j, "users"), 0), "user"), "exec");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(exec, "args"), 3)), "/srv/p/.mesh/state.db");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "contexts"), 0), "name")), "c1");
+    json_decref(j);
+    free(out);
+}
+
 /* A cluster name or path YAML would read as a boolean, null or number is quoted. */
 static void test_quoting(void **state)
 {
@@ -189,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_new),
         cmocka_unit_test(test_merge_keeps_theirs),
         cmocka_unit_test(test_null_lists),
+        cmocka_unit_test(test_json_stays_json),
         cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_refused),
     };
