@@ -184,6 +184,9 @@ static char *absolute(const char *path)
     return res ? res : xstrdup(path);
 }
 
+/* A kubeconfig is a few kilobytes; past this it is not one (or not a regular file). */
+#define KUBECONFIG_MAX (16 << 20)
+
 /* The file's text in *text (NULL when it does not exist); -1 with err set on a read error. */
 static int read_file(const char *path, char **text, size_t *len, struct mesh_err *err)
 {
@@ -194,12 +197,13 @@ static int read_file(const char *path, char **text, size_t *len, struct mesh_err
     struct strbuf sb = STRBUF_INIT;
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) strbuf_add(&sb, buf, n);
-    int bad = ferror(f);
+    while (sb.len <= KUBECONFIG_MAX && (n = fread(buf, 1, sizeof(buf), f)) > 0) strbuf_add(&sb, buf, n);
+    int bad = ferror(f), big = sb.len > KUBECONFIG_MAX;
     fclose(f);
-    if (bad) {
+    if (bad || big) {
         strbuf_release(&sb);
-        return mesh_err_set(err, MESH_ERR, path, "cannot read it");
+        return mesh_err_set(err, MESH_EINVAL, path, "%s; the file was not changed",
+                            big ? "not a kubeconfig: larger than 16 MiB" : "cannot read it");
     }
     *len = sb.len;
     *text = strbuf_detach(&sb);
