@@ -128,6 +128,20 @@ check "cluster-2's token is signed for its own region" test "$region2" = eu-west
 out=$(cd / && "$MESH" token c1 --state "$STATE" 2>&1)
 check "mesh token --state ABS works from any directory" sh -c 'case "$0" in *'"'"'"kind":"ExecCredential"'"'"'*) ;; *) exit 1;; esac' "$out"
 
+# while an apply holds the state lock, mesh token still answers (it reads without the lock)
+sed -i 's/null_resource.marker: {}/null_resource.marker: {input: busy}/' mesh.yaml
+MESH_FAULTS="delay:ms=4000" "$MESH" apply --auto-approve >"$T_DIR/slow.txt" 2>&1 &
+slow=$!
+for _ in $(seq 1 100); do grep -q "null_resource.marker: " "$T_DIR/slow.txt" && break; sleep 0.1; done
+t0=$(date +%s)
+"$MESH" token c1 >"$T_DIR/busy.json" 2>"$T_DIR/busy.err"
+rc=$?
+if [ $rc = 0 ] && kill -0 $slow 2>/dev/null && grep -q '"kind":"ExecCredential"' "$T_DIR/busy.json"; then
+    ok "mesh token answers while an apply holds the lock ($(($(date +%s) - t0))s)"
+else not_ok "mesh token during an apply (exit $rc)"; sed 's/^/    | /' "$T_DIR/busy.err" "$T_DIR/slow.txt"; fi
+wait $slow
+check "... and that apply finishes" grep -q "Apply complete" "$T_DIR/slow.txt"
+
 # ---- errors ----
 expect_rc "an unknown cluster fails" 1 "$MESH" token c2
 check "... naming the clusters in state and the nearest" grep -q \
