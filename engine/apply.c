@@ -105,7 +105,21 @@ static struct state_row *job_row(const struct job *j)
         json_array_foreach(j->e->res->sensitive, k, name) json_array_append(row->sensitive, name);
     free(row->run_id);
     row->run_id = xstrdup(j->run_id);
+    const char *conn = j->e->res ? j->e->res->connection : j->e->prior ? j->e->prior->connection : NULL;
+    row->connection = conn ? xstrdup(conn) : NULL;
     return row;
+}
+
+/* The intent's detail: the connection, so recovery can look for a cut-off create in the right
+ * cluster even once the spec no longer names it. NULL: nothing to say. Caller frees. */
+static char *intent_detail(const struct job *j)
+{
+    const char *conn = j->e->res ? j->e->res->connection : NULL;
+    if (!conn) return NULL;
+    json_t *d = json_pack("{s:s}", "connection", conn);
+    char *txt = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return txt;
 }
 
 static void progress(struct job *j, const char *status, double elapsed, const char *extra)
@@ -174,7 +188,9 @@ static void coord_dispatch(struct coord *co, struct pool *pool)
     int rc = store_begin(co->st, &e);
     for (size_t i = 0; !rc && i < n; i++) {
         struct job *j = co->ready.items[i];
-        rc = store_journal(co->st, co->o->run_id, j->e->address, job_action(j), "intent", NULL, &e);
+        char *detail = intent_detail(j);
+        rc = store_journal(co->st, co->o->run_id, j->e->address, job_action(j), "intent", detail, &e);
+        free(detail);
     }
     if (!rc) rc = store_commit(co->st, &e);
     if (rc) {

@@ -213,7 +213,10 @@ void job_run(struct pool *p, void *item, void *ctx)
         job_post(p, j, STAGE_SKIPPED, 0);  /* queued when the run stopped: never started */
         return;
     }
-    invoke_init(&c, d, e->address, j->run_id, job_action(j), &j->err);
+    /* The object is made in the connection the spec names; an old one is deleted where it lives. */
+    const char *conn = e->res ? e->res->connection : e->prior ? e->prior->connection : NULL;
+    const char *old_conn = e->prior ? e->prior->connection : conn;
+    invoke_init(&c, d, e->address, conn, j->run_id, job_action(j), &j->err);
     int rc;
     switch (j->kind) {
     case JOB_CREATE:
@@ -223,7 +226,9 @@ void job_run(struct pool *p, void *item, void *ctx)
         return;
     case JOB_REPLACE_DBC:
         job_set_deadline(j, &c, "delete");
+        c.connection = old_conn;
         rc = e->gone ? 0 : invoke_delete(&c, d, e->prior->outputs);
+        c.connection = conn;
         if (rc) {
             job_fail(p, j, rc);
             return;
@@ -245,6 +250,7 @@ void job_run(struct pool *p, void *item, void *ctx)
     case JOB_DELETE:
     case JOB_DELETE_DEPOSED:
         job_set_deadline(j, &c, "delete");
+        c.connection = old_conn;
         rc = e->gone ? 0 : invoke_delete(&c, d, j->old_outputs);
         if (rc) job_fail(p, j, rc);
         else if (job_timed_out(j, &c)) job_fail_timeout(p, j);

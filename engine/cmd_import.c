@@ -41,14 +41,16 @@ static int import_one(struct session *s, const char *address, const char *id, st
     const struct driver *d = r->driver;
     json_t *probe = json_pack("{s:s}", "id", id), *current = NULL;
     struct call c;
-    invoke_init(&c, d, address, s->run_id, "import", err);
+    invoke_init(&c, d, address, r->connection, s->run_id, "import", err);
     int rc = invoke_read(&c, d, probe, &current);
     json_decref(probe);
     if (rc == MESH_ENOTFOUND) return mesh_err_set(err, MESH_ENOTFOUND, address, "no %s with ID %s exists", d->type, id);
     if (rc) return rc;
     struct state_row *row = state_row_new(address, "", d->type);
     import_split(d, current, row->inputs, row->outputs);
-    json_object_set_new(row->outputs, "id", json_string(id));
+    /* a driver that finds objects by another name (Kubernetes: NAMESPACE/NAME) reports their id */
+    if (!json_is_string(json_object_get(row->outputs, "id"))) json_object_set_new(row->outputs, "id", json_string(id));
+    row->connection = r->connection ? xstrdup(r->connection) : NULL;
     json_decref(row->sensitive);
     row->sensitive = spec_sensitive_names(r, d);
     for (size_t i = 0; i < r->deps.len; i++) {

@@ -68,11 +68,13 @@ static int state_show(struct session *s, const char *address)
             json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o, s:O}", "address", r->address, "deposed", r->deposed,
                                    "resource_type", r->type, "attributes", redacted(r, r->inputs), "outputs",
                                    redacted(r, r->outputs), "depends_on", r->deps);
+            if (r->connection) json_object_set_new(ev, "connection", json_string(r->connection));
             ui_event("resource", ev);
             continue;
         }
         printf("# %s%s%s\n  type: %s\n", r->address, r->deposed[0] ? " (deposed " : "", r->deposed[0] ? r->deposed : "", r->type);
         if (r->deposed[0]) printf("  (deposed: an old object waiting to be deleted)\n");
+        if (r->connection) printf("  connection: %s\n", r->connection);
         show_section(r, "attributes", r->inputs);
         show_section(r, "outputs", r->outputs);
         if (json_array_size(r->deps)) {

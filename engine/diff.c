@@ -118,6 +118,35 @@ static void diff_update(struct plan_entry *e)
     }
 }
 
+static int same_connection(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* A resource lives in its connection's cluster: a connection made anew (its cluster replaced, or
+ * created while state still holds the resource) or another connection means the object must be
+ * made again there. An object that moves to another connection is deleted where it lived; one
+ * whose connection is made anew is not deleted one by one: it goes with its old cluster (which
+ * a replaced EKS cluster is deleted with, so there is nothing left to reach it through). */
+static void diff_connection(struct differ *df, struct plan_entry *e, const struct spec_resource *r)
+{
+    if (!e->prior || e->gone || e->action == ACT_CREATE || e->action == ACT_REPLACE) return;
+    char why[700] = "";
+    if (!same_connection(r->connection, e->prior->connection)) {
+        snprintf(why, sizeof(why), "it moves from %s to %s", e->prior->connection ? e->prior->connection : "no connection",
+                 r->connection ? r->connection : "no connection");
+    } else if (r->connection) {
+        const struct plan_entry *ce = map_get(&df->plan->by_address, r->connection);
+        if (ce && (ce->action == ACT_REPLACE || ce->action == ACT_CREATE)) {
+            snprintf(why, sizeof(why), "its connection %s is %s: it is made there anew; the old object is left to "
+                     "the old cluster", r->connection, ce->action == ACT_REPLACE ? "replaced (a new cluster)" : "created");
+            e->gone = 1;
+        }
+    }
+    if (!why[0]) return;
+    e->action = ACT_REPLACE;
+    e->create_before_destroy = !e->gone && (e->driver->flags & DRIVER_CREATE_BEFORE_DESTROY) != 0;
+    free(e->reason);
+    e->reason = xstrdup(why);
+}
+
 static void diff_resource(struct differ *df, const struct spec_resource *r)
 {
     struct plan *p = df->plan;
@@ -137,6 +166,7 @@ static void diff_resource(struct differ *df, const struct spec_resource *r)
     } else {
         diff_update(e);
     }
+    diff_connection(df, e, r);
     vec_push(&p->entries, e);
     map_put(&p->by_address, e->address, e);
 }

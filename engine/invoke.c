@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cancel.h"
+#include "connections.h"
 #include "fault.h"
 
 static int (*guard_fn)(void *ctx, struct mesh_err *err);
@@ -17,8 +18,8 @@ void invoke_set_guard(int (*guard)(void *ctx, struct mesh_err *err), void *ctx)
     guard_ctx = ctx;
 }
 
-void invoke_init(struct call *c, const struct driver *d, const char *address, const char *run_id,
-                 const char *action, struct mesh_err *err)
+void invoke_init(struct call *c, const struct driver *d, const char *address, const char *connection,
+                 const char *run_id, const char *action, struct mesh_err *err)
 {
     memset(c, 0, sizeof(*c));
     c->address = address;
@@ -26,13 +27,38 @@ void invoke_init(struct call *c, const struct driver *d, const char *address, co
     c->run_id = run_id;
     c->cancel = &cancel_flag;
     c->err = err;
-    c->provider = provider_handle(d, err);
+    c->connection = connection;
     /* Stable per (run, address, action): a retried create after a crash reuses the same token. */
     unsigned char md[SHA256_DIGEST_LENGTH];
     char buf[512];
     snprintf(buf, sizeof(buf), "%s|%s|%s", run_id ? run_id : "", address, action);
     SHA256((const unsigned char *)buf, strlen(buf), md);
     for (int i = 0; i < 16; i++) snprintf(c->token + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The provider handle for one driver call: the connection's (opened from its outputs in state),
+ * else the run's. A connection state does not hold yet cannot be reached: say which. */
+static int invoke_acquire(struct call *c, const struct driver *d)
+{
+    c->provider = NULL;
+    if (!d->provider) return 0;
+    json_t *config = NULL;
+    if (c->connection && !(config = conn_table_get(c->connection)))
+        return mesh_err_set(c->err, MESH_ERR, c->address,
+                            "its connection %s is not in state, so mesh cannot reach where it lives; apply the "
+                            "connection first (it is applied before its resources), or `mesh state rm` this "
+                            "resource if its cluster is gone", c->connection);
+    c->provider = provider_acquire(d, c->connection, config, c->err);
+    json_decref(config);
+    if (c->provider) return 0;
+    return mesh_err_isset(c->err) ? c->err->code
+                                  : mesh_err_set(c->err, MESH_ERR, c->address, "%s: could not open the provider", d->type);
+}
+
+static void invoke_release(struct call *c, const struct driver *d)
+{
+    provider_release(d, c->provider);
+    c->provider = NULL;
 }
 
 /* A driver that fails without saying why still gets a message a person can act on. */
@@ -46,13 +72,13 @@ static int invoke_done(struct call *c, const char *op, int rc)
 #define INVOKE(op, expr)                                                              \
     do {                                                                              \
         long seq_;                                                                    \
-        if (d->provider && !c->provider)                                              \
-            return mesh_err_isset(c->err) ? c->err->code : MESH_ERR;                  \
         int rc_ = fault_before(c->type, c->address, op, &seq_, c->err);               \
         if (rc_) return rc_;                                                          \
         /* after the fault layer's delay: the last moment before the world changes */  \
         if (guard_fn && (rc_ = guard_fn(guard_ctx, c->err)) != 0) return rc_;        \
+        if ((rc_ = invoke_acquire(c, d)) != 0) return rc_;                            \
         rc_ = (expr);                                                                 \
+        invoke_release(c, d);                                                         \
         fault_after(seq_, op);                                                        \
         return invoke_done(c, op, rc_);                                               \
     } while (0)

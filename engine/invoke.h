@@ -10,9 +10,11 @@
 /* A check that runs before every driver call and refuses it when non-zero (the state lock's
  * lease: a run that lost it must not touch the world). NULL: none. Set before workers start. */
 void invoke_set_guard(int (*guard)(void *ctx, struct mesh_err *err), void *ctx);
-/* Fills c for (driver, address, run, action); err must outlive the call. */
-void invoke_init(struct call *c, const struct driver *d, const char *address, const char *run_id,
-                 const char *action, struct mesh_err *err);
+/* Fills c for (driver, address, run, action); err must outlive the call. connection: the address
+ * of the connection the resource belongs to, or NULL; each driver call then runs with the provider
+ * handle opened from that connection's outputs in state (connections.h), held for the call. */
+void invoke_init(struct call *c, const struct driver *d, const char *address, const char *connection,
+                 const char *run_id, const char *action, struct mesh_err *err);
 int invoke_create(struct call *c, const struct driver *d, const json_t *desired, json_t **outputs);
 int invoke_wait(struct call *c, const struct driver *d, const json_t *outputs, json_t **ready);
 int invoke_find(struct call *c, const struct driver *d, const json_t *desired, json_t **outputs);

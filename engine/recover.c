@@ -18,11 +18,25 @@
 #include "store.h"
 #include "ui.h"
 #include "base/duration.h"
+#include "connections.h"
 #include "base/xalloc.h"
 
 static int is_create_action(const char *a)
 {
     return strcmp(a, "create") == 0 || strcmp(a, "replace") == 0 || strcmp(a, "rollback-create") == 0;
+}
+
+/* The connection of an interrupted create: the spec's, else the one its intent recorded (the spec
+ * may no longer name it). Into buf; NULL when it has none. */
+static const char *recover_connection(const struct spec *spec, const struct journal_entry *je, char *buf, size_t n)
+{
+    const struct spec_resource *sr = spec ? spec_find(spec, je->address) : NULL;
+    const char *conn = sr ? sr->connection : NULL;
+    json_t *d = !sr && je->detail ? json_loads(je->detail, 0, NULL) : NULL;
+    if (d) conn = json_string_value(json_object_get(d, "connection"));
+    if (conn) snprintf(buf, n, "%s", conn);
+    json_decref(d);
+    return conn ? buf : NULL;
 }
 
 struct recover_lookup {
@@ -75,7 +89,7 @@ static int recover_wait(struct store *st, const struct driver *d, const char *ad
     if (!rc && row) {
         if (!ui.json) ui_out("%s: waiting for the object the cut-off run created to be ready...\n", address);
         struct call c;
-        invoke_init(&c, d, address, run_id, "wait", &e);
+        invoke_init(&c, d, address, row->connection, run_id, "wait", &e);
         if (d->timeout_create > 0) c.deadline = mesh_now_mono() + d->timeout_create;
         json_t *ready = NULL;
         rc = invoke_wait(&c, d, row->outputs, &ready);
@@ -104,7 +118,8 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     struct mesh_err e;
     mesh_err_init(&e);
     struct call c;
-    invoke_init(&c, d, je->address, run_id, "find", &e);
+    char conn[1024];
+    invoke_init(&c, d, je->address, recover_connection(spec, je, conn, sizeof(conn)), run_id, "find", &e);
     int rc = invoke_find(&c, d, desired, &outs);
     if (rc == MESH_ENOTFOUND) {
         json_decref(desired);
@@ -128,6 +143,7 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     row->sensitive = spec_sensitive_names(sr, d);  /* the spec's marks too: an adopted secret stays encrypted */
     free(row->run_id);
     row->run_id = xstrdup(run_id);
+    row->connection = c.connection ? xstrdup(c.connection) : NULL;
     for (size_t i = 0; sr && i < sr->deps.len; i++)
         json_array_append_new(row->deps, json_string(((struct spec_dep *)sr->deps.items[i])->address));
     /* A create-before-destroy replacement: the old object is still current; keep it, deposed. */
@@ -212,6 +228,7 @@ static int recover_one(struct store *st, const struct spec *spec, const char *cu
     struct vec pending = VEC_INIT, rows = VEC_INIT;
     int rc = store_journal_pending(st, cut, &pending, err);
     if (!rc) rc = store_load(st, &rows, err);
+    if (!rc) conn_table_load(&rows);  /* adopting and rolling back reach objects through them */
     int past_phase1 = 0;
     for (size_t i = 0; !rc && i < pending.len; i++) {
         const struct journal_entry *je = pending.items[i];
@@ -289,7 +306,8 @@ static int preview_adopt(const struct spec *spec, const char *cut, const struct 
         struct mesh_err e;
         mesh_err_init(&e);
         struct call c;
-        invoke_init(&c, d, je->address, cut, "find", &e);
+        char conn[1024];
+        invoke_init(&c, d, je->address, recover_connection(spec, je, conn, sizeof(conn)), cut, "find", &e);
         int rc = invoke_find(&c, d, desired, &outs);
         if (rc == MESH_ENOTFOUND) {
             json_decref(desired);
@@ -321,6 +339,7 @@ static int preview_adopt(const struct spec *spec, const char *cut, const struct 
         json_decref(row->outputs);
         row->inputs = desired;
         row->outputs = outs;
+        row->connection = c.connection ? xstrdup(c.connection) : NULL;
         for (size_t i = 0; sr && i < sr->deps.len; i++)
             json_array_append_new(row->deps, json_string(((struct spec_dep *)sr->deps.items[i])->address));
         vec_push(rows, row);

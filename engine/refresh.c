@@ -26,7 +26,7 @@ struct refresh_chunk {
 
 static void refresh_one(struct refresh_result *r)
 {
-    if (r->row->predicted) return;  /* the world holds it only once recovery ran: plan against the row */
+    if (r->row->predicted || r->skipped) return;  /* the world holds it only once recovery ran: plan against the row */
     const struct driver *d = driver_find(r->row->type);
     if (!d) {
         r->rc = mesh_err_set(&r->err, MESH_ERR, r->row->address,
@@ -34,7 +34,7 @@ static void refresh_one(struct refresh_result *r)
                              r->row->type);
     } else {
         struct call c;
-        invoke_init(&c, d, r->row->address, r->run_id, "read", &r->err);
+        invoke_init(&c, d, r->row->address, r->row->connection, r->run_id, "read", &r->err);
         r->rc = invoke_read(&c, d, r->row->outputs, &r->current);
         if (r->rc == MESH_ENOTFOUND) {
             r->rc = 0;
@@ -53,29 +53,18 @@ static void refresh_chunk_run(struct pool *p, void *item, void *ctx)
     pool_post(p, ch);
 }
 
-int refresh_rows(const struct vec *rows, int parallelism, const char *run_id, struct map *results,
-                 struct mesh_err *err)
+/* Reads the n results of all on the pool. */
+static void refresh_batch(struct refresh_result **all, size_t n, int parallelism)
 {
-    map_init(results);
-    if (rows->len == 0) return 0;
+    if (!n) return;
     struct pool *pool = pool_new(parallelism, refresh_chunk_run, NULL);
-    struct refresh_result **all = xcalloc(rows->len, sizeof(*all));
-    char key[1024];
-    for (size_t i = 0; i < rows->len; i++) {
-        struct refresh_result *r = xcalloc(1, sizeof(*r));
-        r->row = rows->items[i];
-        r->run_id = run_id;
-        refresh_key(r->row, key, sizeof(key));
-        map_put(results, key, r);
-        all[i] = r;
-    }
     /* Four chunks per worker keep them all busy when some reads are slow. */
-    size_t nchunks = (size_t)parallelism * 4, per = (rows->len + nchunks - 1) / nchunks;
+    size_t nchunks = (size_t)parallelism * 4, per = (n + nchunks - 1) / nchunks;
     struct refresh_chunk *chunks = xcalloc(nchunks, sizeof(*chunks));
     size_t submitted = 0;
-    for (size_t i = 0; i < nchunks && i * per < rows->len; i++) {
+    for (size_t i = 0; i < nchunks && i * per < n; i++) {
         chunks[i].items = all + i * per;
-        chunks[i].n = rows->len - i * per < per ? rows->len - i * per : per;
+        chunks[i].n = n - i * per < per ? n - i * per : per;
         pool_submit(pool, &chunks[i]);
         submitted++;
     }
@@ -88,7 +77,44 @@ int refresh_rows(const struct vec *rows, int parallelism, const char *run_id, st
     vec_release(&done);
     pool_free(pool);
     free(chunks);
-    free(all);
+}
+
+static int is_connection(const struct state_row *row)
+{
+    const struct driver *d = driver_find(row->type);
+    return d && d->connects;
+}
+
+/* Connections are read first: the resources of one that does not answer are not read at all (its
+ * error is the one worth reading, not one per object), nor are those of a connection state does
+ * not hold (nothing to reach them through: they plan against what state holds). */
+int refresh_rows(const struct vec *rows, int parallelism, const char *run_id, struct map *results,
+                 struct mesh_err *err)
+{
+    map_init(results);
+    if (rows->len == 0) return 0;
+    struct refresh_result **conns = xcalloc(rows->len, sizeof(*conns)), **rest = xcalloc(rows->len, sizeof(*rest));
+    size_t nconns = 0, nrest = 0;
+    char key[1024];
+    for (size_t i = 0; i < rows->len; i++) {
+        struct refresh_result *r = xcalloc(1, sizeof(*r));
+        r->row = rows->items[i];
+        r->run_id = run_id;
+        refresh_key(r->row, key, sizeof(key));
+        map_put(results, key, r);
+        if (is_connection(r->row)) conns[nconns++] = r;
+        else rest[nrest++] = r;
+    }
+    refresh_batch(conns, nconns, parallelism);
+    for (size_t i = 0; i < nrest; i++) {
+        const char *conn = rest[i]->row->connection;
+        if (!conn) continue;
+        struct refresh_result *c = map_get(results, conn);
+        if (!c || c->rc || c->gone) rest[i]->skipped = 1;
+    }
+    refresh_batch(rest, nrest, parallelism);
+    free(conns);
+    free(rest);
     int rc = 0;
     for (size_t i = 0; i < results->cap && !rc; i++) {
         struct refresh_result *r = results->slots[i].value;

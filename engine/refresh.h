@@ -15,6 +15,7 @@ struct refresh_result {
     const struct state_row *row;
     json_t *current;   /* NULL when gone */
     int gone;          /* read said MESH_ENOTFOUND */
+    int skipped;       /* not read: its connection did not answer or is not in state */
     int rc;
     struct mesh_err err;
     const char *run_id;

@@ -75,9 +75,10 @@ static const struct driver *step_driver(struct rb_step *s, const char *type)
  * and leave the object behind. A second Ctrl-C exits the process instead (cancel.c). */
 static volatile sig_atomic_t rollback_not_cancelled;
 
-static void step_call_init(struct call *c, const struct driver *d, const char *address, struct rb_step *s)
+static void step_call_init(struct call *c, const struct driver *d, const char *address, const struct state_row *row,
+                           struct rb_step *s)
 {
-    invoke_init(c, d, address, s->run_id, s->what, &s->err);
+    invoke_init(c, d, address, row->connection, s->run_id, s->what, &s->err);
     c->cancel = &rollback_not_cancelled;
 }
 
@@ -86,7 +87,7 @@ static void step_delete(struct rb_step *s)
     const struct driver *d = step_driver(s, s->now->type);
     struct call c;
     if (!d) return;
-    step_call_init(&c, d, s->address, s);
+    step_call_init(&c, d, s->address, s->now, s);
     s->rc = invoke_delete(&c, d, s->now->outputs);
 }
 
@@ -107,7 +108,7 @@ static void step_restore(struct rb_step *s)
         }
     json_t *outs = NULL;
     struct call c;
-    step_call_init(&c, d, old->address, s);
+    step_call_init(&c, d, old->address, now, s);
     s->rc = invoke_update(&c, d, now->outputs, now->inputs, old->inputs, &outs);
     if (!s->rc && outs) {
         json_decref(s->put->outputs);
@@ -124,7 +125,7 @@ static int step_recreate(struct pool *p, struct rb_step *s)
     if (!d) return 1;
     json_t *outs = NULL, *ready = NULL;
     struct call c;
-    step_call_init(&c, d, s->address, s);
+    step_call_init(&c, d, s->address, s->old, s);
     s->rc = invoke_create(&c, d, s->old->inputs, &outs);
     if (s->rc) {
         json_decref(outs);

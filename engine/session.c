@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connections.h"
 #include "driver.h"
 #include "invoke.h"
 #include "spec/spec.h"
@@ -25,6 +26,7 @@ static void key_notice(const char *msg)
 void session_init(struct session *s, struct cli_opts *o)
 {
     crypt_set_notice(key_notice);
+    store_set_row_hooks(conn_table_note, conn_table_forget);
     memset(s, 0, sizeof(*s));
     s->o = o;
     unsigned char r[3];
@@ -49,6 +51,7 @@ void session_release(struct session *s)
         store_close(s->store);
     }
     provider_close_all();
+    conn_table_clear();
     vec_free_all(&s->rows, state_row_free);
     spec_free(s->spec);
     free(s->state_path);
@@ -145,7 +148,9 @@ int session_load_rows(struct session *s, struct mesh_err *err)
     vec_free_all(&s->rows, state_row_free);
     vec_init(&s->rows);
     if (!s->store) return 0;
-    return store_load(s->store, &s->rows, err);
+    int rc = store_load(s->store, &s->rows, err);
+    if (!rc) conn_table_load(&s->rows);
+    return rc;
 }
 
 int session_confirm(struct session *s, const char *what)

@@ -90,7 +90,8 @@ void *provider_acquire(const struct driver *d, const char *connection, const jso
     const json_t *config = connection ? conn_config : NULL;
     pthread_mutex_lock(&provider_mu);
     if (!connection) config = provider_config;
-    char *key = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    /* the mesh: section is fixed for the run (provider_configure before any call): no key needed */
+    char *key = connection && config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     void *h = NULL;
     for (int i = 0; i < nhandles; i++) {
         struct handle_entry *e = &handles[i];

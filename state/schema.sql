@@ -93,3 +93,10 @@ CREATE TABLE outputs (
 -- error rather than a silently wrong plan. NULL: not known (shape is still checked).
 ALTER TABLE resources ADD COLUMN sum TEXT;
 UPDATE resources SET sum = mesh_row_sum(address, type, inputs, outputs, deps, sensitive, run_id);
+
+-- migration 4
+-- The connection a resource belongs to (the address of a kubernetes_connection, say), so that
+-- refresh, delete, rollback and recovery reach the right cluster also once the spec no longer
+-- names the resource. NULL: none. Part of the row's checksum when set (rows without one keep
+-- their checksums).
+ALTER TABLE resources ADD COLUMN connection TEXT;

@@ -28,17 +28,18 @@ static const char *const stmt_sql[Q__COUNT] = {
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [Q_BUMP_SERIAL] = "UPDATE meta SET value = value + 1 WHERE key = 'serial'",
     /* The WHERE makes an identical put a no-op, so it does not bump the serial. */
-    [Q_PUT] = "INSERT INTO resources (address, deposed, type, inputs, outputs, deps, sensitive, run_id, sum) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (address, deposed) DO UPDATE SET "
+    [Q_PUT] = "INSERT INTO resources (address, deposed, type, inputs, outputs, deps, sensitive, run_id, sum, "
+              "connection) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+              "ON CONFLICT (address, deposed) DO UPDATE SET "
               "type = excluded.type, inputs = excluded.inputs, outputs = excluded.outputs, "
               "deps = excluded.deps, sensitive = excluded.sensitive, run_id = excluded.run_id, "
-              "sum = excluded.sum "
+              "sum = excluded.sum, connection = excluded.connection "
               "WHERE type IS NOT excluded.type OR inputs IS NOT excluded.inputs "
               "OR outputs IS NOT excluded.outputs OR deps IS NOT excluded.deps "
               "OR sensitive IS NOT excluded.sensitive OR run_id IS NOT excluded.run_id "
-              "OR sum IS NOT excluded.sum",
+              "OR sum IS NOT excluded.sum OR connection IS NOT excluded.connection",
     [Q_DELETE] = "DELETE FROM resources WHERE address = ?1 AND deposed = ?2",
-    [Q_LOAD] = "SELECT address, deposed, type, inputs, outputs, deps, sensitive, run_id, sum "
+    [Q_LOAD] = "SELECT address, deposed, type, inputs, outputs, deps, sensitive, run_id, sum, connection "
                "FROM resources ORDER BY address, deposed",
     [Q_GET_ROW] = "SELECT 1 FROM resources WHERE address = ?1 AND deposed = ?2",
     [Q_DEPOSED_KEYS] = "SELECT deposed FROM resources WHERE address = ?1 AND deposed <> ''",
@@ -59,7 +60,8 @@ static const char *const stmt_sql[Q__COUNT] = {
                     "(SELECT value FROM meta WHERE key = 'serial'), ?2, count(*), "
                     "json_group_array(json_object('address', address, 'deposed', deposed, "
                     "'type', type, 'inputs', json(inputs), 'outputs', json(outputs), "
-                    "'deps', json(deps), 'sensitive', json(sensitive), 'run_id', run_id)) "
+                    "'deps', json(deps), 'sensitive', json(sensitive), 'run_id', run_id, "
+                    "'connection', connection)) "
                     "FROM (SELECT * FROM resources ORDER BY address, deposed)",
     [Q_SNAP_TRIM] = "DELETE FROM snapshots WHERE id NOT IN "
                     "(SELECT id FROM snapshots ORDER BY id DESC LIMIT ?1) "
@@ -70,9 +72,9 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_SNAP_BY_NUMBER] = "SELECT id, run_id FROM snapshots ORDER BY id DESC LIMIT 1 OFFSET ?1",
     [Q_RESTORE_CLEAR] = "DELETE FROM resources",
     [Q_RESTORE_FILL] = "INSERT INTO resources (address, deposed, type, inputs, outputs, deps, "
-                       "sensitive, run_id) SELECT value ->> 'address', value ->> 'deposed', "
+                       "sensitive, run_id, connection) SELECT value ->> 'address', value ->> 'deposed', "
                        "value ->> 'type', value -> 'inputs', value -> 'outputs', value -> 'deps', "
-                       "value -> 'sensitive', value ->> 'run_id' "
+                       "value -> 'sensitive', value ->> 'run_id', value ->> 'connection' "
                        "FROM snapshots, json_each(snapshots.rows) WHERE snapshots.id = ?1",
     [Q_LOCK_READ] = "SELECT run_id, holder, host, pid, pid_start, command, acquired, expires "
                     "FROM lock WHERE id = 1",
@@ -685,6 +687,7 @@ struct state_row *state_row_dup(const struct state_row *r)
     d->deps = copy_or(r->deps, json_array());
     d->sensitive = copy_or(r->sensitive, json_array());
     d->run_id = r->run_id ? xstrdup(r->run_id) : NULL;
+    d->connection = r->connection ? xstrdup(r->connection) : NULL;
     return d;
 }
 
@@ -700,6 +703,7 @@ void state_row_free(void *p)
     json_decref(r->deps);
     json_decref(r->sensitive);
     free(r->run_id);
+    free(r->connection);
     free(r);
 }
 
@@ -764,6 +768,15 @@ static char *dump(const json_t *v, const char *dflt)
     return s ? s : xstrdup(dflt);
 }
 
+static store_row_put_fn row_put_hook;
+static store_row_gone_fn row_gone_hook;
+
+void store_set_row_hooks(store_row_put_fn put, store_row_gone_fn gone)
+{
+    row_put_hook = put;
+    row_gone_hook = gone;
+}
+
 int store_put(struct store *st, const struct state_row *row, struct mesh_err *err)
 {
     if (!row || !row->address || !row->address[0] || !row->type)
@@ -798,10 +811,15 @@ int store_put(struct store *st, const struct state_row *row, struct mesh_err *er
             else
                 sqlite3_bind_null(s, 8);
             char sum[ROW_SUM_LEN + 1];
-            store_row_sum(row->address, row->type, t_in, t_out, t_deps, t_sens, row->run_id, sum);
+            store_row_sum(row->address, row->type, t_in, t_out, t_deps, t_sens, row->run_id, row->connection, sum);
             sqlite3_bind_text(s, 9, sum, -1, SQLITE_TRANSIENT);
+            if (row->connection)
+                sqlite3_bind_text(s, 10, row->connection, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(s, 10);
             rc = store_exec_stmt(st, s, err, row->address);
             if (rc == 0 && sqlite3_changes(st->db) > 0) st->changed = 1;
+            if (rc == 0 && row_put_hook) row_put_hook(row);
             sqlite3_clear_bindings(s);
         }
         rc = store_tx_leave(st, rc, err);
@@ -823,6 +841,7 @@ int store_delete(struct store *st, const char *address, const char *deposed, str
     sqlite3_bind_text(s, 2, deposed ? deposed : "", -1, SQLITE_STATIC);
     rc = store_exec_stmt(st, s, err, address);
     if (rc == 0 && sqlite3_changes(st->db) > 0) st->changed = 1;
+    if (rc == 0 && row_gone_hook) row_gone_hook(address, deposed ? deposed : "");
     return store_tx_leave(st, rc, err);
 }
 
@@ -887,6 +906,7 @@ int store_depose(struct store *st, const char *address, char *key, size_t keylen
                           st->path);
     if (rc == 0) rc = next_deposed_key(st, address, key, keylen, err);
     if (rc == 0) rc = set_deposed(st, address, "", key, err);
+    if (rc == 0 && row_gone_hook) row_gone_hook(address, "");  /* no current object any more */
     return store_tx_leave(st, rc, err);
 }
 
@@ -949,6 +969,8 @@ static struct state_row *row_from_stmt(struct store *st, sqlite3_stmt *s, struct
     r->sensitive = r->deps ? load_json((const char *)sqlite3_column_text(s, 6), 1, r->address, "sensitive", err, st->path) : NULL;
     const char *run = (const char *)sqlite3_column_text(s, 7);
     r->run_id = run ? xstrdup(run) : NULL;
+    const char *conn = (const char *)sqlite3_column_text(s, 9);
+    r->connection = conn ? xstrdup(conn) : NULL;
     if (!r->inputs || !r->outputs || !r->deps || !r->sensitive || store_row_decrypt(st, r, err)) {
         state_row_free(r);
         return NULL;
@@ -999,6 +1021,7 @@ struct state_row *store_row_from_json(struct store *st, const json_t *obj, struc
     r->deposed = dup_member(obj, "deposed");
     r->type = dup_member(obj, "type");
     r->run_id = dup_member(obj, "run_id");
+    r->connection = dup_member(obj, "connection");
     r->inputs = copy_member(obj, "inputs", 0);
     r->outputs = copy_member(obj, "outputs", 0);
     r->deps = copy_member(obj, "deps", 1);

@@ -10,7 +10,7 @@
 #include "base/err.h"
 #include "base/vec.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -25,6 +25,7 @@ struct state_row {
     json_t *deps;       /* array of address strings this object depended on when applied */
     json_t *sensitive;  /* array of attribute names (in inputs or outputs) stored encrypted */
     char *run_id;       /* run that last wrote it */
+    char *connection;   /* address of the connection it belongs to (its provider handle), or NULL */
     int predicted;      /* in memory only: a row a pending recovery would write (`mesh plan` after a
                          * crash); refresh does not read it from the world. Not copied by state_row_dup. */
 };
@@ -49,6 +50,13 @@ const char *store_sqlite_version(void);  /* for `mesh version` */
 const char *store_path(const struct store *st);
 const char *store_lineage(const struct store *st);
 long long store_serial(struct store *st);
+
+/* Called after every row written (store_put) or gone from its place (store_delete, store_depose:
+ * deposed "" then means the current object), so a cache of rows (the engine's connection table)
+ * follows the store. Process-wide; NULL: none. */
+typedef void (*store_row_put_fn)(const struct state_row *row);
+typedef void (*store_row_gone_fn)(const char *address, const char *deposed);
+void store_set_row_hooks(store_row_put_fn put, store_row_gone_fn gone);
 
 /* All rows, decrypted, sorted by (address, deposed). rows gets struct state_row *. */
 int store_load(struct store *st, struct vec *rows, struct mesh_err *err);

@@ -78,7 +78,8 @@ struct state_row *store_row_from_json(struct store *st, const json_t *obj, struc
  * is used, naming the row in err. */
 #define ROW_SUM_LEN 32
 void store_row_sum(const char *address, const char *type, const char *inputs, const char *outputs,
-                   const char *deps, const char *sensitive, const char *run_id, char out[ROW_SUM_LEN + 1]);
+                   const char *deps, const char *sensitive, const char *run_id, const char *connection,
+                   char out[ROW_SUM_LEN + 1]);
 int store_row_sum_register(sqlite3 *db);
 int store_row_check(struct store *st, sqlite3_stmt *s, struct mesh_err *err);
 

@@ -50,6 +50,7 @@ void spec_resource_free(void *p)
     json_decref(r->attrs);
     json_decref(r->sensitive);
     json_decref(r->timeouts);
+    free(r->connection);
     vec_free_all(&r->deps, spec_dep_free);
     free(r);
 }
@@ -209,11 +210,33 @@ static void compile_depends_on(struct spec_resource *r, const struct node *v, co
     }
 }
 
+void spec_set_connection(struct spec_resource *r, const char *address, int line, int col)
+{
+    free(r->connection);
+    r->connection = xstrdup(address);
+    r->conn_line = line;
+    r->conn_col = col;
+    spec_add_dep(r, address, NULL, line, col);
+}
+
+static void compile_connection(struct spec_resource *r, const struct node *v, const struct spec_ctx *c)
+{
+    if (v->kind != NODE_SCALAR || !ref_address_valid(v->scalar)) {
+        diag_error(c->dl, c->file, v->line, v->col,
+                   "`%s`: `connection` is the address of a connection (e.g. kubernetes_connection.cluster-1)%s%s%s",
+                   r->address, v->kind == NODE_SCALAR ? ", not `" : "", v->kind == NODE_SCALAR ? v->scalar : "",
+                   v->kind == NODE_SCALAR ? "`" : "");
+        return;
+    }
+    spec_set_connection(r, v->scalar, v->line, v->col);
+}
+
 static void unknown_attr(const struct spec_resource *r, const struct node *key, const struct spec_ctx *c)
 {
     struct suggest s;
     suggest_init(&s, key->scalar);
     suggest_try(&s, "depends_on");
+    suggest_try(&s, "connection");
     for (const struct attr *a = r->driver->schema; a && a->name; a++)
         if (!(a->flags & ATTR_COMPUTED)) suggest_try(&s, a->name);
     if (s.best)
@@ -257,6 +280,8 @@ static void compile_body(struct spec_resource *r, const struct node *key, const 
         const struct node *k = body->pairs[i].key, *v = body->pairs[i].value;
         if (strcmp(k->scalar, "depends_on") == 0) {
             compile_depends_on(r, v, c);
+        } else if (strcmp(k->scalar, "connection") == 0) {
+            compile_connection(r, v, c);
         } else if (strcmp(k->scalar, "timeouts") == 0) {
             json_decref(r->timeouts);
             r->timeouts = timeouts_from_node(v, r->address, c);
@@ -363,6 +388,32 @@ void spec_diag_unknown_output(const char *who, const struct spec_dep *d, const s
     strbuf_release(&names);
 }
 
+/* A resource of a provider that works through connections names one of the right kind. */
+static void check_connection(const struct spec *s, const struct spec_resource *r, const struct spec_ctx *c)
+{
+    const struct provider *p = r->driver ? r->driver->provider : NULL;
+    if (!r->connection) {
+        if (p && p->needs_connection)
+            diag_error(c->dl, c->file, r->line, r->col,
+                       "`%s`: a %s resource belongs to a cluster: add `connection: ADDRESS` naming its connection "
+                       "(e.g. kubernetes_connection.<cluster>, which mesh makes for every cluster of `clusters:`)",
+                       r->address, p->name);
+        return;
+    }
+    const struct spec_resource *t = map_get(&s->by_address, r->connection);
+    if (!t || !t->driver) return;  /* reported with the other edges */
+    if (!t->driver->connects)
+        diag_error(c->dl, c->file, r->conn_line, r->conn_col, "`%s`: `connection` names %s, which is not a connection",
+                   r->address, r->connection);
+    else if (!p || t->driver->connects != p)
+        diag_error(c->dl, c->file, r->conn_line, r->conn_col,
+                   "`%s`: `connection` names %s, a connection for %s resources; %s %s", r->address, r->connection,
+                   t->driver->connects->name, r->type, p ? "is not one of them" : "needs no connection");
+    else if (t->connection)
+        diag_error(c->dl, c->file, r->conn_line, r->conn_col, "`%s`: the connection %s cannot itself belong to a connection",
+                   r->address, r->connection);
+}
+
 static void check_deps(const struct spec *s, const struct spec_ctx *c)
 {
     int budget = SPEC_MAX_ADDRESS_SUGGESTIONS;
@@ -370,6 +421,7 @@ static void check_deps(const struct spec *s, const struct spec_ctx *c)
     for (size_t i = 0; i < s->resources.len; i++) {
         const struct spec_resource *r = s->resources.items[i];
         snprintf(who, sizeof(who), "`%s`", r->address);
+        check_connection(s, r, c);
         for (size_t j = 0; j < r->deps.len; j++) {
             const struct spec_dep *d = r->deps.items[j];
             const struct spec_resource *t = map_get(&s->by_address, d->address);

@@ -53,6 +53,9 @@ struct spec_resource {
     json_t *sensitive;          /* attribute names the spec made sensitive (a sensitive variable flowed
                                    into them), on top of the driver's SENSITIVE flags; NULL: none */
     json_t *timeouts;           /* {"create": s, "update": s, "delete": s} from the spec; NULL: defaults */
+    char *connection;           /* address of the connection it belongs to (`connection:`), or NULL;
+                                   also one of deps, so the connection is applied first */
+    int conn_line, conn_col;    /* where the connection was named */
 };
 
 /* One entry of `outputs:` (outputs.c): its value may hold ${ADDRESS.OUTPUT} references. */

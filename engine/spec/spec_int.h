@@ -76,6 +76,8 @@ void spec_resource_free(void *r);
  * `at`, made by section origin ("resources", "network", "pki", "clusters"). */
 struct spec_resource *spec_resource_new(const char *address, const struct node *at, const char *origin);
 void spec_add_dep(struct spec_resource *r, const char *address, const char *output, int line, int col);
+/* r belongs to the connection at address (also a dependency of it). */
+void spec_set_connection(struct spec_resource *r, const char *address, int line, int col);
 void spec_dep_free(void *d);
 /* The one walk over ${ADDRESS.OUTPUT} references: every one in the scalars of v joins deps
  * (struct spec_dep *) positioned at its "${"; a malformed one, or more than
