@@ -28,6 +28,13 @@
 
 #define CONN_TYPE "kubernetes_connection"
 
+/* CLUSTER, or the connection's address (as `mesh state list` shows it) naming it. */
+static const char *cluster_arg(const struct cli_opts *o)
+{
+    const char *a = o->args.items[0];
+    return strncmp(a, CONN_TYPE ".", sizeof(CONN_TYPE)) == 0 && a[sizeof(CONN_TYPE)] ? a + sizeof(CONN_TYPE) : a;
+}
+
 static const char *row_str(const struct state_row *r, const char *name)
 {
     const char *s = json_string_value(state_row_value(r, name));
@@ -137,7 +144,7 @@ static int print_exec_credential(const struct auth_token *t)
 int cmd_token(struct cli_opts *o)
 {
     ui_init(0);
-    const char *cluster = o->args.items[0];
+    const char *cluster = cluster_arg(o);
     struct session s;
     session_init(&s, o);
     const struct state_row *r = NULL;
@@ -303,7 +310,7 @@ static int exec_args(struct session *s, const char *cluster, char **command, str
 int cmd_kubeconfig(struct cli_opts *o)
 {
     ui_init(0);
-    const char *cluster = o->args.items[0];
+    const char *cluster = cluster_arg(o);
     struct session s;
     session_init(&s, o);
     const struct state_row *r = NULL;

@@ -128,6 +128,9 @@ check "cluster-2's token is signed for its own region" test "$region2" = eu-west
 out=$(cd / && "$MESH" token c1 --state "$STATE" 2>&1)
 check "mesh token --state ABS works from any directory" sh -c 'case "$0" in *'"'"'"kind":"ExecCredential"'"'"'*) ;; *) exit 1;; esac' "$out"
 
+read -r kind _ <<<"$(facts "$("$MESH" token kubernetes_connection.c1 2>&1)")"
+check "the connection's address names the cluster too" test "$kind" = ExecCredential
+
 # while an apply holds the state lock, mesh token still answers (it reads without the lock)
 sed -i 's/null_resource.marker: {}/null_resource.marker: {input: busy}/' mesh.yaml
 MESH_FAULTS="delay:ms=4000" "$MESH" apply --auto-approve >"$T_DIR/slow.txt" 2>&1 &
