@@ -162,6 +162,40 @@ check "no credentials at all: 401 with an Unauthorized Status" test "$(curl -s -
     -w ' %{http_code}' "$KUBE_C1_URL/api/v1/namespaces" | tr -d '\n' | sed 's/.*"reason": *"\([A-Za-z]*\)".* \([0-9]*\)$/\1 \2/')" \
     = "Unauthorized 401"
 
+# ---- the raw API, as the mesh client calls it ----
+(umask 077; echo "Authorization: Bearer $(cat "$C1/token")" >"$T_DIR/auth.hdr")
+# kapi METHOD PATH [CONTENT_TYPE BODY]: prints "HTTP_CODE BODY" on one line
+kapi() {
+    local args=(-s --cacert "$C1/ca.crt" -H @"$T_DIR/auth.hdr" -X "$1" -w '\n%{http_code}')
+    [ $# -ge 4 ] && args+=(-H "Content-Type: $3" --data-binary "$4")
+    curl "${args[@]}" "$KUBE_C1_URL$2" | $PY -c 'import sys; d=sys.stdin.read().rsplit("\n",1); print(d[1], " ".join(d[0].split()))'
+}
+CM='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m1","namespace":"default"},"data":{"a":"1"}}'
+APPLY=application/apply-patch+yaml
+kout "apply (JSON body, fieldManager=mesh, force) creates: 201" '^201 .*"manager": "mesh", "operation": "Apply"' \
+    kapi PATCH "/api/v1/namespaces/default/configmaps/m1?fieldManager=mesh&force=true" $APPLY "$CM"
+kout "the same apply again: 200, same uid" '^200 ' \
+    kapi PATCH "/api/v1/namespaces/default/configmaps/m1?fieldManager=mesh&force=true" $APPLY "$CM"
+kout "an apply without fieldManager: 400" '^400 ' kapi PATCH "/api/v1/namespaces/default/configmaps/m1" $APPLY "$CM"
+kout "a missing object: 404 Status, reason NotFound, details" \
+    '^404 .*"message": "configmaps .{1,2}nope.{1,2} not found", "reason": "NotFound", "code": 404, "details": [{]"name": "nope"' \
+    kapi GET /api/v1/namespaces/default/configmaps/nope
+kout "a create without a name: 422 Invalid" '^422 .*"reason": "Invalid"' \
+    kapi POST /api/v1/namespaces/default/configmaps application/json '{"metadata":{},"data":{}}'
+kout "a PUT with a stale resourceVersion: 409 Conflict" '^409 .*"reason": "Conflict"' \
+    kapi PUT /api/v1/namespaces/default/configmaps/m1 application/json \
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m1","resourceVersion":"1"},"data":{}}'
+kout "a DELETE whose uid precondition does not match: 409 Conflict" '^409 .*Precondition failed: UID' \
+    kapi DELETE /api/v1/namespaces/default/configmaps/m1 application/json '{"preconditions":{"uid":"00000000-0000-0000-0000-000000000000"}}'
+UID1=$(kapi GET /api/v1/namespaces/default/configmaps/m1 | sed 's/.*"uid": "\([^"]*\)".*/\1/')
+kout "a watch streams the current object as ADDED, then ends at timeoutSeconds" '^200 \{"type": "ADDED".*"name": "m1"' \
+    kapi GET "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dm1"
+kout "a DELETE with the right uid: 200" '^200 .*"status": "Success"' \
+    kapi DELETE /api/v1/namespaces/default/configmaps/m1 application/json "{\"preconditions\":{\"uid\":\"$UID1\"},\"propagationPolicy\":\"Background\"}"
+$PY -c 'import sys; sys.stdout.buffer.write(b"k8s\x00\x0a\x15\x0a\x07apps/v1\x12\x0aDeployment")' >"$T_DIR/dep.pb"
+kout "a protobuf body of a kind it cannot decode: 415" '^415 .*UnsupportedMediaType' \
+    kapi POST /apis/apps/v1/namespaces/default/deployments application/vnd.kubernetes.protobuf "@$T_DIR/dep.pb"
+
 # ---- faults ----
 kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/kube-system$","status":429,"retry_after":1,"count":2}]}'
 t0=$SECONDS
