@@ -13,6 +13,11 @@ source "$ROOT/tests/harness/kube/kube.sh"
 source "$ROOT/tests/harness/aws/harness.sh"
 
 if ! command -v kubectl >/dev/null; then not_ok "kubectl on PATH"; exit 1; fi
+# The pure parts first (patches, selectors, field ownership, protobuf): their own ok/not ok lines.
+$PY "$ROOT/tests/harness/kube/selftest.py" >"$T_DIR/selftest.out" 2>&1
+cat "$T_DIR/selftest.out"
+T_PASSED=$((T_PASSED + $(grep -c '^ok - ' "$T_DIR/selftest.out")))
+T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' "$T_DIR/selftest.out")))
 C1="$T_DIR/c1" C2="$T_DIR/c2" C3="$T_DIR/c3" H="$T_DIR/aws"
 trap 'kube_fake_stop "$C1"; kube_fake_stop "$C2"; kube_fake_stop "$C3"; aws_harness_stop "$H"; t_cleanup' EXIT
 
@@ -69,6 +74,10 @@ spec:
 EOF
 kout "apply --server-side: a ConfigMap" 'configmap/settings serverside-applied' k1 apply --server-side -f "$T_DIR/cm.yaml"
 kout "apply --server-side: a Deployment" 'deployment.apps/web serverside-applied' k1 apply --server-side -f "$T_DIR/dep.yaml"
+kout "list by label selector" '^settings$' k1 get cm -n app -l 'tier=web' -o jsonpath='{.items[*].metadata.name}'
+kout "list by label selector: none match" '^$' k1 get cm -n app -l 'tier=db' -o jsonpath='{.items[*].metadata.name}'
+kout "list by field selector metadata.name" '^settings$' k1 get cm -n app --field-selector metadata.name=settings \
+    -o jsonpath='{.items[*].metadata.name}'
 kout "the Deployment rolls out (rollout status)" 'successfully rolled out' k1 rollout status deploy/web -n app --timeout=20s
 kout "the Deployment becomes Available (wait)" 'condition met' k1 wait --for=condition=Available deploy/web -n app --timeout=20s
 kout "the Deployment has a ReplicaSet with 1 ready replica (the default)" '^web-[a-z0-9]+ 1$' \
