@@ -123,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
         self._status, self._user = 0, None
         try:
             self._dispatch()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
             self.close_connection = True
         except ApiError as e:
             self.send_json(e.code, e.status())

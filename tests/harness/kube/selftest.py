@@ -92,6 +92,31 @@ check("update: ... and leaves its old owner", ("data", "b") in managers[("m1", "
 check("fieldsV1", ssa.fields_v1({("data", "b"), ("metadata", "labels", "x")}),
       {"f:data": {"f:b": {}}, "f:metadata": {"f:labels": {"f:x": {}}}})
 
+# keyed lists: containers by name
+m = {}
+dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+       "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "a"}, {"name": "side", "image": "s"}]}}}}
+d = ssa.apply(None, m, dep, "mesh", False, "apps/v1", True, "t")
+check("fieldsV1 of a keyed list", sorted(ssa.render_managed(m)[0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"][
+    "f:containers"]), ['k:{"name":"side"}', 'k:{"name":"web"}'])
+d2 = patch.strategic(d, {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": "A"}]}]}}}})
+ssa.update(m, d, d2, "kubectl-set", "apps/v1", True, "t")
+check("an update adding env to one container owns just that",
+      sorted(ssa.field_str(p) for p in m[("kubectl-set", "Update")]["paths"]),
+      ['.spec.template.spec.containers[name="web"].env[name="A"].name'])
+other = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+         "spec": {"template": {"spec": {"containers": [{"name": "side", "image": "zzz"}]}}}}
+try:
+    ssa.apply(d2, m, other, "x", False, "apps/v1", True, "t")
+    check("a conflict inside a keyed item", "no conflict", "conflict")
+except ssa.Conflict as e:
+    check("a conflict inside a keyed item names it", e.message(),
+          'Apply failed with 1 conflict: conflict with "mesh": .spec.template.spec.containers[name="side"].image')
+d3 = ssa.apply(d2, m, dict(dep, spec={"template": {"spec": {"containers": [{"name": "side", "image": "s"}]}}}),
+               "mesh", False, "apps/v1", True, "t")
+check("an item its manager drops stays while another manager owns fields in it",
+      d3["spec"]["template"]["spec"]["containers"], [{"name": "web", "env": [{"name": "A"}]}, {"name": "side", "image": "s"}])
+
 # protobuf: a Namespace as kubectl create namespace sends it
 ns = b"k8s\x00" + bytes([0x0a, 0x0f]) + b"\x0a\x02v1\x12\x09Namespace" + bytes([0x12, 0x0b]) + \
     b"\x0a\x09\x0a\x03foo\x12\x00\x1a\x00"
