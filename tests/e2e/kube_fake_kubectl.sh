@@ -164,6 +164,8 @@ kout "a token Secret for a ServiceAccount that does not exist stays empty" '^emp
     k1 get secret ghost-token -o go-template='{{if .data}}{{.data.token}}{{else}}empty{{end}}'
 k1 delete secret bot-token >/dev/null 2>&1
 kfail "the token dies with its Secret" 'Unauthorized' k1 get ns --token "$SA_TOKEN"
+kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Username +admin' \
+    kubectl --kubeconfig "$C1/kubeconfig-cert" auth whoami
 kout "a client certificate (CN admin) signed by the fake's CA" 'Username +admin' \
     kubectl auth whoami --kubeconfig /dev/null --server "$KUBE_C1_URL" --certificate-authority "$C1/ca.crt" \
     --client-certificate "$C1/client.crt" --client-key "$C1/client.key"
@@ -211,6 +213,15 @@ t0=$SECONDS
 kout "a 429 with Retry-After (twice) is retried by kubectl" '^kube-system$' k1 get ns kube-system -o jsonpath='{.metadata.name}'
 check "... after waiting about a second each time" test $((SECONDS - t0)) -ge 1
 check "... and the fake counted the two faults" test "$(kube_fake_stats "$C1" | jget 'd["faults_fired"]')" = 2
+kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/kube-public$","delay":1.5,"count":1}]}'
+t0=$(date +%s%N)
+kout "a delay rule: the reply comes, late" '^kube-public$' k1 get ns kube-public -o jsonpath='{.metadata.name}'
+check "... at least 1.5 s late" test $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500
+k1 create configmap fault409 -n default >/dev/null 2>&1
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fault409, namespace: default}\ndata: {a: "1"}\n' >"$T_DIR/f409.yaml"
+kube_fake_faults "$C1" '{"rules":[{"method":"PUT","path_re":"/configmaps/fault409","status":409,"count":1}]}'
+kfail "an injected 409 on a PUT reaches kubectl replace" 'injected by fake_kube' k1 replace -f "$T_DIR/f409.yaml"
+kout "... the rule is spent: the next replace works" 'replaced' k1 replace -f "$T_DIR/f409.yaml"
 kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"configmaps","status":500,"count":1}]}'
 kfail "an injected 500 reaches kubectl" 'InternalError|Internal' k1 get cm -n default --request-timeout=5s
 curl -s --cacert "$C1/ca.crt" -X POST "$KUBE_C1_URL/__fake/reset-faults" >/dev/null

@@ -5,6 +5,7 @@
 #                          DIR/token (a random static bearer token, user admin; passed in a file,
 #                          never on a command line), DIR/kubeconfig (server, certificate-authority-data,
 #                          that token; context NAME), DIR/fake.log (one line per request), DIR/url.
+#                          With --client-ca also DIR/kubeconfig-cert: the same with the client certificate.
 #                          Exports KUBE_<NAME>_URL (NAME upper-cased, '-' -> '_') = https://127.0.0.1:PORT.
 #                          ARGS go to fake_kube.py: --client-ca, --sts-url URL, --refuse-seconds N,
 #                          --token-file F... Waits until it answers, unless --refuse-seconds was given
@@ -39,7 +40,7 @@ kube_fake_start() {
     fi
     local url="https://127.0.0.1:$(cat "$dir/port")"
     echo "$url" >"$dir/url"
-    var="KUBE_$(echo "$name" | tr 'a-z-' 'A-Z_')_URL"
+    var="KUBE_$(echo "$name" | tr 'a-z' 'A-Z' | tr -c 'A-Z0-9_\n' '_')_URL"
     export "$var=$url"
     (umask 077; cat >"$dir/kubeconfig" <<EOF
 apiVersion: v1
@@ -59,6 +60,11 @@ contexts:
 current-context: $name
 EOF
 )
+    if [ -s "$dir/client.crt" ]; then
+        (umask 077; sed -e "s/^- name: $name-admin\$/- name: $name-cert/" -e "s/user: $name-admin}/user: $name-cert}/" \
+            -e "s|^    token: .*|    client-certificate-data: $(base64 -w0 <"$dir/client.crt")\n    client-key-data: $(base64 -w0 <"$dir/client.key")|" \
+            "$dir/kubeconfig" >"$dir/kubeconfig-cert")
+    fi
     [ "$refuse" = 1 ] && return 0
     for i in $(seq 1 100); do
         curl -s -o /dev/null --cacert "$dir/ca.crt" "$url/healthz" && return 0
