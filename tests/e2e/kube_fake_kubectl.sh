@@ -247,6 +247,10 @@ PROXY_URL="http://127.0.0.1:$(cat "$H/proxy.port")"
 read -r HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY < <($PY -c \
     'import json,sys; k=json.load(open(sys.argv[1])); print(k["key"], k["secret"])' "$H/keys.json")
 check "c2 starts (EKS tokens checked at the proxy)" kube_fake_start "$C2" c2 --sts-url "$PROXY_URL"
+kube_fake_eks "$C2" c2
+check "kube_fake_eks: the EKS stand-in reports c2's URL and CA for cluster c2" \
+    test "$(curl -s "$PROXY_URL/__eks" | jget 'd["endpoints"]["c2"]["endpoint"] + " " + d["endpoints"]["c2"]["ca"]')" \
+    = "$KUBE_C2_URL $(base64 -w0 <"$C2/ca.crt")"
 kfail "the two clusters are apart: c2 has no namespace held-apart" 'namespaces "held-apart" not found' \
     k2 get ns held-apart
 eks_token() {  # CLUSTER: a token from the real aws CLI, presigned for the proxy's STS

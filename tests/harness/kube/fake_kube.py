@@ -321,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             if m != "POST" or name:
                 return self.send_status(405, "the server does not allow this method on the requested resource")
             return self._review(kind, self._parse(raw, ctype))
-        if kind.namespaced and ns is None and name:
+        if kind.namespaced and ns is None and (name or m not in ("GET", "HEAD")):
             return self.send_status(404, "the server could not find the requested resource")
         if m in ("GET", "HEAD") and (watch or q.get("watch") in ("true", "1")):
             return self._watch(kind, ns, name, q)

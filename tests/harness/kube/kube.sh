@@ -15,6 +15,10 @@
 #   kube_fake_objects DIR  every object it holds, as JSON ({"objects": [...]}, Secret data redacted)
 #   kube_fake_faults DIR JSON   adds fault rules (see fake_kube.py's header); '{}' adds none
 #   kube_fake_stats DIR    its request counters and log (JSON)
+#   kube_fake_eks DIR CLUSTER   makes the AWS harness's EKS stand-in (at $PROXY_URL) report this fake's
+#                          URL and CA for EKS cluster CLUSTER (DescribeCluster endpoint and
+#                          certificateAuthority.data); start the fake with --sts-url "$PROXY_URL" and
+#                          --name CLUSTER so it checks that cluster's EKS tokens
 KUBE_HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 kube_fake_start() {
@@ -89,3 +93,7 @@ kube_fake_stop() {
 kube_fake_objects() { curl -s --cacert "$1/ca.crt" "$(cat "$1/url")/__fake/objects"; }
 kube_fake_stats() { curl -s --cacert "$1/ca.crt" "$(cat "$1/url")/__fake/stats"; }
 kube_fake_faults() { curl -s -o /dev/null --cacert "$1/ca.crt" -X POST "$(cat "$1/url")/__fake/faults" -d "$2"; }
+kube_fake_eks() {
+    curl -s -o /dev/null -w '%{http_code}' -X POST "$PROXY_URL/__eks/endpoint" \
+        -d "{\"cluster\": \"$2\", \"endpoint\": \"$(cat "$1/url")\", \"ca\": \"$(base64 -w0 <"$1/ca.crt")\"}" | grep -q 200
+}
