@@ -272,6 +272,16 @@ i = url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
 url = url[:i] + ("0" if url[i] != "0" else "1") + url[i + 1:]
 print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))' "$EKS_TOK")
 kfail "a tampered EKS token (one signature digit changed) is refused" 'Unauthorized' k2 get ns --token "$TAMPERED"
+check "... the fake's log says why: STS answered SignatureDoesNotMatch" \
+    grep -q 'EKS token refused: STS answered 403 SignatureDoesNotMatch' "$C2/fake.log"
+EXPIRED=$($PY -c '
+import base64, re, sys
+b = sys.argv[1][len("k8s-aws-v1."):]
+url = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4)).decode()
+url = re.sub(r"X-Amz-Date=\d{8}T", "X-Amz-Date=20200101T", url)
+print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))' "$EKS_TOK")
+kfail "an EKS token signed more than 15 minutes ago is refused" 'Unauthorized' k2 get ns --token "$EXPIRED"
+check "... as expired, without asking STS" grep -q 'EKS token refused: expired: signed 20200101T' "$C2/fake.log"
 kfail "a token made for another cluster (x-k8s-aws-id c1) is refused by c2" 'Unauthorized' \
     k2 get ns --token "$(cat "$T_DIR/eks-c1")"
 kfail "c1 (no --sts-url) refuses EKS tokens" 'Unauthorized' k1 get ns --token "$EKS_TOK"
