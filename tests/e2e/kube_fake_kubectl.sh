@@ -13,6 +13,11 @@ source "$ROOT/tests/harness/kube/kube.sh"
 source "$ROOT/tests/harness/aws/harness.sh"
 
 if ! command -v kubectl >/dev/null; then not_ok "kubectl on PATH"; exit 1; fi
+# The pure parts first (patches, selectors, field ownership, protobuf): their own ok/not ok lines.
+$PY "$ROOT/tests/harness/kube/selftest.py" >"$T_DIR/selftest.out" 2>&1
+cat "$T_DIR/selftest.out"
+T_PASSED=$((T_PASSED + $(grep -c '^ok - ' "$T_DIR/selftest.out")))
+T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' "$T_DIR/selftest.out")))
 C1="$T_DIR/c1" C2="$T_DIR/c2" C3="$T_DIR/c3" H="$T_DIR/aws"
 trap 'kube_fake_stop "$C1"; kube_fake_stop "$C2"; kube_fake_stop "$C3"; aws_harness_stop "$H"; t_cleanup' EXIT
 
@@ -69,6 +74,10 @@ spec:
 EOF
 kout "apply --server-side: a ConfigMap" 'configmap/settings serverside-applied' k1 apply --server-side -f "$T_DIR/cm.yaml"
 kout "apply --server-side: a Deployment" 'deployment.apps/web serverside-applied' k1 apply --server-side -f "$T_DIR/dep.yaml"
+kout "list by label selector" '^settings$' k1 get cm -n app -l 'tier=web' -o jsonpath='{.items[*].metadata.name}'
+kout "list by label selector: none match" '^$' k1 get cm -n app -l 'tier=db' -o jsonpath='{.items[*].metadata.name}'
+kout "list by field selector metadata.name" '^settings$' k1 get cm -n app --field-selector metadata.name=settings \
+    -o jsonpath='{.items[*].metadata.name}'
 kout "the Deployment rolls out (rollout status)" 'successfully rolled out' k1 rollout status deploy/web -n app --timeout=20s
 kout "the Deployment becomes Available (wait)" 'condition met' k1 wait --for=condition=Available deploy/web -n app --timeout=20s
 kout "the Deployment has a ReplicaSet with 1 ready replica (the default)" '^web-[a-z0-9]+ 1$' \
@@ -155,6 +164,8 @@ kout "a token Secret for a ServiceAccount that does not exist stays empty" '^emp
     k1 get secret ghost-token -o go-template='{{if .data}}{{.data.token}}{{else}}empty{{end}}'
 k1 delete secret bot-token >/dev/null 2>&1
 kfail "the token dies with its Secret" 'Unauthorized' k1 get ns --token "$SA_TOKEN"
+kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Username +admin' \
+    kubectl --kubeconfig "$C1/kubeconfig-cert" auth whoami
 kout "a client certificate (CN admin) signed by the fake's CA" 'Username +admin' \
     kubectl auth whoami --kubeconfig /dev/null --server "$KUBE_C1_URL" --certificate-authority "$C1/ca.crt" \
     --client-certificate "$C1/client.crt" --client-key "$C1/client.key"
@@ -162,12 +173,55 @@ check "no credentials at all: 401 with an Unauthorized Status" test "$(curl -s -
     -w ' %{http_code}' "$KUBE_C1_URL/api/v1/namespaces" | tr -d '\n' | sed 's/.*"reason": *"\([A-Za-z]*\)".* \([0-9]*\)$/\1 \2/')" \
     = "Unauthorized 401"
 
+# ---- the raw API, as the mesh client calls it ----
+(umask 077; echo "Authorization: Bearer $(cat "$C1/token")" >"$T_DIR/auth.hdr")
+# kapi METHOD PATH [CONTENT_TYPE BODY]: prints "HTTP_CODE BODY" on one line
+kapi() {
+    local args=(-s --cacert "$C1/ca.crt" -H @"$T_DIR/auth.hdr" -X "$1" -w '\n%{http_code}')
+    [ $# -ge 4 ] && args+=(-H "Content-Type: $3" --data-binary "$4")
+    curl "${args[@]}" "$KUBE_C1_URL$2" | $PY -c 'import sys; d=sys.stdin.read().rsplit("\n",1); print(d[1], " ".join(d[0].split()))'
+}
+CM='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m1","namespace":"default"},"data":{"a":"1"}}'
+APPLY=application/apply-patch+yaml
+kout "apply (JSON body, fieldManager=mesh, force) creates: 201" '^201 .*"manager": "mesh", "operation": "Apply"' \
+    kapi PATCH "/api/v1/namespaces/default/configmaps/m1?fieldManager=mesh&force=true" $APPLY "$CM"
+kout "the same apply again: 200, same uid" '^200 ' \
+    kapi PATCH "/api/v1/namespaces/default/configmaps/m1?fieldManager=mesh&force=true" $APPLY "$CM"
+kout "an apply without fieldManager: 400" '^400 ' kapi PATCH "/api/v1/namespaces/default/configmaps/m1" $APPLY "$CM"
+kout "a missing object: 404 Status, reason NotFound, details" \
+    '^404 .*"message": "configmaps .{1,2}nope.{1,2} not found", "reason": "NotFound", "code": 404, "details": [{]"name": "nope"' \
+    kapi GET /api/v1/namespaces/default/configmaps/nope
+kout "a create without a name: 422 Invalid" '^422 .*"reason": "Invalid"' \
+    kapi POST /api/v1/namespaces/default/configmaps application/json '{"metadata":{},"data":{}}'
+kout "a PUT with a stale resourceVersion: 409 Conflict" '^409 .*"reason": "Conflict"' \
+    kapi PUT /api/v1/namespaces/default/configmaps/m1 application/json \
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m1","resourceVersion":"1"},"data":{}}'
+kout "a DELETE whose uid precondition does not match: 409 Conflict" '^409 .*Precondition failed: UID' \
+    kapi DELETE /api/v1/namespaces/default/configmaps/m1 application/json '{"preconditions":{"uid":"00000000-0000-0000-0000-000000000000"}}'
+UID1=$(kapi GET /api/v1/namespaces/default/configmaps/m1 | sed 's/.*"uid": "\([^"]*\)".*/\1/')
+kout "a watch streams the current object as ADDED, then ends at timeoutSeconds" '^200 \{"type": "ADDED".*"name": "m1"' \
+    kapi GET "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dm1"
+kout "a DELETE with the right uid: 200" '^200 .*"status": "Success"' \
+    kapi DELETE /api/v1/namespaces/default/configmaps/m1 application/json "{\"preconditions\":{\"uid\":\"$UID1\"},\"propagationPolicy\":\"Background\"}"
+$PY -c 'import sys; sys.stdout.buffer.write(b"k8s\x00\x0a\x15\x0a\x07apps/v1\x12\x0aDeployment")' >"$T_DIR/dep.pb"
+kout "a protobuf body of a kind it cannot decode: 415" '^415 .*UnsupportedMediaType' \
+    kapi POST /apis/apps/v1/namespaces/default/deployments application/vnd.kubernetes.protobuf "@$T_DIR/dep.pb"
+
 # ---- faults ----
 kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/kube-system$","status":429,"retry_after":1,"count":2}]}'
 t0=$SECONDS
 kout "a 429 with Retry-After (twice) is retried by kubectl" '^kube-system$' k1 get ns kube-system -o jsonpath='{.metadata.name}'
 check "... after waiting about a second each time" test $((SECONDS - t0)) -ge 1
 check "... and the fake counted the two faults" test "$(kube_fake_stats "$C1" | jget 'd["faults_fired"]')" = 2
+kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/kube-public$","delay":1.5,"count":1}]}'
+t0=$(date +%s%N)
+kout "a delay rule: the reply comes, late" '^kube-public$' k1 get ns kube-public -o jsonpath='{.metadata.name}'
+check "... at least 1.5 s late" test $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500
+k1 create configmap fault409 -n default >/dev/null 2>&1
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fault409, namespace: default}\ndata: {a: "1"}\n' >"$T_DIR/f409.yaml"
+kube_fake_faults "$C1" '{"rules":[{"method":"PUT","path_re":"/configmaps/fault409","status":409,"count":1}]}'
+kfail "an injected 409 on a PUT reaches kubectl replace" 'injected by fake_kube' k1 replace -f "$T_DIR/f409.yaml"
+kout "... the rule is spent: the next replace works" 'replaced' k1 replace -f "$T_DIR/f409.yaml"
 kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"configmaps","status":500,"count":1}]}'
 kfail "an injected 500 reaches kubectl" 'InternalError|Internal' k1 get cm -n default --request-timeout=5s
 curl -s --cacert "$C1/ca.crt" -X POST "$KUBE_C1_URL/__fake/reset-faults" >/dev/null
@@ -193,6 +247,10 @@ PROXY_URL="http://127.0.0.1:$(cat "$H/proxy.port")"
 read -r HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY < <($PY -c \
     'import json,sys; k=json.load(open(sys.argv[1])); print(k["key"], k["secret"])' "$H/keys.json")
 check "c2 starts (EKS tokens checked at the proxy)" kube_fake_start "$C2" c2 --sts-url "$PROXY_URL"
+kube_fake_eks "$C2" c2
+check "kube_fake_eks: the EKS stand-in reports c2's URL and CA for cluster c2" \
+    test "$(curl -s "$PROXY_URL/__eks" | jget 'd["endpoints"]["c2"]["endpoint"] + " " + d["endpoints"]["c2"]["ca"]')" \
+    = "$KUBE_C2_URL $(base64 -w0 <"$C2/ca.crt")"
 kfail "the two clusters are apart: c2 has no namespace held-apart" 'namespaces "held-apart" not found' \
     k2 get ns held-apart
 eks_token() {  # CLUSTER: a token from the real aws CLI, presigned for the proxy's STS
@@ -214,6 +272,16 @@ i = url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
 url = url[:i] + ("0" if url[i] != "0" else "1") + url[i + 1:]
 print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))' "$EKS_TOK")
 kfail "a tampered EKS token (one signature digit changed) is refused" 'Unauthorized' k2 get ns --token "$TAMPERED"
+check "... the fake's log says why: STS answered SignatureDoesNotMatch" \
+    grep -q 'EKS token refused: STS answered 403 SignatureDoesNotMatch' "$C2/fake.log"
+EXPIRED=$($PY -c '
+import base64, re, sys
+b = sys.argv[1][len("k8s-aws-v1."):]
+url = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4)).decode()
+url = re.sub(r"X-Amz-Date=\d{8}T", "X-Amz-Date=20200101T", url)
+print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))' "$EKS_TOK")
+kfail "an EKS token signed more than 15 minutes ago is refused" 'Unauthorized' k2 get ns --token "$EXPIRED"
+check "... as expired, without asking STS" grep -q 'EKS token refused: expired: signed 20200101T' "$C2/fake.log"
 kfail "a token made for another cluster (x-k8s-aws-id c1) is refused by c2" 'Unauthorized' \
     k2 get ns --token "$(cat "$T_DIR/eks-c1")"
 kfail "c1 (no --sts-url) refuses EKS tokens" 'Unauthorized' k1 get ns --token "$EKS_TOK"

@@ -51,6 +51,13 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The thread's curl handle (and its connections) go with each test, as a worker's would. */
+static int release_curl(void **state)
+{
+    http_thread_release();
+    return 0;
+}
+
 /* A handle on the scripted server through a kubeconfig whose user reads tokenFile. */
 static struct kube_conn *open_on(const struct server *s)
 {
@@ -115,9 +122,9 @@ static void test_apply_path_and_conflict(void **state)
          "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Conflict\",\"code\":409,"
          "\"message\":\"Apply failed with 2 conflicts: conflict with \\\"kubectl\\\" using v1: .data.foo\","
          "\"details\":{\"causes\":["
-         "{\"type\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.foo\"},"
-         "{\"type\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"helm\\\" using v1\",\"field\":\".data.bar\"},"
-         "{\"type\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.baz\"}]}}"},
+         "{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.foo\"},"
+         "{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"helm\\\" using v1\",\"field\":\".data.bar\"},"
+         "{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with \\\"kubectl\\\" using v1\",\"field\":\".data.baz\"}]}}"},
     };
     struct server s;
     server_start(&s, script, 3);
@@ -395,17 +402,17 @@ static void test_reply_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_sends_token),
-        cmocka_unit_test(test_apply_path_and_conflict),
-        cmocka_unit_test(test_401_refreshes_once),
-        cmocka_unit_test(test_status_shapes),
-        cmocka_unit_test(test_delete_waits_for_namespace),
-        cmocka_unit_test(test_delete_timeout_names_finalizers),
-        cmocka_unit_test(test_delete_other_incarnation),
-        cmocka_unit_test(test_list_pages_and_selector),
-        cmocka_unit_test(test_unknown_kind_refreshes_discovery),
-        cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_reply_cap),
+        cmocka_unit_test_teardown(test_version_sends_token, release_curl),
+        cmocka_unit_test_teardown(test_apply_path_and_conflict, release_curl),
+        cmocka_unit_test_teardown(test_401_refreshes_once, release_curl),
+        cmocka_unit_test_teardown(test_status_shapes, release_curl),
+        cmocka_unit_test_teardown(test_delete_waits_for_namespace, release_curl),
+        cmocka_unit_test_teardown(test_delete_timeout_names_finalizers, release_curl),
+        cmocka_unit_test_teardown(test_delete_other_incarnation, release_curl),
+        cmocka_unit_test_teardown(test_list_pages_and_selector, release_curl),
+        cmocka_unit_test_teardown(test_unknown_kind_refreshes_discovery, release_curl),
+        cmocka_unit_test_teardown(test_open_errors, release_curl),
+        cmocka_unit_test_teardown(test_reply_cap, release_curl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -123,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
         self._status, self._user = 0, None
         try:
             self._dispatch()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
             self.close_connection = True
         except ApiError as e:
             self.send_json(e.code, e.status())
@@ -321,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             if m != "POST" or name:
                 return self.send_status(405, "the server does not allow this method on the requested resource")
             return self._review(kind, self._parse(raw, ctype))
-        if kind.namespaced and ns is None and name:
+        if kind.namespaced and ns is None and (name or m not in ("GET", "HEAD")):
             return self.send_status(404, "the server could not find the requested resource")
         if m in ("GET", "HEAD") and (watch or q.get("watch") in ("true", "1")):
             return self._watch(kind, ns, name, q)
@@ -446,16 +446,14 @@ class Handler(BaseHTTPRequestHandler):
         st = self.store
         with st.lock:
             hist = st.history
-            if rv not in ("", "0") and rv.isdigit() and hist and hist[0][0] <= int(rv) + 1:
-                first = [event(h[1], h[5]) for h in hist if h[0] > int(rv) and match(*h[2:5], h[5])]
-            elif rv not in ("", "0") and rv.isdigit() and not hist:
-                first = []
-            elif rv not in ("", "0") and rv.isdigit() and int(rv) < st.rv:
-                first = None  # too old: the history no longer holds it
-            else:
+            from_rv = int(rv) if rv.isdigit() and rv != "0" and q.get("sendInitialEvents") != "true" else None
+            if from_rv is None:  # no resourceVersion (or a watch-list): the current objects, as ADDED
                 first = [event("ADDED", self.api.render(kind, e)) for e in st.entries(kind, ns)
-                         if match(kind.group, kind.plural, e["obj"]["metadata"].get("namespace", ""),
-                                  e["obj"])]
+                         if match(kind.group, kind.plural, e["obj"]["metadata"].get("namespace", ""), e["obj"])]
+            elif from_rv >= st.rv or (hist and hist[0][0] <= from_rv + 1):  # what happened since
+                first = [event(h[1], h[5]) for h in hist if h[0] > from_rv and match(*h[2:5], h[5])]
+            else:
+                first = None  # too old: the history no longer holds it (410 Expired)
             last = st.rv
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -474,6 +472,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         for ev in first:
             chunk(json.dumps(ev).encode() + b"\n")
+        if q.get("sendInitialEvents") == "true":  # a watch-list client: say where the initial list ends
+            chunk(json.dumps({"type": "BOOKMARK", "object": {
+                "kind": kind.kind, "apiVersion": kind.api_version, "metadata": {
+                    "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}}}).encode()
+                  + b"\n")
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
