@@ -19,8 +19,7 @@ K="$T_DIR/kube-cluster-1"
 trap 'kube_fake_stop "$K"; aws_harness_stop "$H"; t_cleanup' EXIT
 kube_fake_start "$K" cluster-1 --sts-url "$PROXY_URL" || { not_ok "fake API server starts"; exit 1; }
 URL=$(cat "$K/url")
-curl -s -X POST "$PROXY_URL/__eks/endpoint" \
-    -d "{\"cluster\": \"cluster-1\", \"endpoint\": \"$URL\", \"ca\": \"$(base64 -w0 <"$K/ca.crt")\"}" >/dev/null
+kube_fake_eks "$K" cluster-1 || { not_ok "the EKS stand-in points cluster-1 at the fake"; exit 1; }
 curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster": 1.0, "nodegroup": 0.5, "addon": 0.25}}' >/dev/null
 
 # The reference's mesh: and network:, and its cluster-1 only.
