@@ -118,6 +118,15 @@ kout "managedFields name kubectl-patch as an Update manager" '"manager": "kubect
 kout "kubectl get -o json shows managedFields (--show-managed-fields)" '"operation": "Apply"' \
     k1 get cm settings -n app -o json --show-managed-fields
 
+kout "kubectl create service loadbalancer (a protobuf Service)" 'service/lb created' \
+    k1 create service loadbalancer lb -n default --tcp=80:8080
+for i in $(seq 1 30); do
+    [ -n "$(k1 get svc lb -n default -o jsonpath='{.status.loadBalancer.ingress[0].hostname}' 2>/dev/null)" ] && break
+    sleep 0.1
+done
+kout "the Service gets a cluster IP and a load balancer hostname" '^10\.96\.[0-9]+\.[0-9]+ lb-default\.elb\.fake 8080$' \
+    k1 get svc lb -n default -o jsonpath='{.spec.clusterIP} {.status.loadBalancer.ingress[0].hostname} {.spec.ports[0].targetPort}'
+
 # ---- deletion ----
 kout "kubectl delete a Deployment" 'deleted' k1 delete deploy web -n app --wait --timeout=10s
 kout "its ReplicaSets go with it" 'No resources found' k1 get rs -n app

@@ -22,7 +22,7 @@ Usage: fake_kube.py --dir D [--port-file F] [--port N] [--name NAME]
                      N seconds: until then a client gets "connection refused"
 Protobuf: kubectl's and helm's typed clients send application/vnd.kubernetes.protobuf bodies for a
 few core kinds (kubectl create namespace/secret/configmap/serviceaccount, DeleteOptions...); pb.py
-decodes those (Namespace, Secret, ConfigMap, ServiceAccount, DeleteOptions, SelfSubjectReview,
+decodes those (Namespace, Secret, ConfigMap, ServiceAccount, Service, DeleteOptions, SelfSubjectReview,
 TokenRequest); a protobuf body of any other kind is answered 415. Replies are always JSON, which
 those clients accept (their Accept header lists it after protobuf).
 
