@@ -44,6 +44,7 @@ import calendar
 import json
 import os
 import re
+import select
 import signal
 import socket
 import ssl
@@ -482,6 +483,11 @@ class Handler(BaseHTTPRequestHandler):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            # A watching client sends nothing more on this connection: anything readable (its
+            # close_notify, its FIN) means it has gone, and the thread can stop waiting.
+            if select.select([self.connection], [], [], 0)[0]:
+                self.close_connection = True
+                return
             with st.cond:
                 if st.rv == last:
                     st.cond.wait(min(left, 1.0))
