@@ -8,13 +8,16 @@ generic CRUD, PATCH of every kind and server-side apply with field managers and 
 (api.py, patch.py, ssa.py) for the kinds in store.py plus those CRDs add, watches, and a
 controller thread (controllers.py): default ServiceAccounts, service-account tokens, Deployment
 rollouts, Service IPs and load balancers, CRD conditions, namespace termination.
+Every authenticated user may do everything (no RBAC); request bodies are not validated against
+schemas (fieldValidation=Strict is accepted and ignored).
 
 Usage: fake_kube.py --dir D [--port-file F] [--port N] [--name NAME]
                     [--token T[:USER]]... [--token-file F] [--client-ca] [--sts-url URL]
                     [--refuse-seconds N]
   --dir D            its certificates (D/ca.crt, D/server.crt, with --client-ca D/client.crt and
-                     D/client.key: CN admin) made once and kept across restarts, and D/objects.json
-                     (written at exit and on GET /__fake/objects)
+                     D/client.key: CN admin, O system:masters) made once and kept across restarts,
+                     and D/objects.json: the objects it held when stopped (SIGTERM), as GET
+                     /__fake/objects gives them. Objects live in memory: a restart starts empty.
   --token T[:USER]   a static bearer token (user admin unless given); --token-file F: one
                      "TOKEN [USER]" per line (keeps tokens off the command line)
   --sts-url URL      where EKS tokens (k8s-aws-v1.) are checked: the AWS harness proxy
