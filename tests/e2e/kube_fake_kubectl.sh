@@ -173,7 +173,7 @@ kout "a token Secret for a ServiceAccount that does not exist stays empty" '^emp
     k1 get secret ghost-token -o go-template='{{if .data}}{{.data.token}}{{else}}empty{{end}}'
 k1 delete secret bot-token >/dev/null 2>&1
 kfail "the token dies with its Secret" 'Unauthorized' k1 get ns --token "$SA_TOKEN"
-kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Username +admin' \
+kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Groups +\[system:masters system:authenticated\]' \
     kubectl --kubeconfig "$C1/kubeconfig-cert" auth whoami
 kout "a client certificate (CN admin) signed by the fake's CA" 'Username +admin' \
     kubectl auth whoami --kubeconfig /dev/null --server "$KUBE_C1_URL" --certificate-authority "$C1/ca.crt" \

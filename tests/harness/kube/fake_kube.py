@@ -124,7 +124,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- entry ----
     def _handle(self):
-        self._status, self._user = 0, None
+        self._status, self._user, self._groups = 0, None, []
         try:
             self._dispatch()
         except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
@@ -264,10 +264,11 @@ class Handler(BaseHTTPRequestHandler):
         except (AttributeError, ValueError):
             cert = None
         if cert:
-            for rdn in cert.get("subject", ()):
-                for k, v in rdn:
-                    if k == "commonName":
-                        return v
+            subject = [kv for rdn in cert.get("subject", ()) for kv in rdn]
+            self._groups = [v for k, v in subject if k == "organizationName"]
+            cn = [v for k, v in subject if k == "commonName"]
+            if cn:
+                return cn[0]
         h = self.headers.get("Authorization", "")
         if h[:7].lower() == "bearer ":
             return self.auth.user_of_token(h[7:].strip())
@@ -396,8 +397,8 @@ class Handler(BaseHTTPRequestHandler):
     def _review(self, kind, body):
         user = self._user
         if kind.kind == "SelfSubjectReview":
-            groups = ["system:authenticated"] + (["system:serviceaccounts"] if user.startswith("system:serviceaccount:")
-                                                 else [])
+            groups = getattr(self, "_groups", []) + ["system:authenticated"] + (
+                ["system:serviceaccounts"] if user.startswith("system:serviceaccount:") else [])
             return self.send_json(201, {"kind": "SelfSubjectReview", "apiVersion": kind.api_version,
                                         "metadata": {"creationTimestamp": None},
                                         "status": {"userInfo": {"username": user, "groups": groups}}})
