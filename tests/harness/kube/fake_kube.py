@@ -43,10 +43,12 @@ Control endpoints (no authentication, JSON):
 Each request is logged to stderr: name, method, path, status, user (never a token or Secret data).
 """
 import argparse
+import base64
 import calendar
 import json
 import os
 import re
+import secrets
 import select
 import signal
 import socket
@@ -55,6 +57,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -132,7 +135,6 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             self.send_json(e.code, e.status())
         except Exception as e:  # a bug: a 500 the test sees, and the traceback in the log
-            import traceback
             traceback.print_exc()
             try:
                 self.send_status(500, "fake_kube: %r" % e)
@@ -411,12 +413,10 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(201, out)
 
     def _token_request(self, ns, name, body):
-        import base64
-        import secrets as sec
         sak = self.store.kind("", "v1", "serviceaccounts")
         self.api.get(sak, ns, name)
-        token = "fk-tr-" + sec.token_urlsafe(32)
-        secret_name = "token-request-" + sec.token_hex(4)
+        token = "fk-tr-" + secrets.token_urlsafe(32)
+        secret_name = "token-request-" + secrets.token_hex(4)
         # The token lives as a hidden token Secret (so auth.py checks it the same way).
         sk = self.store.kind("", "v1", "secrets")
         self.api.create(sk, ns, {"metadata": {"name": secret_name, "annotations": {
