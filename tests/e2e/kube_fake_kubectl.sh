@@ -52,6 +52,8 @@ kout "kubectl get ns lists the seeded namespaces" 'kube-system +Active' k1 get n
 kout "kubectl create namespace (a protobuf body)" 'namespace/app created' k1 create namespace app
 k1 create namespace held-apart >/dev/null 2>&1
 kout "the new namespace gets a default ServiceAccount" '^default ' k1 get sa -n app --no-headers
+kout "... and a kube-root-ca.crt ConfigMap holding the fake's CA" 'BEGIN CERTIFICATE' \
+    k1 get cm kube-root-ca.crt -n app -o jsonpath='{.data.ca\.crt}'
 kfail "creating it twice: AlreadyExists" 'AlreadyExists|already exists' k1 create namespace app
 
 # ---- server-side apply ----
@@ -79,6 +81,7 @@ kout "list by label selector: none match" '^$' k1 get cm -n app -l 'tier=db' -o 
 kout "list by field selector metadata.name" '^settings$' k1 get cm -n app --field-selector metadata.name=settings \
     -o jsonpath='{.items[*].metadata.name}'
 kout "the Deployment rolls out (rollout status)" 'successfully rolled out' k1 rollout status deploy/web -n app --timeout=20s
+kout "kubectl get prints the Deployment's table: READY 1/1" '^web +1/1 +1 +1 ' k1 get deploy web -n app --no-headers
 kout "the Deployment becomes Available (wait)" 'condition met' k1 wait --for=condition=Available deploy/web -n app --timeout=20s
 kout "the Deployment has a ReplicaSet with 1 ready replica (the default)" '^web-[a-z0-9]+ 1$' \
     k1 get rs -n app -o jsonpath='{range .items[*]}{.metadata.name} {.status.readyReplicas}{"\n"}{end}'

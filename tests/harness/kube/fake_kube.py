@@ -337,6 +337,8 @@ class Handler(BaseHTTPRequestHandler):
                 obj = self.api.get(kind, ns, name)
                 if sub == "scale":
                     obj = scale_of(obj)
+                elif "as=Table" in self.headers.get("Accept", ""):
+                    obj = table_of(kind, [obj], obj["metadata"]["resourceVersion"])
                 return self.send_json(200, obj)
             return self._send_list(kind, ns, q)
         if m == "POST" and not name:
@@ -393,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         lst = self.api.list(kind, ns, q.get("labelSelector"), q.get("fieldSelector"))
         accept = self.headers.get("Accept", "")
         if "as=Table" in accept:
-            return self.send_json(200, table_of(kind, lst))
+            return self.send_json(200, table_of(kind, lst["items"], lst["metadata"]["resourceVersion"]))
         return self.send_json(200, lst)
 
     def _review(self, kind, body):
@@ -511,30 +513,57 @@ def scale_of(obj):
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)}}
 
 
-def table_of(kind, lst):
-    """The Table kubectl get asks for: name and age (and, for namespaces and pods, status)."""
+def _g(obj, *path, default=""):
+    for p in path:
+        obj = obj.get(p) if isinstance(obj, dict) else None
+    return default if obj is None else obj
+
+
+def _ports(svc):
+    return ",".join("%s/%s" % (p.get("port"), p.get("protocol", "TCP")) for p in _g(svc, "spec", "ports", default=[]))
+
+
+# Columns kubectl get shows (besides NAME and AGE), per kind, as the real server's tables have them.
+COLUMNS = {
+    "Namespace": [("Status", lambda o: _g(o, "status", "phase"))],
+    "Pod": [("Status", lambda o: _g(o, "status", "phase"))],
+    "Deployment": [("Ready", lambda o: "%s/%s" % (_g(o, "status", "readyReplicas", default=0),
+                                                  _g(o, "spec", "replicas", default=1))),
+                   ("Up-to-date", lambda o: _g(o, "status", "updatedReplicas", default=0)),
+                   ("Available", lambda o: _g(o, "status", "availableReplicas", default=0))],
+    "ReplicaSet": [("Desired", lambda o: _g(o, "spec", "replicas", default=1)),
+                   ("Current", lambda o: _g(o, "status", "replicas", default=0)),
+                   ("Ready", lambda o: _g(o, "status", "readyReplicas", default=0))],
+    "Service": [("Type", lambda o: _g(o, "spec", "type")), ("Cluster-IP", lambda o: _g(o, "spec", "clusterIP")),
+                ("External-IP", lambda o: ",".join(i.get("hostname") or i.get("ip", "") for i in _g(
+                    o, "status", "loadBalancer", "ingress", default=[])) or "<none>"),
+                ("Port(s)", _ports)],
+    "Secret": [("Type", lambda o: o.get("type", "")), ("Data", lambda o: len(o.get("data") or {}))],
+    "ConfigMap": [("Data", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
+    "ServiceAccount": [("Secrets", lambda o: len(o.get("secrets") or []))],
+}
+
+
+def table_of(kind, items, rv):
+    """The Table kubectl get asks for: name, the kind's columns (COLUMNS), age."""
+    extra = COLUMNS.get(kind.kind, [])
     cols = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
-    extra = kind.kind in ("Namespace", "Pod")
-    if extra:
-        cols.append({"name": "Status", "type": "string", "format": "", "description": "Status", "priority": 0})
+    cols += [{"name": h, "type": "string", "format": "", "description": h, "priority": 0} for h, _ in extra]
     cols.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
     rows = []
     now = time.time()
-    for item in lst["items"]:
+    for item in items:
         md = item["metadata"]
         try:
             age = int(now - calendar.timegm(time.strptime(md.get("creationTimestamp"), "%Y-%m-%dT%H:%M:%SZ")))
         except (TypeError, ValueError):
             age = 0
         age_s = "%ds" % age if age < 120 else "%dm" % (age // 60)
-        cells = [md["name"]]
-        if extra:
-            cells.append((item.get("status") or {}).get("phase", ""))
-        cells.append(age_s)
+        cells = [md["name"]] + [fn(item) for _, fn in extra] + [age_s]
         rows.append({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                                 "metadata": md}})
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": lst["metadata"][
-        "resourceVersion"]}, "columnDefinitions": cols, "rows": rows}
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": rv},
+            "columnDefinitions": cols, "rows": rows}
 
 
 def dump_objects(api):
