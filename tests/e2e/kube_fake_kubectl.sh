@@ -44,6 +44,13 @@ kfail() {
     if ! out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
     else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
 }
+# until_ok SECONDS CMD...: poll CMD until it succeeds (the controllers act within a second, but a
+# loaded machine may be slower); the check after it says what was wanted.
+until_ok() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done
+}
 jget() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 # ---- discovery, namespaces ----
@@ -52,6 +59,8 @@ kout "kubectl get ns lists the seeded namespaces" 'kube-system +Active' k1 get n
 kout "kubectl create namespace (a protobuf body)" 'namespace/app created' k1 create namespace app
 k1 create namespace held-apart >/dev/null 2>&1
 kout "the new namespace gets a default ServiceAccount" '^default ' k1 get sa -n app --no-headers
+kout "... and a kube-root-ca.crt ConfigMap holding the fake's CA" 'BEGIN CERTIFICATE' \
+    k1 get cm kube-root-ca.crt -n app -o jsonpath='{.data.ca\.crt}'
 kfail "creating it twice: AlreadyExists" 'AlreadyExists|already exists' k1 create namespace app
 
 # ---- server-side apply ----
@@ -79,6 +88,7 @@ kout "list by label selector: none match" '^$' k1 get cm -n app -l 'tier=db' -o 
 kout "list by field selector metadata.name" '^settings$' k1 get cm -n app --field-selector metadata.name=settings \
     -o jsonpath='{.items[*].metadata.name}'
 kout "the Deployment rolls out (rollout status)" 'successfully rolled out' k1 rollout status deploy/web -n app --timeout=20s
+kout "kubectl get prints the Deployment's table: READY 1/1" '^web +1/1 +1 +1 ' k1 get deploy web -n app --no-headers
 kout "the Deployment becomes Available (wait)" 'condition met' k1 wait --for=condition=Available deploy/web -n app --timeout=20s
 kout "the Deployment has a ReplicaSet with 1 ready replica (the default)" '^web-[a-z0-9]+ 1$' \
     k1 get rs -n app -o jsonpath='{range .items[*]}{.metadata.name} {.status.readyReplicas}{"\n"}{end}'
@@ -110,6 +120,7 @@ kout "kubectl patch --type json" 'patched' k1 patch deploy web -n app --type jso
     -p '[{"op":"replace","path":"/spec/replicas","value":3}]'
 kout "kubectl patch (strategic): a container merged by name" 'patched' k1 patch deploy web -n app \
     -p '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}}'
+k1 rollout status deploy/web -n app --timeout=20s >/dev/null 2>&1
 kout "the patched Deployment: 3 replicas, the new image, its port kept, rolled out again" \
     '^3 nginx:1\.26 80 3$' k1 get deploy web -n app \
     -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort} {.status.readyReplicas}'
@@ -117,6 +128,12 @@ kout "managedFields name kubectl-patch as an Update manager" '"manager": "kubect
     k1 get deploy web -n app -o json --show-managed-fields
 kout "kubectl get -o json shows managedFields (--show-managed-fields)" '"operation": "Apply"' \
     k1 get cm settings -n app -o json --show-managed-fields
+
+kout "kubectl create service loadbalancer (a protobuf Service)" 'service/lb created' \
+    k1 create service loadbalancer lb -n default --tcp=80:8080
+until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get svc lb -n default -o jsonpath='{.status.loadBalancer.ingress[0].hostname}' | grep -q elb"
+kout "the Service gets a cluster IP and a load balancer hostname" '^10\.96\.[0-9]+\.[0-9]+ lb-default\.elb\.fake 8080$' \
+    k1 get svc lb -n default -o jsonpath='{.spec.clusterIP} {.status.loadBalancer.ingress[0].hostname} {.spec.ports[0].targetPort}'
 
 # ---- deletion ----
 kout "kubectl delete a Deployment" 'deleted' k1 delete deploy web -n app --wait --timeout=10s
@@ -127,13 +144,13 @@ kfail "... and its content with it" 'not found' k1 get cm settings -n app
 k1 create namespace held >/dev/null 2>&1
 k1 patch ns held --type merge -p '{"metadata":{"finalizers":["example.com/block"]}}' >/dev/null 2>&1
 k1 delete ns held --wait=false >/dev/null 2>&1
-sleep 1
+until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get ns held -o jsonpath='{.status.conditions[*].message}' | grep -q example.com/block"
 kout "a namespace with its own finalizer stays Terminating, its condition naming it" \
     'Terminating .*example\.com/block' k1 get ns held -o jsonpath='{.status.phase} {.status.conditions[*].message}'
 kfail "nothing can be created in a terminating namespace (403)" 'forbidden.*being terminated' \
     k1 create configmap late -n held
 k1 patch ns held --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-sleep 0.5
+until_ok 15 sh -c "! kubectl --kubeconfig '$C1/kubeconfig' get ns held"
 kfail "once the finalizer is removed, the namespace goes" 'not found' k1 get ns held
 
 # ---- identity ----
@@ -152,9 +169,7 @@ metadata: {name: ghost-token, namespace: default, annotations: {kubernetes.io/se
 type: kubernetes.io/service-account-token
 EOF
 k1 apply --server-side -f "$T_DIR/tok.yaml" >/dev/null 2>&1
-for i in $(seq 1 30); do
-    [ -n "$(k1 get secret bot-token -o jsonpath='{.data.token}' 2>/dev/null)" ] && break; sleep 0.1
-done
+until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get secret bot-token -o jsonpath='{.data.token}' | grep -q ."
 SA_TOKEN=$(k1 get secret bot-token -o jsonpath='{.data.token}' | base64 -d)
 kout "a service-account-token Secret gets its ca.crt and namespace" '^default [0-9]+$' \
     sh -c "kubectl --kubeconfig '$C1/kubeconfig' get secret bot-token -o jsonpath='{.data.namespace}' | base64 -d; echo ' '\$(kubectl --kubeconfig '$C1/kubeconfig' get secret bot-token -o jsonpath='{.data.ca\.crt}' | base64 -d | grep -c BEGIN)"
@@ -164,7 +179,7 @@ kout "a token Secret for a ServiceAccount that does not exist stays empty" '^emp
     k1 get secret ghost-token -o go-template='{{if .data}}{{.data.token}}{{else}}empty{{end}}'
 k1 delete secret bot-token >/dev/null 2>&1
 kfail "the token dies with its Secret" 'Unauthorized' k1 get ns --token "$SA_TOKEN"
-kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Username +admin' \
+kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Groups +\[system:masters system:authenticated\]' \
     kubectl --kubeconfig "$C1/kubeconfig-cert" auth whoami
 kout "a client certificate (CN admin) signed by the fake's CA" 'Username +admin' \
     kubectl auth whoami --kubeconfig /dev/null --server "$KUBE_C1_URL" --certificate-authority "$C1/ca.crt" \
@@ -236,7 +251,7 @@ check "the log names requests, never a token" \
 kube_fake_start "$C3" c3 --refuse-seconds 2 >/dev/null 2>&1
 kfail "--refuse-seconds: connection refused at first" 'connection refused' \
     kubectl --kubeconfig "$C3/kubeconfig" get ns --request-timeout=2s
-for i in $(seq 1 50); do curl -s -o /dev/null --cacert "$C3/ca.crt" "$KUBE_C3_URL/healthz" && break; sleep 0.1; done
+until_ok 15 curl -s -o /dev/null --cacert "$C3/ca.crt" "$KUBE_C3_URL/healthz"
 kout "... then it answers" 'default' kubectl --kubeconfig "$C3/kubeconfig" get ns
 kube_fake_stop "$C3"
 
