@@ -54,6 +54,7 @@ expect_rc "plan --refresh=false with the connection down" 0 env MESH_NULL_UNREAC
 spec null_connection.b
 "$MESH" plan -f spec.yaml >move.txt 2>&1
 check "moving x2 to connection b plans a replacement" grep -q 'it moves from null_connection.a to null_connection.b' move.txt
+check "plan --json names the connection of each change" sh -c "'$MESH' plan -f spec.yaml --json | grep -q '\"connection\": *\"null_connection.b\"'"
 expect_rc "apply the move" 0 "$MESH" apply -f spec.yaml --auto-approve
 check "x2 now lives in beta, and alpha's copy is gone" test "$(where | grep x2)" = "null_resource.x2 beta"
 

@@ -13,6 +13,11 @@ source "$ROOT/tests/harness/kube/kube.sh"
 source "$ROOT/tests/harness/aws/harness.sh"
 
 if ! command -v kubectl >/dev/null; then not_ok "kubectl on PATH"; exit 1; fi
+# The pure parts first (patches, selectors, field ownership, protobuf): their own ok/not ok lines.
+$PY "$ROOT/tests/harness/kube/selftest.py" >"$T_DIR/selftest.out" 2>&1
+cat "$T_DIR/selftest.out"
+T_PASSED=$((T_PASSED + $(grep -c '^ok - ' "$T_DIR/selftest.out")))
+T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' "$T_DIR/selftest.out")))
 C1="$T_DIR/c1" C2="$T_DIR/c2" C3="$T_DIR/c3" H="$T_DIR/aws"
 trap 'kube_fake_stop "$C1"; kube_fake_stop "$C2"; kube_fake_stop "$C3"; aws_harness_stop "$H"; t_cleanup' EXIT
 
@@ -39,6 +44,13 @@ kfail() {
     if ! out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
     else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
 }
+# until_ok SECONDS CMD...: poll CMD until it succeeds (the controllers act within a second, but a
+# loaded machine may be slower); the check after it says what was wanted.
+until_ok() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done
+}
 jget() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 # ---- discovery, namespaces ----
@@ -47,6 +59,8 @@ kout "kubectl get ns lists the seeded namespaces" 'kube-system +Active' k1 get n
 kout "kubectl create namespace (a protobuf body)" 'namespace/app created' k1 create namespace app
 k1 create namespace held-apart >/dev/null 2>&1
 kout "the new namespace gets a default ServiceAccount" '^default ' k1 get sa -n app --no-headers
+kout "... and a kube-root-ca.crt ConfigMap holding the fake's CA" 'BEGIN CERTIFICATE' \
+    k1 get cm kube-root-ca.crt -n app -o jsonpath='{.data.ca\.crt}'
 kfail "creating it twice: AlreadyExists" 'AlreadyExists|already exists' k1 create namespace app
 
 # ---- server-side apply ----
@@ -69,7 +83,12 @@ spec:
 EOF
 kout "apply --server-side: a ConfigMap" 'configmap/settings serverside-applied' k1 apply --server-side -f "$T_DIR/cm.yaml"
 kout "apply --server-side: a Deployment" 'deployment.apps/web serverside-applied' k1 apply --server-side -f "$T_DIR/dep.yaml"
+kout "list by label selector" '^settings$' k1 get cm -n app -l 'tier=web' -o jsonpath='{.items[*].metadata.name}'
+kout "list by label selector: none match" '^$' k1 get cm -n app -l 'tier=db' -o jsonpath='{.items[*].metadata.name}'
+kout "list by field selector metadata.name" '^settings$' k1 get cm -n app --field-selector metadata.name=settings \
+    -o jsonpath='{.items[*].metadata.name}'
 kout "the Deployment rolls out (rollout status)" 'successfully rolled out' k1 rollout status deploy/web -n app --timeout=20s
+kout "kubectl get prints the Deployment's table: READY 1/1" '^web +1/1 +1 +1 ' k1 get deploy web -n app --no-headers
 kout "the Deployment becomes Available (wait)" 'condition met' k1 wait --for=condition=Available deploy/web -n app --timeout=20s
 kout "the Deployment has a ReplicaSet with 1 ready replica (the default)" '^web-[a-z0-9]+ 1$' \
     k1 get rs -n app -o jsonpath='{range .items[*]}{.metadata.name} {.status.readyReplicas}{"\n"}{end}'
@@ -101,6 +120,7 @@ kout "kubectl patch --type json" 'patched' k1 patch deploy web -n app --type jso
     -p '[{"op":"replace","path":"/spec/replicas","value":3}]'
 kout "kubectl patch (strategic): a container merged by name" 'patched' k1 patch deploy web -n app \
     -p '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}}'
+k1 rollout status deploy/web -n app --timeout=20s >/dev/null 2>&1
 kout "the patched Deployment: 3 replicas, the new image, its port kept, rolled out again" \
     '^3 nginx:1\.26 80 3$' k1 get deploy web -n app \
     -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort} {.status.readyReplicas}'
@@ -108,6 +128,12 @@ kout "managedFields name kubectl-patch as an Update manager" '"manager": "kubect
     k1 get deploy web -n app -o json --show-managed-fields
 kout "kubectl get -o json shows managedFields (--show-managed-fields)" '"operation": "Apply"' \
     k1 get cm settings -n app -o json --show-managed-fields
+
+kout "kubectl create service loadbalancer (a protobuf Service)" 'service/lb created' \
+    k1 create service loadbalancer lb -n default --tcp=80:8080
+until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get svc lb -n default -o jsonpath='{.status.loadBalancer.ingress[0].hostname}' | grep -q elb"
+kout "the Service gets a cluster IP and a load balancer hostname" '^10\.96\.[0-9]+\.[0-9]+ lb-default\.elb\.fake 8080$' \
+    k1 get svc lb -n default -o jsonpath='{.spec.clusterIP} {.status.loadBalancer.ingress[0].hostname} {.spec.ports[0].targetPort}'
 
 # ---- deletion ----
 kout "kubectl delete a Deployment" 'deleted' k1 delete deploy web -n app --wait --timeout=10s
@@ -118,13 +144,13 @@ kfail "... and its content with it" 'not found' k1 get cm settings -n app
 k1 create namespace held >/dev/null 2>&1
 k1 patch ns held --type merge -p '{"metadata":{"finalizers":["example.com/block"]}}' >/dev/null 2>&1
 k1 delete ns held --wait=false >/dev/null 2>&1
-sleep 1
+until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get ns held -o jsonpath='{.status.conditions[*].message}' | grep -q example.com/block"
 kout "a namespace with its own finalizer stays Terminating, its condition naming it" \
     'Terminating .*example\.com/block' k1 get ns held -o jsonpath='{.status.phase} {.status.conditions[*].message}'
 kfail "nothing can be created in a terminating namespace (403)" 'forbidden.*being terminated' \
     k1 create configmap late -n held
 k1 patch ns held --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-sleep 0.5
+until_ok 15 sh -c "! kubectl --kubeconfig '$C1/kubeconfig' get ns held"
 kfail "once the finalizer is removed, the namespace goes" 'not found' k1 get ns held
 
 # ---- identity ----
@@ -143,9 +169,7 @@ metadata: {name: ghost-token, namespace: default, annotations: {kubernetes.io/se
 type: kubernetes.io/service-account-token
 EOF
 k1 apply --server-side -f "$T_DIR/tok.yaml" >/dev/null 2>&1
-for i in $(seq 1 30); do
-    [ -n "$(k1 get secret bot-token -o jsonpath='{.data.token}' 2>/dev/null)" ] && break; sleep 0.1
-done
+until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get secret bot-token -o jsonpath='{.data.token}' | grep -q ."
 SA_TOKEN=$(k1 get secret bot-token -o jsonpath='{.data.token}' | base64 -d)
 kout "a service-account-token Secret gets its ca.crt and namespace" '^default [0-9]+$' \
     sh -c "kubectl --kubeconfig '$C1/kubeconfig' get secret bot-token -o jsonpath='{.data.namespace}' | base64 -d; echo ' '\$(kubectl --kubeconfig '$C1/kubeconfig' get secret bot-token -o jsonpath='{.data.ca\.crt}' | base64 -d | grep -c BEGIN)"
@@ -155,6 +179,8 @@ kout "a token Secret for a ServiceAccount that does not exist stays empty" '^emp
     k1 get secret ghost-token -o go-template='{{if .data}}{{.data.token}}{{else}}empty{{end}}'
 k1 delete secret bot-token >/dev/null 2>&1
 kfail "the token dies with its Secret" 'Unauthorized' k1 get ns --token "$SA_TOKEN"
+kout "kube.sh's kubeconfig-cert: the client certificate (CN admin, O system:masters)" 'Groups +\[system:masters system:authenticated\]' \
+    kubectl --kubeconfig "$C1/kubeconfig-cert" auth whoami
 kout "a client certificate (CN admin) signed by the fake's CA" 'Username +admin' \
     kubectl auth whoami --kubeconfig /dev/null --server "$KUBE_C1_URL" --certificate-authority "$C1/ca.crt" \
     --client-certificate "$C1/client.crt" --client-key "$C1/client.key"
@@ -162,12 +188,55 @@ check "no credentials at all: 401 with an Unauthorized Status" test "$(curl -s -
     -w ' %{http_code}' "$KUBE_C1_URL/api/v1/namespaces" | tr -d '\n' | sed 's/.*"reason": *"\([A-Za-z]*\)".* \([0-9]*\)$/\1 \2/')" \
     = "Unauthorized 401"
 
+# ---- the raw API, as the mesh client calls it ----
+(umask 077; echo "Authorization: Bearer $(cat "$C1/token")" >"$T_DIR/auth.hdr")
+# kapi METHOD PATH [CONTENT_TYPE BODY]: prints "HTTP_CODE BODY" on one line
+kapi() {
+    local args=(-s --cacert "$C1/ca.crt" -H @"$T_DIR/auth.hdr" -X "$1" -w '\n%{http_code}')
+    [ $# -ge 4 ] && args+=(-H "Content-Type: $3" --data-binary "$4")
+    curl "${args[@]}" "$KUBE_C1_URL$2" | $PY -c 'import sys; d=sys.stdin.read().rsplit("\n",1); print(d[1], " ".join(d[0].split()))'
+}
+CM='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m1","namespace":"default"},"data":{"a":"1"}}'
+APPLY=application/apply-patch+yaml
+kout "apply (JSON body, fieldManager=mesh, force) creates: 201" '^201 .*"manager": "mesh", "operation": "Apply"' \
+    kapi PATCH "/api/v1/namespaces/default/configmaps/m1?fieldManager=mesh&force=true" $APPLY "$CM"
+kout "the same apply again: 200, same uid" '^200 ' \
+    kapi PATCH "/api/v1/namespaces/default/configmaps/m1?fieldManager=mesh&force=true" $APPLY "$CM"
+kout "an apply without fieldManager: 400" '^400 ' kapi PATCH "/api/v1/namespaces/default/configmaps/m1" $APPLY "$CM"
+kout "a missing object: 404 Status, reason NotFound, details" \
+    '^404 .*"message": "configmaps .{1,2}nope.{1,2} not found", "reason": "NotFound", "code": 404, "details": [{]"name": "nope"' \
+    kapi GET /api/v1/namespaces/default/configmaps/nope
+kout "a create without a name: 422 Invalid" '^422 .*"reason": "Invalid"' \
+    kapi POST /api/v1/namespaces/default/configmaps application/json '{"metadata":{},"data":{}}'
+kout "a PUT with a stale resourceVersion: 409 Conflict" '^409 .*"reason": "Conflict"' \
+    kapi PUT /api/v1/namespaces/default/configmaps/m1 application/json \
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m1","resourceVersion":"1"},"data":{}}'
+kout "a DELETE whose uid precondition does not match: 409 Conflict" '^409 .*Precondition failed: UID' \
+    kapi DELETE /api/v1/namespaces/default/configmaps/m1 application/json '{"preconditions":{"uid":"00000000-0000-0000-0000-000000000000"}}'
+UID1=$(kapi GET /api/v1/namespaces/default/configmaps/m1 | sed 's/.*"uid": "\([^"]*\)".*/\1/')
+kout "a watch streams the current object as ADDED, then ends at timeoutSeconds" '^200 \{"type": "ADDED".*"name": "m1"' \
+    kapi GET "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dm1"
+kout "a DELETE with the right uid: 200" '^200 .*"status": "Success"' \
+    kapi DELETE /api/v1/namespaces/default/configmaps/m1 application/json "{\"preconditions\":{\"uid\":\"$UID1\"},\"propagationPolicy\":\"Background\"}"
+$PY -c 'import sys; sys.stdout.buffer.write(b"k8s\x00\x0a\x15\x0a\x07apps/v1\x12\x0aDeployment")' >"$T_DIR/dep.pb"
+kout "a protobuf body of a kind it cannot decode: 415" '^415 .*UnsupportedMediaType' \
+    kapi POST /apis/apps/v1/namespaces/default/deployments application/vnd.kubernetes.protobuf "@$T_DIR/dep.pb"
+
 # ---- faults ----
 kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/kube-system$","status":429,"retry_after":1,"count":2}]}'
 t0=$SECONDS
 kout "a 429 with Retry-After (twice) is retried by kubectl" '^kube-system$' k1 get ns kube-system -o jsonpath='{.metadata.name}'
 check "... after waiting about a second each time" test $((SECONDS - t0)) -ge 1
 check "... and the fake counted the two faults" test "$(kube_fake_stats "$C1" | jget 'd["faults_fired"]')" = 2
+kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/kube-public$","delay":1.5,"count":1}]}'
+t0=$(date +%s%N)
+kout "a delay rule: the reply comes, late" '^kube-public$' k1 get ns kube-public -o jsonpath='{.metadata.name}'
+check "... at least 1.5 s late" test $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500
+k1 create configmap fault409 -n default >/dev/null 2>&1
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fault409, namespace: default}\ndata: {a: "1"}\n' >"$T_DIR/f409.yaml"
+kube_fake_faults "$C1" '{"rules":[{"method":"PUT","path_re":"/configmaps/fault409","status":409,"count":1}]}'
+kfail "an injected 409 on a PUT reaches kubectl replace" 'injected by fake_kube' k1 replace -f "$T_DIR/f409.yaml"
+kout "... the rule is spent: the next replace works" 'replaced' k1 replace -f "$T_DIR/f409.yaml"
 kube_fake_faults "$C1" '{"rules":[{"method":"GET","path_re":"configmaps","status":500,"count":1}]}'
 kfail "an injected 500 reaches kubectl" 'InternalError|Internal' k1 get cm -n default --request-timeout=5s
 curl -s --cacert "$C1/ca.crt" -X POST "$KUBE_C1_URL/__fake/reset-faults" >/dev/null
@@ -182,7 +251,7 @@ check "the log names requests, never a token" \
 kube_fake_start "$C3" c3 --refuse-seconds 2 >/dev/null 2>&1
 kfail "--refuse-seconds: connection refused at first" 'connection refused' \
     kubectl --kubeconfig "$C3/kubeconfig" get ns --request-timeout=2s
-for i in $(seq 1 50); do curl -s -o /dev/null --cacert "$C3/ca.crt" "$KUBE_C3_URL/healthz" && break; sleep 0.1; done
+until_ok 15 curl -s -o /dev/null --cacert "$C3/ca.crt" "$KUBE_C3_URL/healthz"
 kout "... then it answers" 'default' kubectl --kubeconfig "$C3/kubeconfig" get ns
 kube_fake_stop "$C3"
 
@@ -193,6 +262,10 @@ PROXY_URL="http://127.0.0.1:$(cat "$H/proxy.port")"
 read -r HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY < <($PY -c \
     'import json,sys; k=json.load(open(sys.argv[1])); print(k["key"], k["secret"])' "$H/keys.json")
 check "c2 starts (EKS tokens checked at the proxy)" kube_fake_start "$C2" c2 --sts-url "$PROXY_URL"
+kube_fake_eks "$C2" c2
+check "kube_fake_eks: the EKS stand-in reports c2's URL and CA for cluster c2" \
+    test "$(curl -s "$PROXY_URL/__eks" | jget 'd["endpoints"]["c2"]["endpoint"] + " " + d["endpoints"]["c2"]["ca"]')" \
+    = "$KUBE_C2_URL $(base64 -w0 <"$C2/ca.crt")"
 kfail "the two clusters are apart: c2 has no namespace held-apart" 'namespaces "held-apart" not found' \
     k2 get ns held-apart
 eks_token() {  # CLUSTER: a token from the real aws CLI, presigned for the proxy's STS
@@ -214,6 +287,16 @@ i = url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
 url = url[:i] + ("0" if url[i] != "0" else "1") + url[i + 1:]
 print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))' "$EKS_TOK")
 kfail "a tampered EKS token (one signature digit changed) is refused" 'Unauthorized' k2 get ns --token "$TAMPERED"
+check "... the fake's log says why: STS answered SignatureDoesNotMatch" \
+    grep -q 'EKS token refused: STS answered 403 SignatureDoesNotMatch' "$C2/fake.log"
+EXPIRED=$($PY -c '
+import base64, re, sys
+b = sys.argv[1][len("k8s-aws-v1."):]
+url = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4)).decode()
+url = re.sub(r"X-Amz-Date=\d{8}T", "X-Amz-Date=20200101T", url)
+print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))' "$EKS_TOK")
+kfail "an EKS token signed more than 15 minutes ago is refused" 'Unauthorized' k2 get ns --token "$EXPIRED"
+check "... as expired, without asking STS" grep -q 'EKS token refused: expired: signed 20200101T' "$C2/fake.log"
 kfail "a token made for another cluster (x-k8s-aws-id c1) is refused by c2" 'Unauthorized' \
     k2 get ns --token "$(cat "$T_DIR/eks-c1")"
 kfail "c1 (no --sts-url) refuses EKS tokens" 'Unauthorized' k1 get ns --token "$EKS_TOK"
