@@ -38,6 +38,8 @@ static const struct cli_flag cli_flags[] = {
     {"--allow-replace", NULL, OPT_ALLOW_REPLACE, "ADDR", "allow replacing or deleting a guarded resource (root CA, VPC,\n"
                                                          "cluster); globs; repeatable"},
     {"--out", NULL, OPT_OUT, "FILE", "save the plan to FILE; `mesh apply FILE` performs exactly it"},
+    {"--output", "-o", OPT_OUTPUT, "FILE", "write to FILE (0600, atomically), merged into it if it exists, instead of\n"
+                                           "printing to stdout"},
     {"--var", NULL, OPT_VAR_VALUE, "NAME=VALUE", "set a variable (highest precedence; repeatable)"},
     {"--var-file", NULL, OPT_VAR_FILE, "FILE", "variables from a YAML file (repeatable; over defaults, under\n"
                                                "MESH_VAR_NAME)"},
@@ -73,6 +75,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_TARGET: vec_push(&o->targets, (void *)v); break;
     case OPT_ALLOW_REPLACE: vec_push(&o->allow_replace, (void *)v); break;
     case OPT_OUT: o->out = v; break;
+    case OPT_OUTPUT: o->output = v; break;
     case OPT_EXPLAIN: o->explain = 1; break;
     case OPT_AUTO_APPROVE: o->auto_approve = 1; break;
     case OPT_NO_ROLLBACK: o->no_rollback = 1; break;

@@ -33,6 +33,7 @@ enum {
     OPT_VAR = OPT_VAR_VALUE | OPT_VAR_FILE,  /* what a command that loads a spec takes */
     OPT_RAW = 1 << 22,          /* output --raw */
     OPT_FORCE_NEW_STATE = 1 << 23,  /* apply --force-new-state: an empty state file starts over */
+    OPT_OUTPUT = 1 << 24,       /* kubeconfig -o FILE */
 };
 
 /* What a command takes: its options and its positional arguments. */
@@ -72,6 +73,7 @@ struct cli_opts {
     int force_new_state;        /* apply --force-new-state */
     struct vec allow_replace;   /* const char * patterns */
     const char *out;            /* plan -out FILE */
+    const char *output;         /* kubeconfig -o FILE */
     struct vec args;            /* positional (const char *) */
 };
 

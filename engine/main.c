@@ -72,6 +72,23 @@ static const struct command commands[] = {
      "--json prints all as {\"name\": {\"value\": ..., \"sensitive\": false}} (a sensitive one has no\n"
      "value), or with NAME the value as JSON. -f and --var/--var-file only matter for finding the\n"
      "state (a state.path using variables).\n"},
+    {"kubeconfig", cmd_kubeconfig, "Write a kubeconfig for a cluster mesh made",
+     {SPEC_OPTS | OPT_STATE | OPT_OUTPUT, "CLUSTER", 1, 1, 0},
+     "Prints (or with -o FILE writes) a kubeconfig for CLUSTER, a cluster of the spec's clusters:\n"
+     "section that `mesh apply` made: its API server and CA from state, and a user whose exec entry\n"
+     "runs `mesh token CLUSTER` with this binary and the state's absolute path, so kubectl and helm\n"
+     "reach the cluster from any directory. The cluster, user and context are named CLUSTER, and the\n"
+     "context becomes the current one. No token or key is written. With -o, a FILE that exists is\n"
+     "merged into, as `aws eks update-kubeconfig` does: only CLUSTER's entries are replaced or added;\n"
+     "a FILE that is not a kubeconfig is refused and left as it was. Comments in it are not kept.\n"
+     "  mesh kubeconfig cluster-1 -o ~/.kube/config && kubectl get ns\n"},
+    {"token", cmd_token, "Print a token for a cluster mesh made (kubectl's exec plugin)",
+     {SPEC_OPTS | OPT_STATE, "CLUSTER", 1, 1, 0},
+     "Prints an ExecCredential (client.authentication.k8s.io/v1) with a fresh token for CLUSTER, as\n"
+     "`aws eks get-token` does: what the kubeconfig of `mesh kubeconfig` runs. The token is made from\n"
+     "the EKS cluster name and region in state, with the AWS credentials of the environment and the\n"
+     "spec's mesh: section (profile); it expires in 14 minutes and is never stored. No lock, no\n"
+     "refresh. A cluster reached through your own kubeconfig (existing:) has no mesh token.\n"},
     {"import", cmd_import, "Adopt an existing object into state",
      {SPEC_OPTS | OPT_STATE | OPT_LOCK_TIMEOUT, "ADDRESS ID", 2, 2, 0},
      "ADDRESS must be in the spec. The driver reads the object by ID; what it can observe becomes the\n"

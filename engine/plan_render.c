@@ -8,6 +8,8 @@
 #include "driver.h"
 #include "plan_diff.h"
 #include "spec/ref.h"
+#include "spec/spec.h"
+#include "store.h"
 #include "ui.h"
 #include "base/xalloc.h"
 
@@ -134,6 +136,8 @@ static json_t *render_entry_json(const struct plan_entry *e)
         json_object_set_new(ev, "create_before_destroy", json_boolean(e->create_before_destroy));
     if (e->reason) json_object_set_new(ev, "reason", json_string(e->reason));
     if (e->guarded) json_object_set_new(ev, "guarded", json_true());
+    const char *conn = e->res ? e->res->connection : e->prior ? e->prior->connection : NULL;
+    if (conn) json_object_set_new(ev, "connection", json_string(conn));
     return ev;
 }
 

@@ -1,5 +1,6 @@
 /* registry.c: the table of drivers, built from drivers.def. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,10 +84,41 @@ static void entry_unref(int i)
     handles[i] = handles[--nhandles];
 }
 
+/* The handles opened from the mesh: section, one per provider, read without the lock: they live
+ * until provider_close_all, so calls without a connection (10,000 null resources) neither take
+ * the lock nor count references. */
+#define MAX_PROVIDERS 16
+static struct {
+    _Atomic(const struct provider *) p;
+    _Atomic(void *) handle;
+} run_handles[MAX_PROVIDERS];
+
+static void *run_handle_get(const struct provider *p)
+{
+    for (int i = 0; i < MAX_PROVIDERS; i++) {
+        const struct provider *q = atomic_load(&run_handles[i].p);
+        if (!q) break;
+        if (q == p) return atomic_load(&run_handles[i].handle);
+    }
+    return NULL;
+}
+
+static void run_handle_put(const struct provider *p, void *h)  /* under provider_mu */
+{
+    for (int i = 0; i < MAX_PROVIDERS; i++)
+        if (!atomic_load(&run_handles[i].p)) {
+            atomic_store(&run_handles[i].handle, h);
+            atomic_store(&run_handles[i].p, p);
+            return;
+        }
+}
+
 void *provider_acquire(const struct driver *d, const char *connection, const json_t *conn_config,
                        struct mesh_err *err)
 {
     if (!d->provider) return NULL;
+    void *fast = connection ? NULL : run_handle_get(d->provider);
+    if (fast) return fast;
     const json_t *config = connection ? conn_config : NULL;
     pthread_mutex_lock(&provider_mu);
     if (!connection) config = provider_config;
@@ -113,6 +145,7 @@ void *provider_acquire(const struct driver *d, const char *connection, const jso
             handles[nhandles++] = (struct handle_entry){d->provider, connection ? xstrdup(connection) : NULL,
                                                         key, h, 2, 1};
             key = NULL;
+            if (!connection) run_handle_put(d->provider, h);
         } else {
             h = NULL;
         }
@@ -124,7 +157,7 @@ void *provider_acquire(const struct driver *d, const char *connection, const jso
 
 void provider_release(const struct driver *d, void *handle)
 {
-    if (!d->provider || !handle) return;
+    if (!d->provider || !handle || handle == run_handle_get(d->provider)) return;  /* the run's: kept */
     pthread_mutex_lock(&provider_mu);
     for (int i = 0; i < nhandles; i++)
         if (handles[i].handle == handle && handles[i].p == d->provider) {
@@ -134,12 +167,7 @@ void provider_release(const struct driver *d, void *handle)
     pthread_mutex_unlock(&provider_mu);
 }
 
-void *provider_handle(const struct driver *d, struct mesh_err *err)
-{
-    void *h = provider_acquire(d, NULL, NULL, err);
-    provider_release(d, h);  /* the table keeps its own reference */
-    return h;
-}
+void *provider_handle(const struct driver *d, struct mesh_err *err) { return provider_acquire(d, NULL, NULL, err); }
 
 /* Adds s's numbers into into (the same provider over several connections: one line). */
 static void stats_add(json_t *into, json_t *s)
@@ -186,6 +214,10 @@ void provider_close_all(void)
         free(handles[i].key);
     }
     nhandles = 0;
+    for (int i = 0; i < MAX_PROVIDERS; i++) {
+        atomic_store(&run_handles[i].p, NULL);
+        atomic_store(&run_handles[i].handle, NULL);
+    }
     json_decref(provider_config);
     provider_config = NULL;
     pthread_mutex_unlock(&provider_mu);

@@ -6,7 +6,8 @@
 #   engine/       engine/, providers/driver.h and state/'s public headers (not *_int.h)
 #   providers/    providers/'s own top-level files (driver.h, http.h, drivers.def) and
 #                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder, never
-#                 another provider's; never the engine, never state/
+#                 another provider's (kubernetes/ never includes aws/: an EKS token reaches it
+#                 through auth_hooks.def); never the engine, never state/
 #   state/        state/ and engine/base/
 #   <curl/*>      only providers/http.c (the one HTTP layer)
 #   <sqlite3.h>   only state/ (the one SQL user)

@@ -476,6 +476,39 @@ static void network_parts(struct cl *k, const struct node *network)
     }
 }
 
+/* ---- the connection: how mesh reaches the cluster's Kubernetes API ---- */
+
+/* kubernetes_connection.C: for a cluster mesh makes, its endpoint and CA from the EKS outputs and
+ * an EKS token made when needed (so it depends on the cluster: the connection is applied once the
+ * cluster is ACTIVE, and is replaced when the cluster is); for an existing one, its kubeconfig. */
+static void connection(struct spec *s, const struct spec_ctx *c, const struct node *key, const struct node *body)
+{
+    char a[ADDR_MAX], eks[ADDR_MAX];
+    struct spec_resource *r = spec_resource_new(addr(a, sizeof(a), "kubernetes_connection", key->scalar, NULL), key, "clusters");
+    if (!r->driver) {  /* a build without the Kubernetes provider */
+        spec_resource_free(r);
+        return;
+    }
+    json_object_set_new(r->attrs, "cluster", json_string(key->scalar));
+    const struct node *ex = node_get(body, "existing");
+    if (ex) {
+        json_object_set_new(r->attrs, "kubeconfig", json_string(str_of(ex, "kubeconfig", "")));
+        const char *ctx = str_of(ex, "context", NULL);
+        if (ctx) json_object_set_new(r->attrs, "context", json_string(ctx));
+    } else {
+        addr(eks, sizeof(eks), "aws_eks_cluster", key->scalar, NULL);
+        json_object_set_new(r->attrs, "server", refs(eks, "endpoint"));
+        json_object_set_new(r->attrs, "ca_data", refs(eks, "certificate_authority_data"));
+        json_object_set_new(r->attrs, "auth", json_string("eks"));
+        json_object_set_new(r->attrs, "eks_cluster_name", json_string(key->scalar));  /* control_plane's name */
+        const char *region = str_of(node_get(s->root, "mesh"), "region", NULL);
+        if (region) json_object_set_new(r->attrs, "region", json_string(region));
+        spec_add_dep(r, eks, "endpoint", key->line, key->col);
+        spec_add_dep(r, eks, "certificate_authority_data", key->line, key->col);
+    }
+    spec_add_resource(s, r, c);
+}
+
 static void compile_cluster(struct cl *k, const struct node *network)
 {
     const struct node *v = node_get(k->body, "ip_family");
@@ -524,10 +557,13 @@ void compile_clusters(struct spec *s, const struct node *section, const struct s
     struct cl k;
     for (size_t i = 0; i < section->n; i++) {
         const struct node *key = section->pairs[i].key, *body = section->pairs[i].value;
-        if (node_get(body, "existing")) continue;  /* mesh does not make it: nothing to compile */
         char probe[ADDR_MAX];
         if (!ref_address_valid(addr(probe, sizeof(probe), "aws_eks_cluster", key->scalar, NULL)))
             continue;  /* not a name (the schema said so): it cannot be part of an address */
+        if (node_get(body, "existing")) {  /* mesh does not make it: only reaches it */
+            connection(s, c, key, body);
+            continue;
+        }
         if (!network) {
             diag_error(c->dl, c->file, key->line, key->col,
                        "`clusters.%s` is an EKS cluster for mesh to make, so the spec needs a `network:` section "
@@ -539,6 +575,7 @@ void compile_clusters(struct spec *s, const struct node *section, const struct s
         cl_init(&k, s, c, key, body);
         compile_cluster(&k, network);
         cl_release(&k);
+        if (spec_find(s, addr(probe, sizeof(probe), "aws_eks_cluster", key->scalar, NULL))) connection(s, c, key, body);
     }
     for (size_t i = 0; i < section->n; i++) {
         char a[ADDR_MAX];

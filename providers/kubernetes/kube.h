@@ -18,9 +18,10 @@
  * istio-system/cacerts: ...`) and the API's Status message; e->code is MESH_ENOTFOUND (404),
  * MESH_ECONFLICT (409: an SSA field conflict, whose message names the other field manager and the
  * fields, or a precondition/resourceVersion conflict), MESH_EINVAL (400/422), else MESH_ERR (a
- * 401 says "unauthorized (401)" and which credential was used, a 403 "forbidden"). 409 (other than
- * SSA conflicts and AlreadyExists), 429 and 5xx are retried by the HTTP layer's policy, honouring
- * Retry-After. Replies larger than KUBE_MAX_REPLY are refused. Connection errors (refused, reset,
+ * 401 says "unauthorized (401)" and which credential was used, a 403 "forbidden"); e->cause is
+ * the Status reason ("Conflict", "AlreadyExists", "NotFound"). 429 and 5xx are retried by the HTTP
+ * layer's policy, honouring Retry-After; a 409 is final (the same request would conflict again).
+ * Replies larger than KUBE_MAX_REPLY are refused. Connection errors (refused, reset,
  * TLS not up yet) are retried until c->deadline when the handle's config has "retry_unreachable":
  * true (a cluster created in this run: EKS endpoints answer minutes after ACTIVE), with a progress
  * note `waiting for the API server of cluster-1 to answer (…)`. */
@@ -32,6 +33,10 @@
 #include "driver.h"
 
 #define KUBE_MAX_REPLY (32u << 20)   /* bytes */
+/* e->cause of failures that are not the API's answer: no reply came (refused, reset, TLS,
+ * timeout), or the credential could not be made (exec plugin, token file, EKS hook). */
+#define KUBE_CAUSE_UNREACHABLE "Unreachable"
+#define KUBE_CAUSE_CREDENTIAL "CredentialFailed"
 #define KUBE_FIELD_MANAGER "mesh"
 
 struct kube_conn;
@@ -75,8 +80,8 @@ int kube_get(struct call *c, struct kube_conn *k, const struct kube_ref *ref, js
  * NULL): *items gets the array. */
 int kube_list(struct call *c, struct kube_conn *k, const char *api_version, const char *kind, const char *ns,
               const char *label_selector, json_t **items, struct mesh_err *e);
-/* DELETE with propagationPolicy=Foreground... (Background for namespaces) and, when uid is not
- * NULL, preconditions.uid: an object of that name with another uid is not ours (MESH_ENOTFOUND).
+/* DELETE with propagationPolicy=Background and, when uid is not NULL, preconditions.uid: an
+ * object of that name with another uid is not ours (MESH_ENOTFOUND).
  * Then waits until the object is gone (polling GET with backoff until c->deadline; progress notes
  * name what it waits for: a namespace's remaining finalizers and conditions are reported, not
  * hidden). MESH_ENOTFOUND when it was already gone. */

@@ -18,6 +18,13 @@ enum http_verdict kube_classify(const struct http_response *resp)
     return HTTP_DONE;  /* a 409 is final: a conflict, an AlreadyExists, a failed precondition */
 }
 
+/* A cause's type: StatusCause serialises its Type as "reason". */
+static const char *cause_type(const json_t *cause)
+{
+    const char *t = json_string_value(json_object_get(cause, "reason"));
+    return t ? t : json_string_value(json_object_get(cause, "type"));
+}
+
 /* "conflict with \"kubectl\" using v1" -> kubectl into buf. */
 static const char *manager_of(const char *msg, char *buf, size_t n)
 {
@@ -40,7 +47,7 @@ static int describe_conflicts(const json_t *causes, struct strbuf *out)
     int nseen = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *ci = json_array_get(causes, i);
-        const char *type = json_string_value(json_object_get(ci, "type"));
+        const char *type = cause_type(ci);
         if (!type || strcmp(type, "FieldManagerConflict") != 0) continue;
         char m[128];
         manager_of(json_string_value(json_object_get(ci, "message")), m, sizeof(m));
@@ -52,7 +59,7 @@ static int describe_conflicts(const json_t *causes, struct strbuf *out)
         int first = 1;
         for (size_t j = i; j < n; j++) {
             const json_t *cj = json_array_get(causes, j);
-            const char *tj = json_string_value(json_object_get(cj, "type"));
+            const char *tj = cause_type(cj);
             char mj[128];
             if (!tj || strcmp(tj, "FieldManagerConflict") != 0) continue;
             if (strcmp(manager_of(json_string_value(json_object_get(cj, "message")), mj, sizeof(mj)), m) != 0) continue;

@@ -30,6 +30,8 @@ plant "the engine including state's internals" engine/apply.c '#include "store_i
 plant "a provider including the engine" providers/aws/ec2.c '#include "plan.h"'
 plant "a provider including state" providers/null/null.c '#include "store.h"'
 plant "a provider including another provider" providers/aws/ec2.c '#include "pki/pki.h"'
+plant "the Kubernetes provider including an AWS header (Kube -> AWS)" providers/kubernetes/conn.c '#include "aws/eks_token.h"'
+plant "the Kubernetes provider calling libcurl" providers/kubernetes/request.c '#include <curl/curl.h>'
 plant "a provider calling libcurl" providers/aws/query.c '#include <curl/curl.h>'
 plant "state including a provider" state/store.c '#include "driver.h"'
 plant "engine/base including the engine" engine/base/vec.c '#include "plan.h"'

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "base/xalloc.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -410,7 +411,8 @@ static void test_migration_adds_checksums(void **state)
     put(f, "null_resource.b", "", "{}");
     store_close(f->st);
     f->st = NULL;
-    assert_int_equal(fixture_sql(f->path, "ALTER TABLE resources DROP COLUMN sum; "
+    assert_int_equal(fixture_sql(f->path, "ALTER TABLE resources DROP COLUMN connection; "
+                                          "ALTER TABLE resources DROP COLUMN sum; "
                                           "UPDATE meta SET value = 2 WHERE key = 'schema_version'"), SQLITE_OK);
     open_store(f);
     struct vec rows;
@@ -419,6 +421,41 @@ static void test_migration_adds_checksums(void **state)
     vec_free_all(&rows, state_row_free);
     expect_damaged(f, "UPDATE resources SET inputs = '{}' WHERE address = 'null_resource.a'",
                    "the row of null_resource.a does not match its checksum");
+}
+
+/* A state from before connections (schema 3) keeps its checksums; a row's connection is stored,
+ * read back, part of its checksum, and carried by snapshots. */
+static void test_migration_adds_connections(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    put(f, "null_resource.a", "", "{\"k\":\"v\"}");
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(fixture_sql(f->path, "ALTER TABLE resources DROP COLUMN connection; "
+                                          "UPDATE meta SET value = 3 WHERE key = 'schema_version'"), SQLITE_OK);
+    open_store(f);
+    struct vec rows;
+    load(f, &rows);
+    assert_int_equal(rows.len, 1);  /* its old checksum still holds */
+    assert_null(((struct state_row *)rows.items[0])->connection);
+    vec_free_all(&rows, state_row_free);
+    struct state_row *r = state_row_new("null_resource.b", "", "null_resource");
+    r->connection = xstrdup("null_connection.c1");
+    assert_int_equal(store_put(f->st, r, &f->err), 0);
+    state_row_free(r);
+    assert_int_equal(store_snapshot_take(f->st, "run-1", &f->err), 0);
+    load(f, &rows);
+    assert_int_equal(rows.len, 2);
+    assert_string_equal(((struct state_row *)rows.items[1])->connection, "null_connection.c1");
+    vec_free_all(&rows, state_row_free);
+    struct vec snap = VEC_INIT;
+    assert_int_equal(store_snapshot_rows(f->st, "run-1", &snap, &f->err), 0);
+    assert_int_equal(snap.len, 2);
+    assert_string_equal(((struct state_row *)snap.items[1])->connection, "null_connection.c1");
+    vec_free_all(&snap, state_row_free);
+    expect_damaged(f, "UPDATE resources SET connection = 'null_connection.c2' WHERE address = 'null_resource.b'",
+                   "the row of null_resource.b does not match its checksum");
 }
 
 /* PRAGMA quick_check before a run writes: a damaged page is refused. */
@@ -796,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_file_refused, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_rows_are_errors, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_migration_adds_checksums, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_adds_connections, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damage, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sensitive_values_encrypted_at_rest, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_is_a_clear_error, fixture_setup, fixture_teardown),

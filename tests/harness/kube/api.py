@@ -409,15 +409,11 @@ class Api:
     def _remove(self, kind, entry, policy=None):
         obj = entry["obj"]
         self.store.remove(kind, entry)
-        if kind.kind == "CustomResourceDefinition":
-            spec = obj["spec"]
+        if kind.kind == "CustomResourceDefinition":  # its objects go with it
             for k in [k for k in self.store.kinds.values() if k.crd == obj["metadata"]["name"]]:
                 for ce in self.store.entries(k):
                     self.store.remove(k, ce)
             self.store.drop_kinds(obj["metadata"]["name"])
-            del spec
-        if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
-            pass  # its token dies with it: auth.py looks the secret up on every use
         if policy == "Orphan":
             return
         uid = obj["metadata"]["uid"]

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -75,25 +76,29 @@ class Auth:
                 return got[0]
         return None
 
+    def refuse(self, why):
+        """Say why an EKS token was refused (never the token itself), for whoever reads the log."""
+        print("[%s] EKS token refused: %s" % (self.cluster, why), file=sys.stderr, flush=True)
+
     def verify_eks(self, token):
         """(ARN, expiry) when STS vouches for the token, else None."""
         b = token[len(EKS_PREFIX):]
         try:
             url = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4)).decode()
         except (ValueError, UnicodeDecodeError):
-            return None
+            return self.refuse("not base64url")
         u = urllib.parse.urlsplit(url)
         q = dict(urllib.parse.parse_qsl(u.query))
         if q.get("Action") != "GetCallerIdentity" or "x-k8s-aws-id" not in q.get("X-Amz-SignedHeaders", "").split(";"):
-            return None
+            return self.refuse("not a presigned GetCallerIdentity signing x-k8s-aws-id")
         try:
             signed = datetime.datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(
                 tzinfo=datetime.timezone.utc).timestamp()
         except (KeyError, ValueError):
-            return None
+            return self.refuse("no X-Amz-Date")
         expiry = signed + EKS_MAX_AGE
         if expiry <= time.time():
-            return None
+            return self.refuse("expired: signed %s, valid %d s" % (q["X-Amz-Date"], EKS_MAX_AGE))
         sts = urllib.parse.urlsplit(self.sts_url)
         conn_cls = http.client.HTTPSConnection if sts.scheme == "https" else http.client.HTTPConnection
         try:
@@ -103,17 +108,18 @@ class Auth:
             resp = conn.getresponse()
             data = resp.read().decode("utf-8", "replace")
             conn.close()
-        except OSError:
-            return None
+        except OSError as e:
+            return self.refuse("STS at %s unreachable: %s" % (self.sts_url, e))
         if resp.status != 200:
-            return None
+            code = re.search(r"<Code>([^<]+)</Code>", data)
+            return self.refuse("STS answered %d %s" % (resp.status, code.group(1) if code else ""))
         arn = None
         try:
             arn = json.loads(data)["GetCallerIdentityResponse"]["GetCallerIdentityResult"]["Arn"]
         except (ValueError, KeyError, TypeError):
             m = re.search(r"<GetCallerIdentityResult>.*?<Arn>([^<]+)</Arn>", data, re.S)
             arn = m.group(1) if m else None
-        return (arn, expiry) if arn else None
+        return (arn, expiry) if arn else self.refuse("STS named no Arn")
 
 
 def _openssl(*args):

@@ -1,7 +1,8 @@
 """controllers.py: what kube-controller-manager would do, as far as clients wait for it (stdlib only).
 
 One background thread, a pass every 0.1 s under the store's lock:
-  - namespaces: a ServiceAccount "default" in each active one; a terminating one (deleted, spec
+  - namespaces: a ServiceAccount "default" and a ConfigMap "kube-root-ca.crt" (the CA) in each
+    active one; a terminating one (deleted, spec
     finalizer "kubernetes") has its content deleted 0.5 s after its deletion began, loses the
     "kubernetes" finalizer once no content is left and goes away, unless metadata.finalizers of
     its own (or content held by finalizers) remain: then it stays Terminating, with a
@@ -76,6 +77,7 @@ class Controllers:
     # ---- namespaces ----
     def namespaces(self):
         nsk, sak = self.k("", "v1", "namespaces"), self.k("", "v1", "serviceaccounts")
+        cmk = self.k("", "v1", "configmaps")
         for e in list(self.store.entries(nsk)):
             obj = e["obj"]
             name = obj["metadata"]["name"]
@@ -83,6 +85,9 @@ class Controllers:
                 self.api.ns_terminating.pop(name, None)
                 if not self.store.get(sak, name, "default"):
                     self._create(sak, name, {"metadata": {"name": "default"}})
+                if not self.store.get(cmk, name, "kube-root-ca.crt"):
+                    self._create(cmk, name, {"metadata": {"name": "kube-root-ca.crt"},
+                                             "data": {"ca.crt": self.api.ca_pem.decode()}})
                 continue
             began = self.api.ns_terminating.setdefault(name, time.monotonic())
             if time.monotonic() - began < 0.5:

@@ -8,13 +8,16 @@ generic CRUD, PATCH of every kind and server-side apply with field managers and 
 (api.py, patch.py, ssa.py) for the kinds in store.py plus those CRDs add, watches, and a
 controller thread (controllers.py): default ServiceAccounts, service-account tokens, Deployment
 rollouts, Service IPs and load balancers, CRD conditions, namespace termination.
+Every authenticated user may do everything (no RBAC); request bodies are not validated against
+schemas (fieldValidation=Strict is accepted and ignored).
 
 Usage: fake_kube.py --dir D [--port-file F] [--port N] [--name NAME]
                     [--token T[:USER]]... [--token-file F] [--client-ca] [--sts-url URL]
                     [--refuse-seconds N]
   --dir D            its certificates (D/ca.crt, D/server.crt, with --client-ca D/client.crt and
-                     D/client.key: CN admin) made once and kept across restarts, and D/objects.json
-                     (written at exit and on GET /__fake/objects)
+                     D/client.key: CN admin, O system:masters) made once and kept across restarts,
+                     and D/objects.json: the objects it held when stopped (SIGTERM), as GET
+                     /__fake/objects gives them. Objects live in memory: a restart starts empty.
   --token T[:USER]   a static bearer token (user admin unless given); --token-file F: one
                      "TOKEN [USER]" per line (keeps tokens off the command line)
   --sts-url URL      where EKS tokens (k8s-aws-v1.) are checked: the AWS harness proxy
@@ -22,7 +25,7 @@ Usage: fake_kube.py --dir D [--port-file F] [--port N] [--name NAME]
                      N seconds: until then a client gets "connection refused"
 Protobuf: kubectl's and helm's typed clients send application/vnd.kubernetes.protobuf bodies for a
 few core kinds (kubectl create namespace/secret/configmap/serviceaccount, DeleteOptions...); pb.py
-decodes those (Namespace, Secret, ConfigMap, ServiceAccount, DeleteOptions, SelfSubjectReview,
+decodes those (Namespace, Secret, ConfigMap, ServiceAccount, Service, DeleteOptions, SelfSubjectReview,
 TokenRequest); a protobuf body of any other kind is answered 415. Replies are always JSON, which
 those clients accept (their Accept header lists it after protobuf).
 
@@ -40,10 +43,13 @@ Control endpoints (no authentication, JSON):
 Each request is logged to stderr: name, method, path, status, user (never a token or Secret data).
 """
 import argparse
+import base64
 import calendar
 import json
 import os
 import re
+import secrets
+import select
 import signal
 import socket
 import ssl
@@ -51,6 +57,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -120,15 +127,14 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- entry ----
     def _handle(self):
-        self._status, self._user = 0, None
+        self._status, self._user, self._groups = 0, None, []
         try:
             self._dispatch()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
             self.close_connection = True
         except ApiError as e:
             self.send_json(e.code, e.status())
         except Exception as e:  # a bug: a 500 the test sees, and the traceback in the log
-            import traceback
             traceback.print_exc()
             try:
                 self.send_status(500, "fake_kube: %r" % e)
@@ -260,10 +266,11 @@ class Handler(BaseHTTPRequestHandler):
         except (AttributeError, ValueError):
             cert = None
         if cert:
-            for rdn in cert.get("subject", ()):
-                for k, v in rdn:
-                    if k == "commonName":
-                        return v
+            subject = [kv for rdn in cert.get("subject", ()) for kv in rdn]
+            self._groups = [v for k, v in subject if k == "organizationName"]
+            cn = [v for k, v in subject if k == "commonName"]
+            if cn:
+                return cn[0]
         h = self.headers.get("Authorization", "")
         if h[:7].lower() == "bearer ":
             return self.auth.user_of_token(h[7:].strip())
@@ -321,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
             if m != "POST" or name:
                 return self.send_status(405, "the server does not allow this method on the requested resource")
             return self._review(kind, self._parse(raw, ctype))
-        if kind.namespaced and ns is None and name:
+        if kind.namespaced and ns is None and (name or m not in ("GET", "HEAD")):
             return self.send_status(404, "the server could not find the requested resource")
         if m in ("GET", "HEAD") and (watch or q.get("watch") in ("true", "1")):
             return self._watch(kind, ns, name, q)
@@ -330,6 +337,8 @@ class Handler(BaseHTTPRequestHandler):
                 obj = self.api.get(kind, ns, name)
                 if sub == "scale":
                     obj = scale_of(obj)
+                elif "as=Table" in self.headers.get("Accept", ""):
+                    obj = table_of(kind, [obj], obj["metadata"]["resourceVersion"])
                 return self.send_json(200, obj)
             return self._send_list(kind, ns, q)
         if m == "POST" and not name:
@@ -386,14 +395,14 @@ class Handler(BaseHTTPRequestHandler):
         lst = self.api.list(kind, ns, q.get("labelSelector"), q.get("fieldSelector"))
         accept = self.headers.get("Accept", "")
         if "as=Table" in accept:
-            return self.send_json(200, table_of(kind, lst))
+            return self.send_json(200, table_of(kind, lst["items"], lst["metadata"]["resourceVersion"]))
         return self.send_json(200, lst)
 
     def _review(self, kind, body):
         user = self._user
         if kind.kind == "SelfSubjectReview":
-            groups = ["system:authenticated"] + (["system:serviceaccounts"] if user.startswith("system:serviceaccount:")
-                                                 else [])
+            groups = getattr(self, "_groups", []) + ["system:authenticated"] + (
+                ["system:serviceaccounts"] if user.startswith("system:serviceaccount:") else [])
             return self.send_json(201, {"kind": "SelfSubjectReview", "apiVersion": kind.api_version,
                                         "metadata": {"creationTimestamp": None},
                                         "status": {"userInfo": {"username": user, "groups": groups}}})
@@ -406,12 +415,10 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(201, out)
 
     def _token_request(self, ns, name, body):
-        import base64
-        import secrets as sec
         sak = self.store.kind("", "v1", "serviceaccounts")
         self.api.get(sak, ns, name)
-        token = "fk-tr-" + sec.token_urlsafe(32)
-        secret_name = "token-request-" + sec.token_hex(4)
+        token = "fk-tr-" + secrets.token_urlsafe(32)
+        secret_name = "token-request-" + secrets.token_hex(4)
         # The token lives as a hidden token Secret (so auth.py checks it the same way).
         sk = self.store.kind("", "v1", "secrets")
         self.api.create(sk, ns, {"metadata": {"name": secret_name, "annotations": {
@@ -446,16 +453,14 @@ class Handler(BaseHTTPRequestHandler):
         st = self.store
         with st.lock:
             hist = st.history
-            if rv not in ("", "0") and rv.isdigit() and hist and hist[0][0] <= int(rv) + 1:
-                first = [event(h[1], h[5]) for h in hist if h[0] > int(rv) and match(*h[2:5], h[5])]
-            elif rv not in ("", "0") and rv.isdigit() and not hist:
-                first = []
-            elif rv not in ("", "0") and rv.isdigit() and int(rv) < st.rv:
-                first = None  # too old: the history no longer holds it
-            else:
+            from_rv = int(rv) if rv.isdigit() and rv != "0" and q.get("sendInitialEvents") != "true" else None
+            if from_rv is None:  # no resourceVersion (or a watch-list): the current objects, as ADDED
                 first = [event("ADDED", self.api.render(kind, e)) for e in st.entries(kind, ns)
-                         if match(kind.group, kind.plural, e["obj"]["metadata"].get("namespace", ""),
-                                  e["obj"])]
+                         if match(kind.group, kind.plural, e["obj"]["metadata"].get("namespace", ""), e["obj"])]
+            elif from_rv >= st.rv or (hist and hist[0][0] <= from_rv + 1):  # what happened since
+                first = [event(h[1], h[5]) for h in hist if h[0] > from_rv and match(*h[2:5], h[5])]
+            else:
+                first = None  # too old: the history no longer holds it (410 Expired)
             last = st.rv
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -474,11 +479,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         for ev in first:
             chunk(json.dumps(ev).encode() + b"\n")
+        if q.get("sendInitialEvents") == "true":  # a watch-list client: say where the initial list ends
+            chunk(json.dumps({"type": "BOOKMARK", "object": {
+                "kind": kind.kind, "apiVersion": kind.api_version, "metadata": {
+                    "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}}}).encode()
+                  + b"\n")
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            # A watching client sends nothing more on this connection: anything readable (its
+            # close_notify, its FIN) means it has gone, and the thread can stop waiting.
+            if select.select([self.connection], [], [], 0)[0]:
+                self.close_connection = True
+                return
             with st.cond:
                 if st.rv == last:
                     st.cond.wait(min(left, 1.0))
@@ -498,30 +513,57 @@ def scale_of(obj):
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)}}
 
 
-def table_of(kind, lst):
-    """The Table kubectl get asks for: name and age (and, for namespaces and pods, status)."""
+def _g(obj, *path, default=""):
+    for p in path:
+        obj = obj.get(p) if isinstance(obj, dict) else None
+    return default if obj is None else obj
+
+
+def _ports(svc):
+    return ",".join("%s/%s" % (p.get("port"), p.get("protocol", "TCP")) for p in _g(svc, "spec", "ports", default=[]))
+
+
+# Columns kubectl get shows (besides NAME and AGE), per kind, as the real server's tables have them.
+COLUMNS = {
+    "Namespace": [("Status", lambda o: _g(o, "status", "phase"))],
+    "Pod": [("Status", lambda o: _g(o, "status", "phase"))],
+    "Deployment": [("Ready", lambda o: "%s/%s" % (_g(o, "status", "readyReplicas", default=0),
+                                                  _g(o, "spec", "replicas", default=1))),
+                   ("Up-to-date", lambda o: _g(o, "status", "updatedReplicas", default=0)),
+                   ("Available", lambda o: _g(o, "status", "availableReplicas", default=0))],
+    "ReplicaSet": [("Desired", lambda o: _g(o, "spec", "replicas", default=1)),
+                   ("Current", lambda o: _g(o, "status", "replicas", default=0)),
+                   ("Ready", lambda o: _g(o, "status", "readyReplicas", default=0))],
+    "Service": [("Type", lambda o: _g(o, "spec", "type")), ("Cluster-IP", lambda o: _g(o, "spec", "clusterIP")),
+                ("External-IP", lambda o: ",".join(i.get("hostname") or i.get("ip", "") for i in _g(
+                    o, "status", "loadBalancer", "ingress", default=[])) or "<none>"),
+                ("Port(s)", _ports)],
+    "Secret": [("Type", lambda o: o.get("type", "")), ("Data", lambda o: len(o.get("data") or {}))],
+    "ConfigMap": [("Data", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
+    "ServiceAccount": [("Secrets", lambda o: len(o.get("secrets") or []))],
+}
+
+
+def table_of(kind, items, rv):
+    """The Table kubectl get asks for: name, the kind's columns (COLUMNS), age."""
+    extra = COLUMNS.get(kind.kind, [])
     cols = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
-    extra = kind.kind in ("Namespace", "Pod")
-    if extra:
-        cols.append({"name": "Status", "type": "string", "format": "", "description": "Status", "priority": 0})
+    cols += [{"name": h, "type": "string", "format": "", "description": h, "priority": 0} for h, _ in extra]
     cols.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
     rows = []
     now = time.time()
-    for item in lst["items"]:
+    for item in items:
         md = item["metadata"]
         try:
             age = int(now - calendar.timegm(time.strptime(md.get("creationTimestamp"), "%Y-%m-%dT%H:%M:%SZ")))
         except (TypeError, ValueError):
             age = 0
         age_s = "%ds" % age if age < 120 else "%dm" % (age // 60)
-        cells = [md["name"]]
-        if extra:
-            cells.append((item.get("status") or {}).get("phase", ""))
-        cells.append(age_s)
+        cells = [md["name"]] + [fn(item) for _, fn in extra] + [age_s]
         rows.append({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                                 "metadata": md}})
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": lst["metadata"][
-        "resourceVersion"]}, "columnDefinitions": cols, "rows": rows}
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": rv},
+            "columnDefinitions": cols, "rows": rows}
 
 
 def dump_objects(api):

@@ -5,15 +5,21 @@
 #                          DIR/token (a random static bearer token, user admin; passed in a file,
 #                          never on a command line), DIR/kubeconfig (server, certificate-authority-data,
 #                          that token; context NAME), DIR/fake.log (one line per request), DIR/url.
+#                          With --client-ca also DIR/kubeconfig-cert: the same with the client certificate.
 #                          Exports KUBE_<NAME>_URL (NAME upper-cased, '-' -> '_') = https://127.0.0.1:PORT.
 #                          ARGS go to fake_kube.py: --client-ca, --sts-url URL, --refuse-seconds N,
-#                          --token-file F... Waits until it answers, unless --refuse-seconds was given
-#                          (then only until the port is known).
+#                          --token-file F, --port N (a restart where clients expect it: same DIR,
+#                          same port, same CA and token, but no objects)... Waits until it answers,
+#                          unless --refuse-seconds was given (then only until the port is known).
 #   kube_fake_stop DIR     stops it (only its own PID; safe twice; use it in a trap); its objects
 #                          are left in DIR/objects.json
 #   kube_fake_objects DIR  every object it holds, as JSON ({"objects": [...]}, Secret data redacted)
 #   kube_fake_faults DIR JSON   adds fault rules (see fake_kube.py's header); '{}' adds none
 #   kube_fake_stats DIR    its request counters and log (JSON)
+#   kube_fake_eks DIR CLUSTER   makes the AWS harness's EKS stand-in (at $PROXY_URL) report this fake's
+#                          URL and CA for EKS cluster CLUSTER (DescribeCluster endpoint and
+#                          certificateAuthority.data); start the fake with --sts-url "$PROXY_URL" and
+#                          --name CLUSTER so it checks that cluster's EKS tokens
 KUBE_HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 kube_fake_start() {
@@ -39,7 +45,7 @@ kube_fake_start() {
     fi
     local url="https://127.0.0.1:$(cat "$dir/port")"
     echo "$url" >"$dir/url"
-    var="KUBE_$(echo "$name" | tr 'a-z-' 'A-Z_')_URL"
+    var="KUBE_$(echo "$name" | tr 'a-z' 'A-Z' | tr -c 'A-Z0-9_\n' '_')_URL"
     export "$var=$url"
     (umask 077; cat >"$dir/kubeconfig" <<EOF
 apiVersion: v1
@@ -59,6 +65,11 @@ contexts:
 current-context: $name
 EOF
 )
+    if [ -s "$dir/client.crt" ]; then
+        (umask 077; sed -e "s/^- name: $name-admin\$/- name: $name-cert/" -e "s/user: $name-admin}/user: $name-cert}/" \
+            -e "s|^    token: .*|    client-certificate-data: $(base64 -w0 <"$dir/client.crt")\n    client-key-data: $(base64 -w0 <"$dir/client.key")|" \
+            "$dir/kubeconfig" >"$dir/kubeconfig-cert")
+    fi
     [ "$refuse" = 1 ] && return 0
     for i in $(seq 1 100); do
         curl -s -o /dev/null --cacert "$dir/ca.crt" "$url/healthz" && return 0
@@ -83,3 +94,7 @@ kube_fake_stop() {
 kube_fake_objects() { curl -s --cacert "$1/ca.crt" "$(cat "$1/url")/__fake/objects"; }
 kube_fake_stats() { curl -s --cacert "$1/ca.crt" "$(cat "$1/url")/__fake/stats"; }
 kube_fake_faults() { curl -s -o /dev/null --cacert "$1/ca.crt" -X POST "$(cat "$1/url")/__fake/faults" -d "$2"; }
+kube_fake_eks() {
+    curl -s -o /dev/null -w '%{http_code}' -X POST "$PROXY_URL/__eks/endpoint" \
+        -d "{\"cluster\": \"$2\", \"endpoint\": \"$(cat "$1/url")\", \"ca\": \"$(base64 -w0 <"$1/ca.crt")\"}" | grep -q 200
+}

@@ -1,7 +1,7 @@
 """pb.py: decode the few protobuf request bodies real clients send (Python standard library only).
 
 kubectl's and helm's typed clients (kubectl create namespace / secret / configmap / serviceaccount /
-token, auth whoami, helm's release Secrets, DeleteOptions of typed deletes) send
+service / token, auth whoami, helm's release Secrets, DeleteOptions of typed deletes) send
 application/vnd.kubernetes.protobuf: the magic "k8s\\0", then a runtime.Unknown {typeMeta
 {apiVersion, kind}, raw}, raw being the object's own message. decode() turns the kinds listed in
 KINDS into the JSON-shaped dict the rest of the server handles; any other kind raises Unsupported
@@ -73,7 +73,8 @@ def _map(b, as_bytes):
 
 
 # name -> {number: (json name, type, message spec for "msg"/"rep_msg")}
-# types: str, bytes64 (base64 in JSON), int, bool, time, msg, rep_str, rep_msg, map_str, map_bytes
+# types: str, int, int0 / bool0 (zero means unset), intorstr, bool, time, msg, rep_str, rep_msg,
+# map_str, map_bytes (base64 in JSON)
 OWNER = {1: ("kind", "str"), 3: ("name", "str"), 4: ("uid", "str"), 5: ("apiVersion", "str"),
          6: ("controller", "bool"), 7: ("blockOwnerDeletion", "bool")}
 META = {1: ("name", "str"), 2: ("generateName", "str"), 3: ("namespace", "str"), 5: ("uid", "str"),
@@ -83,7 +84,15 @@ META = {1: ("name", "str"), 2: ("generateName", "str"), 3: ("namespace", "str"),
 OBJREF = {1: ("kind", "str"), 2: ("namespace", "str"), 3: ("name", "str"), 4: ("uid", "str"),
           5: ("apiVersion", "str")}
 LOCALREF = {1: ("name", "str")}
+SERVICE_PORT = {1: ("name", "str"), 2: ("protocol", "str"), 3: ("port", "int0"), 4: ("targetPort", "intorstr"),
+                5: ("nodePort", "int0"), 6: ("appProtocol", "str")}
+SERVICE_SPEC = {1: ("ports", "rep_msg", SERVICE_PORT), 2: ("selector", "map_str"), 3: ("clusterIP", "str"),
+                4: ("type", "str"), 5: ("externalIPs", "rep_str"), 7: ("sessionAffinity", "str"),
+                8: ("loadBalancerIP", "str"), 9: ("loadBalancerSourceRanges", "rep_str"), 10: ("externalName", "str"),
+                11: ("externalTrafficPolicy", "str"), 12: ("healthCheckNodePort", "int0"),
+                13: ("publishNotReadyAddresses", "bool0")}
 KINDS = {
+    "Service": {1: ("metadata", "msg", META), 2: ("spec", "msg", SERVICE_SPEC)},
     "Namespace": {1: ("metadata", "msg", META), 2: ("spec", "msg", {1: ("finalizers", "rep_str")})},
     "Secret": {1: ("metadata", "msg", META), 2: ("data", "map_bytes"), 3: ("type", "str"),
                4: ("stringData", "map_str"), 5: ("immutable", "bool")},
@@ -113,6 +122,18 @@ def message(b, spec):
                 out[name] = v.decode()
         elif t == "int":
             out[name] = _int64(v)
+        elif t == "int0":  # written even when unset: 0 means absent
+            if v:
+                out[name] = _int64(v)
+        elif t == "bool0":
+            if v:
+                out[name] = True
+        elif t == "intorstr":
+            ios = {n: val for n, _, val in fields(v)}
+            if ios.get(1) == 1 and ios.get(3):
+                out[name] = ios[3].decode()
+            elif ios.get(2):
+                out[name] = _int64(ios[2])
         elif t == "bool":
             out[name] = bool(v)
         elif t == "time":

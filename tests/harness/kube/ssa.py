@@ -1,7 +1,10 @@
 """ssa.py: field ownership and server-side apply, simplified (Python standard library only).
 
-A field is a leaf path of an object: a tuple of map keys down to a scalar, a list (lists are atomic
-here: owned and compared whole, where the real server merges some by key) or an empty map. Left out:
+A field is a leaf path of an object: a tuple of map keys down to a scalar, a list or an empty map.
+A list whose items are maps with unique names (containers, env, volumes, named ports) is merged
+item by item: its items are path elements ("k", NAME), shown as [name="NAME"] and in FieldsV1 as
+k:{"name":"NAME"}, and dropping an item's name drops the item. Other lists are atomic: owned and
+compared whole (the real server also keys some lists by other fields, e.g. ports by port). Left out:
 apiVersion, kind, status when the kind has a status subresource, and the server's own metadata
 (name, namespace, uid, resourceVersion, generation, creationTimestamp, managedFields...).
 
@@ -40,6 +43,9 @@ def leaf_paths(obj, skip_status):
         if isinstance(v, dict) and v:
             for k, sub in v.items():
                 walk(sub, prefix + (k,))
+        elif keyed(v):
+            for item in v:
+                walk(item, prefix + (("k", item["name"]),))
         else:
             out[prefix] = v
     for k, v in (obj or {}).items():
@@ -54,41 +60,79 @@ def leaf_paths(obj, skip_status):
     return out
 
 
+def keyed(v):
+    """A list merged item by item, keyed by name: every item a map with a unique string name."""
+    if not isinstance(v, list) or not v or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in v):
+        return False
+    return len({i["name"] for i in v}) == len(v)
+
+
 def field_str(path):
-    return "".join("." + p for p in path)
+    return "".join('[name="%s"]' % p[1] if isinstance(p, tuple) else "." + p for p in path)
+
+
+def _child(cur, p):
+    if isinstance(p, tuple):
+        if not isinstance(cur, list):
+            return MISSING
+        return next((i for i in cur if isinstance(i, dict) and i.get("name") == p[1]), MISSING)
+    if not isinstance(cur, dict) or p not in cur:
+        return MISSING
+    return cur[p]
 
 
 def get_path(obj, path):
     cur = obj
     for p in path:
-        if not isinstance(cur, dict) or p not in cur:
+        cur = _child(cur, p)
+        if cur is MISSING:
             return MISSING
-        cur = cur[p]
     return cur
 
 
 def set_path(obj, path, value):
     cur = obj
-    for p in path[:-1]:
-        if not isinstance(cur.get(p), dict):
-            cur[p] = {}
-        cur = cur[p]
+    for i, p in enumerate(path[:-1]):
+        want = list if isinstance(path[i + 1], tuple) else dict
+        child = _child(cur, p)
+        if not isinstance(child, want):
+            child = [] if want is list else {}
+            if isinstance(p, tuple):
+                child = {"name": p[1]} if want is dict else child
+                cur.append(child)
+            else:
+                cur[p] = child
+        cur = child
     cur[path[-1]] = copy.deepcopy(value)
 
 
+def _item_key(path):
+    """The path of a keyed list item whose name leaf this is, else None."""
+    return path[:-1] if len(path) >= 2 and path[-1] == "name" and isinstance(path[-2], tuple) else None
+
+
 def del_path(obj, path):
-    cur = obj
-    for p in path[:-1]:
-        if not isinstance(cur, dict) or p not in cur:
-            return
-        cur = cur[p]
-    if isinstance(cur, dict):
-        cur.pop(path[-1], None)
+    item = _item_key(path)
+    if item:  # an item's key goes: the item goes
+        lst = get_path(obj, item[:-1])
+        if isinstance(lst, list):
+            lst[:] = [i for i in lst if not (isinstance(i, dict) and i.get("name") == item[-1][1])]
+        return
+    parent = get_path(obj, path[:-1])
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
 
 
 def _related(a, b):
     n = min(len(a), len(b))
     return a[:n] == b[:n]
+
+
+def _keeps(p, other):
+    """Does owning `other` keep field p alive? Its own path or a related one; for a keyed item's
+    name, any field of that item."""
+    item = _item_key(p)
+    return _related(p, other) or bool(item and other[:len(item)] == item)
 
 
 def describe(manager, operation, ent):
@@ -107,8 +151,10 @@ def apply(live, managers, applied, manager, force, api_version, skip_status, now
         for (m, op), ent in sorted(managers.items()):
             if m == manager:
                 continue
-            for owned in sorted(ent["paths"]):
+            for owned in sorted(ent["paths"], key=field_str):
                 for p, v in new.items():
+                    if len(p) < len(owned) and v == {}:
+                        continue  # an empty map applied owns the map, not what others put in it
                     if _related(owned, p) and live_paths.get(owned, MISSING) != get_path(applied, owned):
                         conflicts.append((describe(m, op, ent), field_str(owned)))
                         taken.append((ent, owned))
@@ -121,13 +167,15 @@ def apply(live, managers, applied, manager, force, api_version, skip_status, now
     else:
         merged = {}
     for p, v in new.items():
+        if v == {} and isinstance(get_path(merged, p), dict):
+            continue  # an empty map merges into what is there
         set_path(merged, p, v)
     merged["apiVersion"], merged["kind"] = applied.get("apiVersion"), applied.get("kind")
     mine = managers.get((manager, "Apply"))
     if mine:
         others = set().union(*[e["paths"] for k, e in managers.items() if k != (manager, "Apply")])
         for p in mine["paths"] - set(new):
-            if not any(_related(p, o) for o in others) and not any(_related(p, q) for q in new):
+            if not any(_keeps(p, o) for o in others) and not any(q[:len(p)] == p for q in new):
                 del_path(merged, p)
     managers[(manager, "Apply")] = {"paths": set(new), "apiVersion": api_version, "time": now}
     prune(managers, merged, skip_status)
@@ -161,10 +209,11 @@ def prune(managers, obj, skip_status):
 
 def fields_v1(paths):
     out = {}
-    for p in sorted(paths):
+    for p in sorted(paths, key=field_str):
         cur = out
         for part in p:
-            cur = cur.setdefault("f:" + part, {})
+            key = "k:" + json.dumps({"name": part[1]}, separators=(",", ":")) if isinstance(part, tuple) else "f:" + part
+            cur = cur.setdefault(key, {})
     return out
 
 

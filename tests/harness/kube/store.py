@@ -43,7 +43,6 @@ class Kind:
         return "get" in self.verbs
 
 
-RW = None  # the default verbs
 CREATE_ONLY = ["create"]
 BUILTIN = [
     Kind("", "v1", "Namespace", "namespaces", False, ["ns"], status=True),

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""selftest.py: the fake API server's pure parts, without a server: patches, selectors, field
+ownership, protobuf decoding. Prints "ok - NAME" / "not ok - NAME" (tests/e2e/kube_fake_kubectl.sh
+runs it); exits 1 on any failure."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import patch  # noqa: E402
+import pb  # noqa: E402
+import ssa  # noqa: E402
+from store import match_fields, match_labels, parse_field_selector, parse_label_selector  # noqa: E402
+
+FAILED = 0
+
+
+def check(name, got, want):
+    global FAILED
+    if got == want:
+        print("ok - selftest: " + name)
+    else:
+        FAILED += 1
+        print("not ok - selftest: %s\n    | got  %r\n    | want %r" % (name, got, want))
+
+
+def raises(fn):
+    try:
+        fn()
+    except Exception as e:  # the type is what the caller names
+        return type(e).__name__
+    return None
+
+
+obj = {"metadata": {"name": "a", "labels": {"x": "1"}}, "spec": {"list": [1, 2], "m": {"k": "v"}}}
+check("json patch add/replace/remove/test",
+      patch.json_patch(obj, [{"op": "add", "path": "/spec/list/-", "value": 3},
+                             {"op": "replace", "path": "/spec/m/k", "value": "w"},
+                             {"op": "remove", "path": "/metadata/labels/x"},
+                             {"op": "test", "path": "/spec/list/0", "value": 1}]),
+      {"metadata": {"name": "a", "labels": {}}, "spec": {"list": [1, 2, 3], "m": {"k": "w"}}})
+check("json patch: a failed test is an error",
+      raises(lambda: patch.json_patch(obj, [{"op": "test", "path": "/spec/list/0", "value": 9}])), "PatchError")
+check("json patch: removing what is not there is an error",
+      raises(lambda: patch.json_patch(obj, [{"op": "remove", "path": "/spec/nope"}])), "PatchError")
+check("merge patch: null deletes, lists replace",
+      patch.merge_patch(obj, {"metadata": {"labels": None}, "spec": {"list": [9]}}),
+      {"metadata": {"name": "a"}, "spec": {"list": [9], "m": {"k": "v"}}})
+check("the patches leave their input alone", obj["spec"]["list"], [1, 2])
+pod = {"containers": [{"name": "a", "image": "1", "ports": [{"containerPort": 80}]}, {"name": "b", "image": "1"}]}
+check("strategic: containers merge by name, new ones append",
+      patch.strategic(pod, {"containers": [{"name": "b", "image": "2"}, {"name": "c", "image": "3"}]}),
+      {"containers": [{"name": "a", "image": "1", "ports": [{"containerPort": 80}]}, {"name": "b", "image": "2"},
+                      {"name": "c", "image": "3"}]})
+check("strategic: $patch delete drops a list item; $setElementOrder is ignored",
+      patch.strategic(pod, {"$setElementOrder/containers": [{"name": "a"}],
+                            "containers": [{"name": "b", "$patch": "delete"}]}),
+      {"containers": [pod["containers"][0]]})
+check("strategic: finalizers merge as a set",
+      patch.strategic({"finalizers": ["a"]}, {"finalizers": ["b", "a"]}), {"finalizers": ["a", "b"]})
+
+lab = {"app": "web", "tier": "front"}
+for sel, want in [("app=web", True), ("app==web,tier=back", False), ("app!=db", True), ("tier in (front,x)", True),
+                  ("tier notin (front)", False), ("app", True), ("!app", False), ("", True)]:
+    check("label selector %r" % sel, match_labels(parse_label_selector(sel), lab), want)
+check("a malformed label selector is an error", raises(lambda: parse_label_selector("a b c")), "ValueError")
+check("field selector metadata.name", match_fields(parse_field_selector("metadata.name=a"), obj), True)
+check("field selector !=", match_fields(parse_field_selector("metadata.name!=a"), obj), False)
+
+# field ownership
+managers = {}
+cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}}
+live = ssa.apply(None, managers, cm, "m1", False, "v1", False, "t")
+check("apply: the manager owns the leaves, not the server's metadata",
+      sorted(managers[("m1", "Apply")]["paths"]), [("data", "a"), ("data", "b")])
+other = dict(cm, data={"a": "9"})
+c = raises(lambda: ssa.apply(live, managers, other, "m2", False, "v1", False, "t"))
+check("apply: another value for an owned field is a conflict", c, "Conflict")
+try:
+    ssa.apply(live, managers, other, "m2", False, "v1", False, "t")
+except ssa.Conflict as e:
+    check("the conflict message", e.message(), 'Apply failed with 1 conflict: conflict with "m1": .data.a')
+same = dict(cm, data={"a": "1"})
+live2 = ssa.apply(live, managers, same, "m2", False, "v1", False, "t")
+check("apply: the same value is shared, no conflict", sorted(managers[("m2", "Apply")]["paths"]), [("data", "a")])
+live3 = ssa.apply(live2, managers, dict(cm, data={"b": "2"}), "m1", False, "v1", False, "t")
+check("apply: a field dropped by its manager stays while another owns it", live3["data"], {"a": "1", "b": "2"})
+live4 = ssa.apply(live3, managers, dict(cm, data={"b": "2"}), "m2", False, "v1", False, "t")
+check("apply: ... and goes when its last manager drops it", live4["data"], {"b": "2"})
+ssa.update(managers, live4, dict(live4, data={"b": "3"}), "edit", "v1", False, "t")
+check("update: a changed field moves to the updater", sorted(managers[("edit", "Update")]["paths"]), [("data", "b")])
+check("update: ... and leaves its old owner", ("data", "b") in managers[("m1", "Apply")]["paths"], False)
+check("fieldsV1", ssa.fields_v1({("data", "b"), ("metadata", "labels", "x")}),
+      {"f:data": {"f:b": {}}, "f:metadata": {"f:labels": {"f:x": {}}}})
+
+# keyed lists: containers by name
+m = {}
+dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+       "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "a"}, {"name": "side", "image": "s"}]}}}}
+d = ssa.apply(None, m, dep, "mesh", False, "apps/v1", True, "t")
+check("fieldsV1 of a keyed list", sorted(ssa.render_managed(m)[0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"][
+    "f:containers"]), ['k:{"name":"side"}', 'k:{"name":"web"}'])
+d2 = patch.strategic(d, {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": "A"}]}]}}}})
+ssa.update(m, d, d2, "kubectl-set", "apps/v1", True, "t")
+check("an update adding env to one container owns just that",
+      sorted(ssa.field_str(p) for p in m[("kubectl-set", "Update")]["paths"]),
+      ['.spec.template.spec.containers[name="web"].env[name="A"].name'])
+other = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+         "spec": {"template": {"spec": {"containers": [{"name": "side", "image": "zzz"}]}}}}
+try:
+    ssa.apply(d2, m, other, "x", False, "apps/v1", True, "t")
+    check("a conflict inside a keyed item", "no conflict", "conflict")
+except ssa.Conflict as e:
+    check("a conflict inside a keyed item names it", e.message(),
+          'Apply failed with 1 conflict: conflict with "mesh": .spec.template.spec.containers[name="side"].image')
+d3 = ssa.apply(d2, m, dict(dep, spec={"template": {"spec": {"containers": [{"name": "side", "image": "s"}]}}}),
+               "mesh", False, "apps/v1", True, "t")
+check("an item its manager drops stays while another manager owns fields in it",
+      d3["spec"]["template"]["spec"]["containers"], [{"name": "web", "env": [{"name": "A"}]}, {"name": "side", "image": "s"}])
+
+# protobuf: a Namespace as kubectl create namespace sends it
+ns = b"k8s\x00" + bytes([0x0a, 0x0f]) + b"\x0a\x02v1\x12\x09Namespace" + bytes([0x12, 0x0b]) + \
+    b"\x0a\x09\x0a\x03foo\x12\x00\x1a\x00"
+check("protobuf Namespace decodes", pb.decode(ns), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "foo"}})
+check("protobuf of another kind is refused",
+      raises(lambda: pb.decode(b"k8s\x00\x0a\x15\x0a\x07apps/v1\x12\x0aDeployment")), "Unsupported")
+
+sys.exit(1 if FAILED else 0)
