@@ -1,13 +1,11 @@
 /* meta.c: the pure half of objects.h: mesh's markers merged into an object's metadata, which
- * labels and annotations are the user's, secret data to and from base64, import IDs. No I/O,
+ * labels and annotations are the user's, secret data to and from base64 (base64.c), import IDs. No I/O,
  * so the unit tests cover all of it. */
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#include "base/xalloc.h"
+#include "base/wipe.h"
+#include "kubernetes/base64.h"
 #include "kubernetes/objects.h"
 
 const char *kobj_str(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
@@ -115,37 +113,25 @@ json_t *kobj_encode_data(const json_t *data, const char **bad)
             json_decref(out);
             return NULL;
         }
-        size_t n = json_string_length(v);
-        size_t cap = 4 * ((n + 2) / 3) + 1;
-        unsigned char *b = xmalloc(cap);
-        int len = EVP_EncodeBlock(b, (const unsigned char *)json_string_value(v), (int)n);
-        json_object_set_new(out, k, json_stringn((const char *)b, len > 0 ? (size_t)len : 0));
-        OPENSSL_cleanse(b, cap);
-        free(b);
+        char *b = kube_b64_encode(json_string_value(v), json_string_length(v));
+        json_object_set_new(out, k, json_string(b));
+        wipe_free(b);
     }
     return out;
 }
 
 json_t *kobj_decode_value(const char *b64)
 {
-    size_t n = strlen(b64);
-    if (n % 4) return NULL;
-    unsigned char *b = xmalloc(n / 4 * 3 + 1);
-    int len = n ? EVP_DecodeBlock(b, (const unsigned char *)b64, (int)n) : 0;
-    if (len < 0) {
-        free(b);
-        return NULL;
-    }
-    /* EVP_DecodeBlock counts the padding's bytes as zeros */
-    for (size_t i = n; i > 0 && b64[i - 1] == '=' && len > 0; i--) len--;
-    json_t *s = json_stringn((const char *)b, (size_t)len);
+    size_t n = 0;
+    unsigned char *b = kube_b64_decode(b64, &n);
+    if (!b) return NULL;
+    json_t *s = json_stringn((const char *)b, n);
     if (!s) {
         char note[64];
-        snprintf(note, sizeof(note), "(binary data, %d bytes)", len);
+        snprintf(note, sizeof(note), "(binary data, %zu bytes)", n);
         s = json_string(note);
     }
-    OPENSSL_cleanse(b, n / 4 * 3 + 1);
-    free(b);
+    wipe_free(b);
     return s;
 }
 

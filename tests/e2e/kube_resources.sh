@@ -22,8 +22,6 @@ k1() { kubectl --kubeconfig "$F1/kubeconfig" "$@"; }
 k2() { kubectl --kubeconfig "$F2/kubeconfig" "$@"; }
 
 # spec FILE TEAM PASSWORD [EXTRA]: both clusters' objects; EXTRA is appended under resources:.
-# (`server` is given although the kubeconfig says it: a connection that resolves it from the
-# file reports it as drift otherwise.)
 spec() {
     local out=$1 team=$2 pw=$3 extra=${4:-} c dir
     {
@@ -32,7 +30,7 @@ spec() {
             dir=$F1
             [ $c = c2 ] && dir=$F2
             cat <<EOF
-  kubernetes_connection.$c: {cluster: $c, kubeconfig: "$dir/kubeconfig", server: "$(cat "$dir/url")"}
+  kubernetes_connection.$c: {cluster: $c, kubeconfig: "$dir/kubeconfig"}
   kubernetes_namespace.$c:
     connection: kubernetes_connection.$c
     name: app
@@ -245,7 +243,7 @@ check "destroy: state is empty" test "$("$MESH" state list -f v4.yaml 2>/dev/nul
 fspec() {  # SECRET-VALUE CM-VALUE TOKEN-NAME EXTRA-CM(0|1) NEW-SECRET(0|1)
     cat <<EOF
 resources:
-  kubernetes_connection.c1: {cluster: c1, kubeconfig: "$F1/kubeconfig", server: "$(cat "$F1/url")"}
+  kubernetes_connection.c1: {cluster: c1, kubeconfig: "$F1/kubeconfig"}
   kubernetes_namespace.n:
     connection: kubernetes_connection.c1
     name: loop
