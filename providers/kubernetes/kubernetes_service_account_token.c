@@ -69,6 +69,20 @@ static int token_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* 1 when the service account is known to be absent (a failing GET says nothing). */
+static int sa_missing(struct call *c, const char *ns, const char *sa)
+{
+    struct kube_conn *k;
+    if (!sa || kobj_conn(c, &k)) return 0;
+    struct kube_ref ref = {"v1", "ServiceAccount", ns, sa};
+    struct mesh_err e;
+    mesh_err_init(&e);
+    json_t *live = NULL;
+    int rc = kube_get(c, k, &ref, &live, &e);
+    json_decref(live);
+    return rc == MESH_ENOTFOUND;
+}
+
 static int token_wait(struct call *c, const json_t *outputs, json_t **ready)
 {
     struct kube_ref ref;
@@ -80,6 +94,10 @@ static int token_wait(struct call *c, const json_t *outputs, json_t **ready)
     snprintf(what, sizeof(what), "waiting for the token controller to fill secret %s/%s (service account %s)", ref.ns,
              ref.name, sa ? sa : "?");
     for (int n = 0;;) {
+        /* the usual reason it never comes: no such account (then the timeout's error says so) */
+        if (n % 4 == 3 && sa_missing(c, ref.ns, sa))
+            snprintf(what, sizeof(what), "waiting for the token controller to fill secret %s/%s: service account %s "
+                     "does not exist in namespace %s", ref.ns, ref.name, sa ? sa : "?", ref.ns);
         json_t *live = NULL;
         rc = kobj_get_ours(c, &ref, kobj_str(outputs, "uid"), &live);
         if (rc == MESH_ENOTFOUND)

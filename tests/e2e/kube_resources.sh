@@ -157,7 +157,10 @@ spec v2.yaml green hunter3
 check "update: the plan changes 4 in place, creates and destroys nothing" \
     grep -q 'Plan: 0 to add, 4 to change, 0 to destroy' plan.out
 check "update: the plan hides the secret's data" sh -c "grep -q 'data = (sensitive) -> (sensitive)' plan.out && ! grep -q hunter plan.out"
-expect_rc "update: apply" 0 "$MESH" apply -f v2.yaml --auto-approve
+expect_rc "update: apply (with the HTTP debug log on)" 0 env MESH_LOG=debug "$MESH" apply -f v2.yaml --auto-approve
+check "update: the debug log shows the requests" grep -q 'PATCH .*/namespaces/app/secrets/creds' last.out last.err
+check "update: the debug log holds neither the secret's data nor the token" \
+    sh -c "! grep -qF -e hunter3 -e '$tok' -e 'aHVudGVyMw' last.out last.err"
 check "update: the label changed" test "$(k1 get ns app -o jsonpath='{.metadata.labels.team}')" = green
 check "update: the secret changed" test "$(k2 get secret -n app creds -o jsonpath='{.data.password}' | base64 -d)" = hunter3
 check "update: in place (same uid)" test "$(k1 get ns app -o jsonpath='{.metadata.uid}')" = "$id_ns"
@@ -300,7 +303,7 @@ fault_loop() {  # KIND STRIDE: fail | crash | crash-after, every STRIDE-th call
             grep -q 'adopted an object' rec.txt && adopted=$((adopted + 1))
             # a sample: every plan costs a refresh
             if [ $((n % 3)) = 1 ]; then
-                "$MESH" plan -f f2.yaml --detailed-exitcode >/dev/null 2>&1 || { echo "# N=$n: plan not empty after recovery"; bad=1; break; }
+                "$MESH" plan -f f2.yaml --detailed-exitcode >plan.txt 2>&1 || { echo "# N=$n: plan not empty after recovery"; sed 's/^/#   /' plan.txt rec.txt; bad=1; break; }
             fi
         fi
         o=$(kube_orphans f2.yaml)
