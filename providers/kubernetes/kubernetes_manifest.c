@@ -66,8 +66,11 @@ static int stored_ref(struct call *c, const json_t *outputs, struct kube_ref *re
     return 0;
 }
 
+static int manifest_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx);
+
 static int manifest_create(struct call *c, const json_t *desired, json_t **outputs)
 {
+    if (kobj_checked(c, desired, manifest_check)) return c->err->code;
     struct kube_ref ref;
     int rc = manifest_ref(c, json_object_get(desired, "manifest"), &ref);
     if (rc) return rc;
@@ -121,6 +124,7 @@ static void describe(const struct kube_ref *r, char *buf, size_t n)
 static int manifest_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                            json_t **new_outputs)
 {
+    if (kobj_checked(c, desired, manifest_check)) return c->err->code;
     (void)prior;
     struct kube_ref was, now;
     char buf[1024];

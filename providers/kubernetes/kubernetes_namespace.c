@@ -43,8 +43,11 @@ static int ns_ref(struct call *c, const json_t *outputs, struct kube_ref *ref, c
     return kobj_locate(c, outputs, "v1", "Namespace", 0, ref, buf, n);
 }
 
+static int ns_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx);
+
 static int ns_create(struct call *c, const json_t *desired, json_t **outputs)
 {
+    if (kobj_checked(c, desired, ns_check)) return c->err->code;
     json_t *obj = ns_object(c, desired), *live = NULL;
     int rc = kobj_create(c, obj, 0, &live);
     json_decref(obj);
@@ -88,6 +91,7 @@ static int ns_read(struct call *c, const json_t *outputs, json_t **current)
 static int ns_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                      json_t **new_outputs)
 {
+    if (kobj_checked(c, desired, ns_check)) return c->err->code;
     (void)prior;
     struct kube_ref ref = {"v1", "Namespace", NULL, kobj_str(desired, "name")};
     json_t *live = NULL;

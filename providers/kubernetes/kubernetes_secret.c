@@ -51,8 +51,11 @@ static int secret_ref(struct call *c, const json_t *outputs, struct kube_ref *re
     return kobj_locate(c, outputs, "v1", "Secret", 1, ref, buf, n);
 }
 
+static int secret_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx);
+
 static int secret_create(struct call *c, const json_t *desired, json_t **outputs)
 {
+    if (kobj_checked(c, desired, secret_check)) return c->err->code;
     json_t *obj = secret_object(c, desired), *live = NULL;
     if (!obj) return c->err->code;
     int rc = kobj_create(c, obj, 0, &live);
@@ -113,6 +116,7 @@ static int secret_read(struct call *c, const json_t *outputs, json_t **current)
 static int secret_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                          json_t **new_outputs)
 {
+    if (kobj_checked(c, desired, secret_check)) return c->err->code;
     (void)prior;
     struct kube_ref ref = {"v1", "Secret", kobj_str(desired, "namespace"), kobj_str(desired, "name")};
     json_t *live = NULL;

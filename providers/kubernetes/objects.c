@@ -193,3 +193,15 @@ int kobj_locate(struct call *c, const json_t *outputs, const char *api_version, 
                             namespaced ? "NAMESPACE/NAME" : "its name", id ? id : "");
     return 0;
 }
+
+static void check_to_err(void *ctx, const char *attr, const char *msg)
+{
+    struct call *c = ctx;
+    mesh_err_set(c->err, MESH_EINVAL, c->address, "%s: %s", attr, msg);
+}
+
+int kobj_checked(struct call *c, const json_t *desired,
+                 int (*check)(struct call *, const json_t *, check_report_fn, void *))
+{
+    return check(c, desired, check_to_err, c) ? c->err->code : 0;
+}

@@ -103,6 +103,10 @@ int kobj_poll_sleep(struct call *c, int *n, const char *what);
 /* Outputs every driver returns: id and uid (metadata.uid), and object_ref (the import ID of the
  * object, which is where read finds it when state holds nothing else: after `mesh import`). */
 void kobj_put_ids(json_t *outputs, const char *type, const json_t *live);
+/* Runs a driver's check() on desired at create/update time (the engine calls check() only for
+ * some sections while the spec compiles): the first problem becomes c->err (MESH_EINVAL). */
+int kobj_checked(struct call *c, const json_t *desired,
+                 int (*check)(struct call *, const json_t *, check_report_fn, void *));
 /* Where the object of outputs is (apiVersion and kind given; namespaced or not): its namespace
  * and name outputs, else object_ref, else id (the probe of `mesh import`). MESH_EINVAL in c->err
  * naming the ID's shape when none of them says. Pointers into outputs or buf. */

@@ -239,6 +239,44 @@ check "destroy: nothing annotated mesh/address is left in cluster 1" test "$(mar
 check "destroy: nothing annotated mesh/address is left in cluster 2" test "$(marked "$F2" | wc -l)" = 0
 check "destroy: state is empty" test "$("$MESH" state list -f v4.yaml 2>/dev/null | wc -l)" = 0
 
+# a token of a service account that does not exist: the wait says so when it times out; and
+# the checks of the spec (mesh's own keys, non-text values) before any call
+cat >bad.yaml <<EOF
+resources:
+  kubernetes_connection.c1: {cluster: c1, kubeconfig: "$F1/kubeconfig"}
+  kubernetes_service_account_token.t:
+    connection: kubernetes_connection.c1
+    namespace: default
+    service_account: nobody
+    name: nobody-token
+    timeouts: {create: 3s}
+EOF
+expect_rc "token: a missing service account fails the create" 1 "$MESH" apply -f bad.yaml --state bad.db --auto-approve
+check "token: the error says the service account does not exist" \
+    grep -q 'kubernetes_service_account_token.t: .*service account nobody does not exist in namespace default' last.err
+check "token: the rollback left no Secret" sh -c "! kubectl --kubeconfig '$F1/kubeconfig' get secret nobody-token >/dev/null 2>&1"
+# bad values are refused before any call (the engine calls check() of raw resources not at
+# compile time, so create does)
+bad() {  # NAME TYPE BODY
+    printf 'resources:\n  kubernetes_connection.c1: {cluster: c1, kubeconfig: "%s"}\n  %s.x:\n    connection: kubernetes_connection.c1\n%s\n' \
+        "$F1/kubeconfig" "$2" "$3" >"$1.yaml"
+    "$MESH" apply -f "$1.yaml" --state "$1.db" --auto-approve >"$1.out" 2>&1
+}
+bad b1 kubernetes_namespace '    name: n1
+    labels: {mesh/address: spoof}'
+check "checks: a label key of mesh's own is refused" grep -q 'labels: `mesh/address` is mesh.s own marker' b1.out
+bad b2 kubernetes_namespace '    name: n2
+    labels: {port: 80}'
+check "checks: a label value that is not text is refused" grep -q 'the value of `port` must be a string' b2.out
+bad b3 kubernetes_secret '    namespace: default
+    name: s3
+    data: {pin: 1234}'
+check "checks: secret data that is not text is refused, without the value" \
+    sh -c "grep -q 'data: the value of .pin. must be a string' b3.out && ! grep -q 1234 b3.out"
+bad b4 kubernetes_manifest '    manifest: {apiVersion: v1, metadata: {name: m, namespace: default}}'
+check "checks: a manifest without a kind is refused" grep -q 'the manifest needs kind' b4.out
+check "checks: none of them made an object" test "$(marked "$F1" | grep -c '\.x ')" = 0
+
 # fault loops over the Kubernetes resources only (cluster 1). From a base (f1.yaml applied), a
 # run that creates, updates, replaces and deletes (f2.yaml) is cut at its N-th driver call, for
 # every N until it completes: after a fail the rollback, after a crash one apply, must leave no
