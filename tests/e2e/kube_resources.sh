@@ -204,6 +204,21 @@ check "conflict: kubectl-patch no longer owns a field of the ConfigMap" \
     sh -c "! kubectl --kubeconfig '$F2/kubeconfig' get cm -n app settings -o jsonpath='{.metadata.managedFields[*].manager}' | grep -q kubectl-patch"
 expect_rc "conflict: then the plan is empty" 0 "$MESH" plan -f v3.yaml --detailed-exitcode
 
+# another incarnation: someone deletes mesh's ConfigMap and makes one of the same name; mesh
+# sees its own as gone (another uid) and will not take theirs over
+k1 delete configmap -n app settings >/dev/null
+k1 create configmap -n app settings --from-literal=mode=theirs >/dev/null
+"$MESH" plan -f v3.yaml >plan.out 2>&1
+check "re-made: the plan sees mesh's object as deleted outside mesh" \
+    grep -q 'deleted outside mesh; it will be created again' plan.out
+check "re-made: and plans to create it again" grep -q 'Plan: 1 to add, 0 to change, 0 to destroy' plan.out
+expect_rc "re-made: apply refuses to take the other object over" 1 "$MESH" apply -f v3.yaml --auto-approve
+check "re-made: the error says whose it is not" grep -q 'configmap app/settings already exists and mesh did not make it' last.err
+check "re-made: their value is untouched" test "$(k1 get cm -n app settings -o jsonpath='{.data.mode}')" = theirs
+k1 delete configmap -n app settings >/dev/null
+expect_rc "re-made: once it is gone, apply makes mesh's again" 0 "$MESH" apply -f v3.yaml --auto-approve
+expect_rc "re-made: then the plan is empty" 0 "$MESH" plan -f v3.yaml --detailed-exitcode
+
 # import: a namespace made by someone else is refused by create, adopted by import
 k2 create namespace legacy >/dev/null
 k2 label namespace legacy owner=ops >/dev/null
