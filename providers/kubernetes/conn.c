@@ -109,6 +109,7 @@ int kube_conn_open(const json_t *config, struct kube_conn **out, struct mesh_err
     struct kube_conn *k = xcalloc(1, sizeof(*k));
     k->cluster = xstrdup(cluster);
     pthread_mutex_init(&k->mu, NULL);
+    pthread_mutex_init(&k->cred_mu, NULL);
     atomic_init(&k->calls, 0);
     const char *b = getenv("MESH_RETRY_BUDGET");
     http_retries_init(&k->retries, b && *b ? atol(b) : 2000);
@@ -150,6 +151,7 @@ void kube_conn_close(struct kube_conn *k)
     free(k->eks_cluster);
     free(k->region);
     pthread_mutex_destroy(&k->mu);
+    pthread_mutex_destroy(&k->cred_mu);
     free(k);
 }
 
@@ -183,7 +185,7 @@ static char *trimmed(char *s)
     return t;
 }
 
-/* Makes a credential (under k->mu). Errors name the cluster and the way. */
+/* Makes a credential (under k->cred_mu). Errors name the cluster and the way. */
 static int cred_make(struct kube_conn *k, struct kube_cred *c, struct mesh_err *e)
 {
     struct mesh_err inner;
@@ -233,7 +235,7 @@ static int cred_make(struct kube_conn *k, struct kube_cred *c, struct mesh_err *
 int kube_cred_get(struct kube_conn *k, struct kube_cred **out, struct mesh_err *e)
 {
     *out = NULL;
-    pthread_mutex_lock(&k->mu);
+    pthread_mutex_lock(&k->cred_mu);
     struct kube_cred *c = k->cred;
     if (c && c->expires && (long long)time(NULL) >= c->expires) {
         if (--c->refs == 0) cred_free(c);
@@ -254,24 +256,24 @@ int kube_cred_get(struct kube_conn *k, struct kube_cred **out, struct mesh_err *
         c->refs++;
         *out = c;
     }
-    pthread_mutex_unlock(&k->mu);
+    pthread_mutex_unlock(&k->cred_mu);
     return rc;
 }
 
 void kube_cred_drop(struct kube_conn *k, struct kube_cred *cred)
 {
-    pthread_mutex_lock(&k->mu);
+    pthread_mutex_lock(&k->cred_mu);
     if (k->cred == cred) {
         k->cred = NULL;
         if (--cred->refs == 0) cred_free(cred);
     }
-    pthread_mutex_unlock(&k->mu);
+    pthread_mutex_unlock(&k->cred_mu);
 }
 
 void kube_cred_put(struct kube_conn *k, struct kube_cred *cred)
 {
     if (!cred) return;
-    pthread_mutex_lock(&k->mu);
+    pthread_mutex_lock(&k->cred_mu);
     if (--cred->refs == 0) cred_free(cred);
-    pthread_mutex_unlock(&k->mu);
+    pthread_mutex_unlock(&k->cred_mu);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,6 +187,9 @@ static int spawn(const struct kube_exec_config *x, const char *path, char **env,
         dup2(null, 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
+        /* mesh's other descriptors (the state database, sockets) are not the plugin's: closed at
+         * exec (the error pipe stays usable until then). Older kernels: best effort. */
+        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         execvpe(path, argv, env);
         int en = errno;
         ssize_t w = write(ep[1], &en, sizeof(en));
@@ -293,8 +297,9 @@ int kube_exec_run(const struct kube_exec_config *x, double timeout, struct kube_
     char *path = strchr(x->command, '/') ? kube_path_join(x->dir, x->command) : xstrdup(x->command);
     struct strbuf info = STRBUF_INIT;
     strbuf_init(&info);
-    strbuf_addf(&info, "KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false}}",
-                x->api_version ? x->api_version : "client.authentication.k8s.io/v1");
+    strbuf_addf(&info, "KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"spec\":{%s%s%s\"interactive\":false}}",
+                x->api_version ? x->api_version : "client.authentication.k8s.io/v1", x->cluster_json ? "\"cluster\":" : "",
+                x->cluster_json ? x->cluster_json : "", x->cluster_json ? "," : "");
     char **env = child_env(x, info.buf);
     struct child ch = {0};
     int rc = spawn(x, path, env, &ch, e);

@@ -33,6 +33,10 @@
 #include "driver.h"
 
 #define KUBE_MAX_REPLY (32u << 20)   /* bytes */
+/* e->cause of failures that are not the API's answer: no reply came (refused, reset, TLS,
+ * timeout), or the credential could not be made (exec plugin, token file, EKS hook). */
+#define KUBE_CAUSE_UNREACHABLE "Unreachable"
+#define KUBE_CAUSE_CREDENTIAL "CredentialFailed"
 #define KUBE_FIELD_MANAGER "mesh"
 
 struct kube_conn;

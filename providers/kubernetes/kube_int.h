@@ -25,7 +25,7 @@ enum kube_auth {
 /* One credential as made at one time; requests in flight hold a reference while a refresh
  * replaces the handle's. */
 struct kube_cred {
-    int refs;                          /* under kube_conn.mu */
+    int refs;                          /* under kube_conn.cred_mu */
     char *token;                       /* bearer token (a secret) or NULL */
     unsigned char *cert_pem, *key_pem; /* an exec plugin's client certificate, or NULL */
     size_t cert_len, key_len;
@@ -45,8 +45,9 @@ struct kube_conn {
     struct http_client http;           /* the template: timeouts, CA, retries; per request a copy */
     struct http_retries retries;
     atomic_long calls;
-    pthread_mutex_t mu;                /* cred, discovery */
+    pthread_mutex_t cred_mu;           /* cred: held while one is made (workers wait for it) */
     struct kube_cred *cred;            /* the cached one, or NULL */
+    pthread_mutex_t mu;                /* discovery */
     json_t *discovery;                 /* {"apps/v1": {"Deployment": {"name": "deployments", "namespaced": true}}} */
 };
 

@@ -156,7 +156,22 @@ static int load_exec(struct kubeconfig *kc, const char *dir, const json_t *x, st
                             "kubeconfig %s: user \"%s\": the exec plugin %s wants a terminal (interactiveMode: Always); "
                             "mesh runs plugins without one", kc->path, kc->user, cmd);
     p->dir = xstrdup(dir);
+    p->provide_cluster_info = json_is_true(json_object_get(x, "provideClusterInfo"));
     return 0;
+}
+
+/* provideClusterInfo: what the plugin is told about the cluster (never a credential). */
+static void exec_cluster_info(struct kubeconfig *kc)
+{
+    if (!kc->exec || !kc->exec->provide_cluster_info) return;
+    json_t *o = json_pack("{s:s}", "server", kc->server);
+    if (kc->ca_pem) {
+        char *b64 = kube_b64_encode(kc->ca_pem, kc->ca_len);
+        json_object_set_new(o, "certificate-authority-data", json_string(b64));
+        free(b64);
+    }
+    kc->exec->cluster_json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
 }
 
 static int load_user(struct kubeconfig *kc, const char *dir, const json_t *u, struct mesh_err *e)
@@ -239,7 +254,7 @@ static int resolve(struct kubeconfig *kc, const json_t *doc, const char *dir, co
                           kc->path, context, user, names.len ? names.buf : "none");
         goto out;
     }
-    rc = load_user(kc, dir, u, e);
+    if ((rc = load_user(kc, dir, u, e)) == 0) exec_cluster_info(kc);
 out:
     strbuf_release(&names);
     return rc;
@@ -283,6 +298,7 @@ void kube_exec_config_free(struct kube_exec_config *x)
     free(x->install_hint);
     free(x->interactive_mode);
     free(x->dir);
+    free(x->cluster_json);
     free(x);
 }
 

@@ -18,6 +18,9 @@ struct kube_exec_config {
     char *install_hint;      /* may be NULL */
     char *interactive_mode;  /* "Never", "IfAvailable", "Always" or NULL */
     char *dir;               /* the kubeconfig's directory: a command with a '/' is relative to it */
+    int provide_cluster_info;
+    char *cluster_json;      /* provideClusterInfo: {"server": …, "certificate-authority-data": …} for
+                              * KUBERNETES_EXEC_INFO's spec.cluster; NULL otherwise */
 };
 
 struct kubeconfig {

@@ -103,6 +103,18 @@ static int open_conn(struct call *c, const json_t *cfg, struct kube_conn **k)
     return 0;
 }
 
+/* The client's message without what the connection's note already says ("cluster-1: the API
+ * server at https://… does not answer: "). */
+static const char *reason_of(struct kube_conn *k, const char *msg)
+{
+    char prefix[1200];
+    snprintf(prefix, sizeof(prefix), "%s: the API server at %s does not answer: ", kube_conn_cluster(k), kube_conn_server(k));
+    if (strncmp(msg, prefix, strlen(prefix)) == 0) return msg + strlen(prefix);
+    size_t n = strlen(kube_conn_cluster(k));
+    if (strncmp(msg, kube_conn_cluster(k), n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') return msg + n + 2;
+    return msg;
+}
+
 /* Asks until the server answers, the deadline, or cancel; every failed try is a progress note. */
 static int wait_answer(struct call *c, const json_t *cfg, json_t **outputs)
 {
@@ -123,21 +135,23 @@ static int wait_answer(struct call *c, const json_t *cfg, json_t **outputs)
             json_decref(version);
             break;
         }
-        /* Bad input will not get better; anything else (refused, TLS not up, 5xx, a 401 while
-         * the cluster's access entries propagate) may. */
-        if (rc == MESH_EINVAL || rc == MESH_ECANCELED || (c->cancel && *c->cancel)) {
+        /* Bad input or a credential that cannot be made (a missing exec plugin) will not get
+         * better; anything else (refused, TLS not up, 5xx, a 401 while the cluster's access
+         * entries propagate) may. */
+        if (rc == MESH_EINVAL || rc == MESH_ECANCELED || (c->cancel && *c->cancel) ||
+            strcmp(e.cause, KUBE_CAUSE_CREDENTIAL) == 0) {
             kube_fail(c, &e);
             break;
         }
         double now = mesh_now_mono();
         if (now >= deadline) {
             rc = mesh_err_set(c->err, MESH_ETIMEOUT, c->address, "%s: the API server at %s did not answer within %.0f s: %s",
-                              kube_conn_cluster(k), kube_conn_server(k), now - start, e.msg);
+                              kube_conn_cluster(k), kube_conn_server(k), now - start, reason_of(k, e.msg));
             break;
         }
         if (c->progress)
             c->progress(c->progress_ctx, c->address, "waiting for the API server of %s at %s to answer: %s",
-                        kube_conn_cluster(k), kube_conn_server(k), e.msg);
+                        kube_conn_cluster(k), kube_conn_server(k), reason_of(k, e.msg));
         double d = (n < 4 ? 0.5 * (1 << n) : 5.0) * http_backoff_scale();
         if (d < 0.02) d = 0.02;
         if (now + d > deadline) d = deadline - now;
@@ -175,36 +189,46 @@ static int probe(struct call *c, const json_t *cfg, json_t **current)
     int rc = kube_version(c, k, &version, &e);
     if (rc == 0) {
         *current = outputs_of(cfg, k, version);
+    } else if (strstr(e.msg, "does not answer")) {  /* the client said so, naming the cluster */
+        rc = mesh_err_set(c->err, rc, c->address, "%s; check that the cluster is up and reachable, or plan with "
+                          "--refresh=false", e.msg);
     } else {
         rc = mesh_err_set(c->err, rc == MESH_ENOTFOUND ? MESH_ERR : rc, c->address,
-                          "%s: the API server at %s does not answer: %s; check that the cluster is up and reachable, "
-                          "or plan with --refresh=false", kube_conn_cluster(k), kube_conn_server(k), e.msg);
+                          "%s: the API server at %s does not answer GET /version: %s; or plan with --refresh=false",
+                          kube_conn_cluster(k), kube_conn_server(k), e.msg);
     }
     json_decref(version);
     kube_conn_close(k);
     return rc;
 }
 
+/* What a read observes is that the server answers, and its version: the settable attributes
+ * are how mesh reaches it, not something the world holds, so the plan compares them with what
+ * was applied (the kubeconfig path as written, not as stored absolute). */
 static int conn_read(struct call *c, const json_t *outputs, json_t **current)
 {
-    json_t *cfg = normalized(outputs);
-    int rc = probe(c, cfg, current);
+    json_t *cfg = normalized(outputs), *full = NULL;
+    int rc = probe(c, cfg, &full);
     json_decref(cfg);
-    return rc;
+    if (rc) return rc;
+    *current = json_object();
+    json_object_set(*current, "id", json_object_get(full, "id"));
+    json_object_set(*current, "kubernetes_version", json_object_get(full, "kubernetes_version"));
+    json_decref(full);
+    return 0;
 }
 
-/* Nothing remote to adopt: answers when the server does; otherwise create (which waits) runs. */
+/* Nothing remote to adopt: answers when the server does; otherwise (unreachable, or a bad
+ * kubeconfig) create runs, which waits or says what is wrong. */
 static int conn_find(struct call *c, const json_t *desired, json_t **outputs)
 {
     json_t *cfg = normalized(desired);
+    struct mesh_err saved = *c->err;
     int rc = validate(c, cfg);
-    if (rc == 0) {
-        struct mesh_err saved = *c->err;
-        rc = probe(c, cfg, outputs);
-        if (rc < 0 && rc != MESH_EINVAL) {
-            *c->err = saved;
-            rc = MESH_ENOTFOUND;
-        }
+    if (rc == 0) rc = probe(c, cfg, outputs);
+    if (rc < 0 && rc != MESH_ECANCELED) {
+        *c->err = saved;
+        rc = MESH_ENOTFOUND;
     }
     json_decref(cfg);
     return rc;

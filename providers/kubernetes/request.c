@@ -63,8 +63,6 @@ static int send_once(struct kube_conn *k, const struct kube_req *r, const char *
         client.cert_pem = (struct http_blob){cred->cert_pem, cred->cert_len};
         client.key_pem = (struct http_blob){cred->key_pem, cred->key_len};
     }
-    char what[300];
-    snprintf(what, sizeof(what), "%s %s %s", k->cluster, r->method, r->path);
     struct http_request req;
     http_request_init(&req, r->method, url);
     http_request_set_header(&req, "Accept", "application/json");
@@ -77,7 +75,7 @@ static int send_once(struct kube_conn *k, const struct kube_req *r, const char *
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.content_type = r->content_type ? r->content_type : body ? "application/json" : NULL;
-    req.what = what;
+    req.what = r->method;  /* http.c's own errors say "GET https://…/version: …" */
     req.secret_body = req.secret_reply = r->secret;
     req.classify = kube_classify;
     req.max_reply = KUBE_MAX_REPLY;
@@ -114,7 +112,10 @@ int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, 
     int rc = 0, refreshed = 0;
     for (int waits = 0;;) {
         struct kube_cred *cred = NULL;
-        if ((rc = kube_cred_get(k, &cred, e)) < 0) break;
+        if ((rc = kube_cred_get(k, &cred, e)) < 0) {
+            mesh_err_set_cause(e, KUBE_CAUSE_CREDENTIAL, "");
+            break;
+        }
         struct mesh_err herr;
         mesh_err_init(&herr);
         rc = send_once(k, r, url.buf, body, cred, &resp, &herr);
@@ -132,6 +133,7 @@ int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, 
         if (rc < 0) {
             if (k->retry_unreachable && !wait_unreachable(c, k, waits++, herr.msg)) continue;
             mesh_err_set(e, rc, NULL, "%s: the API server at %s does not answer: %s", k->cluster, k->server, herr.msg);
+            mesh_err_set_cause(e, KUBE_CAUSE_UNREACHABLE, "");
             break;
         }
         if (resp.status >= 200 && resp.status < 300)

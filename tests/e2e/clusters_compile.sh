@@ -21,7 +21,7 @@ print(block("mesh") + block("network") + block("clusters"))
 PY
 check "the test spec holds the reference's two clusters" grep -q 'ip_family: ipv6' aws.yaml
 expect_rc "validate the AWS part without credentials" 0 "$MESH" validate -f aws.yaml
-check "it expands into 56 resources (21 network, 35 clusters: 16 each, the IPv6 CNI policy, 2 API rules)" grep -q "56 resources" "$T_DIR/last.out"
+check "it expands into 58 resources (21 network, 37 clusters: 17 each with its connection, the IPv6 CNI policy, 2 API rules)" grep -q "58 resources" "$T_DIR/last.out"
 expect_rc "graph of the AWS part without credentials" 0 "$MESH" graph -f aws.yaml
 cp "$T_DIR/last.out" graph.dot
 

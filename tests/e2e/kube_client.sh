@@ -52,6 +52,10 @@ expect_ok "version with the kubeconfig's token" "$(cfg "$F1/kubeconfig")" versio
 check "gitVersion answered" grep -q '"gitVersion":"v1' "$T_DIR/out"
 check "one API call counted" grep -q '"api_calls":1,' "$T_DIR/err"
 no_secret_in_output "the token is never printed" "$TOKEN"
+MESH_LOG=debug expect_ok "version with the debug log on" "$(cfg "$F1/kubeconfig")" version
+check "the debug log shows the request" grep -q "http: > GET https://127.0.0.1:[0-9]*/version" "$T_DIR/err"
+check "... with the Authorization header redacted" grep -q "http: > Authorization: REDACTED" "$T_DIR/err"
+no_secret_in_output "the debug log never prints the token" "$TOKEN"
 
 # ---- client certificate and key (data), no token ----
 {
@@ -140,6 +144,10 @@ expect_err "a conflict names the other manager and the field" \
     "$C" apply "${CM/VALUE/mesh2}"
 expect_ok "force takes the field over" "$C" apply "${CM/VALUE/mesh2}" force
 check "the live object has mesh's value" grep -q '"foo":"mesh2"' "$T_DIR/out"
+MESH_LOG=debug expect_ok "apply a secret with the debug log on" "$C" apply \
+    '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"sec","namespace":"ns1"},"stringData":{"pw":"hunter2-secret-value"}}'
+if grep -q "hunter2-secret-value\|aHVudGVyMi1zZWNyZXQtdmFsdWU" "$T_DIR/err"; then not_ok "a Secret's data stays out of the debug log"; else
+    ok "a Secret's data stays out of the debug log"; fi
 
 # ---- 429 with Retry-After is retried; 404 is MESH_ENOTFOUND ----
 kube_fake_faults "$F1" '{"rules":[{"method":"GET","path_re":"^/api/v1/namespaces/ns1/configmaps/cm","status":429,"retry_after":1,"count":2}]}'
@@ -175,6 +183,28 @@ check "it waited for the API server, saying so" grep -q "waiting for the API ser
 check "the kubeconfig path is stored absolute" grep -q "$T_DIR/f1/kubeconfig" "$T_DIR/show"
 check "the version is an output" grep -q "v1.32" "$T_DIR/show"
 if grep -qF -- "$TOKEN" "$T_DIR/show" "$T_DIR/out" "$T_DIR/err"; then not_ok "no token in state or output"; else ok "no token in state or output"; fi
+
+if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then ok "a second plan reads the connection"; else not_ok "a second plan reads the connection"; show; fi
+check "... and is empty (the path as written matches; the stored one is absolute)" grep -q "No changes" "$T_DIR/out"
+kube_fake_stop "$F1"
+if "$MESH" plan spec.yaml >"$T_DIR/out" 2>"$T_DIR/err"; then not_ok "an unreachable cluster fails the plan"; else ok "an unreachable cluster fails the plan"; fi
+check "... with one error naming the cluster and the way out" \
+    grep -q "cluster-1: the API server at https://127.0.0.1:[0-9]* does not answer: .*plan with --refresh=false" "$T_DIR/out" "$T_DIR/err"
+
+# A credential that cannot be made is not waited for: the connection fails at once, saying why.
+mkdir -p "$T_DIR/m2" && cp "$T_DIR/kc-exec-missing" "$T_DIR/m2/kubeconfig" && cp -r "$T_DIR/plugins" "$T_DIR/m2/"
+{
+    echo "mesh: {name: kc2}"
+    echo "resources:"
+    echo "  kubernetes_connection.c2: {cluster: cluster-2, kubeconfig: kubeconfig}"
+} >"$T_DIR/m2/spec.yaml"
+t0=$SECONDS
+(cd "$T_DIR/m2" && timeout 120 "$MESH" apply --auto-approve spec.yaml >"$T_DIR/out" 2>"$T_DIR/err")
+rc=$?
+if [ "$rc" = 1 ] && [ $((SECONDS - t0)) -lt 30 ]; then ok "a missing exec plugin fails the connection at once"; else
+    not_ok "a missing exec plugin fails the connection at once (exit $rc after $((SECONDS - t0)) s)"; show; fi
+check "... naming the cluster, the plugin and its installHint" \
+    grep -q "cluster-2: exec plugin plugins/missing-plugin cannot be run: .*run make deps" "$T_DIR/out" "$T_DIR/err"
 
 echo "# $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" -eq 0 ]

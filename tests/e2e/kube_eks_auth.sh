@@ -45,5 +45,24 @@ check "... with one clear 401 naming the cluster and the credential" \
     grep -q "error -1: cluster-3: unauthorized (401) using an EKS token for cluster other-cluster" "$T_DIR/err"
 check "... after one new token (2 calls)" grep -q '"api_calls":2,' "$T_DIR/err"
 
+# Through mesh: the connection as the compiler makes it for a cluster mesh creates.
+{
+    echo "mesh: {name: eks-auth, region: us-west-2}"
+    echo "resources:"
+    echo "  kubernetes_connection.cluster-3:"
+    echo "    cluster: cluster-3"
+    echo "    server: $URL"
+    echo "    ca_data: $CA64"
+    echo "    auth: eks"
+    echo "    eks_cluster_name: c3"
+    echo "    region: us-west-2"
+} >"$T_DIR/spec.yaml"
+expect_rc "mesh apply: the connection answers with an EKS token" 0 "$MESH" apply --auto-approve spec.yaml
+expect_rc "a second plan" 0 "$MESH" plan spec.yaml
+check "... is empty" grep -q "No changes" "$T_DIR/last.out"
+"$MESH" state show kubernetes_connection.cluster-3 >"$T_DIR/show" 2>&1
+check "the state holds how to authenticate" grep -q 'eks_cluster_name' "$T_DIR/show"
+if grep -q 'k8s-aws-v1' "$T_DIR/show" "$T_DIR/last.out" "$T_DIR/last.err"; then not_ok "no token in state or output"; else ok "no token in state or output"; fi
+
 echo "# $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" -eq 0 ]

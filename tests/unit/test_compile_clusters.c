@@ -90,7 +90,7 @@ static void test_reference_addresses_and_edges(void **state)
         "aws_iam_openid_connect_provider.%s", "aws_iam_policy.%s.lbc", "aws_iam_role.%s.lbc",
         "aws_launch_template.%s.default", "aws_eks_node_group.%s.default", "aws_eks_addon.%s.vpc-cni",
         "aws_eks_addon.%s.coredns", "aws_eks_addon.%s.kube-proxy", "aws_security_group_rule.%s.webhook",
-        "aws_security_group_rule.%s.xds", NULL};
+        "aws_security_group_rule.%s.xds", "kubernetes_connection.%s", NULL};
     char a[200];
     size_t made = 0;
     for (int c = 1; c <= 2; c++)
@@ -115,6 +115,10 @@ static void test_reference_addresses_and_edges(void **state)
 
     /* the control plane after its log group (depends_on), KMS key and role */
     assert_true(has_edge(s, "aws_eks_cluster.cluster-1", "aws_cloudwatch_log_group.cluster-1.cluster", NULL));
+    /* the connection: the cluster's endpoint and CA, an EKS token made when needed */
+    assert_true(has_edge(s, "kubernetes_connection.cluster-1", "aws_eks_cluster.cluster-1", "endpoint"));
+    assert_true(has_edge(s, "kubernetes_connection.cluster-1", "aws_eks_cluster.cluster-1", "certificate_authority_data"));
+    assert_string_equal(json_string_value(json_object_get(res(s, "kubernetes_connection.cluster-2")->attrs, "auth")), "eks");
     assert_true(has_edge(s, "aws_eks_cluster.cluster-1", "aws_kms_key.cluster-1.secrets", "arn"));
     assert_true(has_edge(s, "aws_eks_cluster.cluster-1", "aws_iam_role.cluster-1.cluster", "arn"));
     assert_true(has_edge(s, "aws_eks_cluster.cluster-1", "aws_subnet.private_a", "id"));
@@ -421,7 +425,8 @@ static void test_errors(void **state)
                           "clusters: {a: {existing: {kubeconfig: ./k}}, b: {existing: {kubeconfig: ./k2}}}\n",
                           &dl);
     assert_non_null(s);
-    assert_int_equal(s->resources.len, 6);  /* root key + CA, a key + intermediate, b's */
+    assert_int_equal(s->resources.len, 8);  /* root key + CA, a key + intermediate, b's, a and b's connections */
+    assert_string_equal(json_string_value(json_object_get(res(s, "kubernetes_connection.a")->attrs, "kubeconfig")), "./k");
     spec_free(s);
     diag_list_release(&dl);
 

@@ -201,6 +201,31 @@ static void test_connection_reused(void **state)
     server_stop(&s);
 }
 
+/* In-memory TLS material (CA, client certificate and key) is set per request and does not get
+ * in the way of a plain-HTTP request on the same thread's handle; the HTTPS side is proven
+ * against the fake API server (tests/e2e/kube_client.sh: right CA, wrong CA, client certificate,
+ * and a handle without one right after a handle with one on the same thread). */
+static void test_tls_blobs_per_request(void **state)
+{
+    static const struct reply script[] = { { 200, NULL, "1" }, { 200, NULL, "2" } };
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+    struct server s;
+    server_start(&s, script, 2);
+    struct http_client with = fast_client(NULL), without = fast_client(NULL);
+    with.ca_pem = (struct http_blob){pem, sizeof(pem) - 1};
+    with.cert_pem = (struct http_blob){pem, sizeof(pem) - 1};
+    with.key_pem = (struct http_blob){pem, sizeof(pem) - 1};
+    struct http_client *clients[] = { &with, &without };
+    for (int i = 0; i < 2; i++) {
+        struct http_response resp;
+        http_response_init(&resp);
+        assert_int_equal(send_get(clients[i], &s, &resp, NULL, NULL), 0);
+        assert_int_equal(resp.status, 200);
+        http_response_release(&resp);
+    }
+    server_stop(&s);
+}
+
 static char *capture_stderr_run(const struct server *s, struct http_client *c)
 {
     char path[] = "/tmp/mesh-test-http-XXXXXX";
@@ -311,6 +336,7 @@ int main(void)
         cmocka_unit_test_teardown(test_budget_exhausted, teardown),
         cmocka_unit_test_teardown(test_cancel_between_attempts, teardown),
         cmocka_unit_test_teardown(test_connection_reused, teardown),
+        cmocka_unit_test_teardown(test_tls_blobs_per_request, teardown),
         cmocka_unit_test_teardown(test_debug_log_redacts, teardown),
         cmocka_unit_test(test_backoff_full_jitter),
         cmocka_unit_test_teardown(test_url_split, teardown),

@@ -375,6 +375,38 @@ static void test_open_errors(void **state)
     json_decref(cfg);
 }
 
+static void test_retry_unreachable_until_deadline(void **state)
+{
+    /* A port nobody listens on: with retry_unreachable the call waits (saying so) until its deadline. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t len = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    char text[600];
+    snprintf(text, sizeof(text),
+             "current-context: c\nclusters: [{name: k, cluster: {server: \"http://127.0.0.1:%d\"}}]\n"
+             "contexts: [{name: c, context: {cluster: k, user: u}}]\nusers: [{name: u, user: {token: t}}]\n",
+             ntohs(a.sin_port));
+    const char *path = kube_write("config-refused", text, 0600);
+    json_t *cfg = json_pack("{s:s, s:s, s:b}", "cluster", "cluster-9", "kubeconfig", path, "retry_unreachable", 1);
+    struct kube_conn *k = NULL;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    assert_int_equal(kube_conn_open(cfg, &k, &e), 0);
+    json_decref(cfg);
+    kube_conn_set_patience(k, 1000, 2000, 1);
+    struct call c = make_call();
+    c.deadline = mesh_now_mono() + 0.5;
+    assert_int_equal(kube_version(&c, k, NULL, &e), MESH_ERR);
+    assert_true(nnotes >= 2);
+    assert_non_null(strstr(notes[0], "waiting for the API server of cluster-9 at http://127.0.0.1:"));
+    assert_non_null(strstr(e.msg, "cluster-9: the API server at http://127.0.0.1:"));
+    assert_non_null(strstr(e.msg, "does not answer"));
+    kube_conn_close(k);
+    close(fd);
+}
+
 static void test_reply_cap(void **state)
 {
     /* http.c's cap, as the client sets it: a reply over max_reply fails without retrying. */
@@ -412,6 +444,7 @@ int main(void)
         cmocka_unit_test_teardown(test_list_pages_and_selector, release_curl),
         cmocka_unit_test_teardown(test_unknown_kind_refreshes_discovery, release_curl),
         cmocka_unit_test_teardown(test_open_errors, release_curl),
+        cmocka_unit_test_teardown(test_retry_unreachable_until_deadline, release_curl),
         cmocka_unit_test_teardown(test_reply_cap, release_curl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+
 #include "kube_fixture.h"
 #include "kubernetes/exec_cred.h"
 
@@ -47,20 +49,45 @@ static void test_token_expiry_env(void **state)
         "#!/bin/sh\n"
         "echo \"$KUBERNETES_EXEC_INFO\" | grep -q '\"interactive\":false' || exit 5\n"
         "echo \"$KUBERNETES_EXEC_INFO\" | grep -q 'client.authentication.k8s.io/v1\"' || exit 6\n"
+        "echo \"$KUBERNETES_EXEC_INFO\" | grep -q '\"spec\":{\"cluster\":{\"server\":\"https://x\"},\"interactive\"' || exit 10\n"
         "[ \"$1\" = arg-one ] || exit 7\n"
         "read line && exit 8\n"  /* stdin is /dev/null: read fails */
         "echo 'a warning on stderr' >&2\n"
         "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
         "\"status\":{\"token\":\"tok-%s\",\"expirationTimestamp\":\"2030-01-02T03:04:05Z\"}}' \"$PLUGIN_VAR\"\n");
+    x->cluster_json = strdup("{\"server\":\"https://x\"}");  /* provideClusterInfo */
     struct kube_exec_cred cr;
     struct mesh_err e;
     mesh_err_init(&e);
-    assert_int_equal(kube_exec_run(x, 10, &cr, &e), 0);
+    int rc = kube_exec_run(x, 10, &cr, &e);
+    if (rc) print_message("%s\n", e.msg);
+    assert_int_equal(rc, 0);
     assert_string_equal(cr.token, "tok-from-config");
     assert_int_equal(cr.expires, 1893553445LL);
     assert_null(cr.cert_pem);
     kube_exec_cred_release(&cr);
     kube_exec_config_free(x);
+}
+
+static void test_no_inherited_descriptors(void **state)
+{
+    int fd = open("/dev/null", O_RDONLY);  /* no O_CLOEXEC: like a descriptor mesh forgot to mark */
+    assert_true(fd > 2);
+    char script[600];
+    snprintf(script, sizeof(script),
+             "#!/bin/sh\n"
+             "[ -e /proc/$$/fd/%d ] && { echo 'fd %d leaked' >&2; exit 4; }\n"
+             "echo '{\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n", fd, fd);
+    struct kube_exec_config *x = plugin("fds.sh", script);
+    struct kube_exec_cred cr;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = kube_exec_run(x, 10, &cr, &e);
+    if (rc) print_message("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    kube_exec_cred_release(&cr);
+    kube_exec_config_free(x);
+    close(fd);
 }
 
 static void test_client_certificate(void **state)
@@ -164,6 +191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_expiry_env),
+        cmocka_unit_test(test_no_inherited_descriptors),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_failing_plugin),
         cmocka_unit_test(test_garbage_not_echoed),

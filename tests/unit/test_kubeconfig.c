@@ -70,7 +70,8 @@ static const char config_text[] =
     "      env:\n"
     "      - {name: FOO, value: bar}\n"
     "      installHint: install plugin from example.com\n"
-    "      interactiveMode: Never\n";
+    "      interactiveMode: Never\n"
+    "      provideClusterInfo: true\n";
 
 static int setup(void **state)
 {
@@ -208,6 +209,7 @@ static void test_exec_and_token_file(void **state)
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/kube", kube_tmp);
     assert_string_equal(kc.exec->dir, dir);
+    assert_string_equal(kc.exec->cluster_json, "{\"server\":\"https://dev.example:6443\",\"certificate-authority-data\":\"" CA_B64 "\"}");
     kubeconfig_release(&kc);
 
     assert_int_equal(kubeconfig_load(config_path(), "tokfile", &kc, &e), 0);
