@@ -495,6 +495,36 @@ static int resources_within_limit(const struct spec *s, const struct spec_ctx *c
     return -1;
 }
 
+/* The connection of an existing cluster (the compiler makes one per cluster) is made only when
+ * something belongs to it or refers to it: mesh reaches a cluster it does not make only for
+ * what it puts there, so a spec that uses its clusters for the PKI alone never contacts them. */
+static void drop_unused_existing_connections(struct spec *s)
+{
+    struct map used = MAP_INIT;
+    for (size_t i = 0; i < s->resources.len; i++) {
+        const struct spec_resource *r = s->resources.items[i];
+        for (size_t j = 0; j < r->deps.len; j++) map_put(&used, ((struct spec_dep *)r->deps.items[j])->address, &used);
+    }
+    for (size_t i = 0; i < s->outputs.len; i++) {
+        const struct spec_output *o = s->outputs.items[i];
+        for (size_t j = 0; j < o->deps.len; j++) map_put(&used, ((struct spec_dep *)o->deps.items[j])->address, &used);
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < s->resources.len; i++) {
+        struct spec_resource *r = s->resources.items[i];
+        int existing = r->driver && r->driver->connects && r->origin && strcmp(r->origin, "clusters") == 0 &&
+                       json_object_get(r->attrs, "kubeconfig");
+        if (existing && !map_get(&used, r->address)) {
+            map_put(&s->by_address, r->address, NULL);
+            spec_resource_free(r);
+            continue;
+        }
+        s->resources.items[keep++] = r;
+    }
+    s->resources.len = keep;
+    map_release(&used);
+}
+
 int spec_compile(struct spec *s, const struct spec_ctx *c)
 {
     /* A section over a limit is not expanded at all, and nothing refers into it: its size is the
@@ -511,6 +541,7 @@ int spec_compile(struct spec *s, const struct spec_ctx *c)
         compilers[i].fn(s, section, c);
     }
     if (capped) return -1;
+    drop_unused_existing_connections(s);
     compile_type_timeouts(s, c);
     check_deps(s, c);
     return 0;

@@ -21,10 +21,16 @@ MESH=${MESH_BIN:-$ROOT/build/bench/mesh}
 HOLD=${BENCH_HOLD:-20}
 export MESH_BACKOFF_SCALE=${MESH_BACKOFF_SCALE:-0.1}
 source tests/harness/aws/harness.sh
+source tests/harness/kube/kube.sh
 T=$(mktemp -d /tmp/mesh-bench-eks.XXXXXX)
-trap 'aws_harness_stop "$T/h"; rm -rf "$T"' EXIT
+trap 'kube_fake_stop "$T/k1"; kube_fake_stop "$T/k2"; aws_harness_stop "$T/h"; rm -rf "$T"' EXIT
 H="$T/h"
 aws_harness_start "$H" >&2 || { echo "cannot start the AWS harness" >&2; exit 1; }
+# each cluster's API server: a fake the EKS stand-in hands out as its endpoint (the connections wait for it)
+for c in 1 2; do
+    kube_fake_start "$T/k$c" "cluster-$c" --sts-url "$PROXY_URL" >/dev/null 2>&1 && kube_fake_eks "$T/k$c" "cluster-$c" ||
+        { echo "cannot start the fake API server of cluster-$c" >&2; exit 1; }
+done
 for v in $(env | grep -o '^AWS_[A-Z_]*'); do unset "$v"; done
 export HOME="$T/home" AWS_ENDPOINT_URL="$PROXY_URL" AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench
 export AWS_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true NO_COLOR=1

@@ -14,8 +14,16 @@
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
+source "$ROOT/tests/harness/kube/kube.sh"
 t_setup
 aws_harness_suite || { not_ok "harness starts"; t_done; exit 1; }
+# Each cluster's API server is a fake (tests/harness/kube) the EKS stand-in hands out as its
+# endpoint: kubernetes_connection.<cluster> waits until it answers to mesh's EKS token.
+trap 'kube_fake_stop "$T_DIR/k1"; kube_fake_stop "$T_DIR/k2"; t_cleanup' EXIT
+for c in 1 2; do
+    kube_fake_start "$T_DIR/k$c" "cluster-$c" --sts-url "$PROXY_URL" >/dev/null 2>&1 && kube_fake_eks "$T_DIR/k$c" "cluster-$c" ||
+        not_ok "fake API server of cluster-$c"
+done
 export MESH_BACKOFF_SCALE=0.01 MESH_PROGRESS_EVERY=0.5
 faults() { curl -s -X POST "$PROXY_URL/__faults" -d "$1" >/dev/null; }
 eks_ctl() { curl -s -X POST "$PROXY_URL/__eks" -d "$1" >/dev/null; }

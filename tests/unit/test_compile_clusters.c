@@ -425,8 +425,20 @@ static void test_errors(void **state)
                           "clusters: {a: {existing: {kubeconfig: ./k}}, b: {existing: {kubeconfig: ./k2}}}\n",
                           &dl);
     assert_non_null(s);
-    assert_int_equal(s->resources.len, 8);  /* root key + CA, a key + intermediate, b's, a and b's connections */
+    /* root key + CA, a key + intermediate, b's; no connection: nothing belongs to them, so mesh
+     * never contacts them */
+    assert_int_equal(s->resources.len, 6);
+    assert_null(spec_find(s, "kubernetes_connection.a"));
+    spec_free(s);
+    diag_list_release(&dl);
+    s = load("clusters: {a: {existing: {kubeconfig: ./k, context: ctx}}, b: {existing: {kubeconfig: ./k2}}}\n"
+             "resources:\n  kubernetes_namespace.a-x: {connection: kubernetes_connection.a, name: x}\n",
+             &dl);
+    assert_non_null(s);
+    assert_int_equal(s->resources.len, 2);  /* a's connection (something belongs to it) and the namespace */
     assert_string_equal(json_string_value(json_object_get(res(s, "kubernetes_connection.a")->attrs, "kubeconfig")), "./k");
+    assert_string_equal(json_string_value(json_object_get(res(s, "kubernetes_connection.a")->attrs, "context")), "ctx");
+    assert_null(spec_find(s, "kubernetes_connection.b"));
     spec_free(s);
     diag_list_release(&dl);
 
