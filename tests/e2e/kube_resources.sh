@@ -4,7 +4,9 @@
 # them, a second plan is empty, an update applies in place (SSA), an out-of-band change shows as
 # drift and apply repairs it, a field another manager took makes a conflict naming it until
 # force_conflicts, the token authenticates against its own cluster only, import adopts an
-# existing namespace, destroy reports a namespace's stuck finalizer and removes everything. Then
+# existing namespace, a manifest renamed is made anew, another incarnation under the same name is
+# never taken over, values mesh cannot apply are refused before any call, destroy reports a
+# namespace's stuck finalizer and removes everything. Then
 # fail-at-every-call and crash-at-every-call loops: no orphan object (annotated mesh/address but
 # not in state) after any of them.
 . "$(dirname "$0")/../lib/common.sh"
@@ -218,6 +220,22 @@ check "re-made: their value is untouched" test "$(k1 get cm -n app settings -o j
 k1 delete configmap -n app settings >/dev/null
 expect_rc "re-made: once it is gone, apply makes mesh's again" 0 "$MESH" apply -f v3.yaml --auto-approve
 expect_rc "re-made: then the plan is empty" 0 "$MESH" plan -f v3.yaml --detailed-exitcode
+
+# a manifest that names another object: the update makes the new one, then deletes the old one
+sed 's/name: settings,/name: settings-2,/' v3.yaml >v3b.yaml
+old_uid=$(k1 get cm -n app settings -o jsonpath='{.metadata.uid}')
+"$MESH" plan -f v3b.yaml >plan.out 2>&1
+check "rename: the plan shows an update of the manifest" grep -q '"name" *= "settings" -> "settings-2"' plan.out
+expect_rc "rename: apply" 0 "$MESH" apply -f v3b.yaml --auto-approve
+check "rename: the new object exists" sh -c "kubectl --kubeconfig '$F1/kubeconfig' get cm -n app settings-2 >/dev/null"
+check "rename: the old one is gone" sh -c "! kubectl --kubeconfig '$F1/kubeconfig' get cm -n app settings >/dev/null 2>&1"
+check "rename: the id is the new object's uid" \
+    sh -c "'$MESH' state show kubernetes_manifest.c1-cm -f v3b.yaml | grep -q 'id = \"$(k1 get cm -n app settings-2 -o jsonpath='{.metadata.uid}')\"'"
+check "rename: a new incarnation" sh -c "test '$old_uid' != \"\$(kubectl --kubeconfig '$F1/kubeconfig' get cm -n app settings-2 -o jsonpath='{.metadata.uid}')\""
+expect_rc "rename: then the plan is empty" 0 "$MESH" plan -f v3b.yaml --detailed-exitcode
+expect_rc "rename: and back" 0 "$MESH" apply -f v3.yaml --auto-approve
+check "rename: back: only the first name is left" \
+    sh -c "kubectl --kubeconfig '$F1/kubeconfig' get cm -n app settings >/dev/null && ! kubectl --kubeconfig '$F1/kubeconfig' get cm -n app settings-2 >/dev/null 2>&1"
 
 # import: a namespace made by someone else is refused by create, adopted by import
 k2 create namespace legacy >/dev/null
