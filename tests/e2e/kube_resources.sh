@@ -6,9 +6,9 @@
 # force_conflicts, the token authenticates against its own cluster only, import adopts an
 # existing namespace, a manifest renamed is made anew, another incarnation under the same name is
 # never taken over, values mesh cannot apply are refused before any call, destroy reports a
-# namespace's stuck finalizer and removes everything. Then
-# fail-at-every-call and crash-at-every-call loops: no orphan object (annotated mesh/address but
-# not in state) after any of them.
+# namespace's stuck finalizer and removes everything. Then fault loops (fail and crash-after at
+# every driver call, crash before every third): no orphan object (annotated mesh/address but not
+# in state) after any of them.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TESTS/harness/kube/kube.sh"
 t_setup
@@ -357,6 +357,10 @@ fspec v1 one bot-token 1 0 >f1.yaml
 fspec v2 two bot-token-2 0 1 >f2.yaml
 rm -rf .mesh
 expect_rc "loops: the base applies" 0 "$MESH" apply -f f1.yaml --auto-approve
+k1 create configmap -n loop stray >/dev/null && k1 annotate configmap -n loop stray mesh/address=kubernetes_manifest.stray >/dev/null
+check "loops: the orphan count sees an object state does not hold" test "$(kube_orphans f1.yaml | tail -1)" = 1
+k1 delete configmap -n loop stray >/dev/null
+check "loops: and none without it" test "$(kube_orphans f1.yaml | tail -1)" = 0
 
 fault_loop() {  # KIND STRIDE: fail | crash | crash-after, every STRIDE-th call
     local kind=$1 stride=$2 n rc bad=0 faults=0 adopted=0
