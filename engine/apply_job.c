@@ -101,7 +101,8 @@ static void job_fail(struct pool *p, struct job *j, int rc)
 static double job_timeout(const struct job *j, const char *op)
 {
     const struct spec_resource *r = j->e->res;
-    json_t *t = r && r->timeouts ? json_object_get(r->timeouts, op) : NULL;
+    const json_t *ts = r ? r->timeouts : j->e->delete_timeouts;
+    json_t *t = ts ? json_object_get(ts, op) : NULL;
     if (json_is_number(t)) return json_number_value(t);
     const struct driver *d = j->e->driver;
     if (strcmp(op, "create") == 0) return d->timeout_create;

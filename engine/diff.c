@@ -179,6 +179,8 @@ static void diff_delete(struct differ *df, const struct state_row *row, const ch
     e->deposed = xstrdup(row->deposed ? row->deposed : "");
     e->action = ACT_DELETE;
     e->prior = row;
+    const struct spec_resource *r = df->in->spec ? spec_find(df->in->spec, row->address) : NULL;
+    if (r) e->delete_timeouts = r->timeouts;  /* `mesh destroy` honours the spec's delete timeout */
     char key[1024];
     refresh_key(row, key, sizeof(key));
     struct refresh_result *rr = map_get(&df->refreshed, key);

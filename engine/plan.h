@@ -39,6 +39,7 @@ struct plan_entry {
     int create_before_destroy;         /* ACT_REPLACE: new first (else old deleted first) */
     const struct spec_resource *res;   /* NULL for deletes */
     const struct state_row *prior;     /* the state row (borrowed: the rows outlive the plan); NULL for creates */
+    const json_t *delete_timeouts;     /* a delete of an address the spec still names: its `timeouts:` (borrowed) */
     json_t *current;                   /* what refresh read; NULL when not refreshed */
     json_t *planned;                   /* resolved desired attributes (may hold unknowns) */
     struct vec changes;                /* struct plan_change * */

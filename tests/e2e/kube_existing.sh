@@ -49,6 +49,7 @@ resources:
     connection: kubernetes_connection.c1
     name: apps
     labels: {team: platform}
+    timeouts: {delete: 3s}
 EOF
 
 "$MESH" plan -f spec.yaml --explain >explain.txt 2>&1
@@ -73,9 +74,21 @@ check "...once, not once per object" test "$(grep -c 'Error' bogus.err)" = 1
 check "...and no token in it" sh -c "! grep -q 'bogus-token-0123' bogus.err bogus.out"
 expect_rc "--refresh=false still plans" 0 "$MESH" plan -f spec.yaml --refresh=false --detailed-exitcode
 
-# The real token again, then revoked by the server (as an expired one is): the same clear 401.
+# The real token again. A namespace held by a finalizer: destroy gives up at the spec's delete
+# timeout (3 s, not the driver's 10 min) naming the finalizer; once it is gone, destroy finishes.
 sed -i "s|$T_DIR/good.token.bad\"|$T_DIR/good.token\"|" kubeconfig
 expect_rc "with the good token back, the plan is empty" 0 "$MESH" plan -f spec.yaml --detailed-exitcode
+kubectl --kubeconfig "$K/kubeconfig" patch namespace apps --type merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
+t0=$SECONDS
+"$MESH" destroy -f spec.yaml --auto-approve >stuck.out 2>&1
+rc=$?
+check "destroy of a namespace held by a finalizer fails at the spec's delete timeout ($((SECONDS - t0)) s)" test $rc = 1 -a $((SECONDS - t0)) -lt 60
+check "...naming the finalizer" grep -q 'example.com/hold' stuck.out
+kubectl --kubeconfig "$K/kubeconfig" patch namespace apps --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+expect_rc "without the finalizer, destroy finishes" 0 "$MESH" destroy -f spec.yaml --auto-approve
+kube_fake_objects "$K" >objects.json
+check "nothing of mesh's is left in the cluster" sh -c "! grep -q 'mesh/address' objects.json"
+expect_rc "apply again" 0 "$MESH" apply -f spec.yaml --auto-approve
 curl -sk -X POST "$(cat "$K/url")/__fake/revoke" -d "{\"token\": \"$(cat good.token)\"}" >/dev/null
 "$MESH" plan -f spec.yaml >revoked.out 2>revoked.err
 rc=$?
