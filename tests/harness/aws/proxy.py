@@ -350,8 +350,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         # moto's IAM is not thread-safe: AttachRolePolicy iterates the managed policies while a
         # concurrent CreatePolicy adds one ("dictionary changed size during iteration", a 500 AWS
-        # never gives). IAM calls go to moto one at a time; the others stay concurrent.
-        serial = SERIAL_IAM if service_of(self.headers, urllib.parse.urlsplit(self.path).query) == "iam" else None
+        # never gives). Its security groups share rule lists the same way: a parallel rollback's
+        # RevokeSecurityGroupEgress got an HTML 500 once in a crash loop. IAM calls, and EC2 calls
+        # on security groups, go to moto one at a time; the others stay concurrent.
+        svc = service_of(self.headers, urllib.parse.urlsplit(self.path).query)
+        serial = SERIAL_IAM if svc == "iam" or (svc == "ec2" and "SecurityGroup" in (action or "")) else None
         if serial:
             serial.acquire()
         try:
