@@ -34,8 +34,8 @@ resolve() {  # FILE NAME -> $target: repository-relative path of the header (no 
     target="${1%/*}/$2"  # generated (schema.sql.h): beside its user
 }
 
-check_file() {  # FILE
-    local f=$1 area provider="" n line inc target
+check_include() {  # FILE LINE-NUMBER LINE
+    local f=$1 n=$2 line=$3 area provider="" inc target
     case $f in
         engine/base/*) area=base ;;
         engine/*) area=engine ;;
@@ -44,52 +44,49 @@ check_file() {  # FILE
         state/*) area=state ;;
         *) return ;;
     esac
-    n=0
-    while IFS= read -r line; do
-        n=$((n + 1))
-        [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*([\"\<])([^\"\>]+)[\"\>] ]] || continue
-        inc=${BASH_REMATCH[2]}
-        if [ "${BASH_REMATCH[1]}" = "<" ]; then
-            case $inc in
-                curl/*) [ "$f" = providers/http.c ] || violation "$f" $n "<$inc>" "only providers/http.c calls libcurl" ;;
-                sqlite3.h) [ $area = state ] || violation "$f" $n "<$inc>" "only state/ talks SQL" ;;
-            esac
-            continue
-        fi
-        resolve "$f" "$inc"
-        case $area:$target in
-            *:engine/base/*) ;;
-            base:*) violation "$f" $n "\"$inc\"" "engine/base/ includes nothing outside itself" ;;
-            engine:engine/*) ;;
-            engine:providers/driver.h) ;;
-            engine:state/*_int.h) violation "$f" $n "\"$inc\"" "state's internals are state's own" ;;
-            engine:state/*) ;;
-            engine:*) violation "$f" $n "\"$inc\"" "the engine sees providers only through driver.h" ;;
-            provider:providers/"$provider"/*) ;;
-            provider:providers/*/*) violation "$f" $n "\"$inc\"" "a provider never includes another provider's headers" ;;
-            providers:providers/*/*) violation "$f" $n "\"$inc\"" "providers/'s shared files include no provider's headers" ;;
-            provider:providers/* | providers:providers/*) ;;
-            provider:* | providers:*) violation "$f" $n "\"$inc\"" "providers never see the engine (beyond engine/base/) or state/" ;;
-            state:state/*) ;;
-            state:*) violation "$f" $n "\"$inc\"" "state/ includes only itself and engine/base/" ;;
+    [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*([\"\<])([^\"\>]+)[\"\>] ]] || return
+    inc=${BASH_REMATCH[2]}
+    if [ "${BASH_REMATCH[1]}" = "<" ]; then
+        case $inc in
+            curl/*) [ "$f" = providers/http.c ] || violation "$f" $n "<$inc>" "only providers/http.c calls libcurl" ;;
+            sqlite3.h) [ $area = state ] || violation "$f" $n "<$inc>" "only state/ talks SQL" ;;
         esac
-    done <"$f"
+        return
+    fi
+    resolve "$f" "$inc"
+    case $area:$target in
+        *:engine/base/*) ;;
+        base:*) violation "$f" $n "\"$inc\"" "engine/base/ includes nothing outside itself" ;;
+        engine:engine/*) ;;
+        engine:providers/driver.h) ;;
+        engine:state/*_int.h) violation "$f" $n "\"$inc\"" "state's internals are state's own" ;;
+        engine:state/*) ;;
+        engine:*) violation "$f" $n "\"$inc\"" "the engine sees providers only through driver.h" ;;
+        provider:providers/"$provider"/*) ;;
+        provider:providers/*/*) violation "$f" $n "\"$inc\"" "a provider never includes another provider's headers" ;;
+        providers:providers/*/*) violation "$f" $n "\"$inc\"" "providers/'s shared files include no provider's headers" ;;
+        provider:providers/* | providers:providers/*) ;;
+        provider:* | providers:*) violation "$f" $n "\"$inc\"" "providers never see the engine (beyond engine/base/) or state/" ;;
+        state:state/*) ;;
+        state:*) violation "$f" $n "\"$inc\"" "state/ includes only itself and engine/base/" ;;
+    esac
 }
 
 # One allocation convention: a failed allocation aborts with a message in xalloc.c, never a
 # NULL that crashes far from its cause. wipe.c hands jansson the plain allocator on purpose.
-check_alloc() {  # FILE
+check_alloc() {  # FILE LINE-NUMBER FUNCTION
     case $1 in engine/base/xalloc.c | engine/base/wipe.c) return ;; esac
-    local hit
-    while IFS= read -r hit; do
-        echo "$1:${hit%%:*}: ${hit#*:}(): allocate with x${hit#*:}() (engine/base/xalloc.h)"
-        bad=1
-    done < <(grep -noE '(^|[^A-Za-z0-9_>.])(malloc|calloc|realloc|strdup|strndup)\(' "$1" |
-             sed -E 's/^([0-9]+):.*(malloc|calloc|realloc|strdup|strndup)\($/\1:\2/')
+    echo "$1:$2: $3(): allocate with x$3() (engine/base/xalloc.h)"
+    bad=1
 }
 
-while IFS= read -r f; do check_file "$f"; done < <(find engine providers state -name '*.[ch]' -o -name '*.def' | sort)
-while IFS= read -r f; do check_alloc "$f"; done < <(find engine providers state -name '*.c' | sort)
+# One grep over every file (not a read of every line in bash: this runs in make test, and
+# layering.sh runs it 15 times).
+while IFS=: read -r f n line; do check_include "$f" "$n" "$line"; done < <(
+    find engine providers state -name '*.[ch]' -o -name '*.def' | sort | xargs grep -nHE '^[[:space:]]*#[[:space:]]*include')
+while IFS=: read -r f n fn; do check_alloc "$f" "$n" "$fn"; done < <(
+    find engine providers state -name '*.c' | sort | xargs grep -noHE '(^|[^A-Za-z0-9_>.])(malloc|calloc|realloc|strdup|strndup)\(' |
+        sed -E 's/^([^:]*):([0-9]+):.*(malloc|calloc|realloc|strdup|strndup)\($/\1:\2:\3/')
 if [ $bad -ne 0 ]; then
     echo "lint: includes across a boundary DESIGN.md forbids, or bare allocations (tests/lint.sh lists the rules)" >&2
     exit 1
