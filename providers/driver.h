@@ -123,8 +123,9 @@ typedef int (*auth_hook_fn)(const json_t *params, const json_t *mesh_config, str
 /* The handle of d's provider for a resource of connection (its address; NULL: none) whose
  * outputs are conn_config (ignored when connection is NULL: the mesh: section is used). Opened
  * on first use, then shared; a new conn_config for the same connection opens a new handle.
- * Returns a reference (release it with provider_release), or NULL with err set; NULL without
- * error when d needs no provider. */
+ * Returns a reference (release it with provider_release; the run's own handle, without a
+ * connection, lives until provider_close_all and its release does nothing), or NULL with err
+ * set; NULL without error when d needs no provider. Stats sum the handles of one provider. */
 void *provider_acquire(const struct driver *d, const char *connection, const json_t *conn_config,
                        struct mesh_err *err);
 void provider_release(const struct driver *d, void *handle);
