@@ -31,7 +31,7 @@ static int edit_end(struct session *s, int rc, struct mesh_err *err)
     return rc;
 }
 
-/* Rows that recorded a dependency on `from` now record `to`. */
+/* Rows that recorded a dependency on `from` (or belong to it, a connection) now record `to`. */
 static int edit_rewrite_deps(struct session *s, const char *from, const char *to, struct mesh_err *err)
 {
     for (size_t i = 0; i < s->rows.len; i++) {
@@ -44,6 +44,11 @@ static int edit_rewrite_deps(struct session *s, const char *from, const char *to
                 json_array_set_new(r->deps, k, json_string(to));
                 changed = 1;
             }
+        }
+        if (r->connection && strcmp(r->connection, from) == 0) {
+            free(r->connection);
+            r->connection = xstrdup(to);
+            changed = 1;
         }
         if (changed && strcmp(r->address, from) != 0 && store_put(s->store, r, err)) return -1;
     }

@@ -156,6 +156,12 @@ for kind in fail crash; do
     check "$kind: after the loop every object lives in its connection" test "$(where)" = "$(printf '%s\n' \
         'null_resource.plain -' 'null_resource.x1 alpha' 'null_resource.x2 gamma' 'null_resource.z gamma')"
 done
-expect_rc "destroy" 0 "$MESH" destroy -f v2.yaml --auto-approve
+# state mv of a connection: the rows that belong to it follow.
+expect_rc "state mv null_connection.c null_connection.cc" 0 "$MESH" state mv null_connection.c null_connection.cc
+"$MESH" state show null_resource.z >mv.txt 2>&1
+check "its resources now belong to the new address" grep -q 'connection: null_connection.cc' mv.txt
+sed 's/null_connection\.c\b/null_connection.cc/g' v2.yaml >v3.yaml
+expect_rc "a spec that says so plans no change" 0 "$MESH" plan -f v3.yaml --detailed-exitcode
+expect_rc "destroy" 0 "$MESH" destroy -f v3.yaml --auto-approve
 check "destroy leaves the null store empty" test "$(ls "$MESH_NULL_STORE" | wc -l)" = 0
 t_done
