@@ -62,14 +62,16 @@ nothing_left() {  # NAME: ok when no object of any type is left; else the leftov
 count_all() { : > none.txt; $PY "$ROOT/tests/harness/aws/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" --held none.txt --count 2>left.txt; }
 
 # ---- apply: both clusters side by side ----
-eks_ctl '{"hold": {"cluster": 1.0, "nodegroup": 0.5, "addon": 0.25}}'
+# 2 s in CREATING: a progress line every 0.5 s must show at least one with the cluster's status,
+# also on a busy machine (1 s was once not enough for a note to be taken)
+eks_ctl '{"hold": {"cluster": 2.0, "nodegroup": 0.5, "addon": 0.25}}'
 expect_rc "apply the AWS part of the reference spec" 0 "$MESH" apply -f aws.yaml --auto-approve
 cp "$T_DIR/last.out" apply1.txt
 n_added=$(sed -n 's/.*Apply complete! Resources: \([0-9]*\) added.*/\1/p' apply1.txt)
 check "the apply created the network and both clusters ($n_added resources)" test "${n_added:-0}" -gt 50
 grep -qE '^AWS: [0-9]+ API calls' apply1.txt && ok "the summary reports API calls" || not_ok "AWS summary line"
 ! grep -qF "$AWS_SECRET_ACCESS_KEY" apply1.txt "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
-grep -qE 'aws_eks_cluster.cluster-1: Still creating.*cluster-1 is CREATING' apply1.txt && ok "cluster waits show progress lines with the cluster's status" || not_ok "no progress line while clusters were CREATING"
+grep -qE 'aws_eks_cluster.cluster-[12]: Still creating.*cluster-[12] is CREATING' apply1.txt && ok "cluster waits show progress lines with the cluster's status" || not_ok "no progress line while clusters were CREATING"
 
 for c in cluster-1 cluster-2; do awsj eks describe-cluster --name $c > $c.json; done
 check "cluster-1 runs Kubernetes 1.31, IPv4" test "$(jq_py cluster-1.json 'd["cluster"]["version"], d["cluster"]["kubernetesNetworkConfig"]["ipFamily"]')" = "1.31 ipv4"
