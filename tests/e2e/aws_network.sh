@@ -6,7 +6,7 @@
 # it, an empty second plan, drift made with the aws CLI planned and fixed, destroy leaving
 # nothing, convergence under eventual consistency (a new ID not found for a while), under
 # throttling and 503s with the retries reported, and the engine's
-# fail and crash loops leaving no orphan (every third call; MESH_FULL_LOOPS=1: every call).
+# fail and crash loops leaving no orphan (every fourth call; MESH_FULL_LOOPS=1: every call).
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
@@ -193,7 +193,7 @@ echo "# [${SECONDS}s]"
 # Every third call (the loops over the whole AWS part in aws_clusters.sh cover these drivers too);
 # MESH_FULL_LOOPS=1: every call.
 stride=${MESH_FULL_LOOPS:+1}
-stride=${stride:-3}
+stride=${stride:-4}
 bad=0 n=0 rc=1
 for n in $(seq 1 "$stride" 60); do
     MESH_FAULTS="fail:call=$n" mesh_net apply -f net.yaml --auto-approve >out.txt 2>err.txt

@@ -7,7 +7,7 @@
 # existing namespace, a manifest renamed is made anew, another incarnation under the same name is
 # never taken over, values mesh cannot apply are refused before any call, destroy reports a
 # namespace's stuck finalizer and removes everything. Then fault loops (fail at every driver
-# call, crash-after at every second, crash before every third; MESH_FULL_LOOPS=1: all at every
+# call, crash-after at every third, crash before every fourth; MESH_FULL_LOOPS=1: all at every
 # call): no orphan object (annotated mesh/address but not in state) after any of them.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TESTS/harness/kube/kube.sh"
@@ -397,11 +397,11 @@ fault_loop() {  # KIND STRIDE: fail | crash | crash-after, every STRIDE-th call
     "$MESH" apply -f f1.yaml --auto-approve >/dev/null 2>&1
 }
 # fail at every call; crash-after (the object exists, state does not know it: find adopts it) at
-# every second and crash before a call at every third (MESH_FULL_LOOPS=1: every call), to keep
+# every third and crash before a call at every fourth (MESH_FULL_LOOPS=1: every call), to keep
 # the suite short
 echo "# ${SECONDS}s before the loops"
 fault_loop fail 1
-after_stride=2 crash_stride=3
+after_stride=3 crash_stride=4
 [ -n "${MESH_FULL_LOOPS:-}" ] && after_stride=1 crash_stride=1
 fault_loop crash-after $after_stride
 fault_loop crash $crash_stride
