@@ -62,15 +62,20 @@ void helm_duration(double seconds, char *buf, size_t n);
 struct helm_status {
     char status[32];          /* "deployed", "failed", "pending-install", ... */
     long revision;
+    json_t *config;           /* the values given (a map; {} for none) */
+    char *manifest;           /* the rendered objects (YAML documents) */
+};
+/* `helm status -o json`. Release it with helm_status_release (it wipes what may be secret). */
+int helm_status_parse(const char *text, size_t len, struct helm_status *out, struct mesh_err *e);
+void helm_status_release(struct helm_status *st);
+/* `helm history -o json`: the newest revision that was deployed (status deployed or
+ * superseded) other than newest (0 when none), and newest's chart version and appVersion. */
+struct helm_history {
+    long last_deployed;
     char chart_version[64], app_version[64];
 };
-int helm_status_parse(const char *text, size_t len, struct helm_status *out, struct mesh_err *e);
-/* `helm history -o json`: the newest revision that was deployed (status deployed or
- * superseded) other than the newest one, or 0 when none. */
-long helm_history_last_deployed(const char *text, size_t len, long newest);
+void helm_history_parse(const char *text, size_t len, long newest, struct helm_history *out);
 int helm_status_pending(const char *status);  /* pending-install/-upgrade/-rollback */
-/* `helm get values -o json` -> a map ({} for none, "null" included). */
-json_t *helm_values_parse(const char *text, size_t len, struct mesh_err *e);
 /* helm's "Error: release: not found" and its kin */
 int helm_says_not_found(const char *err_text);
 

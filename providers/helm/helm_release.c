@@ -2,8 +2,8 @@
  * opens a session (session.c), looks at the release with `helm status` first and recovers one
  * a killed helm left pending (rolled back to its last deployed revision, or uninstalled when it
  * never was deployed), then runs `helm upgrade --install --wait` (create, update), `helm
- * uninstall --wait` (delete), or status/get values/get manifest (read: the values, and the
- * manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
+ * uninstall --wait` (delete), or status and history (read: the values and manifest `helm status`
+ * gives, the manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
  * says helm's own message and the namespace's last events, never a value. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,27 +124,31 @@ static int run(struct helm_session *s, struct vec *argv, struct strbuf *out, str
     return rc;
 }
 
+/* `helm status`: MESH_ENOTFOUND when there is no such release. */
 static int status_of(struct helm_session *s, const struct helm_target *t, struct helm_status *st, struct mesh_err *e)
 {
+    memset(st, 0, sizeof(*st));
     struct vec argv = VEC_INIT;
     struct strbuf out = STRBUF_INIT;
     strbuf_init(&out);
     helm_argv_query(t, "status", &argv);
     int rc = run(s, &argv, &out, e);
     if (rc == 0) rc = helm_status_parse(out.buf, out.len, st, e);
-    strbuf_release(&out);
+    wipe_free(strbuf_detach(&out));  /* it holds the values */
     return rc;
 }
 
-static long last_deployed(struct helm_session *s, const struct helm_target *t, long newest, struct mesh_err *e)
+static int history_of(struct helm_session *s, const struct helm_target *t, long newest, struct helm_history *h,
+                      struct mesh_err *e)
 {
     struct vec argv = VEC_INIT;
     struct strbuf out = STRBUF_INIT;
     strbuf_init(&out);
     helm_argv_query(t, "history", &argv);
-    long rev = run(s, &argv, &out, e) == 0 ? helm_history_last_deployed(out.buf, out.len, newest) : -1;
+    int rc = run(s, &argv, &out, e);
+    if (rc == 0) helm_history_parse(out.buf, out.len, newest, h);
     strbuf_release(&out);
-    return rev;
+    return rc;
 }
 
 static int uninstall(struct helm_session *s, const struct helm_target *t, struct mesh_err *e)
@@ -162,18 +166,19 @@ static int recover(struct helm_session *s, const struct helm_target *t, struct h
     *gone = 0;
     int pending = helm_status_pending(st->status);
     if (!pending && strcmp(st->status, "failed") != 0) return 0;
-    long rev = last_deployed(s, t, st->revision, e);
-    if (rev < 0) return -1;
-    if (!pending && rev > 0) return 0;  /* a failed upgrade: the next upgrade goes on from it */
+    struct helm_history h;
+    if (history_of(s, t, st->revision, &h, e)) return -1;
+    if (!pending && h.last_deployed > 0) return 0;  /* a failed upgrade: the next upgrade goes on from it */
     struct call *c = s->c;
     int rc;
-    if (rev > 0) {
+    if (h.last_deployed > 0) {
         char r[32];
-        snprintf(r, sizeof(r), "%ld", rev);
+        snprintf(r, sizeof(r), "%ld", h.last_deployed);
         note(c, "release %s was left %s: rolling back to revision %s", st->status, r);
         struct vec argv = VEC_INIT;
-        helm_argv_rollback(t, rev, helm_timeout(c), &argv);
+        helm_argv_rollback(t, h.last_deployed, helm_timeout(c), &argv);
         rc = run(s, &argv, NULL, e);
+        helm_status_release(st);
         if (rc == 0) rc = status_of(s, t, st, e);
     } else {
         note(c, "release %s was left %s and was never deployed: uninstalling it%s", st->status, "");
@@ -244,12 +249,17 @@ static int fail(struct call *c, struct helm_session *s, const struct rel *r, str
     return mesh_err_copy(c->err, e, c->address);
 }
 
-static json_t *outputs_of(const struct helm_target *t, const struct helm_status *st)
+/* The outputs, from the release's status and history. */
+static int outputs_of(struct helm_session *s, const struct helm_target *t, const struct helm_status *st, json_t **out,
+                      struct mesh_err *e)
 {
+    struct helm_history h;
+    if (history_of(s, t, st->revision, &h, e)) return -1;
     char id[600];
     snprintf(id, sizeof(id), "%s/%s", t->ns, t->name);
-    return json_pack("{s:s, s:I, s:s, s:s, s:s}", "id", id, "revision", (json_int_t)st->revision, "status", st->status,
-                     "chart_version", st->chart_version, "app_version", st->app_version);
+    *out = json_pack("{s:s, s:I, s:s, s:s, s:s}", "id", id, "revision", (json_int_t)st->revision, "status", st->status,
+                     "chart_version", h.chart_version, "app_version", h.app_version);
+    return 0;
 }
 
 /* create and update: upgrade --install of the desired release. */
@@ -261,7 +271,7 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
     if (rel_of(c, desired, &r, &e)) return fail(c, NULL, &r, &e, 0);
     struct helm_session s;
     int rc = helm_session_open(c, &s, &e);
-    struct helm_status st;
+    struct helm_status st = {0};
     int gone = 0, events = 0;
     r.t.kubeconfig = s.kubeconfig;
     if (rc == 0) {
@@ -273,6 +283,7 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
             rc = recover(&s, &r.t, &st, &gone, &e);
         }
     }
+    helm_status_release(&st);
     const char *values = NULL;
     if (rc == 0) rc = helm_session_values(&s, r.values, &values, &e);
     if (rc == 0) {
@@ -283,8 +294,9 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
         events = rc != 0;
     }
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
-    if (rc == 0) *outputs = outputs_of(&r.t, &st);
-    else fail(c, &s, &r, &e, events);
+    if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);
+    if (rc) fail(c, &s, &r, &e, events);
+    helm_status_release(&st);
     helm_session_close(&s);
     return rc;
 }
@@ -302,16 +314,12 @@ static int release_update(struct call *c, const json_t *outputs, const json_t *p
     return install(c, desired, new_outputs);
 }
 
-/* Objects of the manifest that the cluster no longer has, as "Kind ns/name" strings. */
-static int missing_objects(struct helm_session *s, const struct helm_target *t, json_t *drift, struct mesh_err *e)
+/* Objects of the manifest that the cluster no longer has, as strings into drift. */
+static int missing_objects(struct helm_session *s, const struct helm_target *t, const char *manifest, json_t *drift,
+                           struct mesh_err *e)
 {
-    struct vec argv = VEC_INIT;
-    struct strbuf out = STRBUF_INIT;
-    strbuf_init(&out);
-    helm_argv_query(t, "get manifest", &argv);
-    int rc = run(s, &argv, &out, e);
     json_t *docs = NULL;
-    if (rc == 0) rc = kube_yaml_documents(out.buf, out.len, "helm get manifest", &docs, e);
+    int rc = kube_yaml_documents(manifest, strlen(manifest), "helm's manifest of the release", &docs, e);
     size_t i;
     json_t *doc;
     json_array_foreach(docs, i, doc) {
@@ -337,7 +345,6 @@ static int missing_objects(struct helm_session *s, const struct helm_target *t, 
         }
     }
     json_decref(docs);
-    wipe_free(strbuf_detach(&out));  /* a rendered Secret's data */
     return rc;
 }
 
@@ -355,37 +362,28 @@ static int release_read(struct call *c, const json_t *outputs, json_t **current)
     struct helm_session s;
     int rc = helm_session_open(c, &s, &e);
     r.t.kubeconfig = s.kubeconfig;
-    struct helm_status st;
+    struct helm_status st = {0};
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
-    json_t *values = NULL, *drift = json_array();
-    if (rc == 0) {
-        struct vec argv = VEC_INIT;
-        struct strbuf out = STRBUF_INIT;
-        strbuf_init(&out);
-        helm_argv_query(&r.t, "get values", &argv);
-        rc = run(&s, &argv, &out, &e);
-        if (rc == 0 && !(values = helm_values_parse(out.buf, out.len, &e))) rc = -1;
-        wipe_free(strbuf_detach(&out));
-    }
+    json_t *drift = json_array();
     if (rc == 0 && strcmp(st.status, "deployed") != 0) {
         char what[128];
         snprintf(what, sizeof(what), "release status is %s, not deployed", st.status);
         json_array_append_new(drift, json_string(what));
     }
-    if (rc == 0) rc = missing_objects(&s, &r.t, drift, &e);
+    if (rc == 0) rc = missing_objects(&s, &r.t, st.manifest, drift, &e);
+    if (rc == 0) rc = outputs_of(&s, &r.t, &st, current, &e);
     if (rc == 0) {
-        *current = outputs_of(&r.t, &st);
         json_object_set_new(*current, "name", json_string(r.t.name));
         json_object_set_new(*current, "namespace", json_string(r.t.ns));
         /* no values: what was applied stands (a spec without values and {} are the same) */
-        if (json_object_size(values)) json_object_set(*current, "values", values);
+        if (json_object_size(st.config)) json_object_set(*current, "values", st.config);
         if (json_array_size(drift)) json_object_set(*current, "drift", drift);
     } else if (rc != MESH_ENOTFOUND) {
-        r.values = values;
+        r.values = st.config;
         fail(c, NULL, &r, &e, 0);
     }
-    json_decref(values);
     json_decref(drift);
+    helm_status_release(&st);
     helm_session_close(&s);
     return rc;
 }
@@ -401,10 +399,14 @@ static int release_delete(struct call *c, const json_t *outputs)
     struct helm_session s;
     int rc = helm_session_open(c, &s, &e);
     r.t.kubeconfig = s.kubeconfig;
-    struct helm_status st;
+    struct helm_status st = {0};
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
     if (rc == 0) rc = uninstall(&s, &r.t, &e);
-    if (rc && rc != MESH_ENOTFOUND) fail(c, &s, &r, &e, 1);
+    if (rc && rc != MESH_ENOTFOUND) {
+        r.values = st.config;
+        fail(c, &s, &r, &e, 1);
+    }
+    helm_status_release(&st);
     helm_session_close(&s);
     return rc;
 }
@@ -420,13 +422,14 @@ static int release_find(struct call *c, const json_t *desired, json_t **outputs)
     struct helm_session s;
     int rc = helm_session_open(c, &s, &e);
     r.t.kubeconfig = s.kubeconfig;
-    struct helm_status st;
+    struct helm_status st = {0};
     int gone = 0;
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
     if (rc == 0) rc = recover(&s, &r.t, &st, &gone, &e);
     if (rc == 0 && gone) rc = MESH_ENOTFOUND;
-    if (rc == 0) *outputs = outputs_of(&r.t, &st);
-    else if (rc != MESH_ENOTFOUND) fail(c, &s, &r, &e, 0);
+    if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);
+    if (rc && rc != MESH_ENOTFOUND) fail(c, &s, &r, &e, 0);
+    helm_status_release(&st);
     helm_session_close(&s);
     return rc;
 }

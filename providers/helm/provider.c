@@ -38,6 +38,7 @@ const struct provider helm_provider = {
     .name = "helm",
     .open = helm_open,
     .needs_connection = 1,
+    .uses_connections_of = &kubernetes_provider,
     .stats = helm_stats,
     .close = helm_close,
 };
