@@ -66,6 +66,9 @@ struct provider {
     int (*open)(const json_t *config, void **handle, struct mesh_err *err);
     /* Its resources must belong to a connection (a spec without `connection:` is refused). */
     int needs_connection;
+    /* Non-NULL: its resources belong to the connections of that provider too, and open is given
+     * their outputs (helm works on a kubernetes_connection). */
+    const struct provider *uses_connections_of;
     /* Figures for the run summary, e.g. {"display_name": "AWS", "retries": 3, "api_calls": 120}
      * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
     json_t *(*stats)(void *handle);

@@ -405,7 +405,7 @@ static void check_connection(const struct spec *s, const struct spec_resource *r
     if (!t->driver->connects)
         diag_error(c->dl, c->file, r->conn_line, r->conn_col, "`%s`: `connection` names %s, which is not a connection",
                    r->address, r->connection);
-    else if (!p || t->driver->connects != p)
+    else if (!p || (t->driver->connects != p && t->driver->connects != p->uses_connections_of))
         diag_error(c->dl, c->file, r->conn_line, r->conn_col,
                    "`%s`: `connection` names %s, a connection for %s resources; %s %s", r->address, r->connection,
                    t->driver->connects->name, r->type, p ? "is not one of them" : "needs no connection");
