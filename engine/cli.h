@@ -34,6 +34,8 @@ enum {
     OPT_RAW = 1 << 22,          /* output --raw */
     OPT_FORCE_NEW_STATE = 1 << 23,  /* apply --force-new-state: an empty state file starts over */
     OPT_OUTPUT = 1 << 24,       /* kubeconfig -o FILE */
+    OPT_TRAFFIC = 1 << 25,      /* check --traffic */
+    OPT_TIMEOUT = 1 << 26,      /* check --timeout DUR */
 };
 
 /* What a command takes: its options and its positional arguments. */
@@ -74,6 +76,8 @@ struct cli_opts {
     struct vec allow_replace;   /* const char * patterns */
     const char *out;            /* plan -out FILE */
     const char *output;         /* kubeconfig -o FILE */
+    int traffic;                /* check --traffic */
+    double timeout;             /* check --timeout, seconds; 0: the command's default */
     struct vec args;            /* positional (const char *) */
 };
 
