@@ -64,6 +64,13 @@ static void progress(void *ctx, const char *address, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* A wait notes each poll: the same note is shown again only every 10 s. */
+    static char last[800];
+    static double shown;
+    double now = mesh_now_mono();
+    if (strcmp(msg, last) == 0 && now - shown < 10) return;
+    snprintf(last, sizeof(last), "%s", msg);
+    shown = now;
     fprintf(stderr, "mesh check: %s\n", msg);
 }
 

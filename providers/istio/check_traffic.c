@@ -158,11 +158,12 @@ static void wait_all(struct check_ctx *x, double deadline, const char *what,
             struct mesh_err err;
             mesh_err_init(&err);
             int rc = ready(x, cl, i, &err);
-            if (rc > 0) break;
+            if (rc > 0 && !cancelled(x)) break;
             if (rc < 0 || cancelled(x) || mesh_now_mono() >= deadline) {
                 check_row(cl, CHECK, 0,
-                          rc < 0 ? "is the cluster reachable?"
-                                 : "raise --timeout, or see why: kubectl -n sample get pods,events",
+                          rc < 0          ? "is the cluster reachable?"
+                          : cancelled(x) ? NULL
+                                         : "raise --timeout, or see why: kubectl -n sample get pods,events",
                           "%s: %s", what, rc < 0 ? err.msg : cancelled(x) ? "interrupted" : "gave up waiting (--timeout)");
                 failed[i] = 1;
                 break;

@@ -298,6 +298,21 @@ if grep -q 'quitquitquit\|helloworld\|/log' "$T_TESTS"/harness/kube/*.py 2>/dev/
     check "--traffic with c1's remote secret removed: exit 1 (rc $rc)" test $rc = 1
     check "...c1 hears only v1, with a clear message" sh -c "grep -q 'traffic across clusters .*FAIL.*v1 [1-9][0-9]*, v2 0' out.txt && grep -q 'hears only its own version' out.txt"
     check "...and the sample namespace is gone afterwards" sh -c "! kubectl --kubeconfig $K1/kubeconfig get ns sample >/dev/null 2>&1 && ! kubectl --kubeconfig $K2/kubeconfig get ns sample >/dev/null 2>&1"
+    # Ctrl-C while it waits for the curl Jobs (each poll of c1's Job held 2 s by the fake): the
+    # sample goes all the same.
+    kube_fake_faults "$K1" '{"rules": [{"method": "GET", "path_re": "/namespaces/sample/jobs/curl", "delay": 2}]}'
+    "$MESH" check -f spec.yaml --traffic --timeout 60s >int.out 2>int.err &
+    pid=$!
+    for i in $(seq 1 100); do k1 -n sample get job curl >/dev/null 2>&1 && break; sleep 0.1; done
+    sleep 0.5
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    cp int.out "$LOGS/int.out"; cp int.err "$LOGS/int.err"
+    curl -s -o /dev/null --cacert "$K1/ca.crt" -X POST "$(cat "$K1/url")/__fake/reset-faults"
+    check "Ctrl-C during --traffic: exit 1 (rc $rc)" test $rc = 1
+    check "...says it was interrupted and removes the sample" sh -c "grep -q 'interrupt received' int.err && grep -q 'traffic across clusters .*FAIL.*interrupted' int.out && grep -q 'sample removed .*ok' int.out"
+    check "...which is gone from both clusters" sh -c "! kubectl --kubeconfig $K1/kubeconfig get ns sample >/dev/null 2>&1 && ! kubectl --kubeconfig $K2/kubeconfig get ns sample >/dev/null 2>&1"
 else
     ok "# SKIP --traffic: this fake API server has no Pods controller / traffic simulation yet (CONTRACT §4)"
 fi
