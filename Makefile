@@ -32,7 +32,7 @@ FLAGS_memcheck := -O0 -g
 all: mesh
 
 define flavour
-build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def state/schema.sql.h $(LBC_POLICY_H)
+build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def providers/check_hooks.def state/schema.sql.h $(LBC_POLICY_H)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -c $$< -o $$@
 build/$(1)/libmesh.a: $$(patsubst %.c,build/$(1)/%.o,$$(SRC_LIB))

@@ -45,6 +45,9 @@ static const struct cli_flag cli_flags[] = {
     {"--var", NULL, OPT_VAR_VALUE, "NAME=VALUE", "set a variable (highest precedence; repeatable)"},
     {"--var-file", NULL, OPT_VAR_FILE, "FILE", "variables from a YAML file (repeatable; over defaults, under\n"
                                                "MESH_VAR_NAME)"},
+    {"--traffic", NULL, OPT_TRAFFIC, NULL, "also deploy Istio's helloworld sample and check that calls reach every\n"
+                                           "cluster's version (removed afterwards)"},
+    {"--timeout", NULL, OPT_TIMEOUT, "DUR", "how long --traffic waits for the sample and its curl Jobs (default 5m)"},
     {"--raw", NULL, OPT_RAW, NULL, "with NAME: the bare string, number or boolean, no quotes or newline"},
     {"--no-color", NULL, OPT_NO_COLOR, NULL, "no colour in the output (as NO_COLOR=1 does)"},
     {"--markdown", NULL, OPT_MARKDOWN, NULL, "print docs/resources.md"},
@@ -87,6 +90,11 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_VAR_VALUE: vec_push(&o->vars, (void *)v); break;
     case OPT_VAR_FILE: vec_push(&o->var_files, (void *)v); break;
     case OPT_RAW: o->raw = 1; break;
+    case OPT_TRAFFIC: o->traffic = 1; break;
+    case OPT_TIMEOUT:
+        o->timeout = cli_parse_duration(v);
+        if (o->timeout <= 0) return cli_usage(o->cmd, "--timeout takes a duration like 30s, 5m or 250ms, not '%s'", v);
+        break;
     case OPT_NO_COLOR: ui_no_color(); break;
     case OPT_MARKDOWN: o->markdown = 1; break;
     case OPT_OPTIONS: o->options = 1; break;

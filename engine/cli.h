@@ -35,6 +35,8 @@ enum {
     OPT_FORCE_NEW_STATE = 1 << 23,  /* apply --force-new-state: an empty state file starts over */
     OPT_OUTPUT = 1 << 24,       /* kubeconfig -o FILE */
     OPT_BROKER = 1 << 25,       /* token --broker SOCKET (helm's exec plugin) */
+    OPT_TRAFFIC = 1 << 26,      /* check --traffic */
+    OPT_TIMEOUT = 1 << 27,      /* check --timeout DUR */
 };
 
 /* What a command takes: its options and its positional arguments. */
@@ -76,6 +78,8 @@ struct cli_opts {
     const char *out;            /* plan -out FILE */
     const char *output;         /* kubeconfig -o FILE */
     const char *broker;         /* token --broker SOCKET */
+    int traffic;                /* check --traffic */
+    double timeout;             /* check --timeout, seconds; 0: the command's default */
     struct vec args;            /* positional (const char *) */
 };
 

@@ -20,6 +20,7 @@ int cmd_help(struct cli_opts *o);
 int cmd_output(struct cli_opts *o);
 int cmd_token(struct cli_opts *o);
 int cmd_kubeconfig(struct cli_opts *o);
+int cmd_check(struct cli_opts *o);
 
 /* cmd_output.c: after a successful apply (destroy unset) resolve the spec's outputs against
  * state, store and show them; after a destroy, clear them. -1 (reported) when storing failed. */

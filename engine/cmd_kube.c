@@ -44,24 +44,6 @@ static const char *row_str(const struct state_row *r, const char *name)
     return s && *s ? s : NULL;
 }
 
-/* The spec, when there is one, says where state is and holds the mesh: section (credentials
- * profile) the token is made with. As for `mesh output`, a missing variable is no error. */
-static void load_spec_lenient(struct session *s)
-{
-    struct cli_opts *o = s->o;
-    if (access(o->spec_path, F_OK) != 0) return;
-    struct spec_vars_in vars = {(const char *const *)o->vars.items, o->vars.len, (const char *const *)o->var_files.items,
-                                o->var_files.len, 1};
-    struct diag_list dl;
-    diag_list_init(&dl);
-    if (spec_load_opts(o->spec_path, &vars, &s->spec, &dl)) {
-        s->spec = NULL;
-        ui_warn("the spec %s does not load (`mesh validate` says why); going on without its mesh: section", o->spec_path);
-    }
-    diag_list_release(&dl);
-    if (s->spec) provider_configure(s->spec->mesh);
-}
-
 /* "no cluster named X in state S (clusters: a, b); run mesh apply first, or did you mean 'a'?" */
 static void no_such_cluster(const struct vec *rows, const char *cluster, const char *state)
 {
@@ -87,7 +69,7 @@ static int find_connection(struct session *s, const char *cluster, const struct 
 {
     struct mesh_err err;
     mesh_err_init(&err);
-    load_spec_lenient(s);
+    session_load_spec_lenient(s);
     int opened = session_open_state(s, 0, &err);
     if (opened == 1) {
         ui_errorf("no cluster named %s: there is no state at %s; run mesh apply first", cluster, session_state_path(s));

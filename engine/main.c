@@ -91,6 +91,21 @@ static const struct command commands[] = {
      "refresh. A cluster reached through your own kubeconfig (existing:) has no mesh token.\n"
      "With --broker SOCKET (what the kubeconfig mesh gives helm runs), the credential is asked of the\n"
      "mesh running helm over that unix socket and copied to stdout; nothing else is read.\n"},
+    {"check", cmd_check, "Check that the clusters are meshed: remote secrets, roots, releases, traffic",
+     {SPEC_OPTS | OPT_STATE | OPT_JSON | OPT_TRAFFIC | OPT_TIMEOUT, "[SPEC]", 0, 1, ARGS_SPEC},
+     "Reads the state (no lock, no refresh) and checks each cluster from outside, as `istioctl\n"
+     "remote-clusters` would: it holds istio-remote-secret-<other> (label istio/multiCluster=true)\n"
+     "for every other cluster; the kubeconfig in each remote secret authenticates against the\n"
+     "cluster it names (same kube-system uid); the cacerts roots agree across clusters and each\n"
+     "ca-cert.pem and cert-chain.pem chains to it; the helm releases in state are deployed and the\n"
+     "Deployments in their namespaces ready. A table per cluster, and what to do for each failure.\n"
+     "--traffic also deploys Istio's helloworld sample (namespace sample: v1 in the first cluster,\n"
+     "v2 in the second), runs a curl Job in each cluster that calls helloworld.sample:5000/hello\n"
+     "10 times, reads the Jobs' logs through the API and passes when every cluster heard both\n"
+     "versions; the sample is removed afterwards, also after a failure or Ctrl-C.\n"
+     "Exit 0: every check passes; 1: one failed; 2: it cannot run (no state, no clusters).\n"
+     "--json prints the report: {\"ok\": bool, \"clusters\": {C: [{\"check\", \"ok\", \"detail\", \"fix\"}]}}.\n"
+     "No secret value (token, key, kubeconfig) is ever printed. See docs/check.md.\n"},
     {"import", cmd_import, "Adopt an existing object into state",
      {SPEC_OPTS | OPT_STATE | OPT_LOCK_TIMEOUT, "ADDRESS ID", 2, 2, 0},
      "ADDRESS must be in the spec. The driver reads the object by ID; what it can observe becomes the\n"

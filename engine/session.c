@@ -176,3 +176,19 @@ int session_confirm(struct session *s, const char *what)
     ui_out("\n");
     return 0;
 }
+
+void session_load_spec_lenient(struct session *s)
+{
+    struct cli_opts *o = s->o;
+    if (access(o->spec_path, F_OK) != 0) return;
+    struct spec_vars_in vars = {(const char *const *)o->vars.items, o->vars.len, (const char *const *)o->var_files.items,
+                                o->var_files.len, 1};
+    struct diag_list dl;
+    diag_list_init(&dl);
+    if (spec_load_opts(o->spec_path, &vars, &s->spec, &dl)) {
+        s->spec = NULL;
+        ui_warn("the spec %s does not load (`mesh validate` says why); going on without its mesh: section", o->spec_path);
+    }
+    diag_list_release(&dl);
+    if (s->spec) provider_configure(s->spec->mesh);
+}

@@ -26,6 +26,10 @@ void session_release(struct session *s);
 /* Loads and validates the spec (with the cycle check); prints every diagnostic. -1 on errors.
  * With optional set, a missing spec file is not an error (s->spec stays NULL). */
 int session_load_spec(struct session *s, int optional);
+/* For commands that only read state (kubeconfig, token, check): the spec, when there is one,
+ * says where state is and holds the mesh: section (credentials profile) handed to the
+ * providers. A missing variable is no error, and a spec that does not load only warns. */
+void session_load_spec_lenient(struct session *s);
 /* Resolves the state path: --state, MESH_STATE, or .mesh/state.db beside the spec. */
 const char *session_state_path(struct session *s);
 /* Opens the state; with create unset and no state file, returns 1 and leaves s->store NULL. */

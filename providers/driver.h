@@ -122,6 +122,15 @@ struct auth_token {
 typedef int (*auth_hook_fn)(const json_t *params, const json_t *mesh_config, struct auth_token *out,
                             struct mesh_err *err);
 
+/* A provider-side check of what state says was built (`mesh check`), found by name so the engine
+ * includes no provider header. One line per hook in check_hooks.def: CHECK_HOOK(name, c_function).
+ * input: {"resources": [{"address", "type", "connection", "attributes", "outputs"}] (state's rows,
+ * no sensitive value), "mesh": the spec's mesh: section or null, "options": {"traffic": bool,
+ * "timeout": seconds}}. c: cancel, progress and deadline (c->err: why it could not run).
+ * *report: {"ok": bool, "clusters": {"c1": [{"check", "ok", "detail", "fix"}]}}; never a secret.
+ * Returns 0 when it ran (whatever the checks found), else the error code with c->err set. */
+typedef int (*check_hook_fn)(struct call *c, const json_t *input, json_t **report);
+
 /* registry.c */
 /* The handle of d's provider for a resource of connection (its address; NULL: none) whose
  * outputs are conn_config (ignored when connection is NULL: the mesh: section is used). Opened
@@ -138,6 +147,8 @@ void provider_configure(const json_t *config);  /* the spec's mesh: section, bef
 /* The token of the hook named name (auth_hooks.def); MESH_ERR naming it when there is none. */
 int auth_hook_token(const char *name, const json_t *params, struct auth_token *out, struct mesh_err *err);
 void auth_token_release(struct auth_token *t);
+/* Runs the check hook named name (check_hooks.def); MESH_ERR in c->err when there is none. */
+int check_hook_run(const char *name, struct call *c, const json_t *input, json_t **report);
 /* Stats of every provider opened so far, {"aws": {...}}, or NULL. Caller decrefs. */
 json_t *provider_stats(void);
 void provider_close_all(void);

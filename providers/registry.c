@@ -253,6 +253,29 @@ int auth_hook_token(const char *name, const json_t *params, struct auth_token *o
     return mesh_err_set(err, MESH_ERR, NULL, "no authentication hook named \"%s\" is built in", name ? name : "");
 }
 
+/* Check hooks: the table from check_hooks.def. */
+#define CHECK_HOOK(name, fn) int fn(struct call *, const json_t *, json_t **);
+#include "check_hooks.def"
+#undef CHECK_HOOK
+
+static const struct {
+    const char *name;
+    check_hook_fn fn;
+} check_hooks[] = {
+#define CHECK_HOOK(name, fn) {#name, fn},
+#include "check_hooks.def"
+#undef CHECK_HOOK
+    {NULL, NULL},
+};
+
+int check_hook_run(const char *name, struct call *c, const json_t *input, json_t **report)
+{
+    *report = NULL;
+    for (int i = 0; name && check_hooks[i].name; i++)
+        if (strcmp(check_hooks[i].name, name) == 0) return check_hooks[i].fn(c, input, report);
+    return mesh_err_set(c->err, MESH_ERR, NULL, "no check hook named \"%s\" is built in", name ? name : "");
+}
+
 void auth_token_release(struct auth_token *t)
 {
     if (!t) return;

@@ -119,3 +119,32 @@ int kube_list(struct call *c, struct kube_conn *k, const char *api_version, cons
     *items = all;
     return 0;
 }
+
+int kube_log(struct call *c, struct kube_conn *k, const char *ns, const char *name, const char *container, char **text,
+             struct mesh_err *e)
+{
+    mesh_err_init(e);
+    *text = NULL;
+    struct strbuf path = STRBUF_INIT, query = STRBUF_INIT, body = STRBUF_INIT;
+    strbuf_init(&path);
+    strbuf_init(&query);
+    strbuf_init(&body);
+    strbuf_adds(&path, "/api/v1/namespaces/");
+    kube_escape(&path, ns);
+    strbuf_adds(&path, "/pods/");
+    kube_escape(&path, name);
+    strbuf_adds(&path, "/log");
+    if (container) {
+        strbuf_adds(&query, "container=");
+        kube_escape(&query, container);
+    }
+    char what[400];
+    snprintf(what, sizeof(what), "log of pod %s/%s", ns, name);
+    struct kube_req r = {.method = "GET", .path = path.buf, .query = query.buf, .what = what, .text = &body};
+    int rc = kube_request(c, k, &r, NULL, e);
+    if (rc == 0) *text = strbuf_detach(&body);
+    strbuf_release(&body);
+    strbuf_release(&path);
+    strbuf_release(&query);
+    return rc;
+}

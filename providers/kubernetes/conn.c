@@ -61,7 +61,18 @@ static int open_from(struct kube_conn *k, const json_t *config, struct mesh_err 
 {
     const char *server = cfg_str(config, "server"), *ca = cfg_str(config, "ca_data");
     const char *auth = cfg_str(config, "auth"), *path = cfg_str(config, "kubeconfig");
-    if (path) {
+    const char *text = cfg_str(config, "kubeconfig_text");
+    if (text) {
+        struct mesh_err inner;
+        mesh_err_init(&inner);
+        const char *name = cfg_str(config, "kubeconfig_name");
+        if (kubeconfig_load_text(name ? name : "(text)", text, strlen(text), cfg_str(config, "context"), &k->kc, &inner) < 0)
+            return mesh_err_set(e, inner.code, NULL, "%s: %s", k->cluster, inner.msg);
+        k->has_kc = 1;
+        if (!server) server = k->kc.server;
+        k->auth = kubeconfig_auth(&k->kc);
+        path = k->kc.path;
+    } else if (path) {
         struct mesh_err inner;
         mesh_err_init(&inner);
         if (kubeconfig_load(path, cfg_str(config, "context"), &k->kc, &inner) < 0)

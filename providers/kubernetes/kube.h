@@ -6,6 +6,9 @@
  *   {"cluster": "cluster-1", "server": "https://…", "ca_data": "<base64 PEM>",
  *    "auth": "eks", "eks_cluster_name": "cluster-1", "region": "eu-west-1"}     clusters mesh made
  *   {"cluster": "cluster-2", "kubeconfig": "/abs/kubeconfig", "context": "ctx"} existing clusters
+ *   {"cluster": "c1", "kubeconfig_text": "<a kubeconfig>", "kubeconfig_name": "secret ns/n"}
+ *                       a kubeconfig held in memory (a remote secret's): parsed, never written to
+ *                       disk; it must carry its credential (no exec plugin, no file references)
  * A kubeconfig is read when the handle opens: server, CA (certificate-authority-data or file),
  * and a bearer token (token or tokenFile), a client certificate and key (data or files), or an
  * `exec` credential plugin (client.authentication.k8s.io/v1, run as kubectl runs it). CA and
@@ -104,6 +107,10 @@ const unsigned char *kube_conn_ca(const struct kube_conn *k, size_t *len);
 /* Every non-empty document of a multi-document YAML text (a rendered chart), as a JSON array
  * (*docs, a new reference). what names the text in errors. */
 int kube_yaml_documents(const char *text, size_t len, const char *what, json_t **docs, struct mesh_err *e);
+/* GET the log of pod ns/name (container: NULL for its only one): *text gets the text, malloc'd
+ * (at most KUBE_MAX_REPLY bytes). */
+int kube_log(struct call *c, struct kube_conn *k, const char *ns, const char *name, const char *container, char **text,
+             struct mesh_err *e);
 
 /* Puts e into c->err at c->address; returns e->code (like aws_fail). */
 int kube_fail(struct call *c, const struct mesh_err *e);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "base/strbuf.h"
 #include "http.h"
 #include "kubernetes/kube.h"
 #include "kubernetes/kubeconfig.h"
@@ -67,6 +68,7 @@ struct kube_req {
     const char *what;                  /* "secret istio-system/cacerts", or NULL for the cluster */
     int apply;
     int secret;                        /* the body or the reply may hold a secret: keep it out of logs */
+    struct strbuf *text;               /* non-NULL: a 2xx reply's body goes here as it is (not JSON) */
 };
 int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, json_t **reply, struct mesh_err *e);
 

@@ -104,6 +104,9 @@ static int load_pem(const struct kubeconfig *kc, const char *dir, const json_t *
         return 0;
     }
     if (!file) return 0;
+    if (!dir)  /* a kubeconfig from a secret: reading local files on its word is not for it */
+        return mesh_err_set(e, MESH_EINVAL, NULL, "kubeconfig %s: %s names a file; only %s is taken here", kc->path, field,
+                            key);
     char *abs = kube_path_join(dir, file), what[512];
     snprintf(what, sizeof(what), "kubeconfig %s: %s", kc->path, field);
     int rc = kube_read_file(abs, PEM_MAX, what, (char **)out, len, e);
@@ -155,7 +158,7 @@ static int load_exec(struct kubeconfig *kc, const char *dir, const json_t *x, st
         return mesh_err_set(e, MESH_EINVAL, NULL,
                             "kubeconfig %s: user \"%s\": the exec plugin %s wants a terminal (interactiveMode: Always); "
                             "mesh runs plugins without one", kc->path, kc->user, cmd);
-    p->dir = xstrdup(dir);
+    p->dir = dir ? xstrdup(dir) : NULL;
     p->provide_cluster_info = json_is_true(json_object_get(x, "provideClusterInfo"));
     return 0;
 }
@@ -260,29 +263,56 @@ out:
     return rc;
 }
 
+/* Resolves context of the document text (the bytes of a kubeconfig) into kc; dir: where its
+ * relative paths point (NULL: none may be relative). */
+static int load_text(const char *text, size_t len, const char *dir, const char *context, struct kubeconfig *kc,
+                     struct mesh_err *e)
+{
+    char what[512];
+    snprintf(what, sizeof(what), "kubeconfig %s", kc->path);
+    json_t *doc = NULL;
+    int rc = kube_yaml_to_json(text, len, what, &doc, e);
+    if (rc == 0 && !json_is_object(doc)) rc = mesh_err_set(e, MESH_EINVAL, NULL, "%s: not a kubeconfig (no mapping at the top)", what);
+    if (rc == 0) rc = resolve(kc, doc, dir, context, e);
+    json_decref(doc);  /* jansson's allocator wipes: the token in it does not linger */
+    if (rc < 0) kubeconfig_release(kc);
+    return rc;
+}
+
 int kubeconfig_load(const char *path, const char *context, struct kubeconfig *kc, struct mesh_err *e)
 {
     memset(kc, 0, sizeof(*kc));
     kc->path = xstrdup(path);
-    char what[512];
-    snprintf(what, sizeof(what), "kubeconfig %s", path);
     char *text = NULL;
     size_t len = 0;
     if (kube_read_file(path, KUBECONFIG_MAX, "kubeconfig", &text, &len, e) < 0) {
         kubeconfig_release(kc);
         return e->code;
     }
-    json_t *doc = NULL;
-    int rc = kube_yaml_to_json(text, len, what, &doc, e);
+    char *dir = dir_of(path);
+    int rc = load_text(text, len, dir, context, kc, e);
+    free(dir);
     wipe_free(text);
-    if (rc == 0 && !json_is_object(doc)) rc = mesh_err_set(e, MESH_EINVAL, NULL, "%s: not a kubeconfig (no mapping at the top)", what);
-    if (rc == 0) {
-        char *dir = dir_of(path);
-        rc = resolve(kc, doc, dir, context, e);
-        free(dir);
+    return rc;
+}
+
+int kubeconfig_load_text(const char *name, const char *text, size_t len, const char *context, struct kubeconfig *kc,
+                         struct mesh_err *e)
+{
+    memset(kc, 0, sizeof(*kc));
+    kc->path = xstrdup(name);
+    if (len > KUBECONFIG_MAX) {
+        kubeconfig_release(kc);
+        return mesh_err_set(e, MESH_EINVAL, NULL, "kubeconfig %s: larger than %u bytes", name, KUBECONFIG_MAX);
     }
-    json_decref(doc);
-    if (rc < 0) kubeconfig_release(kc);
+    int rc = load_text(text, len, NULL, context, kc, e);
+    if (rc == 0 && (kc->exec || kc->token_file)) {
+        rc = mesh_err_set(e, MESH_EINVAL, NULL,
+                          "kubeconfig %s: user \"%s\" uses %s: a kubeconfig held in memory (a secret's) must "
+                          "carry its credential (token or client certificate data), not run or read anything",
+                          name, kc->user ? kc->user : "", kc->exec ? "an exec plugin" : "a tokenFile");
+        kubeconfig_release(kc);
+    }
     return rc;
 }
 

@@ -39,6 +39,11 @@ struct kubeconfig {
 /* Loads context (NULL or "": current-context) of the kubeconfig at path. Errors name the file
  * and what is missing: `kubeconfig /x: context "foo" not found (contexts: a, b)`. */
 int kubeconfig_load(const char *path, const char *context, struct kubeconfig *kc, struct mesh_err *e);
+/* The same from text (a kubeconfig held in a Secret), never written to disk; name says which in
+ * errors ("secret istio-system/istio-remote-secret-c1"). It must carry its own credential: an
+ * exec plugin, a tokenFile or any file reference is refused (MESH_EINVAL). */
+int kubeconfig_load_text(const char *name, const char *text, size_t len, const char *context, struct kubeconfig *kc,
+                         struct mesh_err *e);
 /* Frees kc, wiping the token and key. */
 void kubeconfig_release(struct kubeconfig *kc);
 void kube_exec_config_free(struct kube_exec_config *x);

@@ -65,7 +65,7 @@ static int send_once(struct kube_conn *k, const struct kube_req *r, const char *
     }
     struct http_request req;
     http_request_init(&req, r->method, url);
-    http_request_set_header(&req, "Accept", "application/json");
+    http_request_set_header(&req, "Accept", r->text ? "text/plain, */*" : "application/json");
     struct strbuf auth = STRBUF_INIT;
     strbuf_init(&auth);
     if (cred && cred->token) {
@@ -136,7 +136,9 @@ int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, 
             mesh_err_set_cause(e, KUBE_CAUSE_UNREACHABLE, "");
             break;
         }
-        if (resp.status >= 200 && resp.status < 300)
+        if (resp.status >= 200 && resp.status < 300 && r->text)
+            strbuf_add(r->text, resp.body.buf ? resp.body.buf : "", resp.body.len);
+        else if (resp.status >= 200 && resp.status < 300)
             rc = parse_reply(k, r, &resp, reply, e);
         else
             rc = kube_status_error(resp.status, resp.body.buf, resp.body.len, k->cluster, r->what, k->credential,
