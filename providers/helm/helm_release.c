@@ -467,6 +467,7 @@ static int release_check(struct call *c, const json_t *desired, check_report_fn 
 const struct driver helm_release_driver = {
     .type = "helm_release",
     .provider = &helm_provider,
+    .flags = DRIVER_CHECK_IN_SPEC,
     .schema = release_schema,
     .doc = "a Helm release, installed and upgraded by the real helm binary",
     .timeout_create = 600,
