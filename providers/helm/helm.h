@@ -17,6 +17,7 @@
 #define HELM_GRACE 5.0          /* seconds between SIGTERM and SIGKILL of a stopped helm */
 #define HELM_MAX_OUTPUT (64u << 20)
 #define HELM_DEFAULT_TIMEOUT 300.0
+#define HELM_CLEANUP 60.0       /* seconds a failed upgrade's undo may take */
 
 /* The provider handle. */
 struct helm_conn {
@@ -100,6 +101,9 @@ int helm_session_values(struct helm_session *s, const json_t *values, const char
 /* Runs helm with argv (a vec of char *, argv[0] "helm"); *out (may be NULL) gets stdout. A
  * failure's message names the command (its first two words) and helm's stderr. */
 int helm_session_run(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e);
+/* The same for undoing a failed upgrade: not stopped by cancel (the call is already ending), and
+ * limited to HELM_CLEANUP seconds from now instead of the call's deadline. */
+int helm_session_run_cleanup(struct helm_session *s, const struct vec *argv, struct mesh_err *e);
 void helm_session_close(struct helm_session *s);
 
 /* ---- broker.c: the credential over a unix socket, for `mesh token --broker` ---- */

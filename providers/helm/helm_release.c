@@ -262,6 +262,35 @@ static int outputs_of(struct helm_session *s, const struct helm_target *t, const
     return 0;
 }
 
+/* A failed upgrade --install is undone as the engine expects of a failed call (its state is
+ * unchanged): a release that did not exist is uninstalled, one that was deployed is rolled back
+ * to that revision. Best effort; what happened is appended to e. */
+static void undo(struct helm_session *s, const struct helm_target *t, int existed, long deployed, struct mesh_err *e)
+{
+    struct vec argv = VEC_INIT;
+    struct mesh_err ue;
+    mesh_err_init(&ue);
+    char rev[32];
+    snprintf(rev, sizeof(rev), "%ld", deployed);
+    if (!existed) helm_argv_uninstall(t, HELM_CLEANUP, &argv);
+    else if (deployed > 0) helm_argv_rollback(t, deployed, HELM_CLEANUP, &argv);
+    else return;
+    note(s->c, "undoing the failed %s%s", existed ? "upgrade: rolling back to revision " : "install: uninstalling",
+         existed ? rev : "");
+    int rc = helm_session_run_cleanup(s, &argv, &ue);
+    vec_free_all(&argv, free);
+    size_t used = strlen(e->msg);
+    if (used + 16 >= sizeof(e->msg)) return;
+    if (rc == 0 || rc == MESH_ENOTFOUND)
+        snprintf(e->msg + used, sizeof(e->msg) - used, "; %s", existed ? "rolled back to revision " : "uninstalled");
+    else
+        snprintf(e->msg + used, sizeof(e->msg) - used, "; undoing it failed too: %.300s", ue.msg);
+    if (rc == 0 && existed) {
+        used = strlen(e->msg);
+        snprintf(e->msg + used, sizeof(e->msg) - used, "%s", rev);
+    }
+}
+
 /* create and update: upgrade --install of the desired release. */
 static int install(struct call *c, const json_t *desired, json_t **outputs)
 {
@@ -272,7 +301,8 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
     struct helm_session s;
     int rc = helm_session_open(c, &s, &e);
     struct helm_status st = {0};
-    int gone = 0, events = 0;
+    int gone = 0, existed = 0;
+    long deployed = 0;
     r.t.kubeconfig = s.kubeconfig;
     if (rc == 0) {
         rc = status_of(&s, &r.t, &st, &e);
@@ -281,7 +311,13 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
             rc = 0;
         } else if (rc == 0) {
             rc = recover(&s, &r.t, &st, &gone, &e);
+            existed = !gone;
         }
+    }
+    if (rc == 0 && existed) {
+        struct helm_history h;
+        if (strcmp(st.status, "deployed") == 0) deployed = st.revision;
+        else if ((rc = history_of(&s, &r.t, st.revision, &h, &e)) == 0) deployed = h.last_deployed;
     }
     helm_status_release(&st);
     const char *values = NULL;
@@ -291,11 +327,14 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
         struct vec argv = VEC_INIT;
         helm_argv_upgrade(&r.t, &in, &argv);
         rc = run(&s, &argv, NULL, &e);
-        events = rc != 0;
+        if (rc) {
+            if (e.code != MESH_ECANCELED) add_events(&s, r.t.ns, &e);
+            undo(&s, &r.t, existed, deployed, &e);
+        }
     }
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
     if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);
-    if (rc) fail(c, &s, &r, &e, events);
+    if (rc) fail(c, &s, &r, &e, 0);
     helm_status_release(&st);
     helm_session_close(&s);
     return rc;

@@ -124,15 +124,34 @@ check "the sensitive value is in no output of mesh" sh -c "! grep -qF -- '$CANAR
 check "the plan shows the values as (sensitive)" grep -q 'values *= (sensitive)' plan3.out
 check "the sensitive value is not in the state files" sh -c "! cat .mesh/* 2>/dev/null | grep -aqF -- '$CANARY'"
 
+# ---- Ctrl-C while helm waits (the fake holds the ConfigMap's update): helm is stopped (TERM),
+# mesh rolls the release back to the spec it had ----
+hold='{"rules": [{"method": "PATCH", "path_re": "configmaps/app-config", "delay": 20, "status": 503, "count": 1}]}'
+helm_status() { helm_ status app -n apps -o json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])' 2>/dev/null; }
+wait_status() { for i in $(seq 1 100); do [ "$(helm_status)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
+kube_fake_faults "$K" "$hold"
+spec interrupted 2 >v4.yaml
+"$MESH" apply -f v4.yaml --auto-approve >int.out 2>&1 &
+MPID=$!
+wait_status pending-upgrade
+sleep 0.3
+t0=$(date +%s%N)
+kill -INT $MPID; wait $MPID; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# exited $ms ms after SIGINT with status $rc"
+check "Ctrl-C: mesh stopped helm and rolled back within 20 s (the fake held helm's request 20 s)" \
+    sh -c "[ $rc -ne 0 ] && [ $ms -lt 20000 ] && grep -q 'rolled back' int.out"
+check "Ctrl-C: no helm process is left" sh -c "! pgrep -f '$TMPDIR/[m]esh-helm-' >/dev/null"
+check "Ctrl-C: the release is deployed with the values it had" \
+    sh -c "[ \"\$(kubectl --kubeconfig '$K/kubeconfig' get configmap -n apps app-config -o jsonpath='{.data.message}')\" = changed ] && '$MESH_HELM' --kubeconfig '$K/kubeconfig' status app -n apps | grep -q 'STATUS: deployed'"
+expect_rc "Ctrl-C: the plan after the rollback shows no drift" 0 "$MESH" plan -f v2.yaml --detailed-exitcode
+
 # ---- kill -9 of mesh while helm waits: the fake holds the ConfigMap's update ----
-kube_fake_faults "$K" '{"rules": [{"method": "PATCH", "path_re": "configmaps/app-config", "delay": 20, "status": 503, "count": 1}]}'
+kube_fake_faults "$K" "$hold"
 spec killed 2 >v3.yaml
 "$MESH" apply -f v3.yaml --auto-approve >kill.out 2>&1 &
 MPID=$!
-for i in $(seq 1 100); do
-    [ "$(helm_ status app -n apps -o json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])' 2>/dev/null)" = pending-upgrade ] && break
-    sleep 0.1
-done
+wait_status pending-upgrade
 sleep 0.5
 pgrep -af "$TMPDIR/[m]esh-helm-" >ps-kill.log
 kill -9 $MPID; wait $MPID 2>/dev/null
