@@ -172,6 +172,22 @@ expect_rc "and the plan after it is empty" 0 "$MESH" plan -f v3.yaml --detailed-
 expect_rc "destroy uninstalls the release" 0 "$MESH" destroy -f v3.yaml --auto-approve
 check "helm list is empty" test -z "$(helm_ list -A -q)"
 
+# ---- kill -9 during the first install: the next apply uninstalls the pending-install release
+# (never deployed) and installs it afresh ----
+kube_fake_faults "$K" '{"rules": [{"method": "POST", "path_re": "namespaces/apps/configmaps", "delay": 20, "status": 503, "count": 1}]}'
+"$MESH" apply -f v1.yaml --auto-approve >kill2.out 2>&1 &
+MPID=$!
+wait_status pending-install
+sleep 0.3
+kill -9 $MPID; wait $MPID 2>/dev/null
+sleep 0.3
+check "install: the release was left pending-install" test "$(helm_status)" = pending-install
+check "install: no helm process is left after kill -9 of mesh" sh -c "! pgrep -f '$TMPDIR/[m]esh-helm-' >/dev/null"
+expect_rc "install: the next apply recovers it" 0 "$MESH" apply -f v1.yaml --auto-approve
+check "install: the release is deployed, made afresh (revision 1)" \
+    sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' history app -n apps | tail -n +2 | awk '{print \$1, \$NF}' | tr '\n' ' ' | grep -qx '1 complete '"
+expect_rc "install: destroy" 0 "$MESH" destroy -f v1.yaml --auto-approve
+
 # ---- fail at every call of a run that installs two releases (the connection, app, second: at the
 # third, app is installed and the rollback uninstalls it): no release is left ----
 cat >more.yaml <<EOF
