@@ -234,9 +234,9 @@ int helm_session_run(struct helm_session *s, const struct vec *argv, struct strb
     return run(s, argv, out, 0, e);
 }
 
-int helm_session_run_cleanup(struct helm_session *s, const struct vec *argv, struct mesh_err *e)
+int helm_session_run_cleanup(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e)
 {
-    return run(s, argv, NULL, 1, e);
+    return run(s, argv, out, 1, e);
 }
 
 void helm_session_close(struct helm_session *s)

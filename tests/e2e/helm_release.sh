@@ -116,8 +116,30 @@ check "the Deployment is back" sh -c "kubectl --kubeconfig '$K/kubeconfig' get d
 expect_rc "the plan after the repair is empty" 0 "$MESH" plan -f v2.yaml --detailed-exitcode
 cp last.out plan5.out
 
+# ---- a failing release: helm's own message and the namespace's last events, never a value ----
+cat >event.yaml <<EOF
+apiVersion: v1
+kind: Event
+metadata: {name: app-app-0.1, namespace: apps}
+involvedObject: {kind: Pod, name: app-app-0, namespace: apps}
+reason: BackOff
+message: Back-off restarting failed container
+type: Warning
+lastTimestamp: "2026-01-01T00:00:00Z"
+EOF
+k1 apply -f event.yaml >/dev/null
+rev_before=$(helm_ list -n apps -o json | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["revision"])')
+spec "" 2 >fail.yaml
+expect_rc "a chart that does not render fails the apply" 1 "$MESH" apply -f fail.yaml --auto-approve
+cat last.out last.err >fail.out
+check "the failure says helm's own message" grep -q 'helm upgrade failed with exit status 1: Error: .*values.message is required' fail.out
+check "and the namespace's last events" grep -q 'last events in apps: Warning Pod/app-app-0: BackOff: Back-off restarting failed container' fail.out
+check "the value helm's message quoted is masked" grep -q 'password (a value)' fail.out
+check "nothing to undo: the release is as it was" \
+    test "$(helm_ list -n apps -o json | $PY -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["revision"], r["status"])')" = "$rev_before deployed"
+
 # ---- the sensitive value never in mesh's output or state ----
-cat apply1.out apply2.out apply3.out plan2.out plan3.out plan4.out plan5.out show.txt >outputs.txt
+cat apply1.out apply2.out apply3.out plan2.out plan3.out plan4.out plan5.out show.txt fail.out >outputs.txt
 "$MESH" state list --json >>outputs.txt 2>&1
 "$MESH" state show helm_release.app >>outputs.txt 2>&1
 check "the sensitive value is in no output of mesh" sh -c "! grep -qF -- '$CANARY' outputs.txt"

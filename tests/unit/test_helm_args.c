@@ -1,12 +1,14 @@
 /* test_helm_args.c: helm's command lines (no value, no credential in any argument; the flags of
  * each operation), chart sources (local, repository, OCI, and what is refused), helm's JSON
  * answers (status, history: the revision a pending release goes back to), the ExecCredential
- * the broker hands out, and the kubeconfig helm is given (no secret in it). */
+ * the broker hands out, the kubeconfig helm is given (no secret in it), and values masked in
+ * messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +208,18 @@ static void test_exec_credential_and_kubeconfig(void **state)
     free(kc);
 }
 
+static void test_scrub(void **state)
+{
+    (void)state;
+    json_t *values = json_pack("{s:s, s:{s:[s, s]}, s:i, s:s}", "password", "hunter2-very-secret", "nested", "list",
+                               "tok3n", "ab", "replicas", 3, "empty", "");
+    char msg[256];
+    snprintf(msg, sizeof(msg), "Error: x: hunter2-very-secret is bad; tok3n and ab; hunter2-very-secret again");
+    helm_scrub(msg, values);
+    assert_string_equal(msg, "Error: x: (a value) is bad; ***** and ab; (a value) again");
+    json_decref(values);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_status_parse),
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_exec_credential_and_kubeconfig),
+        cmocka_unit_test(test_scrub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
