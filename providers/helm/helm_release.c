@@ -310,9 +310,10 @@ static int missing_objects(struct helm_session *s, const struct helm_target *t, 
         mesh_err_init(&ge);
         int g = kube_get(s->c, s->h->k, &ref, &live, &ge);
         json_decref(live);
-        if (g == MESH_ENOTFOUND) {
+        if (g == MESH_ENOTFOUND || g == MESH_EINVAL) {  /* EINVAL: its kind is not served (a CRD gone) */
             char what[700];
-            snprintf(what, sizeof(what), "%s %s/%s deleted in the cluster", ref.kind, ref.ns, ref.name);
+            snprintf(what, sizeof(what), "%s %s/%s %s", ref.kind, ref.ns, ref.name,
+                     g == MESH_ENOTFOUND ? "deleted in the cluster" : "missing: the cluster serves no such kind");
             json_array_append_new(drift, json_string(what));
         } else if (g) {
             rc = mesh_err_copy(e, &ge, NULL);
