@@ -23,7 +23,7 @@ fi
 export MESH_HELM
 export TMPDIR="$T_DIR/tmp"   # helm's private directories go here: watched below
 mkdir -p "$TMPDIR"
-kube_fake_start "$K" c1 >/dev/null 2>&1 || { not_ok "the fake API server starts"; t_done; exit 1; }
+kube_fake_start "$K" c1 --client-ca >/dev/null 2>&1 || { not_ok "the fake API server starts"; t_done; exit 1; }
 TOKEN=$(cat "$K/token")
 CANARY="canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export MESH_VAR_password="$CANARY"
@@ -210,7 +210,7 @@ check "install: the release is deployed, made afresh (revision 1)" \
     sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' history app -n apps | tail -n +2 | awk '{print \$1, \$NF}' | tr '\n' ' ' | grep -qx '1 complete '"
 expect_rc "install: destroy" 0 "$MESH" destroy -f v1.yaml --auto-approve
 
-# ---- fail at every call of a run that installs two releases (the connection, app, second: at the
+# ---- fail at every call of a run that installs two releases, through a client certificate (the connection, app, second: at the
 # third, app is installed and the rollback uninstalls it): no release is left ----
 cat >more.yaml <<EOF
   helm_release.second:
@@ -221,7 +221,10 @@ cat >more.yaml <<EOF
     values: {message: two}
     depends_on: [helm_release.app]
 EOF
-spec loop 1 more.yaml >f.yaml
+# this run reaches the cluster with the kubeconfig's client certificate (the broker hands helm
+# the certificate and key instead of a token)
+spec loop 1 more.yaml | sed -e 's/c1: {existing: {kubeconfig: \(.*\)kubeconfig}}/c2: {existing: {kubeconfig: \1kubeconfig-cert}}/' \
+    -e 's/kubernetes_connection.c1/kubernetes_connection.c2/' >f.yaml
 bad=0 faults=0
 for n in $(seq 1 10); do
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f f.yaml --auto-approve --parallelism 1 >fault.out 2>&1
@@ -236,6 +239,8 @@ echo "# fail: $faults faulted runs before one completed"
 check "fail at call N (every call): no release left after any rollback" test $bad = 0
 check "the fault loop cut the run at each of its 3 calls, then completed" sh -c "[ $faults -ge 3 ] && [ $rc = 0 ]"
 check "the completed run has both releases deployed" test "$(helm_ list -A -q | sort | tr '\n' ' ')" = "app second "
+check "helm reached the fake with a client certificate only (no token in that kubeconfig)" \
+    sh -c "grep -q 'kubeconfig-cert' f.yaml && grep -q client-key-data '$K/kubeconfig-cert' && ! grep -q 'token:' '$K/kubeconfig-cert'"
 expect_rc "destroy after the loop" 0 "$MESH" destroy -f f.yaml --auto-approve
 check "no release is left" test -z "$(helm_ list -A -a -q)"
 check "no helm directory is left" test -z "$(ls "$TMPDIR")"
