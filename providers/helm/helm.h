@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdatomic.h>
 
 #include "base/strbuf.h"
 #include "base/vec.h"
@@ -22,6 +23,7 @@
 /* The provider handle. */
 struct helm_conn {
     struct kube_conn *k;
+    atomic_long runs;          /* helm processes started (the summary counts them as calls) */
 };
 
 /* ---- chart.c: where a chart comes from ---- */

@@ -5,6 +5,7 @@
  * uninstall --wait` (delete), or status and history (read: the values and manifest `helm status`
  * gives, the manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
  * says helm's own message and the namespace's last events, never a value. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,16 @@ static const struct attr release_schema[] = {
     {NULL, 0, 0, NULL},
 };
 
-static void note(struct call *c, const char *fmt, const char *a, const char *b)
+static void note(struct call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct call *c, const char *fmt, ...)
 {
-    if (c->progress) c->progress(c->progress_ctx, c->address, fmt, a, b);
+    if (!c->progress) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    c->progress(c->progress_ctx, c->address, "%s", buf);
 }
 
 static double helm_timeout(const struct call *c)
@@ -138,16 +146,14 @@ static int recover(struct helm_session *s, const struct helm_target *t, struct h
     struct call *c = s->c;
     int rc;
     if (h.last_deployed > 0) {
-        char r[32];
-        snprintf(r, sizeof(r), "%ld", h.last_deployed);
-        note(c, "release %s was left %s: rolling back to revision %s", st->status, r);
+        note(c, "release left %s: rolling back to revision %ld", st->status, h.last_deployed);
         struct vec argv = VEC_INIT;
         helm_argv_rollback(t, h.last_deployed, helm_timeout(c), &argv);
         rc = run(s, &argv, NULL, e);
         helm_status_release(st);
         if (rc == 0) rc = status_of(s, t, st, e);
     } else {
-        note(c, "release %s was left %s and was never deployed: uninstalling it%s", st->status, "");
+        note(c, "release left %s and never deployed: uninstalling it", st->status);
         rc = uninstall(s, t, e);
         if (rc == MESH_ENOTFOUND) {
             mesh_err_clear(e);

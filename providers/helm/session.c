@@ -210,6 +210,7 @@ static int run(struct helm_session *s, const struct vec *argv, struct strbuf *ou
     int rc = 0;
     const char *verb = argv->len > 1 ? argv->items[1] : "";
     const char *verb2 = strcmp(verb, "get") == 0 && argv->len > 2 ? argv->items[2] : "";
+    atomic_fetch_add(&s->h->runs, 1);
     if (proc_run(&spec, &r) < 0) {
         rc = mesh_err_set(e, MESH_ERR, NULL, "helm %s: cannot start %s: %s", verb, s->helm, strerror(r.exec_errno));
     } else if (!proc_ok(&r)) {
