@@ -33,6 +33,7 @@ struct attr {
 enum {
     DRIVER_CREATE_BEFORE_DESTROY = 1 << 0,  /* two can coexist: replace creates the new one first */
     DRIVER_GUARDED = 1 << 1,                /* replace/delete outside destroy needs --allow-replace */
+    DRIVER_CHECK_IN_SPEC = 1 << 2,          /* check() runs while the spec compiles (validate shows where) */
 };
 
 typedef void (*progress_fn)(void *ctx, const char *address, const char *fmt, ...);
