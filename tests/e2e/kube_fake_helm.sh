@@ -18,8 +18,16 @@ for h in "$ROOT/bin/helm" /opt/helm/helm/helm "$(command -v helm 2>/dev/null)"; 
 done
 if [ -z "$HELM" ] || ! command -v kubectl >/dev/null; then not_ok "helm (MESH_HELM, bin/helm) and kubectl found"; exit 1; fi
 
+kube_fake_start "$C2" c2 >"$T_DIR/c2.start" 2>&1 &
+C2_PID=$!
 check "c1 starts (--eks-node)" kube_fake_start "$C1" c1 --eks-node
-check "c2 starts" kube_fake_start "$C2" c2
+check "c2 starts" wait "$C2_PID"
+# c2's base and istiod are installed while c1 is tested (the traffic part needs them).
+( "$HELM" --kubeconfig "$C2/kubeconfig" upgrade --install istio-base "$CHARTS/base" -n istio-system --create-namespace \
+    --wait --timeout 30s && "$HELM" --kubeconfig "$C2/kubeconfig" upgrade --install istiod "$CHARTS/istiod" \
+    -n istio-system --wait --timeout 30s --set global.multiCluster.clusterName=c2 --set global.meshID=mesh1 \
+    --set global.network=network1 ) </dev/null >"$T_DIR/c2-istio.out" 2>&1 &
+C2_ISTIO=$!
 
 k1() { kubectl --kubeconfig "$C1/kubeconfig" "$@"; }
 k2() { kubectl --kubeconfig "$C2/kubeconfig" "$@"; }
@@ -46,6 +54,32 @@ knot() {
     if out=$("$@" 2>&1) && ! grep -Eq -- "$bad" <<<"$out"; then ok "$name"
     else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
 }
+# jout NAME WANT_REGEX PYEXPR FILE...: PYEXPR, over the objects of the kubectl -o json snapshots FILE...,
+# prints something matching WANT_REGEX. In PYEXPR: o(KIND, NAME) is an object ({} if none; NAME
+# "x-*": the first named x-...), names(KIND) their sorted names. One kubectl call serves many checks.
+jout() {
+    local name=$1 want=$2 expr=$3 out
+    shift 3
+    if out=$($PY - "$expr" "$@" 2>&1 <<'PY'
+import json, sys
+items = []
+for f in sys.argv[2:]:
+    d = json.load(open(f))
+    items += d.get("items", [d])
+def o(kind, name=None):
+    for i in items:
+        n = i["metadata"]["name"]
+        if i["kind"] == kind and (name is None or n == name or (name.endswith("*") and n.startswith(name[:-1]))):
+            return i
+    return {}
+def names(kind):
+    return sorted(i["metadata"]["name"] for i in items if i["kind"] == kind)
+r = eval(sys.argv[1])
+print(" ".join(str(x) for x in r) if isinstance(r, tuple) else r)
+PY
+    ) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
+    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
+}
 until_ok() {
     local end=$((SECONDS + $1))
     shift
@@ -59,8 +93,6 @@ for c in base istiod gateway aws-load-balancer-controller; do
 done
 kout "base: Istio's CRDs, installed with --wait" 'STATUS: deployed' \
     h1 upgrade --install istio-base "$CHARTS/base" -n istio-system --create-namespace --wait --timeout 30s
-kout "... served: peerauthentications, destinationrules, virtualservices" \
-    'peerauthentications\.security\.istio\.io.*' sh -c "kubectl --kubeconfig '$C1/kubeconfig' get crd -o name | sort | tr '\n' ' ' | grep destinationrules.networking.istio.io | grep virtualservices.networking.istio.io"
 kout "... and usable (kubectl get peerauthentications)" 'No resources found' k1 get peerauthentications -A
 kfail "istiod without global.multiCluster.clusterName fails (required)" 'clusterName is required' \
     h1 upgrade --install istiod "$CHARTS/istiod" -n istio-system --wait --timeout 10s
@@ -76,21 +108,25 @@ pilot: {env: {ISTIO_DUAL_STACK: "true"}}
 EOF
 kout "istiod installed with --wait" 'STATUS: deployed' \
     h1 upgrade --install istiod "$CHARTS/istiod" -n istio-system -f "$T_DIR/istiod-c1.yaml" --wait --timeout 30s
-kout "istiod: Deployment ready, its Pod app=istiod Running with the podAnnotations" \
-    '^1 Running aaaa$' sh -c "kubectl --kubeconfig '$C1/kubeconfig' get deploy istiod -n istio-system -o jsonpath='{.status.readyReplicas}' && echo -n ' ' && kubectl --kubeconfig '$C1/kubeconfig' get pods -n istio-system -l app=istiod -o jsonpath='{.items[0].status.phase} {.items[0].metadata.annotations.mesh\.io/ca-bundle-hash}'"
-kout "istiod: CLUSTER_ID c1 and ISTIO_DUAL_STACK in its env" 'CLUSTER_ID=c1 .*ISTIO_DUAL_STACK=true' \
-    k1 get deploy istiod -n istio-system -o jsonpath='{range .spec.template.spec.containers[0].env[*]}{.name}={.value} {end}'
-kout "istiod: the Service's IP families from ipFamilyPolicy/ipFamilies" '^RequireDualStack IPv6 IPv4$' \
-    k1 get svc istiod -n istio-system -o jsonpath='{.spec.ipFamilyPolicy} {.spec.ipFamilies[0]} {.spec.ipFamilies[1]}'
-kout "istiod: ServiceAccounts istiod and istio-reader-service-account, the reader's ClusterRoleBinding" \
-    'istio-reader-service-account.*istiod.*istio-reader-clusterrole-istio-system' sh -c \
-    "kubectl --kubeconfig '$C1/kubeconfig' get sa -n istio-system -o name | sort | tr '\n' ' '; kubectl --kubeconfig '$C1/kubeconfig' get clusterrolebinding -o name"
-kout "istiod: the webhooks istio-sidecar-injector and istio-validator-istio-system" \
-    'istio-sidecar-injector.*istio-validator-istio-system' sh -c \
-    "kubectl --kubeconfig '$C1/kubeconfig' get mutatingwebhookconfigurations,validatingwebhookconfigurations -o name | tr '\n' ' '"
-kout "istiod: ConfigMap istio holds the mesh ID; istio-sidecar-injector the network and cluster" \
-    'meshId: mesh1.*"clusterName": "c1".*"network": "network1"' sh -c \
-    "kubectl --kubeconfig '$C1/kubeconfig' get cm istio -n istio-system -o jsonpath='{.data.mesh}' | tr -d '\\n'; kubectl --kubeconfig '$C1/kubeconfig' get cm istio-sidecar-injector -n istio-system -o jsonpath='{.data.values}' | tr -d '\n'" 
+k1 get deploy,svc,sa,cm,pods -n istio-system -o json >"$T_DIR/is1.json"
+k1 get mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterrolebindings,crd -o json >"$T_DIR/cl1.json"
+jout "base: Istio's CRDs peerauthentications, destinationrules, virtualservices" \
+    'destinationrules\.networking\.istio\.io.*peerauthentications\.security\.istio\.io.*virtualservices\.networking\.istio\.io' \
+    'names("CustomResourceDefinition")' "$T_DIR/cl1.json"
+jout "istiod: Deployment ready, its Pod app=istiod Running with the podAnnotations" '^1 Running aaaa$' \
+    'o("Deployment", "istiod")["status"]["readyReplicas"], o("Pod", "istiod-*")["status"]["phase"], o("Pod", "istiod-*")["metadata"]["annotations"]["mesh.io/ca-bundle-hash"]' "$T_DIR/is1.json"
+jout "istiod: CLUSTER_ID c1 and ISTIO_DUAL_STACK in its env" "'CLUSTER_ID', 'c1'.*'ISTIO_DUAL_STACK', 'true'" \
+    '[(e["name"], e.get("value")) for e in o("Deployment", "istiod")["spec"]["template"]["spec"]["containers"][0]["env"]]' "$T_DIR/is1.json"
+jout "istiod: the Service's IP families from ipFamilyPolicy/ipFamilies" "^RequireDualStack \['IPv6', 'IPv4'\]$" \
+    'o("Service", "istiod")["spec"]["ipFamilyPolicy"], o("Service", "istiod")["spec"]["ipFamilies"]' "$T_DIR/is1.json"
+jout "istiod: ServiceAccounts istiod and istio-reader-service-account, the reader's ClusterRoleBinding" \
+    "'istio-reader-service-account', 'istiod'.*'istio-reader-clusterrole-istio-system'" \
+    'names("ServiceAccount"), names("ClusterRoleBinding")' "$T_DIR/is1.json" "$T_DIR/cl1.json"
+jout "istiod: the webhooks istio-sidecar-injector and istio-validator-istio-system" \
+    "^\['istio-sidecar-injector'\] .*'istio-validator-istio-system'" \
+    'names("MutatingWebhookConfiguration"), names("ValidatingWebhookConfiguration")' "$T_DIR/cl1.json"
+jout "istiod: ConfigMap istio holds the mesh ID; istio-sidecar-injector the network and cluster" \
+    '^mesh1 c1 network1$' 'json.loads(o("ConfigMap", "istio-sidecar-injector")["data"]["values"])["global"]["meshID"] if "meshId: mesh1" in o("ConfigMap", "istio")["data"]["mesh"] else "-", json.loads(o("ConfigMap", "istio-sidecar-injector")["data"]["values"])["global"]["multiCluster"]["clusterName"], json.loads(o("ConfigMap", "istio-sidecar-injector")["data"]["values"])["global"]["network"]' "$T_DIR/is1.json"
 
 # The gateway's LoadBalancer Service gets its address only from the AWS Load Balancer Controller:
 # helm --wait on it cannot finish before the controller exists.
@@ -115,15 +151,18 @@ EOF
 kout "aws-load-balancer-controller installed with --wait" 'STATUS: deployed' \
     h1 upgrade --install aws-load-balancer-controller "$CHARTS/aws-load-balancer-controller" -n kube-system \
     -f "$T_DIR/lbc.yaml" --wait --timeout 30s
-kout "... its ServiceAccount annotated with the IRSA role, its args with the cluster, region, VPC" \
-    'arn:aws:iam::123456789012:role/c1-lbc --cluster-name=c1 .*--aws-region=us-west-2 --aws-vpc-id=vpc-0123' sh -c \
-    "kubectl --kubeconfig '$C1/kubeconfig' get sa aws-load-balancer-controller -n kube-system -o jsonpath='{.metadata.annotations.eks\.amazonaws\.com/role-arn} '; kubectl --kubeconfig '$C1/kubeconfig' get deploy aws-load-balancer-controller -n kube-system -o jsonpath='{.spec.template.spec.containers[0].args}' | tr -d '[]\"' | tr ',' ' '"
-kout "... its webhook Service" 'aws-load-balancer-webhook-service' k1 get svc -n kube-system
 if wait "$GW_PID"; then ok "the gateway's helm --wait finishes once the controller runs"
 else not_ok "the gateway's helm --wait finishes once the controller runs"; sed 's/^/    | /' "$T_DIR/gw.out"; fi
-kout "gateway: Deployment and LoadBalancer Service named after the release, the NLB annotations, an address" \
-    '^1 LoadBalancer dualstack external istio-ingressgateway-istio-system\.elb\.fake$' sh -c \
-    "kubectl --kubeconfig '$C1/kubeconfig' get deploy istio-ingressgateway -n istio-system -o jsonpath='{.status.readyReplicas} '; kubectl --kubeconfig '$C1/kubeconfig' get svc istio-ingressgateway -n istio-system -o jsonpath='{.spec.type} {.metadata.annotations.service\.beta\.kubernetes\.io/aws-load-balancer-ip-address-type} {.metadata.annotations.service\.beta\.kubernetes\.io/aws-load-balancer-type} {.status.loadBalancer.ingress[0].hostname}'"
+k1 get deploy,svc,sa -n kube-system -o json >"$T_DIR/ks1.json"
+k1 get deploy,svc -n istio-system -o json >"$T_DIR/is2.json"
+jout "lbc: its ServiceAccount annotated with the IRSA role, its args with the cluster, region, VPC" \
+    "^arn:aws:iam::123456789012:role/c1-lbc \['--cluster-name=c1', '--ingress-class=alb', '--aws-region=us-west-2', '--aws-vpc-id=vpc-0123'\]$" \
+    'o("ServiceAccount", "aws-load-balancer-controller")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], o("Deployment", "aws-load-balancer-controller")["spec"]["template"]["spec"]["containers"][0]["args"]' "$T_DIR/ks1.json"
+jout "lbc: its webhook Service" '^aws-load-balancer-webhook-service$' \
+    'o("Service", "aws-load-balancer-webhook-service")["metadata"]["name"]' "$T_DIR/ks1.json"
+jout "gateway: Deployment and LoadBalancer Service named after the release, the NLB annotations, an address" \
+    '^1 LoadBalancer dualstack external istio-ingressgateway-istio-system\.elb\.fake$' \
+    'o("Deployment", "istio-ingressgateway")["status"]["readyReplicas"], o("Service", "istio-ingressgateway")["spec"]["type"], o("Service", "istio-ingressgateway")["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-ip-address-type"], o("Service", "istio-ingressgateway")["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"], o("Service", "istio-ingressgateway")["status"]["loadBalancer"]["ingress"][0]["hostname"]' "$T_DIR/is2.json"
 kfail "gateway: an unknown service value is refused (values.schema.json, as the real chart)" 'bogus' \
     h1 upgrade --install gw2 "$CHARTS/gateway" -n istio-system --set service.bogus=1
 
@@ -144,7 +183,8 @@ kout "... the Pod has the first annotation again; helm status says revision 3" '
     "kubectl --kubeconfig '$C1/kubeconfig' get pods -n istio-system -l app=istiod -o jsonpath='{.items[*].metadata.annotations.mesh\.io/ca-bundle-hash} '; '$HELM' --kubeconfig '$C1/kubeconfig' status istiod -n istio-system | grep REVISION"
 
 # ---- traffic: helloworld v1 in c1, v2 in c2, a curl Job in each ----
-kout "c2: base and istiod" 'STATUS: deployed' sh -c "'$HELM' --kubeconfig '$C2/kubeconfig' upgrade --install istio-base '$CHARTS/base' -n istio-system --create-namespace --wait --timeout 30s >/dev/null && '$HELM' --kubeconfig '$C2/kubeconfig' upgrade --install istiod '$CHARTS/istiod' -n istio-system --wait --timeout 30s --set global.multiCluster.clusterName=c2 --set global.meshID=mesh1 --set global.network=network1 </dev/null"
+if wait "$C2_ISTIO"; then ok "c2: base and istiod installed (in the background)"
+else not_ok "c2: base and istiod installed (in the background)"; sed 's/^/    | /' "$T_DIR/c2-istio.out"; fi
 sample() {  # VERSION
     cat <<EOF
 apiVersion: v1
@@ -233,9 +273,9 @@ remote_secret c2 "$C2" "$TOK2" | k1 apply -f - >/dev/null
 remote_secret c1 "$C1" "$TOK1" | k2 apply -f - >/dev/null
 until_ok 10 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get pods -n sample -l version=v1 | grep -q Running"
 until_ok 10 sh -c "kubectl --kubeconfig '$C2/kubeconfig' get pods -n sample -l version=v2 | grep -q Running"
-curl_job curl | k1 apply -f - >/dev/null
+{ curl_job curl; echo ---; curl_job curl-port 5001; } | k1 apply -f - >/dev/null
 curl_job curl | k2 apply -f - >/dev/null
-kout "c1's curl Job completes" 'condition met' k1 wait --for=condition=complete job/curl -n sample --timeout=15s
+kout "c1's curl Jobs complete" 'curl-port condition met' k1 wait --for=condition=complete job/curl job/curl-port -n sample --timeout=15s
 kout "c2's curl Job completes" 'condition met' k2 wait --for=condition=complete job/curl -n sample --timeout=15s
 both='Hello version: v1, instance: helloworld-v1-.*Hello version: v2, instance: helloworld-v2-|Hello version: v2, instance: helloworld-v2-.*Hello version: v1, instance: helloworld-v1-'
 kout "c1: kubectl logs job/curl holds v1 and v2 replies" "$both" sh -c "kubectl --kubeconfig '$C1/kubeconfig' logs job/curl -n sample | tr '\n' ' '"
@@ -243,8 +283,7 @@ kout "c2: kubectl logs job/curl holds v1 and v2 replies" "$both" sh -c "kubectl 
 kout "... one reply line per call (10)" '^10$' sh -c "kubectl --kubeconfig '$C1/kubeconfig' logs job/curl -n sample | grep -c '^Hello version: '"
 kout "the Job's Pod Succeeded, named by job-name" '^Succeeded$' k1 get pods -n sample -l job-name=curl -o jsonpath='{.items[0].status.phase}'
 kout "a port the Service does not have: curl's connect error" 'curl: \(7\) Failed to connect to helloworld\.sample port 5001' \
-    sh -c "kubectl --kubeconfig '$C1/kubeconfig' apply -f - >/dev/null && kubectl --kubeconfig '$C1/kubeconfig' wait --for=condition=complete job/curl-port -n sample --timeout=15s >/dev/null && kubectl --kubeconfig '$C1/kubeconfig' logs job/curl-port -n sample" \
-    < <(curl_job curl-port 5001)
+    k1 logs job/curl-port -n sample
 
 # A remote secret whose token c2 refuses: c1 sees only its own endpoints.
 remote_secret c2 "$C2" "fk-sa-not-a-token" | k1 apply -f - >/dev/null
@@ -338,7 +377,7 @@ kout "a controller's LoadBalancer Service gets its finalizer" 'service.k8s.aws/r
     k1 get svc lb -o jsonpath='{.metadata.finalizers}'
 k1 delete deploy aws-load-balancer-controller -n kube-system --wait=true >/dev/null 2>&1
 kfail "controller gone first: deleting the Service hangs (Terminating)" 'timed out' \
-    k1 delete svc lb --timeout=2s
+    k1 delete svc lb --timeout=1s
 kout "... its address is gone with the controller" '^<>$' k1 get svc lb -o jsonpath='<{.status.loadBalancer.ingress[0].hostname}>'
 k1 apply -f "$T_DIR/lb.yaml" >/dev/null 2>&1
 kfail "... the controller back: the Service goes" 'NotFound' sh -c \
