@@ -9,7 +9,8 @@
 #                          Exports KUBE_<NAME>_URL (NAME upper-cased, '-' -> '_') = https://127.0.0.1:PORT.
 #                          ARGS go to fake_kube.py: --client-ca, --sts-url URL, --refuse-seconds N,
 #                          --token-file F, --port N (a restart where clients expect it: same DIR,
-#                          same port, same CA and token, but no objects)... Waits until it answers,
+#                          same port, same CA and token, but no objects), --eks-node (kube-system/
+#                          aws-node as on EKS)... Waits until it answers,
 #                          unless --refuse-seconds was given (then only until the port is known).
 #   kube_fake_stop DIR     stops it (only its own PID; safe twice; use it in a trap); its objects
 #                          are left in DIR/objects.json
