@@ -403,6 +403,9 @@ class Handler(BaseHTTPRequestHandler):
         names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
         if q.get("container") and q["container"] not in names:
             return self.send_status(400, "container %s is not valid for pod %s" % (q["container"], name))
+        if (pod.get("status") or {}).get("phase") in (None, "Pending"):  # as the kubelet: nothing to read yet
+            return self.send_status(400, 'container "%s" in pod "%s" is waiting to start: ContainerCreating'
+                                    % (q.get("container") or (names or [""])[0], name))
         text = self.controllers.traffic.log_of(ns, name)
         if q.get("tailLines", "").isdigit():
             lines = text.splitlines(True)
