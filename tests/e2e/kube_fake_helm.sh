@@ -228,9 +228,9 @@ spec:
         command: [sh, -c, 'for i in \$(seq 1 10); do curl -sS helloworld.sample:${2:-5000}/hello; sleep 0.1; done']
 EOF
 }
-# reader_token KUBE: the istio-reader-service-account token the fake's token controller makes
+# reader_token DIR: the istio-reader-service-account token the fake's token controller makes
 reader_token() {
-    local k=$1
+    local k="kubectl --kubeconfig $1/kubeconfig"
     $k apply -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: Secret
@@ -262,8 +262,8 @@ EOF
 }
 sample v1 | k1 apply -f - >/dev/null
 sample v2 | k2 apply -f - >/dev/null
-TOK1=$(reader_token k1)
-TOK2=$(reader_token k2)
+TOK1=$(reader_token "$C1")
+TOK2=$(reader_token "$C2")
 if [ -n "$TOK1" ] && [ -n "$TOK2" ] && [ "$TOK1" != "$TOK2" ]; then ok "reader tokens made by each fake's token controller"
 else not_ok "reader tokens made by each fake's token controller"; fi
 kout "the reader token authenticates against its own cluster as istio-reader-service-account" \
