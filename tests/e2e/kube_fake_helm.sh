@@ -87,10 +87,6 @@ until_ok() {
 }
 
 # ---- the charts ----
-for c in base istiod gateway aws-load-balancer-controller; do
-    kout "helm lint $c" '1 chart\(s\) linted, 0 chart\(s\) failed' \
-        "$HELM" lint "$CHARTS/$c" $([ $c = gateway ] || echo --set clusterName=x --set global.multiCluster.clusterName=x)
-done
 kout "base: Istio's CRDs, installed with --wait" 'STATUS: deployed' \
     h1 upgrade --install istio-base "$CHARTS/base" -n istio-system --create-namespace --wait --timeout 30s
 kout "... and usable (kubectl get peerauthentications)" 'No resources found' k1 get peerauthentications -A
@@ -170,8 +166,16 @@ kfail "gateway: an unknown service value is refused (values.schema.json, as the 
 kout "helm list: the four releases deployed" \
     'aws-load-balancer-controller.*deployed.*aws-load-balancer-controller-1\.11\.0.*istio-base.*deployed.*base-1\.24\.2.*istio-ingressgateway.*deployed.*gateway-1\.24\.2.*istiod.*deployed.*istiod-1\.24\.2' \
     sh -c "'$HELM' --kubeconfig '$C1/kubeconfig' list -A | tr '\n' ' '"
-kout "helm get values istiod" 'clusterName: c1' h1 get values istiod -n istio-system
-kout "helm get manifest istiod" 'kind: MutatingWebhookConfiguration' h1 get manifest istiod -n istio-system
+kout "helm status, get values, get manifest of each release" \
+    '^deployed: 7 \{"clusterName":"c1",.*,deployed: 7 null,deployed: 5 \{"service".*,deployed: 10 \{"global":\{"meshID":"mesh1","multiCluster":\{"clusterName":"c1"\}' sh -c \
+    "for r in kube-system/aws-load-balancer-controller istio-system/istio-base istio-system/istio-ingressgateway istio-system/istiod; do
+        h() { '$HELM' --kubeconfig '$C1/kubeconfig' \"\$@\" -n \${r%/*} </dev/null; }
+        echo -n \$(h status \${r#*/} | sed -n 's/^STATUS: //p'): \$(h get manifest \${r#*/} | grep -c '^kind:') \$(h get values \${r#*/} -o json | tr -d ' '),
+    done"
+kout "an upgrade of base leaving a CRD out (base.excludedCRDs) deletes it, and only it" '^0 5$' sh -c \
+    "'$HELM' --kubeconfig '$C1/kubeconfig' upgrade istio-base '$CHARTS/base' -n istio-system --wait --set 'base.excludedCRDs={authorizationpolicies.security.istio.io}' </dev/null >/dev/null && kubectl --kubeconfig '$C1/kubeconfig' get crd -o name >'$T_DIR/crds' && echo \$(grep -c authorizationpolicies '$T_DIR/crds') \$(grep -c istio.io '$T_DIR/crds')"
+kout "... helm rollback istio-base 1 brings it back" 'authorizationpolicies\.security\.istio\.io' sh -c \
+    "'$HELM' --kubeconfig '$C1/kubeconfig' rollback istio-base 1 -n istio-system --wait </dev/null >/dev/null && kubectl --kubeconfig '$C1/kubeconfig' get crd authorizationpolicies.security.istio.io -o name"
 POD0=$(k1 get pods -n istio-system -l app=istiod -o jsonpath='{.items[0].metadata.name}')
 kout "an upgrade with another podAnnotations value rolls istiod's Pod" 'REVISION: 2' \
     h1 upgrade istiod "$CHARTS/istiod" -n istio-system -f "$T_DIR/istiod-c1.yaml" \
