@@ -18,9 +18,9 @@ typedef void (*section_compile_fn)(struct spec *s, const struct node *section, c
 
 static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
-/* One row per section that makes resources. The high-level sections still compiling to nothing
- * get their row filled in by their issue (compile_istio.c). Order matters for declaration order
- * in plans, and clusters reads what network made (private subnets and route tables). */
+/* One row per section compiler (a section may have several). Order matters for declaration
+ * order in plans, and each reads what the rows before it made: clusters what network made
+ * (private subnets and route tables), istio the connections and releases of clusters. */
 static const struct {
     const char *section;
     section_compile_fn fn;
@@ -29,7 +29,11 @@ static const struct {
     {"network", compile_network},  /* compile_network.c: aws_vpc.main, subnets, gateways, route tables, SGs */
     {"clusters", compile_clusters},  /* compile_clusters.c: after network (its subnets, route tables, SGs):
                                       * aws_eks_cluster.<name>, node groups, add-ons, IAM, KMS, logs */
-    {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
+    {"clusters", compile_cluster_apps},  /* compile_cluster_apps.c: after clusters (roles, node groups,
+                                          * connections): the load balancer controller's release, the
+                                          * aws-node egress patch of existing clusters */
+    {"istio", compile_istio},  /* compile_istio.c: after both: per cluster the namespace, cacerts,
+                                * helm_release.<cluster>.*, the reader token, the remote secrets */
     {"resources", compile_resources},  /* last: resources_within_limit counts what the others made */
 };
 
