@@ -66,6 +66,9 @@ struct provider {
     int (*open)(const json_t *config, void **handle, struct mesh_err *err);
     /* Its resources must belong to a connection (a spec without `connection:` is refused). */
     int needs_connection;
+    /* Non-NULL: its resources belong to the connections of that provider (Helm reaches a cluster
+     * through kubernetes_connection), whose outputs open gets; NULL: to its own connections. */
+    const struct provider *connections_of;
     /* Figures for the run summary, e.g. {"display_name": "AWS", "retries": 3, "api_calls": 120}
      * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
     json_t *(*stats)(void *handle);

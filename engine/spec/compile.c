@@ -406,10 +406,11 @@ static void check_connection(const struct spec *s, const struct spec_resource *r
     }
     const struct spec_resource *t = map_get(&s->by_address, r->connection);
     if (!t || !t->driver) return;  /* reported with the other edges */
+    const struct provider *want = p && p->connections_of ? p->connections_of : p;
     if (!t->driver->connects)
         diag_error(c->dl, c->file, r->conn_line, r->conn_col, "`%s`: `connection` names %s, which is not a connection",
                    r->address, r->connection);
-    else if (!p || t->driver->connects != p)
+    else if (!p || t->driver->connects != want)
         diag_error(c->dl, c->file, r->conn_line, r->conn_col,
                    "`%s`: `connection` names %s, a connection for %s resources; %s %s", r->address, r->connection,
                    t->driver->connects->name, r->type, p ? "is not one of them" : "needs no connection");

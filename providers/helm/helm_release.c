@@ -4,6 +4,8 @@
 
 #include "driver.h"
 
+extern const struct provider helm_provider;  /* provider.c */
+
 static const struct attr release_schema[] = {
     {"name", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the release's name"},
     {"namespace", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the release's namespace (helm --namespace)"},
@@ -23,6 +25,7 @@ static const struct attr release_schema[] = {
 
 const struct driver helm_release_driver = {
     .type = "helm_release",
+    .provider = &helm_provider,
     .schema = release_schema,
     .doc = "a Helm release, installed and upgraded by the real helm binary",
     .timeout_create = 600,
