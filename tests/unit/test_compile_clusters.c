@@ -90,7 +90,8 @@ static void test_reference_addresses_and_edges(void **state)
         "aws_iam_openid_connect_provider.%s", "aws_iam_policy.%s.lbc", "aws_iam_role.%s.lbc",
         "aws_launch_template.%s.default", "aws_eks_node_group.%s.default", "aws_eks_addon.%s.vpc-cni",
         "aws_eks_addon.%s.coredns", "aws_eks_addon.%s.kube-proxy", "aws_security_group_rule.%s.webhook",
-        "aws_security_group_rule.%s.xds", "kubernetes_connection.%s", NULL};
+        "aws_security_group_rule.%s.xds", "kubernetes_connection.%s", "helm_release.%s.aws-load-balancer-controller",
+        NULL};
     char a[200];
     size_t made = 0;
     for (int c = 1; c <= 2; c++)
