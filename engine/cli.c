@@ -40,6 +40,8 @@ static const struct cli_flag cli_flags[] = {
     {"--out", NULL, OPT_OUT, "FILE", "save the plan to FILE; `mesh apply FILE` performs exactly it"},
     {"--output", "-o", OPT_OUTPUT, "FILE", "write to FILE (0600, atomically), merged into it if it exists, instead of\n"
                                            "printing to stdout"},
+    {"--broker", NULL, OPT_BROKER, "SOCKET", "ask the mesh that is running helm for the credential at SOCKET\n"
+                                             "(the kubeconfig mesh gives helm runs this; docs/helm.md)"},
     {"--var", NULL, OPT_VAR_VALUE, "NAME=VALUE", "set a variable (highest precedence; repeatable)"},
     {"--var-file", NULL, OPT_VAR_FILE, "FILE", "variables from a YAML file (repeatable; over defaults, under\n"
                                                "MESH_VAR_NAME)"},
@@ -76,6 +78,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_ALLOW_REPLACE: vec_push(&o->allow_replace, (void *)v); break;
     case OPT_OUT: o->out = v; break;
     case OPT_OUTPUT: o->output = v; break;
+    case OPT_BROKER: o->broker = v; break;
     case OPT_EXPLAIN: o->explain = 1; break;
     case OPT_AUTO_APPROVE: o->auto_approve = 1; break;
     case OPT_NO_ROLLBACK: o->no_rollback = 1; break;

@@ -34,6 +34,7 @@ enum {
     OPT_RAW = 1 << 22,          /* output --raw */
     OPT_FORCE_NEW_STATE = 1 << 23,  /* apply --force-new-state: an empty state file starts over */
     OPT_OUTPUT = 1 << 24,       /* kubeconfig -o FILE */
+    OPT_BROKER = 1 << 25,       /* token --broker SOCKET (helm's exec plugin) */
 };
 
 /* What a command takes: its options and its positional arguments. */
@@ -74,6 +75,7 @@ struct cli_opts {
     struct vec allow_replace;   /* const char * patterns */
     const char *out;            /* plan -out FILE */
     const char *output;         /* kubeconfig -o FILE */
+    const char *broker;         /* token --broker SOCKET */
     struct vec args;            /* positional (const char *) */
 };
 

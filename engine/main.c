@@ -83,12 +83,14 @@ static const struct command commands[] = {
      "a FILE that is not a kubeconfig is refused and left as it was. Comments in it are not kept.\n"
      "  mesh kubeconfig cluster-1 -o ~/.kube/config && kubectl get ns\n"},
     {"token", cmd_token, "Print a token for a cluster mesh made (kubectl's exec plugin)",
-     {SPEC_OPTS | OPT_STATE, "CLUSTER", 1, 1, 0},
+     {SPEC_OPTS | OPT_STATE | OPT_BROKER, "CLUSTER", 1, 1, 0},
      "Prints an ExecCredential (client.authentication.k8s.io/v1) with a fresh token for CLUSTER, as\n"
      "`aws eks get-token` does: what the kubeconfig of `mesh kubeconfig` runs. The token is made from\n"
      "the EKS cluster name and region in state, with the AWS credentials of the environment and the\n"
      "spec's mesh: section (profile); it expires in 14 minutes and is never stored. No lock, no\n"
-     "refresh. A cluster reached through your own kubeconfig (existing:) has no mesh token.\n"},
+     "refresh. A cluster reached through your own kubeconfig (existing:) has no mesh token.\n"
+     "With --broker SOCKET (what the kubeconfig mesh gives helm runs), the credential is asked of the\n"
+     "mesh running helm over that unix socket and copied to stdout; nothing else is read.\n"},
     {"import", cmd_import, "Adopt an existing object into state",
      {SPEC_OPTS | OPT_STATE | OPT_LOCK_TIMEOUT, "ADDRESS ID", 2, 2, 0},
      "ADDRESS must be in the spec. The driver reads the object by ID; what it can observe becomes the\n"

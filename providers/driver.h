@@ -33,6 +33,7 @@ struct attr {
 enum {
     DRIVER_CREATE_BEFORE_DESTROY = 1 << 0,  /* two can coexist: replace creates the new one first */
     DRIVER_GUARDED = 1 << 1,                /* replace/delete outside destroy needs --allow-replace */
+    DRIVER_CHECK_IN_SPEC = 1 << 2,          /* check() runs while the spec compiles (validate shows where) */
 };
 
 typedef void (*progress_fn)(void *ctx, const char *address, const char *fmt, ...);
@@ -66,9 +67,9 @@ struct provider {
     int (*open)(const json_t *config, void **handle, struct mesh_err *err);
     /* Its resources must belong to a connection (a spec without `connection:` is refused). */
     int needs_connection;
-    /* Non-NULL: its resources belong to the connections of that provider (Helm reaches a cluster
-     * through kubernetes_connection), whose outputs open gets; NULL: to its own connections. */
-    const struct provider *connections_of;
+    /* Non-NULL: its resources belong to the connections of that provider too, and open is given
+     * their outputs (helm works on a kubernetes_connection). */
+    const struct provider *uses_connections_of;
     /* Figures for the run summary, e.g. {"display_name": "AWS", "retries": 3, "api_calls": 120}
      * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
     json_t *(*stats)(void *handle);

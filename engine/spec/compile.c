@@ -273,6 +273,34 @@ static void compile_attr(struct spec_resource *r, const struct node *key, const 
     spec_collect_refs(&r->deps, v, NULL, c);
 }
 
+/* A problem check() found, at the attribute's value (else the resource's key). */
+struct body_report {
+    const struct spec_resource *r;
+    const struct node *key, *body;
+    const struct spec_ctx *c;
+};
+
+static void body_report(void *ctx, const char *attr, const char *msg)
+{
+    const struct body_report *br = ctx;
+    const struct node *at = attr && br->body->kind == NODE_MAP ? node_get(br->body, attr) : NULL;
+    if (!at) at = br->key;
+    diag_error(br->c->dl, br->c->file, at->line, at->col, "`%s`%s%s: %s", br->r->address, attr ? " " : "",
+               attr ? attr : "", msg);
+}
+
+/* Drivers that ask for it check their desired attributes now, from local files only. */
+static void check_body(const struct spec_resource *r, const struct node *key, const struct node *body,
+                       const struct spec_ctx *c)
+{
+    if (!(r->driver->flags & DRIVER_CHECK_IN_SPEC) || !r->driver->check || !r->attrs) return;
+    struct mesh_err err;
+    mesh_err_init(&err);
+    struct call call = {.address = r->address, .type = r->type, .err = &err};
+    struct body_report br = {r, key, body, c};
+    r->driver->check(&call, r->attrs, body_report, &br);
+}
+
 static void compile_body(struct spec_resource *r, const struct node *key, const struct node *body, const struct spec_ctx *c)
 {
     if (body->kind != NODE_MAP && !node_is_null(body)) {
@@ -297,6 +325,7 @@ static void compile_body(struct spec_resource *r, const struct node *key, const 
         if ((a->flags & ATTR_REQUIRED) && !(a->flags & ATTR_COMPUTED) && !node_get(body, a->name))
             diag_error(c->dl, c->file, key->line, key->col, "`%s` is missing the required attribute `%s`", r->address,
                        a->name);
+    check_body(r, key, body, c);
 }
 
 static void unknown_type(const char *type, const struct node *key, const struct spec_ctx *c)
@@ -406,11 +435,10 @@ static void check_connection(const struct spec *s, const struct spec_resource *r
     }
     const struct spec_resource *t = map_get(&s->by_address, r->connection);
     if (!t || !t->driver) return;  /* reported with the other edges */
-    const struct provider *want = p && p->connections_of ? p->connections_of : p;
     if (!t->driver->connects)
         diag_error(c->dl, c->file, r->conn_line, r->conn_col, "`%s`: `connection` names %s, which is not a connection",
                    r->address, r->connection);
-    else if (!p || t->driver->connects != want)
+    else if (!p || (t->driver->connects != p && t->driver->connects != p->uses_connections_of))
         diag_error(c->dl, c->file, r->conn_line, r->conn_col,
                    "`%s`: `connection` names %s, a connection for %s resources; %s %s", r->address, r->connection,
                    t->driver->connects->name, r->type, p ? "is not one of them" : "needs no connection");

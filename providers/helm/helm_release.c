@@ -1,10 +1,21 @@
-/* helm_release.c: a Helm release, made by the real `helm` binary (docs/helm.md). SCAFFOLD: the
- * attribute table is the contract (CONTRACT.md of issue 12); the helm helper fills in the calls. */
+/* helm_release.c: a Helm release, made by the real `helm` binary (docs/helm.md). Every call
+ * opens a session (session.c), looks at the release with `helm status` first and recovers one
+ * a killed helm left pending (rolled back to its last deployed revision, or uninstalled when it
+ * never was deployed), then runs `helm upgrade --install --wait` (create, update), `helm
+ * uninstall --wait` (delete), or status and history (read: the values and manifest `helm status`
+ * gives, the manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
+ * says helm's own message and the namespace's last events, never a value. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "base/duration.h"
+#include "base/wipe.h"
+#include "base/xalloc.h"
+#include "helm/helm.h"
 
-extern const struct provider helm_provider;  /* provider.c */
+#define EVENTS_SHOWN 5
+#define HELM_MARGIN 5.0   /* helm's --timeout ends this long before the call's deadline */
 
 static const struct attr release_schema[] = {
     {"name", T_STRING, ATTR_REQUIRED | ATTR_FORCE_NEW, "the release's name"},
@@ -15,6 +26,9 @@ static const struct attr release_schema[] = {
     {"version", T_STRING, 0, "chart version (repository and OCI charts); unset: the latest"},
     {"values", T_MAP, 0, "Helm values, given to helm in a 0600 file, never on its command line"},
     {"create_namespace", T_BOOL, 0, "helm --create-namespace"},
+    {"drift", T_LIST, 0,
+     "set by refresh, never in a spec: what changed outside helm's values (an object of the release "
+     "deleted in the cluster, a release not deployed); non-empty plans an upgrade that repairs it"},
     {"id", T_STRING, ATTR_COMPUTED, "NAMESPACE/NAME"},
     {"revision", T_NUMBER, ATTR_COMPUTED | ATTR_RECOMPUTED, "the release's revision"},
     {"status", T_STRING, ATTR_COMPUTED | ATTR_RECOMPUTED, "helm's status of it (deployed)"},
@@ -23,12 +37,446 @@ static const struct attr release_schema[] = {
     {NULL, 0, 0, NULL},
 };
 
+static void note(struct call *c, const char *fmt, const char *a, const char *b)
+{
+    if (c->progress) c->progress(c->progress_ctx, c->address, fmt, a, b);
+}
+
+static double helm_timeout(const struct call *c)
+{
+    if (c->deadline <= 0) return HELM_DEFAULT_TIMEOUT;
+    double left = c->deadline - mesh_now_mono() - HELM_MARGIN;
+    return left < 1 ? 1 : left;
+}
+
+/* ---- values never in messages ---- */
+
+static void scrub_one(char *msg, const char *secret)
+{
+    size_t n = strlen(secret);
+    if (n < 4) return;  /* too short to tell from ordinary words */
+    const char *mask = "(a value)";
+    for (char *p = strstr(msg, secret); p; p = strstr(p + strlen(mask), secret)) {
+        size_t rest = strlen(p + n);
+        if (strlen(mask) > n) break;  /* never grows: msg is a fixed buffer */
+        memcpy(p, mask, strlen(mask));
+        memmove(p + strlen(mask), p + n, rest + 1);
+    }
+}
+
+static void scrub(char *msg, const json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (strlen(s) >= strlen("(a value)")) scrub_one(msg, s);
+        else if (strlen(s) >= 4 && strstr(msg, s)) {  /* shorter than the mask: blank it */
+            for (char *p = strstr(msg, s); p; p = strstr(p, s)) memset(p, '*', strlen(s));
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x) scrub(msg, x);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) scrub(msg, x);
+    }
+}
+
+/* ---- the release ---- */
+
+struct rel {
+    struct helm_target t;
+    struct helm_chart chart;
+    const json_t *values;
+    int create_ns;
+};
+
+static int rel_of(struct call *c, const json_t *desired, struct rel *r, struct mesh_err *e)
+{
+    memset(r, 0, sizeof(*r));
+    r->t.name = json_string_value(json_object_get(desired, "name"));
+    r->t.ns = json_string_value(json_object_get(desired, "namespace"));
+    if (!r->t.name || !r->t.ns) return mesh_err_set(e, MESH_EINVAL, NULL, "name and namespace are required");
+    r->values = json_object_get(desired, "values");
+    r->create_ns = json_is_true(json_object_get(desired, "create_namespace"));
+    return helm_chart_parse(json_string_value(json_object_get(desired, "chart")),
+                            json_string_value(json_object_get(desired, "repository")),
+                            json_string_value(json_object_get(desired, "version")), &r->chart, e);
+}
+
+/* "NS/NAME" of outputs into buf; target points into it. */
+static int target_of(const json_t *outputs, char *buf, size_t n, struct helm_target *t)
+{
+    const char *id = json_string_value(json_object_get(outputs, "id"));
+    if (!id || strlen(id) >= n || !strchr(id, '/')) return -1;
+    snprintf(buf, n, "%s", id);
+    char *slash = strchr(buf, '/');
+    *slash = '\0';
+    t->ns = buf;
+    t->name = slash + 1;
+    return 0;
+}
+
+static int run(struct helm_session *s, struct vec *argv, struct strbuf *out, struct mesh_err *e)
+{
+    int rc = helm_session_run(s, argv, out, e);
+    vec_free_all(argv, free);
+    return rc;
+}
+
+/* `helm status`: MESH_ENOTFOUND when there is no such release. */
+static int status_of(struct helm_session *s, const struct helm_target *t, struct helm_status *st, struct mesh_err *e)
+{
+    memset(st, 0, sizeof(*st));
+    struct vec argv = VEC_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strbuf_init(&out);
+    helm_argv_query(t, "status", &argv);
+    int rc = run(s, &argv, &out, e);
+    if (rc == 0) rc = helm_status_parse(out.buf, out.len, st, e);
+    wipe_free(strbuf_detach(&out));  /* it holds the values */
+    return rc;
+}
+
+static int history_of(struct helm_session *s, const struct helm_target *t, long newest, struct helm_history *h,
+                      struct mesh_err *e)
+{
+    struct vec argv = VEC_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strbuf_init(&out);
+    helm_argv_query(t, "history", &argv);
+    int rc = run(s, &argv, &out, e);
+    if (rc == 0) helm_history_parse(out.buf, out.len, newest, h);
+    strbuf_release(&out);
+    return rc;
+}
+
+static int uninstall(struct helm_session *s, const struct helm_target *t, struct mesh_err *e)
+{
+    struct vec argv = VEC_INIT;
+    helm_argv_uninstall(t, helm_timeout(s->c), &argv);
+    return run(s, &argv, NULL, e);
+}
+
+/* A release a cut-off helm left pending, or whose first install failed, is put back to its last
+ * deployed revision or uninstalled. *gone: nothing is left. */
+static int recover(struct helm_session *s, const struct helm_target *t, struct helm_status *st, int *gone,
+                   struct mesh_err *e)
+{
+    *gone = 0;
+    int pending = helm_status_pending(st->status);
+    if (!pending && strcmp(st->status, "failed") != 0) return 0;
+    struct helm_history h;
+    if (history_of(s, t, st->revision, &h, e)) return -1;
+    if (!pending && h.last_deployed > 0) return 0;  /* a failed upgrade: the next upgrade goes on from it */
+    struct call *c = s->c;
+    int rc;
+    if (h.last_deployed > 0) {
+        char r[32];
+        snprintf(r, sizeof(r), "%ld", h.last_deployed);
+        note(c, "release %s was left %s: rolling back to revision %s", st->status, r);
+        struct vec argv = VEC_INIT;
+        helm_argv_rollback(t, h.last_deployed, helm_timeout(c), &argv);
+        rc = run(s, &argv, NULL, e);
+        helm_status_release(st);
+        if (rc == 0) rc = status_of(s, t, st, e);
+    } else {
+        note(c, "release %s was left %s and was never deployed: uninstalling it%s", st->status, "");
+        rc = uninstall(s, t, e);
+        if (rc == MESH_ENOTFOUND) {
+            mesh_err_clear(e);
+            rc = 0;
+        }
+        if (rc == 0) *gone = 1;
+    }
+    return rc;
+}
+
+/* The namespace's newest events, appended to the message. */
+static void add_events(struct helm_session *s, const char *ns, struct mesh_err *e)
+{
+    json_t *items = NULL;
+    struct mesh_err ee;
+    mesh_err_init(&ee);
+    if (kube_list(s->c, s->h->k, "v1", "Event", ns, NULL, &items, &ee) != 0 || json_array_size(items) == 0) {
+        json_decref(items);
+        return;
+    }
+    /* newest last: by lastTimestamp (or eventTime, creationTimestamp), RFC 3339 sorts as text */
+    size_t n = json_array_size(items);
+    const char **stamp = xcalloc(n, sizeof(char *));
+    size_t *order = xcalloc(n, sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = json_array_get(items, i);
+        const char *t = json_string_value(json_object_get(ev, "lastTimestamp"));
+        if (!t) t = json_string_value(json_object_get(ev, "eventTime"));
+        if (!t) t = json_string_value(json_object_get(json_object_get(ev, "metadata"), "creationTimestamp"));
+        stamp[i] = t ? t : "";
+        order[i] = i;
+    }
+    for (size_t i = 1; i < n; i++)  /* insertion sort: a namespace's events are few */
+        for (size_t j = i; j > 0 && strcmp(stamp[order[j - 1]], stamp[order[j]]) > 0; j--) {
+            size_t x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_init(&sb);
+    for (size_t k = n > EVENTS_SHOWN ? n - EVENTS_SHOWN : 0; k < n; k++) {
+        json_t *ev = json_array_get(items, order[k]);
+        json_t *obj = json_object_get(ev, "involvedObject");
+        const char *kind = json_string_value(json_object_get(obj, "kind"));
+        const char *name = json_string_value(json_object_get(obj, "name"));
+        const char *reason = json_string_value(json_object_get(ev, "reason"));
+        const char *msg = json_string_value(json_object_get(ev, "message"));
+        strbuf_addf(&sb, "%s%s %s/%s: %s: %s", sb.len ? "; " : "", json_string_value(json_object_get(ev, "type"))
+                    ? json_string_value(json_object_get(ev, "type")) : "Event", kind ? kind : "?", name ? name : "?",
+                    reason ? reason : "", msg ? msg : "");
+    }
+    size_t used = strlen(e->msg);
+    if (sb.len && used + 32 < sizeof(e->msg))
+        snprintf(e->msg + used, sizeof(e->msg) - used, " (last events in %s: %s)", ns, sb.buf);
+    strbuf_release(&sb);
+    free(stamp);
+    free(order);
+    json_decref(items);
+}
+
+static int fail(struct call *c, struct helm_session *s, const struct rel *r, struct mesh_err *e, int events)
+{
+    if (events && s && e->code != MESH_ECANCELED && e->code != MESH_ENOTFOUND) add_events(s, r->t.ns, e);
+    if (r && r->values) scrub(e->msg, r->values);
+    return mesh_err_copy(c->err, e, c->address);
+}
+
+/* The outputs, from the release's status and history. */
+static int outputs_of(struct helm_session *s, const struct helm_target *t, const struct helm_status *st, json_t **out,
+                      struct mesh_err *e)
+{
+    struct helm_history h;
+    if (history_of(s, t, st->revision, &h, e)) return -1;
+    char id[600];
+    snprintf(id, sizeof(id), "%s/%s", t->ns, t->name);
+    *out = json_pack("{s:s, s:I, s:s, s:s, s:s}", "id", id, "revision", (json_int_t)st->revision, "status", st->status,
+                     "chart_version", h.chart_version, "app_version", h.app_version);
+    return 0;
+}
+
+/* create and update: upgrade --install of the desired release. */
+static int install(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    struct rel r;
+    if (rel_of(c, desired, &r, &e)) return fail(c, NULL, &r, &e, 0);
+    struct helm_session s;
+    int rc = helm_session_open(c, &s, &e);
+    struct helm_status st = {0};
+    int gone = 0, events = 0;
+    r.t.kubeconfig = s.kubeconfig;
+    if (rc == 0) {
+        rc = status_of(&s, &r.t, &st, &e);
+        if (rc == MESH_ENOTFOUND) {
+            mesh_err_clear(&e);
+            rc = 0;
+        } else if (rc == 0) {
+            rc = recover(&s, &r.t, &st, &gone, &e);
+        }
+    }
+    helm_status_release(&st);
+    const char *values = NULL;
+    if (rc == 0) rc = helm_session_values(&s, r.values, &values, &e);
+    if (rc == 0) {
+        struct helm_install in = {r.chart, values, r.create_ns, helm_timeout(c)};
+        struct vec argv = VEC_INIT;
+        helm_argv_upgrade(&r.t, &in, &argv);
+        rc = run(&s, &argv, NULL, &e);
+        events = rc != 0;
+    }
+    if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
+    if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);
+    if (rc) fail(c, &s, &r, &e, events);
+    helm_status_release(&st);
+    helm_session_close(&s);
+    return rc;
+}
+
+static int release_create(struct call *c, const json_t *desired, json_t **outputs)
+{
+    return install(c, desired, outputs);
+}
+
+static int release_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
+                          json_t **new_outputs)
+{
+    (void)outputs;
+    (void)prior;
+    return install(c, desired, new_outputs);
+}
+
+/* Objects of the manifest that the cluster no longer has, as strings into drift. */
+static int missing_objects(struct helm_session *s, const struct helm_target *t, const char *manifest, json_t *drift,
+                           struct mesh_err *e)
+{
+    json_t *docs = NULL;
+    int rc = kube_yaml_documents(manifest, strlen(manifest), "helm's manifest of the release", &docs, e);
+    size_t i;
+    json_t *doc;
+    json_array_foreach(docs, i, doc) {
+        if (rc) break;
+        json_t *md = json_object_get(doc, "metadata");
+        struct kube_ref ref = {json_string_value(json_object_get(doc, "apiVersion")),
+                               json_string_value(json_object_get(doc, "kind")),
+                               json_string_value(json_object_get(md, "namespace")),
+                               json_string_value(json_object_get(md, "name"))};
+        if (!ref.api_version || !ref.kind || !ref.name) continue;
+        if (!ref.ns) ref.ns = t->ns;  /* helm puts namespaced objects in the release's */
+        json_t *live = NULL;
+        struct mesh_err ge;
+        mesh_err_init(&ge);
+        int g = kube_get(s->c, s->h->k, &ref, &live, &ge);
+        json_decref(live);
+        if (g == MESH_ENOTFOUND) {
+            char what[700];
+            snprintf(what, sizeof(what), "%s %s/%s deleted in the cluster", ref.kind, ref.ns, ref.name);
+            json_array_append_new(drift, json_string(what));
+        } else if (g) {
+            rc = mesh_err_copy(e, &ge, NULL);
+        }
+    }
+    json_decref(docs);
+    return rc;
+}
+
+static int release_read(struct call *c, const json_t *outputs, json_t **current)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    char buf[600];
+    struct rel r;
+    memset(&r, 0, sizeof(r));
+    if (target_of(outputs, buf, sizeof(buf), &r.t)) {
+        mesh_err_set(&e, MESH_ERR, NULL, "state holds no id (NAMESPACE/NAME) for this release");
+        return fail(c, NULL, &r, &e, 0);
+    }
+    struct helm_session s;
+    int rc = helm_session_open(c, &s, &e);
+    r.t.kubeconfig = s.kubeconfig;
+    struct helm_status st = {0};
+    if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
+    json_t *drift = json_array();
+    if (rc == 0 && strcmp(st.status, "deployed") != 0) {
+        char what[128];
+        snprintf(what, sizeof(what), "release status is %s, not deployed", st.status);
+        json_array_append_new(drift, json_string(what));
+    }
+    if (rc == 0) rc = missing_objects(&s, &r.t, st.manifest, drift, &e);
+    if (rc == 0) rc = outputs_of(&s, &r.t, &st, current, &e);
+    if (rc == 0) {
+        json_object_set_new(*current, "name", json_string(r.t.name));
+        json_object_set_new(*current, "namespace", json_string(r.t.ns));
+        /* no values: what was applied stands (a spec without values and {} are the same) */
+        if (json_object_size(st.config)) json_object_set(*current, "values", st.config);
+        if (json_array_size(drift)) json_object_set(*current, "drift", drift);
+    } else if (rc != MESH_ENOTFOUND) {
+        r.values = st.config;
+        fail(c, NULL, &r, &e, 0);
+    }
+    json_decref(drift);
+    helm_status_release(&st);
+    helm_session_close(&s);
+    return rc;
+}
+
+static int release_delete(struct call *c, const json_t *outputs)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    char buf[600];
+    struct rel r;
+    memset(&r, 0, sizeof(r));
+    if (target_of(outputs, buf, sizeof(buf), &r.t)) return MESH_ENOTFOUND;  /* never made */
+    struct helm_session s;
+    int rc = helm_session_open(c, &s, &e);
+    r.t.kubeconfig = s.kubeconfig;
+    struct helm_status st = {0};
+    if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
+    if (rc == 0) rc = uninstall(&s, &r.t, &e);
+    if (rc && rc != MESH_ENOTFOUND) {
+        r.values = st.config;
+        fail(c, &s, &r, &e, 1);
+    }
+    helm_status_release(&st);
+    helm_session_close(&s);
+    return rc;
+}
+
+/* Adopts a release a cut-off create left: deployed (or a failed upgrade of one); one left
+ * pending is recovered first, and one never deployed is uninstalled (then there is none). */
+static int release_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    struct rel r;
+    if (rel_of(c, desired, &r, &e)) return MESH_ENOTFOUND;
+    struct helm_session s;
+    int rc = helm_session_open(c, &s, &e);
+    r.t.kubeconfig = s.kubeconfig;
+    struct helm_status st = {0};
+    int gone = 0;
+    if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
+    if (rc == 0) rc = recover(&s, &r.t, &st, &gone, &e);
+    if (rc == 0 && gone) rc = MESH_ENOTFOUND;
+    if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);
+    if (rc && rc != MESH_ENOTFOUND) fail(c, &s, &r, &e, 0);
+    helm_status_release(&st);
+    helm_session_close(&s);
+    return rc;
+}
+
+static int release_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx)
+{
+    (void)c;
+    int bad = 0;
+    const char *chart = json_string_value(json_object_get(desired, "chart"));
+    if (json_object_get(desired, "drift")) {
+        report(ctx, "drift", "drift is what refresh reports; a spec does not set it");
+        bad++;
+    }
+    if (!chart || strstr(chart, "${")) return bad;  /* known only once applied */
+    struct helm_chart hc;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (helm_chart_parse(chart, json_string_value(json_object_get(desired, "repository")),
+                         json_string_value(json_object_get(desired, "version")), &hc, &e)) {
+        const char *attr = strncmp(e.msg, "repository", 10) == 0 ? "repository"
+                           : strncmp(e.msg, "version", 7) == 0   ? "version"
+                                                                 : "chart";
+        const char *msg = strchr(e.msg, ':') ? strchr(e.msg, ':') + 2 : e.msg;
+        report(ctx, attr, msg);
+        return bad + 1;
+    }
+    char msg[1200];
+    if (helm_chart_missing(&hc, msg, sizeof(msg))) {
+        report(ctx, "chart", msg);
+        bad++;
+    }
+    return bad;
+}
+
 const struct driver helm_release_driver = {
     .type = "helm_release",
     .provider = &helm_provider,
+    .flags = DRIVER_CHECK_IN_SPEC,
     .schema = release_schema,
     .doc = "a Helm release, installed and upgraded by the real helm binary",
     .timeout_create = 600,
     .timeout_update = 600,
     .timeout_delete = 300,
+    .create = release_create,
+    .find = release_find,
+    .read = release_read,
+    .update = release_update,
+    .delete = release_delete,
+    .check = release_check,
 };

@@ -1,21 +1,44 @@
-/* provider.c: the `helm` provider. SCAFFOLD (issue 12's contract, CONTRACT.md §1): its
- * resources belong to a kubernetes_connection, so the spec can say `connection:
- * kubernetes_connection.C` on a helm_release; the helm helper's provider.c replaces this file
- * (open: a kube_conn from the connection's outputs). */
-#include "driver.h"
+/* provider.c: the `helm` provider: one handle per Kubernetes connection, holding that
+ * cluster's client (helm reaches the cluster as mesh does: through the connection's credential,
+ * handed over by the broker). */
+#include <stdlib.h>
 
-extern const struct provider kubernetes_provider;  /* providers/kubernetes/provider.c */
+#include "base/xalloc.h"
+#include "helm/helm.h"
 
-static int helm_scaffold_open(const json_t *config, void **handle, struct mesh_err *err)
+static int helm_open(const json_t *config, void **handle, struct mesh_err *err)
 {
-    (void)config;
     *handle = NULL;
-    return mesh_err_set(err, MESH_EINVAL, "helm", "the helm provider is not built in yet");
+    struct kube_conn *k = NULL;
+    if (kube_conn_open(config, &k, err)) return -1;
+    struct helm_conn *h = xcalloc(1, sizeof(*h));
+    h->k = k;
+    *handle = h;
+    return 0;
+}
+
+static json_t *helm_stats(void *handle)
+{
+    struct helm_conn *h = handle;
+    if (!h) return NULL;
+    json_t *st = kube_conn_stats(h->k);
+    if (st) json_object_set_new(st, "display_name", json_string("Helm (Kubernetes calls)"));
+    return st;
+}
+
+static void helm_close(void *handle)
+{
+    struct helm_conn *h = handle;
+    if (!h) return;
+    kube_conn_close(h->k);
+    free(h);
 }
 
 const struct provider helm_provider = {
     .name = "helm",
-    .open = helm_scaffold_open,
+    .open = helm_open,
     .needs_connection = 1,
-    .connections_of = &kubernetes_provider,
+    .uses_connections_of = &kubernetes_provider,
+    .stats = helm_stats,
+    .close = helm_close,
 };

@@ -277,3 +277,38 @@ void kube_cred_put(struct kube_conn *k, struct kube_cred *cred)
     if (--cred->refs == 0) cred_free(cred);
     pthread_mutex_unlock(&k->cred_mu);
 }
+
+static char *pem_copy(const unsigned char *pem, size_t len) { return pem ? xstrndup((const char *)pem, len) : NULL; }
+
+int kube_conn_credential(struct kube_conn *k, struct kube_credential *out, struct mesh_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    struct kube_cred *c = NULL;
+    if (kube_cred_get(k, &c, e) < 0) return -1;
+    if (c) {
+        out->token = c->token ? xstrdup(c->token) : NULL;
+        out->cert_pem = pem_copy(c->cert_pem, c->cert_len);
+        out->key_pem = pem_copy(c->key_pem, c->key_len);
+        out->expires = c->expires;
+        kube_cred_put(k, c);
+    }
+    if (!out->token && !out->cert_pem && k->has_kc && k->kc.cert_pem) {  /* a kubeconfig's client certificate */
+        out->cert_pem = pem_copy(k->kc.cert_pem, k->kc.cert_len);
+        out->key_pem = pem_copy(k->kc.key_pem, k->kc.key_len);
+    }
+    return 0;
+}
+
+void kube_credential_release(struct kube_credential *c)
+{
+    wipe_free(c->token);
+    free(c->cert_pem);
+    wipe_free(c->key_pem);
+    memset(c, 0, sizeof(*c));
+}
+
+const unsigned char *kube_conn_ca(const struct kube_conn *k, size_t *len)
+{
+    *len = k->ca_len;
+    return k->ca_pem;
+}

@@ -2,16 +2,10 @@
 #include "kubernetes/exec_cred.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -20,6 +14,7 @@
 #include "base/wipe.h"
 #include "base/xalloc.h"
 #include "kubernetes/base64.h"
+#include "proc.h"
 
 #define STDERR_KEEP 4096
 
@@ -158,134 +153,16 @@ static char **child_env(const struct kube_exec_config *x, char *info)
     return env;
 }
 
-struct child {
-    pid_t pid;
-    int out, err, status;  /* status: from waitpid */
-    int exec_errno;
-};
-
-static int spawn(const struct kube_exec_config *x, const char *path, char **env, struct child *ch, struct mesh_err *e)
-{
-    int out[2], err[2], ep[2];
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
-        if (null >= 0) close(null);
-        return mesh_err_set(e, MESH_ERR, NULL, "exec plugin %s: cannot make pipes: %s", x->command, strerror(errno));
-    }
-    size_t nargs = 0;
-    while (x->args && x->args[nargs]) nargs++;
-    char **argv = xcalloc(nargs + 2, sizeof(char *));
-    argv[0] = (char *)path;
-    for (size_t i = 0; i < nargs; i++) argv[i + 1] = x->args[i];
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* The child of a threaded parent: only async-signal-safe calls until exec. */
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        /* mesh's other descriptors (the state database, sockets) are not the plugin's: closed at
-         * exec (the error pipe stays usable until then). Older kernels: best effort. */
-        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        execvpe(path, argv, env);
-        int en = errno;
-        ssize_t w = write(ep[1], &en, sizeof(en));
-        (void)w;
-        _exit(127);
-    }
-    int fork_errno = errno;
-    free(argv);
-    close(null);
-    close(out[1]);
-    close(err[1]);
-    close(ep[1]);
-    if (pid < 0) {
-        close(out[0]);
-        close(err[0]);
-        close(ep[0]);
-        return mesh_err_set(e, MESH_ERR, NULL, "exec plugin %s: fork: %s", x->command, strerror(fork_errno));
-    }
-    ch->pid = pid;
-    ch->out = out[0];
-    ch->err = err[0];
-    ch->exec_errno = 0;
-    ssize_t r;
-    while ((r = read(ep[0], &ch->exec_errno, sizeof(ch->exec_errno))) < 0 && errno == EINTR) {}
-    if (r != (ssize_t)sizeof(ch->exec_errno)) ch->exec_errno = 0;
-    close(ep[0]);
-    return 0;
-}
-
-/* Reads stdout and stderr until both close, the cap, or the deadline. 1: timed out, 2: too much output. */
-static int collect(struct child *ch, double deadline, struct strbuf *out, struct strbuf *err)
-{
-    struct pollfd fds[2] = {{ch->out, POLLIN, 0}, {ch->err, POLLIN, 0}};
-    int open_fds = 2;
-    char buf[8192];
-    while (open_fds > 0) {
-        double left = deadline - mesh_now_mono();
-        if (left <= 0) return 1;
-        int rc = poll(fds, 2, (int)(left * 1000) + 1);
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc < 0) return 1;
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                fds[i].fd = -1;
-                open_fds--;
-                continue;
-            }
-            if (i == 0) {
-                if (out->len + (size_t)n > KUBE_EXEC_MAX_OUTPUT) {
-                    memset(buf, 0, sizeof(buf));
-                    return 2;
-                }
-                strbuf_add(out, buf, (size_t)n);
-            } else {
-                strbuf_add(err, buf, (size_t)n);
-                if (err->len > 2 * STDERR_KEEP) {  /* keep the end: the reason is usually last */
-                    memmove(err->buf, err->buf + err->len - STDERR_KEEP, STDERR_KEEP);
-                    err->len = STDERR_KEEP;
-                    err->buf[err->len] = '\0';
-                }
-            }
-        }
-    }
-    memset(buf, 0, sizeof(buf));
-    return 0;
-}
-
-/* The end of stderr, trimmed, on one line. */
-static void stderr_tail(const struct strbuf *err, char *tail, size_t n)
-{
-    size_t len = err->len;
-    while (len > 0 && (err->buf[len - 1] == '\n' || err->buf[len - 1] == ' ' || err->buf[len - 1] == '\r')) len--;
-    size_t start = len > 400 ? len - 400 : 0;
-    size_t k = 0;
-    for (size_t i = start; i < len && k + 1 < n; i++) tail[k++] = err->buf[i] == '\n' ? ' ' : err->buf[i];
-    tail[k] = '\0';
-}
-
-static int report(const struct kube_exec_config *x, const struct child *ch, int how, const struct strbuf *err,
-                  double timeout, struct mesh_err *e)
+static int report(const struct kube_exec_config *x, const struct proc_result *r, double timeout, struct mesh_err *e)
 {
     char tail[512], why[128];
-    stderr_tail(err, tail, sizeof(tail));
-    if (ch->exec_errno)
-        snprintf(why, sizeof(why), "cannot be run: %s", strerror(ch->exec_errno));
-    else if (how == 1)
+    proc_stderr_tail(r, tail, sizeof(tail));
+    if (r->how == PROC_TIMEOUT)
         snprintf(why, sizeof(why), "did not finish within %.0f s", timeout);
-    else if (how == 2)
+    else if (r->how == PROC_TOO_MUCH)
         snprintf(why, sizeof(why), "printed more than %u bytes", KUBE_EXEC_MAX_OUTPUT);
-    else if (WIFSIGNALED(ch->status))
-        snprintf(why, sizeof(why), "was killed by signal %d", WTERMSIG(ch->status));
     else
-        snprintf(why, sizeof(why), "failed with exit status %d", WEXITSTATUS(ch->status));
+        proc_describe(r, why, sizeof(why));
     return mesh_err_set(e, MESH_ERR, NULL, "exec plugin %s %s%s%s%s%s", x->command, why, tail[0] ? ": " : "", tail,
                         x->install_hint ? "; " : "", x->install_hint ? x->install_hint : "");
 }
@@ -301,26 +178,25 @@ int kube_exec_run(const struct kube_exec_config *x, double timeout, struct kube_
                 x->api_version ? x->api_version : "client.authentication.k8s.io/v1", x->cluster_json ? "\"cluster\":" : "",
                 x->cluster_json ? x->cluster_json : "", x->cluster_json ? "," : "");
     char **env = child_env(x, info.buf);
-    struct child ch = {0};
-    int rc = spawn(x, path, env, &ch, e);
+    size_t nargs = 0;
+    while (x->args && x->args[nargs]) nargs++;
+    char **argv = xcalloc(nargs + 2, sizeof(char *));
+    argv[0] = path;
+    for (size_t i = 0; i < nargs; i++) argv[i + 1] = x->args[i];
+    struct proc_spec spec = {.path = path, .argv = argv, .env = env, .deadline = mesh_now_mono() + timeout,
+                             .out_max = KUBE_EXEC_MAX_OUTPUT, .err_keep = STDERR_KEEP};
+    struct proc_result r;
+    int rc = 0;
+    if (proc_run(&spec, &r) < 0)
+        rc = mesh_err_set(e, MESH_ERR, NULL, "exec plugin %s: cannot start it: %s", x->command, strerror(r.exec_errno));
+    else if (!proc_ok(&r))
+        rc = report(x, &r, timeout, e);
+    else
+        rc = kube_exec_parse(r.out.buf, r.out.len, x, out, e);
+    proc_result_release(&r);
+    free(argv);
     free(env);
     strbuf_release(&info);
     free(path);
-    if (rc) return rc;
-    struct strbuf sout = STRBUF_INIT, serr = STRBUF_INIT;
-    strbuf_init(&sout);
-    strbuf_init(&serr);
-    strbuf_grow(&sout, 65536);  /* no realloc leaving a copy of a usual-sized token behind */
-    int how = ch.exec_errno ? 0 : collect(&ch, mesh_now_mono() + timeout, &sout, &serr);
-    if (how) kill(ch.pid, SIGKILL);
-    close(ch.out);
-    close(ch.err);
-    while (waitpid(ch.pid, &ch.status, 0) < 0 && errno == EINTR) {}
-    if (how || ch.exec_errno || !WIFEXITED(ch.status) || WEXITSTATUS(ch.status) != 0)
-        rc = report(x, &ch, how, &serr, timeout, e);
-    else
-        rc = kube_exec_parse(sout.buf, sout.len, x, out, e);
-    wipe_free(strbuf_detach(&sout));
-    strbuf_release(&serr);
     return rc;
 }

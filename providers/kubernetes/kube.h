@@ -88,6 +88,23 @@ int kube_list(struct call *c, struct kube_conn *k, const char *api_version, cons
 int kube_delete(struct call *c, struct kube_conn *k, const struct kube_ref *ref, const char *uid,
                 struct mesh_err *e);
 
+/* For a child program that reaches the cluster through mesh (helm, docs/helm.md): the handle's
+ * current credential (made or refreshed as for a request): a bearer token, or a client
+ * certificate and key (PEM text), and when it expires (unix seconds; 0: not known to). All NULL
+ * for an anonymous connection. Release it with kube_credential_release, which wipes it. */
+struct kube_credential {
+    char *token;
+    char *cert_pem, *key_pem;
+    long long expires;
+};
+int kube_conn_credential(struct kube_conn *k, struct kube_credential *out, struct mesh_err *e);
+void kube_credential_release(struct kube_credential *c);
+/* The CA (PEM) the handle trusts, *len its size; NULL: the system's CAs. */
+const unsigned char *kube_conn_ca(const struct kube_conn *k, size_t *len);
+/* Every non-empty document of a multi-document YAML text (a rendered chart), as a JSON array
+ * (*docs, a new reference). what names the text in errors. */
+int kube_yaml_documents(const char *text, size_t len, const char *what, json_t **docs, struct mesh_err *e);
+
 /* Puts e into c->err at c->address; returns e->code (like aws_fail). */
 int kube_fail(struct call *c, const struct mesh_err *e);
 

@@ -1,6 +1,8 @@
 /* yaml_json.c: YAML -> jansson with libyaml events (see yaml_json.h). */
 #include "kubernetes/yaml_json.h"
 
+#include "kubernetes/kube.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,14 +103,14 @@ static int on_event(struct builder *b, const yaml_event_t *ev, const char *what,
     }
 }
 
-int kube_yaml_to_json(const char *text, size_t len, const char *what, json_t **out, struct mesh_err *e)
+/* docs NULL: one document into *out; else every non-empty document appended to docs. */
+static int parse(const char *text, size_t len, const char *what, json_t *docs, json_t **out, struct mesh_err *e)
 {
-    *out = NULL;
     struct builder b = {.root = NULL};
     yaml_parser_t p;
     yaml_parser_initialize(&p);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    int rc = 0, docs = 0;
+    int rc = 0, ndocs = 0;
     for (int done = 0; !done && rc == 0;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
@@ -118,7 +120,11 @@ int kube_yaml_to_json(const char *text, size_t len, const char *what, json_t **o
             break;
         }
         done = ev.type == YAML_STREAM_END_EVENT;
-        if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
+        if (docs && ev.type == YAML_DOCUMENT_END_EVENT) {
+            if (b.root && !json_is_null(b.root)) json_array_append(docs, b.root);
+            json_decref(b.root);
+            b.root = NULL;
+        } else if (!docs && ev.type == YAML_DOCUMENT_START_EVENT && ++ndocs > 1)
             rc = mesh_err_set(e, MESH_EINVAL, NULL, "%s: holds more than one YAML document", what);
         else
             rc = on_event(&b, &ev, what, e);
@@ -134,6 +140,24 @@ int kube_yaml_to_json(const char *text, size_t len, const char *what, json_t **o
         json_decref(b.root);
         return rc;
     }
-    *out = b.root ? b.root : json_null();
+    if (docs) json_decref(b.root);
+    else *out = b.root ? b.root : json_null();
     return 0;
+}
+
+int kube_yaml_to_json(const char *text, size_t len, const char *what, json_t **out, struct mesh_err *e)
+{
+    *out = NULL;
+    return parse(text, len, what, NULL, out, e);
+}
+
+int kube_yaml_documents(const char *text, size_t len, const char *what, json_t **docs, struct mesh_err *e)
+{
+    *docs = json_array();
+    int rc = parse(text, len, what, *docs, NULL, e);
+    if (rc < 0) {
+        json_decref(*docs);
+        *docs = NULL;
+    }
+    return rc;
 }

@@ -1,0 +1,119 @@
+/* helm.h: the helm provider's parts (docs/helm.md). The handle of a connection holds the
+ * cluster's Kubernetes client (providers/kubernetes/kube.h: helm runs on a Kubernetes
+ * connection); each driver call runs helm in a session: a private directory with a kubeconfig
+ * whose user asks this mesh for the credential over a unix socket (the broker), the values file,
+ * and helm's own homes, all removed when the call ends. */
+#ifndef MESH_HELM_H
+#define MESH_HELM_H
+
+#include <jansson.h>
+#include <limits.h>
+
+#include "base/strbuf.h"
+#include "base/vec.h"
+#include "driver.h"
+#include "kubernetes/kube.h"
+
+#define HELM_GRACE 5.0          /* seconds between SIGTERM and SIGKILL of a stopped helm */
+#define HELM_MAX_OUTPUT (64u << 20)
+#define HELM_DEFAULT_TIMEOUT 300.0
+
+/* The provider handle. */
+struct helm_conn {
+    struct kube_conn *k;
+};
+
+/* ---- chart.c: where a chart comes from ---- */
+enum helm_chart_kind { HELM_CHART_LOCAL, HELM_CHART_REPO, HELM_CHART_OCI };
+struct helm_chart {
+    enum helm_chart_kind kind;
+    const char *ref;         /* the path, the chart's name in the repository, or oci://... */
+    const char *repository;  /* HELM_CHART_REPO */
+    const char *version;     /* NULL: the latest */
+};
+/* chart, repository and version as the spec gives them -> *out (pointers into the arguments).
+ * MESH_EINVAL with a message naming the attribute. */
+int helm_chart_parse(const char *chart, const char *repository, const char *version, struct helm_chart *out,
+                     struct mesh_err *e);
+/* A local chart that is not there: a message into msg, 1; else 0. */
+int helm_chart_missing(const struct helm_chart *c, char *msg, size_t n);
+
+/* ---- argv.c: helm's command lines (never a value or a credential in them) ---- */
+struct helm_target {
+    const char *name, *ns;
+    const char *kubeconfig;  /* the session's */
+};
+struct helm_install {
+    struct helm_chart chart;
+    const char *values_file;  /* NULL: none */
+    int create_namespace;
+    double timeout;           /* seconds */
+};
+/* Each appends malloc'd strings to argv (argv[0] is "helm"; the caller frees them). */
+void helm_argv_upgrade(const struct helm_target *t, const struct helm_install *in, struct vec *argv);
+void helm_argv_uninstall(const struct helm_target *t, double timeout, struct vec *argv);
+void helm_argv_rollback(const struct helm_target *t, long revision, double timeout, struct vec *argv);
+/* what: "status", "history", "get values", "get manifest" */
+void helm_argv_query(const struct helm_target *t, const char *what, struct vec *argv);
+/* "300s" for helm's --timeout: whole seconds, at least 1. */
+void helm_duration(double seconds, char *buf, size_t n);
+
+/* ---- status.c: helm's JSON answers ---- */
+struct helm_status {
+    char status[32];          /* "deployed", "failed", "pending-install", ... */
+    long revision;
+    json_t *config;           /* the values given (a map; {} for none) */
+    char *manifest;           /* the rendered objects (YAML documents) */
+};
+/* `helm status -o json`. Release it with helm_status_release (it wipes what may be secret). */
+int helm_status_parse(const char *text, size_t len, struct helm_status *out, struct mesh_err *e);
+void helm_status_release(struct helm_status *st);
+/* `helm history -o json`: the newest revision that was deployed (status deployed or
+ * superseded) other than newest (0 when none), and newest's chart version and appVersion. */
+struct helm_history {
+    long last_deployed;
+    char chart_version[64], app_version[64];
+};
+void helm_history_parse(const char *text, size_t len, long newest, struct helm_history *out);
+int helm_status_pending(const char *status);  /* pending-install/-upgrade/-rollback */
+/* helm's "Error: release: not found" and its kin */
+int helm_says_not_found(const char *err_text);
+
+/* ---- session.c: one driver call's private directory and helm runs ---- */
+struct helm_broker;
+struct helm_session {
+    struct call *c;
+    struct helm_conn *h;
+    char dir[PATH_MAX - 64];  /* room for the file names under it */
+    char kubeconfig[PATH_MAX];
+    char values[PATH_MAX];
+    char socket[PATH_MAX];
+    char *helm;               /* the binary */
+    char **env;
+    struct helm_broker *broker;
+};
+/* Finds helm (MESH_HELM, <dir of mesh>/bin/helm, PATH) into a malloc'd path. */
+int helm_find(char **path, struct mesh_err *e);
+int helm_session_open(struct call *c, struct helm_session *s, struct mesh_err *e);
+/* Writes values (a map; NULL: none) to the 0600 values file; *path gets it or NULL. */
+int helm_session_values(struct helm_session *s, const json_t *values, const char **path, struct mesh_err *e);
+/* Runs helm with argv (a vec of char *, argv[0] "helm"); *out (may be NULL) gets stdout. A
+ * failure's message names the command (its first two words) and helm's stderr. */
+int helm_session_run(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e);
+void helm_session_close(struct helm_session *s);
+
+/* ---- broker.c: the credential over a unix socket, for `mesh token --broker` ---- */
+struct helm_broker *helm_broker_start(const char *path, struct kube_conn *k, struct mesh_err *e);
+void helm_broker_stop(struct helm_broker *b);
+/* The ExecCredential JSON text of a credential (exposed for tests); caller wipe_frees it. */
+char *helm_exec_credential(const struct kube_credential *cred);
+
+/* ---- kubeconfig.c ---- */
+/* The kubeconfig text for helm: server, CA (PEM, may be NULL), a user running
+ * `self token CLUSTER --broker socket`. */
+char *helm_kubeconfig_text(const char *cluster, const char *server, const unsigned char *ca, size_t ca_len,
+                           const char *self, const char *socket);
+
+extern const struct provider helm_provider;
+
+#endif

@@ -1,0 +1,185 @@
+# helm_release.sh: helm_release runs the real helm against one fake API server (an existing
+# cluster reached through its kubeconfig), with the local chart tests/charts/mesh-test.
+# Install, an empty second plan, the real `helm list` showing it deployed, a values change
+# (revision 2), drift (a value changed with helm, an object deleted with kubectl) planned and
+# repaired; no token in any file of helm's private directory, no token or sensitive value in any
+# process's arguments, the sensitive value never in mesh's output or state; kill -9 of mesh while
+# helm waits (the fake holds a request): no helm left, the next apply recovers the pending
+# release; a fail-at-call loop leaves no orphan release; destroy uninstalls.
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_TESTS/harness/kube/kube.sh"
+t_setup
+ROOT=$(cd "$T_TESTS/.." && pwd)
+CHART="$ROOT/tests/charts/mesh-test"
+K="$T_DIR/fake"
+trap 'kube_fake_stop "$K"; t_cleanup' EXIT
+# helm as mesh finds it: MESH_HELM, bin/helm of the checkout (make deps), PATH
+if [ -z "${MESH_HELM:-}" ]; then
+    if [ -x "$ROOT/bin/helm" ]; then MESH_HELM="$ROOT/bin/helm"; else MESH_HELM=$(command -v helm || true); fi
+fi
+if [ -z "$MESH_HELM" ] || [ ! -x "$MESH_HELM" ]; then
+    not_ok "helm is installed (make deps puts it in bin/)"; t_done; exit 1
+fi
+export MESH_HELM
+export TMPDIR="$T_DIR/tmp"   # helm's private directories go here: watched below
+mkdir -p "$TMPDIR"
+kube_fake_start "$K" c1 >/dev/null 2>&1 || { not_ok "the fake API server starts"; t_done; exit 1; }
+TOKEN=$(cat "$K/token")
+CANARY="canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export MESH_VAR_password="$CANARY"
+helm_() { "$MESH_HELM" --kubeconfig "$K/kubeconfig" "$@"; }
+k1() { kubectl --kubeconfig "$K/kubeconfig" "$@"; }
+
+spec() {  # MESSAGE REPLICAS [EXTRA-RESOURCES-FILE]
+    cat <<EOF
+vars:
+  password: {type: string, sensitive: true}
+clusters:
+  c1: {existing: {kubeconfig: $K/kubeconfig}}
+resources:
+  helm_release.app:
+    connection: kubernetes_connection.c1
+    name: app
+    namespace: apps
+    create_namespace: true
+    chart: $CHART
+    values: {message: "$1", replicas: $2, password: "\${var.password}"}
+EOF
+    [ -n "${3:-}" ] && cat "$3"
+    return 0
+}
+
+# ---- validate: a local chart that is not there ----
+spec hello 1 | sed "s|chart: $CHART|chart: ./no-such-chart|" >bad.yaml
+expect_rc "validate: a missing local chart is refused" 1 "$MESH" validate -f bad.yaml
+check "validate: the error names the chart and its position" grep -q 'bad.yaml:11:12: .*chart: local chart ./no-such-chart does not exist' last.err
+
+# ---- install, with a watcher on helm's directory and every process's arguments ----
+spec hello 1 >v1.yaml
+watch_helm() {  # samples until killed: ps arguments, helm's directories and what is in them
+    while :; do
+        ps -eo args >>ps.log 2>/dev/null
+        for d in "$TMPDIR"/mesh-helm-*; do
+            [ -d "$d" ] || continue
+            stat -c '%a %n' "$d" "$d"/* >>modes.log 2>/dev/null
+            grep -rlF -- "$TOKEN" "$d" >>token-files.log 2>/dev/null
+            grep -rlF -- "$CANARY" "$d" >>canary-files.log 2>/dev/null
+        done
+        sleep 0.05
+    done
+}
+: >ps.log; : >modes.log; : >token-files.log; : >canary-files.log
+watch_helm &
+WATCH=$!
+expect_rc "apply installs the release" 0 "$MESH" apply -f v1.yaml --auto-approve
+cp last.out apply1.out
+kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null
+check "the watcher saw helm run with the session's kubeconfig" grep -q "upgrade --install app $CHART .*--kubeconfig $TMPDIR/mesh-helm-" ps.log
+check "helm's private directory is 0700" grep -qE "^700 $TMPDIR/mesh-helm-[^/]*$" modes.log
+check "its kubeconfig and values file are 0600" \
+    sh -c "grep -qE '^600 .*/kubeconfig\$' modes.log && grep -qE '^600 .*/values.json\$' modes.log"
+check "no file of helm's directory holds the token" test ! -s token-files.log
+check "the sensitive value is only in the values file" sh -c "! grep -qv '/values.json\$' canary-files.log"
+check "no process's arguments hold the token or the sensitive value" \
+    sh -c "! grep -qF -- '$TOKEN' ps.log && ! grep -qF -- '$CANARY' ps.log"
+check "helm's directory is removed afterwards" test -z "$(ls "$TMPDIR")"
+check "real helm list shows the release deployed" sh -c "helm_out=\$('$MESH_HELM' --kubeconfig '$K/kubeconfig' list -n apps); echo \"\$helm_out\" | grep -qE '^app[[:space:]]+apps[[:space:]]+1[[:space:]].*deployed[[:space:]]+mesh-test-0.1.0'"
+check "the chart's ConfigMap holds the value" test "$(k1 get configmap -n apps app-config -o jsonpath='{.data.message}')" = hello
+check "the sensitive value reached the cluster (the chart's Secret)" \
+    test "$(k1 get secret -n apps app-secret -o jsonpath='{.data.password}' | base64 -d)" = "$CANARY"
+"$MESH" state show helm_release.app >show.txt 2>&1
+check "state records the release's id (its other outputs are sensitive: its values are)" grep -q 'id = "apps/app"' show.txt
+expect_rc "a second plan is empty" 0 "$MESH" plan -f v1.yaml --detailed-exitcode
+cp last.out plan2.out
+
+# ---- a values change upgrades ----
+spec changed 2 >v2.yaml
+expect_rc "a values change plans an update" 2 "$MESH" plan -f v2.yaml --detailed-exitcode
+check "the plan shows the values change in place, as (sensitive)" sh -c "grep -q 'will be updated in-place' last.out && grep -q 'values *= (sensitive) -> (sensitive)' last.out"
+cp last.out plan3.out
+expect_rc "apply upgrades it" 0 "$MESH" apply -f v2.yaml --auto-approve
+cp last.out apply2.out
+check "helm list: revision 2" sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' list -n apps | grep -qE '^app[[:space:]]+apps[[:space:]]+2[[:space:]]'"
+check "the Deployment has 2 replicas" test "$(k1 get deploy -n apps app-app -o jsonpath='{.spec.replicas}')" = 2
+
+# ---- drift: a value changed with helm, an object deleted with kubectl ----
+helm_ upgrade app "$CHART" -n apps --reuse-values --set message=drifted >/dev/null 2>&1
+k1 delete deployment -n apps app-app >/dev/null
+expect_rc "drift plans an update" 2 "$MESH" plan -f v2.yaml --detailed-exitcode
+cp last.out plan4.out
+check "the plan shows the values changed outside mesh" grep -q 'values *= (sensitive) -> (sensitive) *# changed outside mesh' plan4.out
+check "the plan names the deleted Deployment" grep -q 'Deployment apps/app-app deleted in the cluster' plan4.out
+expect_rc "apply repairs the drift" 0 "$MESH" apply -f v2.yaml --auto-approve
+cp last.out apply3.out
+check "the value is back" test "$(k1 get configmap -n apps app-config -o jsonpath='{.data.message}')" = changed
+check "the Deployment is back" sh -c "kubectl --kubeconfig '$K/kubeconfig' get deployment -n apps app-app -o name >/dev/null"
+expect_rc "the plan after the repair is empty" 0 "$MESH" plan -f v2.yaml --detailed-exitcode
+cp last.out plan5.out
+
+# ---- the sensitive value never in mesh's output or state ----
+cat apply1.out apply2.out apply3.out plan2.out plan3.out plan4.out plan5.out show.txt >outputs.txt
+"$MESH" state list --json >>outputs.txt 2>&1
+"$MESH" state show helm_release.app >>outputs.txt 2>&1
+check "the sensitive value is in no output of mesh" sh -c "! grep -qF -- '$CANARY' outputs.txt"
+check "the plan shows the values as (sensitive)" grep -q 'values *= (sensitive)' plan3.out
+check "the sensitive value is not in the state files" sh -c "! cat .mesh/* 2>/dev/null | grep -aqF -- '$CANARY'"
+
+# ---- kill -9 of mesh while helm waits: the fake holds the ConfigMap's update ----
+kube_fake_faults "$K" '{"rules": [{"method": "PATCH", "path_re": "configmaps/app-config", "delay": 20, "status": 503, "count": 1}]}'
+spec killed 2 >v3.yaml
+"$MESH" apply -f v3.yaml --auto-approve >kill.out 2>&1 &
+MPID=$!
+for i in $(seq 1 100); do
+    [ "$(helm_ status app -n apps -o json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])' 2>/dev/null)" = pending-upgrade ] && break
+    sleep 0.1
+done
+sleep 0.5
+pgrep -af "$TMPDIR/[m]esh-helm-" >ps-kill.log
+kill -9 $MPID; wait $MPID 2>/dev/null
+sleep 0.5
+check "the release was left pending-upgrade" sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' status app -n apps | grep -q 'STATUS: pending-upgrade'"
+check "helm was running when mesh was killed" grep -q "upgrade --install app" ps-kill.log
+# [m]: the pattern does not match pgrep's own sh -c line
+check "no helm process is left after kill -9 of mesh" sh -c "! pgrep -f '$TMPDIR/[m]esh-helm-' >/dev/null"
+curl -s -o /dev/null --cacert "$K/ca.crt" -X POST "$(cat "$K/url")/__fake/reset-faults"
+expect_rc "the next apply recovers the pending release" 0 "$MESH" apply -f v3.yaml --auto-approve
+cp last.out recover.out
+check "the release is deployed with the new value" sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' status app -n apps | grep -q 'STATUS: deployed' && test \"\$(kubectl --kubeconfig '$K/kubeconfig' get configmap -n apps app-config -o jsonpath='{.data.message}')\" = killed"
+check "the recovery rolled back the pending upgrade first" sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' history app -n apps | grep -qi 'rollback to'"
+check "a killed mesh's helm directory is swept by the next run" test -z "$(ls "$TMPDIR")"
+expect_rc "and the plan after it is empty" 0 "$MESH" plan -f v3.yaml --detailed-exitcode
+
+# ---- destroy uninstalls ----
+expect_rc "destroy uninstalls the release" 0 "$MESH" destroy -f v3.yaml --auto-approve
+check "helm list is empty" test -z "$(helm_ list -A -q)"
+
+# ---- fail at every call of a run that installs two releases: rollback leaves no release ----
+cat >more.yaml <<EOF
+  helm_release.second:
+    connection: kubernetes_connection.c1
+    name: second
+    namespace: apps
+    chart: $CHART
+    values: {message: two}
+    depends_on: [helm_release.app]
+  null_resource.after: {depends_on: [helm_release.second]}
+EOF
+spec loop 1 more.yaml >f.yaml
+bad=0 faults=0
+for n in $(seq 1 10); do
+    MESH_FAULTS="fail:call=$n" "$MESH" apply -f f.yaml --auto-approve --parallelism 1 >fault.out 2>&1
+    rc=$?
+    [ $rc = 0 ] && break
+    faults=$((faults + 1))
+    grep -q 'rolled back' fault.out || { echo "# N=$n: exit $rc without a rollback"; tail -5 fault.out; bad=1; break; }
+    left=$(helm_ list -A -a -q)
+    [ -z "$left" ] || { echo "# N=$n: releases left after the rollback: $left"; tail -5 fault.out; bad=1; break; }
+done
+echo "# fail: $faults faulted runs before one completed"
+check "fail at call N (every call): no release left after any rollback" test $bad = 0
+check "the fault loop cut the run at 4 calls or more and then completed" sh -c "[ $faults -ge 4 ] && [ $rc = 0 ]"
+check "the completed run has both releases deployed" test "$(helm_ list -A -q | sort | tr '\n' ' ')" = "app second "
+expect_rc "destroy after the loop" 0 "$MESH" destroy -f f.yaml --auto-approve
+check "no release is left" test -z "$(helm_ list -A -a -q)"
+check "no helm directory is left" test -z "$(ls "$TMPDIR")"
+t_done
