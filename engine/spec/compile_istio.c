@@ -131,23 +131,22 @@ static struct spec_resource *release(const struct one *o, const char *name, cons
     return r;
 }
 
+/* Value names as istiod's chart reads them since 1.24 (top level; it copies `pilot.*` over them,
+ * so `pilot.env` works in every version). */
 static json_t *istiod_values(const struct one *o, const char *cacerts)
 {
     const struct ist *t = o->t;
     json_t *v = json_pack("{s:{s:s, s:{s:s}, s:s}}", "global", "meshID", t->mesh_id, "multiCluster", "clusterName",
                           o->name, "network", t->network);
-    json_t *pilot = json_object();
     if (cacerts) /* a new CA bundle changes the pod template: the upgrade restarts istiod to load it */
-        json_object_set_new(pilot, "podAnnotations", json_pack("{s:o}", CACERTS_HASH_ANNOTATION, cu_ref(cacerts, "data_sha256")));
+        json_object_set_new(v, "podAnnotations", json_pack("{s:o}", CACERTS_HASH_ANNOTATION, cu_ref(cacerts, "data_sha256")));
     if (o->ipv6) {
         /* istio.io, "Install Istio in Dual-Stack mode": istiod and the proxies serve both families,
          * so an IPv6 cluster's workloads reach the IPv4 cluster's (through the nodes' egress). */
-        json_object_set_new(pilot, "env", json_pack("{s:s}", "ISTIO_DUAL_STACK", "true"));
-        json_object_set_new(pilot, "ipFamilyPolicy", json_string("PreferDualStack"));
+        json_object_set_new(v, "pilot", json_pack("{s:{s:s}}", "env", "ISTIO_DUAL_STACK", "true"));
         json_object_set_new(v, "meshConfig", json_pack("{s:{s:{s:s}}}", "defaultConfig", "proxyMetadata", "ISTIO_DUAL_STACK", "true"));
+        json_object_set_new(v, "ipFamilyPolicy", json_string("PreferDualStack"));
     }
-    if (json_object_size(pilot)) json_object_set_new(v, "pilot", pilot);
-    else json_decref(pilot);
     return v;
 }
 

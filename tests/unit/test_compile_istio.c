@@ -180,13 +180,14 @@ static void test_values(void **state)
     assert_string_equal(str(s, d1, "values/global/multiCluster/clusterName"), "cluster-1");
     assert_string_equal(str(s, d2, "values/global/multiCluster/clusterName"), "cluster-2");
     assert_string_equal(str(s, d1, "values/global/network"), "network1");
-    assert_string_equal(member(s, d1, "values/pilot/podAnnotations", "checksum/cacerts"),
+    assert_string_equal(member(s, d1, "values/podAnnotations", "checksum/cacerts"),
                         "${kubernetes_secret.cluster-1.cacerts.data_sha256}");
     /* IPv6 on the IPv6 cluster only (istio.io, dual-stack) */
     assert_string_equal(str(s, d2, "values/pilot/env/ISTIO_DUAL_STACK"), "true");
     assert_string_equal(str(s, d2, "values/meshConfig/defaultConfig/proxyMetadata/ISTIO_DUAL_STACK"), "true");
-    assert_string_equal(str(s, d2, "values/pilot/ipFamilyPolicy"), "PreferDualStack");
-    assert_null(attr(s, d1, "values/pilot/env"));
+    assert_string_equal(str(s, d2, "values/ipFamilyPolicy"), "PreferDualStack");
+    assert_null(attr(s, d1, "values/pilot"));
+    assert_null(attr(s, d1, "values/ipFamilyPolicy"));
     assert_null(attr(s, d1, "values/meshConfig"));
     /* the hash is not a secret: istiod's values stay readable in plans */
     assert_false(spec_attr_sensitive(res(s, d1), res(s, d1)->driver, "values"));
@@ -254,7 +255,7 @@ static void test_values(void **state)
     assert_null(attr(s, "helm_release.d.aws-load-balancer-controller", "version"));
     /* no pki: no cacerts, and no hash on istiod */
     assert_null(spec_find(s, "kubernetes_secret.c.cacerts"));
-    assert_null(attr(s, "helm_release.c.istiod", "values/pilot"));
+    assert_null(attr(s, "helm_release.c.istiod", "values/podAnnotations"));
     spec_free(s);
     diag_list_release(&dl);
     s = load_ok("network:\nclusters: {c: {}}\n", &dl);  /* no istio: the controller all the same */
