@@ -7,7 +7,8 @@
  *                                            CA bundle, so a new cacerts (a root rotation) rolls them
  *   helm_release.C.istio-ingressgateway      istio.ingress_gateway: after istiod and C's load
  *                                            balancer controller (its Service needs the webhook)
- *   kubernetes_service_account_token.C.istio-reader   after istiod (its chart makes the account)
+ *   kubernetes_service_account_token.C.istio-reader   after istiod (base makes the account, istiod
+ *                                            binds its reader role)
  *   kubernetes_secret.O.istio-remote-secret-C          istio.remote_secrets: in every other cluster
  *                                            O, the kubeconfig istioctl create-remote-secret makes
  * Every resource belongs to its cluster's connection. The edges the reference left implicit are
@@ -187,7 +188,7 @@ static void releases(const struct one *o)
     set(r, "namespace", json_string(t->ns));
     set(r, "service_account", json_string(READER_SA));
     set(r, "name", json_string(READER_SECRET));
-    after(r, istiod);  /* istiod's chart makes the service account */
+    after(r, istiod);  /* base makes the account, istiod binds its reader role (after base) */
     res_add(o, r);
 }
 

@@ -2,11 +2,11 @@
 # compiler's own unit test is test_compile_istio.c):
 #   - specs/reference.yaml: `mesh plan --explain` and `mesh graph` show the Istio resources and the
 #     edges the reference left implicit; the remote secrets' data stays (sensitive) in plans;
-#   - two existing clusters (fake API servers): the namespace and cacerts applied (the Helm
-#     releases need the helm provider: the parts before them are applied with --target), cacerts'
-#     data_sha256 is the hash of the PEM files the PKI exported; a changed PKI setting plans
-#     cacerts' update and, through ${kubernetes_secret.c1.cacerts.data_sha256}, the update of what
-#     carries the hash (istiod's pod annotation; here a null_resource's input), with the reason;
+#   - two existing clusters (fake API servers), Istio with the real helm and tests/charts: the
+#     releases deployed, cacerts and the remote secrets (a remote secret's kubeconfig reaches the
+#     other cluster as the reader), cacerts' data_sha256 the hash of the exported PEM files and on
+#     istiod's pods; a changed PKI setting plans cacerts' update and istiod's, with the reason, and
+#     the apply rolls istiod (helm revision 2);
 #   - existing.vpc_cni_egress: the server-side-apply patch of aws-node refused while aws-node does
 #     not exist, applied next to the fields of another manager, drift repaired, and destroy
 #     giving mesh's field back without deleting the DaemonSet.
@@ -68,10 +68,18 @@ for c in cluster-1 cluster-2; do
 done
 check "graph: namespace -> cacerts -> istiod, base -> istiod, istiod -> reader token -> the other cluster's remote secret, controller -> gateway${bad:+ (missing:$bad)}" test -z "$bad"
 
-# --- two existing clusters ---
+# --- two existing clusters, Istio installed with the real helm and the stand-in charts ---
+if [ -z "${MESH_HELM:-}" ]; then
+    if [ -x "$ROOT/bin/helm" ]; then MESH_HELM="$ROOT/bin/helm"; else MESH_HELM=$(command -v helm || true); fi
+fi
+[ -n "$MESH_HELM" ] && [ -x "$MESH_HELM" ] || { not_ok "helm is installed (make deps puts it in bin/)"; t_done; exit 1; }
+export MESH_HELM
 for c in 1 2; do
     kube_fake_start "$T_DIR/k$c" c$c >/dev/null 2>&1 || not_ok "the fake API server of c$c starts"
 done
+ln -s "$ROOT/tests" tests   # the charts' repository is a local folder, relative to mesh's directory
+# No ingress gateway: its LoadBalancer Service gets an address only from a load balancer
+# controller, which mesh installs in the EKS clusters it makes, not in existing ones.
 cat >spec.yaml <<'EOF'
 mesh: {name: wiring}
 pki:
@@ -85,19 +93,35 @@ clusters:
     existing: {kubeconfig: ./k2/kubeconfig, vpc_cni_egress: ipv4}
 istio:
   version: 1.24.2
-  charts: {repository: ./charts}
-resources:
-  null_resource.istiod-stand-in:       # carries the hash as istiod's pod annotation does
-    input: {cacerts: "${kubernetes_secret.c1.cacerts.data_sha256}"}
+  charts: {repository: tests/charts}
+  ingress_gateway: false
+timeouts:
+  helm_release: {create: 90s, update: 90s}
 EOF
-T=(--target null_resource.istiod-stand-in)
-expect_rc "apply cacerts and what it needs (namespace, PKI, connection)" 0 "$MESH" apply -f spec.yaml "${T[@]}" --auto-approve
 K1=(kubectl --kubeconfig k1/kubeconfig)
+K2=(kubectl --kubeconfig k2/kubeconfig)
+A=(--target 'kubernetes_secret.*.istio-remote-secret-*')   # everything but the aws-node patch (below)
+expect_rc "apply: PKI, namespaces, cacerts, base, istiod, reader tokens, remote secrets in both clusters" 0 \
+    "$MESH" apply -f spec.yaml "${A[@]}" --auto-approve
+"$MESH_HELM" --kubeconfig k2/kubeconfig list -n istio-system >helm2.txt 2>&1
+check "helm list: istio-base and istiod deployed in c2" \
+    sh -c 'grep -q "^istio-base.*deployed.*base-1.24.2" helm2.txt && grep -q "^istiod .*deployed.*istiod-1.24.2" helm2.txt'
 "${K1[@]}" -n istio-system get secret cacerts -o json >cacerts.json 2>&1
 check "cacerts holds ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem" \
     $PY -c "import json; d=json.load(open('cacerts.json'))['data']; assert sorted(d)==['ca-cert.pem','ca-key.pem','cert-chain.pem','root-cert.pem'], sorted(d)"
 check "the namespace carries topology.istio.io/network=network1" \
     sh -c "${K1[*]} get ns istio-system -o jsonpath='{.metadata.labels.topology\.istio\.io/network}' | grep -qx network1"
+"${K2[@]}" -n istio-system get secret istio-remote-secret-c1 -o json >rs.json 2>&1
+check "c2 holds istio-remote-secret-c1: label istio/multiCluster, annotation networking.istio.io/cluster, data key c1" \
+    $PY -c "
+import json; d = json.load(open('rs.json')); m = d['metadata']
+assert m['labels']['istio/multiCluster'] == 'true', m
+assert m['annotations']['networking.istio.io/cluster'] == 'c1', m
+assert list(d['data']) == ['c1'], list(d['data'])"
+$PY -c "import base64, json; print(base64.b64decode(json.load(open('rs.json'))['data']['c1']).decode())" >rs-c1.kubeconfig
+kubectl --kubeconfig rs-c1.kubeconfig auth whoami >whoami.txt 2>&1
+check "its kubeconfig reaches c1 as the reader service account (server, CA and token)" \
+    grep -q "system:serviceaccount:istio-system:istio-reader-service-account" whoami.txt
 want=$($PY - <<'PY'
 import hashlib
 h = hashlib.sha256()
@@ -108,24 +132,28 @@ PY
 )
 "$MESH" state show kubernetes_secret.c1.cacerts -f spec.yaml >show.txt 2>&1
 check "data_sha256 is the hash of the exported PEM files (sorted keys)" grep -q "$want" show.txt
-"$MESH" state show null_resource.istiod-stand-in -f spec.yaml >stand.txt 2>&1
-check "what refers to it holds the same hash" grep -q "$want" stand.txt
-expect_rc "a second plan is empty" 0 "$MESH" plan -f spec.yaml "${T[@]}" --detailed-exitcode
+ann() { "${K1[@]}" -n istio-system get deploy istiod -o jsonpath='{.spec.template.metadata.annotations.checksum/cacerts}'; }
+check "istiod's pods carry it (checksum/cacerts)" test "$(ann)" = "$want"
+"$MESH" state show helm_release.c2.istiod -f spec.yaml >istiod2.txt 2>&1
+check "c2 (IPv6): istiod's dual-stack values" sh -c 'grep -q ISTIO_DUAL_STACK istiod2.txt && grep -q PreferDualStack istiod2.txt'
+expect_rc "a second plan is empty" 0 "$MESH" plan -f spec.yaml "${A[@]}" --detailed-exitcode
 
 sed -i 's/common_name: Intermediate CA}/common_name: Intermediate CA 2}/' spec.yaml
-expect_rc "a changed PKI setting plans changes" 2 "$MESH" plan -f spec.yaml "${T[@]}" --detailed-exitcode
+expect_rc "a changed PKI setting plans changes" 2 "$MESH" plan -f spec.yaml "${A[@]}" --detailed-exitcode
 cp "$T_DIR/last.out" rot.txt
 check "plan: cacerts is updated" grep -q "# kubernetes_secret.c1.cacerts will be updated in-place" rot.txt
-awk '/# null_resource.istiod-stand-in will be/,/^$/' rot.txt >stand-plan.txt
-check "plan: what carries the hash is updated, and says why" \
-    sh -c 'grep -q "will be updated in-place" stand-plan.txt && grep -q "(it follows kubernetes_secret.c1.cacerts.data_sha256, which its update changes)" stand-plan.txt && grep -q "known after apply" stand-plan.txt'
-expect_rc "apply the new intermediate" 0 "$MESH" apply -f spec.yaml "${T[@]}" --auto-approve
-"$MESH" state show null_resource.istiod-stand-in -f spec.yaml >stand2.txt 2>&1
-check "the hash changed with the CA bundle" sh -c "! grep -q '$want' stand2.txt && grep -q '[0-9a-f]\{64\}' stand2.txt"
+awk '/# helm_release.c1.istiod will be/,/^$/' rot.txt >istiod-plan.txt
+check "plan: istiod is updated, and says why" \
+    sh -c 'grep -q "will be updated in-place" istiod-plan.txt && grep -q "(it follows kubernetes_secret.c1.cacerts.data_sha256, which its update changes)" istiod-plan.txt && grep -q "checksum/cacerts.*known after apply" istiod-plan.txt'
+expect_rc "apply the new intermediates" 0 "$MESH" apply -f spec.yaml "${A[@]}" --auto-approve
+now=$(ann)
+check "istiod's pod template changed with the CA bundle (its pods roll)" sh -c "[ -n '$now' ] && [ '$now' != '$want' ]"
+"$MESH_HELM" --kubeconfig k1/kubeconfig list -n istio-system >helm1.txt 2>&1
+check "helm: istiod upgraded (revision 2)" grep -qE "^istiod +	istio-system	2 " helm1.txt
+expect_rc "then the plan is empty" 0 "$MESH" plan -f spec.yaml "${A[@]}" --detailed-exitcode
 
 # --- existing.vpc_cni_egress: a patch of aws-node ---
 P=(--target kubernetes_manifest.c2.aws-node-egress)
-K2=(kubectl --kubeconfig k2/kubeconfig)
 expect_rc "the patch fails while aws-node does not exist" 1 "$MESH" apply -f spec.yaml "${P[@]}" --auto-approve
 check "...saying so" grep -q "DaemonSet kube-system/aws-node does not exist; \`patch: true\`" "$T_DIR/last.err"
 "${K2[@]}" create namespace kube-system >/dev/null 2>&1
