@@ -301,6 +301,24 @@ static void check_body(const struct spec_resource *r, const struct node *key, co
     r->driver->check(&call, r->attrs, body_report, &br);
 }
 
+/* The same for a resource a section compiled: problems at its position (the key that made it). */
+static void at_resource(void *ctx, const char *attr, const char *msg)
+{
+    const struct body_report *br = ctx;
+    diag_error(br->c->dl, br->c->file, br->r->line, br->r->col, "`%s`%s%s: %s", br->r->address, attr ? " " : "",
+               attr ? attr : "", msg);
+}
+
+void spec_check_compiled(const struct spec_resource *r, const struct spec_ctx *c)
+{
+    if (!r->driver || !(r->driver->flags & DRIVER_CHECK_IN_SPEC) || !r->driver->check || !r->attrs) return;
+    struct mesh_err err;
+    mesh_err_init(&err);
+    struct call call = {.address = r->address, .type = r->type, .err = &err};
+    struct body_report br = {r, NULL, NULL, c};
+    r->driver->check(&call, r->attrs, at_resource, &br);
+}
+
 static void compile_body(struct spec_resource *r, const struct node *key, const struct node *body, const struct spec_ctx *c)
 {
     if (body->kind != NODE_MAP && !node_is_null(body)) {

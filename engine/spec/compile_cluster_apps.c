@@ -69,6 +69,7 @@ static void lbc_release(struct spec *s, const struct spec_ctx *c, const struct n
     spec_set_connection(r, conn, r->line, r->col);
     after_node_groups(s, r, name);
     cu_edges(c, r, r->attrs);
+    spec_check_compiled(r, c);
     spec_add_resource(s, r, c);
 }
 

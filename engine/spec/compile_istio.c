@@ -47,6 +47,7 @@ struct one {
     const char *name;
     char conn[ADDR_MAX], ns_addr[ADDR_MAX];
     int ipv6, eks;
+    int check_charts;            /* the first cluster: its charts are checked (the others' are the same) */
 };
 
 static struct spec_resource *res_new(const struct one *o, const char *address, const struct node *at)
@@ -63,6 +64,8 @@ static void after(struct spec_resource *r, const char *address) { spec_add_dep(r
 static void res_add(const struct one *o, struct spec_resource *r)
 {
     cu_edges(o->t->c, r, r->attrs);
+    /* a local chart that is not there, at the key that named it: once, not once per cluster */
+    if (o->check_charts && !strcmp(r->type, "helm_release")) spec_check_compiled(r, o->t->c);
     spec_add_resource(o->t->s, r, o->t->c);
 }
 
@@ -291,8 +294,10 @@ void compile_istio(struct spec *s, const struct node *section, const struct spec
         return;
     }
     struct one o;
+    int checked = 0;
     for (size_t i = 0; i < clusters->n; i++) {
         if (one_init(&o, &t, clusters->pairs[i].key, clusters->pairs[i].value)) continue;
+        o.check_charts = !checked++;
         namespace(&o);
         char ca[ADDR_MAX];
         snprintf(ca, sizeof(ca), "pki_intermediate_ca.%s", o.name);

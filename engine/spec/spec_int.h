@@ -91,6 +91,9 @@ void spec_dep_free(void *d);
  * SPEC_MAX_REFS_PER_VALUE in one value, is reported (prefixed "who: " when who is not NULL). */
 void spec_collect_refs(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c);
 void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c);
+/* The driver's check() of a resource a section compiled (drivers with DRIVER_CHECK_IN_SPEC: a
+ * Helm release's local chart exists), its problems reported at r's position. */
+void spec_check_compiled(const struct spec_resource *r, const struct spec_ctx *c);
 /* A reference to no resource of the spec / to an output its type lacks, with "did you mean".
  * who names the referring place ("`null_resource.b`", "output `a_id`"); budget may be NULL. */
 void spec_diag_unknown_target(const struct spec *s, const char *who, const struct spec_dep *d, int *budget,

@@ -17,6 +17,8 @@ t_setup
 export MESH_BACKOFF_SCALE=0.05
 trap 'kube_fake_stop "$T_DIR/k1"; kube_fake_stop "$T_DIR/k2"; t_cleanup' EXIT
 
+ln -s "$ROOT/tests" tests   # the charts' repository is a local folder, relative to mesh's directory
+
 # --- the reference spec ---
 REF=(-f "$ROOT/specs/reference.yaml" --state "$T_DIR/ref.db" --var istio_charts=tests/charts --var lbc_charts=tests/charts)
 expect_rc "plan --explain of specs/reference.yaml (stand-in charts)" 0 "$MESH" plan "${REF[@]}" --refresh=false --explain
@@ -44,6 +46,10 @@ check "plan --json: no reader token reference or kubeconfig text in the clear" s
 check "without the variables: the public repositories at pinned versions" \
     sh -c 'grep -q "https://istio-release.storage.googleapis.com/charts" public.txt && grep -q "\"1.24.2\"" public.txt && grep -q "https://aws.github.io/eks-charts" public.txt && grep -q "\"1.11.0\"" public.txt'
 
+expect_rc "validate: a chart folder that is not there is a spec error" 1 \
+    "$MESH" validate -f "$ROOT/specs/reference.yaml" --var istio_charts=no-charts --var lbc_charts=tests/charts
+check "...one per chart, at the istio: key, naming the release and the path" \
+    sh -c 'test "$(grep -c "error: .*local chart ./no-charts/" "'"$T_DIR"'/last.err")" = 3 && grep -q "reference.yaml:[0-9]*:1: error: \`helm_release.cluster-1.istiod\` chart: local chart ./no-charts/istiod does not exist" "'"$T_DIR"'/last.err"'
 expect_rc "graph of specs/reference.yaml" 0 "$MESH" graph -f "$ROOT/specs/reference.yaml" --var istio_charts=tests/charts --var lbc_charts=tests/charts
 cp "$T_DIR/last.out" graph.dot
 edge() { grep -qxF "  \"$1\" -> \"$2\";" graph.dot; }
@@ -77,7 +83,6 @@ export MESH_HELM
 for c in 1 2; do
     kube_fake_start "$T_DIR/k$c" c$c >/dev/null 2>&1 || not_ok "the fake API server of c$c starts"
 done
-ln -s "$ROOT/tests" tests   # the charts' repository is a local folder, relative to mesh's directory
 # No ingress gateway: its LoadBalancer Service gets an address only from a load balancer
 # controller, which mesh installs in the EKS clusters it makes, not in existing ones.
 cat >spec.yaml <<'EOF'

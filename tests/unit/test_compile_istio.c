@@ -4,7 +4,8 @@
  * (meshID, clusterName, network, IPv6, the hash of the CA bundle), the chart sources, the remote
  * secrets (N×(N−1), their labels, annotation and kubeconfig), the switches (remote_secrets,
  * ingress_gateway), the per-cluster override, existing clusters (no controller; the aws-node
- * egress patch) and positioned errors. No driver is called: the spec is only compiled. */
+ * egress patch) and positioned errors. No driver is called: the spec is only compiled, in a
+ * scratch folder holding the local charts it names (helm_release checks them while compiling). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "spec/spec.h"
@@ -451,6 +454,57 @@ static void test_errors(void **state)
     diag_list_release(&dl);
 }
 
+static char scratch[] = "/tmp/test_compile_istio.XXXXXX";
+static char home[4096];
+
+static int in_scratch(void **state)
+{
+    (void)state;
+    if (!getcwd(home, sizeof(home)) || !mkdtemp(scratch) || chdir(scratch) != 0) return -1;
+    static const char *const dirs[] = {"charts", "charts/base", "charts/istiod", "charts/gateway",
+                                       "charts/aws-load-balancer-controller", "local", "local/istiod", "my", NULL};
+    for (const char *const *d = dirs; *d; d++)
+        if (mkdir(*d, 0700) != 0) return -1;
+    static const char *const files[] = {"charts/base/Chart.yaml", "charts/istiod/Chart.yaml", "charts/gateway/Chart.yaml",
+                                        "charts/aws-load-balancer-controller/Chart.yaml", "local/istiod/Chart.yaml",
+                                        "my/lbc.tgz", NULL};
+    for (const char *const *p = files; *p; p++) {
+        FILE *f = fopen(*p, "w");
+        if (!f) return -1;
+        fputs("apiVersion: v2\nname: stand-in\nversion: 1.0.0\n", f);
+        fclose(f);
+    }
+    return 0;
+}
+
+static int out_of_scratch(void **state)
+{
+    (void)state;
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
+    int rc = chdir(home) == 0 && system(cmd) == 0;
+    return rc ? 0 : -1;
+}
+
+/* A chart folder that is not there: one error per chart (not per cluster), at the key that made
+ * the release. */
+static void test_missing_chart(void **state)
+{
+    (void)state;
+    struct diag_list dl;
+    assert_null(load("clusters:\n"
+                     "  a: {existing: {kubeconfig: ./ka}}\n"
+                     "  b: {existing: {kubeconfig: ./kb}}\n"
+                     "istio:\n"
+                     "  version: 1.24.2\n"
+                     "  charts: {repository: ./nope, istiod: ./local/istiod}\n",
+                     &dl));
+    assert_int_equal(dl.errors, 2);  /* base and gateway, in a only */
+    assert_true(has_diag(&dl, 4, 1, "`helm_release.a.istio-base` chart: local chart ./nope/base does not exist"));
+    assert_true(has_diag(&dl, 4, 1, "`helm_release.a.istio-ingressgateway` chart: local chart ./nope/gateway does not exist"));
+    diag_list_release(&dl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_override),
         cmocka_unit_test(test_existing_egress_patch),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_missing_chart),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, in_scratch, out_of_scratch);
 }
