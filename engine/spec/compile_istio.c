@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "driver.h"
-#include "spec/ref.h"
 #include "spec/spec_int.h"
 #include "base/strbuf.h"
 
@@ -268,6 +267,16 @@ static int one_init(struct one *o, const struct ist *t, const struct node *key, 
     return 0;
 }
 
+/* A Kubernetes namespace name (RFC 1123 label): it is also a segment of the addresses made here. */
+static int dns_label(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return 0;
+    return 1;
+}
+
 static const struct node *section_key(const struct node *root, const struct node *section)
 {
     for (size_t i = 0; i < root->n; i++)
@@ -284,9 +293,7 @@ void compile_istio(struct spec *s, const struct node *section, const struct spec
                     .mesh_id = cu_str(section, "mesh_id", "mesh1"), .charts = node_get(section, "charts"),
                     .values = node_get(section, "values"), .gateway = cu_bool(section, "ingress_gateway", 1),
                     .remote = cu_bool(section, "remote_secrets", 1)};
-    char probe[ADDR_MAX];
-    snprintf(probe, sizeof(probe), "kubernetes_namespace.c.%s", t.ns);
-    if (!ref_address_valid(probe)) {
+    if (!dns_label(t.ns)) {
         const struct node *k = cu_key(section, "namespace");
         diag_error(c->dl, c->file, k ? k->line : t.sec_key->line, k ? k->col : t.sec_key->col,
                    "`istio.namespace` must be a Kubernetes namespace name (lowercase letters, digits and `-`), not `%s`",

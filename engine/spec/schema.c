@@ -431,7 +431,16 @@ void schema_validate(const struct node *root, const struct spec_ctx *c)
 {
     check_object(root, schema_root, "", root, c);
     const struct node *istio = node_get(root, "istio");
-    if (istio && !node_get(root, "clusters")) {
+    const struct node *clusters = node_get(root, "clusters");
+    for (size_t i = 0; !istio && clusters && clusters->kind == NODE_MAP && i < clusters->n; i++) {
+        const struct node *body = clusters->pairs[i].value;
+        for (size_t j = 0; body->kind == NODE_MAP && j < body->n; j++)
+            if (strcmp(body->pairs[j].key->scalar, "istio") == 0)
+                diag_error(c->dl, c->file, body->pairs[j].key->line, body->pairs[j].key->col,
+                           "`clusters.%s.istio` sets this cluster's Istio, but the spec has no `istio:` section",
+                           clusters->pairs[i].key->scalar);
+    }
+    if (istio && !clusters) {
         for (size_t i = 0; i < root->n; i++)
             if (root->pairs[i].value == istio)
                 diag_error(c->dl, c->file, root->pairs[i].key->line, root->pairs[i].key->col,

@@ -448,6 +448,14 @@ static void test_errors(void **state)
     assert_true(has_diag(&dl, 4, 31, "`clusters.a.load_balancer_controller` describes a cluster mesh makes"));
     assert_true(has_diag(&dl, 9, 3, "`istio.namespace` must be a Kubernetes namespace name"));
     diag_list_release(&dl);
+    assert_null(load("clusters:\n  a: {existing: {kubeconfig: ./ka}, istio: {version: 1.25.0}}\n", &dl));
+    assert_int_equal(dl.errors, 1);
+    assert_true(has_diag(&dl, 2, 37, "`clusters.a.istio` sets this cluster's Istio, but the spec has no `istio:` section"));
+    diag_list_release(&dl);
+    assert_null(load("clusters: {a: {existing: {kubeconfig: ./ka}}}\nistio: {version: 1.24.2, namespace: Istio}\n", &dl));
+    assert_int_equal(dl.errors, 1);
+    assert_true(has_diag(&dl, 2, 26, "`istio.namespace` must be a Kubernetes namespace name"));
+    diag_list_release(&dl);
     assert_null(load("clusters: {a: {existing: {kubeconfig: ./ka, vpc_cni_egress: ipv5}}}\n", &dl));
     assert_int_equal(dl.errors, 1);
     assert_non_null(strstr(((struct diag *)dl.items.items[0])->msg, "vpc_cni_egress"));
