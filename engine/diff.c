@@ -147,6 +147,39 @@ static void diff_connection(struct differ *df, struct plan_entry *e, const struc
     e->reason = xstrdup(why);
 }
 
+/* An update whose new values wait on another resource's update says why: it refers to an output
+ * that update may change (ATTR_RECOMPUTED), so the value reads (known after apply). istiod's
+ * pods carry ${kubernetes_secret.C.cacerts.data_sha256}: a new CA bundle restarts istiod, and
+ * the plan names the secret as the cause. */
+static void diff_why_unknown(struct plan *p, struct plan_entry *e, const struct spec_resource *r)
+{
+    if (e->action != ACT_UPDATE || e->reason) return;
+    int unknown = 0;
+    for (size_t i = 0; i < e->changes.len && !unknown; i++) unknown = (((struct plan_change *)e->changes.items[i])->flags & CHG_UNKNOWN) != 0;
+    if (!unknown) return;
+    char why[900] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < r->deps.len; i++) {
+        const struct spec_dep *d = r->deps.items[i];
+        const struct plan_entry *t = d->output ? map_get(&p->by_address, d->address) : NULL;
+        const struct attr *a = t && t->action == ACT_UPDATE ? driver_attr(t->driver, d->output) : NULL;
+        if (!a || !(a->flags & ATTR_RECOMPUTED)) continue;
+        char one[600];
+        snprintf(one, sizeof(one), "%s.%s", d->address, d->output);
+        if (strstr(why, one)) continue;
+        if (n++ == 3) {
+            strncat(why, ", ...", sizeof(why) - strlen(why) - 1);
+            break;
+        }
+        if (why[0]) strncat(why, ", ", sizeof(why) - strlen(why) - 1);
+        strncat(why, one, sizeof(why) - strlen(why) - 1);
+    }
+    if (!n) return;
+    char buf[1100];
+    snprintf(buf, sizeof(buf), "it follows %s, which %s update changes", why, n > 1 ? "their" : "its");
+    e->reason = xstrdup(buf);
+}
+
 static void diff_resource(struct differ *df, const struct spec_resource *r)
 {
     struct plan *p = df->plan;
@@ -165,6 +198,7 @@ static void diff_resource(struct differ *df, const struct spec_resource *r)
         diff_create(e, "it was deleted outside mesh; it will be created again");
     } else {
         diff_update(e);
+        diff_why_unknown(p, e, r);
     }
     diff_connection(df, e, r);
     vec_push(&p->entries, e);

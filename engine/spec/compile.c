@@ -18,9 +18,9 @@ typedef void (*section_compile_fn)(struct spec *s, const struct node *section, c
 
 static void compile_resources(struct spec *s, const struct node *section, const struct spec_ctx *c);
 
-/* One row per section that makes resources. The high-level sections still compiling to nothing
- * get their row filled in by their issue (compile_istio.c). Order matters for declaration order
- * in plans, and clusters reads what network made (private subnets and route tables). */
+/* One row per section compiler (a section may have several). Order matters for declaration
+ * order in plans, and each reads what the rows before it made: clusters what network made
+ * (private subnets and route tables), istio the connections and releases of clusters. */
 static const struct {
     const char *section;
     section_compile_fn fn;
@@ -29,7 +29,11 @@ static const struct {
     {"network", compile_network},  /* compile_network.c: aws_vpc.main, subnets, gateways, route tables, SGs */
     {"clusters", compile_clusters},  /* compile_clusters.c: after network (its subnets, route tables, SGs):
                                       * aws_eks_cluster.<name>, node groups, add-ons, IAM, KMS, logs */
-    {"istio", NULL},     /* helm_release.<cluster>.*, cacerts, remote secrets */
+    {"clusters", compile_cluster_apps},  /* compile_cluster_apps.c: after clusters (roles, node groups,
+                                          * connections): the load balancer controller's release, the
+                                          * aws-node egress patch of existing clusters */
+    {"istio", compile_istio},  /* compile_istio.c: after both: per cluster the namespace, cacerts,
+                                * helm_release.<cluster>.*, the reader token, the remote secrets */
     {"resources", compile_resources},  /* last: resources_within_limit counts what the others made */
 };
 
@@ -295,6 +299,24 @@ static void check_body(const struct spec_resource *r, const struct node *key, co
     struct call call = {.address = r->address, .type = r->type, .err = &err};
     struct body_report br = {r, key, body, c};
     r->driver->check(&call, r->attrs, body_report, &br);
+}
+
+/* The same for a resource a section compiled: problems at its position (the key that made it). */
+static void at_resource(void *ctx, const char *attr, const char *msg)
+{
+    const struct body_report *br = ctx;
+    diag_error(br->c->dl, br->c->file, br->r->line, br->r->col, "`%s`%s%s: %s", br->r->address, attr ? " " : "",
+               attr ? attr : "", msg);
+}
+
+void spec_check_compiled(const struct spec_resource *r, const struct spec_ctx *c)
+{
+    if (!r->driver || !(r->driver->flags & DRIVER_CHECK_IN_SPEC) || !r->driver->check || !r->attrs) return;
+    struct mesh_err err;
+    mesh_err_init(&err);
+    struct call call = {.address = r->address, .type = r->type, .err = &err};
+    struct body_report br = {r, NULL, NULL, c};
+    r->driver->check(&call, r->attrs, at_resource, &br);
 }
 
 static void compile_body(struct spec_resource *r, const struct node *key, const struct node *body, const struct spec_ctx *c)

@@ -122,14 +122,22 @@ static const struct schema_key node_group_item = {NULL, S_OBJECT, 0, node_group_
 static const struct schema_key cluster_existing_keys[] = {
     {"kubeconfig", S_STRING, SK_REQUIRED, NULL, NULL, NULL, NULL, "path of the kubeconfig file", NULL},
     {"context", S_STRING, 0, NULL, NULL, NULL, "the file's current context", "context to use", NULL},
+    {"vpc_cni_egress", S_ENUM, 0, NULL, NULL, "ipv4|ipv6", "unset (aws-node left alone)",
+     "an EKS cluster mesh does not make: egress over this family for pods of the other, by a server-side-apply "
+     "patch of aws-node's aws-vpc-cni-init env (ENABLE_V6_EGRESS / ENABLE_V4_EGRESS)", NULL},
     END,
 };
 
 static const struct schema_key lbc_keys[] = {
-    {"enabled", S_BOOL, 0, NULL, NULL, NULL, "true", "install the AWS Load Balancer Controller", NULL},
-    {"chart", S_STRING, 0, NULL, NULL, NULL, "eks/aws-load-balancer-controller",
-     "chart source: a local chart folder or .tgz, or a repository chart", NULL},
-    {"version", S_STRING, 0, NULL, NULL, NULL, NULL, "chart version (repository charts)", NULL},
+    {"enabled", S_BOOL, 0, NULL, NULL, NULL, "true", "install the AWS Load Balancer Controller (EKS clusters mesh makes)", NULL},
+    {"release", S_BOOL, 0, NULL, NULL, NULL, "true",
+     "install its chart with Helm; false: only its IAM policy and IRSA role (a controller installed otherwise)", NULL},
+    {"repository", S_STRING, 0, NULL, NULL, NULL, "https://aws.github.io/eks-charts",
+     "Helm repository of the chart: a URL (https://, oci://) or a local folder holding the chart's folder", NULL},
+    {"chart", S_STRING, 0, NULL, NULL, NULL, "aws-load-balancer-controller",
+     "the chart's name in repository, or a local chart folder or .tgz, or an oci:// reference", NULL},
+    {"version", S_STRING, 0, NULL, NULL, NULL, LBC_CHART_VERSION, "chart version (repository and OCI charts)", NULL},
+    {"values", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values, merged over the ones mesh sets", NULL},
     END,
 };
 
@@ -146,6 +154,20 @@ static const struct schema_key addon_keys[] = {
 };
 
 static const struct schema_key addon_item = {NULL, S_OBJECT, 0, addon_keys, NULL, NULL, NULL, "an EKS add-on", NULL};
+
+static const struct schema_key istio_values_keys[] = {
+    {"base", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of istio-base, every cluster (or one: clusters.<n>.istio.values)", NULL},
+    {"istiod", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of istiod, every cluster (or one: clusters.<n>.istio.values)", NULL},
+    {"gateway", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of the ingress gateway", NULL},
+    END,
+};
+
+static const struct schema_key cluster_istio_keys[] = {
+    {"version", S_STRING, 0, NULL, NULL, NULL, "istio.version", "Istio version of this cluster's charts", NULL},
+    {"values", S_OBJECT, 0, istio_values_keys, NULL, NULL, "{}",
+     "Helm values per chart for this cluster, merged over istio.values", NULL},
+    END,
+};
 
 static const struct schema_key cluster_keys[] = {
     {"ip_family", S_ENUM, 0, NULL, NULL, "ipv4|ipv6", "ipv4", "the cluster's Kubernetes service and pod IP family", NULL},
@@ -166,6 +188,8 @@ static const struct schema_key cluster_keys[] = {
      "EKS add-ons by name: pin a version or add configuration of the three mesh installs, or add others", NULL},
     {"existing", S_OBJECT, 0, cluster_existing_keys, NULL, NULL, NULL,
      "a cluster mesh does not create: reach it through a kubeconfig", NULL},
+    {"istio", S_OBJECT, 0, cluster_istio_keys, NULL, NULL, "istio's settings",
+     "this cluster's Istio version and Helm values, over the `istio:` section's", NULL},
     END,
 };
 
@@ -174,18 +198,12 @@ static const struct schema_key cluster_item = {NULL, S_OBJECT, 0, cluster_keys, 
 
 /* ---- istio: ---- */
 static const struct schema_key istio_chart_keys[] = {
-    {"repository", S_STRING, 0, NULL, NULL, NULL, "https://istio-release.storage.googleapis.com/charts",
-     "Helm repository of the charts not given as local paths", NULL},
-    {"base", S_STRING, 0, NULL, NULL, NULL, "`base` from repository", "chart source of istio/base: a folder or .tgz", NULL},
-    {"istiod", S_STRING, 0, NULL, NULL, NULL, "`istiod` from repository", "chart source of istio/istiod", NULL},
-    {"gateway", S_STRING, 0, NULL, NULL, NULL, "`gateway` from repository", "chart source of istio/gateway", NULL},
-    END,
-};
-
-static const struct schema_key istio_values_keys[] = {
-    {"base", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of istio-base, every cluster", NULL},
-    {"istiod", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of istiod, every cluster", NULL},
-    {"gateway", S_MAP, 0, NULL, NULL, NULL, "{}", "extra Helm values of the ingress gateway", NULL},
+    {"repository", S_STRING, 0, NULL, NULL, NULL, ISTIO_CHARTS_REPOSITORY,
+     "Helm repository of the charts: a URL (https://, oci://) or a local folder holding the charts' folders", NULL},
+    {"base", S_STRING, 0, NULL, NULL, NULL, "base",
+     "istio/base: its name in repository, a local chart folder or .tgz, or an oci:// reference", NULL},
+    {"istiod", S_STRING, 0, NULL, NULL, NULL, "istiod", "istio/istiod, as base", NULL},
+    {"gateway", S_STRING, 0, NULL, NULL, NULL, "gateway", "istio/gateway, as base", NULL},
     END,
 };
 
@@ -413,7 +431,16 @@ void schema_validate(const struct node *root, const struct spec_ctx *c)
 {
     check_object(root, schema_root, "", root, c);
     const struct node *istio = node_get(root, "istio");
-    if (istio && !node_get(root, "clusters")) {
+    const struct node *clusters = node_get(root, "clusters");
+    for (size_t i = 0; !istio && clusters && clusters->kind == NODE_MAP && i < clusters->n; i++) {
+        const struct node *body = clusters->pairs[i].value;
+        for (size_t j = 0; body->kind == NODE_MAP && j < body->n; j++)
+            if (strcmp(body->pairs[j].key->scalar, "istio") == 0)
+                diag_error(c->dl, c->file, body->pairs[j].key->line, body->pairs[j].key->col,
+                           "`clusters.%s.istio` sets this cluster's Istio, but the spec has no `istio:` section",
+                           clusters->pairs[i].key->scalar);
+    }
+    if (istio && !clusters) {
         for (size_t i = 0; i < root->n; i++)
             if (root->pairs[i].value == istio)
                 diag_error(c->dl, c->file, root->pairs[i].key->line, root->pairs[i].key->col,
@@ -580,7 +607,8 @@ static void check_cluster(const struct node *v, const char *path, const struct s
     check_log_retention(v, path, c);
     if (!node_get(v, "existing")) return;
     static const char *const made[] = {"version", "node_groups", "endpoint_public_access", "endpoint_private_access",
-                                       "log_types", "log_retention_days", "secrets_encryption", "addons", NULL};
+                                       "log_types", "log_retention_days", "secrets_encryption", "addons",
+                                       "load_balancer_controller", NULL};
     for (size_t i = 0; made[i]; i++) {
         const struct node *g = node_get(v, made[i]);
         if (g)

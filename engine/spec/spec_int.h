@@ -18,6 +18,13 @@
 #define SPEC_MAX_PKI_ROOTS 16        /* pki.roots: rotation needs two or three */
 #define SPEC_MAX_ADDRESS_SUGGESTIONS 32  /* "did you mean" for unknown addresses: each is a pass over all */
 
+/* Where the charts come from unless the spec says otherwise (schema.c documents them; the
+ * compilers use them): the public repositories, and the controller's chart version mesh pins. */
+#define ISTIO_CHARTS_REPOSITORY "https://istio-release.storage.googleapis.com/charts"
+#define LBC_CHART_REPOSITORY "https://aws.github.io/eks-charts"
+#define LBC_CHART_NAME "aws-load-balancer-controller"
+#define LBC_CHART_VERSION "1.11.0"
+
 /* The file's text with a line index, so positions inside scalars can be found in O(1). */
 struct spec_text {
     const char *file;
@@ -84,6 +91,9 @@ void spec_dep_free(void *d);
  * SPEC_MAX_REFS_PER_VALUE in one value, is reported (prefixed "who: " when who is not NULL). */
 void spec_collect_refs(struct vec *deps, const struct node *v, const char *who, const struct spec_ctx *c);
 void spec_add_resource(struct spec *s, struct spec_resource *r, const struct spec_ctx *c);
+/* The driver's check() of a resource a section compiled (drivers with DRIVER_CHECK_IN_SPEC: a
+ * Helm release's local chart exists), its problems reported at r's position. */
+void spec_check_compiled(const struct spec_resource *r, const struct spec_ctx *c);
 /* A reference to no resource of the spec / to an output its type lacks, with "did you mean".
  * who names the referring place ("`null_resource.b`", "output `a_id`"); budget may be NULL. */
 void spec_diag_unknown_target(const struct spec *s, const char *who, const struct spec_dep *d, int *budget,
@@ -102,6 +112,33 @@ void compile_network(struct spec *s, const struct node *section, const struct sp
 /* compile_clusters.c: clusters: (+ mesh:, and what compile_network made) → EKS clusters, node
  * groups, add-ons, their IAM, KMS and logs, the control-plane rules (docs/spec.md, docs/aws.md). */
 void compile_clusters(struct spec *s, const struct node *section, const struct spec_ctx *c);
+/* compile_cluster_apps.c: clusters: → what mesh installs in each cluster whatever istio: says:
+ * the AWS Load Balancer Controller's release (EKS clusters), the aws-node egress patch
+ * (existing ones). After compile_clusters (its IRSA roles, node groups, connections). */
+void compile_cluster_apps(struct spec *s, const struct node *section, const struct spec_ctx *c);
+/* compile_istio.c: istio: (+ clusters:, pki:) → per cluster the namespace, cacerts, the Istio
+ * releases, the reader token, and the remote secrets of the others (docs/spec.md). */
+void compile_istio(struct spec *s, const struct node *section, const struct spec_ctx *c);
+
+/* compile_util.c: a value of the spec or its default (cu_str, cu_bool: NULL maps give the
+ * default), the key node named name in map m (a resource's position), "${ADDRESS.OUTPUT}", and
+ * an edge of r for every reference in the strings of v (a malformed one reported at r). */
+const char *cu_str(const struct node *m, const char *key, const char *def);
+int cu_bool(const struct node *m, const char *key, int def);
+const struct node *cu_key(const struct node *m, const char *name);
+json_t *cu_ref(const char *address, const char *output);
+void cu_edges(const struct spec_ctx *c, struct spec_resource *r, const json_t *v);
+
+/* compile_helm.c: what the compilers of Helm releases share. */
+/* The chart of a release from a chart source (a name, a local path, an oci:// reference), the
+ * repository it is named in (a URL or a local folder) and a version: sets r's chart, and its
+ * repository and version when they apply (a local chart has neither). */
+void helm_chart_set(struct spec_resource *r, const char *source, const char *repository, const char *version);
+/* 1 when a chart source is a local path: ./x, ../x, /x or x.tgz. */
+int helm_chart_is_path(const char *source);
+/* Merges the map node m (Helm values from the spec; may be NULL) into values, key by key, the
+ * spec's winning. */
+void helm_values_merge(json_t *values, const struct node *m);
 
 /* vars.c: the vars: declarations, their values (defaults < --var-file < MESH_VAR_<NAME> < --var)
  * and ${var.NAME} substituted into every value of the tree but vars: itself. in may be NULL. */

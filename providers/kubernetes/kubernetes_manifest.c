@@ -9,6 +9,11 @@
  * object and then deleting the old one (an apiVersion change within the group is the same object
  * and applies in place). The plan shows it as an update of `manifest`.
  *
+ * patch: true applies the manifest's fields to an object something else made (EKS's aws-node):
+ * create refuses when it does not exist, the object gets mesh's annotations but not its
+ * managed-by label (it is not mesh's), and delete does not delete it but gives mesh's fields
+ * back: an apply of only its identity, after which the API server drops what mesh owned.
+ *
  * After `mesh import` (ID: APIVERSION/KIND/[NAMESPACE/]NAME) state holds the whole object as it
  * was; the first apply then takes ownership of the manifest's fields and narrows the comparison
  * to them. No readiness wait: create returns once the server accepted the object. */
@@ -21,6 +26,9 @@ static const struct attr manifest_schema[] = {
     {"manifest", T_MAP, ATTR_REQUIRED,
      "the object: apiVersion, kind, metadata.name (metadata.namespace for namespaced kinds), and the rest"},
     {"force_conflicts", T_BOOL, 0, "take over fields another field manager owns (default false: a conflict fails)"},
+    {"patch", T_BOOL, ATTR_FORCE_NEW,
+     "the object exists and is not mesh's: apply only these fields to it (create fails when it is absent); "
+     "delete gives them back instead of deleting it"},
     {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
     {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
     {"object_ref", T_STRING, ATTR_COMPUTED | ATTR_RECOMPUTED,
@@ -28,9 +36,23 @@ static const struct attr manifest_schema[] = {
     {NULL, 0, 0, NULL},
 };
 
-static const char *const manifest_echo[] = {"manifest", "force_conflicts", NULL};
+static const char *const manifest_echo[] = {"manifest", "force_conflicts", "patch", NULL};
 
 static int force(const json_t *desired) { return json_is_true(json_object_get(desired, "force_conflicts")); }
+
+static int patching(const json_t *attrs) { return json_is_true(json_object_get(attrs, "patch")); }
+
+/* What mesh applies: the manifest with its markers; a patch without the managed-by label. */
+static json_t *applied_object(struct call *c, const json_t *desired)
+{
+    json_t *obj = kobj_marked(c->address, c->run_id, json_object_get(desired, "manifest"));
+    if (patching(desired)) {
+        json_t *labels = kobj_at(obj, "metadata", "labels", NULL);
+        json_object_del(labels, KOBJ_LABEL_MANAGED_BY);
+        if (!json_object_size(labels)) json_object_del(json_object_get(obj, "metadata"), "labels");
+    }
+    return obj;
+}
 
 static json_t *manifest_outputs(const json_t *live, const json_t *desired)
 {
@@ -68,14 +90,64 @@ static int stored_ref(struct call *c, const json_t *outputs, struct kube_ref *re
 
 static int manifest_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx);
 
+static void describe(const struct kube_ref *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s %s%s%s", r->kind, r->ns && *r->ns ? r->ns : "", r->ns && *r->ns ? "/" : "", r->name);
+}
+
+/* A patch goes on an object that exists (whoever made it); *live: that object. */
+static int patch_target(struct call *c, const struct kube_ref *ref, json_t **live)
+{
+    struct kube_conn *k;
+    int rc = kobj_conn(c, &k);
+    if (rc) return rc;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    rc = kube_get(c, k, ref, live, &e);
+    if (rc == MESH_ENOTFOUND) {
+        char d[600];
+        describe(ref, d, sizeof(d));
+        return mesh_err_set(c->err, MESH_EINVAL, c->address,
+                            "%s: %s does not exist; `patch: true` changes an object something else made (leave "
+                            "`patch` out to make the object)",
+                            kube_conn_cluster(k), d);
+    }
+    return rc ? kube_fail(c, &e) : 0;
+}
+
+/* Gives back the fields mesh applied to an object it patched: an apply by mesh's field manager
+ * of the object's identity alone, so the server drops every field only mesh owned. */
+static int patch_release(struct call *c, const struct kube_ref *ref, const char *uid)
+{
+    json_t *live = NULL;
+    int rc = kobj_get_ours(c, ref, uid, &live);
+    if (rc == MESH_ENOTFOUND) return 0;  /* gone, or made anew: nothing of mesh's is left on it */
+    json_decref(live);
+    if (rc) return rc;
+    json_t *meta = json_pack("{s:s}", "name", ref->name);
+    if (ref->ns && *ref->ns) json_object_set_new(meta, "namespace", json_string(ref->ns));
+    json_t *bare = json_pack("{s:s, s:s, s:o}", "apiVersion", ref->api_version, "kind", ref->kind, "metadata", meta);
+    rc = kobj_apply(c, bare, 0, &live);
+    json_decref(bare);
+    json_decref(live);
+    return rc;
+}
+
 static int manifest_create(struct call *c, const json_t *desired, json_t **outputs)
 {
     if (kobj_checked(c, desired, manifest_check)) return c->err->code;
     struct kube_ref ref;
     int rc = manifest_ref(c, json_object_get(desired, "manifest"), &ref);
     if (rc) return rc;
-    json_t *obj = kobj_marked(c->address, c->run_id, json_object_get(desired, "manifest")), *live = NULL;
-    rc = kobj_create(c, obj, force(desired), &live);
+    json_t *obj = applied_object(c, desired), *live = NULL;
+    if (patching(desired)) {
+        rc = patch_target(c, &ref, &live);
+        json_decref(live);
+        live = NULL;
+        if (!rc) rc = kobj_apply(c, obj, force(desired), &live);
+    } else {
+        rc = kobj_create(c, obj, force(desired), &live);
+    }
     json_decref(obj);
     if (rc) return rc;
     *outputs = manifest_outputs(live, desired);
@@ -91,8 +163,17 @@ static int manifest_find(struct call *c, const json_t *desired, json_t **outputs
     const json_t *m = json_object_get(desired, "manifest");
     if (!json_is_object(m) || kube_ref_of(m, &ref, &e)) return MESH_ENOTFOUND;
     json_t *live = NULL;
-    int rc = kobj_find(c, ref.api_version, ref.kind, ref.ns, ref.name, &live);
-    if (rc) return rc;
+    int rc;
+    if (patching(desired)) {  /* not listed by mesh's label: the object itself, if mesh's marks are on it */
+        rc = kobj_get_ours(c, &ref, NULL, &live);
+        if (!rc && !kobj_ours(live, c->address)) rc = MESH_ENOTFOUND;
+    } else {
+        rc = kobj_find(c, ref.api_version, ref.kind, ref.ns, ref.name, &live);
+    }
+    if (rc) {
+        json_decref(live);
+        return rc;
+    }
     *outputs = manifest_outputs(live, desired);
     json_decref(live);
     return 0;
@@ -116,10 +197,6 @@ static int manifest_read(struct call *c, const json_t *outputs, json_t **current
     return 0;
 }
 
-static void describe(const struct kube_ref *r, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s %s%s%s", r->kind, r->ns && *r->ns ? r->ns : "", r->ns && *r->ns ? "/" : "", r->name);
-}
 
 static int manifest_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                            json_t **new_outputs)
@@ -144,8 +221,14 @@ static int manifest_update(struct call *c, const json_t *outputs, const json_t *
         live = NULL;
         if (rc) return rc;
     }
-    json_t *obj = kobj_marked(c->address, c->run_id, json_object_get(desired, "manifest"));
-    if (moved) {
+    json_t *obj = applied_object(c, desired);
+    if (moved && patching(desired)) {
+        rc = patch_target(c, &now, &live);
+        json_decref(live);
+        live = NULL;
+        if (!rc) rc = kobj_apply(c, obj, force(desired), &live);
+        if (!rc) rc = patch_release(c, &was, kobj_str(outputs, "uid"));
+    } else if (moved) {
         char a[600], b[600], note[1300];
         describe(&was, a, sizeof(a));
         describe(&now, b, sizeof(b));
@@ -171,7 +254,9 @@ static int manifest_delete(struct call *c, const json_t *outputs)
     struct kube_ref ref;
     char buf[1024];
     int rc = stored_ref(c, outputs, &ref, buf, sizeof(buf));
-    return rc ? rc : kobj_delete(c, &ref, kobj_str(outputs, "uid"));
+    if (rc) return rc;
+    const char *uid = kobj_str(outputs, "uid");
+    return patching(outputs) ? patch_release(c, &ref, uid) : kobj_delete(c, &ref, uid);
 }
 
 static int manifest_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx)

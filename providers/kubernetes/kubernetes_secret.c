@@ -17,6 +17,9 @@ static const struct attr secret_schema[] = {
     {"id", T_STRING, ATTR_COMPUTED, "metadata.uid: new for every incarnation"},
     {"uid", T_STRING, ATTR_COMPUTED, "metadata.uid"},
     {"object_ref", T_STRING, ATTR_COMPUTED, "NAMESPACE/NAME: where the object is (the ID `mesh import` takes)"},
+    {"data_sha256", T_STRING, ATTR_COMPUTED | ATTR_RECOMPUTED,
+     "hex SHA-256 of the data mesh applied (sorted keys, each key and value NUL-terminated): a pod annotation "
+     "that rolls a Deployment when the secret changes (istiod and cacerts)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -43,6 +46,9 @@ static json_t *secret_outputs(const json_t *live, const json_t *desired)
     json_t *o = json_object();
     kobj_echo(o, desired, secret_echo);
     kobj_put_ids(o, "kubernetes_secret", live);
+    char hex[65];
+    kobj_data_sha256(json_object_get(desired, "data"), hex);
+    json_object_set_new(o, "data_sha256", json_string(hex));
     return o;
 }
 
@@ -106,6 +112,11 @@ static int secret_read(struct call *c, const json_t *outputs, json_t **current)
     /* the default is diffed only when the user named a type */
     if (type && (strcmp(type, "Opaque") != 0 || kobj_str(outputs, "type"))) json_object_set_new(cur, "type", json_string(type));
     observe_data(cur, outputs, live, import);
+    if (!json_object_get(cur, "data_sha256") && json_object_get(cur, "data")) {  /* imported, or older state */
+        char hex[65];
+        kobj_data_sha256(json_object_get(cur, "data"), hex);
+        json_object_set_new(cur, "data_sha256", json_string(hex));
+    }
     kobj_observe_meta(cur, outputs, live, import);
     kobj_put_ids(cur, "kubernetes_secret", live);
     json_decref(live);

@@ -21,6 +21,8 @@ static const struct attr token_schema[] = {
     {"object_ref", T_STRING, ATTR_COMPUTED, "NAMESPACE/NAME: where the object is (the ID `mesh import` takes)"},
     {"token", T_STRING, ATTR_COMPUTED | ATTR_SENSITIVE, "the bearer token the token controller wrote"},
     {"ca_crt", T_STRING, ATTR_COMPUTED, "the cluster's CA certificate (PEM) from the Secret's ca.crt"},
+    {"ca_data", T_STRING, ATTR_COMPUTED,
+     "the Secret's ca.crt as it holds it (base64 of the PEM): a kubeconfig's certificate-authority-data"},
     {NULL, 0, 0, NULL},
 };
 
@@ -50,6 +52,8 @@ static json_t *token_outputs(const json_t *live, const json_t *desired)
     json_t *tok = data_value(live, "token"), *ca = data_value(live, "ca.crt");
     if (tok) json_object_set_new(o, "token", tok);
     if (ca) json_object_set_new(o, "ca_crt", ca);
+    const char *b64 = kobj_str(json_object_get(live, "data"), "ca.crt");
+    if (b64 && *b64) json_object_set_new(o, "ca_data", json_string(b64));
     return o;
 }
 

@@ -1,10 +1,13 @@
 /* meta.c: the pure half of objects.h: mesh's markers merged into an object's metadata, which
  * labels and annotations are the user's, secret data to and from base64 (base64.c), import IDs. No I/O,
  * so the unit tests cover all of it. */
+#include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/wipe.h"
+#include "base/xalloc.h"
 #include "kubernetes/base64.h"
 #include "kubernetes/objects.h"
 
@@ -238,4 +241,33 @@ void kobj_import_id(const char *type, const struct kube_ref *ref, char *buf, siz
              manifest ? "/" : "", nsd ? ref->ns : "", nsd ? "/" : "");
     size_t len = strlen(buf);
     if (len < n) snprintf(buf + len, n - len, "%s", ref->name ? ref->name : "");
+}
+
+/* Sorted keys, each key and value followed by a NUL (neither holds one: JSON text), so that
+ * {"ab": "c"} and {"a": "bc"} differ. */
+static int key_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+void kobj_data_sha256(const json_t *data, char hex[65])
+{
+    size_t n = json_object_size(data), i = 0;
+    const char **keys = xcalloc(n + 1, sizeof(*keys));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)data, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), key_cmp);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (i = 0; i < n; i++) {
+        const json_t *val = json_object_get(data, keys[i]);
+        const char *s = json_is_string(val) ? json_string_value(val) : "";
+        EVP_DigestUpdate(ctx, keys[i], strlen(keys[i]) + 1);
+        EVP_DigestUpdate(ctx, s, (json_is_string(val) ? json_string_length(val) : 0) + 1);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    free(keys);
+    for (unsigned int j = 0; j < len && j < 32; j++) snprintf(hex + 2 * j, 3, "%02x", md[j]);
+    hex[64] = 0;
 }

@@ -52,6 +52,9 @@ json_t *kobj_encode_data(const json_t *data, const char **bad);
 /* The decoded values (a value that is not valid UTF-8 text becomes "(binary data, N bytes)").
  * NULL when a value is not valid base64. */
 json_t *kobj_decode_data(const json_t *data);
+/* The hex SHA-256 of secret data (plain text values), over its keys in sorted order, each key
+ * and value followed by a NUL: the same data gives the same hash whatever its order. */
+void kobj_data_sha256(const json_t *data, char hex[65]);
 /* One base64 value decoded as a string (same rules); NULL when not base64. */
 json_t *kobj_decode_value(const char *b64);
 /* Where an imported object lives: an import ID "NAME" or "NAMESPACE/NAME". 0, or -1 when the ID

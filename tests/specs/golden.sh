@@ -27,9 +27,10 @@ yes '# a line of filler to push this spec over the size limit, 64 bytes' | head 
 # A 100 KB variable used 700 times: 70 MB of values from a 120 KB file, past the 64 MiB budget.
 { printf 'vars:\n  big: {default: "'; head -c 100000 /dev/zero | tr '\0' x; printf '"}\nresources:\n  null_resource.a:\n    triggers:\n'
   seq -f '      k%.0f: "${var.big}"' 700; } >"$tmp/var_bomb.yaml"
-# 64 clusters (9,487 resources with pki, network, their EKS parts and connections) and 90,514 raw resources: one over 100,000.
+# 64 clusters (9,551 resources with pki, network, their EKS parts, connections and load balancer controller
+# releases) and 90,450 raw resources: one over 100,000.
 { printf 'mesh:\n  name: big\npki:\nnetwork:\nclusters:\n'; seq -f '  c%.0f: {}' 64
-  echo 'resources:'; seq -f '  null_resource.r%.0f: {}' 90514; } >"$tmp/too_many_resources.yaml"
+  echo 'resources:'; seq -f '  null_resource.r%.0f: {}' 90450; } >"$tmp/too_many_resources.yaml"
 
 now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 result() {  # result OK NAME [DETAIL]

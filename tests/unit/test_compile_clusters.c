@@ -17,7 +17,8 @@
 #include "spec/spec_int.h"
 #include "spec_load.h"
 
-/* The AWS part of specs/reference.yaml (its mesh:, network: and clusters: sections). */
+/* The AWS part of specs/reference.yaml (its mesh:, network: and clusters: sections; the
+ * controller's chart from its public repository). */
 static const char reference[] =
     "mesh:\n"
     "  name: istio-multi-primary\n"
@@ -34,13 +35,13 @@ static const char reference[] =
     "    version: \"1.31\"\n"
     "    node_groups:\n"
     "      default: {instance_types: [m5.large], min_size: 1, max_size: 3, desired_size: 2}\n"
-    "    load_balancer_controller: {chart: ./charts/aws-load-balancer-controller}\n"
+    "    load_balancer_controller: {version: 1.11.0}\n"
     "  cluster-2:\n"
     "    ip_family: ipv6\n"
     "    version: \"1.31\"\n"
     "    node_groups:\n"
     "      default: {instance_types: [m5.large], min_size: 1, max_size: 3, desired_size: 2}\n"
-    "    load_balancer_controller: {chart: ./charts/aws-load-balancer-controller}\n";
+    "    load_balancer_controller: {version: 1.11.0}\n";
 
 static const struct spec_resource *res(const struct spec *s, const char *address)
 {
@@ -90,7 +91,8 @@ static void test_reference_addresses_and_edges(void **state)
         "aws_iam_openid_connect_provider.%s", "aws_iam_policy.%s.lbc", "aws_iam_role.%s.lbc",
         "aws_launch_template.%s.default", "aws_eks_node_group.%s.default", "aws_eks_addon.%s.vpc-cni",
         "aws_eks_addon.%s.coredns", "aws_eks_addon.%s.kube-proxy", "aws_security_group_rule.%s.webhook",
-        "aws_security_group_rule.%s.xds", "kubernetes_connection.%s", NULL};
+        "aws_security_group_rule.%s.xds", "kubernetes_connection.%s", "helm_release.%s.aws-load-balancer-controller",
+        NULL};
     char a[200];
     size_t made = 0;
     for (int c = 1; c <= 2; c++)

@@ -372,10 +372,37 @@ static void test_checks(void **state)
     assert_true(ns->provider == &kubernetes_provider && man->timeout_delete == 600);
 }
 
+/* data_sha256: order-independent, key/value boundaries count, one value changes it. */
+static void test_data_sha256(void **state)
+{
+    (void)state;
+    char a[65], b[65], c[65], d[65], e[65];
+    json_t *x = json_pack("{s:s, s:s}", "ca-cert.pem", "A", "root-cert.pem", "R");
+    json_t *y = json_pack("{s:s, s:s}", "root-cert.pem", "R", "ca-cert.pem", "A");
+    kobj_data_sha256(x, a);
+    kobj_data_sha256(y, b);
+    assert_string_equal(a, b);
+    assert_int_equal(strlen(a), 64);
+    json_object_set_new(y, "root-cert.pem", json_string("R2"));
+    kobj_data_sha256(y, c);
+    assert_string_not_equal(a, c);
+    json_t *p = json_pack("{s:s}", "ab", "c"), *q = json_pack("{s:s}", "a", "bc");
+    kobj_data_sha256(p, d);
+    kobj_data_sha256(q, e);
+    assert_string_not_equal(d, e);
+    /* printf 'a\0bc\0' | sha256sum */
+    assert_string_equal(e, "aa795aa4bbb6117911ef062e271bcb05ccfd58ea439da7d46a44e3a3fcefa790");
+    json_decref(x);
+    json_decref(y);
+    json_decref(p);
+    json_decref(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metadata_merges_markers),
+        cmocka_unit_test(test_data_sha256),
         cmocka_unit_test(test_marked_manifest_keeps_the_users_fields),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_user_map),

@@ -264,18 +264,22 @@ static void test_high_level_sections(void **state)
                           &dl);
     assert_non_null(s);
     /* pki: root key + CA, c1 key + intermediate (4); network: from compile_network.c; clusters:
-     * c1's EKS parts from compile_clusters.c (test_compile_clusters.c checks them) */
-    size_t pki = 0, net = 0, cl = 0;
+     * c1's EKS parts from compile_clusters.c (test_compile_clusters.c checks them); istio: the
+     * namespace, cacerts, base, istiod, the gateway and the reader token of c1, no remote secret
+     * with one cluster (test_compile_istio.c checks them) */
+    size_t pki = 0, net = 0, cl = 0, istio = 0;
     for (size_t i = 0; i < s->resources.len; i++) {
         const struct spec_resource *r = s->resources.items[i];
         if (strcmp(r->origin, "pki") == 0) pki++;
         else if (strcmp(r->origin, "network") == 0) net++;
         else if (strcmp(r->origin, "clusters") == 0) cl++;
+        else if (strcmp(r->origin, "istio") == 0) istio++;
     }
     assert_int_equal(pki, 4);
     assert_true(net > 0);
     assert_true(cl > 0);
-    assert_int_equal(pki + net + cl, s->resources.len);
+    assert_int_equal(istio, 6);
+    assert_int_equal(pki + net + cl + istio, s->resources.len);
     assert_non_null(spec_find(s, "aws_vpc.main"));
     assert_non_null(spec_find(s, "aws_eks_cluster.c1"));
     const struct node *v = node_get(node_get(node_get(s->root, "clusters"), "c1"), "version");
