@@ -7,6 +7,12 @@ MESH=${MESH_BIN:-$T_TESTS/../mesh}
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 GEN="$PY $T_TESTS/lib/genspec.py"
+# helm as mesh finds it (docs/helm.md): MESH_HELM, else bin/helm of the checkout (`make deps`),
+# else PATH. The suites run a copy of mesh from a temporary folder, beside which no bin/ is.
+if [ -z "${MESH_HELM:-}" ] && [ -x "$T_TESTS/../bin/helm" ]; then
+    MESH_HELM="$(cd "$T_TESTS/.." && pwd)/bin/helm"
+    export MESH_HELM
+fi
 T_FAILED=0
 T_PASSED=0
 
