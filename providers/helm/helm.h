@@ -98,7 +98,8 @@ struct helm_session {
 /* Finds helm (MESH_HELM, <dir of mesh>/bin/helm, PATH) into a malloc'd path. */
 int helm_find(char **path, struct mesh_err *e);
 int helm_session_open(struct call *c, struct helm_session *s, struct mesh_err *e);
-/* Writes values (a map; NULL: none) to the 0600 values file; *path gets it or NULL. */
+/* Writes values (a map; NULL: none) to the 0600 values file (replacing an earlier one of this
+ * session); *path gets it or NULL. */
 int helm_session_values(struct helm_session *s, const json_t *values, const char **path, struct mesh_err *e);
 /* Runs helm with argv (a vec of char *, argv[0] "helm"); *out (may be NULL) gets stdout. A
  * failure's message names the command (its first two words) and helm's stderr. */
