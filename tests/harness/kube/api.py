@@ -179,6 +179,12 @@ class Api:
             spec.setdefault("progressDeadlineSeconds", 600)
         elif kind.kind in ("ReplicaSet", "StatefulSet") and spec is not None:
             spec.setdefault("replicas", 1)
+        elif kind.kind == "Job" and spec is not None:
+            for k, v in (("backoffLimit", 6), ("completions", 1), ("parallelism", 1), ("suspend", False),
+                         ("completionMode", "NonIndexed"), ("manualSelector", False)):
+                spec.setdefault(k, v)
+            if old:  # the selector and the template's controller labels are immutable, kept
+                job_selector(obj, old)
         elif kind.kind == "CustomResourceDefinition":
             self._check_crd(obj)
 
@@ -234,6 +240,8 @@ class Api:
         if kind.status and kind.kind not in ("Namespace", "Service"):
             obj.pop("status", None)
         obj["apiVersion"], obj["kind"] = kind.api_version, kind.kind
+        if kind.kind == "Job":
+            job_selector(obj, None)
 
     def _commit(self, kind, entry, etype, dry_run):
         if dry_run:
@@ -439,6 +447,24 @@ class Api:
         entry["obj"]["status"] = status
         self.store.save(kind, entry, "MODIFIED")
         return True
+
+
+JOB_LABELS = ("batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name")
+
+
+def job_selector(obj, old):
+    """A Job's selector (its controller-uid) and its pod template's labels, as the real server sets
+    them on create (old None) and keeps them on update."""
+    md, spec = obj["metadata"], obj.setdefault("spec", {})
+    if old:
+        spec["selector"] = copy.deepcopy((old.get("spec") or {}).get("selector"))
+        olabels = (((old.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        labels = {k: v for k, v in olabels.items() if k in JOB_LABELS}
+    else:
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": md["uid"]}}
+        labels = dict(zip(JOB_LABELS, (md["uid"], md["name"], md["uid"], md["name"])))
+    tmd = spec.setdefault("template", {}).setdefault("metadata", {})
+    tmd["labels"] = dict(tmd.get("labels") or {}, **labels)
 
 
 def template_hash(template):

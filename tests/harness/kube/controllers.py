@@ -1,6 +1,7 @@
 """controllers.py: what kube-controller-manager would do, as far as clients wait for it (stdlib only).
 
-One background thread, a pass every 0.1 s under the store's lock:
+One background thread, a pass every 0.1 s under the store's lock (and one after every write, before
+the reply: fake_kube.py):
   - namespaces: a ServiceAccount "default" and a ConfigMap "kube-root-ca.crt" (the CA) in each
     active one; a terminating one (deleted, spec
     finalizer "kubernetes") has its content deleted 0.5 s after its deletion began, loses the
@@ -12,8 +13,13 @@ One background thread, a pass every 0.1 s under the store's lock:
     after it was first seen; if the account does not exist it stays empty;
   - Deployments: a ReplicaSet per pod template (name-hash, owned, pod-template-hash label), older
     ones scaled to 0, and a status with every replica ready and the Available and Progressing
-    conditions; ReplicaSets, StatefulSets, DaemonSets, Jobs and Pods: ready / complete / Running;
-  - Services of type LoadBalancer: status.loadBalancer.ingress [{hostname: NAME-NS.elb.fake}];
+    conditions; ReplicaSets, StatefulSets, DaemonSets: ready; their Pods and Jobs' (pods.py);
+    Jobs: active, then Complete once their Pod has Succeeded (its log computed by traffic.py);
+  - Services of type LoadBalancer, while the Deployment kube-system/aws-load-balancer-controller
+    exists (the controller makes the NLBs, not Kubernetes): status.loadBalancer.ingress
+    [{hostname: NAME-NS.elb.fake}] and the controller's finalizer service.k8s.aws/resources, which
+    it removes from a deleted Service. Without the controller: no ingress, and a deleted Service
+    that has the finalizer stays Terminating (as on EKS when the controller went first);
   - CRDs: NamesAccepted and Established, acceptedNames, storedVersions.
 """
 import base64
@@ -24,9 +30,13 @@ import threading
 import time
 
 from api import ApiError, template_hash
+from pods import Pods, controller_uid
 from store import now_ts
+from traffic import Traffic
 
 MANAGER = "kube-controller-manager"
+LBC = ("kube-system", "aws-load-balancer-controller")
+LB_FINALIZER = "service.k8s.aws/resources"
 
 
 def conditions(old_status, want):
@@ -49,19 +59,28 @@ class Controllers:
     def __init__(self, api, name):
         self.api, self.store, self.name = api, api.store, name
         self.first_seen = {}  # uid -> monotonic time (token secrets)
-        self.pod_ip = 10
+        self.pods = Pods(api)
+        self.traffic = Traffic(api, self.pods, name)
+        self.pods.on_job_pod = self.traffic.enqueue
 
     def start(self):
+        self.traffic.start()
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self):
         while True:
-            try:
-                with self.store.lock:
-                    self.once()
-            except Exception as e:  # a bug here must not stop the cluster; it shows in the log
-                print("[%s] controller error: %r" % (self.name, e), file=sys.stderr, flush=True)
+            self.reconcile()
             time.sleep(0.1)
+
+    def reconcile(self):
+        """One pass now. The server also calls it after every write, before answering: a client that
+        checks at once (helm --wait polls every 2 s, first right after its writes) sees what the
+        controllers made of it, as on a real cluster a moment later."""
+        try:
+            with self.store.lock:
+                self.once()
+        except Exception as e:  # a bug here must not stop the cluster; it shows in the log
+            print("[%s] controller error: %r" % (self.name, e), file=sys.stderr, flush=True)
 
     def k(self, group, version, plural):
         return self.store.kind(group, version, plural)
@@ -71,6 +90,8 @@ class Controllers:
         self.token_secrets()
         self.deployments()
         self.workloads()
+        self.pods.once()
+        self.jobs()
         self.services()
         self.crds()
 
@@ -232,36 +253,52 @@ class Controllers:
                 "observedGeneration": e["obj"]["metadata"].get("generation", 1), "currentNumberScheduled": 1,
                 "desiredNumberScheduled": 1, "numberAvailable": 1, "numberMisscheduled": 0, "numberReady": 1,
                 "updatedNumberScheduled": 1})
-        for e in list(self.store.entries(self.k("batch", "v1", "jobs"))):
+
+    def jobs(self):
+        """Active while the Job's Pod runs; succeeded and Complete once it has."""
+        jk, pk = self.k("batch", "v1", "jobs"), self.k("", "v1", "pods")
+        by_owner = {}
+        for p in self.store.entries(pk):
+            by_owner.setdefault(controller_uid(p["obj"]), []).append(p)
+        for e in list(self.store.entries(jk)):
             old = e["obj"].get("status") or {}
-            if old.get("succeeded"):
-                continue
-            self.api.save_status(self.k("batch", "v1", "jobs"), e, {
-                "succeeded": 1, "startTime": now_ts(), "completionTime": now_ts(),
-                "conditions": conditions(old, [("Complete", "True", "", "")])})
-        pk = self.k("", "v1", "pods")
-        for e in list(self.store.entries(pk)):
-            if (e["obj"].get("status") or {}).get("phase") == "Running":
-                continue
-            self.pod_ip += 1
-            containers = (e["obj"].get("spec") or {}).get("containers") or []
-            self.api.save_status(pk, e, {
-                "phase": "Running", "podIP": "10.244.%d.%d" % (self.pod_ip // 250, self.pod_ip % 250 + 1),
-                "hostIP": "10.0.0.1", "startTime": now_ts(),
-                "conditions": conditions(None, [(t, "True", "", "") for t in
-                                                ("Initialized", "Ready", "ContainersReady", "PodScheduled")]),
-                "containerStatuses": [{"name": c.get("name"), "ready": True, "started": True, "restartCount": 0,
-                                       "image": c.get("image"), "imageID": "",
-                                       "state": {"running": {"startedAt": now_ts()}}} for c in containers]})
+            mine = by_owner.get(e["obj"]["metadata"]["uid"], [])
+            done = [p for p in mine if (p["obj"].get("status") or {}).get("phase") == "Succeeded"]
+            st = {"startTime": old.get("startTime") or now_ts(), "uncountedTerminatedPods": {}, "ready": 0}
+            if done or old.get("succeeded"):
+                msg = "Reached expected number of succeeded pods"
+                st.update(succeeded=1, completionTime=old.get("completionTime") or now_ts(),
+                          conditions=conditions(old, [("SuccessCriteriaMet", "True", "CompletionsReached", msg),
+                                                      ("Complete", "True", "CompletionsReached", msg)]))
+            else:
+                st["active"] = len(mine)
+            self.api.save_status(jk, e, st)
 
     def services(self):
         sk = self.k("", "v1", "services")
+        lbc = self.store.get(self.k("apps", "v1", "deployments"), *LBC)
+        lbc = lbc and not lbc["obj"]["metadata"].get("deletionTimestamp")
         for e in list(self.store.entries(sk)):
             md = e["obj"]["metadata"]
+            is_lb = (e["obj"].get("spec") or {}).get("type") == "LoadBalancer"
+            fins = md.get("finalizers") or []
+            if lbc and is_lb and not md.get("deletionTimestamp") and LB_FINALIZER not in fins:
+                md["finalizers"] = fins + [LB_FINALIZER]
+                self.store.save(sk, e, "MODIFIED")
+            elif lbc and md.get("deletionTimestamp") and LB_FINALIZER in fins:  # the NLB is deleted
+                obj = copy.deepcopy(e["obj"])
+                obj["metadata"]["finalizers"] = [f for f in fins if f != LB_FINALIZER]
+                try:
+                    self.api.replace(sk, md["namespace"], md["name"], obj, "aws-load-balancer-controller")
+                except ApiError:
+                    pass
+                continue
             lb = {}
-            if (e["obj"].get("spec") or {}).get("type") == "LoadBalancer":
+            if is_lb and lbc:
                 lb = {"ingress": [{"hostname": "%s-%s.elb.fake" % (md["name"], md["namespace"])}]}
-            self.api.save_status(sk, e, dict(e["obj"].get("status") or {}, loadBalancer=lb))
+            e = self.store.get(sk, md["namespace"], md["name"])
+            if e:
+                self.api.save_status(sk, e, dict(e["obj"].get("status") or {}, loadBalancer=lb))
 
     def crds(self):
         ck = self.k("apiextensions.k8s.io", "v1", "customresourcedefinitions")

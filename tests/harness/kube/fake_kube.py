@@ -7,13 +7,14 @@ bearer tokens and client certificates (auth.py), serves discovery and OpenAPI (d
 generic CRUD, PATCH of every kind and server-side apply with field managers and conflicts
 (api.py, patch.py, ssa.py) for the kinds in store.py plus those CRDs add, watches, and a
 controller thread (controllers.py): default ServiceAccounts, service-account tokens, Deployment
-rollouts, Service IPs and load balancers, CRD conditions, namespace termination.
+rollouts, Pods of workloads (pods.py), Jobs and their curl replies (traffic.py), Service IPs and
+load balancers (only with an aws-load-balancer-controller), CRD conditions, namespace termination.
 Every authenticated user may do everything (no RBAC); request bodies are not validated against
 schemas (fieldValidation=Strict is accepted and ignored).
 
 Usage: fake_kube.py --dir D [--port-file F] [--port N] [--name NAME]
                     [--token T[:USER]]... [--token-file F] [--client-ca] [--sts-url URL]
-                    [--refuse-seconds N]
+                    [--refuse-seconds N] [--eks-node]
   --dir D            its certificates (D/ca.crt, D/server.crt, with --client-ca D/client.crt and
                      D/client.key: CN admin, O system:masters) made once and kept across restarts,
                      and D/objects.json: the objects it held when stopped (SIGTERM), as GET
@@ -23,6 +24,12 @@ Usage: fake_kube.py --dir D [--port-file F] [--port N] [--name NAME]
   --sts-url URL      where EKS tokens (k8s-aws-v1.) are checked: the AWS harness proxy
   --refuse-seconds N the port is bound (and in the port file) at once, but listened on only after
                      N seconds: until then a client gets "connection refused"
+  --eks-node         seed kube-system/aws-node as EKS has it: a DaemonSet (applied by manager "eks")
+                     with the aws-vpc-cni-init init container and its env, and its ServiceAccount
+Namespaces default, kube-system, kube-public and kube-node-lease exist from the start, with uids
+that depend only on --name (stable across restarts). Workloads get Pods (pods.py); GET
+/api/v1/namespaces/NS/pods/NAME/log is a Pod's log: for a Job's Pod that calls curl, the replies
+traffic.py computes (endpoints in this cluster and, through remote secrets, in others).
 Protobuf: kubectl's and helm's typed clients send application/vnd.kubernetes.protobuf bodies for a
 few core kinds (kubectl create namespace/secret/configmap/serviceaccount, DeleteOptions...); pb.py
 decodes those (Namespace, Secret, ConfigMap, ServiceAccount, Service, DeleteOptions, SelfSubjectReview,
@@ -45,6 +52,7 @@ Each request is logged to stderr: name, method, path, status, user (never a toke
 import argparse
 import base64
 import calendar
+import copy
 import json
 import os
 import re
@@ -59,6 +67,7 @@ import threading
 import time
 import traceback
 import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
@@ -86,6 +95,7 @@ class Handler(BaseHTTPRequestHandler):
     api = None
     store = None
     auth = None
+    controllers = None
     name = "fake"
     addr = ""
 
@@ -94,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- replies ----
     def send_json(self, code, obj, extra=()):
+        if getattr(self, "_writes", False) and 200 <= code < 300 and self.controllers:
+            self.controllers.reconcile()
         body = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -127,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- entry ----
     def _handle(self):
-        self._status, self._user, self._groups = 0, None, []
+        self._status, self._user, self._groups, self._writes = 0, None, [], False
         try:
             self._dispatch()
         except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
@@ -205,6 +217,7 @@ class Handler(BaseHTTPRequestHandler):
             elif parts[0] == "apis" and len(parts) == 3:
                 doc = discovery.openapi_gv(self.store, parts[1], parts[2])
             return self.send_json(200, doc) if doc else self.send_status(404, "not found")
+        self._writes = self.command in ("POST", "PUT", "PATCH", "DELETE") and not q.get("dryRun")
         return self._resource(path, q, raw, ctype)
 
     # ---- faults and control ----
@@ -319,8 +332,11 @@ class Handler(BaseHTTPRequestHandler):
         kind, ns, name, sub, watch = r
         if kind.namespaced is False and ns:
             return self.send_status(404, "the server could not find the requested resource")
-        if sub and sub not in ("status", "finalize", "scale", "token"):
+        if sub and sub not in ("status", "finalize", "scale", "token") and (sub, kind.kind) != ("log", "Pod"):
             return self.send_status(404, "the server could not find the requested resource")
+        if sub == "log":
+            return self._pod_log(ns, name, q) if self.command in ("GET", "HEAD") else self.send_status(
+                405, "the server does not allow this method on the requested resource")
         m = self.command
         manager = q.get("fieldManager") or (self.headers.get("User-Agent") or "unknown").split("/")[0].split(" ")[0]
         dry = bool(q.get("dryRun"))
@@ -380,6 +396,28 @@ class Handler(BaseHTTPRequestHandler):
                     pass
             return self.send_json(200, lst)
         return self.send_status(405, "the server does not allow this method on the requested resource")
+
+    def _pod_log(self, ns, name, q):
+        """The pod's log: a Job pod's computed by traffic.py, others' empty."""
+        pod = self.api.get(self.store.kind("", "v1", "pods"), ns, name)
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        if q.get("container") and q["container"] not in names:
+            return self.send_status(400, "container %s is not valid for pod %s" % (q["container"], name))
+        if (pod.get("status") or {}).get("phase") in (None, "Pending"):  # as the kubelet: nothing to read yet
+            return self.send_status(400, 'container "%s" in pod "%s" is waiting to start: ContainerCreating'
+                                    % (q.get("container") or (names or [""])[0], name))
+        text = self.controllers.traffic.log_of(ns, name)
+        if q.get("tailLines", "").isdigit():
+            lines = text.splitlines(True)
+            text = "".join(lines[len(lines) - int(q["tailLines"]):]) if int(q["tailLines"]) < len(lines) else text
+        body = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._status = 200
 
     def _parse(self, raw, ctype):
         try:
@@ -580,10 +618,52 @@ def dump_objects(api):
     return out
 
 
-def seed(api):
+# kube-system/aws-node as an EKS cluster has it (the VPC CNI add-on, applied by EKS as manager "eks"):
+# its aws-vpc-cni-init init container's env is what the reference's `kubectl patch` changes.
+AWS_NODE = {
+    "apiVersion": "apps/v1", "kind": "DaemonSet",
+    "metadata": {"name": "aws-node", "namespace": "kube-system",
+                 "labels": {"app.kubernetes.io/name": "aws-node", "k8s-app": "aws-node",
+                            "app.kubernetes.io/instance": "aws-vpc-cni", "app.kubernetes.io/version": "v1.19.0"}},
+    "spec": {"selector": {"matchLabels": {"k8s-app": "aws-node"}},
+             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
+             "template": {"metadata": {"labels": {"app.kubernetes.io/name": "aws-node", "k8s-app": "aws-node",
+                                                  "app.kubernetes.io/instance": "aws-vpc-cni"}},
+                          "spec": {"serviceAccountName": "aws-node", "hostNetwork": True,
+                                   "priorityClassName": "system-node-critical",
+                                   "initContainers": [{
+                                       "name": "aws-vpc-cni-init",
+                                       "image": "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:"
+                                                "v1.19.0-eksbuild.1",
+                                       "env": [{"name": "DISABLE_TCP_EARLY_DEMUX", "value": "false"},
+                                               {"name": "ENABLE_IPv6", "value": "false"}],
+                                       "securityContext": {"privileged": True}}],
+                                   "containers": [{
+                                       "name": "aws-node",
+                                       "image": "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:"
+                                                "v1.19.0-eksbuild.1",
+                                       "ports": [{"containerPort": 61678, "name": "metrics", "protocol": "TCP"}],
+                                       "env": [{"name": "ADDITIONAL_ENI_TAGS", "value": "{}"},
+                                               {"name": "AWS_VPC_K8S_CNI_LOGLEVEL", "value": "DEBUG"},
+                                               {"name": "ENABLE_IPv4", "value": "true"},
+                                               {"name": "ENABLE_IPv6", "value": "false"},
+                                               {"name": "ENABLE_PREFIX_DELEGATION", "value": "false"},
+                                               {"name": "VPC_ID", "value": "vpc-fake"}]}]}}}}
+
+
+def seed(api, name, eks_node=False):
     nsk = api.store.kind("", "v1", "namespaces")
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         api.create(nsk, None, {"metadata": {"name": ns}}, "kube-apiserver")
+        # Stable uids: Istio and others take kube-system's uid for the cluster's identity; the same
+        # fake (name) keeps it across restarts, two fakes differ.
+        api.store.get(nsk, None, ns)["obj"]["metadata"]["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                               "fake-kube:%s:%s" % (name, ns)))
+    if eks_node:
+        sak = api.store.kind("", "v1", "serviceaccounts")
+        api.create(sak, "kube-system", {"metadata": {"name": "aws-node"}}, "eks")
+        api.patch(api.store.kind("apps", "v1", "daemonsets"), "kube-system", "aws-node", "apply",
+                  copy.deepcopy(AWS_NODE), "eks", True)
     api.create(api.store.kind("", "v1", "services"), "default", {
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 6443}], "clusterIP": "10.96.0.1"}},
@@ -615,6 +695,7 @@ def main():
     ap.add_argument("--client-ca", action="store_true")
     ap.add_argument("--sts-url")
     ap.add_argument("--refuse-seconds", type=float, default=0)
+    ap.add_argument("--eks-node", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     authlib.certs(a.dir, a.name, a.client_ca)
@@ -625,8 +706,9 @@ def main():
     auth = authlib.Auth(load_tokens(a), a.sts_url, a.name)
     api = Api(store, auth, ca_pem)
     auth.secret_lookup = api.secret_token
-    seed(api)
-    Controllers(api, a.name).start()
+    seed(api, a.name, a.eks_node)
+    controllers = Controllers(api, a.name)
+    controllers.start()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(a.dir, "server.crt"), os.path.join(a.dir, "server.key"))
@@ -660,6 +742,7 @@ def main():
     srv.server_bind()
     port = srv.server_address[1]
     Handler.api, Handler.store, Handler.auth, Handler.name = api, store, auth, a.name
+    Handler.controllers = controllers
     Handler.addr = "127.0.0.1:%d" % port
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:

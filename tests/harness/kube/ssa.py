@@ -1,10 +1,12 @@
 """ssa.py: field ownership and server-side apply, simplified (Python standard library only).
 
 A field is a leaf path of an object: a tuple of map keys down to a scalar, a list or an empty map.
-A list whose items are maps with unique names (containers, env, volumes, named ports) is merged
-item by item: its items are path elements ("k", NAME), shown as [name="NAME"] and in FieldsV1 as
-k:{"name":"NAME"}, and dropping an item's name drops the item. Other lists are atomic: owned and
-compared whole (the real server also keys some lists by other fields, e.g. ports by port). Left out:
+A list whose items are maps with unique merge keys is merged item by item, as the real server does
+with its merge keys: containers, initContainers, env, volumes... by name, a container's ports by
+containerPort (list_key). Its items are path elements ("k", KEY, VALUE), shown as [name="NAME"] or
+[containerPort=80] and in FieldsV1 as k:{"name":"NAME"}; dropping an item's key drops the item.
+Other lists are atomic: owned and compared whole (the real server keys container ports by
+containerPort and protocol, Service ports by port and protocol; here: by containerPort, by name). Left out:
 apiVersion, kind, status when the kind has a status subresource, and the server's own metadata
 (name, namespace, uid, resourceVersion, generation, creationTimestamp, managedFields...).
 
@@ -43,9 +45,10 @@ def leaf_paths(obj, skip_status):
         if isinstance(v, dict) and v:
             for k, sub in v.items():
                 walk(sub, prefix + (k,))
-        elif keyed(v):
+        elif list_key(prefix[-1] if prefix else None, v):
+            key = list_key(prefix[-1], v)
             for item in v:
-                walk(item, prefix + (("k", item["name"]),))
+                walk(item, prefix + (("k", key, item[key]),))
         else:
             out[prefix] = v
     for k, v in (obj or {}).items():
@@ -60,22 +63,29 @@ def leaf_paths(obj, skip_status):
     return out
 
 
-def keyed(v):
-    """A list merged item by item, keyed by name: every item a map with a unique string name."""
-    if not isinstance(v, list) or not v or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in v):
-        return False
-    return len({i["name"] for i in v}) == len(v)
+def list_key(field, v):
+    """The key list v (the value of field `field`) merges by, or None: it is atomic. A container's
+    ports by containerPort; other lists of maps by name; the key's values must be unique."""
+    if not isinstance(v, list) or not v or not all(isinstance(i, dict) for i in v):
+        return None
+    if field == "ports" and all(isinstance(i.get("containerPort"), int) for i in v):
+        key = "containerPort"
+    elif all(isinstance(i.get("name"), str) for i in v):
+        key = "name"
+    else:
+        return None
+    return key if len({i[key] for i in v}) == len(v) else None
 
 
 def field_str(path):
-    return "".join('[name="%s"]' % p[1] if isinstance(p, tuple) else "." + p for p in path)
+    return "".join("[%s=%s]" % (p[1], json.dumps(p[2])) if isinstance(p, tuple) else "." + p for p in path)
 
 
 def _child(cur, p):
     if isinstance(p, tuple):
         if not isinstance(cur, list):
             return MISSING
-        return next((i for i in cur if isinstance(i, dict) and i.get("name") == p[1]), MISSING)
+        return next((i for i in cur if isinstance(i, dict) and i.get(p[1]) == p[2]), MISSING)
     if not isinstance(cur, dict) or p not in cur:
         return MISSING
     return cur[p]
@@ -98,7 +108,7 @@ def set_path(obj, path, value):
         if not isinstance(child, want):
             child = [] if want is list else {}
             if isinstance(p, tuple):
-                child = {"name": p[1]} if want is dict else child
+                child = {p[1]: p[2]} if want is dict else child
                 cur.append(child)
             else:
                 cur[p] = child
@@ -107,8 +117,8 @@ def set_path(obj, path, value):
 
 
 def _item_key(path):
-    """The path of a keyed list item whose name leaf this is, else None."""
-    return path[:-1] if len(path) >= 2 and path[-1] == "name" and isinstance(path[-2], tuple) else None
+    """The path of a keyed list item whose key leaf this is, else None."""
+    return path[:-1] if len(path) >= 2 and isinstance(path[-2], tuple) and path[-1] == path[-2][1] else None
 
 
 def del_path(obj, path):
@@ -116,7 +126,7 @@ def del_path(obj, path):
     if item:  # an item's key goes: the item goes
         lst = get_path(obj, item[:-1])
         if isinstance(lst, list):
-            lst[:] = [i for i in lst if not (isinstance(i, dict) and i.get("name") == item[-1][1])]
+            lst[:] = [i for i in lst if not (isinstance(i, dict) and i.get(item[-1][1]) == item[-1][2])]
         return
     parent = get_path(obj, path[:-1])
     if isinstance(parent, dict):
@@ -212,7 +222,7 @@ def fields_v1(paths):
     for p in sorted(paths, key=field_str):
         cur = out
         for part in p:
-            key = "k:" + json.dumps({"name": part[1]}, separators=(",", ":")) if isinstance(part, tuple) else "f:" + part
+            key = "k:" + json.dumps({part[1]: part[2]}, separators=(",", ":")) if isinstance(part, tuple) else "f:" + part
             cur = cur.setdefault(key, {})
     return out
 
