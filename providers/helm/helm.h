@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "base/strbuf.h"
 #include "base/vec.h"
@@ -112,6 +113,9 @@ void helm_session_close(struct helm_session *s);
 /* ---- broker.c: the credential over a unix socket, for `mesh token --broker` ---- */
 struct helm_broker *helm_broker_start(const char *path, struct kube_conn *k, struct mesh_err *e);
 void helm_broker_stop(struct helm_broker *b);
+/* Only processes of this process group (the helm child's, which its exec plugin inherits) are
+ * answered; 0: nobody. */
+void helm_broker_allow(struct helm_broker *b, pid_t pgid);
 /* The ExecCredential JSON text of a credential (exposed for tests); caller wipe_frees it. */
 char *helm_exec_credential(const struct kube_credential *cred);
 

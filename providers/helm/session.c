@@ -218,6 +218,8 @@ int helm_session_values(struct helm_session *s, const json_t *values, const char
     return rc;
 }
 
+static void helm_started(pid_t pid, void *ctx) { helm_broker_allow(ctx, pid); }
+
 static int run(struct helm_session *s, const struct vec *argv, struct strbuf *out, int cleanup, struct mesh_err *e)
 {
     char **args = xcalloc(argv->len + 1, sizeof(char *));
@@ -226,7 +228,8 @@ static int run(struct helm_session *s, const struct vec *argv, struct strbuf *ou
     if (cleanup) deadline = mesh_now_mono() + HELM_CLEANUP + HELM_GRACE;
     struct proc_spec spec = {.path = s->helm, .argv = args, .env = s->env, .cwd = NULL, .deadline = deadline,
                              .cancel = cleanup ? NULL : s->c->cancel, .grace = HELM_GRACE, .out_max = HELM_MAX_OUTPUT,
-                             .err_keep = 8192, .flags = PROC_GUARD};
+                             .err_keep = 8192, .flags = PROC_GUARD, .started = helm_started,
+                             .started_ctx = s->broker};
     struct proc_result r;
     int rc = 0;
     const char *verb = argv->len > 1 ? argv->items[1] : "";
@@ -246,6 +249,7 @@ static int run(struct helm_session *s, const struct vec *argv, struct strbuf *ou
     } else if (out) {
         strbuf_add(out, r.out.buf, r.out.len);
     }
+    helm_broker_allow(s->broker, 0);
     proc_result_release(&r);
     free(args);
     return rc;

@@ -67,11 +67,17 @@ watch_helm() {  # samples until killed: ps arguments, helm's directories and wha
             stat -c '%a %n' "$d" "$d"/* >>modes.log 2>/dev/null
             grep -rlFf token.pat "$d" >>token-files.log 2>/dev/null
             grep -rlFf canary.pat "$d" >>canary-files.log 2>/dev/null
+            # another process of this user that finds the broker's socket gets no credential
+            [ -S "$d/broker.sock" ] && $PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print(s.recv(65536).decode(errors="replace").strip())' "$d/broker.sock" >>broker.log 2>/dev/null
         done
         sleep 0.05
     done
 }
-: >ps.log; : >modes.log; : >token-files.log; : >canary-files.log
+: >ps.log; : >modes.log; : >token-files.log; : >canary-files.log; : >broker.log
 watch_helm &
 WATCH=$!
 expect_rc "apply installs the release" 0 "$MESH" apply -f v1.yaml --auto-approve
@@ -82,6 +88,8 @@ check "helm's private directory is 0700" grep -qE "^700 $TMPDIR/mesh-helm-[^/]*$
 check "its kubeconfig and values file are 0600" \
     sh -c "grep -qE '^600 .*/kubeconfig\$' modes.log && grep -qE '^600 .*/values.json\$' modes.log"
 check "no file of helm's directory holds the token" test ! -s token-files.log
+check "the broker refused a process outside helm's process group" \
+    sh -c "grep -q '^error: refused' broker.log && ! grep -qFf token.pat broker.log && ! grep -q ExecCredential broker.log"
 check "the sensitive value is only in the values file" sh -c "! grep -qv '/values.json\$' canary-files.log"
 check "no process's arguments hold the token or the sensitive value" \
     sh -c "! grep -qFf token.pat ps.log && ! grep -qFf canary.pat ps.log"
