@@ -166,6 +166,7 @@ int proc_run(const struct proc_spec *s, struct proc_result *r)
         return -1;
     }
     if (s->flags & PROC_GUARD) setpgid(pid, pid);  /* either side may win the race; both ask */
+    if (s->started) s->started(pid, s->started_ctx);
     ssize_t n;
     int en = 0;
     while ((n = read(ep[0], &en, sizeof(en))) < 0 && errno == EINTR) {}

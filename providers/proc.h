@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "base/strbuf.h"
 
@@ -28,6 +29,10 @@ struct proc_spec {
     size_t out_max;              /* stdout beyond it: the child is stopped (PROC_TOO_MUCH) */
     size_t err_keep;             /* the last bytes of stderr kept */
     int flags;
+    /* Called in mesh right after the fork (the child's pid: with PROC_GUARD also its process
+     * group); may be NULL. */
+    void (*started)(pid_t pid, void *ctx);
+    void *started_ctx;
 };
 
 struct proc_result {

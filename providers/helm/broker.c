@@ -1,11 +1,14 @@
 /* broker.c: the credential of a connection, handed to helm's exec plugin (`mesh token CLUSTER
  * --broker SOCKET`) over a unix socket in the session's 0700 directory, by a thread of this mesh
- * for as long as the session lasts. A peer of another user is refused (SO_PEERCRED); the reply
- * is an ExecCredential, or "error: ..." (no secret in it). */
+ * for as long as the session lasts. Only a peer of this user in the process group of the helm
+ * that runs now is answered (SO_PEERCRED, then its pgid): another process of the same user that
+ * finds the socket gets "error: refused". The reply is an ExecCredential, or "error: ..." (no
+ * secret in it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "helm/helm.h"
 
 struct helm_broker {
+    atomic_int allowed;   /* the pgid answered; 0: none */
     int fd;
     int stop[2];
     pthread_t thread;
@@ -63,7 +67,9 @@ static void serve(struct helm_broker *b, int fd)
 {
     struct ucred peer;
     socklen_t len = sizeof(peer);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.uid != getuid()) {
+    pid_t allowed = atomic_load(&b->allowed);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.uid != getuid() || allowed <= 0 ||
+        getpgid(peer.pid) != allowed) {
         write_all(fd, "error: refused\n", 15);
         return;
     }
@@ -129,6 +135,11 @@ struct helm_broker *helm_broker_start(const char *path, struct kube_conn *k, str
     if (b->stop[1] >= 0) close(b->stop[1]);
     free(b);
     return NULL;
+}
+
+void helm_broker_allow(struct helm_broker *b, pid_t pgid)
+{
+    if (b) atomic_store(&b->allowed, pgid);
 }
 
 void helm_broker_stop(struct helm_broker *b)

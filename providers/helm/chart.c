@@ -26,7 +26,10 @@ int helm_chart_parse(const char *chart, const char *repository, const char *vers
         return 0;
     }
     if (repository) {
-        if (!has_prefix(repository, "https://") && !has_prefix(repository, "http://") && !has_prefix(repository, "oci://"))
+        if (has_prefix(repository, "oci://"))
+            return mesh_err_set(e, MESH_EINVAL, NULL, "repository: an OCI registry is named in chart itself: "
+                                "chart: %s/%s, without repository", repository, chart);
+        if (!has_prefix(repository, "https://") && !has_prefix(repository, "http://"))
             return mesh_err_set(e, MESH_EINVAL, NULL, "repository: \"%s\" is not a chart repository URL (https://...)",
                                 repository);
         if (strchr(chart, '/') || strstr(chart, ".tgz"))

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "base/strbuf.h"
 #include "base/vec.h"
@@ -98,7 +99,8 @@ struct helm_session {
 /* Finds helm (MESH_HELM, <dir of mesh>/bin/helm, PATH) into a malloc'd path. */
 int helm_find(char **path, struct mesh_err *e);
 int helm_session_open(struct call *c, struct helm_session *s, struct mesh_err *e);
-/* Writes values (a map; NULL: none) to the 0600 values file; *path gets it or NULL. */
+/* Writes values (a map; NULL: none) to the 0600 values file (replacing an earlier one of this
+ * session); *path gets it or NULL. */
 int helm_session_values(struct helm_session *s, const json_t *values, const char **path, struct mesh_err *e);
 /* Runs helm with argv (a vec of char *, argv[0] "helm"); *out (may be NULL) gets stdout. A
  * failure's message names the command (its first two words) and helm's stderr. */
@@ -111,6 +113,9 @@ void helm_session_close(struct helm_session *s);
 /* ---- broker.c: the credential over a unix socket, for `mesh token --broker` ---- */
 struct helm_broker *helm_broker_start(const char *path, struct kube_conn *k, struct mesh_err *e);
 void helm_broker_stop(struct helm_broker *b);
+/* Only processes of this process group (the helm child's, which its exec plugin inherits) are
+ * answered; 0: nobody. */
+void helm_broker_allow(struct helm_broker *b, pid_t pgid);
 /* The ExecCredential JSON text of a credential (exposed for tests); caller wipe_frees it. */
 char *helm_exec_credential(const struct kube_credential *cred);
 

@@ -151,7 +151,19 @@ static int recover(struct helm_session *s, const struct helm_target *t, struct h
         helm_argv_rollback(t, h.last_deployed, helm_timeout(c), &argv);
         rc = run(s, &argv, NULL, e);
         helm_status_release(st);
-        if (rc == 0) rc = status_of(s, t, st, e);
+        if (rc == 0) {
+            rc = status_of(s, t, st, e);
+        } else if (rc != MESH_ECANCELED) {
+            /* helm cannot roll back over an object the cut-off upgrade deleted; the release is no
+             * longer pending then (the rollback failed), and the upgrade that follows makes it */
+            struct mesh_err se;
+            mesh_err_init(&se);
+            if (status_of(s, t, st, &se) == 0 && !helm_status_pending(st->status)) {
+                note(c, "the rollback failed; the upgrade goes on from revision %ld", st->revision);
+                mesh_err_clear(e);
+                rc = 0;
+            }
+        }
     } else {
         note(c, "release left %s and never deployed: uninstalling it", st->status);
         rc = uninstall(s, t, e);
@@ -206,34 +218,47 @@ static int untouched(struct helm_session *s, const struct helm_target *t, int ex
 }
 
 /* A failed upgrade --install is undone as the engine expects of a failed call (its state is
- * unchanged): a release that did not exist is uninstalled, one that was deployed is rolled back
- * to that revision (not when helm failed before making a revision: a chart that does not render).
- * Best effort; what happened is appended to e. */
-static void undo(struct helm_session *s, const struct helm_target *t, int existed, long deployed, struct mesh_err *e)
+ * unchanged): a release that did not exist is uninstalled; one that was deployed goes back to
+ * what state holds: an upgrade with the prior spec when there is one (an update; it also makes
+ * again what the failed upgrade deleted, where `helm rollback` fails), else a rollback to that
+ * revision. Nothing is done when helm failed before making a revision (a chart that does not
+ * render). Best effort, not cut short by a Ctrl-C; what happened is appended to e. */
+static void undo(struct helm_session *s, const struct rel *r, int existed, long deployed, const struct rel *prior,
+                 struct mesh_err *e)
 {
-    if ((existed && deployed <= 0) || untouched(s, t, existed, deployed)) return;
+    if ((existed && deployed <= 0) || untouched(s, &r->t, existed, deployed)) return;
     struct vec argv = VEC_INIT;
     struct mesh_err ue;
     mesh_err_init(&ue);
-    char rev[32];
-    snprintf(rev, sizeof(rev), "%ld", deployed);
-    if (!existed) helm_argv_uninstall(t, HELM_CLEANUP, &argv);
-    else helm_argv_rollback(t, deployed, HELM_CLEANUP, &argv);
-    note(s->c, "undoing the failed %s%s", existed ? "upgrade: rolling back to revision " : "install: uninstalling",
-         existed ? rev : "");
-    int rc = helm_session_run_cleanup(s, &argv, NULL, &ue);
+    const char *what;
+    int rc = 0;
+    if (!existed) {
+        what = "uninstalled";
+        note(s->c, "undoing the failed install: uninstalling");
+        helm_argv_uninstall(&r->t, HELM_CLEANUP, &argv);
+    } else if (prior) {
+        what = "upgraded back to the spec it had";
+        note(s->c, "undoing the failed upgrade: upgrading back to the spec it had");
+        const char *values = NULL;
+        rc = helm_session_values(s, prior->values, &values, &ue);
+        struct helm_install in = {prior->chart, values, prior->create_ns, HELM_CLEANUP};
+        helm_argv_upgrade(&r->t, &in, &argv);
+    } else {
+        what = "rolled back to the revision it had";
+        note(s->c, "undoing the failed upgrade: rolling back to revision %ld", deployed);
+        helm_argv_rollback(&r->t, deployed, HELM_CLEANUP, &argv);
+    }
+    if (rc == 0) rc = helm_session_run_cleanup(s, &argv, NULL, &ue);
     vec_free_all(&argv, free);
     size_t used = strlen(e->msg);
     if (used + 16 >= sizeof(e->msg)) return;
-    if (rc == 0 || rc == MESH_ENOTFOUND)
-        snprintf(e->msg + used, sizeof(e->msg) - used, "; %s%s", existed ? "rolled back to revision " : "uninstalled",
-                 existed ? rev : "");
-    else
-        snprintf(e->msg + used, sizeof(e->msg) - used, "; undoing it failed too: %.300s", ue.msg);
+    if (rc == 0 || rc == MESH_ENOTFOUND) snprintf(e->msg + used, sizeof(e->msg) - used, "; %s", what);
+    else snprintf(e->msg + used, sizeof(e->msg) - used, "; undoing it failed too: %.300s", ue.msg);
 }
 
-/* create and update: upgrade --install of the desired release. */
-static int install(struct call *c, const json_t *desired, json_t **outputs)
+/* create and update: upgrade --install of the desired release; prior: the spec state holds
+ * (an update), or NULL. */
+static int install(struct call *c, const json_t *desired, const json_t *prior_spec, json_t **outputs)
 {
     struct mesh_err e;
     mesh_err_init(&e);
@@ -270,7 +295,11 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
         rc = run(&s, &argv, NULL, &e);
         if (rc) {
             if (e.code != MESH_ECANCELED) helm_add_events(c, s.h->k, r.t.ns, &e);
-            undo(&s, &r.t, existed, deployed, &e);
+            struct rel prior;
+            struct mesh_err pe;
+            mesh_err_init(&pe);
+            int has_prior = prior_spec && rel_of(c, prior_spec, &prior, &pe) == 0;
+            undo(&s, &r, existed, deployed, has_prior ? &prior : NULL, &e);
         }
     }
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
@@ -283,15 +312,14 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
 
 static int release_create(struct call *c, const json_t *desired, json_t **outputs)
 {
-    return install(c, desired, outputs);
+    return install(c, desired, NULL, outputs);
 }
 
 static int release_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                           json_t **new_outputs)
 {
     (void)outputs;
-    (void)prior;
-    return install(c, desired, new_outputs);
+    return install(c, desired, prior, new_outputs);
 }
 
 /* Objects of the manifest that the cluster no longer has, as strings into drift. */

@@ -185,9 +185,30 @@ int helm_session_open(struct call *c, struct helm_session *s, struct mesh_err *e
     return 0;
 }
 
+/* The values may be secret: overwritten with zeros (and synced) before the file goes. */
+static void zero_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        char zero[4096] = {0};
+        for (off_t left = st.st_size; left > 0;) {
+            ssize_t w = write(fd, zero, left > (off_t)sizeof(zero) ? sizeof(zero) : (size_t)left);
+            if (w <= 0) break;
+            left -= w;
+        }
+        fsync(fd);
+    }
+    close(fd);
+    unlink(path);
+}
+
 int helm_session_values(struct helm_session *s, const json_t *values, const char **path, struct mesh_err *e)
 {
     *path = NULL;
+    if (s->values[0]) zero_file(s->values);  /* the values of an earlier run of this call */
+    s->values[0] = '\0';
     if (!values || !json_is_object(values) || json_object_size(values) == 0) return 0;
     snprintf(s->values, sizeof(s->values), "%s/values.json", s->dir);  /* JSON is YAML */
     char *text = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
@@ -197,6 +218,8 @@ int helm_session_values(struct helm_session *s, const json_t *values, const char
     return rc;
 }
 
+static void helm_started(pid_t pid, void *ctx) { helm_broker_allow(ctx, pid); }
+
 static int run(struct helm_session *s, const struct vec *argv, struct strbuf *out, int cleanup, struct mesh_err *e)
 {
     char **args = xcalloc(argv->len + 1, sizeof(char *));
@@ -205,7 +228,8 @@ static int run(struct helm_session *s, const struct vec *argv, struct strbuf *ou
     if (cleanup) deadline = mesh_now_mono() + HELM_CLEANUP + HELM_GRACE;
     struct proc_spec spec = {.path = s->helm, .argv = args, .env = s->env, .cwd = NULL, .deadline = deadline,
                              .cancel = cleanup ? NULL : s->c->cancel, .grace = HELM_GRACE, .out_max = HELM_MAX_OUTPUT,
-                             .err_keep = 8192, .flags = PROC_GUARD};
+                             .err_keep = 8192, .flags = PROC_GUARD, .started = helm_started,
+                             .started_ctx = s->broker};
     struct proc_result r;
     int rc = 0;
     const char *verb = argv->len > 1 ? argv->items[1] : "";
@@ -225,6 +249,7 @@ static int run(struct helm_session *s, const struct vec *argv, struct strbuf *ou
     } else if (out) {
         strbuf_add(out, r.out.buf, r.out.len);
     }
+    helm_broker_allow(s->broker, 0);
     proc_result_release(&r);
     free(args);
     return rc;
@@ -244,22 +269,7 @@ void helm_session_close(struct helm_session *s)
 {
     helm_broker_stop(s->broker);
     s->broker = NULL;
-    if (s->values[0]) {  /* the values may be secret: zeroed before unlinking */
-        int fd = open(s->values, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0) {
-            struct stat st;
-            if (fstat(fd, &st) == 0 && st.st_size > 0) {
-                char zero[4096] = {0};
-                for (off_t left = st.st_size; left > 0;) {
-                    ssize_t w = write(fd, zero, left > (off_t)sizeof(zero) ? sizeof(zero) : (size_t)left);
-                    if (w <= 0) break;
-                    left -= w;
-                }
-                fsync(fd);
-            }
-            close(fd);
-        }
-    }
+    if (s->values[0]) zero_file(s->values);
     if (s->dir[0]) rm_tree(s->dir);
     if (s->env) {
         for (size_t i = 0; s->env[i]; i++) free(s->env[i]);

@@ -121,6 +121,7 @@ static void test_chart_sources(void **state)
         {"./c", NULL, "1.0", "version: a local chart"},
         {"", NULL, NULL, "chart: empty"},
         {"oci://", NULL, NULL, "names no OCI reference"},
+        {"app", "oci://r/charts", "1.0", "repository: an OCI registry is named in chart itself: chart: oci://r/charts/app"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         mesh_err_init(&e);

@@ -1,6 +1,7 @@
 """controllers.py: what kube-controller-manager would do, as far as clients wait for it (stdlib only).
 
-One background thread, a pass every 0.1 s under the store's lock:
+One background thread, a pass every 0.1 s under the store's lock (and one after every write, before
+the reply: fake_kube.py):
   - namespaces: a ServiceAccount "default" and a ConfigMap "kube-root-ca.crt" (the CA) in each
     active one; a terminating one (deleted, spec
     finalizer "kubernetes") has its content deleted 0.5 s after its deletion began, loses the
