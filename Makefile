@@ -1,8 +1,9 @@
 # mesh: `make` builds ./mesh; `make test` runs the whole suite under ASan+UBSan;
 # `make lint` checks the layering of includes (make test runs it first); `make memcheck` runs
 # the unit tests under valgrind; `make bench` runs the benchmarks;
-# `make deps` installs what the build needs (Debian 12, as root) and checks the tools the tests
-# need (moto_server, aws, kubectl, python3 with PyYAML), saying how to get a missing one.
+# `make deps` installs what the build needs (Debian 12, as root) and helm into bin/ when none is
+# found (docs/helm.md), and checks the tools the tests need (moto_server, aws, kubectl, helm,
+# python3 with PyYAML), saying how to get a missing one.
 CC      ?= gcc
 # Build on every core by default: the suite builds four flavours of the same sources.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)

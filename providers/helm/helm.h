@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdatomic.h>
 
 #include "base/strbuf.h"
 #include "base/vec.h"
@@ -17,10 +18,12 @@
 #define HELM_GRACE 5.0          /* seconds between SIGTERM and SIGKILL of a stopped helm */
 #define HELM_MAX_OUTPUT (64u << 20)
 #define HELM_DEFAULT_TIMEOUT 300.0
+#define HELM_CLEANUP 60.0       /* seconds a failed upgrade's undo may take */
 
 /* The provider handle. */
 struct helm_conn {
     struct kube_conn *k;
+    atomic_long runs;          /* helm processes started (the summary counts them as calls) */
 };
 
 /* ---- chart.c: where a chart comes from ---- */
@@ -100,6 +103,9 @@ int helm_session_values(struct helm_session *s, const json_t *values, const char
 /* Runs helm with argv (a vec of char *, argv[0] "helm"); *out (may be NULL) gets stdout. A
  * failure's message names the command (its first two words) and helm's stderr. */
 int helm_session_run(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e);
+/* The same for undoing a failed upgrade: not stopped by cancel (the call is already ending), and
+ * limited to HELM_CLEANUP seconds from now instead of the call's deadline. */
+int helm_session_run_cleanup(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e);
 void helm_session_close(struct helm_session *s);
 
 /* ---- broker.c: the credential over a unix socket, for `mesh token --broker` ---- */
@@ -107,6 +113,12 @@ struct helm_broker *helm_broker_start(const char *path, struct kube_conn *k, str
 void helm_broker_stop(struct helm_broker *b);
 /* The ExecCredential JSON text of a credential (exposed for tests); caller wipe_frees it. */
 char *helm_exec_credential(const struct kube_credential *cred);
+
+/* ---- report.c: failures ---- */
+/* Masks in msg every string value of v (at any depth) of 4 characters or more. */
+void helm_scrub(char *msg, const json_t *v);
+/* Appends " (last events in NS: ...)": the newest few Events of the namespace (best effort). */
+void helm_add_events(struct call *c, struct kube_conn *k, const char *ns, struct mesh_err *e);
 
 /* ---- kubeconfig.c ---- */
 /* The kubeconfig text for helm: server, CA (PEM, may be NULL), a user running

@@ -5,6 +5,7 @@
  * uninstall --wait` (delete), or status and history (read: the values and manifest `helm status`
  * gives, the manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
  * says helm's own message and the namespace's last events, never a value. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include "base/xalloc.h"
 #include "helm/helm.h"
 
-#define EVENTS_SHOWN 5
 #define HELM_MARGIN 5.0   /* helm's --timeout ends this long before the call's deadline */
 
 static const struct attr release_schema[] = {
@@ -37,9 +37,16 @@ static const struct attr release_schema[] = {
     {NULL, 0, 0, NULL},
 };
 
-static void note(struct call *c, const char *fmt, const char *a, const char *b)
+static void note(struct call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct call *c, const char *fmt, ...)
 {
-    if (c->progress) c->progress(c->progress_ctx, c->address, fmt, a, b);
+    if (!c->progress) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    c->progress(c->progress_ctx, c->address, "%s", buf);
 }
 
 static double helm_timeout(const struct call *c)
@@ -47,39 +54,6 @@ static double helm_timeout(const struct call *c)
     if (c->deadline <= 0) return HELM_DEFAULT_TIMEOUT;
     double left = c->deadline - mesh_now_mono() - HELM_MARGIN;
     return left < 1 ? 1 : left;
-}
-
-/* ---- values never in messages ---- */
-
-static void scrub_one(char *msg, const char *secret)
-{
-    size_t n = strlen(secret);
-    if (n < 4) return;  /* too short to tell from ordinary words */
-    const char *mask = "(a value)";
-    for (char *p = strstr(msg, secret); p; p = strstr(p + strlen(mask), secret)) {
-        size_t rest = strlen(p + n);
-        if (strlen(mask) > n) break;  /* never grows: msg is a fixed buffer */
-        memcpy(p, mask, strlen(mask));
-        memmove(p + strlen(mask), p + n, rest + 1);
-    }
-}
-
-static void scrub(char *msg, const json_t *v)
-{
-    const char *k;
-    json_t *x;
-    size_t i;
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        if (strlen(s) >= strlen("(a value)")) scrub_one(msg, s);
-        else if (strlen(s) >= 4 && strstr(msg, s)) {  /* shorter than the mask: blank it */
-            for (char *p = strstr(msg, s); p; p = strstr(p, s)) memset(p, '*', strlen(s));
-        }
-    } else if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, x) scrub(msg, x);
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x) scrub(msg, x);
-    }
 }
 
 /* ---- the release ---- */
@@ -172,16 +146,14 @@ static int recover(struct helm_session *s, const struct helm_target *t, struct h
     struct call *c = s->c;
     int rc;
     if (h.last_deployed > 0) {
-        char r[32];
-        snprintf(r, sizeof(r), "%ld", h.last_deployed);
-        note(c, "release %s was left %s: rolling back to revision %s", st->status, r);
+        note(c, "release left %s: rolling back to revision %ld", st->status, h.last_deployed);
         struct vec argv = VEC_INIT;
         helm_argv_rollback(t, h.last_deployed, helm_timeout(c), &argv);
         rc = run(s, &argv, NULL, e);
         helm_status_release(st);
         if (rc == 0) rc = status_of(s, t, st, e);
     } else {
-        note(c, "release %s was left %s and was never deployed: uninstalling it%s", st->status, "");
+        note(c, "release left %s and never deployed: uninstalling it", st->status);
         rc = uninstall(s, t, e);
         if (rc == MESH_ENOTFOUND) {
             mesh_err_clear(e);
@@ -192,60 +164,10 @@ static int recover(struct helm_session *s, const struct helm_target *t, struct h
     return rc;
 }
 
-/* The namespace's newest events, appended to the message. */
-static void add_events(struct helm_session *s, const char *ns, struct mesh_err *e)
-{
-    json_t *items = NULL;
-    struct mesh_err ee;
-    mesh_err_init(&ee);
-    if (kube_list(s->c, s->h->k, "v1", "Event", ns, NULL, &items, &ee) != 0 || json_array_size(items) == 0) {
-        json_decref(items);
-        return;
-    }
-    /* newest last: by lastTimestamp (or eventTime, creationTimestamp), RFC 3339 sorts as text */
-    size_t n = json_array_size(items);
-    const char **stamp = xcalloc(n, sizeof(char *));
-    size_t *order = xcalloc(n, sizeof(size_t));
-    for (size_t i = 0; i < n; i++) {
-        json_t *ev = json_array_get(items, i);
-        const char *t = json_string_value(json_object_get(ev, "lastTimestamp"));
-        if (!t) t = json_string_value(json_object_get(ev, "eventTime"));
-        if (!t) t = json_string_value(json_object_get(json_object_get(ev, "metadata"), "creationTimestamp"));
-        stamp[i] = t ? t : "";
-        order[i] = i;
-    }
-    for (size_t i = 1; i < n; i++)  /* insertion sort: a namespace's events are few */
-        for (size_t j = i; j > 0 && strcmp(stamp[order[j - 1]], stamp[order[j]]) > 0; j--) {
-            size_t x = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = x;
-        }
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_init(&sb);
-    for (size_t k = n > EVENTS_SHOWN ? n - EVENTS_SHOWN : 0; k < n; k++) {
-        json_t *ev = json_array_get(items, order[k]);
-        json_t *obj = json_object_get(ev, "involvedObject");
-        const char *kind = json_string_value(json_object_get(obj, "kind"));
-        const char *name = json_string_value(json_object_get(obj, "name"));
-        const char *reason = json_string_value(json_object_get(ev, "reason"));
-        const char *msg = json_string_value(json_object_get(ev, "message"));
-        strbuf_addf(&sb, "%s%s %s/%s: %s: %s", sb.len ? "; " : "", json_string_value(json_object_get(ev, "type"))
-                    ? json_string_value(json_object_get(ev, "type")) : "Event", kind ? kind : "?", name ? name : "?",
-                    reason ? reason : "", msg ? msg : "");
-    }
-    size_t used = strlen(e->msg);
-    if (sb.len && used + 32 < sizeof(e->msg))
-        snprintf(e->msg + used, sizeof(e->msg) - used, " (last events in %s: %s)", ns, sb.buf);
-    strbuf_release(&sb);
-    free(stamp);
-    free(order);
-    json_decref(items);
-}
-
 static int fail(struct call *c, struct helm_session *s, const struct rel *r, struct mesh_err *e, int events)
 {
-    if (events && s && e->code != MESH_ECANCELED && e->code != MESH_ENOTFOUND) add_events(s, r->t.ns, e);
-    if (r && r->values) scrub(e->msg, r->values);
+    if (events && s && e->code != MESH_ECANCELED && e->code != MESH_ENOTFOUND) helm_add_events(s->c, s->h->k, r->t.ns, e);
+    if (r && r->values) helm_scrub(e->msg, r->values);
     return mesh_err_copy(c->err, e, c->address);
 }
 
@@ -262,6 +184,54 @@ static int outputs_of(struct helm_session *s, const struct helm_target *t, const
     return 0;
 }
 
+/* What a failed upgrade --install left: 1 when the release is as it was (absent when it did not
+ * exist, deployed at that revision when it was), 0 when there is something to undo. */
+static int untouched(struct helm_session *s, const struct helm_target *t, int existed, long deployed)
+{
+    struct vec argv = VEC_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strbuf_init(&out);
+    struct mesh_err e;
+    mesh_err_init(&e);
+    struct helm_status st = {0};
+    helm_argv_query(t, "status", &argv);
+    int rc = helm_session_run_cleanup(s, &argv, &out, &e);
+    vec_free_all(&argv, free);
+    if (rc == 0) rc = helm_status_parse(out.buf, out.len, &st, &e);
+    wipe_free(strbuf_detach(&out));
+    int same = existed ? rc == 0 && strcmp(st.status, "deployed") == 0 && st.revision == deployed
+                       : rc == MESH_ENOTFOUND;
+    helm_status_release(&st);
+    return same;
+}
+
+/* A failed upgrade --install is undone as the engine expects of a failed call (its state is
+ * unchanged): a release that did not exist is uninstalled, one that was deployed is rolled back
+ * to that revision (not when helm failed before making a revision: a chart that does not render).
+ * Best effort; what happened is appended to e. */
+static void undo(struct helm_session *s, const struct helm_target *t, int existed, long deployed, struct mesh_err *e)
+{
+    if ((existed && deployed <= 0) || untouched(s, t, existed, deployed)) return;
+    struct vec argv = VEC_INIT;
+    struct mesh_err ue;
+    mesh_err_init(&ue);
+    char rev[32];
+    snprintf(rev, sizeof(rev), "%ld", deployed);
+    if (!existed) helm_argv_uninstall(t, HELM_CLEANUP, &argv);
+    else helm_argv_rollback(t, deployed, HELM_CLEANUP, &argv);
+    note(s->c, "undoing the failed %s%s", existed ? "upgrade: rolling back to revision " : "install: uninstalling",
+         existed ? rev : "");
+    int rc = helm_session_run_cleanup(s, &argv, NULL, &ue);
+    vec_free_all(&argv, free);
+    size_t used = strlen(e->msg);
+    if (used + 16 >= sizeof(e->msg)) return;
+    if (rc == 0 || rc == MESH_ENOTFOUND)
+        snprintf(e->msg + used, sizeof(e->msg) - used, "; %s%s", existed ? "rolled back to revision " : "uninstalled",
+                 existed ? rev : "");
+    else
+        snprintf(e->msg + used, sizeof(e->msg) - used, "; undoing it failed too: %.300s", ue.msg);
+}
+
 /* create and update: upgrade --install of the desired release. */
 static int install(struct call *c, const json_t *desired, json_t **outputs)
 {
@@ -272,7 +242,8 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
     struct helm_session s;
     int rc = helm_session_open(c, &s, &e);
     struct helm_status st = {0};
-    int gone = 0, events = 0;
+    int gone = 0, existed = 0;
+    long deployed = 0;
     r.t.kubeconfig = s.kubeconfig;
     if (rc == 0) {
         rc = status_of(&s, &r.t, &st, &e);
@@ -281,7 +252,13 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
             rc = 0;
         } else if (rc == 0) {
             rc = recover(&s, &r.t, &st, &gone, &e);
+            existed = !gone;
         }
+    }
+    if (rc == 0 && existed) {
+        struct helm_history h;
+        if (strcmp(st.status, "deployed") == 0) deployed = st.revision;
+        else if ((rc = history_of(&s, &r.t, st.revision, &h, &e)) == 0) deployed = h.last_deployed;
     }
     helm_status_release(&st);
     const char *values = NULL;
@@ -291,11 +268,14 @@ static int install(struct call *c, const json_t *desired, json_t **outputs)
         struct vec argv = VEC_INIT;
         helm_argv_upgrade(&r.t, &in, &argv);
         rc = run(&s, &argv, NULL, &e);
-        events = rc != 0;
+        if (rc) {
+            if (e.code != MESH_ECANCELED) helm_add_events(c, s.h->k, r.t.ns, &e);
+            undo(&s, &r.t, existed, deployed, &e);
+        }
     }
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
     if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);
-    if (rc) fail(c, &s, &r, &e, events);
+    if (rc) fail(c, &s, &r, &e, 0);
     helm_status_release(&st);
     helm_session_close(&s);
     return rc;
@@ -336,9 +316,10 @@ static int missing_objects(struct helm_session *s, const struct helm_target *t, 
         mesh_err_init(&ge);
         int g = kube_get(s->c, s->h->k, &ref, &live, &ge);
         json_decref(live);
-        if (g == MESH_ENOTFOUND) {
+        if (g == MESH_ENOTFOUND || g == MESH_EINVAL) {  /* EINVAL: its kind is not served (a CRD gone) */
             char what[700];
-            snprintf(what, sizeof(what), "%s %s/%s deleted in the cluster", ref.kind, ref.ns, ref.name);
+            snprintf(what, sizeof(what), "%s %s/%s %s", ref.kind, ref.ns, ref.name,
+                     g == MESH_ENOTFOUND ? "deleted in the cluster" : "missing: the cluster serves no such kind");
             json_array_append_new(drift, json_string(what));
         } else if (g) {
             rc = mesh_err_copy(e, &ge, NULL);

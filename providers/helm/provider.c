@@ -21,8 +21,11 @@ static json_t *helm_stats(void *handle)
 {
     struct helm_conn *h = handle;
     if (!h) return NULL;
-    json_t *st = kube_conn_stats(h->k);
-    if (st) json_object_set_new(st, "display_name", json_string("Helm (Kubernetes calls)"));
+    json_t *st = kube_conn_stats(h->k);  /* the driver's own Kubernetes calls (drift, events) */
+    if (!st) st = json_object();
+    json_int_t calls = json_integer_value(json_object_get(st, "api_calls")) + (json_int_t)atomic_load(&h->runs);
+    json_object_set_new(st, "api_calls", json_integer(calls));
+    json_object_set_new(st, "display_name", json_string("Helm (helm runs and Kubernetes calls)"));
     return st;
 }
 

@@ -197,18 +197,20 @@ int helm_session_values(struct helm_session *s, const json_t *values, const char
     return rc;
 }
 
-int helm_session_run(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e)
+static int run(struct helm_session *s, const struct vec *argv, struct strbuf *out, int cleanup, struct mesh_err *e)
 {
     char **args = xcalloc(argv->len + 1, sizeof(char *));
     for (size_t i = 0; i < argv->len; i++) args[i] = argv->items[i];
     double deadline = s->c->deadline > 0 ? s->c->deadline : mesh_now_mono() + HELM_DEFAULT_TIMEOUT + 60;
+    if (cleanup) deadline = mesh_now_mono() + HELM_CLEANUP + HELM_GRACE;
     struct proc_spec spec = {.path = s->helm, .argv = args, .env = s->env, .cwd = NULL, .deadline = deadline,
-                             .cancel = s->c->cancel, .grace = HELM_GRACE, .out_max = HELM_MAX_OUTPUT,
+                             .cancel = cleanup ? NULL : s->c->cancel, .grace = HELM_GRACE, .out_max = HELM_MAX_OUTPUT,
                              .err_keep = 8192, .flags = PROC_GUARD};
     struct proc_result r;
     int rc = 0;
     const char *verb = argv->len > 1 ? argv->items[1] : "";
     const char *verb2 = strcmp(verb, "get") == 0 && argv->len > 2 ? argv->items[2] : "";
+    atomic_fetch_add(&s->h->runs, 1);
     if (proc_run(&spec, &r) < 0) {
         rc = mesh_err_set(e, MESH_ERR, NULL, "helm %s: cannot start %s: %s", verb, s->helm, strerror(r.exec_errno));
     } else if (!proc_ok(&r)) {
@@ -226,6 +228,16 @@ int helm_session_run(struct helm_session *s, const struct vec *argv, struct strb
     proc_result_release(&r);
     free(args);
     return rc;
+}
+
+int helm_session_run(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e)
+{
+    return run(s, argv, out, 0, e);
+}
+
+int helm_session_run_cleanup(struct helm_session *s, const struct vec *argv, struct strbuf *out, struct mesh_err *e)
+{
+    return run(s, argv, out, 1, e);
 }
 
 void helm_session_close(struct helm_session *s)

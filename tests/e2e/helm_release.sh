@@ -23,7 +23,7 @@ fi
 export MESH_HELM
 export TMPDIR="$T_DIR/tmp"   # helm's private directories go here: watched below
 mkdir -p "$TMPDIR"
-kube_fake_start "$K" c1 >/dev/null 2>&1 || { not_ok "the fake API server starts"; t_done; exit 1; }
+kube_fake_start "$K" c1 --client-ca >/dev/null 2>&1 || { not_ok "the fake API server starts"; t_done; exit 1; }
 TOKEN=$(cat "$K/token")
 CANARY="canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export MESH_VAR_password="$CANARY"
@@ -116,23 +116,64 @@ check "the Deployment is back" sh -c "kubectl --kubeconfig '$K/kubeconfig' get d
 expect_rc "the plan after the repair is empty" 0 "$MESH" plan -f v2.yaml --detailed-exitcode
 cp last.out plan5.out
 
+# ---- a failing release: helm's own message and the namespace's last events, never a value ----
+cat >event.yaml <<EOF
+apiVersion: v1
+kind: Event
+metadata: {name: app-app-0.1, namespace: apps}
+involvedObject: {kind: Pod, name: app-app-0, namespace: apps}
+reason: BackOff
+message: Back-off restarting failed container
+type: Warning
+lastTimestamp: "2026-01-01T00:00:00Z"
+EOF
+k1 apply -f event.yaml >/dev/null
+rev_before=$(helm_ list -n apps -o json | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["revision"])')
+spec "" 2 >fail.yaml
+expect_rc "a chart that does not render fails the apply" 1 "$MESH" apply -f fail.yaml --auto-approve
+cat last.out last.err >fail.out
+check "the failure says helm's own message" grep -q 'helm upgrade failed with exit status 1: Error: .*values.message is required' fail.out
+check "and the namespace's last events" grep -q 'last events in apps: Warning Pod/app-app-0: BackOff: Back-off restarting failed container' fail.out
+check "the value helm's message quoted is masked" grep -q 'password (a value)' fail.out
+check "nothing to undo: the release is as it was" \
+    test "$(helm_ list -n apps -o json | $PY -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["revision"], r["status"])')" = "$rev_before deployed"
+
 # ---- the sensitive value never in mesh's output or state ----
-cat apply1.out apply2.out apply3.out plan2.out plan3.out plan4.out plan5.out show.txt >outputs.txt
+cat apply1.out apply2.out apply3.out plan2.out plan3.out plan4.out plan5.out show.txt fail.out >outputs.txt
 "$MESH" state list --json >>outputs.txt 2>&1
 "$MESH" state show helm_release.app >>outputs.txt 2>&1
 check "the sensitive value is in no output of mesh" sh -c "! grep -qF -- '$CANARY' outputs.txt"
 check "the plan shows the values as (sensitive)" grep -q 'values *= (sensitive)' plan3.out
 check "the sensitive value is not in the state files" sh -c "! cat .mesh/* 2>/dev/null | grep -aqF -- '$CANARY'"
 
+# ---- Ctrl-C while helm waits (the fake holds the ConfigMap's update): helm is stopped (TERM),
+# mesh rolls the release back to the spec it had ----
+hold='{"rules": [{"method": "PATCH", "path_re": "configmaps/app-config", "delay": 20, "status": 503, "count": 1}]}'
+helm_status() { helm_ status app -n apps -o json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])' 2>/dev/null; }
+wait_status() { for i in $(seq 1 100); do [ "$(helm_status)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
+kube_fake_faults "$K" "$hold"
+spec interrupted 2 >v4.yaml
+"$MESH" apply -f v4.yaml --auto-approve >int.out 2>&1 &
+MPID=$!
+wait_status pending-upgrade
+sleep 0.3
+t0=$(date +%s%N)
+kill -INT $MPID; wait $MPID; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# exited $ms ms after SIGINT with status $rc"
+check "Ctrl-C: mesh stopped helm and rolled back within 20 s (the fake held helm's request 20 s)" \
+    sh -c "[ $rc -ne 0 ] && [ $ms -lt 20000 ] && grep -q 'rolled back' int.out"
+check "Ctrl-C: no helm process is left" sh -c "! pgrep -f '$TMPDIR/[m]esh-helm-' >/dev/null"
+check "Ctrl-C: the release is deployed with the values it had" \
+    sh -c "[ \"\$(kubectl --kubeconfig '$K/kubeconfig' get configmap -n apps app-config -o jsonpath='{.data.message}')\" = changed ] && '$MESH_HELM' --kubeconfig '$K/kubeconfig' status app -n apps | grep -q 'STATUS: deployed'"
+expect_rc "Ctrl-C: the plan after the rollback shows no drift" 0 "$MESH" plan -f v2.yaml --detailed-exitcode
+
 # ---- kill -9 of mesh while helm waits: the fake holds the ConfigMap's update ----
-kube_fake_faults "$K" '{"rules": [{"method": "PATCH", "path_re": "configmaps/app-config", "delay": 20, "status": 503, "count": 1}]}'
+kube_fake_faults "$K" "$hold"
 spec killed 2 >v3.yaml
 "$MESH" apply -f v3.yaml --auto-approve >kill.out 2>&1 &
 MPID=$!
-for i in $(seq 1 100); do
-    [ "$(helm_ status app -n apps -o json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])' 2>/dev/null)" = pending-upgrade ] && break
-    sleep 0.1
-done
+wait_status pending-upgrade
 sleep 0.5
 pgrep -af "$TMPDIR/[m]esh-helm-" >ps-kill.log
 kill -9 $MPID; wait $MPID 2>/dev/null
@@ -153,7 +194,24 @@ expect_rc "and the plan after it is empty" 0 "$MESH" plan -f v3.yaml --detailed-
 expect_rc "destroy uninstalls the release" 0 "$MESH" destroy -f v3.yaml --auto-approve
 check "helm list is empty" test -z "$(helm_ list -A -q)"
 
-# ---- fail at every call of a run that installs two releases: rollback leaves no release ----
+# ---- kill -9 during the first install: the next apply uninstalls the pending-install release
+# (never deployed) and installs it afresh ----
+kube_fake_faults "$K" '{"rules": [{"method": "POST", "path_re": "namespaces/apps/configmaps", "delay": 20, "status": 503, "count": 1}]}'
+"$MESH" apply -f v1.yaml --auto-approve >kill2.out 2>&1 &
+MPID=$!
+wait_status pending-install
+sleep 0.3
+kill -9 $MPID; wait $MPID 2>/dev/null
+sleep 0.3
+check "install: the release was left pending-install" test "$(helm_status)" = pending-install
+check "install: no helm process is left after kill -9 of mesh" sh -c "! pgrep -f '$TMPDIR/[m]esh-helm-' >/dev/null"
+expect_rc "install: the next apply recovers it" 0 "$MESH" apply -f v1.yaml --auto-approve
+check "install: the release is deployed, made afresh (revision 1)" \
+    sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' history app -n apps | tail -n +2 | awk '{print \$1, \$NF}' | tr '\n' ' ' | grep -qx '1 complete '"
+expect_rc "install: destroy" 0 "$MESH" destroy -f v1.yaml --auto-approve
+
+# ---- fail at every call of a run that installs two releases, through a client certificate (the connection, app, second: at the
+# third, app is installed and the rollback uninstalls it): no release is left ----
 cat >more.yaml <<EOF
   helm_release.second:
     connection: kubernetes_connection.c1
@@ -162,9 +220,11 @@ cat >more.yaml <<EOF
     chart: $CHART
     values: {message: two}
     depends_on: [helm_release.app]
-  null_resource.after: {depends_on: [helm_release.second]}
 EOF
-spec loop 1 more.yaml >f.yaml
+# this run reaches the cluster with the kubeconfig's client certificate (the broker hands helm
+# the certificate and key instead of a token)
+spec loop 1 more.yaml | sed -e 's/c1: {existing: {kubeconfig: \(.*\)kubeconfig}}/c2: {existing: {kubeconfig: \1kubeconfig-cert}}/' \
+    -e 's/kubernetes_connection.c1/kubernetes_connection.c2/' >f.yaml
 bad=0 faults=0
 for n in $(seq 1 10); do
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f f.yaml --auto-approve --parallelism 1 >fault.out 2>&1
@@ -177,8 +237,10 @@ for n in $(seq 1 10); do
 done
 echo "# fail: $faults faulted runs before one completed"
 check "fail at call N (every call): no release left after any rollback" test $bad = 0
-check "the fault loop cut the run at 4 calls or more and then completed" sh -c "[ $faults -ge 4 ] && [ $rc = 0 ]"
+check "the fault loop cut the run at each of its 3 calls, then completed" sh -c "[ $faults -ge 3 ] && [ $rc = 0 ]"
 check "the completed run has both releases deployed" test "$(helm_ list -A -q | sort | tr '\n' ' ')" = "app second "
+check "helm reached the fake with a client certificate only (no token in that kubeconfig)" \
+    sh -c "grep -q 'kubeconfig-cert' f.yaml && grep -q client-key-data '$K/kubeconfig-cert' && ! grep -q 'token:' '$K/kubeconfig-cert'"
 expect_rc "destroy after the loop" 0 "$MESH" destroy -f f.yaml --auto-approve
 check "no release is left" test -z "$(helm_ list -A -a -q)"
 check "no helm directory is left" test -z "$(ls "$TMPDIR")"
