@@ -131,8 +131,20 @@ kout "kubectl get -o json shows managedFields (--show-managed-fields)" '"operati
 
 kout "kubectl create service loadbalancer (a protobuf Service)" 'service/lb created' \
     k1 create service loadbalancer lb -n default --tcp=80:8080
+kout "no load balancer without the AWS Load Balancer Controller" '^<>$' \
+    k1 get svc lb -n default -o jsonpath='<{.status.loadBalancer.ingress[0].hostname}>'
+kubectl --kubeconfig "$C1/kubeconfig" apply -f - >/dev/null <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: aws-load-balancer-controller, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: lbc}}
+  template:
+    metadata: {labels: {app: lbc}}
+    spec: {containers: [{name: c, image: lbc}]}
+EOF
 until_ok 15 sh -c "kubectl --kubeconfig '$C1/kubeconfig' get svc lb -n default -o jsonpath='{.status.loadBalancer.ingress[0].hostname}' | grep -q elb"
-kout "the Service gets a cluster IP and a load balancer hostname" '^10\.96\.[0-9]+\.[0-9]+ lb-default\.elb\.fake 8080$' \
+kout "with the controller, the Service gets a cluster IP and a load balancer hostname" '^10\.96\.[0-9]+\.[0-9]+ lb-default\.elb\.fake 8080$' \
     k1 get svc lb -n default -o jsonpath='{.spec.clusterIP} {.status.loadBalancer.ingress[0].hostname} {.spec.ports[0].targetPort}'
 
 # ---- deletion ----

@@ -104,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- replies ----
     def send_json(self, code, obj, extra=()):
+        if getattr(self, "_writes", False) and 200 <= code < 300 and self.controllers:
+            self.controllers.reconcile()
         body = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -137,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- entry ----
     def _handle(self):
-        self._status, self._user, self._groups = 0, None, []
+        self._status, self._user, self._groups, self._writes = 0, None, [], False
         try:
             self._dispatch()
         except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
@@ -215,6 +217,7 @@ class Handler(BaseHTTPRequestHandler):
             elif parts[0] == "apis" and len(parts) == 3:
                 doc = discovery.openapi_gv(self.store, parts[1], parts[2])
             return self.send_json(200, doc) if doc else self.send_status(404, "not found")
+        self._writes = self.command in ("POST", "PUT", "PATCH", "DELETE") and not q.get("dryRun")
         return self._resource(path, q, raw, ctype)
 
     # ---- faults and control ----
@@ -400,6 +403,9 @@ class Handler(BaseHTTPRequestHandler):
         names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
         if q.get("container") and q["container"] not in names:
             return self.send_status(400, "container %s is not valid for pod %s" % (q["container"], name))
+        if (pod.get("status") or {}).get("phase") in (None, "Pending"):  # as the kubelet: nothing to read yet
+            return self.send_status(400, 'container "%s" in pod "%s" is waiting to start: ContainerCreating'
+                                    % (q.get("container") or (names or [""])[0], name))
         text = self.controllers.traffic.log_of(ns, name)
         if q.get("tailLines", "").isdigit():
             lines = text.splitlines(True)

@@ -72,7 +72,8 @@ class Pods:
             for p in mine:  # an old template's Pod goes; a new one replaces it
                 if (p["obj"]["metadata"].get("labels") or {}).get("controller-revision-hash") != h:
                     self._delete(pk, p)
-            mine = [p for p in mine if self.store.get(pk, p["obj"]["metadata"]["namespace"], p["obj"]["metadata"]["name"])]
+            mine = [p for p in mine if self.store.get(pk, p["obj"]["metadata"]["namespace"],
+                                                      p["obj"]["metadata"]["name"])]
             self._scale(dsk, e, mine, 1, {"controller-revision-hash": h, "pod-template-generation":
                                           str(e["obj"]["metadata"].get("generation", 1))})
         for e in list(self.store.entries(jk)):

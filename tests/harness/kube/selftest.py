@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """selftest.py: the fake API server's pure parts, without a server: patches, selectors, field
-ownership, protobuf decoding. Prints "ok - NAME" / "not ok - NAME" (tests/e2e/kube_fake_kubectl.sh
-runs it); exits 1 on any failure."""
+ownership (merge keys too), protobuf decoding, traffic.py's parsing and endpoints. Prints
+"ok - NAME" / "not ok - NAME" (tests/e2e/kube_fake_kubectl.sh runs it); exits 1 on any failure."""
+import base64
 import os
 import sys
 
@@ -9,6 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import patch  # noqa: E402
 import pb  # noqa: E402
 import ssa  # noqa: E402
+import traffic  # noqa: E402
 from store import match_fields, match_labels, parse_field_selector, parse_label_selector  # noqa: E402
 
 FAILED = 0
@@ -116,6 +118,59 @@ d3 = ssa.apply(d2, m, dict(dep, spec={"template": {"spec": {"containers": [{"nam
                "mesh", False, "apps/v1", True, "t")
 check("an item its manager drops stays while another manager owns fields in it",
       d3["spec"]["template"]["spec"]["containers"], [{"name": "web", "env": [{"name": "A"}]}, {"name": "side", "image": "s"}])
+
+# keyed lists: a container's ports by containerPort, env by name (aws-node's init container)
+m = {}
+ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "aws-node"},
+      "spec": {"template": {"spec": {"initContainers": [{"name": "init", "image": "cni-init:1",
+                                                         "env": [{"name": "A", "value": "1"}]}],
+                                     "containers": [{"name": "node", "image": "cni:1",
+                                                     "ports": [{"containerPort": 61678, "protocol": "TCP"}]}]}}}}
+live = ssa.apply(None, m, ds, "eks", False, "apps/v1", True, "t")
+check("fieldsV1 of container ports: keyed by containerPort",
+      list(ssa.fields_v1(m[("eks", "Apply")]["paths"])["f:spec"]["f:template"]["f:spec"]["f:containers"][
+          'k:{"name":"node"}']["f:ports"]), ['k:{"containerPort":61678}'])
+egress = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "aws-node"},
+          "spec": {"template": {"spec": {"initContainers": [{"name": "init",
+                                                             "env": [{"name": "V6_EGRESS", "value": "true"}]}]}}}}
+live2 = ssa.apply(live, m, egress, "mesh", False, "apps/v1", True, "t")
+check("apply of one env entry of an init container merges: image and other env kept",
+      live2["spec"]["template"]["spec"]["initContainers"],
+      [{"name": "init", "image": "cni-init:1", "env": [{"name": "A", "value": "1"}, {"name": "V6_EGRESS", "value": "true"}]}])
+check("... the applier owns only its entry",
+      sorted(ssa.field_str(p) for p in m[("mesh", "Apply")]["paths"]),
+      ['.spec.template.spec.initContainers[name="init"].env[name="V6_EGRESS"].name',
+       '.spec.template.spec.initContainers[name="init"].env[name="V6_EGRESS"].value',
+       '.spec.template.spec.initContainers[name="init"].name'])
+ports = dict(ds, spec={"template": {"spec": {"containers": [{"name": "node", "ports": [
+    {"containerPort": 61678, "protocol": "TCP", "name": "metrics"}]}]}}})
+live3 = ssa.apply(live2, m, ports, "other", False, "apps/v1", True, "t")
+check("a port entry merges by containerPort", live3["spec"]["template"]["spec"]["containers"][0]["ports"],
+      [{"containerPort": 61678, "protocol": "TCP", "name": "metrics"}])
+
+# traffic.py: what a curl Job asks for, and a remote secret's kubeconfig
+job_pod = {"spec": {"containers": [{"name": "curl", "command": ["sh", "-c"],
+                                    "args": ["for i in $(seq 1 10); do curl -sS helloworld.sample:5000/hello; done"]}]}}
+check("a curl loop: service, namespace, port, path, count", traffic.parse_call(job_pod),
+      ("helloworld", "sample", 5000, "/hello", 10))
+check("one call to a .svc.cluster.local name, default port", traffic.parse_call(
+    {"spec": {"containers": [{"command": ["curl", "http://web.prod.svc.cluster.local/"]}]}}), ("web", "prod", 80, "/", 1))
+check("no curl: no call", traffic.parse_call({"spec": {"containers": [{"command": ["sleep", "10"]}]}}), None)
+kc = ("apiVersion: v1\nkind: Config\nclusters:\n- name: c2\n  cluster: {server: 'https://127.0.0.1:1/', "
+      "certificate-authority-data: " + base64.b64encode(b"PEM").decode() + "}\ncontexts:\n- name: c2\n  context: "
+      "{cluster: c2, user: c2}\ncurrent-context: c2\nusers:\n- name: c2\n  user: {token: tok}\n")
+check("a remote secret's kubeconfig: server, CA, token", traffic.kubeconfig_target(kc),
+      ("https://127.0.0.1:1", b"PEM", "tok"))
+check("not a kubeconfig", traffic.kubeconfig_target("- a\n- b"), None)
+svc = {"spec": {"ports": [{"port": 5000}], "selector": {"app": "hw"}}}
+ready = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+pods = [{"metadata": {"name": "hw-2", "labels": {"app": "hw", "version": "v2"}}, "status": ready},
+        {"metadata": {"name": "hw-1", "labels": {"app": "hw", "version": "v1"}}, "status": ready},
+        {"metadata": {"name": "hw-3", "labels": {"app": "hw", "version": "v3"}}, "status": {"phase": "Pending"}},
+        {"metadata": {"name": "db", "labels": {"app": "db"}}, "status": ready}]
+check("endpoints: the Ready pods the Service selects", traffic.endpoints_of(svc, pods, 5000),
+      [("v1", "hw-1"), ("v2", "hw-2")])
+check("endpoints: a port the Service lacks", traffic.endpoints_of(svc, pods, 80), None)
 
 # protobuf: a Namespace as kubectl create namespace sends it
 ns = b"k8s\x00" + bytes([0x0a, 0x0f]) + b"\x0a\x02v1\x12\x09Namespace" + bytes([0x12, 0x0b]) + \

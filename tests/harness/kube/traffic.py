@@ -188,8 +188,8 @@ class Traffic:
             pods = _get(server, ca, token, "/api/v1/namespaces/%s/pods?labelSelector=%s"
                         % (svc_ns, urllib.parse.quote(sel))).get("items") or [] if sel else []
         except urllib.error.HTTPError as e:
-            self.say("remote cluster %s at %s: %d for %s/%s (%s)" % (
-                cluster, server, e.code, svc_ns, svc_name, "the reader token is refused" if e.code == 401 else "no such service" if e.code == 404 else e.reason))
+            why = {401: "the reader token is refused", 404: "no such service"}.get(e.code, e.reason)
+            self.say("remote cluster %s at %s: %d for %s/%s (%s)" % (cluster, server, e.code, svc_ns, svc_name, why))
             return []
         except (OSError, ValueError, ssl.SSLError) as e:
             self.say("remote cluster %s at %s unreachable: %s" % (cluster, server, e))
