@@ -49,6 +49,21 @@ for t in pki_root_ca aws_vpc aws_eks_cluster kubernetes_connection helm_release 
 done
 check "8 releases: the controller, base, istiod and the gateway in each cluster" test "$(grep -c '^helm_release\.' held.txt)" = 8
 ! grep -qF "$AWS_SECRET_ACCESS_KEY" apply.txt "$T_DIR/last.err" && ok "no AWS secret in the output" || not_ok "secret leaked"
+# The edges the reference left implicit, as the apply ran them.
+line() { grep -n "^$1: Creation complete" apply.txt | head -1 | cut -d: -f1; }
+order_ok=1
+for c in cluster-1 cluster-2; do
+    for pair in "kubernetes_namespace.$c.istio-system kubernetes_secret.$c.cacerts" \
+        "kubernetes_secret.$c.cacerts helm_release.$c.istiod" "helm_release.$c.istio-base helm_release.$c.istiod" \
+        "helm_release.$c.istiod kubernetes_service_account_token.$c.istio-reader" \
+        "helm_release.$c.aws-load-balancer-controller helm_release.$c.istio-ingressgateway" \
+        "aws_eks_node_group.$c.default helm_release.$c.istiod"; do
+        set -- $pair
+        a=$(line "$1") b=$(line "$2")
+        [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] || { order_ok=0; echo "# $1 ($a) not before $2 ($b)"; }
+    done
+done
+check "the apply ran the edges: namespace -> cacerts -> istiod -> reader token, base -> istiod, nodes -> istiod, controller -> gateway" test $order_ok = 1
 echo "# [${SECONDS}s] applied"
 
 # ---- what the clusters hold, seen with kubectl and helm ----
@@ -74,6 +89,16 @@ want = {"aws-load-balancer-controller", "istio-base", "istiod", "istio-ingressga
 assert want <= set(rel) and all(rel[n] == "deployed" for n in want), rel
 PY
 done
+k 1 -n istio-system get svc istio-ingressgateway -o json >gw.json 2>&1
+check "the gateway's Service has its NLB address and the dual-stack NLB annotations" $PY -c "
+import json; s = json.load(open('gw.json'))
+assert s['status']['loadBalancer']['ingress'], s['status']
+a = s['metadata']['annotations']
+assert a['service.beta.kubernetes.io/aws-load-balancer-ip-address-type'] == 'dualstack', a
+assert a['service.beta.kubernetes.io/aws-load-balancer-scheme'] == 'internet-facing', a"
+k 1 -n kube-system get sa aws-load-balancer-controller -o json >sa.json 2>&1
+check "the controller's service account is annotated with its IRSA role" \
+    $PY -c "import json; a = json.load(open('sa.json'))['metadata']['annotations']['eks.amazonaws.com/role-arn']; assert a.startswith('arn:aws:iam::') and a.endswith('role/istio-multi-primary-cluster-1-lbc'), a"
 # A remote secret's kubeconfig (in cluster-1, naming cluster-2) authenticates against cluster-2:
 # the same kube-system namespace (uid) as cluster-2's own admin sees.
 $PY -c 'import base64,json,sys; print(base64.b64decode(json.load(open("remote1.json"))["data"]["cluster-2"]).decode())' >remote-kubeconfig
