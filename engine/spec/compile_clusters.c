@@ -42,20 +42,7 @@ struct cl {
     json_t *node_groups;        /* addresses of C's node groups, for the add-ons' depends_on */
 };
 
-/* ---- values of the spec, with the schema's defaults ---- */
-
-static const char *str_of(const struct node *m, const char *key, const char *def)
-{
-    const struct node *v = node_get(m, key);
-    return v && v->kind == NODE_SCALAR && node_scalar_type(v) != SCALAR_NULL ? v->scalar : def;
-}
-
-static int bool_of(const struct node *m, const char *key, int def)
-{
-    const struct node *v = node_get(m, key);
-    if (!v || v->kind != NODE_SCALAR || node_scalar_type(v) != SCALAR_BOOL) return def;
-    return strcmp(v->scalar, "true") == 0;
-}
+/* ---- values of the spec, with the schema's defaults (cu_str, cu_bool: compile_util.c) ---- */
 
 static json_int_t int_of(const struct node *m, const char *key, json_int_t def)
 {
@@ -107,44 +94,11 @@ static struct spec_resource *res_new(struct cl *k, const struct node *at, const 
 
 static void set(struct spec_resource *r, const char *key, json_t *v) { json_object_set_new(r->attrs, key, v); }
 
-/* Every ${ADDRESS.OUTPUT} in the strings of v (JSON documents included) becomes an edge of r.
- * mesh writes its own well formed; a malformed one came with the user's tags or add-on
- * configuration and is reported at r's position. */
-static void edges_of(const struct cl *k, struct spec_resource *r, const json_t *v)
-{
-    const char *key;
-    json_t *x;
-    size_t i;
-    if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, x) edges_of(k, r, x);
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x) edges_of(k, r, x);
-    } else if (json_is_string(v) && strstr(json_string_value(v), "${")) {
-        struct vec refs = VEC_INIT;
-        char msg[256];
-        size_t off;
-        if (ref_parse(json_string_value(v), &refs, msg, sizeof(msg), &off) < 0)
-            diag_error(k->c->dl, k->c->file, r->line, r->col, "`%s`: %s", r->address, msg);
-        for (size_t j = 0; j < refs.len; j++) {
-            const struct ref *f = refs.items[j];
-            spec_add_dep(r, f->address, f->output, r->line, r->col);
-        }
-        vec_free_all(&refs, ref_free);
-    }
-}
-
 /* Adds r with an edge per reference in its attributes; after must run first (depends_on). */
 static void res_add(struct cl *k, struct spec_resource *r)
 {
-    edges_of(k, r, r->attrs);
+    cu_edges(k->c, r, r->attrs);
     spec_add_resource(k->s, r, k->c);
-}
-
-static json_t *refs(const char *address, const char *output)
-{
-    char buf[ADDR_MAX + 40];
-    snprintf(buf, sizeof(buf), "${%s.%s}", address, output);
-    return json_string(buf);
 }
 
 /* "TYPE.C" or "TYPE.C.NAME" */
@@ -206,7 +160,7 @@ static void roles(struct cl *k)
     if (k->ipv6) {
         char a[ADDR_MAX];
         ipv6_cni_policy(k);
-        json_array_append_new(node, refs(addr(a, sizeof(a), "aws_iam_policy", k->name, "ipv6_cni"), "arn"));
+        json_array_append_new(node, cu_ref(addr(a, sizeof(a), "aws_iam_policy", k->name, "ipv6_cni"), "arn"));
     } else {
         json_array_append_new(node, json_string(AWS_POLICY "AmazonEKS_CNI_Policy"));
     }
@@ -220,12 +174,12 @@ static void oidc_and_lbc(struct cl *k)
     char a[ADDR_MAX], cl[ADDR_MAX], oidc[ADDR_MAX], nm[ADDR_MAX];
     addr(cl, sizeof(cl), "aws_eks_cluster", k->name, NULL);
     struct spec_resource *r = res_new(k, k->key, addr(oidc, sizeof(oidc), "aws_iam_openid_connect_provider", k->name, NULL), 1);
-    set(r, "url", refs(cl, "oidc_issuer"));
+    set(r, "url", cu_ref(cl, "oidc_issuer"));
     set(r, "client_ids", json_pack("[s]", "sts.amazonaws.com"));
     res_add(k, r);
 
     const struct node *lbc = node_get(k->body, "load_balancer_controller");
-    if (!bool_of(lbc, "enabled", 1)) return;
+    if (!cu_bool(lbc, "enabled", 1)) return;
     json_t *doc = json_loads(lbc_policy_json, 0, NULL);
     r = res_new(k, k->key, addr(a, sizeof(a), "aws_iam_policy", k->name, "lbc"), 1);
     set(r, "name", json_string(cloud_name(nm, sizeof(nm), k, "lbc")));
@@ -246,14 +200,14 @@ static void oidc_and_lbc(struct cl *k)
     r = res_new(k, k->key, addr(a, sizeof(a), "aws_iam_role", k->name, "lbc"), 1);
     set(r, "name", json_string(cloud_name(nm, sizeof(nm), k, "lbc")));
     set(r, "assume_role_policy", json_text(trust));
-    set(r, "managed_policy_arns", json_pack("[o]", refs(addr(a, sizeof(a), "aws_iam_policy", k->name, "lbc"), "arn")));
+    set(r, "managed_policy_arns", json_pack("[o]", cu_ref(addr(a, sizeof(a), "aws_iam_policy", k->name, "lbc"), "arn")));
     set(r, "description", json_string("AWS Load Balancer Controller (kube-system/aws-load-balancer-controller)"));
     res_add(k, r);
 }
 
 /* ---- secrets encryption, logs, the control plane ---- */
 
-static int secrets_encryption(const struct cl *k) { return bool_of(k->body, "secrets_encryption", 1); }
+static int secrets_encryption(const struct cl *k) { return cu_bool(k->body, "secrets_encryption", 1); }
 
 static void kms_and_logs(struct cl *k)
 {
@@ -269,7 +223,7 @@ static void kms_and_logs(struct cl *k)
         r = res_new(k, k->key, addr(nm, sizeof(nm), "aws_kms_alias", k->name, "secrets"), 0);
         snprintf(desc, sizeof(desc), "alias/%s-%s-secrets", k->mesh, k->name);
         set(r, "name", json_string(desc));
-        set(r, "target_key_id", refs(a, "id"));
+        set(r, "target_key_id", cu_ref(a, "id"));
         res_add(k, r);
     }
     r = res_new(k, k->key, addr(a, sizeof(a), "aws_cloudwatch_log_group", k->name, "cluster"), 1);
@@ -284,14 +238,14 @@ static void control_plane(struct cl *k)
     char a[ADDR_MAX];
     struct spec_resource *r = res_new(k, k->key, addr(a, sizeof(a), "aws_eks_cluster", k->name, NULL), 1);
     set(r, "name", json_string(k->name));
-    set(r, "version", json_string(str_of(k->body, "version", "1.31")));
-    set(r, "role_arn", refs(addr(a, sizeof(a), "aws_iam_role", k->name, "cluster"), "arn"));
+    set(r, "version", json_string(cu_str(k->body, "version", "1.31")));
+    set(r, "role_arn", cu_ref(addr(a, sizeof(a), "aws_iam_role", k->name, "cluster"), "arn"));
     set(r, "ip_family", json_string(k->ipv6 ? "ipv6" : "ipv4"));
     set(r, "subnet_ids", json_deep_copy(k->subnets));
-    set(r, "endpoint_public_access", json_boolean(bool_of(k->body, "endpoint_public_access", 1)));
-    set(r, "endpoint_private_access", json_boolean(bool_of(k->body, "endpoint_private_access", 1)));
+    set(r, "endpoint_public_access", json_boolean(cu_bool(k->body, "endpoint_public_access", 1)));
+    set(r, "endpoint_private_access", json_boolean(cu_bool(k->body, "endpoint_private_access", 1)));
     set(r, "enabled_log_types", strings_of(k->body, "log_types", log_types_default));
-    if (secrets_encryption(k)) set(r, "encryption_kms_key_arn", refs(addr(a, sizeof(a), "aws_kms_key", k->name, "secrets"), "arn"));
+    if (secrets_encryption(k)) set(r, "encryption_kms_key_arn", cu_ref(addr(a, sizeof(a), "aws_kms_key", k->name, "secrets"), "arn"));
     set(r, "authentication_mode", json_string("API_AND_CONFIG_MAP"));
     set(r, "bootstrap_cluster_creator_admin_permissions", json_true());
     /* The log group first: a cluster with logging on would otherwise make its own, unmanaged. */
@@ -311,34 +265,34 @@ static void node_group(struct cl *k, const struct node *gkey, const struct node 
      * cross-cluster one; EKS adds neither itself once a launch template names groups. */
     struct spec_resource *r = res_new(k, at, addr(lt, sizeof(lt), "aws_launch_template", k->name, gn), 1);
     set(r, "name", json_string(cloud_name(nm, sizeof(nm), k, gn)));
-    set(r, "security_group_ids", json_pack("[o,o]", refs(cl, "cluster_security_group_id"),
-                                          refs(addr(a, sizeof(a), "aws_security_group", k->name, NULL), "id")));
+    set(r, "security_group_ids", json_pack("[o,o]", cu_ref(cl, "cluster_security_group_id"),
+                                          cu_ref(addr(a, sizeof(a), "aws_security_group", k->name, NULL), "id")));
     set(r, "disk_size", json_integer(int_of(g, "disk_size", 50)));  /* here: EKS refuses diskSize with a template */
     set(r, "http_tokens", json_string("required"));  /* IMDSv2 only */
     res_add(k, r);
 
     r = res_new(k, at, addr(a, sizeof(a), "aws_eks_node_group", k->name, gn), 1);
-    set(r, "cluster_name", refs(cl, "name"));
+    set(r, "cluster_name", cu_ref(cl, "name"));
     set(r, "name", json_string(gn));
-    set(r, "node_role_arn", refs(addr(nm, sizeof(nm), "aws_iam_role", k->name, "node"), "arn"));
+    set(r, "node_role_arn", cu_ref(addr(nm, sizeof(nm), "aws_iam_role", k->name, "node"), "arn"));
     set(r, "subnet_ids", json_deep_copy(k->subnets));
     static const char *const types_default[] = {"m5.large", NULL};
     set(r, "instance_types", strings_of(g, "instance_types", types_default));
-    set(r, "ami_type", json_string(str_of(g, "ami_type", "AL2023_x86_64_STANDARD")));
-    set(r, "capacity_type", json_string(str_of(g, "capacity_type", "ON_DEMAND")));
+    set(r, "ami_type", json_string(cu_str(g, "ami_type", "AL2023_x86_64_STANDARD")));
+    set(r, "capacity_type", json_string(cu_str(g, "capacity_type", "ON_DEMAND")));
     set(r, "min_size", json_integer(int_of(g, "min_size", 1)));
     set(r, "max_size", json_integer(int_of(g, "max_size", 3)));
     set(r, "desired_size", json_integer(int_of(g, "desired_size", 2)));
     json_t *labels = json_object();
     strings_into(labels, node_get(g, "labels"));
     set(r, "labels", labels);
-    set(r, "launch_template_id", refs(lt, "id"));
-    set(r, "launch_template_version", refs(lt, "latest_version"));
+    set(r, "launch_template_id", cu_ref(lt, "id"));
+    set(r, "launch_template_version", cu_ref(lt, "latest_version"));
     /* The cluster's version as text, not ${aws_eks_cluster.C.version}: a plan resolves a reference
      * to an updated resource from its stored outputs (the old version), so the node groups' upgrade
      * would only show in the next plan. The edge through cluster_name still upgrades the control
      * plane first, then the nodes (EKS refuses nodes newer than their control plane). */
-    set(r, "version", json_string(str_of(k->body, "version", "1.31")));
+    set(r, "version", json_string(cu_str(k->body, "version", "1.31")));
     size_t i;
     json_t *t;
     json_array_foreach(k->route_tables, i, t)  /* nodes need their NAT route to join the cluster */
@@ -372,9 +326,9 @@ static void addon(struct cl *k, const char *name, const struct node *at, const s
 {
     char a[ADDR_MAX];
     struct spec_resource *r = res_new(k, at, addr(a, sizeof(a), "aws_eks_addon", k->name, name), 1);
-    set(r, "cluster_name", refs(addr(a, sizeof(a), "aws_eks_cluster", k->name, NULL), "name"));
+    set(r, "cluster_name", cu_ref(addr(a, sizeof(a), "aws_eks_cluster", k->name, NULL), "name"));
     set(r, "name", json_string(name));
-    const char *version = str_of(user, "version", NULL);
+    const char *version = cu_str(user, "version", NULL);
     if (version) set(r, "version", json_string(version));
     json_t *config = addon_default_config(k, name);
     const struct node *uc = node_get(user, "configuration");
@@ -393,18 +347,11 @@ static void addon(struct cl *k, const char *name, const struct node *at, const s
     res_add(k, r);
 }
 
-static const struct node *key_node(const struct node *m, const char *name)
-{
-    for (size_t i = 0; m && m->kind == NODE_MAP && i < m->n; i++)
-        if (strcmp(m->pairs[i].key->scalar, name) == 0) return m->pairs[i].key;
-    return NULL;
-}
-
 static void addons(struct cl *k)
 {
     const struct node *user = node_get(k->body, "addons");
     for (const char *const *d = addons_default; *d; d++) {
-        const struct node *uk = key_node(user, *d);
+        const struct node *uk = cu_key(user, *d);
         addon(k, *d, uk ? uk : k->key, node_get(user, *d));
     }
     for (size_t i = 0; user && user->kind == NODE_MAP && i < user->n; i++) {
@@ -438,8 +385,8 @@ static void sg_rules(struct cl *k)
     char cl[ADDR_MAX], sg[ADDR_MAX];
     addr(cl, sizeof(cl), "aws_eks_cluster", k->name, NULL);
     addr(sg, sizeof(sg), "aws_security_group", k->name, NULL);
-    sg_rule(k, k->name, "webhook", refs(sg, "id"), 15017, refs(cl, "cluster_security_group_id"));
-    sg_rule(k, k->name, "xds", refs(sg, "id"), 15012, refs(cl, "cluster_security_group_id"));
+    sg_rule(k, k->name, "webhook", cu_ref(sg, "id"), 15017, cu_ref(cl, "cluster_security_group_id"));
+    sg_rule(k, k->name, "xds", cu_ref(sg, "id"), 15012, cu_ref(cl, "cluster_security_group_id"));
 }
 
 /* C's nodes reach every other cluster's API server (443) over the VPC (Istio's remote secrets):
@@ -453,7 +400,7 @@ static void sg_rules_between(struct cl *k, const struct node *clusters)
         if (strcmp(other, k->name) == 0 || !spec_find(k->s, addr(ocl, sizeof(ocl), "aws_eks_cluster", other, NULL)))
             continue;
         snprintf(rn, sizeof(rn), "api_from_%s", k->name);
-        sg_rule(k, other, rn, refs(ocl, "cluster_security_group_id"), 443, refs(sg, "id"));
+        sg_rule(k, other, rn, cu_ref(ocl, "cluster_security_group_id"), 443, cu_ref(sg, "id"));
     }
 }
 
@@ -470,7 +417,7 @@ static void network_parts(struct cl *k, const struct node *network)
     k->subnets = json_array();
     for (size_t i = 0; i < k->s->resources.len; i++) {
         const char *a = ((struct spec_resource *)k->s->resources.items[i])->address;
-        if (strncmp(a, "aws_subnet.private_", 19) == 0) json_array_append_new(k->subnets, refs(a, "id"));
+        if (strncmp(a, "aws_subnet.private_", 19) == 0) json_array_append_new(k->subnets, cu_ref(a, "id"));
         else if (strcmp(a, "aws_route_table.private") == 0 || strncmp(a, "aws_route_table.private_", 24) == 0)
             json_array_append_new(k->route_tables, json_string(a));
     }
@@ -492,16 +439,16 @@ static void connection(struct spec *s, const struct spec_ctx *c, const struct no
     json_object_set_new(r->attrs, "cluster", json_string(key->scalar));
     const struct node *ex = node_get(body, "existing");
     if (ex) {
-        json_object_set_new(r->attrs, "kubeconfig", json_string(str_of(ex, "kubeconfig", "")));
-        const char *ctx = str_of(ex, "context", NULL);
+        json_object_set_new(r->attrs, "kubeconfig", json_string(cu_str(ex, "kubeconfig", "")));
+        const char *ctx = cu_str(ex, "context", NULL);
         if (ctx) json_object_set_new(r->attrs, "context", json_string(ctx));
     } else {
         addr(eks, sizeof(eks), "aws_eks_cluster", key->scalar, NULL);
-        json_object_set_new(r->attrs, "server", refs(eks, "endpoint"));
-        json_object_set_new(r->attrs, "ca_data", refs(eks, "certificate_authority_data"));
+        json_object_set_new(r->attrs, "server", cu_ref(eks, "endpoint"));
+        json_object_set_new(r->attrs, "ca_data", cu_ref(eks, "certificate_authority_data"));
         json_object_set_new(r->attrs, "auth", json_string("eks"));
         json_object_set_new(r->attrs, "eks_cluster_name", json_string(key->scalar));  /* control_plane's name */
-        const char *region = str_of(node_get(s->root, "mesh"), "region", NULL);
+        const char *region = cu_str(node_get(s->root, "mesh"), "region", NULL);
         if (region) json_object_set_new(r->attrs, "region", json_string(region));
         spec_add_dep(r, eks, "endpoint", key->line, key->col);
         spec_add_dep(r, eks, "certificate_authority_data", key->line, key->col);
@@ -513,7 +460,7 @@ static void compile_cluster(struct cl *k, const struct node *network)
 {
     const struct node *v = node_get(k->body, "ip_family");
     k->ipv6 = v && v->kind == NODE_SCALAR && strcmp(v->scalar, "ipv6") == 0;
-    if (k->ipv6 && !node_get(network, "existing") && !bool_of(network, "ipv6", 1)) {
+    if (k->ipv6 && !node_get(network, "existing") && !cu_bool(network, "ipv6", 1)) {
         diag_error(k->c->dl, k->c->file, v->line, v->col,
                    "`clusters.%s.ip_family` is ipv6, but `network.ipv6` is false: an IPv6 cluster needs IPv6 subnets",
                    k->name);
@@ -536,7 +483,7 @@ static void cl_init(struct cl *k, struct spec *s, const struct spec_ctx *c, cons
                     const struct node *body)
 {
     const struct node *mesh = node_get(s->root, "mesh");
-    *k = (struct cl){.s = s, .c = c, .key = key, .body = body, .name = key->scalar, .mesh = str_of(mesh, "name", "mesh"),
+    *k = (struct cl){.s = s, .c = c, .key = key, .body = body, .name = key->scalar, .mesh = cu_str(mesh, "name", "mesh"),
                      .tags = json_object(), .route_tables = json_array(), .node_groups = json_array()};
     strings_into(k->tags, node_get(mesh, "tags"));
     strings_into(k->tags, node_get(body, "tags"));  /* the cluster's own win */

@@ -1,5 +1,5 @@
-/* compile_util.c: the small readers the section compilers of Kubernetes things share
- * (compile_cluster_apps.c, compile_istio.c): a value of the spec with its default, and the edges
+/* compile_util.c: the small readers the section compilers share (compile_clusters.c,
+ * compile_cluster_apps.c, compile_istio.c): a value of the spec with its default, and the edges
  * of the references inside the attributes a compiler wrote. */
 #include <stdio.h>
 #include <string.h>
