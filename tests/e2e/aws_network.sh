@@ -6,7 +6,7 @@
 # it, an empty second plan, drift made with the aws CLI planned and fixed, destroy leaving
 # nothing, convergence under eventual consistency (a new ID not found for a while), under
 # throttling and 503s with the retries reported, and the engine's
-# fail and crash loops leaving no orphan (every fourth call; MESH_FULL_LOOPS=1: every call).
+# fail and crash loops leaving no orphan (every eighth call; MESH_FULL_LOOPS=1: every call).
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
@@ -174,16 +174,16 @@ expect_rc "eventual consistency: destroy" 0 mesh_net destroy -f net.yaml --auto-
 check "eventual consistency: nothing left" test "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
-# ---- throttling and 503s: 10 applies in a row converge, retries reported ----
+# ---- throttling and 503s: 6 runs in a row (3 applies, 3 destroys) converge, retries reported ----
 faults '{"rules": [{"kind": "throttle", "service": "ec2", "rate": 0.3}, {"kind": "503", "service": "ec2", "rate": 0.05}], "seed": 11}'
 bad=0 total=0
-for i in $(seq 1 10); do
+for i in $(seq 1 6); do
     if [ $((i % 2)) = 1 ]; then mesh_net apply -f net.yaml --auto-approve >out.txt 2>&1 || bad=$((bad + 1))
     else mesh_net destroy -f net.yaml --auto-approve >out.txt 2>&1 || bad=$((bad + 1)); fi
     total=$((total + $(sed -n 's/^AWS: [0-9]* API calls, \([0-9]*\) retries/\1/p' out.txt | head -1)))
 done
 faults '{}'
-check "30% throttled + 5% 503: 10 runs in a row (apply, destroy, ...) all converged" test $bad = 0
+check "30% throttled + 5% 503: 6 runs in a row (apply, destroy, ...) all converged" test $bad = 0
 check "the runs reported their retries ($total)" test "$total" -gt 20
 expect_rc "after the faulty runs, destroy" 0 mesh_net destroy -f net.yaml --auto-approve
 check "nothing left after the faulty runs" test "$(count_all)" = 0
@@ -193,7 +193,7 @@ echo "# [${SECONDS}s]"
 # Every third call (the loops over the whole AWS part in aws_clusters.sh cover these drivers too);
 # MESH_FULL_LOOPS=1: every call.
 stride=${MESH_FULL_LOOPS:+1}
-stride=${stride:-4}
+stride=${stride:-8}
 bad=0 n=0 rc=1
 for n in $(seq 1 "$stride" 60); do
     MESH_FAULTS="fail:call=$n" mesh_net apply -f net.yaml --auto-approve >out.txt 2>err.txt

@@ -6,9 +6,9 @@
 # force_conflicts, the token authenticates against its own cluster only, import adopts an
 # existing namespace, a manifest renamed is made anew, another incarnation under the same name is
 # never taken over, values mesh cannot apply are refused before any call, destroy reports a
-# namespace's stuck finalizer and removes everything. Then fault loops (fail at every driver
-# call, crash-after at every third, crash before every fourth; MESH_FULL_LOOPS=1: all at every
-# call): no orphan object (annotated mesh/address but not in state) after any of them.
+# namespace's stuck finalizer and removes everything. Then fault loops (fail at every second
+# driver call, crash-after at every sixth, crash before every eighth; MESH_FULL_LOOPS=1: all at
+# every call): no orphan object (annotated mesh/address but not in state) after any of them.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TESTS/harness/kube/kube.sh"
 t_setup
@@ -396,13 +396,13 @@ fault_loop() {  # KIND STRIDE: fail | crash | crash-after, every STRIDE-th call
     check "$kind: no orphan after the completed run" test "$(kube_orphans f2.yaml | tail -1)" = 0
     "$MESH" apply -f f1.yaml --auto-approve >/dev/null 2>&1
 }
-# fail at every call; crash-after (the object exists, state does not know it: find adopts it) at
-# every third and crash before a call at every fourth (MESH_FULL_LOOPS=1: every call), to keep
-# the suite short
+# fail at every second call; crash-after (the object exists, state does not know it: find adopts
+# it) at every sixth and crash before a call at every eighth (MESH_FULL_LOOPS=1: every call), to
+# keep the suite short
 echo "# ${SECONDS}s before the loops"
-fault_loop fail 1
-after_stride=3 crash_stride=4
-[ -n "${MESH_FULL_LOOPS:-}" ] && after_stride=1 crash_stride=1
+fail_stride=2 after_stride=6 crash_stride=8
+[ -n "${MESH_FULL_LOOPS:-}" ] && fail_stride=1 after_stride=1 crash_stride=1
+fault_loop fail $fail_stride
 fault_loop crash-after $after_stride
 fault_loop crash $crash_stride
 echo "# ${SECONDS}s"
