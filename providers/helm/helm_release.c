@@ -443,6 +443,17 @@ static int release_find(struct call *c, const json_t *desired, json_t **outputs)
     return rc;
 }
 
+/* A DNS-1123 label of at most max characters (helm: release names <= 53, namespaces <= 63); also
+ * what keeps a value helm would read as an option ("--post-renderer=...") off its command line. */
+static int dns_label(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return 0;
+    return 1;
+}
+
 static int release_check(struct call *c, const json_t *desired, check_report_fn report, void *ctx)
 {
     (void)c;
@@ -452,6 +463,30 @@ static int release_check(struct call *c, const json_t *desired, check_report_fn 
         report(ctx, "drift", "drift is what refresh reports; a spec does not set it");
         bad++;
     }
+    static const struct {
+        const char *attr;
+        size_t max;
+    } labels[] = {{"name", 53}, {"namespace", 63}};
+    for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+        const char *v = json_string_value(json_object_get(desired, labels[i].attr));
+        if (v && !strstr(v, "${") && !dns_label(v, labels[i].max)) {
+            char msg[320];
+            snprintf(msg, sizeof(msg), "\"%.80s\" is not a valid %s: lower-case letters, digits and '-', "
+                     "starting and ending with a letter or digit, at most %zu characters",
+                     v, i == 0 ? "release name" : "namespace", labels[i].max);
+            report(ctx, labels[i].attr, msg);
+            bad++;
+        }
+    }
+    const char *opts[] = {"chart", "version", "repository"};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        const char *v = json_string_value(json_object_get(desired, opts[i]));
+        if (v && v[0] == '-') {
+            report(ctx, opts[i], "must not start with '-' (helm would read it as an option)");
+            bad++;
+        }
+    }
+    if (bad) return bad;
     if (!chart || strstr(chart, "${")) return bad;  /* known only once applied */
     struct helm_chart hc;
     struct mesh_err e;

@@ -53,6 +53,11 @@ EOF
 spec hello 1 | sed "s|chart: $CHART|chart: ./no-such-chart|" >bad.yaml
 expect_rc "validate: a missing local chart is refused" 1 "$MESH" validate -f bad.yaml
 check "validate: the error names the chart and its position" grep -q 'bad.yaml:11:12: .*chart: local chart ./no-such-chart does not exist' last.err
+# A name helm would read as an option, and a namespace that is no DNS label: refused before any call.
+spec hello 1 | sed -e "s|name: app\$|name: --post-renderer=/bin/sh|" -e "s|namespace: apps|namespace: Apps|" >opt.yaml
+expect_rc "validate: a release name that is an option is refused" 1 "$MESH" validate -f opt.yaml
+check "validate: ...named with its position" grep -q 'opt.yaml:8:11: .*name: "--post-renderer=/bin/sh" is not a valid release name' last.err
+check "validate: an upper-case namespace is refused with its position" grep -q 'opt.yaml:9:16: .*namespace: "Apps" is not a valid namespace' last.err
 
 # ---- install, with a watcher on helm's directory and every process's arguments ----
 spec hello 1 >v1.yaml
