@@ -33,20 +33,6 @@ k1() { kubectl --kubeconfig "$C1/kubeconfig" "$@"; }
 k2() { kubectl --kubeconfig "$C2/kubeconfig" "$@"; }
 h1() { "$HELM" --kubeconfig "$C1/kubeconfig" "$@" </dev/null; }
 h2() { "$HELM" --kubeconfig "$C2/kubeconfig" "$@" </dev/null; }
-# kout NAME WANT_REGEX CMD...: CMD succeeds and its output matches WANT_REGEX
-kout() {
-    local name=$1 want=$2 out
-    shift 2
-    if out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
-    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
-}
-# kfail NAME WANT_REGEX CMD...: CMD fails and says WANT_REGEX
-kfail() {
-    local name=$1 want=$2 out
-    shift 2
-    if ! out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
-    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
-}
 # knot NAME UNWANTED_REGEX CMD...: CMD succeeds and its output does not match
 knot() {
     local name=$1 bad=$2 out

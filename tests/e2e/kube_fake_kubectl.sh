@@ -30,20 +30,6 @@ check "c1 starts (client certificates on)" kube_fake_start "$C1" c1 --client-ca
 
 k1() { kubectl --kubeconfig "$C1/kubeconfig" "$@" </dev/null; }
 k2() { kubectl --kubeconfig "$C2/kubeconfig" "$@" </dev/null; }
-# kout NAME WANT_REGEX CMD...: CMD succeeds and its output matches WANT_REGEX
-kout() {
-    local name=$1 want=$2 out
-    shift 2
-    if out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
-    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
-}
-# kfail NAME WANT_REGEX CMD...: CMD fails and says WANT_REGEX
-kfail() {
-    local name=$1 want=$2 out
-    shift 2
-    if ! out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
-    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
-}
 # until_ok SECONDS CMD...: poll CMD until it succeeds (the controllers act within a second, but a
 # loaded machine may be slower); the check after it says what was wanted.
 until_ok() {

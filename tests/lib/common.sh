@@ -43,6 +43,20 @@ check() {
     if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
+# kout NAME WANT_REGEX CMD...: CMD succeeds and its output matches WANT_REGEX
+kout() {
+    local name=$1 want=$2 out
+    shift 2
+    if out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
+    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
+}
+# kfail NAME WANT_REGEX CMD...: CMD fails and says WANT_REGEX
+kfail() {
+    local name=$1 want=$2 out
+    shift 2
+    if ! out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then ok "$name"
+    else not_ok "$name"; sed 's/^/    | /' <<<"$out" | tail -15; fi
+}
 # expect_rc NAME RC CMD...: ok when CMD exits with RC.
 expect_rc() {
     local name=$1 want=$2
