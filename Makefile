@@ -29,7 +29,7 @@ FLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fn
 FLAGS_bench   := -O2 -DNDEBUG
 FLAGS_memcheck := -O0 -g
 
-.PHONY: all test memcheck bench deps deps-check demo clean unit lint
+.PHONY: all test memcheck bench deps deps-check demo clean unit lint reliability
 all: mesh
 
 define flavour
@@ -80,6 +80,10 @@ bench: build/bench/mesh
 # Includes across a boundary DESIGN.md forbids (the rules are at the top of tests/lint.sh).
 lint:
 	bash tests/lint.sh
+
+# The reliability campaign at full trial counts (tests/reliability/run; figures into docs/reliability.md).
+reliability: mesh
+	MESH_BIN=$(CURDIR)/mesh bash tests/reliability/run
 
 demo: mesh
 	bash specs/examples/demo.sh
