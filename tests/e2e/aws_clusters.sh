@@ -263,12 +263,13 @@ echo "# [${SECONDS}s]"
 
 # ---- fail at a call / crash at a call, clusters held in CREATING: 0 orphans each time ----
 eks_ctl '{"hold": {"cluster": 0.6, "nodegroup": 0.3, "addon": 0.15}}'
-# Every 28th call for failures, every 40th for crashes (each crash costs an apply and a destroy more),
-# offset so the two loops try different calls; MESH_FULL_LOOPS=1: every call, both.
+# Every 40th call for failures, every 80th for crashes (each crash costs an apply and a destroy more),
+# offset so the two loops try different calls; MESH_FULL_LOOPS=1: every call, both. The reliability
+# campaign (tests/reliability/faults.sh, kill9.sh) does the same over the whole reference deployment.
 stride=${MESH_FULL_LOOPS:+1}
-picks=$(seq 1 "${stride:-28}" 400)
-crash_picks=$(seq "${stride:-5}" "${stride:-40}" 400)
-echo "# fail loop: calls 1, 1+${stride:-28}, ...; crash loop: ${stride:-5}, ${stride:-5}+${stride:-40}, ... until an apply gets past the last call (MESH_FULL_LOOPS=1: every call)"
+picks=$(seq 1 "${stride:-40}" 400)
+crash_picks=$(seq "${stride:-5}" "${stride:-80}" 400)
+echo "# fail loop: calls 1, 1+${stride:-40}, ...; crash loop: ${stride:-5}, ${stride:-5}+${stride:-80}, ... until an apply gets past the last call (MESH_FULL_LOOPS=1: every call)"
 bad=0 tried=0
 for n in $picks; do
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f aws.yaml --auto-approve >out.txt 2>err.txt && break
