@@ -125,8 +125,8 @@ static const struct command commands[] = {
      "behind the code. Without -f: every AWS type. The spec is only compiled: no state, no network.\n"
      "One statement per service on Resource \"*\"; iam:PassRole is narrowed to the roles the spec\n"
      "hands to EKS (by name, any account) and iam:CreateServiceLinkedRole to EKS's service-linked\n"
-     "roles (docs/aws.md, \"IAM permissions\"). Kubernetes RBAC is not covered: EKS makes the\n"
-     "cluster's creator its admin.\n"
+     "roles (docs/aws.md, \"IAM permissions\"). Kubernetes RBAC is not IAM: EKS makes the identity\n"
+     "that creates a cluster its admin, which is what mesh uses inside the clusters.\n"
      "  mesh resources --iam-policy -f specs/reference.yaml > mesh-policy.json\n"},
     {"version", cmd_version, "Print the version", {OPT_HELP, "", 0, 0, 0}, ""},
     {"help", cmd_help, "Show help for a command", {OPT_OPTIONS | OPT_HELP, "[COMMAND]", 0, 1, 0}, ""},
