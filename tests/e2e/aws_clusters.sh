@@ -33,21 +33,16 @@ eks_ctl() { curl -s -X POST "$PROXY_URL/__eks" -d "$1" >/dev/null; }
 awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output text "$@"; }
 awsj() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output json "$@"; }
 jq_py() { $PY -c "import json,sys; d=json.load(open('$1')); print($2)"; }
-# seen CMD...: runs CMD and adds to calls.txt the actions ("svc Action") the proxy counted
-# meanwhile: only mesh's, as nothing else talks to the proxy during a run but the fake API
-# servers checking EKS tokens (sts GetCallerIdentity, which needs no permission).
+# seen CMD...: runs CMD between two snapshots of the proxy's counts (stats-N-{0,1}.json); the
+# actions ("svc Action") counted in between are mesh's, as nothing else talks to the proxy during
+# a run but the fake API servers checking EKS tokens (sts GetCallerIdentity: no permission needed).
+nseen=0
 seen() {
-    curl -s "$PROXY_URL/__stats" > stats0.json
+    nseen=$((nseen + 1))
+    curl -s "$PROXY_URL/__stats" > stats-$nseen-0.json
     "$@"
-    curl -s "$PROXY_URL/__stats" > stats1.json
-    $PY - stats0.json stats1.json >> calls.txt <<'PY'
-import json, sys
-a, b = (json.load(open(f))["by_action"] for f in sys.argv[1:])
-for k, n in b.items():
-    if n > a.get(k, 0): print(k)
-PY
+    curl -s "$PROXY_URL/__stats" > stats-$nseen-1.json
 }
-: > calls.txt
 
 # The AWS part of the reference spec: mesh, network and clusters (no pki:, no istio:).
 $PY - "$ROOT/specs/reference.yaml" > aws.yaml <<'PY'
@@ -312,11 +307,14 @@ nothing_left "after the loops nothing is left"
 # ---- the IAM policy mesh prints allows every action it called above ----
 expect_rc "mesh resources --iam-policy -f aws.yaml" 0 "$MESH" resources --iam-policy -f aws.yaml
 cp "$T_DIR/last.out" policy.json
-$PY - policy.json calls.txt <<'PY' && ok "the printed policy allows every AWS action mesh called (apply, plans, drift repair, resume, upgrade, destroy)" || not_ok "IAM policy misses calls"
+$PY - policy.json $(seq 1 $nseen) <<'PY' && ok "the printed policy allows every AWS action mesh called (apply, plans, drift repair, resume, upgrade, destroy)" || not_ok "IAM policy misses calls"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 allowed = {a for st in doc["Statement"] for a in st["Action"]}
-called = {l.strip().replace(" ", ":", 1) for l in open(sys.argv[2]) if l.strip()}
+called = set()
+for n in sys.argv[2:]:
+    a, b = (json.load(open("stats-%s-%d.json" % (n, k)))["by_action"] for k in (0, 1))
+    called |= {key.replace(" ", ":", 1) for key, count in b.items() if count > a.get(key, 0)}
 called.discard("sts:GetCallerIdentity")  # needs no permission
 missing = sorted(called - allowed)
 assert not missing, "called but not allowed: %s" % missing
