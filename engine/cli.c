@@ -51,6 +51,8 @@ static const struct cli_flag cli_flags[] = {
     {"--raw", NULL, OPT_RAW, NULL, "with NAME: the bare string, number or boolean, no quotes or newline"},
     {"--no-color", NULL, OPT_NO_COLOR, NULL, "no colour in the output (as NO_COLOR=1 does)"},
     {"--markdown", NULL, OPT_MARKDOWN, NULL, "print docs/resources.md"},
+    {"--iam-policy", NULL, OPT_IAM_POLICY, NULL, "print the IAM policy (JSON) the spec's AWS resources need, from what\n"
+                                                 "the drivers call (-f SPEC; without it: every AWS type)"},
     {"--options", NULL, OPT_OPTIONS, NULL, "list the options COMMAND takes, one per line (every option without\n"
                                            "COMMAND)"},
     {"--help", "-h", OPT_HELP, NULL, "show this help"},
@@ -97,6 +99,7 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
         break;
     case OPT_NO_COLOR: ui_no_color(); break;
     case OPT_MARKDOWN: o->markdown = 1; break;
+    case OPT_IAM_POLICY: o->iam_policy = 1; break;
     case OPT_OPTIONS: o->options = 1; break;
     case OPT_FORCE_NEW_STATE: o->force_new_state = 1; break;
     case OPT_REFRESH:

@@ -28,6 +28,7 @@ enum {
     OPT_MARKDOWN = 1 << 16,     /* resources --markdown */
     OPT_OPTIONS = 1 << 17,      /* help --options */
     OPT_HELP = 1 << 18,         /* -h, --help: main.c answers it before parsing */
+    OPT_IAM_POLICY = 1 << 19,   /* resources --iam-policy */
     OPT_VAR_VALUE = 1 << 20,    /* --var NAME=VALUE (repeatable) */
     OPT_VAR_FILE = 1 << 21,     /* --var-file FILE (repeatable) */
     OPT_VAR = OPT_VAR_VALUE | OPT_VAR_FILE,  /* what a command that loads a spec takes */
@@ -72,6 +73,7 @@ struct cli_opts {
     struct vec var_files;       /* --var-file FILE (const char *), in order */
     int raw;                    /* output --raw */
     int markdown;               /* resources --markdown */
+    int iam_policy;             /* resources --iam-policy */
     int options;                /* help --options */
     int force_new_state;        /* apply --force-new-state */
     struct vec allow_replace;   /* const char * patterns */

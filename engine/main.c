@@ -117,7 +117,17 @@ static const struct command commands[] = {
      "process on this host, or whose lease expired, is taken over automatically. RUN_ID is in the\n"
      "lock error message.\n"},
     {"resources", cmd_resources, "List the resource types, their attributes and flags",
-     {OPT_MARKDOWN | OPT_HELP, "", 0, 0, 0}, ""},
+     {OPT_MARKDOWN | OPT_IAM_POLICY | SPEC_OPTS, "", 0, 0, 0},
+     "Lists every resource type mesh knows (--markdown: as docs/resources.md).\n\n"
+     "--iam-policy prints instead a least-privilege IAM policy document (JSON) for the identity that\n"
+     "runs mesh: the union of the permissions of the AWS resource types the spec (-f SPEC, with\n"
+     "--var/--var-file) compiles to, as each driver declares what its calls need, so it cannot fall\n"
+     "behind the code. Without -f: every AWS type. The spec is only compiled: no state, no network.\n"
+     "One statement per service on Resource \"*\"; iam:PassRole is narrowed to the roles the spec\n"
+     "hands to EKS (by name, any account) and iam:CreateServiceLinkedRole to EKS's service-linked\n"
+     "roles (docs/aws.md, \"IAM permissions\"). Kubernetes RBAC is not IAM: EKS makes the identity\n"
+     "that creates a cluster its admin, which is what mesh uses inside the clusters.\n"
+     "  mesh resources --iam-policy -f specs/reference.yaml > mesh-policy.json\n"},
     {"version", cmd_version, "Print the version", {OPT_HELP, "", 0, 0, 0}, ""},
     {"help", cmd_help, "Show help for a command", {OPT_OPTIONS | OPT_HELP, "[COMMAND]", 0, 1, 0}, ""},
 };

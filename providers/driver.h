@@ -74,6 +74,12 @@ struct provider {
      * (display_name: how the summary names the provider; its key name when absent); may be NULL. */
     json_t *(*stats)(void *handle);
     void (*close)(void *handle);
+    /* Optional: a least-privilege policy document in the provider's own policy language (`mesh
+     * resources --iam-policy`), from request {"permissions": [sorted unique strings of its
+     * drivers' permissions], "resources": [{"address", "type", "attributes"}] (the spec's
+     * resources of its drivers, attributes as compiled, references unresolved; [] without a
+     * spec), "config": the spec's mesh: section or null}. Returns a new reference; no network. */
+    json_t *(*policy)(const json_t *request);
 };
 
 struct driver {
@@ -87,6 +93,13 @@ struct driver {
     const struct attr *schema; /* terminated by {NULL} */
     int flags;
     const char *doc;
+    /* What the provider's identity must be allowed to do for create, wait, find, read, update and
+     * delete of this type, in the provider's own words ("ec2:CreateVpc"), ended by NULL: every
+     * call the driver and the shared code it uses make, plus what the API checks beyond the call
+     * itself (iam:PassRole for a role handed to a service). NULL: none. Printed by `mesh
+     * resources --iam-policy` through the provider's policy(); a unit test holds them to the
+     * driver's source. */
+    const char *const *permissions;
     /* Default timeouts in seconds for create (+wait), update and delete; 0: none. The spec's
      * `timeouts:` (per type, or per resource) overrides them. */
     double timeout_create, timeout_update, timeout_delete;

@@ -263,10 +263,18 @@ static int lg_check(struct call *c, const json_t *desired, check_report_fn repor
     return 1;
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const cloudwatch_log_group_permissions[] = {
+    "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy", "logs:DescribeLogGroups",
+    "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource",
+    NULL,
+};
+
 const struct driver aws_cloudwatch_log_group_driver = {
     .type = "aws_cloudwatch_log_group",
     .provider = &aws_provider,
     .schema = lg_schema,
+    .permissions = cloudwatch_log_group_permissions,
     .doc = "a CloudWatch Logs log group with its retention",
     .create = lg_create,
     .find = lg_find,

@@ -62,10 +62,18 @@ static int eigw_update(struct call *c, const json_t *outputs, const json_t *prio
 
 static int eigw_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&eigw_type, c, outputs); }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const egress_only_internet_gateway_permissions[] = {
+    "ec2:CreateEgressOnlyInternetGateway", "ec2:DeleteEgressOnlyInternetGateway",
+    "ec2:DescribeEgressOnlyInternetGateways", "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_egress_only_internet_gateway_driver = {
     .type = "aws_egress_only_internet_gateway",
     .provider = &aws_provider,
     .schema = eigw_schema,
+    .permissions = egress_only_internet_gateway_permissions,
     .doc = "an egress-only internet gateway (outbound IPv6)",
     .create = eigw_create,
     .find = eigw_find,

@@ -67,10 +67,18 @@ static int eip_update(struct call *c, const json_t *outputs, const json_t *prior
 
 static int eip_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&eip_type, c, outputs); }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const eip_permissions[] = {
+    "ec2:AllocateAddress", "ec2:DescribeAddresses", "ec2:ReleaseAddress", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_eip_driver = {
     .type = "aws_eip",
     .provider = &aws_provider,
     .schema = eip_schema,
+    .permissions = eip_permissions,
     .doc = "an Elastic IP address (VPC domain)",
     .create = eip_create,
     .find = eip_find,

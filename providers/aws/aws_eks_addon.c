@@ -226,10 +226,20 @@ static int addon_delete(struct call *c, const json_t *outputs)
     return eks_delete(c, &eks_addon_kind, "DeleteAddon", path, str(outputs, "name"), ADDON_S);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included), then what AWS checks beyond the calls. */
+static const char *const eks_addon_permissions[] = {
+    "eks:CreateAddon", "eks:DeleteAddon", "eks:DescribeAddon", "eks:DescribeUpdate", "eks:TagResource",
+    "eks:UntagResource", "eks:UpdateAddon",
+    /* the service account role handed to EKS (service_account_role_arn) */
+    "iam:PassRole",
+    NULL,
+};
+
 const struct driver aws_eks_addon_driver = {
     .type = "aws_eks_addon",
     .provider = &aws_provider,
     .schema = addon_schema,
+    .permissions = eks_addon_permissions,
     .doc = "an EKS add-on (vpc-cni, coredns, kube-proxy...) with its configuration values; waits until ACTIVE",
     .timeout_create = ADDON_S,
     .timeout_update = ADDON_S,

@@ -368,10 +368,24 @@ static int cluster_delete(struct call *c, const json_t *outputs)
     return eks_delete(c, &eks_cluster_kind, "DeleteCluster", path, name, DELETE_S);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included), then what AWS checks beyond the calls. */
+static const char *const eks_cluster_permissions[] = {
+    "eks:CreateCluster", "eks:DeleteCluster", "eks:DescribeCluster", "eks:DescribeUpdate", "eks:TagResource",
+    "eks:UntagResource", "eks:UpdateClusterConfig", "eks:UpdateClusterVersion",
+    /* the cluster role handed to EKS (role_arn) */
+    "iam:PassRole",
+    /* EKS makes its service-linked role AWSServiceRoleForAmazonEKS on the first cluster of an account */
+    "iam:CreateServiceLinkedRole",
+    /* envelope encryption: EKS checks the key and makes a grant on it as the caller */
+    "kms:CreateGrant", "kms:DescribeKey",
+    NULL,
+};
+
 const struct driver aws_eks_cluster_driver = {
     .type = "aws_eks_cluster",
     .provider = &aws_provider,
     .schema = cluster_schema,
+    .permissions = eks_cluster_permissions,
     .flags = DRIVER_GUARDED,
     .doc = "an EKS cluster (control plane); create returns once EKS accepted it, wait until ACTIVE; updates and "
            "delete wait too",

@@ -315,10 +315,22 @@ static int ng_delete(struct call *c, const json_t *outputs)
     return eks_delete(c, &eks_nodegroup_kind, "DeleteNodegroup", path, str(outputs, "name"), DELETE_S);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included), then what AWS checks beyond the calls. */
+static const char *const eks_node_group_permissions[] = {
+    "eks:CreateNodegroup", "eks:DeleteNodegroup", "eks:DescribeNodegroup", "eks:DescribeUpdate", "eks:TagResource",
+    "eks:UntagResource", "eks:UpdateNodegroupConfig", "eks:UpdateNodegroupVersion",
+    /* the node role handed to EKS (node_role_arn) */
+    "iam:PassRole",
+    /* EKS makes its service-linked role AWSServiceRoleForAmazonEKSNodegroup on the first node group */
+    "iam:CreateServiceLinkedRole",
+    NULL,
+};
+
 const struct driver aws_eks_node_group_driver = {
     .type = "aws_eks_node_group",
     .provider = &aws_provider,
     .schema = ng_schema,
+    .permissions = eks_node_group_permissions,
     .doc = "an EKS managed node group (launch template for security groups, disk and IMDSv2); waits until ACTIVE; "
            "scaling, labels and versions update in place",
     .timeout_create = CREATE_S,

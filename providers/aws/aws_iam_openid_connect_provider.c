@@ -293,10 +293,20 @@ static int oidc_check(struct call *c, const json_t *desired, check_report_fn rep
     return 0;
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const iam_openid_connect_provider_permissions[] = {
+    "iam:AddClientIDToOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider",
+    "iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders", "iam:ListOpenIDConnectProviderTags",
+    "iam:RemoveClientIDFromOpenIDConnectProvider", "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint",
+    NULL,
+};
+
 const struct driver aws_iam_openid_connect_provider_driver = {
     .type = "aws_iam_openid_connect_provider",
     .provider = &aws_provider,
     .schema = oidc_schema,
+    .permissions = iam_openid_connect_provider_permissions,
     .doc = "an IAM OpenID Connect identity provider (an EKS cluster's issuer, for IAM roles of service accounts)",
     .create = oidc_create,
     .find = oidc_find,

@@ -294,7 +294,9 @@ static int holder_member(xmlNodePtr m, void *ctx)
 /* Detaches the policy from every role, user and group that holds it. */
 static int detach_all(struct call *c, const char *arn)
 {
-    static const char *const kinds[][2] = {{"Role", "PolicyRoles"}, {"User", "PolicyUsers"}, {"Group", "PolicyGroups"}};
+    static const char *const kinds[][3] = {{"Role", "PolicyRoles", "DetachRolePolicy"},
+                                           {"User", "PolicyUsers", "DetachUserPolicy"},
+                                           {"Group", "PolicyGroups", "DetachGroupPolicy"}};
     int rc = 0;
     for (size_t k = 0; k < 3 && !rc; k++) {
         struct holders h = {kinds[k][0], json_array()};
@@ -306,11 +308,10 @@ static int detach_all(struct call *c, const char *arn)
         json_t *v;
         json_array_foreach(h.names, i, v) {
             if (rc) break;
-            char action[48], param[32];
-            snprintf(action, sizeof(action), "Detach%sPolicy", h.kind);
+            char param[32];
             snprintf(param, sizeof(param), "%sName", h.kind);
             const char *extra[] = {param, json_string_value(v), NULL};
-            rc = policy_send(c, action, arn, extra, NULL, &e);
+            rc = policy_send(c, kinds[k][2], arn, extra, NULL, &e);
             if (rc == MESH_ENOTFOUND) rc = 0;
             else if (rc) rc = aws_fail(c, &e);
         }
@@ -348,10 +349,20 @@ static int policy_check(struct call *c, const json_t *desired, check_report_fn r
     return iam_check_doc(desired, "document", report, ctx);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const iam_policy_permissions[] = {
+    "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+    "iam:DetachGroupPolicy", "iam:DetachRolePolicy", "iam:DetachUserPolicy", "iam:GetPolicy",
+    "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy", "iam:ListPolicies", "iam:ListPolicyTags",
+    "iam:ListPolicyVersions", "iam:TagPolicy", "iam:UntagPolicy",
+    NULL,
+};
+
 const struct driver aws_iam_policy_driver = {
     .type = "aws_iam_policy",
     .provider = &aws_provider,
     .schema = policy_schema,
+    .permissions = iam_policy_permissions,
     .doc = "a customer-managed IAM policy",
     .create = policy_create,
     .find = policy_find,

@@ -298,10 +298,20 @@ static int role_check(struct call *c, const json_t *desired, check_report_fn rep
     return iam_check_doc(desired, "assume_role_policy", report, ctx);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const iam_role_permissions[] = {
+    "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+    "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies",
+    "iam:ListRoleTags", "iam:RemoveRoleFromInstanceProfile", "iam:TagRole", "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+    NULL,
+};
+
 const struct driver aws_iam_role_driver = {
     .type = "aws_iam_role",
     .provider = &aws_provider,
     .schema = role_schema,
+    .permissions = iam_role_permissions,
     .doc = "an IAM role: trust policy, attached managed policies",
     .create = role_create,
     .find = role_find,

@@ -134,10 +134,19 @@ static int igw_delete(struct call *c, const json_t *outputs)
     return rc ? rc : ec2_type_delete_id(&igw_type, c, id);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const internet_gateway_permissions[] = {
+    "ec2:AttachInternetGateway", "ec2:CreateInternetGateway", "ec2:DeleteInternetGateway",
+    "ec2:DescribeInternetGateways", "ec2:DetachInternetGateway", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_internet_gateway_driver = {
     .type = "aws_internet_gateway",
     .provider = &aws_provider,
     .schema = igw_schema,
+    .permissions = internet_gateway_permissions,
     .doc = "an internet gateway, attached to a VPC",
     .create = igw_create,
     .find = igw_find,

@@ -155,10 +155,17 @@ static int alias_check(struct call *c, const json_t *desired, check_report_fn re
     return 0;
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const kms_alias_permissions[] = {
+    "kms:CreateAlias", "kms:DeleteAlias", "kms:ListAliases", "kms:UpdateAlias",
+    NULL,
+};
+
 const struct driver aws_kms_alias_driver = {
     .type = "aws_kms_alias",
     .provider = &aws_provider,
     .schema = alias_schema,
+    .permissions = kms_alias_permissions,
     .doc = "a KMS alias naming a key",
     .create = alias_create,
     .find = alias_find,

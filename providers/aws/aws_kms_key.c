@@ -249,10 +249,19 @@ static int key_check(struct call *c, const json_t *desired, check_report_fn repo
     return 0;
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const kms_key_permissions[] = {
+    "kms:CreateKey", "kms:DescribeKey", "kms:DisableKeyRotation", "kms:EnableKeyRotation",
+    "kms:GetKeyRotationStatus", "kms:ListKeys", "kms:ListResourceTags", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+    NULL,
+};
+
 const struct driver aws_kms_key_driver = {
     .type = "aws_kms_key",
     .provider = &aws_provider,
     .schema = key_schema,
+    .permissions = kms_key_permissions,
     .doc = "a symmetric KMS key (rotation on by default); delete schedules its deletion",
     .create = key_create,
     .find = key_find,

@@ -222,10 +222,19 @@ static int lt_delete(struct call *c, const json_t *outputs)
     return ec2_type_delete(&lt_type, c, outputs);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const launch_template_permissions[] = {
+    "ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:DeleteLaunchTemplate",
+    "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates", "ec2:ModifyLaunchTemplate",
+    "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_launch_template_driver = {
     .type = "aws_launch_template",
     .provider = &aws_provider,
     .schema = lt_schema,
+    .permissions = launch_template_permissions,
     .doc = "an EC2 launch template for an EKS node group (security groups, disk size, IMDSv2); a change makes a "
            "new default version",
     .create = lt_create,

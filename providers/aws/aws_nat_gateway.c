@@ -160,10 +160,18 @@ static int nat_delete(struct call *c, const json_t *outputs)
     }
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const nat_gateway_permissions[] = {
+    "ec2:CreateNatGateway", "ec2:DeleteNatGateway", "ec2:DescribeNatGateways", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_nat_gateway_driver = {
     .type = "aws_nat_gateway",
     .provider = &aws_provider,
     .schema = nat_schema,
+    .permissions = nat_gateway_permissions,
     .doc = "a NAT gateway (waits until available; delete waits until deleted)",
     .create = nat_create,
     .wait = EC2_SEPARATE_WAIT ? nat_wait : NULL,

@@ -359,10 +359,19 @@ static int rt_delete(struct call *c, const json_t *outputs)
     return id ? rt_delete_id(c, id) : MESH_ERR;
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const route_table_permissions[] = {
+    "ec2:AssociateRouteTable", "ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:DeleteRoute", "ec2:DeleteRouteTable",
+    "ec2:DescribeRouteTables", "ec2:DisassociateRouteTable", "ec2:ReplaceRoute", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_route_table_driver = {
     .type = "aws_route_table",
     .provider = &aws_provider,
     .schema = rt_schema,
+    .permissions = route_table_permissions,
     .doc = "a route table with its routes and subnet associations",
     .create = rt_create,
     .find = rt_find,

@@ -117,10 +117,19 @@ static int sg_update(struct call *c, const json_t *outputs, const json_t *prior,
 
 static int sg_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&sg_type, c, outputs); }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const security_group_permissions[] = {
+    "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_security_group_driver = {
     .type = "aws_security_group",
     .provider = &aws_provider,
     .schema = sg_schema,
+    .permissions = security_group_permissions,
     .doc = "a VPC security group (its rules are aws_security_group_rule resources)",
     .create = sg_create,
     .find = sg_find,

@@ -245,10 +245,19 @@ static int rule_delete(struct call *c, const json_t *outputs)
     return ec2_fail(c, &r);
 }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const security_group_rule_permissions[] = {
+    "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroupRules",
+    "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_security_group_rule_driver = {
     .type = "aws_security_group_rule",
     .provider = &aws_provider,
     .schema = rule_schema,
+    .permissions = security_group_rule_permissions,
     .doc = "one ingress or egress rule of a security group",
     .create = rule_create,
     .find = rule_find,

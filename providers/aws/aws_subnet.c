@@ -205,10 +205,19 @@ static int subnet_update(struct call *c, const json_t *outputs, const json_t *pr
 
 static int subnet_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&subnet_type, c, outputs); }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const subnet_permissions[] = {
+    "ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:DescribeAvailabilityZones", "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:ModifySubnetAttribute", "ec2:CreateTags", "ec2:DeleteTags",
+    "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_subnet_driver = {
     .type = "aws_subnet",
     .provider = &aws_provider,
     .schema = subnet_schema,
+    .permissions = subnet_permissions,
     .doc = "a subnet in one AZ, optionally with an IPv6 /64 of its VPC's /56",
     .create = subnet_create,
     .find = subnet_find,

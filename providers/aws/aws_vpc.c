@@ -202,10 +202,19 @@ static int vpc_update(struct call *c, const json_t *outputs, const json_t *prior
 
 static int vpc_delete(struct call *c, const json_t *outputs) { return ec2_type_delete(&vpc_type, c, outputs); }
 
+/* What create, wait, find, read, update and delete call (shared helpers included). */
+static const char *const vpc_permissions[] = {
+    "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcAttribute", "ec2:DescribeVpcs",
+    "ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags",
+    NULL,
+};
+
 const struct driver aws_vpc_driver = {
     .type = "aws_vpc",
     .provider = &aws_provider,
     .schema = vpc_schema,
+    .permissions = vpc_permissions,
     .doc = "a VPC, optionally dual-stack (Amazon-provided IPv6 /56)",
     .create = vpc_create,
     .wait = EC2_SEPARATE_WAIT ? vpc_wait : NULL,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/endpoint.h"
+#include "aws/policy.h"
 #include "aws/provider.h"
 #include "base/xalloc.h"
 
@@ -88,4 +89,5 @@ const struct provider aws_provider = {
     .open = aws_open,
     .stats = aws_stats,
     .close = aws_close,
+    .policy = aws_policy_document,
 };

@@ -7,7 +7,9 @@
 # add-on's configuration, log retention, a removed rule) planned and repaired; fail-at-call and
 # crash-at-call loops with clusters held in CREATING leaving 0 orphans; kill -9 during a cluster
 # wait resumed by the next apply; Ctrl-C during a cluster wait rolled back; a version upgrade
-# (IRREVERSIBLE, control plane before node groups) and a guarded ip_family replacement.
+# (IRREVERSIBLE, control plane before node groups) and a guarded ip_family replacement; every
+# AWS action mesh called in the runs above (the proxy's counts around each run, so the CLI's own
+# calls are left out) is allowed by `mesh resources --iam-policy` for the spec.
 #
 # The loops try a sample of the driver calls (every STRIDE-th, plus the first and the cluster
 # ones); MESH_FULL_LOOPS=1 tries every call (about 20 minutes).
@@ -31,6 +33,16 @@ eks_ctl() { curl -s -X POST "$PROXY_URL/__eks" -d "$1" >/dev/null; }
 awsq() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output text "$@"; }
 awsj() { AWS_MAX_ATTEMPTS=1 aws --endpoint-url "$PROXY_URL" --output json "$@"; }
 jq_py() { $PY -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+# seen CMD...: runs CMD between two snapshots of the proxy's counts (stats-N-{0,1}.json); the
+# actions ("svc Action") counted in between are mesh's, as nothing else talks to the proxy during
+# a run but the fake API servers checking EKS tokens (sts GetCallerIdentity: no permission needed).
+nseen=0
+seen() {
+    nseen=$((nseen + 1))
+    curl -s "$PROXY_URL/__stats" > stats-$nseen-0.json
+    "$@"
+    curl -s "$PROXY_URL/__stats" > stats-$nseen-1.json
+}
 
 # The AWS part of the reference spec: mesh, network and clusters (no pki:, no istio:).
 $PY - "$ROOT/specs/reference.yaml" > aws.yaml <<'PY'
@@ -67,7 +79,7 @@ count_all() { : > none.txt; $PY "$ROOT/tests/harness/aws/orphans.py" --moto "$MO
 # 2 s in CREATING: a progress line every 0.5 s must show at least one with the cluster's status,
 # also on a busy machine (1 s was once not enough for a note to be taken)
 eks_ctl '{"hold": {"cluster": 2.0, "nodegroup": 0.5, "addon": 0.25}}'
-expect_rc "apply the AWS part of the reference spec" 0 "$MESH" apply -f aws.yaml --auto-approve
+seen expect_rc "apply the AWS part of the reference spec" 0 "$MESH" apply -f aws.yaml --auto-approve
 cp "$T_DIR/last.out" apply1.txt
 n_added=$(sed -n 's/.*Apply complete! Resources: \([0-9]*\) added.*/\1/p' apply1.txt)
 check "the apply created the network and both clusters ($n_added resources)" test "${n_added:-0}" -gt 50
@@ -168,7 +180,7 @@ assert cond[host + ":aud"] == "sts.amazonaws.com", cond
 PY
 check "the OIDC providers exist for both clusters" test "$(awsq iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)')" = 2
 
-expect_rc "a second plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
+seen expect_rc "a second plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
 echo "# [${SECONDS}s]"
 
 # ---- drift made with the CLI is planned and repaired ----
@@ -177,13 +189,13 @@ awsq eks update-addon --cluster-name cluster-2 --addon-name vpc-cni --configurat
 awsq logs put-retention-policy --log-group-name /aws/eks/cluster-2/cluster --retention-in-days 7
 awsq ec2 revoke-security-group-ingress --group-id "$node1_sg" --ip-permissions "IpProtocol=tcp,FromPort=15017,ToPort=15017,UserIdGroupPairs=[{GroupId=$cl1_sg}]" >/dev/null
 sleep 1  # the stand-in's UPDATING hold
-expect_rc "drift: the plan shows changes" 2 "$MESH" plan -f aws.yaml --detailed-exitcode
+seen expect_rc "drift: the plan shows changes" 2 "$MESH" plan -f aws.yaml --detailed-exitcode
 cp "$T_DIR/last.out" drift.txt
 for a in 'aws_eks_node_group.cluster-1.default' 'aws_eks_addon.cluster-2.vpc-cni' 'aws_cloudwatch_log_group.cluster-2.cluster'; do
     grep -q "$a" drift.txt && ok "drift planned: $a" || not_ok "drift not planned: $a"
 done
 grep -q 'aws_security_group_rule\.cluster-1\.' drift.txt && ok "drift planned: the removed 15017 rule" || not_ok "drift not planned: removed rule"
-expect_rc "drift: apply repairs it" 0 "$MESH" apply -f aws.yaml --auto-approve
+seen expect_rc "drift: apply repairs it" 0 "$MESH" apply -f aws.yaml --auto-approve
 check "drift repaired: 2 nodes wanted again" test "$(awsq eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name default --query nodegroup.scalingConfig.desiredSize)" = 2
 check "drift repaired: retention back to 90" test "$(awsq logs describe-log-groups --log-group-name-prefix /aws/eks/cluster-2/cluster --query 'logGroups[0].retentionInDays')" = 90
 check "drift repaired: ENABLE_V4_EGRESS back" grep -q ENABLE_V4_EGRESS <(awsq eks describe-addon --cluster-name cluster-2 --addon-name vpc-cni --query addon.configurationValues)
@@ -197,7 +209,7 @@ grep -q 'aws_eks_cluster.cluster-1 must be replaced' "$T_DIR/last.out" && ok "ip
 expect_rc "ip_family change: apply refuses the replacement without --allow-replace" 1 "$MESH" apply -f fam.yaml --auto-approve
 grep -q 'allow-replace' "$T_DIR/last.out" "$T_DIR/last.err" && ok "the refusal names --allow-replace" || not_ok "refusal message"
 check "ip_family refusal: cluster-1 untouched" test "$(awsq eks describe-cluster --name cluster-1 --query cluster.kubernetesNetworkConfig.ipFamily)" = ipv4
-expect_rc "destroy everything" 0 "$MESH" destroy -f aws.yaml --auto-approve
+seen expect_rc "destroy everything" 0 "$MESH" destroy -f aws.yaml --auto-approve
 nothing_left "destroy leaves nothing of any type"
 echo "# [${SECONDS}s]"
 
@@ -218,7 +230,7 @@ import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 print(sum(1 for r in rows if r["address"].startswith("aws_eks_cluster.") and ":cluster/" in (r.get("outputs", {}).get("arn") or "")))')
 check "kill -9 during the cluster wait: both cluster ARNs are in state ($arns)" test "$arns" = 2
-expect_rc "the next apply (--resume) converges" 0 "$MESH" apply -f v130.yaml --auto-approve --resume
+seen expect_rc "the next apply (--resume) converges" 0 "$MESH" apply -f v130.yaml --auto-approve --resume
 grep -q 'aws_eks_cluster.cluster-1: waiting for the object the cut-off run created' "$T_DIR/last.out" && ok "it resumed waiting" || not_ok "no resumed wait"
 check "no second cluster was created (2 clusters)" test "$(awsq eks list-clusters --query 'length(clusters)')" = 2
 check "0 orphans after the resumed run" test "$(orphans_all v130.yaml)" = 0
@@ -230,7 +242,7 @@ eks_ctl '{"hold": {"cluster": 0.5, "nodegroup": 0.3, "addon": 0.1}}'
 expect_rc "upgrade 1.30 -> 1.31: plan shows changes" 2 "$MESH" plan -f aws.yaml --detailed-exitcode
 grep -q 'IRREVERSIBLE' "$T_DIR/last.out" && ok "the version change is marked IRREVERSIBLE" || not_ok "no IRREVERSIBLE mark"
 grep -qE 'aws_eks_node_group.cluster-1.default' "$T_DIR/last.out" && ok "the node groups' version changes too" || not_ok "node group version not planned"
-expect_rc "upgrade: apply" 0 "$MESH" apply -f aws.yaml --auto-approve
+seen expect_rc "upgrade: apply" 0 "$MESH" apply -f aws.yaml --auto-approve
 $PY - "$T_DIR/last.out" <<'PY' && ok "upgrade ran control plane, then node groups" || not_ok "upgrade order"
 import sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -244,7 +256,7 @@ PY
 check "both clusters run 1.31" test "$(awsq eks describe-cluster --name cluster-1 --query cluster.version)$(awsq eks describe-cluster --name cluster-2 --query cluster.version)" = 1.311.31
 check "both node groups run 1.31" test "$(awsq eks describe-nodegroup --cluster-name cluster-1 --nodegroup-name default --query nodegroup.version)" = 1.31
 expect_rc "after the upgrade the plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
-expect_rc "destroy" 0 "$MESH" destroy -f aws.yaml --auto-approve
+seen expect_rc "destroy" 0 "$MESH" destroy -f aws.yaml --auto-approve
 nothing_left "destroy leaves nothing"
 echo "# [${SECONDS}s]"
 
@@ -292,4 +304,24 @@ done
 check "crash at call N ($tried points): the next apply converged with 0 orphans" test $bad = 0 -a $tried -ge 2
 expect_rc "after the loops, destroy" 0 "$MESH" destroy -f aws.yaml --auto-approve
 nothing_left "after the loops nothing is left"
+
+# ---- the IAM policy mesh prints allows every action it called above ----
+expect_rc "mesh resources --iam-policy -f aws.yaml" 0 "$MESH" resources --iam-policy -f aws.yaml
+cp "$T_DIR/last.out" policy.json
+$PY - policy.json $(seq 1 $nseen) <<'PY' && ok "the printed policy allows every AWS action mesh called (apply, plans, drift repair, resume, upgrade, destroy)" || not_ok "IAM policy misses calls"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+allowed = {a for st in doc["Statement"] for a in st["Action"]}
+called = set()
+for n in sys.argv[2:]:
+    a, b = (json.load(open("stats-%s-%d.json" % (n, k)))["by_action"] for k in (0, 1))
+    called |= {key.replace(" ", ":", 1) for key, count in b.items() if count > a.get(key, 0)}
+called.discard("sts:GetCallerIdentity")  # needs no permission
+missing = sorted(called - allowed)
+assert not missing, "called but not allowed: %s" % missing
+for must in ("eks:CreateCluster", "eks:UpdateClusterVersion", "eks:UpdateNodegroupConfig", "iam:CreateRole",
+             "ec2:CreateVpc", "kms:CreateKey", "logs:PutRetentionPolicy", "ec2:DeleteVpc"):
+    assert must in called, "the runs did not call %s: the check would prove little" % must
+print("# %d distinct actions called, all among the policy's %d" % (len(called), len(allowed)))
+PY
 t_done
