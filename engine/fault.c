@@ -39,6 +39,7 @@ static const char *const stat_ops[] = {"create", "wait", "find", "read", "update
 #define NSTAT_OPS (sizeof(stat_ops) / sizeof(stat_ops[0]))
 static atomic_int stat_inflight[NSTAT_OPS];
 static int stat_max[NSTAT_OPS];  /* under stat_mu */
+static long stat_calls;            /* under stat_mu */
 static pthread_mutex_t stat_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *stat_file;    /* faults[i].file of the stats entry, or NULL */
 
@@ -49,19 +50,20 @@ static int stat_op(const char *op)
     return -1;
 }
 
-static void stat_begin(const char *op)
+/* The file is rewritten at each call: "calls N" (the driver calls so far) is how a test learns
+ * how many calls a run makes, to inject a fault at each of them (tests/reliability/faults.sh). */
+static void stat_begin(const char *op, long n)
 {
     int i = stat_file ? stat_op(op) : -1;
     if (i < 0) return;
     int now = atomic_fetch_add(&stat_inflight[i], 1) + 1;
     pthread_mutex_lock(&stat_mu);
-    if (now > stat_max[i]) {
-        stat_max[i] = now;
-        FILE *f = fopen(stat_file, "w");
-        if (f) {
-            for (size_t k = 0; k < NSTAT_OPS; k++) fprintf(f, "%s %d\n", stat_ops[k], stat_max[k]);
-            fclose(f);
-        }
+    if (now > stat_max[i]) stat_max[i] = now;
+    FILE *f = fopen(stat_file, "w");
+    if (f) {
+        for (size_t k = 0; k < NSTAT_OPS; k++) fprintf(f, "%s %d\n", stat_ops[k], stat_max[k]);
+        fprintf(f, "calls %ld\n", n > stat_calls ? (stat_calls = n) : stat_calls);
+        fclose(f);
     }
     pthread_mutex_unlock(&stat_mu);
 }
@@ -111,6 +113,7 @@ int fault_init(const char *spec, struct mesh_err *err)
 {
     nfaults = 0;
     stat_file = NULL;
+    stat_calls = 0;
     atomic_store(&call_counter, 0);
     if (!spec || !*spec) return 0;
     char *copy = xstrdup(spec), *save = NULL;
@@ -158,7 +161,7 @@ int fault_before(const char *type, const char *address, const char *op, long *se
 {
     long n = atomic_fetch_add(&call_counter, 1) + 1;
     *seq = n;
-    stat_begin(op);  /* the delay below counts as the call's time */
+    stat_begin(op, n);  /* the delay below counts as the call's time */
     for (int i = 0; i < nfaults; i++) {
         struct fault *f = &faults[i];
         switch (f->kind) {

@@ -2,7 +2,8 @@
  * MESH_FAULTS (docs/testing.md): "fail:call=N", "crash:call=N", "crash-after:call=N",
  * "fail:address=A:op=O" (every call on A, of operation O if given), "fail:prob=P:seed=S",
  * "delay:type=T:ms=M" (type optional), "stats:file=PATH" (the most calls
- * of each operation in flight at once, written to PATH), several joined by ",".
+ * of each operation in flight at once, and "calls N", the calls so far, written to PATH), several
+ * joined by ",".
  * Driver calls are counted in start order from 1 across the whole process. */
 #ifndef MESH_FAULT_H
 #define MESH_FAULT_H

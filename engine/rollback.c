@@ -1,6 +1,6 @@
 /* rollback.c: bringing state and the world back to a snapshot (see apply.h, rollback_to).
- * Objects are matched by their `id` output, so a replaced object is told apart from its
- * replacement even though both have the same address.
+ * Objects are matched by their `id` output (within their connection), so a replaced object is
+ * told apart from its replacement even though both have the same address.
  *
  * The undo is a DAG of steps run on the worker pool, as apply runs (apply.c): this thread is the
  * coordinator, the only one that touches the store; workers only call drivers (rollback_step.c).
@@ -31,10 +31,12 @@ static const char *row_id(const struct state_row *r)
     return id ? id : "";
 }
 
-/* Identity of an object: its id, or its address when a driver gave none. */
+/* Identity of an object: its id within its connection, or its address when a driver gave none.
+ * An id is unique only per connection: a helm release's is NAMESPACE/NAME, the same in every
+ * cluster, so without the connection one cluster's new release matched another's old one. */
 static void row_key(const struct state_row *r, char *buf, size_t n)
 {
-    if (*row_id(r)) snprintf(buf, n, "id:%s:%s", r->type, row_id(r));
+    if (*row_id(r)) snprintf(buf, n, "id:%s:%s:%s", r->type, r->connection ? r->connection : "", row_id(r));
     else snprintf(buf, n, "addr:%s#%s", r->address, r->deposed ? r->deposed : "");
 }
 

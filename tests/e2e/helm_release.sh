@@ -5,14 +5,15 @@
 # repaired; no token in any file of helm's private directory, no token or sensitive value in any
 # process's arguments, the sensitive value never in mesh's output or state; kill -9 of mesh while
 # helm waits (the fake holds a request): no helm left, the next apply recovers the pending
-# release; a fail-at-call loop leaves no orphan release; destroy uninstalls.
+# release; a fail-at-call loop leaves no orphan release; destroy uninstalls; a rollback in one
+# cluster leaves a release of the same name in another cluster alone.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TESTS/harness/kube/kube.sh"
 t_setup
 ROOT=$(cd "$T_TESTS/.." && pwd)
 CHART="$ROOT/tests/charts/mesh-test"
 K="$T_DIR/fake"
-trap 'kube_fake_stop "$K"; t_cleanup' EXIT
+trap 'kube_fake_stop "$K"; kube_fake_stop "$T_DIR/fake2"; t_cleanup' EXIT
 # helm as mesh finds it: MESH_HELM, bin/helm of the checkout (make deps), PATH
 if [ -z "${MESH_HELM:-}" ]; then
     if [ -x "$ROOT/bin/helm" ]; then MESH_HELM="$ROOT/bin/helm"; else MESH_HELM=$(command -v helm || true); fi
@@ -268,5 +269,27 @@ check "helm reached the fake with a client certificate only (no token in that ku
     sh -c "grep -q 'kubeconfig-cert' f.yaml && grep -q client-key-data '$K/kubeconfig-cert' && ! grep -q 'token:' '$K/kubeconfig-cert'"
 expect_rc "destroy after the loop" 0 "$MESH" destroy -f f.yaml --auto-approve
 check "no release is left" test -z "$(helm_ list -A -a -q)"
+
+# ---- two clusters, one release name (the same id, apps/app, in both): a failed run that installed
+# it in c2 is rolled back there, and c1's is left alone (the rollback once matched the two by id
+# alone: it "restored" c1's release and kept c2's, found by tests/reliability/faults.sh) ----
+K2="$T_DIR/fake2"
+kube_fake_start "$K2" c2 >/dev/null 2>&1 || not_ok "a second fake API server starts"
+rel() {  # NAME CONNECTION
+    printf '  helm_release.%s:\n    connection: kubernetes_connection.%s\n    name: app\n    namespace: apps\n' "$1" "$2"
+    printf '    create_namespace: true\n    chart: %s\n    values: {message: %s, deployment: false}\n' "$CHART" "$1"
+}
+{ printf 'clusters:\n  c1: {existing: {kubeconfig: %s}}\n  c2: {existing: {kubeconfig: %s}}\nresources:\n' "$K/kubeconfig" "$K2/kubeconfig"
+  rel one c1; } >two1.yaml
+{ cat two1.yaml; rel two c2; printf '  null_resource.after:\n    depends_on: [helm_release.two]\n'; } >two2.yaml
+expect_rc "two clusters: c1's release installed" 0 "$MESH" apply -f two1.yaml --auto-approve
+MESH_FAULTS="fail:address=null_resource.after" "$MESH" apply -f two2.yaml --auto-approve >two.out 2>&1
+check "two clusters: the run that installed c2's release failed after it and rolled back" \
+    sh -c "grep -q 'helm_release.two: Creation complete' two.out && grep -q 'rolled back' two.out"
+check "two clusters: c2's release was uninstalled" test -z "$("$MESH_HELM" --kubeconfig "$K2/kubeconfig" list -A -a -q)"
+check "two clusters: c1's release is untouched (revision 1, deployed)" \
+    test "$(helm_ list -n apps -o json | $PY -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["revision"], r["status"])')" = "1 deployed"
+kout "two clusters: the next plan adds c2's connection and release again, changes nothing" 'Plan: 3 to add, 0 to change, 0 to destroy' "$MESH" plan -f two2.yaml
+expect_rc "two clusters: destroy" 0 "$MESH" destroy -f two2.yaml --auto-approve
 check "no helm directory is left" test -z "$(ls "$TMPDIR")"
 t_done
