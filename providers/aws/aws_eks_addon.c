@@ -127,6 +127,17 @@ static int addon_find(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* EKS reports the add-on's configuration as text; "" and "{}" (what an update that unsets it
+ * sends) both mean its defaults, so neither is drift from an unset configuration_values. */
+static const char *no_config(const char *cv)
+{
+    if (!cv) return NULL;
+    json_t *v = json_loads(cv, JSON_DECODE_ANY, NULL);
+    int empty = !*cv || (json_is_object(v) && json_object_size(v) == 0);
+    json_decref(v);
+    return empty ? NULL : cv;
+}
+
 static int addon_read(struct call *c, const json_t *outputs, json_t **current)
 {
     char path[700];
@@ -144,10 +155,10 @@ static int addon_read(struct call *c, const json_t *outputs, json_t **current)
     json_t *cur = addon_outputs(a, outputs);
     /* version: diffed only when the user pinned one (installed_version reports it always) */
     if (eks_str(a, "addonVersion")) eks_observe(cur, outputs, "version", json_string(eks_str(a, "addonVersion")), 1);
-    const char *cv = eks_str(a, "configurationValues");
+    const char *cv = no_config(eks_str(a, "configurationValues"));
     const char *mine = str(outputs, "configuration_values");
-    if (cv && *cv && !(mine && eks_same_json(cv, mine))) json_object_set_new(cur, "configuration_values", json_string(cv));
-    else if ((!cv || !*cv) && mine) json_object_del(cur, "configuration_values");
+    if (cv && !(mine && eks_same_json(cv, mine))) json_object_set_new(cur, "configuration_values", json_string(cv));
+    else if (!cv && mine) json_object_del(cur, "configuration_values");
     const char *role = eks_str(a, "serviceAccountRoleArn");
     if (role && *role) json_object_set_new(cur, "service_account_role_arn", json_string(role));
     else json_object_del(cur, "service_account_role_arn");
@@ -175,8 +186,7 @@ static int addon_update(struct call *c, const json_t *outputs, const json_t *pri
         json_object_set_new(body, "addonVersion", json_string(ver));
         change = 1;
     }
-    const char *cv = str(desired, "configuration_values"), *have_cv = eks_str(a, "configurationValues");
-    if (have_cv && !*have_cv) have_cv = NULL;
+    const char *cv = str(desired, "configuration_values"), *have_cv = no_config(eks_str(a, "configurationValues"));
     if (cv ? !(have_cv && eks_same_json(cv, have_cv)) : have_cv != NULL) {
         /* unset: "{}" takes the add-on back to its defaults */
         json_object_set_new(body, "configurationValues", json_string(cv ? cv : "{}"));

@@ -76,6 +76,7 @@ int kube_request(struct call *c, struct kube_conn *k, const struct kube_req *r, 
 int kube_status_error(long status, const char *body, size_t len, const char *cluster, const char *what,
                       const char *credential, int apply, struct mesh_err *e);
 enum http_verdict kube_classify(const struct http_response *resp);
+enum http_verdict kube_classify_apply(const struct http_response *resp);
 
 /* discovery.c: where a kind lives. */
 struct kube_resource {

@@ -77,7 +77,7 @@ static int send_once(struct kube_conn *k, const struct kube_req *r, const char *
     req.content_type = r->content_type ? r->content_type : body ? "application/json" : NULL;
     req.what = r->method;  /* http.c's own errors say "GET https://…/version: …" */
     req.secret_body = req.secret_reply = r->secret;
-    req.classify = kube_classify;
+    req.classify = r->apply ? kube_classify_apply : kube_classify;
     req.max_reply = KUBE_MAX_REPLY;
     atomic_fetch_add(&k->calls, 1);
     int rc = http_send(&client, &req, resp, herr);

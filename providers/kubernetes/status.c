@@ -18,11 +18,37 @@ enum http_verdict kube_classify(const struct http_response *resp)
     return HTTP_DONE;  /* a 409 is final: a conflict, an AlreadyExists, a failed precondition */
 }
 
+static int has_field_conflict(const json_t *causes);
+
+/* A server-side apply is idempotent: a 409 that is not a field manager's claim (the object was
+ * modified or created under it, "please apply your changes to the latest version and try again")
+ * goes away when the same PATCH is sent again, as client-go's RetryOnConflict does. A conflict
+ * with another manager's fields stays final: only force_conflicts changes its outcome. */
+enum http_verdict kube_classify_apply(const struct http_response *resp)
+{
+    if (resp->status != 409) return kube_classify(resp);
+    json_t *st = json_loadb(resp->body.buf ? resp->body.buf : "", resp->body.len, 0, NULL);
+    int fields = has_field_conflict(json_object_get(json_object_get(st, "details"), "causes"));
+    json_decref(st);
+    return fields ? HTTP_DONE : HTTP_RETRY;
+}
+
 /* A cause's type: StatusCause serialises its Type as "reason". */
 static const char *cause_type(const json_t *cause)
 {
     const char *t = json_string_value(json_object_get(cause, "reason"));
     return t ? t : json_string_value(json_object_get(cause, "type"));
+}
+
+static int has_field_conflict(const json_t *causes)
+{
+    size_t i;
+    const json_t *ci;
+    json_array_foreach(causes, i, ci) {
+        const char *t = cause_type(ci);
+        if (t && strcmp(t, "FieldManagerConflict") == 0) return 1;
+    }
+    return 0;
 }
 
 /* "conflict with \"kubectl\" using v1" -> kubectl into buf. */

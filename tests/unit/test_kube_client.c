@@ -159,6 +159,35 @@ static void test_apply_path_and_conflict(void **state)
     server_stop(&s);
 }
 
+/* A 409 on a server-side apply that is no field manager's claim ("the object has been modified")
+ * is sent again: the PATCH is idempotent (the reliability storm injects these). */
+static void test_apply_retries_plain_conflict(void **state)
+{
+    static const struct reply script[] = {
+        {200, NULL, core_v1},
+        {409, NULL,
+         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Conflict\",\"code\":409,"
+         "\"message\":\"Operation cannot be fulfilled on configmaps \\\"cm\\\": the object has been modified; please apply "
+         "your changes to the latest version and try again\"}"},
+        {200, NULL, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm\",\"uid\":\"u-2\"}}"},
+    };
+    struct server s;
+    server_start(&s, script, 3);
+    struct kube_conn *k = open_on(&s);
+    struct call c = make_call();
+    struct mesh_err e;
+    json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                            "name", "cm", "namespace", "istio-system", "data", "foo", "1");
+    json_t *live = NULL;
+    assert_int_equal(kube_apply(&c, k, obj, 0, &live, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(live, "metadata"), "uid")), "u-2");
+    assert_int_equal(s.served, 3);
+    json_decref(live);
+    json_decref(obj);
+    kube_conn_close(k);
+    server_stop(&s);
+}
+
 static void test_401_refreshes_once(void **state)
 {
     static const struct reply script[] = {
@@ -436,6 +465,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_version_sends_token, release_curl),
         cmocka_unit_test_teardown(test_apply_path_and_conflict, release_curl),
+        cmocka_unit_test_teardown(test_apply_retries_plain_conflict, release_curl),
         cmocka_unit_test_teardown(test_401_refreshes_once, release_curl),
         cmocka_unit_test_teardown(test_status_shapes, release_curl),
         cmocka_unit_test_teardown(test_delete_waits_for_namespace, release_curl),

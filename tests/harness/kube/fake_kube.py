@@ -41,7 +41,8 @@ Control endpoints (no authentication, JSON):
        REGEX (searched in the path with its query), "status": 429, "retry_after": 1, "count": 2,
        "delay": 3, "message": "..."}; a matching request waits `delay` seconds, then (if status)
        is answered with that status as a Status object (Retry-After when retry_after); after
-       `count` matches (default: no limit) the rule is spent
+       `count` matches (default: no limit) the rule is spent; "rate": 0.1 makes a rule fire on that
+       share of the requests it matches (at random; tests/reliability/storm.sh's 429/409 storm)
   POST /__fake/reset-faults                   drops every rule
   GET  /__fake/stats   {"total", "by_request": {"METHOD /path": N}, "by_status": {"200": N},
                         "faults_fired": N, "log": [{"method", "path", "status", "user", "ctype"}...]}
@@ -55,6 +56,7 @@ import calendar
 import copy
 import json
 import os
+import random
 import re
 import secrets
 import select
@@ -230,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
                 if r.get("method", "*") not in ("*", self.command):
                     continue
                 if r.get("path_re") and not re.search(r["path_re"], self.path):
+                    continue
+                if "rate" in r and random.random() >= float(r["rate"]):
                     continue
                 rule = r
                 if "count" in r:
