@@ -29,7 +29,7 @@ FLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fn
 FLAGS_bench   := -O2 -DNDEBUG
 FLAGS_memcheck := -O0 -g
 
-.PHONY: all test memcheck bench deps deps-check demo clean unit lint reliability
+.PHONY: all test memcheck bench deps deps-check demo clean unit lint reliability fuzz
 all: mesh
 
 define flavour
@@ -46,6 +46,25 @@ build/$(1)/unit/%: tests/unit/%.c build/$(1)/libmesh.a
 	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -Itests/unit -o $$@ $$< build/$(1)/libmesh.a $$(LIBS) -lcmocka
 endef
 $(foreach f,release asan bench memcheck,$(eval $(call flavour,$(f))))
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c; docs/testing.md): the library compiled again with clang
+# and the fuzzer's instrumentation into build/fuzz/, beside and apart from the gcc flavours.
+# `make fuzz` builds them; `make fuzz FUZZ_SECONDS=N` also runs each N seconds over its seed
+# corpus (tests/fuzz/corpus/TARGET/) and replays its regressions (tests/reliability/fuzz.sh).
+FUZZ_CC ?= clang
+FLAGS_fuzz := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+build/fuzz/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def providers/check_hooks.def state/schema.sql.h $(LBC_POLICY_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_COMMON) $(FLAGS_fuzz) -c $< -o $@
+build/fuzz/libmesh.a: $(patsubst %.c,build/fuzz/%.o,$(SRC_LIB))
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_reply.h build/fuzz/libmesh.a
+	$(FUZZ_CC) $(CFLAGS_COMMON) $(FLAGS_fuzz) -fsanitize=fuzzer -Itests/fuzz -o $@ $< build/fuzz/libmesh.a $(LIBS)
+fuzz: $(FUZZ_BIN)
+	@if [ -n "$(FUZZ_SECONDS)" ]; then FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/reliability/fuzz.sh; fi
 
 state/schema.sql.h: state/schema.sql
 	@{ echo '/* generated from schema.sql by the Makefile; do not edit */'; \
