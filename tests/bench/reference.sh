@@ -58,6 +58,18 @@ mkdir -p "$HOME" "$T/run"
 cd "$T/run"
 cp "$ROOT/specs/reference.yaml" ref.yaml
 read -r -a VARS <<<"$(ref_stack_vars)"
+# helm through a wrapper that logs each run's subcommand, wall and CPU seconds (never its other
+# arguments): where the time of the releases goes. The log file is switched per step.
+REAL_HELM=${MESH_HELM:-$(command -v helm)}
+[ -n "$REAL_HELM" ] || { echo "bench: helm not found (MESH_HELM, bin/helm or PATH)" >&2; exit 1; }
+cat >"$T/helm" <<EOF
+#!/bin/sh
+exec /usr/bin/time -q -a -o "\$(cat "$T/helm.step")" -f "\$1 %e %U %S" "$REAL_HELM" "\$@"
+EOF
+chmod +x "$T/helm"
+export MESH_HELM=$T/helm
+helm_step() { echo "$T/run/$1.helm" >"$T/helm.step"; : >"$T/run/$1.helm"; }
+helm_step setup
 
 proxy() { curl -s -X "$1" "$PROXY_URL$2" ${3:+-d "$3"}; }
 kstats() { for c in 1 2; do kube_fake_stats "$T/stack/k$c" >"$1.k$c.json"; done; }
@@ -67,7 +79,8 @@ timed() {  # STEP CMD...: --json events in STEP.json, "RC T0 T1" in STEP.time
     local step=$1 t0
     shift
     t0=$(date +%s.%N)
-    "$@" --json >"$step.json" 2>"$step.err"
+    # GNU time adds the CPU seconds of mesh and of the helm runs it waited for
+    /usr/bin/time -q -o "$step.rusage" -f '%U %S %M' "$@" --json >"$step.json" 2>"$step.err"
     echo "$? $t0 $(date +%s.%N)" >"$step.time"
 }
 
@@ -95,6 +108,7 @@ proxy POST /__reset >/dev/null
 kstats k0
 LOAD_A0=$(load)
 say "apply (holds: cluster ${H_CLUSTER}s, node group ${H_NG}s, add-on ${H_ADDON}s, rollout ${H_ROLLOUT}s; load $LOAD_A0)"
+helm_step apply
 timed apply "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve
 LOAD_A1=$(load)
 proxy GET /__stats >apply.aws.json
@@ -114,6 +128,7 @@ proxy POST /__reset >/dev/null
 kstats p0
 LOAD_P0=$(load)
 say "no-op plan (load $LOAD_P0)"
+helm_step plan
 timed plan "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode
 proxy GET /__stats >plan.aws.json
 kstats plan
@@ -125,6 +140,7 @@ kfaults "{\"rules\": [{\"method\": \"*\", \"path_re\": \".\", \"delay\": $LAT}]}
 kstats l0
 LOAD_L0=$(load)
 say "no-op plan with ${LAT}s on every harness reply (load $LOAD_L0)"
+helm_step lat
 timed lat "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode
 proxy GET /__stats >lat.aws.json
 kstats lat
@@ -148,6 +164,17 @@ def timing(step):
     rc, t0, t1 = open(step + ".time").read().split()
     return int(rc), float(t1) - float(t0)
 def load(f): return json.load(open(f))
+def helm(step):  # "N helm runs (subcommands): W s wall in all, C s CPU" from the wrapper's log
+    runs = [l.split() for l in open(step + ".helm") if len(l.split()) == 4]
+    sub = collections.Counter(r[0] for r in runs)
+    return "%d helm runs (%s): %.1f s wall in all, %.1f s CPU" % (len(runs), ", ".join("%s %d" % kv for kv in sorted(sub.items())),
+        sum(float(r[1]) for r in runs), sum(float(r[2]) + float(r[3]) for r in runs))
+def cpu(step):  # (user+sys seconds of mesh and its helm runs, peak RSS MB of the largest one)
+    try:
+        u, s, m = open(step + ".rusage").read().split()[-3:]
+        return float(u) + float(s), int(m) / 1024
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
 def kdiff(before, after):  # requests each fake served between two stats snapshots, both fakes
     tot, by = 0, collections.Counter()
     for c in ("k1", "k2"):
@@ -219,6 +246,8 @@ print("   %-46s %9.2f %14.0f" % ("critical path: sum of waits on it", crit[0], c
 print("   %-46s %9.2f %14s" % ("overhead (wall - waits)", wall - crit[0], ""))
 print("   %-46s %9.3f" % ("ratio wall / waits", wall / crit[0] if crit[0] else float("nan")))
 print("   %-46s %9.2f" % ("heaviest chain by measured create times", meas[0]))
+print("   %-46s %9.2f   (peak RSS %.0f MB)" % ("CPU seconds, mesh + its helm runs (user+sys)", *cpu("apply")))
+print("   of which " + helm("apply"))
 print("   critical path: " + " -> ".join("%s (%gs)" % (a, wait_of(a)) if wait_of(a) else a for a in crit[1]))
 print("   measured chain: " + " -> ".join("%s (%.2fs)" % (a, took.get(a, 0.0)) for a in meas[1] if took.get(a, 0.0) >= 0.05))
 
@@ -259,14 +288,17 @@ print("   AWS calls by action (top), apply: " + ", ".join("%s %d" % kv for kv in
 print("   AWS calls by action, no-op plan (top): " + ", ".join("%s %d" % kv for kv in sorted(ps["by_action"].items(), key=lambda kv: -kv[1])[:12]))
 ev = events("plan.json")
 summ = [e for e in ev if e.get("type") == "plan_summary"]
-print("   no-op plan: %.2f s, exit %d (0 = no changes)%s" % (pwall, rcp, "" if rcp == 0 else "  NOT a no-op"))
+print("   no-op plan: %.2f s, %.2f s CPU of mesh + helm, peak RSS %.0f MB, exit %d (0 = no changes)%s"
+      % (pwall, *cpu("plan"), rcp, "" if rcp == 0 else "  NOT a no-op"))
+print("   of which " + helm("plan"))
 
 print()
 rcl, lwall = timing("lat")
 print("3. no-op plan with %g s added to every harness reply (load %s -> %s)" % (lat, ll0, lend))
 la, lk, _, _ = calls("calls", "lat", "l0")
 print("   %-46s %9.2f s   (exit %d)" % ("no-op plan, no added latency", pwall, rcp))
-print("   %-46s %9.2f s   (exit %d)" % ("no-op plan, +%g s on every reply" % lat, lwall, rcl))
+print("   %-46s %9.2f s   (exit %d; %.2f s CPU)" % ("no-op plan, +%g s on every reply" % lat, lwall, rcl, cpu("lat")[0]))
+print("   of which " + helm("lat"))
 print("   %-46s %9.2f s   (%d calls x %g s; mesh reads in parallel)" % ("latency if every call were sequential", (la + lk) * lat, la + lk, lat))
 PY
 exit 0
