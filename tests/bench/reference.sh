@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# reference.sh: benchmark of issue 13 on the whole reference deployment (specs/reference.yaml, RSA-4096
-# keys turned to ECDSA P-256 unless BENCH_KEYS=rsa4096, charts from tests/charts) against tests/harness/reference.sh's stand-ins:
+# reference.sh: benchmark of issue 13 on the whole reference deployment (specs/reference.yaml with
+# ECDSA P-256 keys unless BENCH_KEYS=rsa4096, charts from tests/charts) against the stand-ins of
+# tests/harness/reference.sh (docs/performance.md has its figures):
 #   1. the apply's wall time against its longest dependency path of unavoidable waits: the EKS
 #      stand-in holds each cluster in CREATING, node groups and add-ons likewise, and the fake API
 #      servers hold every Deployment's create (what `helm --wait` waits for: a rollout) — real AWS
 #      durations divided by BENCH_SCALE. The path is the heaviest chain of the DAG (`mesh plan
 #      --explain --json` edges) weighted by those holds; wall minus path is mesh's overhead
 #      (engine, API calls, helm, keys) over what no tool can avoid. Also the heaviest chain
-#      weighted by each resource's measured create time (the run's --json progress events).
+#      weighted by each resource's measured create time (the run's --json progress events), the
+#      CPU seconds of mesh and the helm runs it waited for (GNU time), and each helm run's
+#      subcommand, wall and CPU seconds (MESH_HELM points at a logging wrapper).
 #   2. API calls per resource, apply and no-op plan: the AWS proxy's GET /__stats (requests,
 #      by_service; the fakes' EKS token checks, presigned STS GETs, counted apart) and both fakes'
 #      GET /__fake/stats (every request, helm's included), per service and per Kubernetes kind.
 #   3. the no-op plan with BENCH_LATENCY seconds (default 0.05) added to every reply of the proxy
 #      (rule kind delay, rate 1) and of both fakes (fault rule with delay, every path): what a
-#      laptop sees of AWS.
+#      laptop sees of AWS. BENCH_PLANS times each, alternating, against a busy machine's noise.
 # Prints figures with the load average; never a timed test: exits 0 whatever they are, 1 only if
 # it cannot run (no binary, a stand-in does not start, the apply fails).
 #
@@ -28,7 +31,7 @@
 #                        the waits, so polling granularity weighs what it would on real AWS
 #   MESH_BIN             default build/bench/mesh (make build/bench/mesh), else ./mesh
 #
-#   make build/bench/mesh && MESH_BIN=$PWD/build/bench/mesh bash tests/bench/reference.sh   # ~2 min
+#   make build/bench/mesh && MESH_BIN=$PWD/build/bench/mesh bash tests/bench/reference.sh   # 3-6 min
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
