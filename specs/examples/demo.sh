@@ -49,6 +49,8 @@ source "$ROOT/tests/harness/reference.sh"
 if [ -n "${DEMO_DIR:-}" ]; then
     mkdir -p "$DEMO_DIR" || die "cannot make $DEMO_DIR"
     WORK=$(cd "$DEMO_DIR" && pwd)
+    # an earlier demo's state there names a world that is gone, under a key that is gone too
+    [ ! -e "$WORK/.mesh" ] || die "$WORK/.mesh holds an earlier demo's state: remove it, or choose another DEMO_DIR"
     KEEP=1
 else
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/mesh-demo.XXXXXX") || die "cannot make a scratch folder"
@@ -60,7 +62,7 @@ STACK="$WORK/stand-ins"
 # mesh is stopped at once).
 export KUBECACHEDIR="$WORK/kube-cache" TMPDIR="$WORK/tmp"
 mkdir -p "$TMPDIR"
-CHILD="" STEP="" HOW=""
+CHILD="" FILTER="" STEP="" HOW=""
 MESH_STATE_KEY=$(head -c 32 /dev/urandom | base64)
 export MESH_STATE_KEY
 # The stand-ins answer at once; mesh's polls are spaced for real EKS (a cluster takes ~10 min).
@@ -131,7 +133,6 @@ run() {
 }
 # run_brief LOG CMD...: run, showing neither the plan of all 80 resources nor the "Creating..." and
 # "Still creating..." lines (LOG has every line). Through a FIFO, so that CHILD is mesh itself.
-FILTER=""
 run_brief() {
     local log=$1 fifo="$WORK/.out.fifo" t rc
     shift
