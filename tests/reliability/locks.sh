@@ -7,7 +7,7 @@
 # even ones on the existing state. Then a run killed with SIGKILL while it holds the lock: on this
 # host its lock is taken over at once with a message naming the dead pid; left by a run on another
 # host (the row rewritten, as a shared state file would show it) it is refused while its lease
-# (MESH_LOCK_TTL=2) lasts and taken over, with the message, once it has run out.
+# (12 s) lasts and taken over, with the message, once it has run out.
 # CI: 5 races; `make reliability`: 100. Figures: races, one winner, holder named, integrity ok.
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -78,38 +78,37 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 takeovers=0
 grep -q "took over the state lock of run .*pid $victim" "$T_DIR/last.err" && takeovers=$((takeovers + 1))
 check "it took the lock over, naming the dead pid $victim" grep -q "took over the state lock of run .*pid $victim" "$T_DIR/last.err"
-check "... at once: the dead pid is seen on this host (${ms} ms)" test "$ms" -lt 5000
+check "... without waiting for its 30 s lease: the dead pid is seen on this host (${ms} ms)" test "$ms" -lt 20000
 check "PRAGMA integrity_check = ok after the kill" test "$(integrity .mesh/state.db)" = ok
 expect_rc "the plan is empty after" 0 "$MESH" plan --state .mesh/state.db --detailed-exitcode
 check "no orphans after the kill" test "$(orphans "$MESH_NULL_STORE" --state .mesh/state.db)" = 0
 
 # ---- kill -9 of a holder on another host: refused while its lease lasts, then taken over ----
-export MESH_LOCK_TTL=2
 spec remote >mesh.yaml
 MESH_FAULTS="delay:ms=3000" "$MESH" apply --state .mesh/state.db --auto-approve >victim.out 2>&1 &
 victim=$!
 for _ in $(seq 1 100); do grep -q 'Modifying' victim.out 2>/dev/null && break; sleep 0.05; done
 kill -9 $victim; wait $victim 2>/dev/null
 # as a state shared with another machine shows it: its pid cannot be checked from here; the lease
-# (2 s from now) is what is left
-$PY - .mesh/state.db <<'PY'
+# (12 s from now: long enough for a slow ASan start to see it live) is what is left
+expiry=$($PY - .mesh/state.db <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
-db.execute("UPDATE lock SET host = 'elsewhere', holder = 'ops@elsewhere', acquired = ?, expires = ?", (time.time(), time.time() + 2))
+db.execute("UPDATE lock SET host = 'elsewhere', holder = 'ops@elsewhere', acquired = ?, expires = ?", (time.time(), time.time() + 12))
 db.commit()
+print(int(time.time()) + 12)
 PY
+)
 expect_rc "the killed remote holder's live lease is refused" 1 "$MESH" apply --state .mesh/state.db --auto-approve
 check "... naming the holder ops@elsewhere and its pid $victim" grep -q "state is locked by run .*ops@elsewhere, pid $victim" "$T_DIR/last.err"
-t0=$(date +%s%N)
-expect_rc "with --lock-timeout 20s the next apply takes the lock over once the lease ran out" 0 \
-    "$MESH" apply --state .mesh/state.db --auto-approve --lock-timeout 20s
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_rc "with --lock-timeout 60s the next apply takes the lock over once the lease ran out" 0 \
+    "$MESH" apply --state .mesh/state.db --auto-approve --lock-timeout 60s
+ended=$(date +%s)
 check "it said so, naming the remote holder's run" grep -q "took over the state lock of run .*ops@elsewhere, pid $victim.*lease expired" "$T_DIR/last.err" &&
-    [ "$ms" -ge 500 ] && takeovers=$((takeovers + 1))
-check "... after the lease, not before (waited ${ms} ms)" test "$ms" -ge 500
+    [ "$ended" -ge "$expiry" ] && takeovers=$((takeovers + 1))
+check "... after the lease, not before (done at $ended, the lease ran to $expiry)" test "$ended" -ge "$expiry"
 check "PRAGMA integrity_check = ok after the takeover" test "$(integrity .mesh/state.db)" = ok
 expect_rc "the plan is empty after the takeover" 0 "$MESH" plan --state .mesh/state.db --detailed-exitcode
-unset MESH_LOCK_TTL
 echo "# [${SECONDS}s] takeovers"
 
 CMD="RELIABILITY_TRIALS=$RACES bash tests/reliability/run tests/reliability/locks.sh"

@@ -125,12 +125,8 @@ check "the saved plan applies" test $? = 0
 read -r helm2 procs2 < <(tail -1 "$PROBE/helm_children")
 check "helm children seen while the saved plan ran ($helm2 helm of $procs2 processes)" test "${helm2:-0}" -gt 0
 "$MESH" state list --json -f ref.yaml >"$PROBE/out/state-list.json" 2>&1
-for a in kubernetes_secret.cluster-2.istio-remote-secret-cluster-1 kubernetes_secret.cluster-1.cacerts \
-    kubernetes_service_account_token.cluster-1.istio-reader pki_private_key.cluster-1.intermediate pki_private_key.root; do
-    "$MESH" state show "$a" -f ref.yaml >>"$PROBE/out/state-show.txt" 2>&1
-done
-expect_rc "then the plan is empty" 0 "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode
-cp "$T_DIR/last.out" "$PROBE/out/plan2.out"
+"$MESH" state show kubernetes_secret.cluster-2.istio-remote-secret-cluster-1 -f ref.yaml >"$PROBE/out/state-show.txt" 2>&1
+"$MESH" state show pki_private_key.cluster-1.intermediate -f ref.yaml >>"$PROBE/out/state-show.txt" 2>&1
 unset MESH_LOG
 echo "# [${SECONDS}s] repaired from a saved plan"
 

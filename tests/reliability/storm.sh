@@ -62,26 +62,34 @@ print("%d %d %d %s" % (sum(aws.values()) + kube, docs[0].get("requests", 0), kub
 # the fakes' faults_fired counts since they started: take differences
 kube_fired_base=0
 
+kube_status() {  # STATUS: how many requests both fakes answered with it (since they started)
+    for c in 1 2; do kube_fake_stats "$STACK/k$c"; echo; done |
+        $PY -c 'import json, sys; print(sum(json.loads(l).get("by_status", {}).get(sys.argv[1], 0) for l in sys.stdin if l.strip()))' "$1"
+}
+
+total409=0 total429=0
 applies=0 converged=0 total_injected=0 total_calls=0 destroys=0 destroyed=0 t_storm=0
 for trial in $(seq 1 "$TRIALS"); do
     storm_on "$trial"
     read -r _ _ kube0 _ <<<"$(injected)"
+    c409=$(kube_status 409) c429=$(kube_status 429)
     t0=$SECONDS
     "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve >apply.out 2>apply.err
     rc=$?
     applies=$((applies + 1))
     read -r inj calls kube1 kinds <<<"$(injected)"
-    inj=$((inj - kube0))
+    inj=$((inj - kube0)) c409=$(($(kube_status 409) - c409)) c429=$(($(kube_status 429) - c429))
     "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode >plan.out 2>plan.err
     prc=$?
     storm_off
     t_storm=$((t_storm + SECONDS - t0))
     total_injected=$((total_injected + inj))
     total_calls=$((total_calls + calls))
+    total409=$((total409 + c409)) total429=$((total429 + c429))
     n_orphans=$(ref_orphans ref.yaml 2>orphans.txt)
     if [ $rc = 0 ] && [ $prc = 0 ] && [ "$n_orphans" = 0 ]; then
         converged=$((converged + 1))
-        ok "trial $trial: the storm apply converged in one run, the plan under the storm is empty, 0 orphans ($inj faults injected of $calls AWS calls: $kinds; $((kube1 - kube0)) in the API servers)"
+        ok "trial $trial: the storm apply converged in one run, the plan under the storm is empty, 0 orphans ($inj faults injected of $calls AWS calls: $kinds; $((kube1 - kube0)) in the API servers: $c429 429, $c409 409)"
     else
         not_ok "trial $trial: apply exit $rc (want 0), plan exit $prc (want 0), $n_orphans orphan(s)"
         tail -15 apply.err plan.out plan.err orphans.txt | sed 's/^/    | /'
@@ -121,5 +129,6 @@ rel_figure "storm applies (each followed by an empty plan under the storm and an
 rel_figure "converged in one run, empty plan, 0 orphans" "$converged of $applies" "$CMD"
 [ "$destroys" -gt 0 ] && rel_figure "storm destroys leaving nothing" "$destroyed of $destroys" "$CMD"
 rel_figure "faults injected (AWS throttle/503/reset + API-server 429/409) / AWS calls" "$total_injected / $total_calls" "$CMD"
+rel_figure "API-server 429 / 409 answers during the applies (mesh and helm retried them)" "$total429 / $total409" "$CMD"
 rel_figure "seconds under the storm (applies, plans, destroys)" "$t_storm" "$CMD"
 t_done
