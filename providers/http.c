@@ -580,7 +580,10 @@ int http_send(const struct http_client *c, struct http_request *req, struct http
             fprintf(stderr, "http: < transport error: %s\n", curl_msg);
         }
         if (v == HTTP_DONE) return 0;
-        int transient = rc == CURLE_OK || curl_code_transient(rc);
+        /* A reply too large is too large the next time too (curl may report the cut as a receive
+         * error when the server was mid-write). */
+        int too_big = rc == CURLE_FILESIZE_EXCEEDED || (rc != CURLE_OK && resp->too_big);
+        int transient = rc == CURLE_OK || (curl_code_transient(rc) && !too_big);
         if (!transient || attempt >= max || !budget_take(c->retries)) {
             if (rc == CURLE_OK) return 0;  /* the caller reports the reply's own error */
             return report_failure(req, rc, curl_msg, attempt, err);
