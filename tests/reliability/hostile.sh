@@ -15,7 +15,7 @@ t_setup
 # timeout each); `make reliability`: all of them, the stall cut by the low-speed limit.
 FULL=$(rel_trials 0 1)
 # Only those two get the caps (the others run with mesh's defaults: 120 s, 30 s, 32 MiB).
-if [ "$FULL" = 1 ]; then CAPS=(MESH_HTTP_TIMEOUT=3 MESH_HTTP_LOW_SPEED_TIME=1)
+if [ "$FULL" = 1 ]; then CAPS=(MESH_HTTP_TIMEOUT=2 MESH_HTTP_LOW_SPEED_TIME=1)
 else CAPS=(MESH_HTTP_TIMEOUT=0.5 MESH_HTTP_LOW_SPEED_TIME=1); fi
 unset MESH_HTTP_TIMEOUT MESH_HTTP_LOW_SPEED_TIME MESH_HTTP_MAX_REPLY
 export MESH_BACKOFF_SCALE=0.01
@@ -101,7 +101,7 @@ case_run aws-truncated truncated aws.yaml 'ec2 [A-Za-z]+|[Tt]ransfer closed|part
 case_run aws-garbage garbage aws.yaml 'not XML|unexpected reply'
 case_run aws-wrongshape wrongshape aws.yaml 'CreateVpc: the reply holds no vpcId' 'aws_vpc.main: CreateVpc'
 case_run aws-badutf8 badutf8 aws.yaml 'not XML|UTF-8|encoding'
-case_run aws-slow slow aws.yaml '[Tt]imed? ?out'
+case_run aws-slow slow aws.yaml '[Tt]imed? ?out|too slow'
 [ "$FULL" = 1 ] && case_run aws-stall stall aws.yaml '[Tt]imed? ?out|too slow|[Ll]ow speed'
 echo "# [${SECONDS}s] hostile Kubernetes API server: $URL"
 case_run kube-huge huge kube.yaml 'larger than [0-9]+ bytes'
@@ -110,7 +110,7 @@ case_run kube-truncated truncated kube.yaml '[Tt]ransfer closed|partial'
 case_run kube-garbage garbage kube.yaml 'not JSON|JSON'
 case_run kube-wrongshape wrongshape kube.yaml 'namespace'
 case_run kube-badutf8 badutf8 kube.yaml 'JSON|UTF-8'
-[ "$FULL" = 1 ] && case_run kube-slow slow kube.yaml '[Tt]imed? ?out'
+[ "$FULL" = 1 ] && case_run kube-slow slow kube.yaml '[Tt]imed? ?out|too slow'
 case_run kube-stall stall kube.yaml '[Tt]imed? ?out|too slow|[Ll]ow speed'
 rel_figure "worst peak RSS of mesh against a hostile server (MB)" "$((worst_rss / 1024))" "bash tests/reliability/hostile.sh"
 rel_figure "hostile-server suite seconds" "$((SECONDS - T0))" "bash tests/reliability/hostile.sh"
