@@ -71,11 +71,25 @@ long http_retries_count(const struct http_retries *r)
     return r ? atomic_load(&((struct http_retries *)r)->used) : 0;
 }
 
+/* A positive number from the environment, else dflt. The MESH_HTTP_* knobs cap what a client
+ * asks for (a provider that sets its own patience, as kubernetes_connection does, is capped too),
+ * so a test of a hostile server ends in seconds whatever layer made the request. */
+static double env_positive(const char *name, double dflt)
+{
+    const char *s = getenv(name);
+    if (!s || !*s) return dflt;
+    char *end;
+    double v = strtod(s, &end);
+    return end != s && *end == '\0' && v > 0 ? v : dflt;
+}
+
 void http_client_init(struct http_client *c)
 {
     memset(c, 0, sizeof(*c));
     c->connect_timeout_ms = 10000;
     c->timeout_ms = 120000;
+    c->low_speed_s = 30;
+    c->max_reply = 32u << 20;
     c->max_attempts = 10;
     c->base_delay = 0.1;
     c->throttle_delay = 0.5;
@@ -150,6 +164,8 @@ void http_response_init(struct http_response *resp)
 
 static void http_response_reset(struct http_response *resp)
 {
+    free(resp->url);
+    resp->url = NULL;
     resp->status = 0;
     strbuf_reset(&resp->body);
     vec_free_all(&resp->headers, header_free);
@@ -158,6 +174,8 @@ static void http_response_reset(struct http_response *resp)
 
 void http_response_release(struct http_response *resp)
 {
+    free(resp->url);
+    resp->url = NULL;
     strbuf_release(&resp->body);
     vec_free_all(&resp->headers, header_free);
 }
@@ -376,7 +394,16 @@ static void setup_handle(CURL *h, const struct http_client *c, const struct http
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    double timeout_ms = env_positive("MESH_HTTP_TIMEOUT", 1e9) * 1000;
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms < c->timeout_ms ? (long)timeout_ms : c->timeout_ms);
+    /* A server that stalls is cut after low_speed_s under 1 byte/s, one that trickles at the
+     * whole-transfer timeout, one that sends without end at max_body (on_body): a worker is
+     * never held for good and memory stays bounded. */
+    double low = env_positive("MESH_HTTP_LOW_SPEED_TIME", 1e9);
+    long low_s = c->low_speed_s > 0 ? c->low_speed_s : 30;
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, low < low_s ? (long)(low < 1 ? 1 : low) : low_s);
+    if (resp->max_body) curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)resp->max_body);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     set_tls_material(h, c);
@@ -438,7 +465,10 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
     if (!h) return CURLE_FAILED_INIT;
     struct curl_slist *headers = build_headers(req);
     http_response_reset(resp);
-    resp->max_body = req->max_reply;
+    resp->url = xstrdup(req->url);
+    resp->max_body = req->max_reply ? req->max_reply : c->max_reply;
+    double cap = env_positive("MESH_HTTP_MAX_REPLY", 0);
+    if (cap >= 1 && (!resp->max_body || (size_t)cap < resp->max_body)) resp->max_body = (size_t)cap;
     resp->too_big = 0;
     setup_handle(h, c, req, resp, headers);
     curl_msg[0] = '\0';
@@ -448,8 +478,8 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->retry_after = parse_retry_after(http_response_header(resp, "Retry-After"));
-    } else if (resp->too_big) {
-        snprintf(curl_msg, CURL_ERROR_SIZE, "the reply is larger than %zu bytes", req->max_reply);
+    } else if (resp->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(curl_msg, CURL_ERROR_SIZE, "the reply is larger than %zu bytes", resp->max_body);
     } else if (!curl_msg[0]) {
         snprintf(curl_msg, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
     }
@@ -550,7 +580,10 @@ int http_send(const struct http_client *c, struct http_request *req, struct http
             fprintf(stderr, "http: < transport error: %s\n", curl_msg);
         }
         if (v == HTTP_DONE) return 0;
-        int transient = rc == CURLE_OK || curl_code_transient(rc);
+        /* A reply too large is too large the next time too (curl may report the cut as a receive
+         * error when the server was mid-write). */
+        int too_big = rc == CURLE_FILESIZE_EXCEEDED || (rc != CURLE_OK && resp->too_big);
+        int transient = rc == CURLE_OK || (curl_code_transient(rc) && !too_big);
         if (!transient || attempt >= max || !budget_take(c->retries)) {
             if (rc == CURLE_OK) return 0;  /* the caller reports the reply's own error */
             return report_failure(req, rc, curl_msg, attempt, err);

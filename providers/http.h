@@ -65,6 +65,7 @@ struct http_response {
     int attempts;              /* how many attempts this request took */
     size_t max_body;           /* set from the request's max_reply */
     int too_big;               /* the body outgrew max_body: the transfer was cut */
+    char *url;                 /* the URL the reply came from (owned), for errors about its body */
 };
 
 /* One per run, shared by every worker: how many retries may still happen and how many did. */
@@ -86,7 +87,12 @@ struct http_client {
     struct http_blob cert_pem; /* client certificate (PEM), with key_pem: mutual TLS */
     struct http_blob key_pem;  /* its private key (PEM): a secret */
     long connect_timeout_ms;   /* default 10 s */
-    long timeout_ms;           /* whole transfer, default 120 s */
+    long timeout_ms;           /* whole transfer of one attempt, default 120 s (MESH_HTTP_TIMEOUT) */
+    long low_speed_s;          /* an attempt receiving under 1 byte/s this long fails, default 30 s
+                                * (MESH_HTTP_LOW_SPEED_TIME): a server gone quiet */
+    size_t max_reply;          /* bytes of a reply body when the request sets none, default 32 MiB
+                                * (MESH_HTTP_MAX_REPLY): a huge or endless reply fails, memory stays
+                                * bounded */
     int max_attempts;          /* per request, default 10 */
     double base_delay;         /* seconds, first backoff cap for 5xx/resets (default 0.1) */
     double throttle_delay;     /* seconds, first backoff cap when throttled (default 0.5) */
@@ -98,6 +104,9 @@ struct http_client {
 void http_retries_init(struct http_retries *r, long budget);
 long http_retries_count(const struct http_retries *r);
 
+/* The defaults above. MESH_HTTP_TIMEOUT / MESH_HTTP_LOW_SPEED_TIME (seconds, fractions allowed
+ * for the timeout) and MESH_HTTP_MAX_REPLY (bytes) cap them, and what any layer sets after, at
+ * every attempt (tests of hostile servers; docs/reliability.md). */
 void http_client_init(struct http_client *c);
 
 void http_request_init(struct http_request *req, const char *method, const char *url);

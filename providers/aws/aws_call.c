@@ -53,8 +53,8 @@ static int parse_reply(const struct http_response *resp, const char *what, json_
     json_error_t je;
     *reply = json_loadb(resp->body.buf, resp->body.len, 0, &je);
     if (!*reply)
-        return mesh_err_set(e, MESH_ERR, NULL, "%s failed: the reply is not JSON (%s): %.200s", what, je.text,
-                            resp->body.buf);
+        return mesh_err_set(e, MESH_ERR, NULL, "%s failed: the reply is not JSON (from %s: %s): %.200s", what,
+                            resp->url ? resp->url : "the endpoint", je.text, resp->body.buf);
     return 0;
 }
 

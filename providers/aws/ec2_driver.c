@@ -42,7 +42,7 @@ int ec2_create_one(struct call *c, struct aws_query *q, const char *item_path, e
     xmlNodePtr root = xmlDocGetRootElement(doc);
     json_t *o = fn(item_path ? aws_xml_find(root, item_path) : root, desired);
     xmlFreeDoc(doc);
-    if (!o || !ec2_str(o, "id")) {
+    if (!o || !ec2_str(o, "id") || !*ec2_str(o, "id")) {  /* <vpcId/> is no ID either */
         json_decref(o);
         return mesh_err_set(c->err, MESH_ERR, c->address, "%s: the reply holds no %s", action, id_name);
     }

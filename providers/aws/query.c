@@ -376,8 +376,8 @@ int aws_query_call(struct aws_client *c, const char *service, struct aws_query *
         *doc = xmlReadMemory(resp.body.buf, (int)resp.body.len, NULL, NULL,
                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!*doc)
-            rc = mesh_err_set(err, MESH_ERR, NULL, "%s failed: the reply is not XML: %.200s", what,
-                              resp.body.buf);
+            rc = mesh_err_set(err, MESH_ERR, NULL, "%s failed: the reply is not XML (from %s): %.200s", what,
+                              resp.url ? resp.url : "the endpoint", resp.body.buf);
     }
     if (resp.body.len && (q->secret || s.secret_reply)) OPENSSL_cleanse(resp.body.buf, resp.body.len);
     http_response_release(&resp);

@@ -25,7 +25,9 @@ elif ! "${FUZZ_CC:-clang}" -fsanitize=fuzzer,address "$T_DIR/probe.c" -o "$T_DIR
 fi
 
 echo "# [${SECONDS}s] building the fuzzers (make fuzz)"
-if FUZZ_SECONDS= make -C "$ROOT" --no-print-directory fuzz FUZZ_SECONDS= >"$T_DIR/build.log" 2>&1; then ok "the fuzz targets build"
+# A make of its own (not the jobserver of a `make test` that may have started tests/run), on every core.
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL FUZZ_SECONDS= make -j"$(nproc 2>/dev/null || echo 2)" -C "$ROOT" \
+        --no-print-directory fuzz FUZZ_SECONDS= >"$T_DIR/build.log" 2>&1; then ok "the fuzz targets build"
 else not_ok "the fuzz targets build"; sed 's/^/    | /' "$T_DIR/build.log" | tail -20; exit 1; fi
 BUILD_S=$((SECONDS - T0))
 targets=()
