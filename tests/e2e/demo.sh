@@ -92,10 +92,10 @@ echo "# [${SECONDS}s] failing run"
 # with it, then everything else.
 spawn int.out
 int=$SPAWNED
-wait_for int.out '^  Working in ' 30
+wait_for int.out '^  Working in ' 90
 int_work=$(sed -n 's/^  Working in \([^;]*\);.*/\1/p' int.out)
 wait_for "$int_work/apply.log" 'helm_release\..*: Creating' 240 || not_ok "SIGINT run: the apply never reached a release: $(tail -3 int.out)"
-echo "# SIGINT run: interrupted with $(left_in_session "$int" | grep -c '/helm ') helm process(es) running"
+echo "# SIGINT run: interrupted with $(left_in_session "$int" | grep -cE '^ *[0-9]+ helm ') helm process(es) running"
 kill -INT "$int"
 wait "$int"; rc=$?
 check "SIGINT during the apply: the demo exits 130 ($rc)" test "$rc" = 130
