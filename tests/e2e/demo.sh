@@ -96,7 +96,7 @@ wait_for int.out '^  Working in ' 90
 int_work=$(sed -n 's/^  Working in \([^;]*\);.*/\1/p' int.out)
 wait_for "$int_work/apply.log" 'helm_release\..*: Creating' 240 || not_ok "SIGINT run: the apply never reached a release: $(tail -3 int.out)"
 # helm starts a moment after "Creating..." (mesh first asks helm status): interrupt while it runs
-for i in $(seq 1 50); do n_helm=$(left_in_session "$int" | grep -cE '^ *[0-9]+ helm '); [ "$n_helm" = 0 ] || break; sleep 0.1; done
+for i in $(seq 1 50); do n_helm=$(left_in_session "$int" | grep -cE ' [0-9]+ helm '); [ "$n_helm" = 0 ] || break; sleep 0.1; done
 echo "# SIGINT run: interrupted with $n_helm helm process(es) running"
 kill -INT "$int"
 wait "$int"; rc=$?
