@@ -133,20 +133,31 @@ run() {
 }
 # run_brief LOG CMD...: run, showing neither the plan of all 80 resources nor the "Creating..." and
 # "Still creating..." lines (LOG has every line). Through a FIFO, so that CHILD is mesh itself.
+# brief: mesh's output, line by line as it comes (a shell loop: mawk would wait for a full buffer),
+# every line to fd 5 (the log), the rest to stdout.
+brief() {
+    local line skip=0
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >&5
+        if [ $skip = 1 ]; then
+            case $line in "" | " "*) continue ;; esac
+            skip=0
+        fi
+        case $line in
+            "") continue ;;
+            "mesh will perform the following actions:") skip=1; continue ;;
+            *": Creating..."* | *": Destroying..."* | *": Modifying..."* | *": Replacing..."* | *": Still "*"... ("*) continue ;;
+        esac
+        printf '%s\n' "$line"
+    done
+}
 run_brief() {
     local log=$1 fifo="$WORK/.out.fifo" t rc
     shift
     t=$(date +%s.%N)
     bold "\$ $(shown "$@")"
     rm -f "$fifo" && mkfifo "$fifo" || return 1
-    awk -v out="$log" '
-        { print > out; fflush(out) }
-        skip && (/^$/ || /^ /) { next }
-        { skip = 0 }
-        /^$/ { next }
-        /^mesh will perform the following actions:/ { skip = 1; next }
-        /: (Creating|Destroying|Modifying|Reading)\.\.\.$/ || /: Still [a-z]+\.\.\. \(/ { next }
-        { print; fflush() }' <"$fifo" &
+    brief <"$fifo" 5>"$log" &
     FILTER=$!
     "$@" >"$fifo" 2>&1 &
     CHILD=$!

@@ -5,7 +5,7 @@
 # changes, destroy complete) and each says what it replaces; then no process of its session is
 # left (the stand-ins' pids it printed are gone, helm and kubectl too), its scratch folder is
 # removed and no key file was written. Beside that run, cut short: SIGINT once the apply is under
-# way, SIGTERM while the stand-ins start (DEMO_DIR: the folder is kept), a mesh that fails at
+# way (helm running), SIGTERM while the stand-ins start (DEMO_DIR: the folder is kept), a mesh that fails at
 # apply, a helm that is missing: each stops everything it started and cleans up.
 . "$(dirname "$0")/../lib/common.sh"
 SRC=$(cd "$T_TESTS/.." && pwd)
@@ -88,10 +88,16 @@ pids=$(standin_pids fail.out)
 check "failing run: the stand-ins it started ($pids) are gone" test -n "$pids" -a "$(alive $pids)" = 0
 echo "# [${SECONDS}s] failing run"
 
-# SIGINT (a Ctrl-C) once the apply is under way: mesh is stopped, then everything else.
+# SIGINT (a Ctrl-C) once the apply has reached the releases (helm runs then): mesh is stopped, helm
+# with it, then everything else.
 spawn int.out
 int=$SPAWNED
-wait_for int.out ': Creation complete after' 150 || not_ok "SIGINT run: the apply never got under way: $(tail -3 int.out)"
+wait_for int.out '^  Working in ' 90
+int_work=$(sed -n 's/^  Working in \([^;]*\);.*/\1/p' int.out)
+wait_for "$int_work/apply.log" 'helm_release\..*: Creating' 240 || not_ok "SIGINT run: the apply never reached a release: $(tail -3 int.out)"
+# helm starts a moment after "Creating..." (mesh first asks helm status): interrupt while it runs
+for i in $(seq 1 50); do n_helm=$(left_in_session "$int" | grep -cE ' [0-9]+ helm '); [ "$n_helm" = 0 ] || break; sleep 0.1; done
+echo "# SIGINT run: interrupted with $n_helm helm process(es) running"
 kill -INT "$int"
 wait "$int"; rc=$?
 check "SIGINT during the apply: the demo exits 130 ($rc)" test "$rc" = 130
