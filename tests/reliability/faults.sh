@@ -48,7 +48,6 @@ HTTP_AWS=('{"kind": "lost", "service": "ec2", "action": "CreateSubnet", "first":
           '{"kind": "reset", "service": "ec2", "action": "CreateRouteTable", "first": 1}'
           '{"kind": "500", "service": "iam", "action": "CreateRole", "first": 1}'
           '{"kind": "lost", "service": "iam", "action": "CreatePolicy", "first": 1}'
-          '{"kind": "lost", "service": "kms", "action": "CreateKey", "first": 1}'
           '{"kind": "reset", "service": "ec2", "action": "CreateSecurityGroup", "first": 1}')
 pick_http() { echo "${HTTP_AWS[$((RANDOM % ${#HTTP_AWS[@]}))]}"; }
 failed_at() { grep -ho 'failed: injected fault (call [0-9]*)' fail.txt | head -1; grep -E '^Error|: .*injected fault' fail.txt | head -1 | cut -c1-120; }
