@@ -129,9 +129,9 @@ if [ "$(world all)" = 0 ]; then apply >/dev/null 2>&1 || not_ok "an apply for th
 "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve --target helm_release.cluster-2.istio-base >tdestroy.txt 2>&1 ||
     { not_ok "destroy --target helm_release.cluster-2.istio-base"; tail -5 tdestroy.txt; }
 state_dump -f ref.yaml >before.txt
-"$MESH" plan -f ref.yaml "${VARS[@]}" >plan-before.txt 2>&1
+# one plan gives what "as before" is, and how many calls (reads) an apply makes before the helm part's
+MESH_FAULTS="stats:file=$T_DIR/pstats.txt" "$MESH" plan -f ref.yaml "${VARS[@]}" --parallelism 1 >plan-before.txt 2>&1
 want_plan=$(grep -o 'Plan: .*' plan-before.txt)
-MESH_FAULTS="stats:file=$T_DIR/pstats.txt" "$MESH" plan -f ref.yaml "${VARS[@]}" --parallelism 1 >/dev/null 2>&1
 READS=$(awk '$1 == "calls" {print $2}' pstats.txt)
 echo "# [${SECONDS}s] helm part: $want_plan; a plan makes $READS reads, the apply's next calls are the helm part's"
 if [ "$FULL" = 1 ]; then hpicks=$(seq $((READS + 1)) $((READS + 200))); else hpicks=$((READS + 1 + RANDOM % 6)); fi
