@@ -157,11 +157,12 @@ static void job_fail_timeout(struct pool *p, struct job *j)
     job_fail(p, j, MESH_ETIMEOUT);
 }
 
-/* A create that failed may still have made its object: its reply lost on the way back and the
- * retry refused as a duplicate (IAM's EntityAlreadyExists, EC2's InvalidSubnet.Conflict), or an
- * error after the object was made. The driver's find looks it up by mesh's tags, as recovery
- * after a crash does; found, it is adopted (committed, waited for, undone if the run fails) and the
- * create counts as done. Not found, the create's own error stands. Returns 1 when adopted. */
+/* A create refused as a duplicate (MESH_ECONFLICT: IAM's EntityAlreadyExists, EC2's
+ * InvalidSubnet.Conflict) may have met its own object: the first attempt took effect, its reply was
+ * lost, and the HTTP layer's retry was refused. The driver's find looks it up by mesh's tags
+ * (this address, this run), as recovery after a crash does; found, it is adopted (committed,
+ * waited for, undone if the run fails) and the create counts as done. Not found (someone else's
+ * object), the create's own error stands. Returns 1 when adopted. */
 static int job_adopt_after_failed_create(struct call *c, const struct driver *d, const struct job *j, json_t **out)
 {
     if (!d->find || (c->cancel && *c->cancel)) return 0;
@@ -190,7 +191,7 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
     const struct driver *d = j->e->driver;
     json_t *out = NULL;
     int rc = invoke_create(c, d, j->desired, &out), adopted = 0;
-    if (rc && rc != MESH_ECANCELED) {
+    if (rc == MESH_ECONFLICT) {
         json_decref(out);
         out = NULL;
         if (job_adopt_after_failed_create(c, d, j, &out)) rc = 0, adopted = 1;
