@@ -14,6 +14,7 @@
 #include "pool.h"
 #include "store.h"
 #include "base/xalloc.h"
+#include "ui.h"
 
 struct job *job_new(struct plan_entry *e, enum job_kind kind, const char *run_id)
 {
@@ -156,12 +157,45 @@ static void job_fail_timeout(struct pool *p, struct job *j)
     job_fail(p, j, MESH_ETIMEOUT);
 }
 
+/* A create refused as a duplicate (MESH_ECONFLICT: IAM's EntityAlreadyExists, EC2's
+ * InvalidSubnet.Conflict) may have met its own object: the first attempt took effect, its reply was
+ * lost, and the HTTP layer's retry was refused. The driver's find looks it up by mesh's tags
+ * (this address, this run), as recovery after a crash does; found, it is adopted (committed,
+ * waited for, undone if the run fails) and the create counts as done. Not found (someone else's
+ * object), the create's own error stands. Returns 1 when adopted. */
+static int job_adopt_after_failed_create(struct call *c, const struct driver *d, const struct job *j, json_t **out)
+{
+    if (!d->find || (c->cancel && *c->cancel)) return 0;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    struct call fc = *c;
+    fc.err = &e;
+    json_t *found = NULL;
+    if (invoke_find(&fc, d, j->desired, &found) != 0 || !json_is_object(found)) {
+        json_decref(found);
+        return 0;
+    }
+    const char *id = json_string_value(json_object_get(found, "id"));
+    char why[256];
+    if (!ui.json)
+        ui_out("%s: the create failed (%s), but the object exists: adopted [id=%s]\n", j->e->address,
+           mesh_err_str(c->err, why, sizeof(why)), id ? id : "?");
+    mesh_err_clear(c->err);
+    *out = found;
+    return 1;
+}
+
 /* create, commit the ID (ack), then wait until usable. */
 static void job_create(struct pool *p, struct job *j, struct call *c)
 {
     const struct driver *d = j->e->driver;
     json_t *out = NULL;
-    int rc = invoke_create(c, d, j->desired, &out);
+    int rc = invoke_create(c, d, j->desired, &out), adopted = 0;
+    if (rc == MESH_ECONFLICT) {
+        json_decref(out);
+        out = NULL;
+        if (job_adopt_after_failed_create(c, d, j, &out)) rc = 0, adopted = 1;
+    }
     if (rc) {
         json_decref(out);
         job_fail(p, j, rc);
@@ -176,6 +210,24 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
     if (job_timed_out(j, c)) {
         job_fail_timeout(p, j);
         return;
+    }
+    /* An adopted object may lack what the create does after its first call (a role's policy
+     * attachments): brought to the spec as drift is, from what the world holds. */
+    if (adopted && d->read && d->update) {
+        json_t *cur = NULL, *upd = NULL;
+        rc = invoke_read(c, d, j->outputs, &cur);
+        if (!rc) rc = invoke_update(c, d, j->outputs, cur, j->desired, &upd);
+        json_decref(cur);
+        if (rc) {
+            json_decref(upd);
+            job_post(p, j, STAGE_CREATED, 1);  /* known, so a rollback deletes it */
+            job_fail(p, j, rc);
+            return;
+        }
+        if (upd) {
+            json_decref(j->outputs);
+            j->outputs = upd;
+        }
     }
     if (!d->wait) {
         job_post(p, j, STAGE_DONE, 0);

@@ -330,7 +330,8 @@ int aws_error_kind(const char *code)
         "EntityAlreadyExists", "ResourceInUseException", "ResourceExistsException", "AlreadyExistsException",
         "ResourceAlreadyExistsException", "ConcurrentModification", "ConcurrentModificationException",
         "DeleteConflict", "DependencyViolation", "IncorrectState", "IncorrectStateException",
-        "InvalidStateException", "KMSInvalidStateException", "ConflictException", "OperationAbortedException", NULL,
+        "InvalidStateException", "KMSInvalidStateException", "ConflictException", "OperationAbortedException",
+        "InvalidSubnet.Conflict", NULL,
     };
     if (aws_error_is_not_found(code)) return MESH_ENOTFOUND;
     if (aws_error_is_throttle(code)) return MESH_ETHROTTLED;

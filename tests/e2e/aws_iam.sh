@@ -4,7 +4,7 @@
 # `resources:` against moto_server behind the fault proxy: apply checked with the aws CLI, an
 # empty second plan, drift made with the CLI (retention, a detached policy, a tag, the trust
 # policy, key rotation, the alias's key) planned and repaired, destroy leaving nothing, a create
-# failing half-way leaving nothing, and the engine's fail-at-every-call and
+# failing half-way leaving nothing, creates whose reply was lost adopted, and the engine's fail-at-every-call and
 # crash-after-every-call loops leaving no orphan (find adopts the cut-off creates).
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -271,6 +271,16 @@ faults '{}'
 check "AttachRolePolicy failing: the error names the role and the call" grep -q 'aws_iam_role.nodes: AttachRolePolicy' "$T_DIR/last.err"
 check "AttachRolePolicy failing: the half-made role went with the failed create (0 left)" test "$(count_all)" = 0
 echo "# [${SECONDS}s]"
+
+# ---- a create's reply lost after it took effect (the retry then finds the name taken): the object
+# is adopted, not orphaned (found by tests/reliability/faults.sh) ----
+faults '{"rules": [{"kind": "lost", "service": "iam", "action": "CreatePolicy", "first": 1}, {"kind": "lost", "service": "iam", "action": "CreateRole", "first": 1}, {"kind": "lost", "service": "logs", "action": "CreateLogGroup", "first": 1}]}'
+expect_rc "lost replies: apply completes" 0 "$MESH" apply -f iam.yaml --auto-approve
+faults '{}'
+check "lost replies: 0 orphans" test "$(orphans_aws)" = 0
+expect_rc "lost replies: then the plan is empty" 0 "$MESH" plan -f iam.yaml --detailed-exitcode
+expect_rc "lost replies: destroy" 0 "$MESH" destroy -f iam.yaml --auto-approve
+check "lost replies: destroy left nothing" test "$(count_all)" = 0
 
 # ---- fail at every driver call: each failed apply rolls back to 0 orphans ----
 bad=0 rc=1

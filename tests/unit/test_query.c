@@ -300,6 +300,7 @@ static void test_error_kinds(void **state)
         {"DeleteConflict", MESH_ECONFLICT}, {"DependencyViolation", MESH_ECONFLICT},
         {"ConcurrentModificationException", MESH_ECONFLICT}, {"InvalidPermission.Duplicate", MESH_ECONFLICT},
         {"InvalidGroup.Duplicate", MESH_ECONFLICT}, {"KMSInvalidStateException", MESH_ECONFLICT},
+        {"InvalidSubnet.Conflict", MESH_ECONFLICT},
         {"AuthFailure", MESH_ERR}, {"UnauthorizedOperation", MESH_ERR}, {"AccessDeniedException", MESH_ERR},
         {"", MESH_ERR},
     };
