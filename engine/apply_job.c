@@ -171,7 +171,16 @@ static int job_adopt_after_failed_create(struct call *c, const struct driver *d,
     struct call fc = *c;
     fc.err = &e;
     json_t *found = NULL;
-    if (invoke_find(&fc, d, j->desired, &found) != 0 || !json_is_object(found)) {
+    /* a find that fails (not "none") is tried once more: missing the object here orphans it, since
+     * a later run's find looks for its own run's tags */
+    int rc = invoke_find(&fc, d, j->desired, &found);
+    if (rc && rc != MESH_ENOTFOUND && rc != MESH_ECANCELED) {
+        json_decref(found);
+        found = NULL;
+        mesh_err_clear(&e);
+        rc = invoke_find(&fc, d, j->desired, &found);
+    }
+    if (rc != 0 || !json_is_object(found)) {
         json_decref(found);
         return 0;
     }

@@ -52,7 +52,14 @@ HTTP_AWS=('{"kind": "lost", "service": "ec2", "action": "CreateSubnet", "first":
           '{"kind": "500", "service": "iam", "action": "CreateRole", "first": 1}'
           '{"kind": "lost", "service": "iam", "action": "CreatePolicy", "first": 1}'
           '{"kind": "reset", "service": "ec2", "action": "CreateSecurityGroup", "first": 1}')
-pick_http() { echo "${HTTP_AWS[$((RANDOM % ${#HTTP_AWS[@]}))]}"; }
+# (RANDOM is never drawn in $(...): a subshell reseeds it, and the seed would not replay)
+pick_http() { HTTP=${HTTP_AWS[$((RANDOM % ${#HTTP_AWS[@]}))]}; }
+draw() {  # N MAX: PICKS = N calls in [1, MAX], sorted
+    local i
+    PICKS=""
+    for i in $(seq 1 "$1"); do PICKS="$PICKS $((RANDOM % $2 + 1))"; done
+    PICKS=$(echo $PICKS | tr ' ' '\n' | sort -n)
+}
 failed_at() { grep -ho 'failed: injected fault (call [0-9]*)' fail.txt | head -1; grep -E '^Error|: .*injected fault' fail.txt | head -1 | cut -c1-120; }
 
 # ---- the calls of a full apply: counted (full runs and RELIABILITY_TRIALS), or the first 40 (CI:
@@ -65,12 +72,12 @@ if [ "$FULL" = 1 ] || [ -n "${RELIABILITY_TRIALS:-}" ]; then
     check "a clean destroy leaves nothing" test "$(world all)" = 0
     rel_figure "driver calls in a full apply (--parallelism 1)" "$NCALLS" "$cmd"
     if [ "$FULL" = 1 ]; then picks=$(seq 1 "$NCALLS"); else
-        picks=$(for i in $(seq 1 "$PER_MODE"); do echo $((RANDOM % NCALLS + 1)); done | sort -n)
+        draw "$PER_MODE" "$NCALLS"; picks=$PICKS
     fi
     echo "# [${SECONDS}s] a full apply makes $NCALLS driver calls; rollback runs at: $(echo $picks)"
 else
     NCALLS=40
-    picks=$(for i in $(seq 1 "$PER_MODE"); do echo $((RANDOM % NCALLS + 1)); done)
+    draw "$PER_MODE" "$NCALLS"; picks=$PICKS
     echo "# [${SECONDS}s] rollback runs at calls: $(echo $picks) of the first $NCALLS"
 fi
 
@@ -78,7 +85,7 @@ fi
 http_i=0
 for n in $picks; do
     http=""
-    if [ $((http_i % 2)) = 0 ]; then http=$(pick_http); fi  # every other run also meets an HTTP fault
+    if [ $((http_i % 2)) = 0 ]; then pick_http; http=$HTTP; fi  # every other run also meets an HTTP fault
     http_i=$((http_i + 1))
     proxy_faults "{\"rules\": [${http}]}"
     MESH_FAULTS="fail:call=$n" apply --parallelism 1 >fail.txt 2>&1
@@ -103,12 +110,12 @@ check "rollback: each failed apply left state empty and nothing anywhere" test $
 
 # ---- --no-rollback, from an empty world, then a converging apply ----
 if [ "$FULL" = 1 ]; then nr_picks=$picks; else
-    nr_picks=$(for i in $(seq 1 $((PER_MODE > 1 ? PER_MODE - 1 : 1))); do echo $((RANDOM % NCALLS + 1)); done | sort -n)
+    draw $((PER_MODE > 1 ? PER_MODE - 1 : 1)) "$NCALLS"; nr_picks=$PICKS
 fi
 nbad=0 nruns=0
 for n in $nr_picks; do
     [ "$(world all)" != 0 ] && "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve >/dev/null 2>&1
-    http=$(pick_http)
+    pick_http; http=$HTTP
     proxy_faults "{\"rules\": [${http}]}"
     MESH_FAULTS="fail:call=$n" apply --parallelism 1 --no-rollback >fail.txt 2>&1
     rc=$?

@@ -67,8 +67,9 @@ kill_at() {
     rc=$?
     [ "$rc" = 137 ]  # a run that had ended exited 0 (or failed on its own: the recovery shows it)
 }
-# rand_ms MAX: uniform in [0, MAX) (30 bits of bash's seeded RANDOM)
-rand_ms() { echo $(( ( (RANDOM << 15) | RANDOM ) % $1 )); }
+# rand_ms MAX: R = uniform in [0, MAX) (30 bits of bash's seeded RANDOM; never in $(...): a
+# subshell reseeds RANDOM, and the seed would not replay)
+rand_ms() { R=$(( ( (RANDOM << 15) | RANDOM ) % $1 )); }
 
 a_trials=0 a_landed=0 a_rec=0 d_trials=0 d_landed=0 d_rec=0 orphans_total=0 max_rec=0 bad=0
 recover() {  # KIND CMD...: run the recovery, note its seconds; 0 when it completed
@@ -82,7 +83,7 @@ recover() {  # KIND CMD...: run the recovery, note its seconds; 0 when it comple
 }
 for c in $(seq 1 "$cycles"); do
     if [ "$c" -le "$A" ]; then
-        at=$(rand_ms "$T_APPLY")
+        rand_ms "$T_APPLY"; at=$R
         a_trials=$((a_trials + 1))
         kill_at "$at" "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve && a_landed=$((a_landed + 1))
         last=$(grep -E '^[a-z_]+\.[^ ]*: (Creating|Still creating|Creation complete)' killed.txt | tail -1 | cut -c1-90)
@@ -100,7 +101,7 @@ for c in $(seq 1 "$cycles"); do
         "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve >/dev/null 2>&1 || { echo "# cycle $c: apply failed"; bad=1; }
     fi
     if [ "$c" -le "$D" ]; then
-        at=$(rand_ms "$T_DESTROY")
+        rand_ms "$T_DESTROY"; at=$R
         d_trials=$((d_trials + 1))
         kill_at "$at" "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve && d_landed=$((d_landed + 1))
         last=$(grep -E '^[a-z_]+\.[^ ]*: (Destroying|Still destroying|Destruction complete)' killed.txt | tail -1 | cut -c1-90)
