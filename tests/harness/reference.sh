@@ -9,8 +9,8 @@
 #   ref_orphans SPEC       prints how many objects the stand-ins hold that state (of SPEC, read with
 #                          $MESH) does not: AWS objects of every type (orphans.py), objects in either
 #                          fake cluster annotated mesh/address with an address state lacks, and helm
-#                          releases not held as helm_release.<cluster>.<name>; each one is listed on
-#                          stderr (tests/reliability/: storm, drift, secrets)
+#                          releases not held by a helm_release of that cluster (tests/harness/world.py);
+#                          each one is listed on stderr (tests/reliability/: storm, drift, secrets)
 # Used by `make demo` (specs/examples/demo.sh), tests/reliability/ and tests/bench/.
 REF_STACK_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REF_STACK_ROOT="$(cd "$REF_STACK_LIB/../.." && pwd)"
@@ -44,37 +44,8 @@ ref_stack_stop() {  # DIR
 ref_stack_vars() { echo "--var istio_charts=$REF_STACK_ROOT/tests/charts --var lbc_charts=$REF_STACK_ROOT/tests/charts"; }
 
 ref_orphans() {  # SPEC
-    local spec=$1 dir=$REF_STACK_DIR py=${PY:-python3} c n_aws
-    "${MESH:-mesh}" state list --json -f "$spec" >"$dir/held.json" 2>/dev/null
-    $py -c '
-import json, sys
-for line in open(sys.argv[1]):
-    ev = json.loads(line) if line.strip() else {}
-    if ev.get("type") != "resource": continue
-    print(ev["address"])
-    for k in ("id", "arn", "name"):
-        v = (ev.get("outputs") or {}).get(k)
-        if isinstance(v, str): print(v)' "$dir/held.json" >"$dir/held.txt"
-    n_aws=$($py "$REF_STACK_LIB/aws/orphans.py" --moto "$MOTO_URL" --proxy "$PROXY_URL" --held "$dir/held.txt" --count 2>"$dir/orphans.txt")
-    grep '^orphan' "$dir/orphans.txt" >&2
-    for c in 1 2; do
-        kube_fake_objects "$dir/k$c" >"$dir/objects$c.json"
-        "${MESH_HELM:-helm}" --kubeconfig "$dir/k$c/kubeconfig" list -A -q >"$dir/releases$c.txt" 2>&1
-    done
-    $py - "$dir/held.txt" "$n_aws" "$dir"/objects1.json "$dir"/objects2.json "$dir"/releases1.txt "$dir"/releases2.txt <<'PY'
-import json, sys
-held = set(l.strip() for l in open(sys.argv[1]))
-n = int(sys.argv[2] or 1)
-for c in (1, 2):
-    for o in json.load(open(sys.argv[2 + c]))["objects"]:
-        a = (o.get("metadata", {}).get("annotations") or {}).get("mesh/address")
-        if a and a not in held:
-            n += 1
-            print("orphan cluster-%d %s %s" % (c, o.get("kind"), a), file=sys.stderr)
-    for r in open(sys.argv[4 + c]).read().split():
-        if "helm_release.cluster-%d.%s" % (c, r) not in held:
-            n += 1
-            print("orphan cluster-%d release %s" % (c, r), file=sys.stderr)
-print(n)
-PY
+    local dir=$REF_STACK_DIR
+    "${MESH:-mesh}" state list --json -f "$1" >"$dir/held.json" 2>/dev/null
+    ${PY:-python3} "$REF_STACK_LIB/world.py" --state "$dir/held.json" --moto "$MOTO_URL" --proxy "$PROXY_URL" \
+        --fake "cluster-1=$dir/k1" --fake "cluster-2=$dir/k2"
 }

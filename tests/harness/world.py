@@ -15,7 +15,8 @@ release left behind).
 
 Usage: world.py --state DUMP --moto URL --proxy URL --fake cluster-1=DIR --fake cluster-2=DIR
                 [--baseline FILE] [--save-baseline FILE]
-  DUMP: tests/lib/common.sh's state_dump output (one JSON row per resource), or an empty file.
+  DUMP: tests/lib/common.sh's state_dump output (one JSON row per resource), `mesh state list
+        --json` output as it is, or an empty file.
   Prints "orphan WHERE WHAT" lines to stderr and the count to stdout.
 """
 import argparse
@@ -61,6 +62,8 @@ def main():
     for line in open(a.state):
         if line.strip():
             r = json.loads(line)
+            if r.get("type", "resource") != "resource" or "address" not in r:
+                continue  # `mesh state list --json` as it is, not only state_dump's rows
             rows[r["address"]] = r.get("outputs") or {}
     found = []
     # AWS, through orphans.py with the IDs state holds

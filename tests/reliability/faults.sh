@@ -23,21 +23,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/reference.sh"
 source "$ROOT/tests/reliability/lib.sh"
 t_setup
-trap 'ref_stack_stop "$T_DIR/stack"; t_cleanup' EXIT
-ref_stack_start "$T_DIR/stack" || { not_ok "the reference stand-ins start"; t_done; exit 1; }
-export MESH_BACKOFF_SCALE=0.01
-SEED=${RELIABILITY_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) ))}
-RANDOM=$SEED
-echo "# seed $SEED (RELIABILITY_SEED=$SEED replays the choice of calls and HTTP faults)"
-sed 's/algorithm: rsa4096/algorithm: ecdsa-p256/' "$ROOT/specs/reference.yaml" >ref.yaml
-read -r -a VARS <<<"$(ref_stack_vars)"
-FAKES=(--fake "cluster-1=$T_DIR/stack/k1" --fake "cluster-2=$T_DIR/stack/k2")
-$PY "$ROOT/tests/harness/world.py" --state /dev/null "${FAKES[@]}" --save-baseline baseline.txt
-world() {  # orphans relative to state (or, with "all", every object made since the stack started)
-    local dump=/dev/null base=()
-    if [ "${1:-}" = all ]; then base=(--baseline baseline.txt); else state_dump -f ref.yaml >dump.txt; dump=dump.txt; fi
-    $PY "$ROOT/tests/harness/world.py" --state "$dump" --moto "$MOTO_URL" --proxy "$PROXY_URL" "${FAKES[@]}" "${base[@]}" 2>orphans.txt
-}
+rel_reference_setup "the choice of calls and HTTP faults"
 proxy_faults() { curl -s -o /dev/null -X POST "$PROXY_URL/__faults" -d "$1"; }
 apply() { "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve "$@"; }
 FULL=${RELIABILITY_FULL:-0}
