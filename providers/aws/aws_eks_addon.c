@@ -158,7 +158,8 @@ static int addon_read(struct call *c, const json_t *outputs, json_t **current)
     const char *cv = no_config(eks_str(a, "configurationValues"));
     const char *mine = str(outputs, "configuration_values");
     if (cv && !(mine && eks_same_json(cv, mine))) json_object_set_new(cur, "configuration_values", json_string(cv));
-    else if (!cv && mine) json_object_del(cur, "configuration_values");
+    /* seen unset while mesh set one: null, so the diff sees drift (a missing key would mean "not observed") */
+    else if (!cv && mine) json_object_set_new(cur, "configuration_values", json_null());
     const char *role = eks_str(a, "serviceAccountRoleArn");
     if (role && *role) json_object_set_new(cur, "service_account_role_arn", json_string(role));
     else json_object_del(cur, "service_account_role_arn");

@@ -4,7 +4,7 @@
 # apply makes the PKI, the namespaces, cacerts, istio-base and istiod releases (the real helm),
 # reader tokens and 3 x 2 = 6 remote secrets; `mesh check` passes. (kill -9 of mesh while helm runs:
 # helm_release.sh.) Then fail-at-call over
-# the Kubernetes and Helm calls (a sample: every STRIDE-th, 40; MESH_FULL_LOOPS=1: every call;
+# the Kubernetes and Helm calls (a sample: every STRIDE-th, 20; MESH_FULL_LOOPS=1: every call;
 # tests/reliability/faults.sh does every call of the whole reference deployment): after
 # each failed apply's rollback, no object and no release is left that state does not hold.
 # No ingress gateway here: its LoadBalancer Service waits for a load balancer controller, which
@@ -107,7 +107,7 @@ echo "# [${SECONDS}s] applied"
 # ---- fail at every STRIDE-th call: rollback leaves nothing state does not hold ----
 expect_rc "destroy before the loop" 0 "$MESH" destroy -f spec.yaml --auto-approve
 stride=${MESH_FULL_LOOPS:+1}
-stride=${stride:-40}
+stride=${stride:-20}
 bad=0 faults=0
 for n in $(seq 2 "$stride" 200); do
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f spec.yaml --auto-approve >loop.out 2>&1
