@@ -41,7 +41,7 @@ build/$(1)/libmesh.a: $$(patsubst %.c,build/$(1)/%.o,$$(SRC_LIB))
 	ar rcs $$@ $$^
 build/$(1)/mesh: build/$(1)/engine/main.o build/$(1)/libmesh.a
 	$$(CC) $$(FLAGS_$(1)) -o $$@ $$^ $$(LIBS)
-build/$(1)/unit/%: tests/unit/%.c build/$(1)/libmesh.a
+build/$(1)/unit/%: tests/unit/%.c build/$(1)/libmesh.a $(wildcard tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -Itests/unit -o $$@ $$< build/$(1)/libmesh.a $$(LIBS) -lcmocka
 endef

@@ -10,8 +10,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static FILE *devnull;
-    if (!devnull) devnull = fopen("/dev/null", "w");
+    /* opened per input and closed: nothing is left allocated at exit (make memcheck) */
+    FILE *devnull = fopen("/dev/null", "w");
+    if (!devnull) return 0;
     struct diag_list dl;
     diag_list_init(&dl);
     struct spec *s = NULL;
@@ -22,5 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     diag_print(&dl, devnull, 0);
     spec_free(s);
     diag_list_release(&dl);
+    fclose(devnull);
     return 0;
 }
