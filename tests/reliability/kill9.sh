@@ -18,13 +18,58 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/reference.sh"
 source "$ROOT/tests/reliability/lib.sh"
+kill9_figures() {  # from the counts and $cmd
+    local secs
+    secs=$(printf '%d.%d' $((max_rec / 1000)) $((max_rec % 1000 / 100)))
+    rel_figure "apply kills (landed during the apply)" "$a_trials ($a_landed)" "$cmd"
+    rel_figure "apply recoveries completed (0 orphans, no-op plan)" "$a_rec" "$cmd"
+    rel_figure "destroy kills (landed during the destroy)" "$d_trials ($d_landed)" "$cmd"
+    rel_figure "destroy recoveries completed (nothing left)" "$d_rec" "$cmd"
+    rel_figure "orphans found (total)" "$orphans_total" "$cmd"
+    rel_figure "max seconds to recover (the next apply or destroy)" "$secs" "$cmd"
+    rel_figure "clean apply / destroy length (ms, the kill window)" "$T_APPLY / $T_DESTROY" "$cmd"
+}
 t_setup
+# RELIABILITY_WORLDS=N: the trials split over N worlds (stand-ins and state each) run side by side,
+# as many as the machine has cores: a cycle keeps about one core busy. The figures are summed.
+# RELIABILITY_STOP=FILE: once FILE exists, each world ends after its current cycle (the figures
+# count the cycles made).
+WORLDS=${RELIABILITY_WORLDS:-1}
+if [ "$WORLDS" -gt 1 ] && [ -z "${KILL9_PART:-}" ]; then
+    A=$(rel_trials 1 200) D=$(rel_trials 1 100)
+    SEED=${RELIABILITY_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) ))}
+    echo "# $A apply kills and $D destroy kills over $WORLDS worlds; seeds $SEED.. (world w: RELIABILITY_SEED=$SEED+w-1)"
+    for w in $(seq 1 "$WORLDS"); do
+        KILL9_PART=$w KILL9_A=$(( A / WORLDS + (w <= A % WORLDS) )) KILL9_D=$(( D / WORLDS + (w <= D % WORLDS) )) \
+            RELIABILITY_SEED=$((SEED + w - 1)) RELIABILITY_FIGURES= bash "$ROOT/tests/reliability/kill9.sh" >"part$w.txt" 2>&1 &
+    done
+    wait
+    sum=(0 0 0 0 0 0 0 0 0 0 0)
+    for w in $(seq 1 "$WORLDS"); do
+        sed "s/^/# world $w: /" "part$w.txt" | grep -v ': ok - '
+        read -r -a p <<<"$(sed -n 's/^# part: //p' "part$w.txt")"
+        [ ${#p[@]} -eq 11 ] || { not_ok "world $w ended its cycles"; p=(0 0 0 0 0 0 0 0 0 0 1); }
+        for i in 0 1 2 3 4 5 6; do sum[$i]=$(( sum[i] + p[i] )); done
+        [ "${p[7]}" -gt "${sum[7]}" ] && sum[7]=${p[7]}
+        sum[8]=${p[8]} sum[9]=${p[9]}
+        sum[10]=$(( sum[10] | p[10] ))
+    done
+    read -r a_trials a_landed a_rec d_trials d_landed d_rec orphans_total max_rec T_APPLY T_DESTROY bad <<<"${sum[*]}"
+    check "apply killed $a_trials times over $WORLDS worlds: each next apply completed with 0 orphans and a no-op plan" test "$bad" = 0 -a "$a_rec" = "$a_trials" -a \( "$a_trials" = "$A" -o -e "${RELIABILITY_STOP:-/nonexistent}" \)
+    check "destroy killed $d_trials times over $WORLDS worlds: each next destroy completed and left nothing anywhere" test "$bad" = 0 -a "$d_rec" = "$d_trials" -a \( "$d_trials" = "$D" -o -e "${RELIABILITY_STOP:-/nonexistent}" \)
+    check "the kills landed while the runs were going" test "$a_landed" -ge 1 -a "$d_landed" -ge 1
+    cmd="RELIABILITY_WORLDS=$WORLDS RELIABILITY_SEED=$SEED RELIABILITY_TRIALS=$A bash tests/reliability/run tests/reliability/kill9.sh"
+    [ -n "${RELIABILITY_TRIALS:-}" ] || cmd="RELIABILITY_WORLDS=$WORLDS RELIABILITY_SEED=$SEED make reliability"
+    kill9_figures
+    t_done
+    exit
+fi
 rel_reference_setup "the kill moments"
 # Clusters, node groups and add-ons stay CREATING / DELETING a while, so kills land in those waits.
 curl -s -o /dev/null -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster": 2.0, "nodegroup": 1.0, "addon": 0.5}}'
 ms_now() { date +%s%3N; }
 
-A=$(rel_trials 1 200) D=$(rel_trials 1 100)
+A=${KILL9_A:-$(rel_trials 1 200)} D=${KILL9_D:-$(rel_trials 1 100)}
 cycles=$A; [ "$D" -gt "$cycles" ] && cycles=$D
 if [ "$cycles" -gt 1 ]; then
     t0=$(ms_now)
@@ -106,20 +151,18 @@ for c in $(seq 1 "$cycles"); do
         [ "$o" = 0 ] || { "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve >/dev/null 2>&1; }
     fi
     [ "$bad" = 0 ] || break
+    [ -n "${RELIABILITY_STOP:-}" ] && [ -e "$RELIABILITY_STOP" ] && { echo "# [${SECONDS}s] stopped after cycle $c ($RELIABILITY_STOP exists)"; break; }
 done
 echo "# [${SECONDS}s] $a_trials apply kills ($a_landed during the run), $d_trials destroy kills ($d_landed during the run)"
 check "apply killed $a_trials times: each next apply completed with 0 orphans and a no-op plan" test "$bad" = 0 -a "$a_rec" = "$a_trials"
 check "destroy killed $d_trials times: each next destroy completed and left nothing anywhere" test "$bad" = 0 -a "$d_rec" = "$d_trials"
 check "the kills landed while the runs were going" test "$a_landed" -ge 1 -a "$d_landed" -ge 1
-secs=$(printf '%d.%d' $((max_rec / 1000)) $((max_rec % 1000 / 100)))
-cmd="RELIABILITY_TRIALS=$A bash tests/reliability/run tests/reliability/kill9.sh"
-[ -n "${RELIABILITY_TRIALS:-}" ] || cmd="make reliability"
-rel_figure "apply kills (landed during the apply)" "$a_trials ($a_landed)" "$cmd"
-rel_figure "apply recoveries completed (0 orphans, no-op plan)" "$a_rec" "$cmd"
-rel_figure "destroy kills (landed during the destroy)" "$d_trials ($d_landed)" "$cmd"
-rel_figure "destroy recoveries completed (nothing left)" "$d_rec" "$cmd"
-rel_figure "orphans found (total)" "$orphans_total" "$cmd"
-rel_figure "max seconds to recover (the next apply or destroy)" "$secs" "$cmd"
-rel_figure "clean apply / destroy length (ms, the kill window)" "$T_APPLY / $T_DESTROY" "$cmd"
+if [ -n "${KILL9_PART:-}" ]; then
+    echo "# part: $a_trials $a_landed $a_rec $d_trials $d_landed $d_rec $orphans_total $max_rec $T_APPLY $T_DESTROY $bad"
+else
+    cmd="RELIABILITY_TRIALS=$A bash tests/reliability/run tests/reliability/kill9.sh"
+    [ -n "${RELIABILITY_TRIALS:-}" ] || cmd="make reliability"
+    kill9_figures
+fi
 echo "# [${SECONDS}s] done"
 t_done
