@@ -79,7 +79,7 @@ int helm_find(char **path, struct mesh_err *e)
  * (homes, drivers, registry config, debug), mesh's (the state key). */
 static int dropped(const char *kv)
 {
-    static const char *const prefixes[] = {"AWS_", "KUBECONFIG=", "HELM_", "MESH_", "KUBERNETES_", NULL};
+    static const char *const prefixes[] = {"AWS_", "KUBECONFIG=", "KUBECACHEDIR=", "HELM_", "MESH_", "KUBERNETES_", NULL};
     for (int i = 0; prefixes[i]; i++)
         if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0) return 1;
     return 0;
@@ -93,9 +93,11 @@ static char **child_env(const char *dir)
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (!dropped(environ[i])) env[k++] = xstrdup(environ[i]);
+    /* KUBECACHEDIR: client-go's discovery cache, else ~/.kube/cache of the user's HOME, which a
+     * run must not write to. */
     static const char *const homes[][2] = {{"HELM_CACHE_HOME", "cache"}, {"HELM_CONFIG_HOME", "config"},
-                                           {"HELM_DATA_HOME", "data"}};
-    for (int i = 0; i < 3; i++) {
+                                           {"HELM_DATA_HOME", "data"}, {"KUBECACHEDIR", "kubecache"}};
+    for (int i = 0; i < 4; i++) {
         struct strbuf sb = STRBUF_INIT;
         strbuf_addf(&sb, "%s=%s/%s", homes[i][0], dir, homes[i][1]);
         env[k++] = strbuf_detach(&sb);

@@ -19,6 +19,7 @@ enum http_verdict kube_classify(const struct http_response *resp)
 }
 
 static int has_field_conflict(const json_t *causes);
+static int is_field_conflict(const json_t *cause);
 
 /* A server-side apply is idempotent: a 409 that is not a field manager's claim (the object was
  * modified or created under it, "please apply your changes to the latest version and try again")
@@ -40,14 +41,18 @@ static const char *cause_type(const json_t *cause)
     return t ? t : json_string_value(json_object_get(cause, "type"));
 }
 
+static int is_field_conflict(const json_t *cause)
+{
+    const char *t = cause_type(cause);
+    return t && strcmp(t, "FieldManagerConflict") == 0;
+}
+
 static int has_field_conflict(const json_t *causes)
 {
     size_t i;
     const json_t *ci;
-    json_array_foreach(causes, i, ci) {
-        const char *t = cause_type(ci);
-        if (t && strcmp(t, "FieldManagerConflict") == 0) return 1;
-    }
+    json_array_foreach(causes, i, ci)
+        if (is_field_conflict(ci)) return 1;
     return 0;
 }
 
@@ -73,8 +78,7 @@ static int describe_conflicts(const json_t *causes, struct strbuf *out)
     int nseen = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *ci = json_array_get(causes, i);
-        const char *type = cause_type(ci);
-        if (!type || strcmp(type, "FieldManagerConflict") != 0) continue;
+        if (!is_field_conflict(ci)) continue;
         char m[128];
         manager_of(json_string_value(json_object_get(ci, "message")), m, sizeof(m));
         int dup = 0;
@@ -85,9 +89,8 @@ static int describe_conflicts(const json_t *causes, struct strbuf *out)
         int first = 1;
         for (size_t j = i; j < n; j++) {
             const json_t *cj = json_array_get(causes, j);
-            const char *tj = cause_type(cj);
             char mj[128];
-            if (!tj || strcmp(tj, "FieldManagerConflict") != 0) continue;
+            if (!is_field_conflict(cj)) continue;
             if (strcmp(manager_of(json_string_value(json_object_get(cj, "message")), mj, sizeof(mj)), m) != 0) continue;
             const char *field = json_string_value(json_object_get(cj, "field"));
             strbuf_addf(out, "%s%s", first ? "" : ", ", field ? field : "?");

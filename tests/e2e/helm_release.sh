@@ -23,6 +23,9 @@ if [ -z "$MESH_HELM" ] || [ ! -x "$MESH_HELM" ]; then
 fi
 export MESH_HELM
 export TMPDIR="$T_DIR/tmp"   # helm's private directories go here: watched below
+# This script's own helm and kubectl calls cache discovery here, so that $HOME/.kube stays
+# what mesh's helm children leave (nothing: they get a cache in their private directory).
+export KUBECACHEDIR="$T_DIR/test-kubecache"
 mkdir -p "$TMPDIR"
 kube_fake_start "$K" c1 --client-ca >/dev/null 2>&1 || { not_ok "the fake API server starts"; t_done; exit 1; }
 TOKEN=$(cat "$K/token")
@@ -292,4 +295,5 @@ check "two clusters: c1's release is untouched (revision 1, deployed)" \
 kout "two clusters: the next plan adds c2's connection and release again, changes nothing" 'Plan: 3 to add, 0 to change, 0 to destroy' "$MESH" plan -f two2.yaml
 expect_rc "two clusters: destroy" 0 "$MESH" destroy -f two2.yaml --auto-approve
 check "no helm directory is left" test -z "$(ls "$TMPDIR")"
+check "mesh's helm children wrote nothing under HOME (no ~/.kube/cache)" test ! -e "$HOME/.kube"
 t_done
