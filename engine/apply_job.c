@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/duration.h"
 #include "driver.h"
@@ -230,6 +231,26 @@ static int job_create_call(struct call *c, const struct driver *d, struct job *j
     }
 }
 
+/* The read of an object just adopted: find listed it, but a lookup by its ID may not see it for a
+ * few seconds yet (EC2's eventual consistency), so "not found" is asked again, 0.25 s doubling,
+ * 6 tries (MESH_BACKOFF_SCALE shrinks the waits, as it does the HTTP layer's). */
+static int job_read_adopted(struct call *c, const struct driver *d, const json_t *outputs, json_t **cur)
+{
+    const char *sc = getenv("MESH_BACKOFF_SCALE");
+    double wait = 0.25 * (sc && *sc && strtod(sc, NULL) >= 0 ? strtod(sc, NULL) : 1.0);
+    for (int n = 1;; n++, wait *= 2) {
+        int rc = invoke_read(c, d, outputs, cur);
+        if (rc != MESH_ENOTFOUND || n >= 6 || (c->cancel && *c->cancel)) {
+            if (rc == MESH_ENOTFOUND)
+                rc = mesh_err_set(c->err, MESH_ERR, c->address, "the adopted object (found by its tags) is not "
+                                  "found by its ID");
+            return rc;
+        }
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* create, commit the ID (ack), then wait until usable. */
 static void job_create(struct pool *p, struct job *j, struct call *c)
 {
@@ -256,7 +277,7 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
      * attachments): brought to the spec as drift is, from what the world holds. */
     if (adopted && d->read && d->update) {
         json_t *cur = NULL, *upd = NULL;
-        rc = invoke_read(c, d, j->outputs, &cur);
+        rc = job_read_adopted(c, d, j->outputs, &cur);
         if (!rc) rc = invoke_update(c, d, j->outputs, cur, j->desired, &upd);
         json_decref(cur);
         if (rc) {
