@@ -178,10 +178,11 @@ static int job_adopt_after_failed_create(struct call *c, const struct driver *d,
     struct call fc = *c;
     fc.err = &e;
     json_t *found = NULL;
-    /* a find that fails (not "none") is tried once more: missing the object here leaves it to the
-     * next run's recovery (the create's intent stays open) */
+    /* a find that fails (not "none") is tried once more, unless it timed out after the HTTP
+     * layer's own retries (the endpoint is down or stalled): missing the object here leaves it to
+     * the next run's recovery (the create's intent stays open) */
     int rc = invoke_find(&fc, d, j->desired, &found);
-    if (rc && rc != MESH_ENOTFOUND && rc != MESH_ECANCELED) {
+    if (rc && rc != MESH_ENOTFOUND && rc != MESH_ECANCELED && rc != MESH_ETIMEOUT) {
         json_decref(found);
         found = NULL;
         mesh_err_clear(&e);
