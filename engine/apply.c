@@ -256,11 +256,15 @@ static int coord_commit_stage(struct coord *co, struct job *j, struct mesh_err *
         return store_journal(co->st, co->o->run_id, addr, job_action(j), "failed",
                              "{\"error\":\"not started: the run stopped first\"}", e);
     case STAGE_FAILED: {
-        char msg[1400];
+        char msg[1400], action[64];
         mesh_err_str(&j->err, msg, sizeof(msg));
         json_t *d = json_pack("{s:s}", "error", msg);
         char *txt = json_dumps(d, JSON_COMPACT);
-        rc = store_journal(co->st, co->o->run_id, addr, job_action(j), "failed", txt, e);
+        /* A create that may have made its object (find could not tell) answers its intent with a
+         * marker only: the intent stays open and the next run's recovery looks the object up by
+         * this run's tags (recover.c, store_unsure_runs). */
+        snprintf(action, sizeof(action), "%s%s", job_action(j), j->unsure ? ".unsure" : "");
+        rc = store_journal(co->st, co->o->run_id, addr, action, j->unsure ? "ok" : "failed", txt, e);
         free(txt);
         json_decref(d);
         return rc;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/duration.h"
 #include "driver.h"
@@ -157,24 +158,31 @@ static void job_fail_timeout(struct pool *p, struct job *j)
     job_fail(p, j, MESH_ETIMEOUT);
 }
 
-/* A create refused as a duplicate (MESH_ECONFLICT: IAM's EntityAlreadyExists, EC2's
- * InvalidSubnet.Conflict) may have met its own object: the first attempt took effect, its reply was
- * lost, and the HTTP layer's retry was refused. The driver's find looks it up by mesh's tags
- * (this address, this run), as recovery after a crash does; found, it is adopted (committed,
- * waited for, undone if the run fails) and the create counts as done. Not found (someone else's
- * object), the create's own error stands. Returns 1 when adopted. */
+/* A create that may have met its own object:
+ * - refused as a duplicate (MESH_ECONFLICT: IAM's EntityAlreadyExists, EC2's InvalidSubnet.Conflict):
+ *   the first attempt took effect, its reply was lost, and the HTTP layer's resend was refused;
+ * - outcome unknown (MESH_EUNKNOWN): a create the HTTP layer does not resend (http.h `once`: a
+ *   second CreateVpc makes a second VPC) was sent and got no final answer.
+ * The driver's find looks it up by mesh's tags (this address, this run), as recovery after a crash
+ * does; found, it is adopted (committed, waited for, undone if the run fails) and the create counts
+ * as done. Returns ADOPT_FOUND, ADOPT_NONE (find answered: no such object; for a duplicate, someone
+ * else's, so the create's own error stands) or ADOPT_FAILED (no find, cancelled, or the find
+ * failed twice: whether the object exists is not known). */
+enum { ADOPT_FAILED = -1, ADOPT_NONE = 0, ADOPT_FOUND = 1 };
+
 static int job_adopt_after_failed_create(struct call *c, const struct driver *d, const struct job *j, json_t **out)
 {
-    if (!d->find || (c->cancel && *c->cancel)) return 0;
+    if (!d->find || (c->cancel && *c->cancel)) return ADOPT_FAILED;
     struct mesh_err e;
     mesh_err_init(&e);
     struct call fc = *c;
     fc.err = &e;
     json_t *found = NULL;
-    /* a find that fails (not "none") is tried once more: missing the object here orphans it, since
-     * a later run's find looks for its own run's tags */
+    /* a find that fails (not "none") is tried once more, unless it timed out after the HTTP
+     * layer's own retries (the endpoint is down or stalled): missing the object here leaves it to
+     * the next run's recovery (the create's intent stays open) */
     int rc = invoke_find(&fc, d, j->desired, &found);
-    if (rc && rc != MESH_ENOTFOUND && rc != MESH_ECANCELED) {
+    if (rc && rc != MESH_ENOTFOUND && rc != MESH_ECANCELED && rc != MESH_ETIMEOUT) {
         json_decref(found);
         found = NULL;
         mesh_err_clear(&e);
@@ -182,7 +190,7 @@ static int job_adopt_after_failed_create(struct call *c, const struct driver *d,
     }
     if (rc != 0 || !json_is_object(found)) {
         json_decref(found);
-        return 0;
+        return rc == MESH_ENOTFOUND || (rc == 0 && !found) ? ADOPT_NONE : ADOPT_FAILED;
     }
     const char *id = json_string_value(json_object_get(found, "id"));
     char why[256];
@@ -191,7 +199,57 @@ static int job_adopt_after_failed_create(struct call *c, const struct driver *d,
            mesh_err_str(c->err, why, sizeof(why)), id ? id : "?");
     mesh_err_clear(c->err);
     *out = found;
-    return 1;
+    return ADOPT_FOUND;
+}
+
+/* How many times a create whose outcome was unknown and whose object find did not see is sent
+ * again (each send has the HTTP layer's own retries before it is sent). */
+#define CREATE_UNKNOWN_ROUNDS 3
+
+/* invoke_create, with what may have taken effect looked up: 0 and *out when made or adopted. */
+static int job_create_call(struct call *c, const struct driver *d, struct job *j, json_t **out, int *adopted)
+{
+    for (int round = 1;; round++) {
+        int rc = invoke_create(c, d, j->desired, out);
+        if (rc != MESH_ECONFLICT && rc != MESH_EUNKNOWN) return rc;
+        json_decref(*out);
+        *out = NULL;
+        int found = job_adopt_after_failed_create(c, d, j, out);
+        if (found == ADOPT_FOUND) {
+            *adopted = 1;
+            return 0;
+        }
+        /* Whether it exists is not known: the intent stays open (apply.c) so the next run's recovery
+         * looks for it with this run's tags, as after a crash. */
+        if (found == ADOPT_FAILED && d->find) j->unsure = 1;
+        if (rc != MESH_EUNKNOWN || found != ADOPT_NONE || round >= CREATE_UNKNOWN_ROUNDS) return rc;
+        if (!ui.json) {
+            char why[256];
+            ui_out("%s: the create's outcome is unknown (%s) and nothing was made: creating again\n",
+                   j->e->address, mesh_err_str(c->err, why, sizeof(why)));
+        }
+        mesh_err_clear(c->err);
+    }
+}
+
+/* The read of an object just adopted: find listed it, but a lookup by its ID may not see it for a
+ * few seconds yet (EC2's eventual consistency), so "not found" is asked again, 0.25 s doubling,
+ * 6 tries (MESH_BACKOFF_SCALE shrinks the waits, as it does the HTTP layer's). */
+static int job_read_adopted(struct call *c, const struct driver *d, const json_t *outputs, json_t **cur)
+{
+    const char *sc = getenv("MESH_BACKOFF_SCALE");
+    double wait = 0.25 * (sc && *sc && strtod(sc, NULL) >= 0 ? strtod(sc, NULL) : 1.0);
+    for (int n = 1;; n++, wait *= 2) {
+        int rc = invoke_read(c, d, outputs, cur);
+        if (rc != MESH_ENOTFOUND || n >= 6 || (c->cancel && *c->cancel)) {
+            if (rc == MESH_ENOTFOUND)
+                rc = mesh_err_set(c->err, MESH_ERR, c->address, "the adopted object (found by its tags) is not "
+                                  "found by its ID");
+            return rc;
+        }
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* create, commit the ID (ack), then wait until usable. */
@@ -199,12 +257,8 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
 {
     const struct driver *d = j->e->driver;
     json_t *out = NULL;
-    int rc = invoke_create(c, d, j->desired, &out), adopted = 0;
-    if (rc == MESH_ECONFLICT) {
-        json_decref(out);
-        out = NULL;
-        if (job_adopt_after_failed_create(c, d, j, &out)) rc = 0, adopted = 1;
-    }
+    int adopted = 0;
+    int rc = job_create_call(c, d, j, &out, &adopted);
     if (rc) {
         json_decref(out);
         job_fail(p, j, rc);
@@ -224,7 +278,7 @@ static void job_create(struct pool *p, struct job *j, struct call *c)
      * attachments): brought to the spec as drift is, from what the world holds. */
     if (adopted && d->read && d->update) {
         json_t *cur = NULL, *upd = NULL;
-        rc = invoke_read(c, d, j->outputs, &cur);
+        rc = job_read_adopted(c, d, j->outputs, &cur);
         if (!rc) rc = invoke_update(c, d, j->outputs, cur, j->desired, &upd);
         json_decref(cur);
         if (rc) {

@@ -40,6 +40,8 @@ struct job {
     enum job_stage stage;
     int rc;
     struct mesh_err err;
+    int unsure;               /* a failed create whose object may exist (find could not tell): its
+                               * intent stays open for the next run's recovery */
     int needs_ack;
     int acked;
     int go_on;                /* the ack's answer: 0 when the state store broke (call no driver again) */

@@ -366,9 +366,36 @@ static void preview_rollback(struct vec *rows, struct vec *snap)
     vec_init(snap);
 }
 
+/* Runs that ended with a create whose object may exist (find could not tell): its intent is still
+ * open. Their creates are looked up by that run's tags and what exists is adopted, kept (the run
+ * itself ended: nothing to roll back), as after a crash with --resume. */
+static int recover_unsure(struct store *st, const struct spec *spec, const char *run, int dry_run, struct plan *notes,
+                          struct mesh_err *err)
+{
+    struct vec pending = VEC_INIT, rows = VEC_INIT;
+    int rc = store_journal_pending(st, run, &pending, err);
+    if (!rc && !dry_run) rc = store_load(st, &rows, err);
+    if (!rc && !dry_run) conn_table_load(&rows);
+    for (size_t i = 0; !rc && i < pending.len; i++) {
+        const struct journal_entry *je = pending.items[i];
+        if (!is_create_action(je->action)) continue;
+        if (dry_run) {
+            plan_note(notes, "Run %s could not tell whether its %s of %s made the object; `mesh apply` (or `mesh destroy`) "
+                      "will first look it up by that run's tags and adopt what exists.", run, je->action, je->address);
+            continue;
+        }
+        if (!ui.json) ui_out("%s: looking up the object run %s may have created...\n", je->address, run);
+        const char *type = recover_type(spec, &rows, je->address);
+        if (type) rc = recover_adopt(st, spec, run, je, type, 1, err);
+    }
+    vec_free_all(&rows, state_row_free);
+    vec_free_all(&pending, journal_entry_free);
+    return rc;
+}
+
 int recover_preview(struct store *st, const struct spec *spec, int resume, struct vec *rows, struct mesh_err *err)
 {
-    struct vec runs = VEC_INIT;
+    struct vec runs = VEC_INIT, unsure = VEC_INIT;
     int rc = store_open_runs(st, &runs, err);
     for (size_t i = 0; !rc && i < runs.len; i++) {
         const char *cut = runs.items[i];
@@ -389,6 +416,15 @@ int recover_preview(struct store *st, const struct spec *spec, int resume, struc
         vec_free_all(&pending, journal_entry_free);
     }
     vec_free_all(&runs, free);
+    /* then, as recover_runs does, the creates that ended unsure */
+    if (!rc) rc = store_unsure_runs(st, &unsure, err);
+    for (size_t i = 0; !rc && i < unsure.len; i++) {
+        struct vec pending = VEC_INIT;
+        rc = store_journal_pending(st, unsure.items[i], &pending, err);
+        if (!rc) rc = preview_adopt(spec, unsure.items[i], &pending, rows, err);
+        vec_free_all(&pending, journal_entry_free);
+    }
+    vec_free_all(&unsure, free);
     return rc;
 }
 
@@ -404,6 +440,9 @@ int recover_runs(struct store *st, const struct spec *spec, const char *exec_run
         rc = dry_run ? recover_describe(st, cut, resume, notes, err) : recover_one(st, spec, cut, resume, parallelism, err);
         n++;
     }
+    vec_free_all(&runs, free);
+    if (!rc) rc = store_unsure_runs(st, &runs, err);
+    for (size_t i = 0; i < runs.len && !rc; i++, n++) rc = recover_unsure(st, spec, runs.items[i], dry_run, notes, err);
     vec_free_all(&runs, free);
     return rc ? rc : n;
 }

@@ -408,6 +408,7 @@ static void setup_handle(CURL *h, const struct http_client *c, const struct http
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     set_tls_material(h, c);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mesh/0.1");
+    if (req->once) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
@@ -457,9 +458,10 @@ enum http_verdict http_verdict_default(const struct http_response *resp)
     return HTTP_DONE;
 }
 
-/* One attempt: *verdict says whether to retry. Returns CURLE_OK when a reply arrived. */
+/* One attempt. Returns CURLE_OK when a reply arrived; *sent: bytes of request curl wrote (0: the
+ * server cannot have seen it). */
 static CURLcode attempt_once(const struct http_client *c, const struct http_request *req,
-                             struct http_response *resp, char *curl_msg)
+                             struct http_response *resp, char *curl_msg, long *sent)
 {
     CURL *h = http_thread_handle();
     if (!h) return CURLE_FAILED_INIT;
@@ -475,6 +477,8 @@ static CURLcode attempt_once(const struct http_client *c, const struct http_requ
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    *sent = 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, sent);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->retry_after = parse_retry_after(http_response_header(resp, "Retry-After"));
@@ -559,6 +563,27 @@ static int report_failure(const struct http_request *req, CURLcode rc, const cha
                         req->url, msg, attempts, attempts == 1 ? "" : "s");
 }
 
+/* A `once` request that failed this way may have been processed: a throttle or a 503 says it was
+ * not, a transport failure before a byte was written cannot have reached the server. */
+static int outcome_unknown(const struct http_request *req, CURLcode rc, enum http_verdict v,
+                           const struct http_response *resp, long sent)
+{
+    if (!req->once) return 0;
+    if (rc == CURLE_OK) return v == HTTP_RETRY && resp->status != 503;
+    return sent > 0;
+}
+
+static int report_unknown(const struct http_request *req, CURLcode rc, const struct http_response *resp,
+                          const char *msg, int attempts, struct mesh_err *err)
+{
+    char what[64];
+    if (rc == CURLE_OK) snprintf(what, sizeof(what), "HTTP %ld", resp->status);
+    return mesh_err_set(err, MESH_EUNKNOWN, NULL,
+                        "%s %s: %s after the request was sent (attempt %d): it may have taken effect, and it "
+                        "is not idempotent, so it is not sent again", req->what ? req->what : req->method,
+                        req->url, rc == CURLE_OK ? what : msg, attempts);
+}
+
 int http_send(const struct http_client *c, struct http_request *req, struct http_response *resp,
               struct mesh_err *err)
 {
@@ -570,7 +595,8 @@ int http_send(const struct http_client *c, struct http_request *req, struct http
         if (cancel && *cancel) return mesh_err_set(err, MESH_ECANCELED, NULL, "cancelled");
         if (req->prepare && req->prepare(req, req->prepare_ctx, err) < 0) return err->code;
         if (debug) log_request(req, attempt);
-        CURLcode rc = attempt_once(c, req, resp, curl_msg);
+        long sent = 0;
+        CURLcode rc = attempt_once(c, req, resp, curl_msg, &sent);
         resp->attempts = attempt;
         enum http_verdict v = HTTP_RETRY;
         if (rc == CURLE_OK) {
@@ -584,6 +610,8 @@ int http_send(const struct http_client *c, struct http_request *req, struct http
          * error when the server was mid-write). */
         int too_big = rc == CURLE_FILESIZE_EXCEEDED || (rc != CURLE_OK && resp->too_big);
         int transient = rc == CURLE_OK || (curl_code_transient(rc) && !too_big);
+        if (transient && outcome_unknown(req, rc, v, resp, sent))
+            return report_unknown(req, rc, resp, curl_msg, attempt, err);
         if (!transient || attempt >= max || !budget_take(c->retries)) {
             if (rc == CURLE_OK) return 0;  /* the caller reports the reply's own error */
             return report_failure(req, rc, curl_msg, attempt, err);

@@ -2,7 +2,9 @@
  *
  * It owns the retry policy: exponential backoff with full jitter on throttling, 5xx and
  * connection resets, Retry-After honoured, a per-run retry budget and counter, a cancel flag
- * checked between attempts. Callers never loop on retries themselves; a protocol layer only
+ * checked between attempts. A request flagged `once` (not idempotent) is retried only while it
+ * cannot have reached the server (no connection, throttled, 503); after that it fails with
+ * MESH_EUNKNOWN and the caller looks before it asks again. Callers never loop on retries themselves; a protocol layer only
  * tells http.c what a reply means (req->classify), never how long to wait.
  *
  * It knows nothing of drivers, the engine or AWS, so a state backend can reuse it. */
@@ -50,6 +52,12 @@ struct http_request {
     int secret_body;           /* redact the request body from debug logs */
     int secret_reply;          /* redact the reply body from debug logs */
     int max_attempts;          /* 0: the client's default */
+    /* Not idempotent: each time the server processes it, something new is made (EC2 CreateVpc, KMS
+     * CreateKey: no duplicate check, no idempotency token). Sent on a fresh connection (curl resends
+     * on its own when a reused one dies under it), retried only on a refused connection, a throttle
+     * or a 503; once it may have been processed (sent, then a reset, a timeout, no reply or another
+     * 5xx) http_send fails with MESH_EUNKNOWN instead of sending it again. */
+    int once;
     size_t max_reply;          /* bytes; a longer reply body fails the request (0: no limit) */
     volatile sig_atomic_t *cancel;  /* NULL: the client's */
     http_classify_fn classify;
@@ -121,7 +129,8 @@ const char *http_response_header(const struct http_response *resp, const char *n
 
 /* Sends req with the retry policy. Returns 0 when a reply arrived (whatever its status: the
  * caller reads the protocol's error from it), MESH_ECANCELED when cancelled between attempts,
- * MESH_ETIMEOUT / MESH_ERR when no reply arrived after the last attempt. */
+ * MESH_ETIMEOUT / MESH_ERR when no reply arrived after the last attempt, MESH_EUNKNOWN when a
+ * `once` request may have taken effect without a final answer (resp holds a 5xx reply if any). */
 int http_send(const struct http_client *c, struct http_request *req, struct http_response *resp,
               struct mesh_err *err);
 

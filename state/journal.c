@@ -106,6 +106,20 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
     return 0;
 }
 
+int store_unsure_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_RUNS_UNSURE, err);
+    if (!s) return STORE_ERRCODE(err);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *run_id = (const char *)sqlite3_column_text(s, 0);
+        if (run_id) vec_push(run_ids, xstrdup(run_id));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return store_sqlerr(st, rc, err, "listing runs with unsure creates");
+    return 0;
+}
+
 int store_journal(struct store *st, const char *run_id, const char *address, const char *action,
                   const char *phase, const char *detail, struct mesh_err *err)
 {

@@ -49,6 +49,11 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_RUN_END] = "UPDATE runs SET status = ?2, finished = ?3 WHERE run_id = ?1",
     [Q_RUNS_RUNNING] = "SELECT run_id, pid, pid_start, host FROM runs WHERE status = 'running' "
                        "ORDER BY started, rowid",
+    [Q_RUNS_UNSURE] = "SELECT m.run_id FROM journal m JOIN runs r ON r.run_id = m.run_id "
+                      "WHERE r.status <> 'running' AND m.action LIKE '%.unsure' AND NOT EXISTS ("
+                      "SELECT 1 FROM journal a WHERE a.run_id = m.run_id AND a.address = m.address "
+                      "AND a.action = substr(m.action, 1, length(m.action) - 7) AND a.seq > m.seq "
+                      "AND a.phase IN ('ok', 'failed')) GROUP BY m.run_id ORDER BY min(m.seq)",
     [Q_JOURNAL] = "INSERT INTO journal (run_id, address, action, phase, detail, time) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_PENDING] = "SELECT j.seq, j.address, j.action, j.phase, j.detail FROM journal j "

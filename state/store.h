@@ -87,6 +87,10 @@ int store_run_end(struct store *st, const char *run_id, const char *status, stru
 /* Runs left "running" by a process that is gone (their journal is open). rows: char * run ids,
  * oldest first; caller frees each. */
 int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err);
+/* Runs that ended (failed) with a create whose object may exist: the create's intent is open,
+ * answered only by an "ACTION.unsure" marker (find could not tell). Recovery looks them up.
+ * run_ids: char *, oldest first; caller frees each. */
+int store_unsure_runs(struct store *st, struct vec *run_ids, struct mesh_err *err);
 /* phase: "intent", "ok", "failed". action: "create", "update", "delete", "find", "rollback-*"...
  * detail: optional JSON text (never a secret). */
 int store_journal(struct store *st, const char *run_id, const char *address, const char *action,

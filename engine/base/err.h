@@ -15,6 +15,8 @@ enum mesh_code {
                              "in use" or "concurrent update" */
     MESH_EINVAL = -7,     /* bad input from the user; a provider's "invalid parameter" */
     MESH_ETHROTTLED = -8, /* a provider's "slow down" that outlasted the retry policy */
+    MESH_EUNKNOWN = -9,   /* a request that must not be sent twice may or may not have taken
+                             effect (no reply, or a 5xx, after it was sent): look before redoing */
 };
 
 struct mesh_err {

@@ -73,6 +73,7 @@ static int send_json(struct call *c, const char *service, const char *action, st
     s->body = text;
     s->body_len = text ? strlen(text) : 0;
     s->what = what;
+    s->once = aws_action_once(service, action);
     /* Not c->cancel: it is the run's Ctrl-C flag, still set while the run rolls back, and the
      * rollback's own calls must go out. The client's flag (none) applies, as for Query calls. */
     struct http_response resp;

@@ -45,6 +45,16 @@ static char *build_url(const char *endpoint, const struct aws_send *s)
     return strbuf_detach(&sb);
 }
 
+int aws_action_once(const char *service, const char *action)
+{
+    static const char *const once[][2] = {
+        {"ec2", "CreateVpc"}, {"ec2", "CreateInternetGateway"}, {"ec2", "AllocateAddress"}, {"kms", "CreateKey"},
+    };
+    for (size_t i = 0; service && action && i < sizeof(once) / sizeof(once[0]); i++)
+        if (strcmp(service, once[i][0]) == 0 && strcmp(action, once[i][1]) == 0) return 1;
+    return 0;
+}
+
 int aws_client_send(struct aws_client *c, const struct aws_send *s, struct http_response *resp,
                     struct mesh_err *err)
 {
@@ -64,6 +74,7 @@ int aws_client_send(struct aws_client *c, const struct aws_send *s, struct http_
     req.secret_body = s->secret_body;
     req.secret_reply = s->secret_reply;
     req.cancel = s->cancel;
+    req.once = s->once;
     req.classify = aws_classify;
     struct sign_ctx ctx = { c, s->service };
     if (!s->no_sign) {

@@ -30,8 +30,16 @@ struct aws_send {
     int secret_body;           /* body carries a secret: never logged */
     int secret_reply;          /* reply carries a secret: never logged */
     int no_sign;               /* AssumeRoleWithWebIdentity is not signed */
+    int once;                  /* not idempotent (aws_action_once): http.h's `once` */
     volatile sig_atomic_t *cancel;  /* per call (struct call's); NULL: the client's */
 };
+
+/* Whether service's action makes a new object each time AWS processes it, with neither a
+ * duplicate check (a second CreateSubnet of a CIDR is refused, a second CreateVpc is not) nor an
+ * idempotency token (CreateRouteTable, CreateNatGateway, CreateLaunchTemplate,
+ * CreateEgressOnlyInternetGateway and EKS's creates carry one: call.token). Such a request is
+ * never resent once it may have reached AWS (http.h `once`): the engine asks find instead. */
+int aws_action_once(const char *service, const char *action);
 
 /* Returns 0 and the reply when the status is 2xx; otherwise sets err from the AWS error
  * (MESH_ENOTFOUND for *.NotFound-like codes) and still fills resp. */

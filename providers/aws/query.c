@@ -371,7 +371,7 @@ int aws_query_call(struct aws_client *c, const char *service, struct aws_query *
     struct aws_send s = { .service = service, .method = "POST", .path = "/", .body = q->body.buf,
                           .body_len = q->body.len, .content_type = "application/x-www-form-urlencoded; charset=utf-8",
                           .what = what, .secret_body = q->secret,
-                          .secret_reply = q->secret || q->secret_reply };
+                          .secret_reply = q->secret || q->secret_reply, .once = aws_action_once(service, q->action) };
     int rc = aws_client_send(c, &s, &resp, err);
     if (rc == 0) {
         *doc = xmlReadMemory(resp.body.buf, (int)resp.body.len, NULL, NULL,

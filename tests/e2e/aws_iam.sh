@@ -274,13 +274,34 @@ echo "# [${SECONDS}s]"
 
 # ---- a create's reply lost after it took effect (the retry then finds the name taken): the object
 # is adopted, not orphaned (found by tests/reliability/faults.sh) ----
-faults '{"rules": [{"kind": "lost", "service": "iam", "action": "CreatePolicy", "first": 1}, {"kind": "lost", "service": "iam", "action": "CreateRole", "first": 1}, {"kind": "lost", "service": "logs", "action": "CreateLogGroup", "first": 1}]}'
+# KMS CreateKey is not refused when repeated: never resent once sent (a 500 first: not made, looked
+# up, created again; then lost: looked up by the run's tags and adopted).
+faults '{"rules": [{"kind": "lost", "service": "iam", "action": "CreatePolicy", "first": 1}, {"kind": "lost", "service": "iam", "action": "CreateRole", "first": 1}, {"kind": "lost", "service": "logs", "action": "CreateLogGroup", "first": 1}, {"kind": "500", "service": "kms", "action": "CreateKey", "first": 1}, {"kind": "lost", "service": "kms", "action": "CreateKey", "first": 1}]}'
 expect_rc "lost replies: apply completes" 0 "$MESH" apply -f iam.yaml --auto-approve
 faults '{}'
 check "lost replies: 0 orphans" test "$(orphans_aws)" = 0
+live_keys() { api <<<'from awsapi import *; print(sum(1 for k in kms("ListKeys")["Keys"] if kms("DescribeKey", KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"))'; }
+check "lost replies: CreateKey after a 500 created again, then its lost reply adopted: one key" \
+    test "$(live_keys)" = 1 -a "$(grep -c 'aws_kms_key.secrets: the create failed.*adopted' "$T_DIR/last.out")" = 1
 expect_rc "lost replies: then the plan is empty" 0 "$MESH" plan -f iam.yaml --detailed-exitcode
 expect_rc "lost replies: destroy" 0 "$MESH" destroy -f iam.yaml --auto-approve
 check "lost replies: destroy left nothing" test "$(count_all)" = 0
+
+# ---- a lost CreateKey reply whose lookups fail too: the run fails, the create's intent stays open,
+# and the next run's recovery finds the key by the failed run's tags ----
+faults '{"rules": [{"kind": "lost", "service": "kms", "action": "CreateKey", "first": 1}, {"kind": "error", "service": "kms", "action": "ListKeys", "code": "AccessDeniedException", "status": 400, "first": 2}]}'
+expect_rc "lost reply, finds failing: apply fails" 1 "$MESH" apply -f iam.yaml --auto-approve
+faults '{}'
+check "lost reply, finds failing: the error says the create may have taken effect" grep -q 'CreateKey.*may have taken effect' "$T_DIR/last.err"
+expect_rc "lost reply, finds failing: the plan says recovery looks the key up" 2 "$MESH" plan -f iam.yaml --detailed-exitcode
+check "lost reply, finds failing: the plan's note names the key" grep -q 'could not tell whether its create of aws_kms_key.secrets' "$T_DIR/last.out"
+expect_rc "lost reply, finds failing: the next apply completes" 0 "$MESH" apply -f iam.yaml --auto-approve
+check "lost reply, finds failing: the next apply adopted the key (one key, 0 orphans)" \
+    test "$(grep -c 'aws_kms_key.secrets: adopted an object the cut-off run had created' "$T_DIR/last.out")" = 1 -a "$(live_keys)" = 1 -a "$(orphans_aws)" = 0
+expect_rc "lost reply, finds failing: then the plan is empty" 0 "$MESH" plan -f iam.yaml --detailed-exitcode
+expect_rc "lost reply, finds failing: destroy" 0 "$MESH" destroy -f iam.yaml --auto-approve
+check "lost reply, finds failing: destroy left nothing" test "$(count_all)" = 0
+echo "# [${SECONDS}s]"
 
 # ---- fail at every driver call: each failed apply rolls back to 0 orphans ----
 bad=0 rc=1

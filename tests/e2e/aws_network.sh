@@ -53,6 +53,7 @@ tagid() {  # TYPE-QUERY ADDRESS: the ID of the object tagged mesh:address=ADDRES
 # ---- apply ----
 expect_rc "apply the reference network" 0 mesh_net apply -f net.yaml --auto-approve
 grep -q 'Apply complete! Resources: 21 added' "$T_DIR/last.out" && ok "21 resources created" || not_ok "21 resources created: $(tail -3 "$T_DIR/last.out")"
+n_full=$(count_all)
 grep -qE '^AWS: [0-9]+ API calls, 0 retries' "$T_DIR/last.out" && ok "the summary reports API calls and retries" || not_ok "AWS summary line"
 ! grep -qF "$AWS_SECRET_ACCESS_KEY" "$T_DIR/last.out" "$T_DIR/last.err" && ok "no secret in the output" || not_ok "secret leaked"
 
@@ -162,13 +163,33 @@ expect_rc "destroy" 0 mesh_net destroy -f net.yaml --auto-approve
 check "destroy left no VPC, subnet, gateway, EIP, NAT, route table or SG" test "$(count_all)" = 0
 
 echo "# [${SECONDS}s]"
-# ---- eventual consistency: a new ID answers NotFound to the next 2 calls naming it ----
+# ---- eventual consistency: a new ID answers NotFound to the next 2 calls naming it; with it, the
+# creates AWS does not refuse when repeated answered 500 (not processed) then lost after taking
+# effect (never resent: looked up and adopted), and those with a ClientToken lost (resent with the
+# token: the proxy answers the first call's object, as EC2 does) ----
 curl -s -X POST "$PROXY_URL/__reset" >/dev/null
-faults '{"eventual": 2}'
-expect_rc "eventual consistency (K=2): apply converges" 0 mesh_net apply -f net.yaml --auto-approve
-hits=$(curl -s "$PROXY_URL/__stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get("eventual", 0))')
+rules=""
+for a in CreateVpc CreateInternetGateway AllocateAddress; do
+    rules="$rules{\"kind\": \"500\", \"service\": \"ec2\", \"action\": \"$a\", \"first\": 1}, "
+    rules="$rules{\"kind\": \"lost\", \"service\": \"ec2\", \"action\": \"$a\", \"first\": 1}, "
+done
+for a in CreateRouteTable CreateEgressOnlyInternetGateway CreateNatGateway; do
+    rules="$rules{\"kind\": \"lost\", \"service\": \"ec2\", \"action\": \"$a\", \"first\": 1}, "
+done
+faults "{\"eventual\": 2, \"rules\": [${rules%, }]}"
+expect_rc "eventual consistency (K=2) + lost replies of creates: apply converges" 0 mesh_net apply -f net.yaml --auto-approve
+stats=$(curl -s "$PROXY_URL/__stats")
+hits=$($PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get("eventual", 0))' <<<"$stats")
+lost=$($PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get("lost", 0))' <<<"$stats")
 faults '{}'
 check "eventual consistency: NotFound answers were injected ($hits) and retried" test "$hits" -gt 5
+check "lost replies: 6 creates' replies were lost ($lost)" test "$lost" = 6
+check "lost replies: each create of CreateVpc, CreateInternetGateway, AllocateAddress adopted, not resent" \
+    test "$(grep -c 'but the object exists: adopted' "$T_DIR/last.out")" = 3
+check "lost replies: after a 500, looked up (none) and created again" \
+    test "$(grep -c 'nothing was made: creating again' "$T_DIR/last.out")" = 3
+check "lost replies: as many objects as a clean apply makes ($n_full), 0 orphans" \
+    test "$(count_all)" = "$n_full" -a "$(orphans_aws)" = 0
 expect_rc "eventual consistency: then the plan is empty" 0 mesh_net plan -f net.yaml --detailed-exitcode
 expect_rc "eventual consistency: destroy" 0 mesh_net destroy -f net.yaml --auto-approve
 check "eventual consistency: nothing left" test "$(count_all)" = 0

@@ -37,7 +37,14 @@ HTTP_AWS=('{"kind": "lost", "service": "ec2", "action": "CreateSubnet", "first":
           '{"kind": "reset", "service": "ec2", "action": "CreateRouteTable", "first": 1}'
           '{"kind": "500", "service": "iam", "action": "CreateRole", "first": 1}'
           '{"kind": "lost", "service": "iam", "action": "CreatePolicy", "first": 1}'
-          '{"kind": "reset", "service": "ec2", "action": "CreateSecurityGroup", "first": 1}')
+          '{"kind": "reset", "service": "ec2", "action": "CreateSecurityGroup", "first": 1}'
+          '{"kind": "lost", "service": "kms", "action": "CreateKey", "first": 1}'
+          '{"kind": "lost", "service": "ec2", "action": "CreateVpc", "first": 1}'
+          '{"kind": "lost", "service": "ec2", "action": "CreateInternetGateway", "first": 1}'
+          '{"kind": "lost", "service": "ec2", "action": "AllocateAddress", "first": 1}'
+          '{"kind": "500", "service": "kms", "action": "CreateKey", "first": 1}'
+          '{"kind": "lost", "service": "ec2", "action": "CreateNatGateway", "first": 1}'
+          '{"kind": "lost", "service": "ec2", "action": "CreateEgressOnlyInternetGateway", "first": 1}')
 # (RANDOM is never drawn in $(...): a subshell reseeds it, and the seed would not replay)
 pick_http() { HTTP=${HTTP_AWS[$((RANDOM % ${#HTTP_AWS[@]}))]}; }
 draw() {  # N MAX: PICKS = N calls in [1, MAX], sorted

@@ -1,7 +1,8 @@
 /* test_http.c: the HTTP layer against a scripted server in this process (a thread on a free
  * 127.0.0.1 port): retries on 5xx, throttling and connection resets converge; Retry-After is
  * honoured; the retry budget and counter; cancel between attempts; connection reuse; the debug
- * log redacts secrets; backoff is full jitter under a growing cap. */
+ * log redacts secrets; backoff is full jitter under a growing cap; a request that is not
+ * idempotent (`once`) is never sent again once it may have reached the server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,6 +202,109 @@ static void test_connection_reused(void **state)
     server_stop(&s);
 }
 
+/* A `once` POST (a create AWS does not refuse when repeated, like CreateVpc) whose attempt may have
+ * been processed. */
+static int send_once(struct http_client *c, int port, struct http_response *resp, struct mesh_err *err)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", port);
+    struct http_request req;
+    http_request_init(&req, "POST", url);
+    req.body = "Action=CreateVpc";
+    req.body_len = strlen(req.body);
+    req.classify = aws_classify;
+    req.once = 1;
+    int rc = http_send(c, &req, resp, err);
+    http_request_release(&req);
+    return rc;
+}
+
+/* The connection dies after the request was read (a lost reply): not sent again, MESH_EUNKNOWN. */
+static void test_once_not_resent_after_reset(void **state)
+{
+    static const struct reply script[] = { { 0, NULL, NULL }, { 200, NULL, "second" } };
+    struct server s;
+    server_start(&s, script, 2);
+    struct http_retries r;
+    http_retries_init(&r, 100);
+    struct http_client c = fast_client(&r);
+    struct http_response resp;
+    http_response_init(&resp);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    assert_int_equal(send_once(&c, s.port, &resp, &err), MESH_EUNKNOWN);
+    assert_int_equal(s.served, 1);
+    assert_int_equal(http_retries_count(&r), 0);
+    assert_non_null(strstr(err.msg, "may have taken effect"));
+    http_response_release(&resp);
+    /* the same reset for an idempotent request is retried (the script's second reply) */
+    http_response_init(&resp);
+    assert_int_equal(send_get(&c, &s, &resp, NULL, NULL), 0);
+    assert_string_equal(resp.body.buf, "second");
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+/* A 500 may come after the work was done: not sent again; the reply is kept for the message. */
+static void test_once_not_resent_after_500(void **state)
+{
+    static const struct reply script[] = {
+        { 500, NULL, "<Response><Errors><Error><Code>InternalError</Code><Message>x</Message></Error></Errors></Response>" },
+    };
+    struct server s;
+    server_start(&s, script, 1);
+    struct http_client c = fast_client(NULL);
+    struct http_response resp;
+    http_response_init(&resp);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    assert_int_equal(send_once(&c, s.port, &resp, &err), MESH_EUNKNOWN);
+    assert_int_equal(resp.status, 500);
+    assert_int_equal(resp.attempts, 1);
+    assert_non_null(strstr(err.msg, "HTTP 500"));
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+/* Answers that say the request was not processed (throttled, 429, 503) are retried as usual. */
+static void test_once_retried_when_not_processed(void **state)
+{
+    /* each attempt is on a fresh connection: the one-connection-at-a-time server closes after a reply */
+    static const struct reply script[] = {
+        { 503, "Connection: close\r\n", "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>x</Message></Error></Errors></Response>" },
+        { 429, "Connection: close\r\n", "slow" }, { 503, "Connection: close\r\n", "busy" }, { 200, NULL, "<vpc/>" },
+    };
+    struct server s;
+    server_start(&s, script, 4);
+    struct http_client c = fast_client(NULL);
+    struct http_response resp;
+    http_response_init(&resp);
+    assert_int_equal(send_once(&c, s.port, &resp, NULL), 0);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.attempts, 4);
+    assert_int_equal(s.accepted, 4);
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
+/* A refused connection sent nothing: retried up to the attempts allowed, then an ordinary error. */
+static void test_once_retried_before_sending(void **state)
+{
+    struct server s;
+    server_start(&s, NULL, 0);
+    int port = s.port;
+    server_stop(&s);  /* the port now refuses connections */
+    struct http_client c = fast_client(NULL);
+    c.max_attempts = 3;
+    struct http_response resp;
+    http_response_init(&resp);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    assert_int_equal(send_once(&c, port, &resp, &err), MESH_ERR);
+    assert_int_equal(resp.attempts, 3);
+    http_response_release(&resp);
+}
+
 /* In-memory TLS material (CA, client certificate and key) is set per request and does not get
  * in the way of a plain-HTTP request on the same thread's handle; the HTTPS side is proven
  * against the fake API server (tests/e2e/kube_client.sh: right CA, wrong CA, client certificate,
@@ -336,6 +440,10 @@ int main(void)
         cmocka_unit_test_teardown(test_budget_exhausted, teardown),
         cmocka_unit_test_teardown(test_cancel_between_attempts, teardown),
         cmocka_unit_test_teardown(test_connection_reused, teardown),
+        cmocka_unit_test_teardown(test_once_not_resent_after_reset, teardown),
+        cmocka_unit_test_teardown(test_once_not_resent_after_500, teardown),
+        cmocka_unit_test_teardown(test_once_retried_when_not_processed, teardown),
+        cmocka_unit_test_teardown(test_once_retried_before_sending, teardown),
         cmocka_unit_test_teardown(test_tls_blobs_per_request, teardown),
         cmocka_unit_test_teardown(test_debug_log_redacts, teardown),
         cmocka_unit_test(test_backoff_full_jitter),

@@ -8,7 +8,10 @@ delays, and "eventual consistency" (an ID just returned by a Create* call is not
 next K calls naming it: Describe*, Modify*, Attach*, Associate*, Authorize*, Revoke*, CreateRoute,
 CreateTags; setting "eventual" to 0 makes every pending ID visible). It also fills in what moto lacks and mesh relies on:
 DNS64 (ModifySubnetAttribute EnableDns64 is remembered and DescribeSubnets reports
-<enableDns64>), so a second plan can be empty; and the release of a deleted NAT gateway's network
+<enableDns64>), so a second plan can be empty; EC2's ClientToken idempotency (moto ignores it: a
+repeated CreateRouteTable, CreateNatGateway, CreateLaunchTemplate or CreateEgressOnlyInternetGateway
+with the same token gets the first call's answer without reaching moto, as AWS answers; the same
+token with other parameters gets IdempotentParameterMismatch); and the release of a deleted NAT gateway's network
 interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 
 Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.1 call (KMS, logs) by its
@@ -66,6 +69,7 @@ import sigv4
 LOCK = threading.Lock()
 SERIAL_IAM = threading.Lock()
 STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}, "calls": 0}
+TOKENS = {}  # (action, ClientToken) -> (params, status, headers, body) of the EC2 call that took effect
 EKS = None  # eks.Eks, made in main()
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
 
@@ -355,6 +359,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # on security groups, go to moto one at a time; the others stay concurrent.
         svc = service_of(self.headers, urllib.parse.urlsplit(self.path).query)
         serial = SERIAL_IAM if svc == "iam" or (svc == "ec2" and "SecurityGroup" in (action or "")) else None
+        token = (action, params["ClientToken"][0]) if svc == "ec2" and params.get("ClientToken") else None
+        with LOCK:
+            seen = TOKENS.get(token) if token else None
+        if seen and seen[0] != params:
+            return self._reply(*error_body("ec2", "error", "query", {
+                "code": "IdempotentParameterMismatch", "status": 400,
+                "message": "the client token was used with other parameters"}))
+        if seen:  # the call took effect before: its answer again, nothing new made
+            status, rheaders, data = seen[1:]
+            return self._answer(status, rheaders, data, lost)
         if serial:
             serial.acquire()
         try:
@@ -366,6 +380,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             if serial:
                 serial.release()
+        if token and resp.status == 200:
+            with LOCK:
+                TOKENS[token] = (params, resp.status, resp.getheaders(), data)
         if action == "DeleteNatGateway" and resp.status == 200:
             self._release_nat_eni(params.get("NatGatewayId", [""])[0])
         if action == "CreateRole" and resp.status == 200:
@@ -380,10 +397,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 note_created(action, data)
             if action == "DescribeSubnets" and resp.status == 200:
                 data = fill_dns64(data)
+        self._answer(resp.status, resp.getheaders(), data, lost)
+
+    def _answer(self, status, rheaders, data, lost):
         if lost:
             return self._reset_connection()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
+        self.send_response(status)
+        for k, v in rheaders:
             if k.lower() not in HOP and k.lower() not in ("server", "date"):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
