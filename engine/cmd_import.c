@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "invoke.h"
 #include "session.h"
+#include "spec/ref.h"
 #include "spec/spec.h"
 #include "store.h"
 #include "ui.h"
@@ -28,6 +29,44 @@ static void import_split(const struct driver *d, const json_t *current, json_t *
     }
 }
 
+/* A reference resolves to what state holds (imported or applied objects), else stays unknown. */
+static const json_t *rows_lookup(void *ctx, const char *address, const char *output)
+{
+    const struct vec *rows = ctx;
+    for (size_t i = 0; i < rows->len; i++) {
+        const struct state_row *r = rows->items[i];
+        if (!r->deposed[0] && strcmp(r->address, address) == 0) return state_row_value(r, output);
+    }
+    return NULL;
+}
+
+/* The spec's attributes of r as far as state resolves them: one holding a reference to
+ * something state lacks is left out (the driver's import then has only the ID to go by). */
+static json_t *import_desired(const struct session *s, const struct spec_resource *r)
+{
+    int unknown = 0;
+    json_t *all = ref_resolve(r->attrs, rows_lookup, (void *)&s->rows, &unknown), *known = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(all, k, v) if (!ref_has_unknown(v)) json_object_set(known, k, v);
+    json_decref(all);
+    return known;
+}
+
+/* What read() is given: the driver's import outputs for id, or {"id": id} when it has no hook. */
+static int import_probe(struct session *s, const struct spec_resource *r, struct call *c, const char *id, json_t **probe)
+{
+    const struct driver *d = r->driver;
+    if (!d->import) {
+        *probe = json_pack("{s:s}", "id", id);
+        return 0;
+    }
+    json_t *desired = import_desired(s, r);
+    int rc = invoke_import(c, d, id, desired, probe);
+    json_decref(desired);
+    return rc;
+}
+
 static int import_one(struct session *s, const char *address, const char *id, struct mesh_err *err)
 {
     const struct spec_resource *r = spec_find(s->spec, address);
@@ -39,14 +78,19 @@ static int import_one(struct session *s, const char *address, const char *id, st
             return mesh_err_set(err, MESH_ECONFLICT, address, "already in state (`mesh state rm %s` to forget it first)",
                                 address);
     const struct driver *d = r->driver;
-    json_t *probe = json_pack("{s:s}", "id", id), *current = NULL;
+    json_t *probe = NULL, *current = NULL;
     struct call c;
     invoke_init(&c, d, address, r->connection, s->run_id, "import", err);
-    int rc = invoke_read(&c, d, probe, &current);
-    json_decref(probe);
+    int rc = import_probe(s, r, &c, id, &probe);
+    if (!rc) rc = invoke_read(&c, d, probe, &current);
+    if (rc) json_decref(probe);
     if (rc == MESH_ENOTFOUND) return mesh_err_set(err, MESH_ENOTFOUND, address, "no %s with ID %s exists", d->type, id);
     if (rc) return rc;
     struct state_row *row = state_row_new(address, "", d->type);
+    /* a driver's import outputs are what create would have returned, the inputs it echoes
+     * included: later reads need them (names, the defaults mesh set) */
+    if (d->import) json_object_update(row->outputs, probe);
+    json_decref(probe);
     import_split(d, current, row->inputs, row->outputs);
     /* a driver that finds objects by another name (Kubernetes: NAMESPACE/NAME) reports their id */
     if (!json_is_string(json_object_get(row->outputs, "id"))) json_object_set_new(row->outputs, "id", json_string(id));

@@ -109,6 +109,13 @@ int invoke_read(struct call *c, const struct driver *d, const json_t *outputs, j
     INVOKE("read", d->read(c, outputs, current));
 }
 
+int invoke_import(struct call *c, const struct driver *d, const char *id, const json_t *desired, json_t **outputs)
+{
+    *outputs = NULL;
+    if (!d->import) return MESH_ENOTFOUND;
+    INVOKE("import", d->import(c, id, desired, outputs));
+}
+
 int invoke_update(struct call *c, const struct driver *d, const json_t *outputs, const json_t *prior,
                   const json_t *desired, json_t **new_outputs)
 {

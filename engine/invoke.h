@@ -19,6 +19,8 @@ int invoke_create(struct call *c, const struct driver *d, const json_t *desired,
 int invoke_wait(struct call *c, const struct driver *d, const json_t *outputs, json_t **ready);
 int invoke_find(struct call *c, const struct driver *d, const json_t *desired, json_t **outputs);
 int invoke_read(struct call *c, const struct driver *d, const json_t *outputs, json_t **current);
+/* d->import (mesh import); MESH_ENOTFOUND without setting c->err when d has none. */
+int invoke_import(struct call *c, const struct driver *d, const char *id, const json_t *desired, json_t **outputs);
 int invoke_update(struct call *c, const struct driver *d, const json_t *outputs, const json_t *prior,
                   const json_t *desired, json_t **new_outputs);
 /* MESH_ENOTFOUND from the driver counts as success: the object is gone either way. */

@@ -110,7 +110,12 @@ static const struct command commands[] = {
      {SPEC_OPTS | OPT_STATE | OPT_LOCK_TIMEOUT, "ADDRESS ID", 2, 2, 0},
      "ADDRESS must be in the spec. The driver reads the object by ID; what it can observe becomes the\n"
      "state's record, so the next `mesh plan` shows only real differences from the spec. Undo with\n"
-     "`mesh state rm ADDRESS` (the object is never touched).\n"},
+     "`mesh state rm ADDRESS` (the object is never touched).\n"
+     "ID is the type's natural ID, the one Terraform's import takes: an EC2 ID (vpc-..., sg-...), a\n"
+     "KMS key ID, a name (cluster, role, log group, alias/NAME), CLUSTER:NODEGROUP, CLUSTER:ADDON, an\n"
+     "ARN (IAM policy, OIDC provider), SGID_TYPE_PROTOCOL_FROM_TO_SOURCE or sgr-... (a rule),\n"
+     "NAMESPACE/NAME (in-cluster objects, releases); table in docs/migration.md. For the AWS types\n"
+     "found by name or ARN, what AWS does not report is taken from the spec, as if mesh applied it.\n"},
     {"force-unlock", cmd_force_unlock, "Release a state lock whose run is gone",
      {OPT_FILE | OPT_STATE | OPT_NO_COLOR | OPT_HELP, "RUN_ID", 1, 1, 0},
      "Only for a lock that mesh could not take over by itself (another host). A lock held by a dead\n"

@@ -122,6 +122,14 @@ struct driver {
      * the spec compiles, so problems show with the spec's position before any API call. Calls
      * report once per problem; returns how many. NULL: nothing to check. */
     int (*check)(struct call *, const json_t *desired, check_report_fn report, void *ctx);
+    /* Optional, for `mesh import ADDRESS ID`: finds the object a user names by id, the type's
+     * natural ID (a name, "CLUSTER:NODEGROUP", an ARN: what Terraform's import takes), whoever
+     * made it, and sets *outputs to what create would have returned for it. desired: the spec's
+     * attributes of ADDRESS, references resolved from state where they can be (the others left
+     * out); inputs are echoed from it, what the id names taking precedence, so read() reports
+     * the world against them. A malformed id: MESH_EINVAL saying the expected form; no such
+     * object: MESH_ENOTFOUND. The engine read()s *outputs next. NULL: read() gets {"id": id}. */
+    int (*import)(struct call *, const char *id, const json_t *desired, json_t **outputs);
 };
 
 /* A credential one provider makes for another on demand, found by name so that neither includes

@@ -185,6 +185,23 @@ static int lg_find(struct call *c, const json_t *desired, json_t **outputs)
     return rc;
 }
 
+/* The ID is the group's name, as Terraform's ("/aws/eks/cluster-1/cluster"). */
+static int lg_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    if (!*id || strncmp(id, "arn:", 4) == 0)
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "import ID \"%s\" is not of the form "
+                            "LOG_GROUP_NAME (/aws/eks/CLUSTER/cluster)", id);
+    json_t *g = NULL;
+    int rc = describe(c, id, &g);
+    if (rc) return rc;
+    json_t *d = json_copy((json_t *)desired);
+    json_object_set_new(d, "name", json_string(id));
+    *outputs = lg_outputs(g, d);
+    json_decref(d);
+    json_decref(g);
+    return 0;
+}
+
 static int lg_read(struct call *c, const json_t *outputs, json_t **current)
 {
     json_t *g = NULL, *tags = NULL;
@@ -278,6 +295,7 @@ const struct driver aws_cloudwatch_log_group_driver = {
     .doc = "a CloudWatch Logs log group with its retention",
     .create = lg_create,
     .find = lg_find,
+    .import = lg_import,
     .read = lg_read,
     .update = lg_update,
     .delete = lg_delete,

@@ -127,6 +127,11 @@ static int addon_find(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+static int addon_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    return eks_import(c, &eks_addon_kind, "addons", "CLUSTER:ADDON", id, desired, addon_outputs, outputs);
+}
+
 /* EKS reports the add-on's configuration as text; "" and "{}" (what an update that unsets it
  * sends) both mean its defaults, so neither is drift from an unset configuration_values. */
 static const char *no_config(const char *cv)
@@ -258,6 +263,7 @@ const struct driver aws_eks_addon_driver = {
     .create = addon_create,
     .wait = addon_wait,
     .find = addon_find,
+    .import = addon_import,
     .read = addon_read,
     .update = addon_update,
     .delete = addon_delete,

@@ -220,6 +220,11 @@ static int cluster_find(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+static int cluster_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    return eks_import(c, &eks_cluster_kind, NULL, "CLUSTER (the cluster's name)", id, desired, cluster_outputs, outputs);
+}
+
 /* The world as read reports it: every attribute it can observe (defaults only when outputs hold
  * them), plus fresh outputs. A cluster being deleted counts as gone. */
 static json_t *observe(const json_t *cl, const json_t *outputs)
@@ -395,6 +400,7 @@ const struct driver aws_eks_cluster_driver = {
     .create = cluster_create,
     .wait = cluster_wait,
     .find = cluster_find,
+    .import = cluster_import,
     .read = cluster_read,
     .update = cluster_update,
     .delete = cluster_delete,

@@ -165,6 +165,11 @@ static void observe_num(json_t *cur, const json_t *outputs, const char *key, con
     if (json_is_integer(v)) eks_observe(cur, outputs, key, json_incref(v), json_integer_value(v) == dflt);
 }
 
+static int ng_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    return eks_import(c, &eks_nodegroup_kind, "node-groups", "CLUSTER:NODEGROUP", id, desired, ng_outputs, outputs);
+}
+
 static int ng_read(struct call *c, const json_t *outputs, json_t **current)
 {
     char path[700];
@@ -339,6 +344,7 @@ const struct driver aws_eks_node_group_driver = {
     .create = ng_create,
     .wait = ng_wait,
     .find = ng_find,
+    .import = ng_import,
     .read = ng_read,
     .update = ng_update,
     .delete = ng_delete,

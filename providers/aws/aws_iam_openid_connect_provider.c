@@ -163,6 +163,28 @@ static int find_member(xmlNodePtr m, void *ctx)
     return f->rc;
 }
 
+/* The ID is the provider's ARN, as Terraform's; it names the issuer (url) too. */
+static int oidc_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    const char *tail = strncmp(id, "arn:", 4) == 0 ? strstr(id, ":oidc-provider/") : NULL;
+    if (!tail || !tail[strlen(":oidc-provider/")])
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "import ID \"%s\" is not of the form "
+                            "arn:aws:iam::ACCOUNT:oidc-provider/ISSUER_HOST/PATH (the provider's ARN)", id);
+    xmlDocPtr doc;
+    xmlNodePtr res;
+    struct mesh_err e;
+    int rc = get_provider(c, id, &doc, &res, &e);
+    if (rc) return rc == MESH_ENOTFOUND ? rc : aws_fail(c, &e);
+    json_t *d = json_copy((json_t *)desired);
+    char url[1200];
+    snprintf(url, sizeof(url), "https://%s", tail + strlen(":oidc-provider/"));
+    json_object_set_new(d, "url", json_string(url));
+    *outputs = oidc_outputs(id, res, d);
+    json_decref(d);
+    xmlFreeDoc(doc);
+    return 0;
+}
+
 static int oidc_find(struct call *c, const json_t *desired, json_t **outputs)
 {
     const char *url = ec2_str(desired, "url");
@@ -310,6 +332,7 @@ const struct driver aws_iam_openid_connect_provider_driver = {
     .doc = "an IAM OpenID Connect identity provider (an EKS cluster's issuer, for IAM roles of service accounts)",
     .create = oidc_create,
     .find = oidc_find,
+    .import = oidc_import,
     .read = oidc_read,
     .update = oidc_update,
     .delete = oidc_delete,

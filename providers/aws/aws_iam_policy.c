@@ -139,6 +139,28 @@ static int policy_find(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* The ID is the policy's ARN, as Terraform's. */
+static int policy_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    const char *tail = strncmp(id, "arn:", 4) == 0 ? strstr(id, ":policy/") : NULL;
+    if (!tail || !tail[8] || tail[strlen(tail) - 1] == '/')
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "import ID \"%s\" is not of the form "
+                            "arn:aws:iam::ACCOUNT:policy/NAME (the policy's ARN)", id);
+    xmlDocPtr doc = NULL;
+    struct mesh_err e;
+    int rc = policy_send(c, "GetPolicy", id, NULL, &doc, &e);
+    if (rc) return rc == MESH_ENOTFOUND ? rc : aws_fail(c, &e);
+    xmlNodePtr p = aws_xml_find(iam_result(doc, "GetPolicy"), "Policy");
+    char *name = aws_xml_text(p, "PolicyName");
+    json_t *d = json_copy((json_t *)desired);
+    if (name) json_object_set_new(d, "name", json_string(name));
+    free(name);
+    *outputs = p ? policy_outputs(p, d) : NULL;
+    json_decref(d);
+    xmlFreeDoc(doc);
+    return *outputs ? 0 : MESH_ENOTFOUND;
+}
+
 /* The default version's document (decoded) of the policy item p. */
 static int default_document(struct call *c, const char *arn, xmlNodePtr p, char **text)
 {
@@ -366,6 +388,7 @@ const struct driver aws_iam_policy_driver = {
     .doc = "a customer-managed IAM policy",
     .create = policy_create,
     .find = policy_find,
+    .import = policy_import,
     .read = policy_read,
     .update = policy_update,
     .delete = policy_delete,

@@ -154,10 +154,9 @@ static int role_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
-static int role_find(struct call *c, const json_t *desired, json_t **outputs)
+/* The role of that name: with mine set, only when its tags say this address and run made it. */
+static int role_lookup(struct call *c, const char *name, const json_t *desired, int mine, json_t **outputs)
 {
-    const char *name = ec2_str(desired, "name");
-    if (!name) return MESH_ENOTFOUND;
     xmlDocPtr doc;
     xmlNodePtr role;
     struct mesh_err e;
@@ -165,12 +164,32 @@ static int role_find(struct call *c, const json_t *desired, json_t **outputs)
     if (rc == MESH_ENOTFOUND) return rc;
     if (rc) return aws_fail(c, &e);
     json_t *tags = iam_tags(aws_xml_find(role, "Tags"));
-    int ours = aws_tags_ours(c, tags);
+    int ours = !mine || aws_tags_ours(c, tags);
     json_decref(tags);
     /* A cut-off create may not have attached every policy yet: update (planned from read) does. */
     if (ours) *outputs = role_outputs(role, desired);
     xmlFreeDoc(doc);
     return ours ? 0 : MESH_ENOTFOUND;
+}
+
+static int role_find(struct call *c, const json_t *desired, json_t **outputs)
+{
+    const char *name = ec2_str(desired, "name");
+    return name ? role_lookup(c, name, desired, 1, outputs) : MESH_ENOTFOUND;
+}
+
+/* The ID is the role's name, as Terraform's; its ARN names it too (the last part of its path). */
+static int role_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    const char *name = strncmp(id, "arn:", 4) == 0 && strchr(id, '/') ? strrchr(id, '/') + 1 : id;
+    if (!*name || strchr(name, ':') || strchr(name, '/'))
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "import ID \"%s\" is not of the form ROLE_NAME "
+                            "(or arn:aws:iam::ACCOUNT:role/ROLE_NAME)", id);
+    json_t *d = json_copy((json_t *)desired);
+    json_object_set_new(d, "name", json_string(name));
+    int rc = role_lookup(c, name, d, 0, outputs);
+    json_decref(d);
+    return rc;
 }
 
 static int role_read(struct call *c, const json_t *outputs, json_t **current)
@@ -315,6 +334,7 @@ const struct driver aws_iam_role_driver = {
     .doc = "an IAM role: trust policy, attached managed policies",
     .create = role_create,
     .find = role_find,
+    .import = role_import,
     .read = role_read,
     .update = role_update,
     .delete = role_delete,

@@ -104,6 +104,22 @@ static int alias_find(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+/* The ID is the alias's name, as Terraform's ("alias/NAME"). */
+static int alias_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    if (strncmp(id, "alias/", 6) != 0 || !id[6])
+        return mesh_err_set(c->err, MESH_EINVAL, c->address, "import ID \"%s\" is not of the form alias/NAME", id);
+    json_t *alias = NULL;
+    int rc = lookup(c, id, NULL, &alias);
+    if (rc) return rc;
+    json_t *d = json_copy((json_t *)desired);
+    json_object_set_new(d, "name", json_string(id));
+    *outputs = alias_outputs(alias, d);
+    json_decref(d);
+    json_decref(alias);
+    return 0;
+}
+
 static int alias_read(struct call *c, const json_t *outputs, json_t **current)
 {
     const char *name = ec2_str(outputs, "name");
@@ -169,6 +185,7 @@ const struct driver aws_kms_alias_driver = {
     .doc = "a KMS alias naming a key",
     .create = alias_create,
     .find = alias_find,
+    .import = alias_import,
     .read = alias_read,
     .update = alias_update,
     .delete = alias_delete,

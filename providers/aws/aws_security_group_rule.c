@@ -211,6 +211,120 @@ static int rule_read(struct call *c, const json_t *outputs, json_t **current)
     return 0;
 }
 
+/* Terraform's import ID: SGID_TYPE_PROTOCOL_FROM_TO_SOURCE[_SOURCE...], a source being an IPv4
+ * or IPv6 CIDR, a group ID or "self" ("sg-1_ingress_tcp_443_443_sg-2"): the rule as desired. */
+static int parse_terraform(const char *id, json_t *d)
+{
+    json_t *parts = json_array();
+    char *dup = xstrdup(id), *save = NULL;
+    for (char *t = strtok_r(dup, "_", &save); t; t = strtok_r(NULL, "_", &save)) json_array_append_new(parts, json_string(t));
+    free(dup);
+    const char *part[5];
+    for (size_t i = 0; i < 5; i++) part[i] = json_string_value(json_array_get(parts, i));
+    char *end1 = NULL, *end2 = NULL;
+    long from = part[3] ? strtol(part[3], &end1, 10) : 0, to = part[4] ? strtol(part[4], &end2, 10) : 0;
+    int ok = json_array_size(parts) >= 6 && strncmp(part[0], "sg-", 3) == 0 &&
+             (!strcmp(part[1], "ingress") || !strcmp(part[1], "egress")) && end1 && !*end1 && end2 && !*end2;
+    if (ok) {
+        static const char *const names[][2] = {{"all", "-1"}, {"6", "tcp"}, {"17", "udp"}, {"1", "icmp"}};
+        const char *p = part[2];
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) if (!strcmp(p, names[i][0])) p = names[i][1];
+        json_object_set_new(d, "security_group_id", json_string(part[0]));
+        json_object_set_new(d, "type", json_string(part[1]));
+        json_object_set_new(d, "protocol", json_string(p));
+        if (strcmp(p, "-1") != 0) {  /* all protocols: no ports (Terraform writes 0_0) */
+            json_object_set_new(d, "from_port", json_integer(from));
+            json_object_set_new(d, "to_port", json_integer(to));
+        }
+    }
+    for (size_t i = 5; ok && i < json_array_size(parts); i++) {
+        const char *src = json_string_value(json_array_get(parts, i));
+        if (!strcmp(src, "self")) src = part[0];
+        if (!strncmp(src, "sg-", 3) && !json_object_get(d, "source_security_group_id"))
+            json_object_set_new(d, "source_security_group_id", json_string(src));
+        else if (strchr(src, '/')) {
+            const char *k = strchr(src, ':') ? "ipv6_cidr_blocks" : "cidr_blocks";
+            if (!json_object_get(d, k)) json_object_set_new(d, k, json_array());
+            json_array_append_new(json_object_get(d, k), json_string(src));
+        } else ok = 0;
+    }
+    json_decref(parts);
+    return ok;
+}
+
+/* The rule IDs sgr-A[,sgr-B...] (mesh's own id): the rule they make up as desired. 0 (d filled),
+ * MESH_ENOTFOUND when one is unknown, MESH_EINVAL when they are not one rule's sources. */
+static int parse_rule_ids(struct call *c, const char *id, json_t *d)
+{
+    json_t *ids = split_ids(id);
+    struct aws_query q;
+    ec2_query(&q, "DescribeSecurityGroupRules");
+    size_t i;
+    json_t *v;
+    char key[48];
+    json_array_foreach(ids, i, v) {
+        snprintf(key, sizeof(key), "SecurityGroupRuleId.%zu", i + 1);
+        aws_query_add(&q, key, json_string_value(v));
+    }
+    xmlDocPtr doc = NULL;
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, &doc, &r);
+    aws_query_release(&q);
+    if (rc) {
+        json_decref(ids);
+        return rc == MESH_ENOTFOUND ? rc : ec2_fail(c, &r);
+    }
+    size_t n = 0;
+    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupRuleSet"); it; it = aws_xml_next(it, "item"), n++) {
+        char *f[5] = {aws_xml_text(it, "groupId"), aws_xml_text(it, "isEgress"), aws_xml_text(it, "ipProtocol"),
+                      aws_xml_text(it, "fromPort"), aws_xml_text(it, "toPort")};
+        json_t *one = json_pack("{s:s, s:s, s:s}", "security_group_id", f[0] ? f[0] : "", "type",
+                                f[1] && !strcmp(f[1], "true") ? "egress" : "ingress", "protocol", f[2] ? f[2] : "-1");
+        if (f[3] && atol(f[3]) >= 0) json_object_set_new(one, "from_port", json_integer(atol(f[3])));
+        if (f[4] && atol(f[4]) >= 0) json_object_set_new(one, "to_port", json_integer(atol(f[4])));
+        for (size_t k = 0; k < 5; k++) free(f[k]);
+        const char *key;
+        json_object_foreach(one, key, v) {
+            if (n && !json_equal(v, json_object_get(d, key))) rc = MESH_EINVAL;
+            json_object_set(d, key, v);
+        }
+        json_decref(one);
+        struct rule_seen seen = {json_array(), json_array(), NULL};
+        is_ours(it, d, ids, &seen);
+        const char *lists[] = {"cidr_blocks", "ipv6_cidr_blocks"};
+        json_t *got[] = {seen.cidrs, seen.cidrs6};
+        for (size_t k = 0; k < 2; k++) {
+            if (json_array_size(got[k]) && !json_object_get(d, lists[k])) json_object_set_new(d, lists[k], json_array());
+            json_array_extend(json_object_get(d, lists[k]), got[k]);
+            json_decref(got[k]);
+        }
+        if (seen.source) json_object_set_new(d, "source_security_group_id", json_string(seen.source));
+        free(seen.source);
+    }
+    xmlFreeDoc(doc);
+    if (!rc && n < json_array_size(ids)) rc = MESH_ENOTFOUND;  /* AWS says NotFound; some stand-ins list fewer */
+    json_decref(ids);
+    if (rc == MESH_EINVAL)
+        mesh_err_set(c->err, rc, c->address, "import ID \"%s\": the rules differ in group, direction, protocol or "
+                     "ports, so they are not one rule", id);
+    return rc;
+}
+
+static int rule_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
+{
+    (void)desired;  /* the ID names every attribute but tags, which read reports */
+    json_t *d = json_object();
+    int rc = 0;
+    if (strncmp(id, "sgr-", 4) == 0) rc = parse_rule_ids(c, id, d);
+    else if (!parse_terraform(id, d))
+        rc = mesh_err_set(c->err, MESH_EINVAL, c->address, "import ID \"%s\" is not of the form sgr-ID[,sgr-ID...] "
+                          "or SGID_TYPE_PROTOCOL_FROM_TO_SOURCE (Terraform's: sg-1_ingress_tcp_443_443_sg-2, a source "
+                          "being a CIDR, a group ID or self)", id);
+    if (!rc) rc = match(c, d, outputs);
+    json_decref(d);
+    return rc;
+}
+
 static int rule_update(struct call *c, const json_t *outputs, const json_t *prior, const json_t *desired,
                        json_t **new_outputs)
 {
@@ -261,6 +375,7 @@ const struct driver aws_security_group_rule_driver = {
     .doc = "one ingress or egress rule of a security group",
     .create = rule_create,
     .find = rule_find,
+    .import = rule_import,
     .read = rule_read,
     .update = rule_update,
     .delete = rule_delete,

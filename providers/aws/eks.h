@@ -50,6 +50,13 @@ int eks_wait_update(struct call *c, const char *cluster, const char *nodegroup, 
  * not be assumable by EKS yet (IAM eventual consistency). Other errors set c->err at once. */
 int eks_create(struct call *c, const char *action, const char *path, const json_t *body, json_t **reply);
 
+/* The import hook of an EKS driver (driver.h): id is the cluster's name (sub NULL) or
+ * "CLUSTER:NAME" (sub "node-groups", "addons"; form says so in the error for another shape).
+ * Describes the object whoever made it: *out = outputs(it, desired with "name" or "cluster_name"
+ * and "name" set from id). MESH_ENOTFOUND when EKS has none, or it is being deleted. */
+int eks_import(struct call *c, const struct eks_kind *k, const char *sub, const char *form, const char *id,
+               const json_t *desired, json_t *(*outputs)(const json_t *obj, const json_t *desired), json_t **out);
+
 /* "CODE: message; CODE: message" of obj.health.issues, or "no health issues reported". Caller
  * frees. */
 char *eks_health(const json_t *obj);

@@ -183,6 +183,62 @@ check "the OIDC providers exist for both clusters" test "$(awsq iam list-open-id
 seen expect_rc "a second plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
 echo "# [${SECONDS}s]"
 
+# ---- mesh import: forget rows of cluster-2 (one per type, and rules in each ID form), adopt them ----
+# again by the IDs docs/migration.md gives (a rule by Terraform's SGID_TYPE_PROTOCOL_FROM_TO_SOURCE,
+# "all" ports 0_0 included, or by its sgr- IDs); then the plan is empty, the same objects are held,
+# and nothing is orphaned. One row of a type per form keeps it to 11 imports (seconds under ASan).
+TYPES='aws_iam_policy aws_iam_role aws_kms_alias aws_cloudwatch_log_group aws_eks_cluster aws_iam_openid_connect_provider aws_eks_node_group aws_eks_addon aws_security_group_rule'
+state_dump -f aws.yaml > before-import.json
+$PY - before-import.json "$TYPES" > import-ids.txt <<'PY'
+import json, sys
+order = sys.argv[2].split()
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+pick = {"aws_iam_policy.cluster-2.ipv6_cni", "aws_iam_role.cluster-2.node", "aws_kms_alias.cluster-2.secrets",
+        "aws_cloudwatch_log_group.cluster-2.cluster", "aws_eks_cluster.cluster-2", "aws_iam_openid_connect_provider.cluster-2",
+        "aws_eks_node_group.cluster-2.default", "aws_eks_addon.cluster-2.vpc-cni", "aws_security_group_rule.cluster-2.webhook",
+        "aws_security_group_rule.cluster-2.egress_ipv4", "aws_security_group_rule.cluster-2.egress_ipv6"}
+rows = sorted((r for r in rows if r["address"] in pick),
+              key=lambda r: order.index(r["resource_type"]))
+for r in rows:
+    t, a, o = r["resource_type"], r["attributes"], r["outputs"]
+    if t in ("aws_eks_node_group", "aws_eks_addon"): i = a["cluster_name"] + ":" + a["name"]
+    elif t in ("aws_iam_policy", "aws_iam_openid_connect_provider"): i = o["arn"]
+    elif r["address"].endswith("egress_ipv6"): i = o["id"]
+    elif t == "aws_security_group_rule":  # Terraform's form; "all" and 0_0 for every protocol, as it writes them
+        src = a.get("source_security_group_id") or "_".join(a.get("cidr_blocks", []) + a.get("ipv6_cidr_blocks", []))
+        p = a.get("protocol", "-1")
+        i = "_".join([a["security_group_id"], a["type"], "all" if p == "-1" else p, str(a.get("from_port", 0)), str(a.get("to_port", 0)), src])
+    else: i = a["name"]
+    print(r["address"], i, o["id"])
+PY
+check "11 rows of the 9 types to import" test "$(wc -l < import-ids.txt)/$(cut -d' ' -f1 import-ids.txt | cut -d. -f1 | sort -u | wc -l)" = 11/9
+expect_rc "import: state rm the rows" 0 "$MESH" state rm -f aws.yaml $(cut -d' ' -f1 import-ids.txt)
+expect_rc "import: a malformed node group ID is refused" 1 "$MESH" import -f aws.yaml aws_eks_node_group.cluster-2.default cluster-2
+grep -q 'import ID "cluster-2" is not of the form CLUSTER:NODEGROUP' "$T_DIR/last.err" && ok "the refusal gives the expected form" || not_ok "malformed ID message: $(cat "$T_DIR/last.err")"
+expect_rc "import: a malformed rule ID is refused" 1 "$MESH" import -f aws.yaml aws_security_group_rule.cluster-2.webhook sg-1_sideways_tcp_1_1_sg-2
+grep -q 'is not of the form sgr-ID.*SGID_TYPE_PROTOCOL_FROM_TO_SOURCE' "$T_DIR/last.err" && ok "the rule refusal gives both forms" || not_ok "malformed rule ID message: $(cat "$T_DIR/last.err")"
+expect_rc "import: a role that does not exist is refused" 1 "$MESH" import -f aws.yaml aws_iam_role.cluster-2.node no-such-role
+grep -q 'no aws_iam_role with ID no-such-role exists' "$T_DIR/last.err" && ok "the refusal names the missing ID" || not_ok "missing ID message: $(cat "$T_DIR/last.err")"
+expect_rc "import: an add-on that does not exist is refused" 1 "$MESH" import -f aws.yaml aws_eks_addon.cluster-2.vpc-cni cluster-2:no-such-addon
+check "the refused imports wrote nothing to state" sh -c "! '$MESH' state list -f aws.yaml | grep -qE 'node_group.cluster-2|rule.cluster-2.webhook|role.cluster-2.node|addon.cluster-2.vpc-cni'"
+import_all() {
+    local a i bad=0
+    while read -r a i _; do "$MESH" import -f aws.yaml "$a" "$i" >>import.txt 2>&1 || { bad=1; echo "# import $a $i failed"; tail -2 import.txt; }; done < import-ids.txt
+    return $bad
+}
+seen expect_rc "import: each row by its documented ID" 0 import_all
+state_dump -f aws.yaml > after-import.json
+$PY - import-ids.txt after-import.json <<'PY' && ok "import adopted the very objects state held (same ids)" || not_ok "imported ids differ"
+import json, sys
+want = {l.split()[0]: l.split()[2] for l in open(sys.argv[1]) if l.strip()}
+have = {r["address"]: r["outputs"].get("id") for r in map(json.loads, filter(str.strip, open(sys.argv[2])))}
+bad = {a: (i, have.get(a)) for a, i in want.items() if have.get(a) != i}
+assert not bad, bad
+PY
+expect_rc "after the imports the plan is empty" 0 "$MESH" plan -f aws.yaml --detailed-exitcode
+check "after the imports nothing is orphaned" test "$(orphans_all)" = 0
+echo "# [${SECONDS}s] import done"
+
 # ---- drift made with the CLI is planned and repaired ----
 awsq eks update-nodegroup-config --cluster-name cluster-1 --nodegroup-name default --scaling-config minSize=1,maxSize=3,desiredSize=3 >/dev/null
 awsq eks update-addon --cluster-name cluster-2 --addon-name vpc-cni --configuration-values '{}' --resolve-conflicts OVERWRITE >/dev/null
