@@ -49,14 +49,18 @@ def made(url):
     return out
 
 
+def one_call(url, action, args):
+    params = dict(a.split("=", 1) for a in args)
+    params.update(Action=action, Version="2016-11-15")
+    st, _, data = sigv4.query_call(url, "us-west-2", "ec2", params, orphans.creds())
+    print(data.decode())
+    sys.exit(0 if st == 200 else 1)
+
+
 def main():
     url, cmd = sys.argv[1], sys.argv[2]
     if cmd == "call":
-        params = dict(a.split("=", 1) for a in sys.argv[4:])
-        params.update(Action=sys.argv[3], Version="2016-11-15")
-        st, _, data = sigv4.query_call(url, "us-west-2", "ec2", params, orphans.creds())
-        print(data.decode())
-        sys.exit(0 if st == 200 else 1)
+        one_call(url, sys.argv[3], sys.argv[4:])
     ids = made(url)
     if cmd == "count":
         print(len(ids))
