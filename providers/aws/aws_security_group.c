@@ -183,27 +183,24 @@ static int sg_read(struct call *c, const json_t *outputs, json_t **current)
     return ec2_type_read(&sg_type, c, outputs, sg_fill, current);
 }
 
-/* Revoke{action}(GroupId, SecurityGroupRuleId.N) of ids; a rule already gone is fine. */
+/* One call per rule: a rule gone meanwhile (fine) fails its call alone, not the others'. */
 static int revoke_ids(struct call *c, const char *id, const char *action, const json_t *ids)
 {
-    if (!json_array_size(ids)) return 0;
-    struct aws_query q;
-    ec2_query(&q, action);
-    aws_query_add(&q, "GroupId", id);
     size_t i;
     json_t *v;
-    char k[48];
     json_array_foreach(ids, i, v) {
-        snprintf(k, sizeof(k), "SecurityGroupRuleId.%zu", i + 1);
-        aws_query_add(&q, k, json_string_value(v));
+        struct aws_query q;
+        ec2_query(&q, action);
+        aws_query_add(&q, "GroupId", id);
+        aws_query_add(&q, "SecurityGroupRuleId.1", json_string_value(v));
+        struct ec2_res r;
+        int rc = ec2_send(c, &q, NULL, &r);
+        aws_query_release(&q);
+        if (rc && strcmp(r.err.cause, "InvalidPermission.NotFound") != 0 &&
+            strcmp(r.err.cause, "InvalidSecurityGroupRuleId.NotFound") != 0)
+            return ec2_fail(c, &r);
     }
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, NULL, &r);
-    aws_query_release(&q);
-    if (rc == 0 || strcmp(r.err.cause, "InvalidPermission.NotFound") == 0 ||
-        strcmp(r.err.cause, "InvalidSecurityGroupRuleId.NotFound") == 0)
-        return 0;
-    return ec2_fail(c, &r);
+    return 0;
 }
 
 /* The foreign rules are those of now, not of the plan: whatever mesh did not make goes. */
@@ -214,6 +211,7 @@ static int sg_update(struct call *c, const json_t *outputs, const json_t *prior,
     if (!id) return MESH_ERR;
     json_t *texts = NULL, *in = json_array(), *eg = json_array();
     int rc = foreign(c, id, &texts, in, eg);
+    if (rc == MESH_ENOTFOUND) rc = mesh_err_set(c->err, rc, c->address, "the group %s is gone", id);
     if (!rc && json_array_size(texts) && c->progress)
         c->progress(c->progress_ctx, c->address, "revoking %zu rule(s) mesh did not make", json_array_size(texts));
     if (!rc) rc = revoke_ids(c, id, "RevokeSecurityGroupIngress", in);
@@ -221,8 +219,7 @@ static int sg_update(struct call *c, const json_t *outputs, const json_t *prior,
     json_decref(texts);
     json_decref(in);
     json_decref(eg);
-    if (rc) return rc == MESH_ENOTFOUND ? mesh_err_set(c->err, rc, c->address, "the group is gone") : rc;
-    return ec2_type_update_tags(&sg_type, c, outputs, prior, desired, new_outputs);
+    return rc ? rc : ec2_type_update_tags(&sg_type, c, outputs, prior, desired, new_outputs);
 }
 
 /* foreign_rules is what read finds; a value in the spec could only hide drift. */

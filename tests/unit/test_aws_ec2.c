@@ -289,11 +289,12 @@ static void test_sg_read_none_foreign(void **state)
     fixture_stop(&f);
 }
 
-/* update revokes what is foreign now (ingress, then egress, by rule ID), then syncs the tags */
+/* update revokes what is foreign now (ingress, then egress, by rule ID; one gone meanwhile is
+ * fine), then syncs the tags */
 static void test_sg_update_revokes_foreign(void **state)
 {
     (void)state;
-    static const struct reply script[] = {{200, NULL, RULES_BODY}, {200, NULL, RETURN_BODY},
+    static const struct reply script[] = {{200, NULL, RULES_BODY}, {400, NULL, NOT_FOUND("InvalidSecurityGroupRuleId.NotFound")},
                                           {200, NULL, RETURN_BODY}, {200, NULL, TAGS_BODY}};
     struct fixture f;
     fixture_start(&f, script, 4);
