@@ -2,7 +2,8 @@
  * range and its sources (IPv4 CIDRs, IPv6 CIDRs, or another group). Every attribute but tags
  * forces a new rule, as in the API. A rule is identified by its content: AWS refuses a
  * duplicate, so a create whose rule already exists (a cut-off run's, or a retry) adopts it, and
- * find looks the rule up by content in its group, not by tags (it is tagged all the same). */
+ * find looks the rule up by content in its group, not by tags. Its mesh:* tags say it is mesh's:
+ * aws_security_group reports every rule of its group without them as drift (foreign_rules). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,37 +100,27 @@ static int is_ours(xmlNodePtr it, const json_t *d, const json_t *ids, struct rul
     return ok;
 }
 
-static int list_rules(struct call *c, const char *group, xmlDocPtr *doc)
-{
-    struct aws_query q;
-    ec2_query(&q, "DescribeSecurityGroupRules");
-    aws_query_add(&q, "Filter.1.Name", "group-id");
-    aws_query_add(&q, "Filter.1.Value.1", group);
-    struct ec2_res r;
-    int rc = ec2_send(c, &q, doc, &r);
-    aws_query_release(&q);
-    if (rc == MESH_ENOTFOUND) return rc;
-    return rc ? ec2_fail(c, &r) : 0;
-}
-
-/* Outputs for the rules of the group that match d, or MESH_ENOTFOUND. */
+/* Outputs for the rules of the group that match d, or MESH_ENOTFOUND. A matching rule without
+ * mesh's tags (AWS refused ours as its duplicate: someone made it first) is tagged here, so it
+ * becomes this resource's and its group does not count it among its foreign_rules. */
 static int match(struct call *c, const json_t *d, json_t **outputs)
 {
     const char *group = ec2_str(d, "security_group_id");
     if (!group) return MESH_ENOTFOUND;
     xmlDocPtr doc = NULL;
-    int rc = list_rules(c, group, &doc);
+    int rc = ec2_sg_rules(c, group, &doc);
     if (rc) return rc;
     struct strbuf ids = STRBUF_INIT;
     strbuf_init(&ids);
-    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupRuleSet"); it; it = aws_xml_next(it, "item"))
+    for (xmlNodePtr it = ec2_first_item(doc, "securityGroupRuleSet"); it && !rc; it = aws_xml_next(it, "item"))
         if (is_ours(it, d, NULL, NULL)) {
             char *rid = aws_xml_text(it, "securityGroupRuleId");
             strbuf_addf(&ids, "%s%s", ids.len ? "," : "", rid ? rid : "");
+            if (rid && !ec2_rule_by_mesh(it)) rc = ec2_tag_mesh(c, rid, json_object_get(d, "tags"));
             free(rid);
         }
     xmlFreeDoc(doc);
-    if (!ids.len) { strbuf_release(&ids); return MESH_ENOTFOUND; }
+    if (rc || !ids.len) { strbuf_release(&ids); return rc ? rc : MESH_ENOTFOUND; }
     json_t *o = json_pack("{s:s, s:O, s:O}", "id", ids.buf, "security_group_id", json_object_get(d, "security_group_id"),
                           "type", json_object_get(d, "type"));
     ec2_echo(o, d, rule_echo);
@@ -182,7 +173,7 @@ static int rule_read(struct call *c, const json_t *outputs, json_t **current)
     const char *group = ec2_str(outputs, "security_group_id");
     if (!id || !group) return MESH_ERR;
     xmlDocPtr doc = NULL;
-    int rc = list_rules(c, group, &doc);
+    int rc = ec2_sg_rules(c, group, &doc);
     if (rc) return rc;
     json_t *ids = split_ids(id);
     struct rule_seen seen = {json_array(), json_array(), NULL};

@@ -85,25 +85,24 @@ static void add_tag(struct aws_query *q, const char *prefix, int *k, const char 
     aws_query_add(q, name, value);
 }
 
+/* Tag.N.Key/Value under prefix for every tag of {user tags + mesh's}. */
+static void add_mesh_tags(struct call *c, struct aws_query *q, const char *prefix, const json_t *user_tags)
+{
+    json_t *all = aws_mesh_tags(c, user_tags);
+    int k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(all, key, v) add_tag(q, prefix, &k, key, json_string_value(v));
+    json_decref(all);
+}
+
 void ec2_tag_spec(struct call *c, struct aws_query *q, int n, const char *rtype, const json_t *tags)
 {
-    struct aws_handle *h = c->provider;
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "TagSpecification.%d.ResourceType", n);
     aws_query_add(q, prefix, rtype);
     snprintf(prefix, sizeof(prefix), "TagSpecification.%d.Tag", n);
-    int k = 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)tags, key, v) {
-        if (strncmp(key, "mesh:", 5) == 0) continue;
-        char *s = aws_tag_text(v);
-        add_tag(q, prefix, &k, key, s);
-        free(s);
-    }
-    add_tag(q, prefix, &k, "mesh:address", c->address);
-    add_tag(q, prefix, &k, "mesh:run", c->run_id ? c->run_id : "");
-    if (h && h->mesh_name) add_tag(q, prefix, &k, "mesh:name", h->mesh_name);
+    add_mesh_tags(c, q, prefix, tags);
 }
 
 json_t *ec2_tags(xmlNodePtr tagset, int all)
@@ -183,6 +182,40 @@ int ec2_sync_tags(struct call *c, const char *id, const json_t *want)
     json_decref(set);
     json_decref(drop);
     return rc;
+}
+
+int ec2_tag_mesh(struct call *c, const char *id, const json_t *user_tags)
+{
+    struct aws_query q;
+    ec2_query(&q, "CreateTags");
+    aws_query_add(&q, "ResourceId.1", id);
+    add_mesh_tags(c, &q, "Tag", user_tags);
+    int rc = ec2_do(c, &q, NULL);
+    aws_query_release(&q);
+    return rc;
+}
+
+/* ---- security group rules ---- */
+
+int ec2_sg_rules(struct call *c, const char *group, xmlDocPtr *doc)
+{
+    struct aws_query q;
+    ec2_query(&q, "DescribeSecurityGroupRules");
+    aws_query_add(&q, "Filter.1.Name", "group-id");
+    aws_query_add(&q, "Filter.1.Value.1", group);
+    struct ec2_res r;
+    int rc = ec2_send(c, &q, doc, &r);
+    aws_query_release(&q);
+    if (rc == MESH_ENOTFOUND) return rc;
+    return rc ? ec2_fail(c, &r) : 0;
+}
+
+int ec2_rule_by_mesh(xmlNodePtr rule)
+{
+    json_t *t = ec2_tags(aws_xml_find(rule, "tagSet"), 1);
+    int ours = json_object_get(t, "mesh:address") != NULL;
+    json_decref(t);
+    return ours;
 }
 
 /* ---- AZs ---- */

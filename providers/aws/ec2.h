@@ -66,6 +66,19 @@ int ec2_tagged_ours(struct call *c, xmlNodePtr tagset);
  * callers also check with ec2_tagged_ours). */
 void ec2_filter_ours(struct call *c, struct aws_query *q);
 
+/* Tags id with the user tags plus mesh:address, mesh:run and mesh:name: an object mesh adopts
+ * rather than creates (a rule AWS refused as a duplicate of one already there) becomes mesh's. */
+int ec2_tag_mesh(struct call *c, const char *id, const json_t *user_tags);
+
+/* ---- security group rules ---- */
+/* DescribeSecurityGroupRules of one group (securityGroupRuleSet); MESH_ENOTFOUND (c->err
+ * untouched) when the group is gone, another error sets c->err. */
+int ec2_sg_rules(struct call *c, const char *group, xmlDocPtr *doc);
+/* 1 when a rule of that answer was made (or adopted) by an aws_security_group_rule of mesh: it
+ * carries mesh:address. Any other rule in a group mesh made is drift (aws_security_group's
+ * foreign_rules). */
+int ec2_rule_by_mesh(xmlNodePtr rule);
+
 /* ---- waiting: aws/wait.h, under the names the EC2 drivers use ---- */
 #define ec2_wait aws_wait
 #define ec2_wait_init aws_wait_init

@@ -147,7 +147,16 @@ rtp=$($PY -c 'import json; print([r["RouteTableId"] for r in json.load(open("rt.
 awsq ec2 delete-route --route-table-id "$rtp" --destination-ipv6-cidr-block 64:ff9b::/96
 awsq ec2 create-tags --resources "$vpc" --tags Key=owner,Value=someone-else
 awsq ec2 create-tags --resources "$sn" --tags Key=extra,Value=x
+# an ingress rule added by hand to a group mesh made: no aws_security_group_rule accounts for it
+g1=$($PY -c 'import json; print([g["GroupId"] for g in json.load(open("sg.json"))["SecurityGroups"] if {"Key":"mesh:address","Value":"aws_security_group.cluster-1"} in g["Tags"]][0])')
+ours=$($PY -c 'import json,sys; print(" ".join(sorted(r["SecurityGroupRuleId"] for r in json.load(open("rules.json"))["SecurityGroupRules"] if r["GroupId"] == sys.argv[1])))' "$g1")
+ec2q() { $PY "$ROOT/tests/harness/aws/ec2q.py" "$MOTO_URL" call "$@"; }  # (the aws CLI takes seconds to start)
+ec2q AuthorizeSecurityGroupIngress GroupId="$g1" IpPermissions.1.IpProtocol=tcp IpPermissions.1.FromPort=22 \
+    IpPermissions.1.ToPort=22 IpPermissions.1.IpRanges.1.CidrIp=203.0.113.0/24 >/dev/null || not_ok "drift: authorize a rule by hand"
 expect_rc "drift: plan exits 2" 2 mesh_net plan -f net.yaml --detailed-exitcode
+grep -q '~ aws_security_group.cluster-1' "$T_DIR/last.out" && grep -qE 'ingress tcp 22 from 203.0.113.0/24 \(sgr-[0-9a-f]+\)' "$T_DIR/last.out" \
+    && ok "drift: the rule added by hand is planned away (the group, the rule)" || { not_ok "drift: added SG rule"; grep -A8 'aws_security_group.cluster-1' "$T_DIR/last.out"; }
+grep -q 'aws_security_group_rule\.' "$T_DIR/last.out" && not_ok "drift: mesh's own rules are planned to change" || ok "drift: mesh's own rules are not planned to change"
 grep -q 'aws_route_table.private' "$T_DIR/last.out" && grep -q '64:ff9b::/96' "$T_DIR/last.out" && ok "drift: the deleted route is planned back" || not_ok "drift: route"
 grep -q 'aws_vpc.main' "$T_DIR/last.out" && grep -q 'someone-else' "$T_DIR/last.out" && ok "drift: the changed tag is planned back" || not_ok "drift: tag"
 grep -q 'aws_subnet.private_b' "$T_DIR/last.out" && ok "drift: the added tag is planned away" || not_ok "drift: extra tag"
@@ -155,6 +164,8 @@ expect_rc "drift: apply fixes it" 0 mesh_net apply -f net.yaml --auto-approve
 check "drift: the route is back" test "$(awsq ec2 describe-route-tables --route-table-ids "$rtp" --query 'RouteTables[0].Routes[?DestinationIpv6CidrBlock==`64:ff9b::/96`].NatGatewayId')" = "$nat"
 check "drift: the tag is back" test "$(awsq ec2 describe-tags --filters Name=resource-id,Values="$vpc" Name=key,Values=owner --query 'Tags[0].Value')" = platform
 check "drift: the extra tag is gone" test -z "$(awsq ec2 describe-tags --filters Name=resource-id,Values="$sn" Name=key,Values=extra --query 'Tags[0].Value' | grep -v None)"
+check "drift: the rule added by hand is revoked, mesh's 3 rules untouched (same IDs)" test "$(ec2q DescribeSecurityGroupRules \
+    Filter.1.Name=group-id Filter.1.Value.1="$g1" | grep -o 'sgr-[0-9a-f]*' | sort -u | xargs)" = "$ours"
 expect_rc "drift: then the plan is empty" 0 mesh_net plan -f net.yaml --detailed-exitcode
 
 echo "# [${SECONDS}s]"

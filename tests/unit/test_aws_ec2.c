@@ -3,7 +3,9 @@
  * create (ec2_send_fresh retries a *.NotFound about the object a few times, not a missing rule,
  * not once cancelled), a plain ec2_send taking NotFound as "gone" (also EC2's dotless
  * NatGatewayNotFound), ec2_describe_one, and a delete that waits on a dependency naming it (the
- * AWS answer and what still uses the object) in its progress note and its final error. */
+ * AWS answer and what still uses the object) in its progress note and its final error. A
+ * security group's rules without mesh's tags read as foreign_rules and revoked by update; a rule
+ * create that meets an untagged duplicate adopts it and tags it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +232,110 @@ static void test_delete_waits_before_trying(void **state)
     fixture_stop(&f);
 }
 
+/* ---- security groups: the rules mesh did not make ---- */
+
+extern const struct driver aws_security_group_driver, aws_security_group_rule_driver;
+
+#define SG_BODY "<?xml version=\"1.0\"?><DescribeSecurityGroupsResponse><securityGroupInfo><item><groupId>sg-1" \
+    "</groupId><groupName>web</groupName><vpcId>vpc-1</vpcId><groupDescription>Managed by mesh</groupDescription>" \
+    "</item></securityGroupInfo></DescribeSecurityGroupsResponse>"
+#define MESH_TAGS "<tagSet><item><key>mesh:address</key><value>aws_security_group_rule.web.in</value></item></tagSet>"
+/* sgr-1: mesh's (tagged); sgr-2 and sgr-3: added by hand */
+#define RULES_BODY "<?xml version=\"1.0\"?><DescribeSecurityGroupRulesResponse><securityGroupRuleSet>" \
+    "<item><securityGroupRuleId>sgr-1</securityGroupRuleId><groupId>sg-1</groupId><isEgress>false</isEgress>" \
+    "<ipProtocol>-1</ipProtocol><fromPort>-1</fromPort><toPort>-1</toPort><referencedGroupInfo><groupId>sg-2" \
+    "</groupId></referencedGroupInfo>" MESH_TAGS "</item>" \
+    "<item><securityGroupRuleId>sgr-2</securityGroupRuleId><groupId>sg-1</groupId><isEgress>false</isEgress>" \
+    "<ipProtocol>tcp</ipProtocol><fromPort>22</fromPort><toPort>22</toPort><cidrIpv4>203.0.113.0/24</cidrIpv4>" \
+    "<description>ssh</description><tagSet/></item>" \
+    "<item><securityGroupRuleId>sgr-3</securityGroupRuleId><groupId>sg-1</groupId><isEgress>true</isEgress>" \
+    "<ipProtocol>-1</ipProtocol><fromPort>-1</fromPort><toPort>-1</toPort><cidrIpv6>::/0</cidrIpv6></item>" \
+    "</securityGroupRuleSet></DescribeSecurityGroupRulesResponse>"
+#define RETURN_BODY "<?xml version=\"1.0\"?><Response><return>true</return></Response>"
+#define TAGS_BODY "<?xml version=\"1.0\"?><DescribeTagsResponse><tagSet/></DescribeTagsResponse>"
+
+static void test_sg_read_reports_foreign_rules(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{200, NULL, SG_BODY}, {200, NULL, RULES_BODY}};
+    struct fixture f;
+    fixture_start(&f, script, 2);
+    f.call.address = "aws_security_group.web";
+    json_t *outputs = json_pack("{s:s}", "id", "sg-1"), *cur = NULL;
+    assert_int_equal(aws_security_group_driver.read(&f.call, outputs, &cur), 0);
+    assert_non_null(strstr(f.srv.last_request, "Action=DescribeSecurityGroupRules"));
+    json_t *want = json_pack("[s,s]", "egress all to ::/0 (sgr-3)", "ingress tcp 22 from 203.0.113.0/24 \"ssh\" (sgr-2)");
+    assert_true(json_equal(json_object_get(cur, "foreign_rules"), want));
+    json_decref(want);
+    json_decref(cur);
+    json_decref(outputs);
+    fixture_stop(&f);
+}
+
+static void test_sg_read_none_foreign(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{200, NULL, SG_BODY},
+        {200, NULL, "<?xml version=\"1.0\"?><DescribeSecurityGroupRulesResponse><securityGroupRuleSet><item>"
+                    "<securityGroupRuleId>sgr-1</securityGroupRuleId><isEgress>false</isEgress><ipProtocol>-1"
+                    "</ipProtocol>" MESH_TAGS "</item></securityGroupRuleSet></DescribeSecurityGroupRulesResponse>"}};
+    struct fixture f;
+    fixture_start(&f, script, 2);
+    json_t *outputs = json_pack("{s:s}", "id", "sg-1"), *cur = NULL;
+    assert_int_equal(aws_security_group_driver.read(&f.call, outputs, &cur), 0);
+    assert_null(json_object_get(cur, "foreign_rules"));  /* none: no drift against an unset value */
+    json_decref(cur);
+    json_decref(outputs);
+    fixture_stop(&f);
+}
+
+/* update revokes what is foreign now (ingress, then egress, by rule ID; one gone meanwhile is
+ * fine), then syncs the tags */
+static void test_sg_update_revokes_foreign(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{200, NULL, RULES_BODY}, {400, NULL, NOT_FOUND("InvalidSecurityGroupRuleId.NotFound")},
+                                          {200, NULL, RETURN_BODY}, {200, NULL, TAGS_BODY}};
+    struct fixture f;
+    fixture_start(&f, script, 4);
+    json_t *outputs = json_pack("{s:s}", "id", "sg-1"), *desired = json_pack("{s:s, s:s}", "name", "web", "vpc_id", "vpc-1");
+    json_t *out = NULL;
+    assert_int_equal(aws_security_group_driver.update(&f.call, outputs, desired, desired, &out), 0);
+    assert_int_equal(f.srv.served, 4);
+    assert_non_null(strstr(f.srv.last_request, "Action=DescribeTags"));
+    json_decref(out);
+    json_decref(desired);
+    json_decref(outputs);
+    fixture_stop(&f);
+}
+
+#define DUPLICATE "<?xml version=\"1.0\"?><Response><Errors><Error><Code>InvalidPermission.Duplicate</Code>" \
+    "<Message>already exists</Message></Error></Errors><RequestID>r3</RequestID></Response>"
+
+/* AWS refuses the rule as a duplicate of one made by hand: adopted, and tagged as mesh's */
+static void test_rule_adopts_and_tags_duplicate(void **state)
+{
+    (void)state;
+    static const struct reply script[] = {{400, NULL, DUPLICATE}, {200, NULL, RULES_BODY}, {200, NULL, RETURN_BODY}};
+    struct fixture f;
+    fixture_start(&f, script, 3);
+    f.call.address = "aws_security_group_rule.web.ssh";
+    json_t *desired = json_pack("{s:s, s:s, s:s, s:i, s:i, s:[s]}", "security_group_id", "sg-1", "type", "ingress",
+                                "protocol", "tcp", "from_port", 22, "to_port", 22, "cidr_blocks", "203.0.113.0/24");
+    json_t *out = NULL;
+    assert_int_equal(aws_security_group_rule_driver.create(&f.call, desired, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "id")), "sgr-2");
+    assert_int_equal(f.srv.served, 3);
+    const char *req = f.srv.last_request;
+    assert_non_null(strstr(req, "Action=CreateTags"));
+    assert_non_null(strstr(req, "ResourceId.1=sgr-2"));
+    assert_non_null(strstr(req, "mesh%3Aaddress"));
+    assert_non_null(strstr(req, "aws_security_group_rule.web.ssh"));
+    json_decref(out);
+    json_decref(desired);
+    fixture_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +348,10 @@ int main(void)
         cmocka_unit_test(test_dotless_not_found_is_gone),
         cmocka_unit_test(test_delete_names_what_blocks_it),
         cmocka_unit_test(test_delete_waits_before_trying),
+        cmocka_unit_test(test_sg_read_reports_foreign_rules),
+        cmocka_unit_test(test_sg_read_none_foreign),
+        cmocka_unit_test(test_sg_update_revokes_foreign),
+        cmocka_unit_test(test_rule_adopts_and_tags_duplicate),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

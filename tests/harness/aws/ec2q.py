@@ -5,6 +5,7 @@ orphans.py, which lists every type, not only the EC2 network).
 
   ec2q.py URL count             objects tagged mesh:address, all kinds (live NAT gateways only)
   ec2q.py URL orphans IDS_FILE  those whose ID is not in IDS_FILE (one ID per line); lists them
+  ec2q.py URL call ACTION [NAME=VALUE...]   one EC2 call: prints the reply; exit 1 unless 200
 """
 import re
 import sys
@@ -48,8 +49,18 @@ def made(url):
     return out
 
 
+def one_call(url, action, args):
+    params = dict(a.split("=", 1) for a in args)
+    params.update(Action=action, Version="2016-11-15")
+    st, _, data = sigv4.query_call(url, "us-west-2", "ec2", params, orphans.creds())
+    print(data.decode())
+    sys.exit(0 if st == 200 else 1)
+
+
 def main():
     url, cmd = sys.argv[1], sys.argv[2]
+    if cmd == "call":
+        one_call(url, sys.argv[3], sys.argv[4:])
     ids = made(url)
     if cmd == "count":
         print(len(ids))
