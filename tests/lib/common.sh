@@ -7,11 +7,6 @@ MESH=${MESH_BIN:-$T_TESTS/../mesh}
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 GEN="$PY $T_TESTS/lib/genspec.py"
-# The aws CLI past pyenv's shim, which costs ~0.7 s of CPU per call (a third of the CLI's own), and
-# the AWS suites make a few hundred calls.
-T_AWS=$(command -v aws 2>/dev/null)
-case $T_AWS in */shims/aws) T_AWS=$(pyenv which aws 2>/dev/null || echo "$T_AWS") ;; esac
-aws() { if [ -n "$T_AWS" ]; then "$T_AWS" "$@"; else command aws "$@"; fi; }
 # helm as mesh finds it (docs/helm.md): MESH_HELM, else bin/helm of the checkout (`make deps`),
 # else PATH. The suites run a copy of mesh from a temporary folder, beside which no bin/ is.
 if [ -z "${MESH_HELM:-}" ] && [ -x "$T_TESTS/../bin/helm" ]; then
