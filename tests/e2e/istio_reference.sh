@@ -26,6 +26,9 @@ for c in 1 2; do
 done
 export MESH_BACKOFF_SCALE=0.01
 HELM=${MESH_HELM:-helm}
+# The harness exports its key twice, as AWS_* and as HARNESS_*: mesh drops AWS_* from its children's
+# environment, but cannot know another name holds a secret (a user's shell has only AWS_*).
+unset HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY
 export TMPDIR="$T_DIR/tmp"
 mkdir -p "$TMPDIR"
 source "$ROOT/tests/harness/canary/canary.sh"
@@ -174,8 +177,8 @@ check "the scan finds a canary hidden in each of $n_control control files (json,
 # (the suite's own kubectl reads, cacerts*.json and remote*, hold secrets by design: not scanned)
 canary_scan "$T_DIR/.mesh" saved.plan apply.txt drift.txt explain.txt check.txt "$HOME" \
     "$CANARY_PROBE/out" "$CANARY_PROBE/children" "$CANARY_PROBE/tmp" >scan.txt
-grep -E '^(HIT|FAIL)' scan.txt | head -20 | sed 's/^/# /'
-read -r _ n_canaries n_forms n_files hits < <(grep '^SUMMARY' scan.txt)
+grep -aE '^(HIT|FAIL)' scan.txt | tr -d '\0' | head -20 | sed 's/^/# /'
+read -r _ n_canaries n_forms n_files hits < <(grep -a '^SUMMARY' scan.txt)
 check "$n_canaries canaries in $n_forms forms: none in $n_files files (state.db and -wal copies, saved plan, HOME, debug logs, --json, state show/list, TMPDIR, children's argv/env) ($hits hits)" \
     test "${hits:-1}" = 0 -a "${n_canaries:-0}" = 5
 check "the scan saw state.db, a -wal copy, the saved plan and the children" sh -c \

@@ -84,8 +84,8 @@ read -r _ _ _ n_control hits_control < <(scan "$T_DIR/control" | grep '^SUMMARY'
 check "the scan finds a canary hidden in each of $n_control control files (json, base64, kubeconfig, PEM line, DER)" \
     test "$hits_control" -ge "$n_control" -a "$(scan "$T_DIR/control" | grep '^HIT' | awk '{print $NF}' | sort -u | wc -l)" = 5
 scan "$WORK" "$HOME" "$PROBE/out" "$PROBE/children" "$PROBE/tmp" >"$PROBE/scan.txt"
-grep -E '^(HIT|FAIL)' "$PROBE/scan.txt" | head -20 | sed 's/^/# /'
-read -r _ n_canaries n_forms n_files hits < <(grep '^SUMMARY' "$PROBE/scan.txt")
+grep -aE '^(HIT|FAIL)' "$PROBE/scan.txt" | tr -d '\0' | head -20 | sed 's/^/# /'
+read -r _ n_canaries n_forms n_files hits < <(grep -a '^SUMMARY' "$PROBE/scan.txt")
 check "$n_canaries canaries in $n_forms forms: none in $n_files files (work dir, state.db and -wal copies, saved plan, HOME, debug logs, --json, state show/list, TMPDIR, children's argv/env) ($hits hits)" \
     test "${hits:-1}" = 0 -a "${n_canaries:-0}" = 6
 check "the scan saw state.db, a -wal copy, the saved plan and the children" sh -c \
