@@ -6,8 +6,13 @@
 # Checked from outside with the real kubectl and helm: the secrets' keys, labels and annotations,
 # the releases deployed, a remote secret's kubeconfig authenticating against the other cluster;
 # `mesh check` and `mesh check --traffic` pass; a second plan is empty; drift made with helm and
-# kubectl is planned and repaired; destroy removes releases, secrets and namespaces before the
-# clusters and leaves nothing anywhere.
+# kubectl is planned and repaired from a saved plan; destroy removes releases, secrets and
+# namespaces before the clusters and leaves nothing anywhere.
+# Secrets: the apply and the repair run with MESH_LOG=debug, watched (tests/harness/canary/: the
+# argv and environment of every process mesh starts, its files under TMPDIR, the state's -wal);
+# the AWS secret key, both reader tokens and both intermediate CA keys must appear in none of
+# that, nor in state.db, the saved plan, HOME, mesh's output (text and --json), `state list --json`
+# or `state show` (tests/reliability/secrets.sh adds a session token under `make reliability`).
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
@@ -21,6 +26,13 @@ for c in 1 2; do
 done
 export MESH_BACKOFF_SCALE=0.01
 HELM=${MESH_HELM:-helm}
+# The harness exports its key twice, as AWS_* and as HARNESS_*: mesh drops AWS_* from its children's
+# environment, but cannot know another name holds a secret (a user's shell has only AWS_*).
+unset HARNESS_ACCESS_KEY_ID HARNESS_SECRET_ACCESS_KEY
+export TMPDIR="$T_DIR/tmp"
+mkdir -p "$TMPDIR"
+source "$ROOT/tests/harness/canary/canary.sh"
+CANARY_PROBE="$T_DIR/probe"
 k() { local c=$1; shift; kubectl --kubeconfig "$T_DIR/k$c/kubeconfig" "$@"; }
 h() { local c=$1; shift; "$HELM" --kubeconfig "$T_DIR/k$c/kubeconfig" "$@"; }
 
@@ -39,8 +51,14 @@ for a in kubernetes_namespace.cluster-1.istio-system kubernetes_secret.cluster-1
 done
 
 # ---- one apply builds everything ----
-expect_rc "one mesh apply builds the whole reference deployment" 0 "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve
-cp "$T_DIR/last.out" apply.txt
+MESH_LOG=debug canary_watched apply "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve
+rc=$?
+cp "$CANARY_PROBE/out/apply.out" apply.txt
+cp "$CANARY_PROBE/out/apply.err" "$T_DIR/last.err"
+check "one mesh apply builds the whole reference deployment (MESH_LOG=debug, watched)" test $rc = 0
+[ $rc = 0 ] || tail -15 apply.txt "$T_DIR/last.err" | sed 's/^/    | /'
+read -r helm1 procs1 <"$CANARY_PROBE/helm_children"
+check "helm children seen while it ran ($helm1 helm of $procs1 processes)" test "${helm1:-0}" -gt 0
 n_added=$(sed -n 's/.*Apply complete! Resources: \([0-9]*\) added.*/\1/p' apply.txt)
 "$MESH" state list -f ref.yaml >held.txt 2>&1
 check "the apply added every resource state holds ($n_added)" test "${n_added:-0}" = "$(wc -l <held.txt)"
@@ -107,6 +125,16 @@ uid_remote=$(kubectl --kubeconfig remote-kubeconfig get ns kube-system -o jsonpa
 uid_admin=$(k 2 get ns kube-system -o jsonpath='{.metadata.uid}')
 check "cluster-1's remote secret authenticates against cluster-2 (same kube-system uid)" test -n "$uid_remote" -a "$uid_remote" = "$uid_admin"
 check "...with the istio-reader service account's token" grep -q 'token:' remote-kubeconfig
+# The canaries that exist only now, read back as a user would: both reader tokens and both
+# intermediate CA keys.
+for c in 1 2; do
+    k $c -n istio-system get secret istio-reader-service-account-istio-remote-secret-token -o jsonpath='{.data.token}' |
+        base64 -d >"$CANARY_PROBE/sa$c" 2>/dev/null
+    $PY -c 'import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.load(open(sys.argv[1]))["data"]["ca-key.pem"]))' \
+        cacerts$c.json >"$CANARY_PROBE/key$c"
+done
+check "read both reader tokens and both intermediate CA keys back" sh -c \
+    "test -s '$CANARY_PROBE/sa1' && test -s '$CANARY_PROBE/sa2' && grep -q 'PRIVATE KEY' '$CANARY_PROBE/key1' && grep -q 'PRIVATE KEY' '$CANARY_PROBE/key2'"
 echo "# [${SECONDS}s] checked with kubectl and helm"
 
 # ---- mesh check, and traffic across the mesh ----
@@ -122,15 +150,40 @@ echo "# [${SECONDS}s] checked"
 h 1 -n istio-system upgrade istiod "$ROOT/tests/charts/istiod" --reuse-values --set global.meshID=drifted >/dev/null 2>helm.err ||
     not_ok "helm upgrade for the drift: $(cat helm.err)"
 k 2 -n istio-system delete secret istio-remote-secret-cluster-1 >/dev/null
-expect_rc "drift: the plan shows changes" 2 "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode
-cp "$T_DIR/last.out" drift.txt
+MESH_LOG=debug canary_watched drift-plan "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode --out saved.plan --json
+check "drift: the plan shows changes, saved with --out" test $? = 2 -a -s saved.plan
+cp "$CANARY_PROBE/out/drift-plan.out" drift.txt
 grep -q 'helm_release.cluster-1.istiod' drift.txt && ok "drift planned: the istiod value changed with helm" || not_ok "drift not planned: istiod"
 grep -q 'kubernetes_secret.cluster-2.istio-remote-secret-cluster-1' drift.txt && ok "drift planned: the remote secret deleted with kubectl" || not_ok "drift not planned: remote secret"
-expect_rc "drift: apply repairs it" 0 "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve
+MESH_LOG=debug canary_watched drift-apply "$MESH" apply saved.plan --json
+rc=$?
+check "drift: applying the saved plan repairs it" test $rc = 0
+[ $rc = 0 ] || tail -15 "$CANARY_PROBE/out/drift-apply.err" | sed 's/^/    | /'
+read -r helm2 procs2 < <(tail -1 "$CANARY_PROBE/helm_children")
+check "helm children seen while the saved plan ran ($helm2 helm of $procs2 processes)" test "${helm2:-0}" -gt 0
 check "drift repaired: meshID is mesh1 again" sh -c "$HELM --kubeconfig $T_DIR/k1/kubeconfig -n istio-system get values istiod -o json | grep -q '\"meshID\":\"mesh1\"'"
 check "drift repaired: the remote secret is back" sh -c "kubectl --kubeconfig $T_DIR/k2/kubeconfig -n istio-system get secret istio-remote-secret-cluster-1 -o name >/dev/null"
 expect_rc "drift: then the plan is empty" 0 "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode
 echo "# [${SECONDS}s] drift"
+
+# ---- no secret anywhere mesh wrote or passed on ----
+"$MESH" state list --json -f ref.yaml >"$CANARY_PROBE/out/state-list.json" 2>&1
+"$MESH" state show kubernetes_secret.cluster-2.istio-remote-secret-cluster-1 -f ref.yaml >"$CANARY_PROBE/out/state-show.txt" 2>&1
+"$MESH" state show pki_private_key.cluster-1.intermediate -f ref.yaml >>"$CANARY_PROBE/out/state-show.txt" 2>&1
+canary_control "$T_DIR/control"
+read -r _ _ _ n_control hits_control < <(canary_scan "$T_DIR/control" | grep '^SUMMARY')
+check "the scan finds a canary hidden in each of $n_control control files (json, base64, kubeconfig, PEM line, DER)" \
+    test "$hits_control" -ge "$n_control" -a "$(canary_scan "$T_DIR/control" | grep '^HIT' | awk '{print $NF}' | sort -u | wc -l)" = 5
+# (the suite's own kubectl reads, cacerts*.json and remote*, hold secrets by design: not scanned)
+canary_scan "$T_DIR/.mesh" saved.plan apply.txt drift.txt explain.txt check.txt "$HOME" \
+    "$CANARY_PROBE/out" "$CANARY_PROBE/children" "$CANARY_PROBE/tmp" >scan.txt
+grep -aE '^(HIT|FAIL)' scan.txt | tr -d '\0' | head -20 | sed 's/^/# /'
+read -r _ n_canaries n_forms n_files hits < <(grep -a '^SUMMARY' scan.txt)
+check "$n_canaries canaries in $n_forms forms: none in $n_files files (state.db and -wal copies, saved plan, HOME, debug logs, --json, state show/list, TMPDIR, children's argv/env) ($hits hits)" \
+    test "${hits:-1}" = 0 -a "${n_canaries:-0}" = 5
+check "the scan saw state.db, a -wal copy, the saved plan and the children" sh -c \
+    "test -s '$T_DIR/.mesh/state.db' && test -s saved.plan && [ \$(ls '$CANARY_PROBE/children' | wc -l) -gt 0 ] && [ \$(ls '$CANARY_PROBE/tmp' | wc -l) -gt 0 ]"
+echo "# [${SECONDS}s] scanned"
 
 # ---- destroy: the Kubernetes and Helm part before the clusters, nothing left ----
 expect_rc "destroy everything" 0 "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve

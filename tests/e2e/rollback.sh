@@ -13,11 +13,14 @@ mkdir -p "$MESH_NULL_STORE"
 cp -a .mesh base.mesh && cp -a "$MESH_NULL_STORE" base.store
 base_state() { rm -rf .mesh "$MESH_NULL_STORE" && cp -a base.mesh .mesh && cp -a base.store "$MESH_NULL_STORE"; }
 
+# What "as before" means, read once: every iteration starts from the same copy.
+base_state
+before_state=$(state_dump -f v1.yaml)
+before_store=$(store_dump "$MESH_NULL_STORE")
+check "the base state and null store were read" test -n "$before_state" -a -n "$before_store"
 bad=0 n=0 rolled=0 phase2=0
 for n in $(seq 1 200); do
     base_state
-    before_state=$(state_dump -f v1.yaml)
-    before_store=$(store_dump "$MESH_NULL_STORE")
     MESH_FAULTS="fail:call=$n" "$MESH" apply -f v2.yaml --auto-approve --parallelism 1 >out.txt 2>err.txt
     rc=$?
     if [ $rc -eq 0 ]; then break; fi

@@ -16,6 +16,8 @@
 # The harness runs without SigV4 checking here (MESH_HARNESS_AUTH=0): moto refuses a session
 # token it did not issue, and the EKS stand-in accepts only the harness's own key.
 # Figures: canaries, forms searched, files and processes searched, helm children seen, hits.
+# The watcher and the scan are tests/harness/canary/; CI runs them in tests/e2e/istio_reference.sh
+# (the same apply and repair, without the session token), not this suite.
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/reference.sh"
@@ -35,67 +37,10 @@ cd "$WORK" || exit 1
 sed 's/algorithm: rsa4096/algorithm: ecdsa-p256/' "$ROOT/specs/reference.yaml" >ref.yaml
 read -ra VARS <<<"$(ref_stack_vars)"
 
-# Watches a running mesh: every descendant's argv and environment once it has exec'd (a forked
-# child shows mesh's own until then), the files under $TMPDIR and the state's -wal, as copies
-# under $PROBE for the scan.
-cat >"$PROBE/poll.py" <<'PY'
-import hashlib, os, sys, time
-root, probe, tmpdir, wal = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-def read(p):
-    try:
-        with open(p, "rb") as f: return f.read()
-    except OSError: return None
-def stat(pid):
-    s = read("/proc/%d/stat" % pid)
-    if not s: return None
-    s = s.decode(errors="replace"); f = s[s.rindex(")") + 2:].split()
-    return f[0], int(f[1])
-root_cmd = read("/proc/%d/cmdline" % root)
-seen, kept, helm = set(), set(), 0
-def keep(kind, data):
-    d = hashlib.sha1(data).hexdigest()
-    if (kind, d) in kept: return
-    kept.add((kind, d))
-    with open(os.path.join(probe, kind, d), "wb") as f: f.write(data)
-while True:
-    st = stat(root)
-    if not st or st[0] == "Z": break
-    kids = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            s = stat(int(d))
-            if s: kids.setdefault(s[1], []).append(int(d))
-    todo, desc = [root], []
-    while todo:
-        for c in kids.get(todo.pop(), []):
-            desc.append(c); todo.append(c)
-    for pid in desc:
-        cmd = read("/proc/%d/cmdline" % pid)
-        if not cmd or cmd == root_cmd or (pid, cmd) in seen: continue
-        env = read("/proc/%d/environ" % pid)
-        if env is None: continue
-        seen.add((pid, cmd))
-        if os.path.basename(cmd.split(b"\0")[0]) == b"helm": helm += 1
-        keep("children", b"ARGV " + cmd + b"\nENV " + env)
-    for dp, _, fs in os.walk(tmpdir):
-        for f in fs:
-            data = read(os.path.join(dp, f))
-            if data: keep("tmp", data)
-    data = read(wal)
-    if data: keep("tmp", data)
-    time.sleep(0.01)
-with open(os.path.join(probe, "helm_children"), "a") as f: f.write("%d %d\n" % (helm, len(seen)))
-PY
-watched() {  # NAME CMD...: runs CMD (a mesh) in the background, watched by poll.py; its exit code
-    local name=$1; shift
-    "$@" >"$PROBE/out/$name.out" 2>"$PROBE/out/$name.err" &
-    local pid=$!
-    $PY "$PROBE/poll.py" "$pid" "$PROBE" "$TMPDIR" "$WORK/.mesh/state.db-wal" &
-    local poller=$!
-    wait $pid; local rc=$?
-    wait $poller
-    return $rc
-}
+# The watcher, the scan and its controls: tests/harness/canary/.
+source "$ROOT/tests/harness/canary/canary.sh"
+CANARY_PROBE=$PROBE
+watched() { canary_watched "$@"; }
 
 export MESH_LOG=debug
 watched apply1 "$MESH" apply -f ref.yaml "${VARS[@]}" --auto-approve --json
@@ -131,67 +76,16 @@ unset MESH_LOG
 echo "# [${SECONDS}s] repaired from a saved plan"
 
 # ---- the scan ----
-cat >"$PROBE/scan.py" <<'PY'
-import base64, os, re, sys
-probe, aws_secret, session = sys.argv[1:4]
-canaries = [("AWS secret access key", aws_secret.encode()), ("AWS session token", session.encode())]
-for c in (1, 2):
-    canaries.append(("cluster-%d reader token" % c, open(os.path.join(probe, "sa%d" % c), "rb").read()))
-    canaries.append(("cluster-%d intermediate CA key" % c, open(os.path.join(probe, "key%d" % c), "rb").read()))
-forms = []  # (canary, form, bytes)
-for name, v in canaries:
-    if len(v) < 16:
-        print("FAIL canary %s is too short (%d bytes)" % (name, len(v))); continue
-    forms.append((name, "raw", v))
-    for k in range(3):  # base64 of v inside a longer text: the stable middle at each alignment
-        forms.append((name, "base64/%d" % k, base64.b64encode(b"\0" * k + v)[4:-4]))
-    forms.append((name, "base64url", base64.urlsafe_b64encode(v)[4:-4]))
-    if b"PRIVATE KEY" in v:
-        lines = [l for l in v.decode().splitlines() if l and not l.startswith("-----")]
-        forms.append((name, "PEM body", "".join(lines).encode()))
-        forms += [(name, "PEM line %d" % i, l.encode()) for i, l in enumerate(lines) if len(l) >= 24]
-        der = base64.b64decode("".join(lines))
-        for k in range(3):
-            forms.append((name, "DER base64/%d" % k, base64.b64encode(b"\0" * k + der)[4:-4]))
-        forms.append((name, "DER hex", der.hex().encode()[8:-8]))
-files = []
-for top in sys.argv[4:]:
-    for dp, _, fs in os.walk(top):
-        files += [os.path.join(dp, f) for f in fs]
-hits = 0
-for f in files:
-    try: data = open(f, "rb").read()
-    except OSError: continue
-    for name, form, b in forms:
-        if b in data:
-            hits += 1
-            where = data[:200].split(b"\n")[0][:120] if "/children/" in f else b""
-            print("HIT %s (%s) in %s %s" % (name, form, f, where.decode(errors="replace")))
-print("SUMMARY %d %d %d %d" % (len(canaries), len(forms), len(files), hits))
-PY
-scan() { $PY "$PROBE/scan.py" "$PROBE" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$@"; }
+scan() { canary_scan "$@"; }
 # The scan must see what it looks for: each canary hidden in a file of its own, the way a leak
 # would look (inside base64 of a larger text, one PEM line, the DER in base64, a JSON string).
-mkdir -p "$T_DIR/control"
-$PY - "$T_DIR/control" "$PROBE" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" <<'PY'
-import base64, json, os, sys
-d, probe, secret, session = sys.argv[1:5]
-sa, key = open(os.path.join(probe, "sa1"), "rb").read(), open(os.path.join(probe, "key2"), "rb").read()
-body = [l for l in key.decode().splitlines() if l and not l.startswith("-----")]
-files = {"json": json.dumps({"env": "AWS_SECRET_ACCESS_KEY=" + secret}).encode(),
-         "b64": base64.b64encode(b"x-amz-security-token: " + session.encode() + b"\n"),
-         "token": b"kubeconfig:\n  data: " + base64.b64encode(b"{token: " + sa + b"}"),
-         "pem": b"...\n" + body[1].encode() + b"\n...",
-         "der": base64.b64encode(b"wrapped" + base64.b64decode("".join(body)))}
-for n, v in files.items():
-    open(os.path.join(d, n), "wb").write(v)
-PY
+canary_control "$T_DIR/control"
 read -r _ _ _ n_control hits_control < <(scan "$T_DIR/control" | grep '^SUMMARY')
 check "the scan finds a canary hidden in each of $n_control control files (json, base64, kubeconfig, PEM line, DER)" \
     test "$hits_control" -ge "$n_control" -a "$(scan "$T_DIR/control" | grep '^HIT' | awk '{print $NF}' | sort -u | wc -l)" = 5
 scan "$WORK" "$HOME" "$PROBE/out" "$PROBE/children" "$PROBE/tmp" >"$PROBE/scan.txt"
-grep -E '^(HIT|FAIL)' "$PROBE/scan.txt" | head -20 | sed 's/^/# /'
-read -r _ n_canaries n_forms n_files hits < <(grep '^SUMMARY' "$PROBE/scan.txt")
+grep -aE '^(HIT|FAIL)' "$PROBE/scan.txt" | tr -d '\0' | head -20 | sed 's/^/# /'
+read -r _ n_canaries n_forms n_files hits < <(grep -a '^SUMMARY' "$PROBE/scan.txt")
 check "$n_canaries canaries in $n_forms forms: none in $n_files files (work dir, state.db and -wal copies, saved plan, HOME, debug logs, --json, state show/list, TMPDIR, children's argv/env) ($hits hits)" \
     test "${hits:-1}" = 0 -a "${n_canaries:-0}" = 6
 check "the scan saw state.db, a -wal copy, the saved plan and the children" sh -c \

@@ -13,6 +13,11 @@
 # unless MESH_HARNESS_AUTH=0 and exports those keys as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 # aws_harness_start alone keeps it off unless MESH_HARNESS_AUTH=1 (any key works then).
 HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The aws CLI past pyenv's shim, which costs ~0.7 s of CPU per call (a third of the CLI's own):
+# the AWS suites make a few hundred calls.
+HARNESS_AWS=$(command -v aws 2>/dev/null)
+case $HARNESS_AWS in */shims/aws) HARNESS_AWS=$(pyenv which aws 2>/dev/null || echo "$HARNESS_AWS") ;; esac
+aws() { if [ -n "$HARNESS_AWS" ]; then "$HARNESS_AWS" "$@"; else command aws "$@"; fi; }
 
 aws_harness_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
