@@ -301,9 +301,25 @@ static int parse_rule_ids(struct call *c, const char *id, json_t *d)
     return rc;
 }
 
+/* An imported rule gets mesh's tags at once: its group counts every rule without them as
+ * foreign_rules and revokes it, which would cut the rule's traffic until its own update. */
+static int tag_imported(struct call *c, const json_t *outputs, const json_t *desired)
+{
+    const char *id = json_string_value(json_object_get(outputs, "id"));
+    if (!id) return 0;
+    json_t *ids = split_ids(id);
+    size_t i;
+    json_t *v;
+    int rc = 0;
+    json_array_foreach(ids, i, v)
+        if (!rc) rc = ec2_tag_mesh(c, json_string_value(v), json_object_get(desired, "tags"));
+    json_decref(ids);
+    return rc;
+}
+
 static int rule_import(struct call *c, const char *id, const json_t *desired, json_t **outputs)
 {
-    (void)desired;  /* the ID names every attribute but tags, which read reports */
+    /* the ID names every attribute but tags, which read reports */
     json_t *d = json_object();
     int rc = 0;
     if (strncmp(id, "sgr-", 4) == 0) rc = parse_rule_ids(c, id, d);
@@ -312,6 +328,7 @@ static int rule_import(struct call *c, const char *id, const json_t *desired, js
                           "or SGID_TYPE_PROTOCOL_FROM_TO_SOURCE (Terraform's: sg-1_ingress_tcp_443_443_sg-2, a source "
                           "being a CIDR, a group ID or self)", id);
     if (!rc) rc = match(c, d, outputs);
+    if (!rc) rc = tag_imported(c, *outputs, desired);
     json_decref(d);
     return rc;
 }
