@@ -4,7 +4,8 @@
  * never was deployed), then runs `helm upgrade --install --wait` (create, update), `helm
  * uninstall --wait` (delete), or status and history (read: the values and manifest `helm status`
  * gives, the manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
- * says helm's own message and the namespace's last events, never a value. */
+ * says helm's own message and the namespace's last events, never a value; one on records helm
+ * cannot read names their Secrets and the remedy (storage.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
