@@ -83,6 +83,20 @@ int helm_status_pending(const char *status);  /* pending-install/-upgrade/-rollb
 /* helm's "Error: release: not found" and its kin */
 int helm_says_not_found(const char *err_text);
 
+/* ---- storage.c: helm's records of a release that helm cannot read ---- */
+#define HELM_UNREADABLE "HelmReleaseUnreadable"  /* mesh_err.cause of helm_records_explain */
+/* helm's words for a record it could not decode ("no revision for release": none decoded). */
+int helm_says_unreadable(const char *err_text);
+/* The Secrets labelled owner=helm,name=NAME in the release's namespace (through the cluster's client). */
+int helm_records(struct call *c, struct kube_conn *k, const struct helm_target *t, json_t **items,
+                 struct mesh_err *e);
+/* Rewrites e (helm's message) into one naming those Secrets and the remedy; cause HELM_UNREADABLE. */
+void helm_records_explain(const struct helm_target *t, const json_t *items, struct mesh_err *e);
+/* 1 when there are records and every one is of a first install (version 1, type helm.sh/release.v1). */
+int helm_records_first_install(const json_t *items);
+/* Deletes them (each by its uid: one written again meanwhile is not touched). */
+int helm_records_drop(struct call *c, struct kube_conn *k, const json_t *items, struct mesh_err *e);
+
 /* ---- session.c: one driver call's private directory and helm runs ---- */
 struct helm_broker;
 struct helm_session {

@@ -4,7 +4,8 @@
  * never was deployed), then runs `helm upgrade --install --wait` (create, update), `helm
  * uninstall --wait` (delete), or status and history (read: the values and manifest `helm status`
  * gives, the manifest's objects looked up in the cluster; what is missing shows as `drift`). A failure
- * says helm's own message and the namespace's last events, never a value. */
+ * says helm's own message and the namespace's last events, never a value; one on records helm
+ * cannot read names their Secrets and the remedy (storage.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,43 @@ static int status_of(struct helm_session *s, const struct helm_target *t, struct
     int rc = run(s, &argv, &out, e);
     if (rc == 0) rc = helm_status_parse(out.buf, out.len, st, e);
     wipe_free(strbuf_detach(&out));  /* it holds the values */
+    if (rc && rc != MESH_ECANCELED && helm_says_unreadable(e->msg)) {
+        json_t *items = NULL;
+        struct mesh_err le;
+        if (helm_records(s->c, s->h->k, t, &items, &le) == 0) helm_records_explain(t, items, e);
+        json_decref(items);
+    }
+    return rc == 0 ? 0 : e->code;
+}
+
+/* Only unreadable records of a first install, in the find of mesh's own cut-off create: what
+ * helm left when the write of its record was cut off. They are deleted and the release installed
+ * afresh from the spec (helm adopts the objects the cut-off install made, as they carry its
+ * annotations), so that apply goes on and destroy uninstalls it all. Anything else is left to the
+ * user with helm_records_explain's message. */
+static int reinstall_unreadable(struct helm_session *s, const struct rel *r, struct helm_status *st,
+                                struct mesh_err *e)
+{
+    json_t *items = NULL;
+    struct mesh_err le;
+    if (helm_records(s->c, s->h->k, &r->t, &items, &le) || !helm_records_first_install(items) ||
+        !strstr(e->msg, "no revision for release")) {
+        json_decref(items);
+        return e->code;
+    }
+    note(s->c, "helm's record of the first install cannot be read (a write cut off): installing it afresh");
+    mesh_err_clear(e);
+    int rc = helm_records_drop(s->c, s->h->k, items, e);
+    json_decref(items);
+    const char *values = NULL;
+    if (rc == 0) rc = helm_session_values(s, r->values, &values, e);
+    if (rc == 0) {
+        struct helm_install in = {r->chart, values, r->create_ns, helm_timeout(s->c)};
+        struct vec argv = VEC_INIT;
+        helm_argv_upgrade(&r->t, &in, &argv);
+        rc = run(s, &argv, NULL, e);
+    }
+    if (rc == 0) rc = status_of(s, &r->t, st, e);
     return rc;
 }
 
@@ -434,6 +472,7 @@ static int release_find(struct call *c, const json_t *desired, json_t **outputs)
     struct helm_status st = {0};
     int gone = 0;
     if (rc == 0) rc = status_of(&s, &r.t, &st, &e);
+    if (rc && strcmp(e.cause, HELM_UNREADABLE) == 0) rc = reinstall_unreadable(&s, &r, &st, &e);
     if (rc == 0) rc = recover(&s, &r.t, &st, &gone, &e);
     if (rc == 0 && gone) rc = MESH_ENOTFOUND;
     if (rc == 0) rc = outputs_of(&s, &r.t, &st, outputs, &e);

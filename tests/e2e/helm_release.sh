@@ -239,6 +239,37 @@ check "install: the release is deployed, made afresh (revision 1)" \
     sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' history app -n apps | tail -n +2 | awk '{print \$1, \$NF}' | tr '\n' ' ' | grep -qx '1 complete '"
 expect_rc "install: destroy" 0 "$MESH" destroy -f v5.yaml --auto-approve
 
+# ---- helm's record unreadable (a write of it cut off; helm then says only "no revision for
+# release", as the kill -9 campaign found): after mesh's own cut-off first install, recovery installs it afresh; on a release
+# mesh holds in state, plan and destroy name the Secret and the remedy, which works ----
+echo "# [${SECONDS}s] unreadable release records"
+spoil() { k1 -n apps patch secret sh.helm.release.v1.app.v1 --type merge -p '{"data":{"release":"bm90LWd6aXA="}}' >/dev/null; }
+# mesh dies right after helm installed it (the connection is call 1): its create is still open
+(MESH_FAULTS="crash-after:call=2" "$MESH" apply -f v5.yaml --auto-approve >kill3.out 2>&1) 2>/dev/null
+check "unreadable: mesh was killed after the install, before recording it" test "$(helm_status)" = deployed
+echo "# [${SECONDS}s] unreadable: mesh killed after the first install"
+spoil
+check "unreadable: helm itself is stuck on the spoiled record" sh -c "'$MESH_HELM' --kubeconfig '$K/kubeconfig' status app -n apps 2>&1 | grep -q 'no revision for release'"
+dels() { grep -c 'DELETE /api/v1/namespaces/apps/secrets/sh.helm.release.v1.app.v1 200' "$K/fake.log"; }
+before=$(dels)
+expect_rc "unreadable: the next apply recovers mesh's own cut-off first install" 0 "$MESH" apply -f v5.yaml --auto-approve
+check "unreadable: ...deleting the unreadable record (through mesh's client: helm cannot) and installing afresh" \
+    sh -c "[ $(dels) -gt $before ] && '$MESH_HELM' --kubeconfig '$K/kubeconfig' history app -n apps | grep -q 'Install complete'"
+check "unreadable: the release is deployed at revision 1" test "$(helm_ list -n apps -o json | $PY -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["revision"], r["status"])')" = "1 deployed"
+echo "# [${SECONDS}s] unreadable: recovered"
+spoil
+expect_rc "unreadable: plan of a release in state fails" 1 "$MESH" plan -f v5.yaml
+check "unreadable: ...naming the Secret, its status and the remedy" \
+    grep -q 'Secret sh.helm.release.v1.app.v1 (status deployed) in namespace apps holds data helm cannot decode.*kubectl -n apps delete secret -l owner=helm,name=app, then mesh apply' last.err
+expect_rc "unreadable: destroy fails the same way, touching nothing" 1 "$MESH" destroy -f v5.yaml --auto-approve
+check "unreadable: ...the release's objects are still there" k1 -n apps get configmap app-config
+echo "# [${SECONDS}s] unreadable: plan and destroy refused"
+k1 -n apps delete secret -l owner=helm,name=app >/dev/null
+expect_rc "unreadable: after the remedy apply installs it again" 0 "$MESH" apply -f v5.yaml --auto-approve
+expect_rc "unreadable: and destroy uninstalls it" 0 "$MESH" destroy -f v5.yaml --auto-approve
+check "unreadable: nothing of it is left" sh -c "test -z \"\$('$MESH_HELM' --kubeconfig '$K/kubeconfig' list -A -a -q)\" && ! kubectl --kubeconfig '$K/kubeconfig' -n apps get configmap app-config 2>/dev/null"
+echo "# [${SECONDS}s] unreadable release records done"
+
 # ---- fail at every call of a run that installs two releases, through a client certificate (the connection, app, second: at the
 # third, app is installed and the rollback uninstalls it): no release is left ----
 cat >more.yaml <<EOF

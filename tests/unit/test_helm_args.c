@@ -156,6 +156,26 @@ static void test_status_parse(void **state)
     assert_int_not_equal(helm_status_parse("Error: x", 8, &st, &e), 0);
     assert_true(helm_says_not_found("Error: release: not found"));
     assert_false(helm_says_not_found("Error: chart \"x\" not found in repository"));
+    /* helm's words for records it cannot decode: storage.Last, a driver Get, the decoding itself */
+    assert_true(helm_says_unreadable("helm status failed with exit status 1: Error: no revision for release \"istio-base\""));
+    assert_true(helm_says_unreadable("Error: get: failed to decode data \"sh.helm.release.v1.a.v1\": illegal base64 data at input byte 3"));
+    assert_true(helm_says_unreadable("gzip: invalid header"));
+    assert_false(helm_says_unreadable("Error: release: not found"));
+    assert_false(helm_says_unreadable(NULL));
+    /* only a first install's records may be dropped by mesh itself */
+    json_t *v1 = json_loads("[{\"type\": \"helm.sh/release.v1\", \"metadata\": {\"labels\": {\"version\": \"1\"}}}]", 0, NULL);
+    json_t *v2 = json_loads("[{\"type\": \"helm.sh/release.v1\", \"metadata\": {\"labels\": {\"version\": \"1\"}}},"
+                            " {\"type\": \"helm.sh/release.v1\", \"metadata\": {\"labels\": {\"version\": \"2\"}}}]", 0, NULL);
+    json_t *opaque = json_loads("[{\"type\": \"Opaque\", \"metadata\": {\"labels\": {\"version\": \"1\"}}}]", 0, NULL);
+    json_t *none = json_array();
+    assert_true(helm_records_first_install(v1));
+    assert_false(helm_records_first_install(v2));
+    assert_false(helm_records_first_install(opaque));
+    assert_false(helm_records_first_install(none));
+    json_decref(v1);
+    json_decref(v2);
+    json_decref(opaque);
+    json_decref(none);
 }
 
 static void test_history(void **state)

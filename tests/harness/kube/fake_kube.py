@@ -91,6 +91,35 @@ PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+j
                "application/apply-patch+cbor": None}
 
 
+class ShortBody(Exception):
+    """The connection ended before the request's whole body came."""
+
+
+def read_body(rfile, headers):
+    """A request's body (Content-Length or chunked); ShortBody when the client went away part way
+    through: a real API server never acts on half a request, and storing one (helm's release Secret
+    cut off by kill -9) leaves data nobody can decode."""
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        data = b""
+        while True:
+            line = rfile.readline()
+            if not line.endswith(b"\n"):
+                raise ShortBody("chunk size line")
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                rfile.readline()
+                return data
+            chunk = rfile.read(size)
+            if len(chunk) < size or not rfile.readline().endswith(b"\n"):
+                raise ShortBody("chunk of %d bytes" % size)
+            data += chunk
+    n = int(headers.get("Content-Length") or 0)
+    data = rfile.read(n) if n else b""
+    if len(data) < n:
+        raise ShortBody("%d of %d bytes" % (len(data), n))
+    return data
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-kube"
@@ -144,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         self._status, self._user, self._groups, self._writes = 0, None, [], False
         try:
             self._dispatch()
-        except (OSError, ssl.SSLError):  # the client went away (a watch, a killed mesh)
+        except (OSError, ssl.SSLError, ShortBody):  # the client went away (a watch, a killed mesh or helm)
             self.close_connection = True
         except ApiError as e:
             self.send_json(e.code, e.status())
@@ -160,18 +189,7 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
     def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                data += self.rfile.read(size)
-                self.rfile.readline()
-            return data
-        return self.rfile.read(n) if n else b""
+        return read_body(self.rfile, self.headers)
 
     def _dispatch(self):
         raw = self._body()

@@ -41,6 +41,8 @@ def fields(b):
             i += 8
         elif wt == 2:
             n, i = _varint(b, i)
+            if i + n > len(b):  # a body cut short: never half a value
+                raise ValueError("truncated: field %d wants %d bytes, %d left" % (num, n, len(b) - i))
             v = b[i:i + n]
             i += n
         elif wt == 5:

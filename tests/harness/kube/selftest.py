@@ -3,10 +3,12 @@
 ownership (merge keys too), protobuf decoding, traffic.py's parsing and endpoints. Prints
 "ok - NAME" / "not ok - NAME" (tests/e2e/kube_fake_kubectl.sh runs it); exits 1 on any failure."""
 import base64
+import io
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_kube  # noqa: E402
 import patch  # noqa: E402
 import pb  # noqa: E402
 import ssa  # noqa: E402
@@ -178,5 +180,29 @@ ns = b"k8s\x00" + bytes([0x0a, 0x0f]) + b"\x0a\x02v1\x12\x09Namespace" + bytes([
 check("protobuf Namespace decodes", pb.decode(ns), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "foo"}})
 check("protobuf of another kind is refused",
       raises(lambda: pb.decode(b"k8s\x00\x0a\x15\x0a\x07apps/v1\x12\x0aDeployment")), "Unsupported")
+
+# A body cut short (helm's release Secret when helm was killed mid-request) is refused whole:
+# the fake once stored half of one, and helm then found no revision it could decode.
+def ld(num, b):
+    return bytes([num << 3 | 2, len(b)]) + b
+
+
+release = base64.b64encode(b"H4sI-a-gzipped-release-record").decode()
+secret = ld(1, ld(1, b"sh.helm.release.v1.x.v1") + ld(11, ld(1, b"owner") + ld(2, b"helm"))) + \
+    ld(2, ld(1, b"release") + ld(2, release.encode()))
+body = b"k8s\x00" + ld(1, ld(1, b"v1") + ld(2, b"Secret")) + ld(2, secret)
+check("protobuf Secret decodes whole", pb.decode(body)["data"], {"release": base64.b64encode(release.encode()).decode()})
+check("protobuf cut inside a value is refused, not decoded short", raises(lambda: pb.decode(body[:-10])), "ValueError")
+hdr = {"Content-Length": str(len(body))}
+check("a body of Content-Length is read whole", fake_kube.read_body(io.BytesIO(body), hdr), body)
+check("a body shorter than its Content-Length is refused",
+      raises(lambda: fake_kube.read_body(io.BytesIO(body[:40]), hdr)), "ShortBody")
+chunked = {"Transfer-Encoding": "chunked"}
+check("a chunked body is read whole", fake_kube.read_body(io.BytesIO(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), chunked),
+      b"abcde")
+check("a chunked body cut inside a chunk is refused",
+      raises(lambda: fake_kube.read_body(io.BytesIO(b"3\r\nabc\r\n5\r\nde"), chunked)), "ShortBody")
+check("a chunked body cut before its last chunk is refused",
+      raises(lambda: fake_kube.read_body(io.BytesIO(b"3\r\nabc\r\n"), chunked)), "ShortBody")
 
 sys.exit(1 if FAILED else 0)
