@@ -101,6 +101,15 @@ cleanup() {
     esac
     stop_child
     ref_stack_stop "$STACK" >/dev/null 2>&1
+    # A signal that lands between starting a stand-in (`cmd &`) and writing its pid file leaves
+    # one the stop above cannot name; the shell still holds it as a job.
+    local orphans
+    orphans=$(jobs -p)
+    if [ -n "$orphans" ]; then
+        # shellcheck disable=SC2086
+        kill $orphans 2>/dev/null
+        wait $orphans 2>/dev/null
+    fi
     if [ "$KEEP" = 1 ]; then
         say "Stand-ins stopped. $WORK is kept (DEMO_DIR): the spec, the state (its key was a one-off), the stand-ins' logs."
     else

@@ -60,8 +60,10 @@ spawn full.out
 full=$SPAWNED
 echo "# [${SECONDS}s] full demo started (pid $full)"
 
-# SIGTERM while the stand-ins start, with DEMO_DIR: stopped, the folder kept.
-spawn term.out DEMO_DIR="$T_DIR/kept"
+# SIGTERM while the stand-ins start, with DEMO_DIR: stopped, the folder kept. The harness pauses
+# between starting the proxy and writing its pid file, where the signal lands: the demo must still
+# stop a stand-in it cannot name (a CI run once left the proxy running).
+spawn term.out DEMO_DIR="$T_DIR/kept" HARNESS_SPAWN_PAUSE=1
 term=$SPAWNED
 wait_for "$T_DIR/kept/stand-ins/harness/moto.pid" . 60 || not_ok "SIGTERM run: the stand-ins never started"
 pids_term="$(cat "$T_DIR/kept/stand-ins/harness/"*.pid 2>/dev/null | tr '\n' ' ')"

@@ -56,6 +56,8 @@ aws_harness_start() {
     [ "$auth" = 1 ] && keys=(--keys-file "$dir/keys.json")
     rm -f "$dir/keys.json"
     python3 "$HARNESS_DIR/proxy.py" --upstream "$MOTO_URL" --port-file "$dir/proxy.port" "${keys[@]}" >"$dir/proxy.log" 2>&1 &
+    # tests/e2e/demo.sh: a signal caught right here finds the proxy started and its pid not written
+    [ -z "${HARNESS_SPAWN_PAUSE:-}" ] || sleep "$HARNESS_SPAWN_PAUSE"
     echo $! >"$dir/proxy.pid"
     python3 "$HARNESS_DIR/metadata.py" --port-file "$dir/md.port" >"$dir/md.log" 2>&1 &
     echo $! >"$dir/md.pid"
