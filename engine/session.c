@@ -1,7 +1,9 @@
 /* session.c: spec, state, run ID and lock set up one way for every command (see session.h). */
 #include "session.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@
 #include "sync.h"
 #include "ui.h"
 #include "base/xalloc.h"
+
+static void remote_cache_remove(const char *path);
 
 static void key_notice(const char *msg)
 {
@@ -56,6 +60,8 @@ void session_release(struct session *s)
         store_close(s->store);
     }
     session_remote_free(s->remote);
+    if (s->cache_path) remote_cache_remove(s->cache_path);
+    free(s->cache_path);
     provider_close_all();
     conn_table_clear();
     vec_free_all(&s->rows, state_row_free);
@@ -193,21 +199,66 @@ int session_remote_open(struct session *s, const char *url, struct remote **out,
     return 0;
 }
 
-/* The local copy of remote state: .mesh/remote/<first 16 hex of SHA-256 of its URL>.db beside
- * the spec, so two remotes never share one and the same remote always finds its own. */
+/* The local copy of remote state: .mesh/remote/<first 16 hex of SHA-256 of its URL>-<pid>.db
+ * beside the spec. One per process: a plan and an apply of one directory must never share a
+ * SQLite file that one of them replaces. Removed when the session ends; copies left by a killed
+ * process (its pid gone) are swept by the next one. */
+static char *remote_cache_dir(struct session *s)
+{
+    const char *spec = s->o->spec_path;
+    const char *slash = strrchr(spec, '/');
+    int dl = slash ? (int)(slash - spec) : 0;
+    size_t n = (size_t)dl + 32;
+    char *dir = xmalloc(n);
+    snprintf(dir, n, "%.*s%s.mesh/remote", dl, spec, slash ? "/" : "");
+    return dir;
+}
+
+static void remote_cache_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char hash[17];
+        long pid;
+        char ext[8];
+        if (sscanf(e->d_name, "%16[0-9a-f]-%ld.%7s", hash, &pid, ext) != 3 || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = xmalloc(n);
+        snprintf(path, n, "%s/%s", dir, e->d_name);
+        unlink(path);
+        free(path);
+    }
+    closedir(d);
+}
+
 static char *remote_cache_path(struct session *s)
 {
     const char *where = s->remote->ops->describe(s->remote->be);
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)where, strlen(where), md);
-    const char *spec = s->o->spec_path;
-    const char *slash = strrchr(spec, '/');
-    int dl = slash ? (int)(slash - spec) : 0;
-    size_t n = (size_t)dl + 64;
+    char *dir = remote_cache_dir(s);
+    remote_cache_sweep(dir);
+    size_t n = strlen(dir) + 64;
     char *path = xmalloc(n);
-    snprintf(path, n, "%.*s%s.mesh/remote/%02x%02x%02x%02x%02x%02x%02x%02x.db", dl, spec, slash ? "/" : "", md[0],
-             md[1], md[2], md[3], md[4], md[5], md[6], md[7]);
+    snprintf(path, n, "%s/%02x%02x%02x%02x%02x%02x%02x%02x-%ld.db", dir, md[0], md[1], md[2], md[3], md[4], md[5],
+             md[6], md[7], (long)getpid());
+    free(dir);
     return path;
+}
+
+static void remote_cache_remove(const char *path)
+{
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t n = strlen(path) + 16;
+        char *p = xmalloc(n);
+        snprintf(p, n, "%s%s", path, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
 }
 
 int session_open_state(struct session *s, int create, struct mesh_err *err)
@@ -218,10 +269,9 @@ int session_open_state(struct session *s, int create, struct mesh_err *err)
             int rc = session_remote_open(s, NULL, &s->remote, err);
             if (rc) return rc;
         }
-        char *cache = remote_cache_path(s);
-        int rc = store_open_remote(cache, s->remote, create, flags, &s->store, err);
-        free(cache);
-        return rc;
+        free(s->cache_path);
+        s->cache_path = remote_cache_path(s);
+        return store_open_remote(s->cache_path, s->remote, create, flags, &s->store, err);
     }
     const char *path = session_state_path(s);
     if (!create && access(path, F_OK) != 0) return 1;

@@ -16,6 +16,7 @@ struct session {
     struct store *store;
     char *state_path;    /* a local file, or the remote's URL ("s3://bucket/key") for messages */
     struct remote *remote;  /* team state (state/remote.h), opened by session_open_state; else NULL */
+    char *cache_path;    /* remote state's local copy (this process's own), removed at release */
     int writing;         /* the command writes state: a remote backend checks more before it opens */
     char run_id[64];
     struct vec rows;     /* struct state_row *, after session_load_rows */
