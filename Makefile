@@ -33,7 +33,7 @@ FLAGS_memcheck := -O0 -g
 all: mesh
 
 define flavour
-build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def providers/check_hooks.def state/schema.sql.h $(LBC_POLICY_H)
+build/$(1)/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def providers/check_hooks.def providers/state_backends.def state/schema.sql.h $(LBC_POLICY_H)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -c $$< -o $$@
 build/$(1)/libmesh.a: $$(patsubst %.c,build/$(1)/%.o,$$(SRC_LIB))
@@ -55,7 +55,7 @@ FUZZ_CC ?= clang
 FLAGS_fuzz := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-build/fuzz/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def providers/check_hooks.def state/schema.sql.h $(LBC_POLICY_H)
+build/fuzz/%.o: %.c $(wildcard engine/*.h engine/*/*.h providers/*.h providers/*/*.h state/*.h) providers/drivers.def providers/auth_hooks.def providers/check_hooks.def providers/state_backends.def state/schema.sql.h $(LBC_POLICY_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_COMMON) $(FLAGS_fuzz) -c $< -o $@
 build/fuzz/libmesh.a: $(patsubst %.c,build/fuzz/%.o,$(SRC_LIB))

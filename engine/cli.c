@@ -20,8 +20,8 @@ struct cli_flag {
 
 static const struct cli_flag cli_flags[] = {
     {"--file", "-f", OPT_FILE, "SPEC", "the spec (default mesh.yaml)"},
-    {"--state", NULL, OPT_STATE, "PATH", "the state database (default: $MESH_STATE, the spec's state.path,\n"
-                                         "or .mesh/state.db beside the spec)"},
+    {"--state", NULL, OPT_STATE, "PATH", "the state database, or team state at s3://BUCKET/KEY (default:\n"
+                                         "$MESH_STATE, the spec's state: section, or .mesh/state.db beside the spec)"},
     {"--json", NULL, OPT_JSON, NULL, "one JSON object per line on stdout (docs/json.md)"},
     {"--detailed-exitcode", NULL, OPT_DETAILED, NULL, "exit 2 when there is something to do: resource or output changes, or a\n"
                                                    "cut-off run to recover (0: nothing, 1: error)"},
@@ -56,6 +56,9 @@ static const struct cli_flag cli_flags[] = {
     {"--options", NULL, OPT_OPTIONS, NULL, "list the options COMMAND takes, one per line (every option without\n"
                                            "COMMAND)"},
     {"--help", "-h", OPT_HELP, NULL, "show this help"},
+    {"--force", NULL, OPT_FORCE, NULL, "push over another lineage or a newer serial; pull or migrate over a\n"
+                                       "file that exists"},
+    {"--to", NULL, OPT_TO, "WHERE", "where migrate moves the state: s3://BUCKET/KEY, or local[:PATH]"},
     {"--force-new-state", NULL, OPT_FORCE_NEW_STATE, NULL, "start over with a new state where an empty (0-byte) state file is;\n"
                                                            "only when the objects it tracked are known to be gone"},
 };
@@ -102,6 +105,8 @@ static int cli_set(struct cli_opts *o, int bit, const char *v)
     case OPT_IAM_POLICY: o->iam_policy = 1; break;
     case OPT_OPTIONS: o->options = 1; break;
     case OPT_FORCE_NEW_STATE: o->force_new_state = 1; break;
+    case OPT_FORCE: o->force = 1; break;
+    case OPT_TO: o->to = v; break;
     case OPT_REFRESH:
         if (strcmp(v, "true") == 0) o->refresh = 1;
         else if (strcmp(v, "false") == 0) o->refresh = 0;

@@ -38,6 +38,8 @@ enum {
     OPT_BROKER = 1 << 25,       /* token --broker SOCKET (helm's exec plugin) */
     OPT_TRAFFIC = 1 << 26,      /* check --traffic */
     OPT_TIMEOUT = 1 << 27,      /* check --timeout DUR */
+    OPT_FORCE = 1 << 28,        /* state push / pull / migrate --force */
+    OPT_TO = 1 << 29,           /* state migrate --to URL|local[:PATH] */
 };
 
 /* What a command takes: its options and its positional arguments. */
@@ -76,6 +78,8 @@ struct cli_opts {
     int iam_policy;             /* resources --iam-policy */
     int options;                /* help --options */
     int force_new_state;        /* apply --force-new-state */
+    int force;                  /* state push / pull / migrate --force */
+    const char *to;             /* state migrate --to */
     struct vec allow_replace;   /* const char * patterns */
     const char *out;            /* plan -out FILE */
     const char *output;         /* kubeconfig -o FILE */

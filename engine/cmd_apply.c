@@ -236,6 +236,7 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
                                          : "rolling back (or, once it is deleting, stopping there)");
     struct session s;
     session_init(&s, o);
+    s.writing = 1;
     struct mesh_err err;
     mesh_err_init(&err);
     struct plan *p = NULL;

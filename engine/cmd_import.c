@@ -122,6 +122,7 @@ int cmd_import(struct cli_opts *o)
     ui_init(0);
     struct session s;
     session_init(&s, o);
+    s.writing = 1;
     struct mesh_err err;
     mesh_err_init(&err);
     int rc = 0;

@@ -16,6 +16,8 @@ int cmd_force_unlock(struct cli_opts *o)
     ui_init(0);  /* exactly one RUN_ID: main.c checked it against the command's grammar */
     struct session s;
     session_init(&s, o);
+    s.writing = 1;
+    session_load_spec_lenient(&s);  /* its state: section may say the state is team state */
     struct mesh_err err;
     mesh_err_init(&err);
     int opened = session_open_state(&s, 0, &err), rc = 0;

@@ -1,4 +1,5 @@
-/* cmd_state.c: `mesh state list|show|snapshots|restore`: reading (and restoring) the state store. */
+/* cmd_state.c: `mesh state list|show|snapshots|restore`: reading (and restoring) the state store;
+ * pull, push and migrate are cmd_state_team.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "base/suggest.h"
 #include "cli.h"
 #include "cmd.h"
+#include "cmd_state_team.h"
 #include "driver.h"
 #include "plan_render.h"
 #include "session.h"
@@ -117,6 +119,7 @@ static int state_sub_check(const struct cli_opts *o)
     static const struct { const char *name, *args; int min, max; } subs[] = {
         {"list", "", 0, 0}, {"show", " ADDRESS", 1, 1}, {"mv", " FROM TO", 2, 2},
         {"rm", " ADDRESS...", 1, -1}, {"snapshots", "", 0, 0}, {"restore", " N", 1, 1},
+        {"pull", " FILE", 1, 1}, {"push", " FILE", 1, 1}, {"migrate", " --to s3://BUCKET/KEY | local[:PATH]", 0, 0},
     };
     const char *sub = o->args.items[0];  /* the grammar asks for at least one argument */
     int n = (int)o->args.len - 1;
@@ -133,7 +136,7 @@ static int state_sub_check(const struct cli_opts *o)
     }
     if (sg.best) ui_errorf("no state subcommand '%s'; did you mean '%s'? (see 'mesh help state')", sub, sg.best);
     else ui_errorf("no state subcommand '%s': mesh state list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | "
-                   "restore N (see 'mesh help state')", sub);
+                   "restore N | pull FILE | push FILE | migrate --to WHERE (see 'mesh help state')", sub);
     return -1;
 }
 
@@ -148,6 +151,15 @@ int cmd_state(struct cli_opts *o)
     int rc = 0;
     if (state_sub_check(o)) {
         rc = 1;
+        goto out;
+    }
+    /* the spec's state: section says where state is (and its mesh: section whose credentials) */
+    session_load_spec_lenient(&s);
+    if (state_team_sub(sub)) {
+        if (state_team(&s, sub, &err)) {
+            ui_error(&err);
+            rc = 1;
+        }
         goto out;
     }
     int opened = session_open_state(&s, 0, &err);

@@ -56,15 +56,23 @@ static const struct command commands[] = {
      "Node IDs are the quoted addresses; an edge \"a\" -> \"b\" means b depends on a (a runs first).\n"
      "--plan colours nodes by their planned action (green create, gold update, orange replace, red delete).\n"
      "Render with: mesh graph | dot -Tsvg > graph.svg\n"},
-    {"state", cmd_state, "Read or edit the state: list, show, mv, rm, snapshots, restore",
-     {OPT_FILE | OPT_STATE | OPT_JSON | OPT_LOCK_TIMEOUT | OPT_NO_COLOR | OPT_HELP,
-      "list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N", 1, -1, 0},
+    {"state", cmd_state, "Read or edit the state: list, show, mv, rm, snapshots, restore, pull, push, migrate",
+     {OPT_FILE | OPT_STATE | OPT_JSON | OPT_LOCK_TIMEOUT | OPT_NO_COLOR | OPT_HELP | OPT_FORCE | OPT_TO | OPT_VAR,
+      "list | show ADDRESS | mv FROM TO | rm ADDRESS... | snapshots | restore N | pull FILE | push FILE | migrate", 1,
+      -1, 0},
      "  list         every address in state, one per line, sorted\n"
      "  show ADDR    its attributes and outputs; sensitive ones print as (sensitive)\n"
      "  mv FROM TO   rename a resource in state (after renaming it in the spec); the world is not touched\n"
      "  rm ADDR...   forget resources (globs allowed) without deleting them; they stay in the world, unmanaged\n"
      "  snapshots    the states kept before each of the last 10 runs\n"
-     "  restore N    put snapshot N (1 = newest) back as the state; the world is not touched\n"},
+     "  restore N    put snapshot N (1 = newest) back as the state; the world is not touched\n"
+     "Team state (state: backend s3, or --state s3://BUCKET/KEY; docs/state.md):\n"
+     "  pull FILE    write the shared state to FILE, a state file of its own (--force: over one that exists)\n"
+     "  push FILE    make FILE's state the shared one, under the lease; refused when the shared state has\n"
+     "               another lineage or a newer serial (--force: push anyway)\n"
+     "  migrate --to s3://BUCKET/KEY | local[:PATH]\n"
+     "               move the state (lineage, serial, snapshots, journal) from where it is now to WHERE;\n"
+     "               the old copy is kept. Then point the spec's state: section (or --state) at WHERE.\n"},
     {"output", cmd_output, "Show the outputs stored by the last apply",
      {SPEC_OPTS | OPT_STATE | OPT_JSON | OPT_RAW, "[NAME]", 0, 1, 0},
      "Reads the spec's outputs from state (no refresh, no lock): every one as `name = value`, a\n"

@@ -1,8 +1,11 @@
 /* session.c: spec, state, run ID and lock set up one way for every command (see session.h). */
 #include "session.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +17,13 @@
 #include "driver.h"
 #include "invoke.h"
 #include "spec/spec.h"
+#include "remote.h"
 #include "store.h"
+#include "sync.h"
 #include "ui.h"
 #include "base/xalloc.h"
+
+static void remote_cache_remove(const char *path);
 
 static void key_notice(const char *msg)
 {
@@ -46,10 +53,15 @@ void session_release(struct session *s)
         if (s->locked) {
             struct mesh_err e;
             mesh_err_init(&e);
-            store_unlock(s->store, s->run_id, &e);
+            /* remote state is written whole at unlock: its failure is worth saying (what the run
+             * did is on the remote already, as logs the next run replays) */
+            if (store_unlock(s->store, s->run_id, &e) && s->remote) ui_warn("%s", e.msg);
         }
         store_close(s->store);
     }
+    session_remote_free(s->remote);
+    if (s->cache_path) remote_cache_remove(s->cache_path);
+    free(s->cache_path);
     provider_close_all();
     conn_table_clear();
     vec_free_all(&s->rows, state_row_free);
@@ -77,12 +89,48 @@ int session_load_spec(struct session *s, int optional)
     return 0;
 }
 
+/* --state or MESH_STATE, when set. */
+static const char *explicit_state(const struct session *s)
+{
+    const char *p = s->o->state_path;
+    if (!p) p = getenv("MESH_STATE");
+    return p && *p ? p : NULL;
+}
+
+static const struct node *spec_state(const struct session *s)
+{
+    return s->spec ? node_get(s->spec->root, "state") : NULL;
+}
+
+/* The backend a URL names ("s3://..." -> "s3"), into buf; NULL for a plain path. */
+static const char *url_scheme(const char *p, char *buf, size_t n)
+{
+    const char *sep = strstr(p, "://");
+    if (!sep || sep == p || (size_t)(sep - p) >= n) return NULL;
+    for (const char *q = p; q < sep; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9'))) return NULL;
+    snprintf(buf, n, "%.*s", (int)(sep - p), p);
+    return buf;
+}
+
+int session_state_remote(struct session *s)
+{
+    char scheme[16];
+    const char *p = explicit_state(s);
+    if (p) return url_scheme(p, scheme, sizeof(scheme)) != NULL;
+    const struct node *b = node_get(spec_state(s), "backend");
+    return b && b->kind == NODE_SCALAR && strcmp(b->scalar, "local") != 0;
+}
+
 const char *session_state_path(struct session *s)
 {
     if (s->state_path) return s->state_path;
-    const char *p = s->o->state_path;
-    if (!p) p = getenv("MESH_STATE");
-    if (p && *p) {
+    if (s->remote) {
+        s->state_path = xstrdup(s->remote->ops->describe(s->remote->be));
+        return s->state_path;
+    }
+    const char *p = explicit_state(s);
+    if (p) {
         s->state_path = xstrdup(p);
         return s->state_path;
     }
@@ -108,11 +156,126 @@ const char *session_state_path(struct session *s)
     return s->state_path;
 }
 
+void session_remote_free(struct remote *r)
+{
+    if (!r) return;
+    if (r->ops) r->ops->free(r->be);
+    free(r);
+}
+
+int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err)
+{
+    *out = NULL;
+    char scheme[16];
+    const char *name = NULL;
+    json_t *config = NULL;
+    const char *p = url ? url : explicit_state(s);
+    if (p) {
+        name = url_scheme(p, scheme, sizeof(scheme));
+        if (!name) return mesh_err_set(err, MESH_EINVAL, NULL, "%s is not a state URL (e.g. s3://bucket/key)", p);
+        config = json_pack("{ss}", "url", p);
+    } else {
+        const struct node *st = spec_state(s);
+        const struct node *b = node_get(st, "backend");
+        name = b && b->kind == NODE_SCALAR ? b->scalar : "local";
+        config = node_to_json(st);
+        /* YAML booleans arrive as text */
+        const char *bools[] = {"encrypt", "path_style"};
+        for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+            const char *v = json_string_value(json_object_get(config, bools[i]));
+            if (v) json_object_set_new(config, bools[i], json_boolean(strcmp(v, "true") == 0));
+        }
+    }
+    struct remote *r = xcalloc(1, sizeof(*r));
+    char warning[512];
+    int rc = state_backend_open(name, config, s->writing, r, warning, sizeof(warning), err);
+    json_decref(config);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    if (warning[0]) ui_warn("%s", warning);
+    *out = r;
+    return 0;
+}
+
+/* The local copy of remote state: .mesh/remote/<first 16 hex of SHA-256 of its URL>-<pid>.db
+ * beside the spec. One per process: a plan and an apply of one directory must never share a
+ * SQLite file that one of them replaces. Removed when the session ends; copies left by a killed
+ * process (its pid gone) are swept by the next one. */
+static char *remote_cache_dir(struct session *s)
+{
+    const char *spec = s->o->spec_path;
+    const char *slash = strrchr(spec, '/');
+    int dl = slash ? (int)(slash - spec) : 0;
+    size_t n = (size_t)dl + 32;
+    char *dir = xmalloc(n);
+    snprintf(dir, n, "%.*s%s.mesh/remote", dl, spec, slash ? "/" : "");
+    return dir;
+}
+
+static void remote_cache_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char hash[17];
+        long pid;
+        char ext[8];
+        if (sscanf(e->d_name, "%16[0-9a-f]-%ld.%7s", hash, &pid, ext) != 3 || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = xmalloc(n);
+        snprintf(path, n, "%s/%s", dir, e->d_name);
+        unlink(path);
+        free(path);
+    }
+    closedir(d);
+}
+
+static char *remote_cache_path(struct session *s)
+{
+    const char *where = s->remote->ops->describe(s->remote->be);
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)where, strlen(where), md);
+    char *dir = remote_cache_dir(s);
+    remote_cache_sweep(dir);
+    size_t n = strlen(dir) + 64;
+    char *path = xmalloc(n);
+    snprintf(path, n, "%s/%02x%02x%02x%02x%02x%02x%02x%02x-%ld.db", dir, md[0], md[1], md[2], md[3], md[4], md[5],
+             md[6], md[7], (long)getpid());
+    free(dir);
+    return path;
+}
+
+static void remote_cache_remove(const char *path)
+{
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t n = strlen(path) + 16;
+        char *p = xmalloc(n);
+        snprintf(p, n, "%s%s", path, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
+}
+
 int session_open_state(struct session *s, int create, struct mesh_err *err)
 {
+    int flags = s->o->force_new_state ? STORE_OPEN_FORCE_NEW : 0;
+    if (session_state_remote(s)) {
+        if (!s->remote) {
+            int rc = session_remote_open(s, NULL, &s->remote, err);
+            if (rc) return rc;
+        }
+        free(s->cache_path);
+        s->cache_path = remote_cache_path(s);
+        return store_open_remote(s->cache_path, s->remote, create, flags, &s->store, err);
+    }
     const char *path = session_state_path(s);
     if (!create && access(path, F_OK) != 0) return 1;
-    return store_open_flags(path, s->o->force_new_state ? STORE_OPEN_FORCE_NEW : 0, &s->store, err);
+    return store_open_flags(path, flags, &s->store, err);
 }
 
 /* Every driver call of a run that holds the lock first checks that the lease is still its own. */

@@ -14,7 +14,10 @@ struct session {
     struct cli_opts *o;
     struct spec *spec;
     struct store *store;
-    char *state_path;
+    char *state_path;    /* a local file, or the remote's URL ("s3://bucket/key") for messages */
+    struct remote *remote;  /* team state (state/remote.h), opened by session_open_state; else NULL */
+    char *cache_path;    /* remote state's local copy (this process's own), removed at release */
+    int writing;         /* the command writes state: a remote backend checks more before it opens */
     char run_id[64];
     struct vec rows;     /* struct state_row *, after session_load_rows */
     int locked;
@@ -30,10 +33,19 @@ int session_load_spec(struct session *s, int optional);
  * says where state is and holds the mesh: section (credentials profile) handed to the
  * providers. A missing variable is no error, and a spec that does not load only warns. */
 void session_load_spec_lenient(struct session *s);
-/* Resolves the state path: --state, MESH_STATE, or .mesh/state.db beside the spec. */
+/* Resolves where state is: --state, MESH_STATE, the spec's state: section, or .mesh/state.db
+ * beside the spec. A URL ("s3://bucket/key") or state.backend s3 names a remote (team state):
+ * this then returns the URL, for messages. */
 const char *session_state_path(struct session *s);
-/* Opens the state; with create unset and no state file, returns 1 and leaves s->store NULL. */
+/* 1 when state lives on a remote backend (the state: section or a URL says so). */
+int session_state_remote(struct session *s);
+/* Opens the state; with create unset and no state, returns 1 and leaves s->store NULL. Remote
+ * state is opened through a local cache under .mesh/remote/ beside the spec (state/sync.h). */
 int session_open_state(struct session *s, int create, struct mesh_err *err);
+/* The backend named by a URL or a spec's state: section, opened (for `mesh state migrate`'s
+ * target); url NULL: the session's own. *out is freed with session_remote_free. */
+int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err);
+void session_remote_free(struct remote *r);
 int session_lock(struct session *s, const char *command, struct mesh_err *err);
 int session_load_rows(struct session *s, struct mesh_err *err);
 /* Asks "yes" on a terminal; refuses without one unless --auto-approve. 0 = go ahead. */

@@ -153,7 +153,21 @@ typedef int (*auth_hook_fn)(const json_t *params, const json_t *mesh_config, str
  * Returns 0 when it ran (whatever the checks found), else the error code with c->err set. */
 typedef int (*check_hook_fn)(struct call *c, const json_t *input, json_t **report);
 
+/* A place state can live besides a local file (team state), found by name so the engine
+ * includes no provider header: one line per backend in state_backends.def. config: the spec's
+ * state: section as JSON, or {"url": "s3://bucket/key"} from --state / MESH_STATE; mesh_config:
+ * the spec's mesh: section (credentials profile), may be NULL. writing: the command will write
+ * state (the backend may check more first: the bucket exists, the lock table exists). A warning
+ * for the user (a bucket without versioning) goes to warning (empty: none). On success *out is
+ * ready (state/remote.h) and owned by the caller (out->ops->free). */
+struct remote;
+typedef int (*state_backend_fn)(const json_t *config, const json_t *mesh_config, int writing, struct remote *out,
+                                char *warning, size_t warning_len, struct mesh_err *err);
+
 /* registry.c */
+/* The backend named name (state_backends.def); MESH_EINVAL naming the known ones when none. */
+int state_backend_open(const char *name, const json_t *config, int writing, struct remote *out, char *warning,
+                       size_t warning_len, struct mesh_err *err);
 /* The handle of d's provider for a resource of connection (its address; NULL: none) whose
  * outputs are conn_config (ignored when connection is NULL: the mesh: section is used). Opened
  * on first use, then shared; a new conn_config for the same connection opens a new handle.

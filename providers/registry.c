@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/suggest.h"
 #include "base/wipe.h"
 #include "base/xalloc.h"
@@ -274,6 +275,44 @@ int check_hook_run(const char *name, struct call *c, const json_t *input, json_t
     for (int i = 0; name && check_hooks[i].name; i++)
         if (strcmp(check_hooks[i].name, name) == 0) return check_hooks[i].fn(c, input, report);
     return mesh_err_set(c->err, MESH_ERR, NULL, "no check hook named \"%s\" is built in", name ? name : "");
+}
+
+/* State backends: the table from state_backends.def. */
+#define STATE_BACKEND(name, fn) int fn(const json_t *, const json_t *, int, struct remote *, char *, size_t, \
+                                       struct mesh_err *);
+#include "state_backends.def"
+#undef STATE_BACKEND
+
+static const struct {
+    const char *name;
+    state_backend_fn fn;
+} state_backends[] = {
+#define STATE_BACKEND(name, fn) {#name, fn},
+#include "state_backends.def"
+#undef STATE_BACKEND
+    {NULL, NULL},
+};
+
+int state_backend_open(const char *name, const json_t *config, int writing, struct remote *out, char *warning,
+                       size_t warning_len, struct mesh_err *err)
+{
+    if (warning_len) warning[0] = '\0';
+    for (int i = 0; name && state_backends[i].name; i++) {
+        if (strcmp(state_backends[i].name, name) != 0) continue;
+        pthread_mutex_lock(&provider_mu);
+        json_t *mesh = provider_config ? json_deep_copy(provider_config) : NULL;
+        pthread_mutex_unlock(&provider_mu);
+        int rc = state_backends[i].fn(config, mesh, writing, out, warning, warning_len, err);
+        json_decref(mesh);
+        return rc;
+    }
+    struct strbuf known = STRBUF_INIT;
+    strbuf_adds(&known, "local");
+    for (int i = 0; state_backends[i].name; i++) strbuf_addf(&known, ", %s", state_backends[i].name);
+    int rc = mesh_err_set(err, MESH_EINVAL, NULL, "no state backend named \"%s\" (known: %s)", name ? name : "",
+                          strbuf_str(&known));
+    strbuf_release(&known);
+    return rc;
 }
 
 void auth_token_release(struct auth_token *t)

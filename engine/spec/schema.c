@@ -13,6 +13,7 @@
 
 static void check_pki(const struct node *v, const char *path, const struct spec_ctx *c);
 static void check_network(const struct node *v, const char *path, const struct spec_ctx *c);
+static void check_state(const struct node *v, const char *path, const struct spec_ctx *c);
 static void check_cluster(const struct node *v, const char *path, const struct spec_ctx *c);
 static void check_node_group(const struct node *v, const char *path, const struct spec_ctx *c);
 
@@ -33,8 +34,24 @@ static const struct schema_key mesh_keys[] = {
 
 /* ---- state: ---- */
 static const struct schema_key state_keys[] = {
+    {"backend", S_ENUM, 0, NULL, NULL, "local|s3", "local",
+     "where state lives: a local file, or S3 shared by a team (docs/state.md)", NULL},
     {"path", S_STRING, 0, NULL, NULL, NULL, ".mesh/state.db beside the spec",
-     "the state file (`--state` and MESH_STATE win over it); relative to the spec's folder", NULL},
+     "local: the state file (`--state` and MESH_STATE win over it); relative to the spec's folder", NULL},
+    {"bucket", S_STRING, 0, NULL, NULL, NULL, NULL, "s3: the bucket (required)", NULL},
+    {"key", S_STRING, 0, NULL, NULL, NULL, NULL, "s3: the state object's key, e.g. `mesh/prod.state` (required)", NULL},
+    {"region", S_STRING, 0, NULL, NULL, NULL, "mesh.region, then AWS_REGION...", "s3: the bucket's region", NULL},
+    {"lock_table", S_STRING, 0, NULL, NULL, NULL, "a lease object beside the state",
+     "s3: DynamoDB table holding the lease (partition key `LockID`, a string)", NULL},
+    {"kms_key_id", S_STRING, 0, NULL, NULL, NULL, "MESH_STATE_KEY on every machine",
+     "s3: KMS key (ID, ARN or alias/NAME) wrapping the state key, so every machine allowed kms:Decrypt reads "
+     "sensitive values", NULL},
+    {"encrypt", S_BOOL, 0, NULL, NULL, NULL, "false", "s3: ask S3 to encrypt the objects at rest with SSE-KMS", NULL},
+    {"sse_kms_key_id", S_STRING, 0, NULL, NULL, NULL, "aws/s3", "s3: with encrypt, the KMS key S3 uses", NULL},
+    {"endpoint", S_STRING, 0, NULL, NULL, NULL, "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS's",
+     "s3: the S3 endpoint URL (an S3-compatible store, a test stand-in)", NULL},
+    {"path_style", S_BOOL, 0, NULL, NULL, NULL, "AWS_S3_USE_PATH_STYLE, else virtual-hosted",
+     "s3: address objects as ENDPOINT/BUCKET/KEY instead of BUCKET.ENDPOINT/KEY", NULL},
     END,
 };
 
@@ -237,7 +254,7 @@ const struct schema_key schema_root[] = {
     {"vars", S_DICT, 0, NULL, &var_item, NULL, NULL, "input variables, used as ${var.NAME} in any value", NULL},
     {"outputs", S_DICT, 0, NULL, &output_item, NULL, NULL, "values shown after apply and by `mesh output`", NULL},
     {"mesh", S_OBJECT, 0, mesh_keys, NULL, NULL, NULL, "the mesh's name, region, profile and tags", NULL},
-    {"state", S_OBJECT, 0, state_keys, NULL, NULL, NULL, "where state lives", NULL},
+    {"state", S_OBJECT, 0, state_keys, NULL, NULL, NULL, "where state lives", check_state},
     {"pki", S_OBJECT, 0, pki_keys, NULL, NULL, NULL, "root CA and per-cluster intermediate CAs", check_pki},
     {"network", S_OBJECT, 0, network_keys, NULL, NULL, NULL, "the VPC, its subnets and gateways", check_network},
     {"clusters", S_DICT, 0, NULL, &cluster_item, NULL, NULL, "EKS clusters (or existing ones), by name", NULL},
@@ -567,6 +584,37 @@ static void check_pki(const struct node *v, const char *path, const struct spec_
     }
     check_pki_roots(v, c);
     (void)path;
+}
+
+/* backend s3 needs bucket and key and takes no path; local takes none of the S3 keys. */
+static void check_state(const struct node *v, const char *path, const struct spec_ctx *c)
+{
+    const struct node *b = node_get(v, "backend");
+    int s3 = b && b->kind == NODE_SCALAR && strcmp(b->scalar, "s3") == 0;
+    static const char *const s3_only[] = {"bucket", "key", "region", "lock_table", "kms_key_id", "encrypt",
+                                          "sse_kms_key_id", "endpoint", "path_style", NULL};
+    if (s3) {
+        static const char *const needed[] = {"bucket", "key", NULL};
+        for (size_t i = 0; needed[i]; i++)
+            if (!node_get(v, needed[i]))
+                diag_error(c->dl, c->file, v->line, v->col, "%s: backend s3 needs %s.%s", path, path, needed[i]);
+        const struct node *p = node_get(v, "path");
+        if (p)
+            diag_error(c->dl, c->file, p->line, p->col,
+                       "%s.path: backend s3 keeps state in s3://BUCKET/KEY; path is for backend local", path);
+        const struct node *sk = node_get(v, "sse_kms_key_id");
+        const struct node *enc = node_get(v, "encrypt");
+        if (sk && !(enc && enc->kind == NODE_SCALAR && strcmp(enc->scalar, "true") == 0))
+            diag_error(c->dl, c->file, sk->line, sk->col, "%s.sse_kms_key_id: set %s.encrypt: true with it", path,
+                       path);
+        return;
+    }
+    for (size_t i = 0; s3_only[i]; i++) {
+        const struct node *g = node_get(v, s3_only[i]);
+        if (g)
+            diag_error(c->dl, c->file, g->line, g->col, "%s.%s: only for backend s3 (add %s.backend: s3)", path,
+                       s3_only[i], path);
+    }
 }
 
 static void check_network(const struct node *v, const char *path, const struct spec_ctx *c)

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# state_team.sh: team state on S3 (issue 14), end to end against moto behind the fault proxy.
+# Two "machines" (working directories A and B with their own HOME, so no key file or cache is
+# shared) use one state at s3://mesh-team/prod/mesh.state with a DynamoDB lease and a KMS-wrapped
+# state key:
+#   - A applies; B's plan is a no-op; a sensitive value reads the same on both (KMS), and no S3
+#     object holds it in the clear; neither HOME holds a key file
+#   - STATE_TEAM_RACES (default 50) races of an apply from each machine at once: exactly one
+#     completes each time, the other fails at once naming the holder; state never torn
+#   - kill -9 of A's apply while it writes (null resources with MESH_NULL_STORE): B's next apply
+#     takes the lease over once expired, recovers and completes; 0 orphans, no-op plan
+#   - 30 % of S3 and DynamoDB calls throttled / answering 500 / reset: applies converge
+#   - a lease lost mid-run (deleted and taken by B): A stops writing with a clear error
+#   - bad input: a missing bucket, a wrong region, an unversioned bucket (a warning), a state of
+#     another lineage (push refused, --force accepted), a key that cannot be unwrapped (KMS key
+#     disabled): each a clear error before anything is changed
+#   - pull / push / migrate local -> S3 -> local keep lineage, serial, snapshots and journal;
+#     the S3-object lease (no lock_table) refuses a second run too
+. "$(dirname "$0")/../lib/common.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tests/harness/aws/harness.sh"
+t_setup
+aws_harness_suite || { not_ok "the AWS harness started"; t_done; exit 1; }
+export AWS_S3_USE_PATH_STYLE=true MESH_BACKOFF_SCALE=0.01
+export MESH_NULL_STORE="$T_DIR/world"
+mkdir -p "$MESH_NULL_STORE"
+RACES=${STATE_TEAM_RACES:-50}
+CANARY="canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+
+awsq s3api create-bucket --bucket mesh-team --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+awsq s3api put-bucket-versioning --bucket mesh-team --versioning-configuration Status=Enabled
+awsq s3api create-bucket --bucket mesh-plain --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+awsq dynamodb create-table --table-name mesh-locks --attribute-definitions AttributeName=LockID,AttributeType=S \
+    --key-schema AttributeName=LockID,KeyType=HASH --billing-mode PAY_PER_REQUEST >/dev/null
+KMS_KEY=$(awsq kms create-key --query KeyMetadata.KeyId)
+check "the bucket, the lock table and the KMS key exist" test -n "$KMS_KEY"
+
+# spec DIR INPUT [EXTRA_STATE_YAML]: three null resources (one with a sensitive trigger) whose input is INPUT
+spec() {
+    mkdir -p "$1"
+    cat >"$1/mesh.yaml" <<EOF
+mesh: {name: team}
+state:
+  backend: s3
+  bucket: mesh-team
+  key: prod/mesh.state
+  lock_table: mesh-locks
+  kms_key_id: $KMS_KEY
+${3:-}
+resources:
+  null_resource.a: {input: "$2", sensitive_triggers: {token: "$CANARY"}}
+  null_resource.b: {input: "\${null_resource.a.output}"}
+  null_resource.c: {input: "$2", depends_on: [null_resource.b]}
+outputs:
+  token: {value: "\${null_resource.a.sensitive_triggers.token}", sensitive: true}
+EOF
+}
+# on MACHINE CMD...: run mesh in machine MACHINE's directory with its own HOME
+on() { local m=$1; shift; (cd "$T_DIR/$m" && HOME="$T_DIR/$m/home" XDG_CONFIG_HOME="$T_DIR/$m/home/.config" "$MESH" "$@"); }
+mkdir -p A/home B/home
+spec A 1
+spec B 1
+t0=$SECONDS
+expect_rc "machine A applies to team state" 0 on A apply --auto-approve
+check "it says Apply complete" grep -q 'Apply complete' last.out
+expect_rc "machine B's plan of the same spec is a no-op" 0 on B plan --detailed-exitcode
+expect_rc "machine B reads the sensitive output (the key unwrapped through KMS)" 0 on B output token --raw
+check "B's value is A's" test "$(cat last.out)" = "$CANARY"
+aws s3 cp --recursive "s3://mesh-team/" "$T_DIR/s3copy" --endpoint-url "$MOTO_URL" >/dev/null 2>&1
+check "S3 holds the state (base or logs)" test -n "$(ls -A "$T_DIR/s3copy" 2>/dev/null)"
+check "no S3 object holds the sensitive value in the clear" sh -c "! grep -rq '$CANARY' '$T_DIR/s3copy'"
+check "no key file under either machine's HOME" test -z "$(find A/home B/home -type f -name '*key*' 2>/dev/null)"
+echo "# [${SECONDS}s] two machines ($((SECONDS - t0)) s)"
+
+# ---- races: an apply from each machine at once ----
+t0=$SECONDS
+both=0 none=0 unnamed=0
+for i in $(seq 1 "$RACES"); do
+    spec A "ra$i"
+    spec B "rb$i"
+    # each run holds the lease a while (a delay in every driver call), so the two overlap
+    MESH_FAULTS="delay:ms=150" on A apply --auto-approve >ra.out 2>ra.err &
+    pa=$!
+    MESH_FAULTS="delay:ms=150" on B apply --auto-approve >rb.out 2>rb.err &
+    pb=$!
+    wait $pa; ra=$?
+    wait $pb; rb=$?
+    if [ $ra = 0 ] && [ $rb = 0 ]; then
+        both=$((both + 1))
+    elif [ $ra != 0 ] && [ $rb != 0 ]; then
+        none=$((none + 1))
+        sed 's/^/    | /' ra.err rb.err | tail -6
+    else
+        loser=ra.err; [ $ra = 0 ] && loser=rb.err
+        grep -q 'state is locked by run' $loser || { unnamed=$((unnamed + 1)); sed 's/^/    | /' $loser | tail -3; }
+    fi
+done
+check "$RACES races: one apply won each time ($both with two winners, $none with none)" test $none = 0 -a $both = 0
+check "$RACES races: every loser named the holder" test $unnamed = 0
+spec A final
+expect_rc "after the races an apply converges" 0 on A apply --auto-approve
+expect_rc "and B's plan is a no-op" 0 on B plan --detailed-exitcode
+echo "# [${SECONDS}s] $RACES races ($((SECONDS - t0)) s)"
+
+# ---- kill -9 mid-apply on A; B takes over ----
+t0=$SECONDS
+spec A killed
+spec B killed
+export MESH_LOCK_TTL=3
+(cd A && HOME="$T_DIR/A/home" MESH_FAULTS="delay:ms=800" exec "$MESH" apply --auto-approve >"$T_DIR/k.out" 2>&1) &
+victim=$!
+for _ in $(seq 1 100); do grep -q 'Modifying\|Creating' k.out 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+kill -9 $victim; wait $victim 2>/dev/null
+expect_rc "after kill -9 on A, B's apply completes (lease taken over, run recovered)" 0 on B apply --auto-approve --lock-timeout 30s
+check "B said it took the lease over" grep -q 'took over the state lock' last.err
+unset MESH_LOCK_TTL
+held=$(on B state list | wc -l)
+objs=$(ls "$MESH_NULL_STORE" | wc -l)
+check "0 orphans: the world holds as many objects as state ($objs / $held)" test "$objs" = "$held"
+expect_rc "A's plan is a no-op after B's recovery" 0 on A plan --detailed-exitcode
+echo "# [${SECONDS}s] kill -9 ($((SECONDS - t0)) s)"
+
+# ---- faults: 30 % of S3 and DynamoDB calls fail ----
+t0=$SECONDS
+faults '{"rules": [{"kind": "throttle", "service": "s3", "action": "*", "rate": 0.1},
+                   {"kind": "500", "service": "s3", "action": "*", "rate": 0.1},
+                   {"kind": "reset", "service": "s3", "action": "*", "rate": 0.1},
+                   {"kind": "throttle", "service": "dynamodb", "action": "*", "rate": 0.15},
+                   {"kind": "500", "service": "dynamodb", "action": "*", "rate": 0.15}], "seed": 7}'
+conv=0
+for i in 1 2 3 4 5; do
+    spec A "fault$i"
+    on A apply --auto-approve >f.out 2>f.err && conv=$((conv + 1))
+done
+injected=$(curl -s "$PROXY_URL/__stats" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["injected"].values()))')
+faults '{}'
+check "5 applies under 30 % S3/DynamoDB faults all converged ($conv/5; $injected faults injected)" test "$conv" = 5 -a "$injected" -gt 0
+expect_rc "B's plan is a no-op after them" 0 on B plan --detailed-exitcode
+echo "# [${SECONDS}s] faults ($((SECONDS - t0)) s)"
+
+# ---- a lease lost mid-run ----
+t0=$SECONDS
+spec A lost
+(cd A && HOME="$T_DIR/A/home" MESH_LOCK_TTL=3 MESH_FAULTS="delay:ms=1500" exec "$MESH" apply --auto-approve >"$T_DIR/l.out" 2>&1) &
+victim=$!
+for _ in $(seq 1 100); do grep -q 'Modifying\|Creating' l.out 2>/dev/null && break; sleep 0.1; done
+awsq dynamodb delete-item --table-name mesh-locks --key '{"LockID": {"S": "mesh-team/prod/mesh.state"}}'
+spec B lostb
+on B apply --auto-approve --lock-timeout 30s >lb.out 2>lb.err; rb=$?
+wait $victim; ra=$?
+check "A, whose lease was taken, fails ($ra)" test "$ra" != 0
+check "A says its lease was lost" grep -qi 'lock\|lease' l.out
+check "B's apply completed ($rb)" test "$rb" = 0
+expect_rc "after it, B's plan is a no-op (nothing of A's overwrote B's state)" 0 on B plan --detailed-exitcode
+echo "# [${SECONDS}s] lost lease ($((SECONDS - t0)) s)"
+
+# ---- bad input: each a clear error before anything changes ----
+before=$(ls "$MESH_NULL_STORE" | sort | md5sum)
+mkdir -p C/home
+spec C bad
+sed -i 's/bucket: mesh-team/bucket: mesh-no-such-bucket/' C/mesh.yaml
+expect_rc "a missing bucket fails" 1 on C apply --auto-approve
+check "it names the bucket" grep -q 'mesh-no-such-bucket' last.err
+spec C bad
+sed -i 's/  lock_table: mesh-locks/  lock_table: mesh-no-such-table/' C/mesh.yaml
+expect_rc "a missing lock table fails" 1 on C apply --auto-approve
+check "it names the table" grep -q 'mesh-no-such-table' last.err
+spec C bad "  region: eu-north-9"
+expect_rc "a wrong region fails" 1 on C apply --auto-approve
+check "the error says something about the region or bucket" grep -qi 'region\|bucket' last.err
+check "nothing in the world changed after the bad runs" test "$(ls "$MESH_NULL_STORE" | sort | md5sum)" = "$before"
+spec C plain
+sed -i 's/bucket: mesh-team/bucket: mesh-plain/' C/mesh.yaml
+expect_rc "an unversioned bucket works" 0 on C apply --auto-approve
+check "with a warning about versioning" grep -qi 'versioning' last.err
+on C destroy --auto-approve >/dev/null 2>&1
+
+# ---- pull, push, migrate ----
+expect_rc "state pull writes the team state to a file" 0 on A state pull "$T_DIR/pulled.db"
+lin=$(sqlite3 pulled.db "SELECT value FROM meta WHERE key = 'lineage'")
+ser=$(sqlite3 pulled.db "SELECT value FROM meta WHERE key = 'serial'")
+check "the pulled file is a state (lineage $lin, serial $ser)" test -n "$lin" -a -n "$ser"
+check "it is intact" test "$(sqlite3 pulled.db 'PRAGMA integrity_check')" = ok
+mkdir -p L/home
+printf 'resources:\n  null_resource.l: {input: "local"}\n' >L/mesh.yaml
+on L apply --auto-approve >/dev/null 2>&1
+expect_rc "push of another lineage is refused" 1 on A state push "$T_DIR/L/.mesh/state.db"
+check "naming both lineages" grep -q 'lineage' last.err
+expect_rc "migrate a local state to S3 (another key)" 0 on L state migrate --to s3://mesh-team/other/mesh.state
+llin=$(sqlite3 L/.mesh/state.db "SELECT value FROM meta WHERE key = 'lineage'")
+on L state pull "$T_DIR/other.db" >/dev/null 2>&1 --state s3://mesh-team/other/mesh.state
+check "the migrated state keeps its lineage" test "$(sqlite3 other.db "SELECT value FROM meta WHERE key = 'lineage'")" = "$llin"
+check "and its snapshots" test "$(sqlite3 other.db 'SELECT count(*) FROM snapshots')" = "$(sqlite3 L/.mesh/state.db 'SELECT count(*) FROM snapshots')"
+check "and its journal" test "$(sqlite3 other.db 'SELECT count(*) FROM journal')" = "$(sqlite3 L/.mesh/state.db 'SELECT count(*) FROM journal')"
+expect_rc "migrate it back to a local file" 0 on L state migrate --state s3://mesh-team/other/mesh.state --to "local:$T_DIR/back.db"
+check "the local copy keeps the lineage" test "$(sqlite3 back.db "SELECT value FROM meta WHERE key = 'lineage'")" = "$llin"
+expect_rc "push of an older serial of the same lineage is refused" 1 on A state push "$T_DIR/pulled.db"
+spec A final
+on A apply --auto-approve >/dev/null 2>&1
+expect_rc "push --force accepts it" 0 on A state push "$T_DIR/pulled.db" --force
+
+# ---- a key that cannot be unwrapped ----
+awsq kms disable-key --key-id "$KMS_KEY"
+mkdir -p D/home
+spec D final
+expect_rc "with the KMS key disabled, a new machine cannot read the state" 1 on D apply --auto-approve
+check "the error names the KMS key and decrypting" grep -qi 'kms' last.err
+awsq kms enable-key --key-id "$KMS_KEY"
+
+# ---- the S3-object lease (no lock_table) ----
+spec E s3lease
+sed -i '/lock_table/d; s#key: prod/mesh.state#key: s3lease/mesh.state#' E/mesh.yaml
+mkdir -p E/home
+expect_rc "team state with an S3-object lease applies" 0 on E apply --auto-approve
+(cd E && HOME="$T_DIR/E/home" MESH_FAULTS="delay:ms=1500" exec "$MESH" apply --auto-approve >"$T_DIR/e.out" 2>&1) &
+slow=$!
+spec E s3lease2
+sed -i '/lock_table/d; s#key: prod/mesh.state#key: s3lease/mesh.state#' E/mesh.yaml
+for _ in $(seq 1 100); do grep -q 'Modifying\|Creating' e.out 2>/dev/null && break; sleep 0.1; done
+expect_rc "a second run while it holds the S3 lease fails" 1 on E apply --auto-approve
+check "naming the holder" grep -q 'state is locked by run' last.err
+wait $slow
+t_done
