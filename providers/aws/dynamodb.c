@@ -23,15 +23,19 @@ int dynamodb_call(struct aws_client *c, const char *action, const json_t *body, 
     if (rc == 0) return 0;
     const char *table = json_string_value(json_object_get(body, "TableName"));
     if (strcmp(e.cause, "ConditionalCheckFailedException") == 0) e.code = MESH_ECONFLICT;
-    if (strcmp(e.cause, "AccessDeniedException") == 0 || strcmp(e.cause, "AccessDenied") == 0) {
-        struct mesh_err denied;
-        mesh_err_init(&denied);
-        mesh_err_set(&denied, MESH_ERR, NULL, "%s on lock table %s was denied: allow dynamodb:%s on it (%s)", what,
+    int denied = strcmp(e.cause, "AccessDeniedException") == 0 || strcmp(e.cause, "AccessDenied") == 0;
+    int missing = strcmp(e.cause, "ResourceNotFoundException") == 0;
+    if (!denied && !missing) return mesh_err_copy(err, &e, NULL);
+    struct mesh_err out;
+    mesh_err_init(&out);
+    if (denied)
+        mesh_err_set(&out, MESH_ERR, NULL, "%s on lock table %s was denied: allow dynamodb:%s on it (%s)", what,
                      table ? table : "?", action, e.msg);
-        mesh_err_set_cause(&denied, e.cause, e.request_id);
-        e = denied;
-    }
-    return mesh_err_copy(err, &e, NULL);
+    else
+        mesh_err_set(&out, MESH_ENOTFOUND, NULL, "%s: lock table %s does not exist in %s (%s)", what,
+                     table ? table : "?", c->region, e.msg);
+    mesh_err_set_cause(&out, e.cause, e.request_id);
+    return mesh_err_copy(err, &out, NULL);
 }
 
 static const char *attr(const json_t *item, const char *name, const char *type)

@@ -8,7 +8,7 @@
  * Region, credentials and endpoints come from the environment, as mesh finds them. Prints
  * "ok ..." (acquire: "taken_over=N old=RUN/HOLDER/HOST/PID"; read: "held=N run=... expires=...";
  * kms: "key sha256=HEX", the key's fingerprint, never the key), or "err CODE CAUSE: MESSAGE"
- * and exits 1. race prints "race won=W locked=L other=O" (W: rounds with exactly one winner). */
+ * and exits 1. race prints "race won=W other=O" (W: rounds with exactly one winner and one refusal). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,58 +110,61 @@ static void want_of(struct remote_lease *w, const char *run, const char *holder,
     w->expires = w->acquired + ttl;
 }
 
-/* Two children per round, released at once through a pipe; exactly one may win. */
-static int race(const char *table, const char *lock_id, int rounds)
+/* Two children per round, released at the same moment through a pipe; exactly one may win.
+ * Each round has its own LockID (PREFIX/R), so nothing is released between rounds, and rounds
+ * run 5 at a time. */
+static int racer(const char *table, const char *lock_id, const char *run, int fd)
 {
-    int won = 0, locked = 0, other = 0;
-    for (int r = 0; r < rounds; r++) {
+    char c;
+    if (read(fd, &c, 1) < 0) return 9;
+    client_open();
+    struct remote_lease w, held;
+    int taken = 0;
+    want_of(&w, run, "racer@probe", "probe", getpid(), 60);
+    struct mesh_err err;
+    mesh_err_init(&err);
+    int rc = ddb_lease_acquire(ddb_lease_new(&client, table, lock_id), &w, &held, &taken, &err);
+    if (rc && rc != MESH_ELOCKED) fprintf(stderr, "%s: %s\n", run, err.msg);
+    return rc == 0 ? 0 : rc == MESH_ELOCKED ? 3 : 4;
+}
+
+static int race(const char *table, const char *prefix, int rounds)
+{
+    enum { BATCH = 5 };
+    int won = 0, other = 0;
+    for (int r0 = 0; r0 < rounds; r0 += BATCH) {
         int go[2];
         if (pipe(go) != 0) return 1;
-        pid_t kids[2];
-        char runs[2][32];
-        for (int k = 0; k < 2; k++) {
-            snprintf(runs[k], sizeof(runs[k]), "race-%d-%d", r, k);
-            if ((kids[k] = fork()) == 0) {
+        pid_t kids[BATCH][2];
+        int n = rounds - r0 < BATCH ? rounds - r0 : BATCH;
+        for (int b = 0; b < n; b++)
+            for (int k = 0; k < 2; k++) {
+                if ((kids[b][k] = fork()) != 0) continue;
                 close(go[1]);
-                char c;
-                if (read(go[0], &c, 1) < 0) _exit(9);
-                client_open();
-                struct remote_lease w, held;
-                int taken = 0;
-                want_of(&w, runs[k], "racer@probe", "probe", getpid(), 60);
-                struct mesh_err err;
-                mesh_err_init(&err);
-                int rc = ddb_lease_acquire(ddb_lease_new(&client, table, lock_id), &w, &held, &taken, &err);
-                if (rc && rc != MESH_ELOCKED) fprintf(stderr, "round %d: %s\n", r, err.msg);
-                _exit(rc == 0 ? 0 : rc == MESH_ELOCKED ? 3 : 4);
+                char lock_id[256], run[64];
+                snprintf(lock_id, sizeof(lock_id), "%s/%d", prefix, r0 + b);
+                snprintf(run, sizeof(run), "race-%d-%d", r0 + b, k);
+                _exit(racer(table, lock_id, run, go[0]));
+            }
+        close(go[0]);
+        close(go[1]);  /* EOF: every child reads it at once */
+        for (int b = 0; b < n; b++) {
+            int wins = 0, locks = 0;
+            for (int k = 0; k < 2; k++) {
+                int st = 0;
+                waitpid(kids[b][k], &st, 0);
+                int code = WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+                wins += code == 0;
+                locks += code == 3;
+            }
+            if (wins == 1 && locks == 1) won++;
+            else {
+                other++;
+                fprintf(stderr, "round %d: %d won, %d locked\n", r0 + b, wins, locks);
             }
         }
-        close(go[0]);
-        close(go[1]);  /* EOF: both read at once */
-        int wins = 0, locks = 0, winner = -1;
-        for (int k = 0; k < 2; k++) {
-            int st = 0;
-            waitpid(kids[k], &st, 0);
-            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 99;
-            if (code == 0) { wins++; winner = k; }
-            else if (code == 3) locks++;
-        }
-        if (wins == 1 && locks == 1) won++;
-        else if (locks == 2) locked++;
-        else other++;
-        if (wins != 1 || locks != 1) fprintf(stderr, "round %d: %d won, %d locked\n", r, wins, locks);
-        /* The parent's HTTP state is freed before the next fork: a child must not share its connection. */
-        client_open();
-        struct ddb_lease *l = ddb_lease_new(&client, table, lock_id);
-        struct mesh_err err;
-        mesh_err_init(&err);
-        for (int k = 0; k < 2; k++)
-            if (wins >= 1 && (k == winner || wins > 1)) ddb_lease_release(l, runs[k], &err);
-        if (err.code) fprintf(stderr, "round %d: release: %s\n", r, err.msg);
-        ddb_lease_free(l);
-        client_close();
     }
-    printf("race won=%d locked=%d other=%d\n", won, locked, other);
+    printf("race won=%d other=%d\n", won, other);
     return won == rounds ? 0 : 1;
 }
 
@@ -204,9 +207,9 @@ int main(int argc, char **argv)
         } else if (strcmp(op, "read") == 0) {
             rc = ddb_lease_read(l, &held, &flag, &err);
             if (rc == 0)
-                printf("ok held=%d run=%s holder=%s host=%s pid=%lld command=%s expires_in=%lld\n", flag, held.run_id,
-                       held.holder, held.host, held.pid, held.command,
-                       flag ? held.expires - (long long)time(NULL) : 0);
+                printf("ok held=%d run=%s holder=%s host=%s pid=%lld command=%s age=%lld expires_in=%lld\n", flag,
+                       held.run_id, held.holder, held.host, held.pid, held.command,
+                       flag ? (long long)time(NULL) - held.acquired : 0, flag ? held.expires - (long long)time(NULL) : 0);
         } else if (strcmp(op, "check") == 0) {
             if ((rc = ddb_lease_check_table(l, &err)) == 0) printf("ok table\n");
         } else {

@@ -1,0 +1,486 @@
+/* test_state_ddb.c: team state's DynamoDB lease (providers/aws/state_ddb.c, dynamodb.c) and KMS
+ * state key (state_kms.c) against canned replies: the requests carry the right target, content
+ * type, conditions and attribute types; each AWS error maps to its code and an actionable message;
+ * throttling is retried by the HTTP layer, not by the lease. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+
+#include "aws/client.h"
+#include "aws/state_ddb.h"
+#include "aws/state_kms.h"
+#include "base/wipe.h"
+#include "scripted_server.h"
+
+#define JSON10 "Content-Type: application/x-amz-json-1.0\r\n"
+#define CCF "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\"," \
+            "\"message\":\"The conditional request failed\"}"
+#define ITEM_B "{\"Item\":{\"LockID\":{\"S\":\"b/k\"},\"RunID\":{\"S\":\"runB\"},\"Holder\":{\"S\":\"bob@ci\"}," \
+               "\"Host\":{\"S\":\"ci\"},\"Pid\":{\"N\":\"77\"},\"Command\":{\"S\":\"apply\"}," \
+               "\"Acquired\":{\"N\":\"1000\"},\"Expires\":{\"N\":\"99999999999\"}}}"
+
+struct fx {
+    struct server srv;
+    struct aws_client client;
+    struct aws_creds creds;
+    struct http_retries retries;
+    struct mesh_err err;
+    struct ddb_lease *lease;
+};
+
+static void start(struct fx *f, const struct reply *script, int n)
+{
+    memset(f, 0, sizeof(*f));
+    server_start(&f->srv, script, n);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
+    setenv("AWS_ENDPOINT_URL", url, 1);
+    setenv("MESH_BACKOFF_SCALE", "0.001", 1);
+    f->creds.access_key = "AKIDTEST";
+    f->creds.secret_key = "secret";
+    http_client_init(&f->client.http);
+    http_retries_init(&f->retries, -1);
+    f->client.http.retries = &f->retries;
+    f->client.fixed = &f->creds;
+    snprintf(f->client.region, sizeof(f->client.region), "us-west-2");
+    f->lease = ddb_lease_new(&f->client, "locks", "b/k");
+}
+
+static void stop(struct fx *f)
+{
+    server_stop(&f->srv);
+    ddb_lease_free(f->lease);
+    unsetenv("AWS_ENDPOINT_URL");
+}
+
+/* The JSON body of the last request the server saw. */
+static json_t *last_body(const struct fx *f)
+{
+    const char *b = strstr(f->srv.last_request, "\r\n\r\n");
+    assert_non_null(b);
+    json_t *j = json_loads(b + 4, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *str_at(const json_t *j, const char *a, const char *b, const char *c)
+{
+    const json_t *v = json_object_get(j, a);
+    if (b) v = json_object_get(v, b);
+    if (c) v = json_object_get(v, c);
+    return json_string_value(v);
+}
+
+static void want(struct remote_lease *w, const char *run)
+{
+    memset(w, 0, sizeof(*w));
+    snprintf(w->run_id, sizeof(w->run_id), "%s", run);
+    snprintf(w->holder, sizeof(w->holder), "alice@laptop");
+    snprintf(w->host, sizeof(w->host), "laptop");
+    snprintf(w->command, sizeof(w->command), "apply");
+    w->pid = 42;
+    w->acquired = 1000;
+    w->expires = 1060;
+}
+
+static void test_acquire_request(void **state)
+{
+    static const struct reply script[] = {{200, JSON10, "{}"}};
+    struct fx f;
+    start(&f, script, 1);
+    struct remote_lease w, held;
+    int taken = 7;
+    want(&w, "runA");
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), 0);
+    assert_int_equal(taken, 0);
+    assert_string_equal(held.run_id, "");
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.PutItem\r\n"));
+    assert_non_null(strstr(f.srv.last_request, "Content-Type: application/x-amz-json-1.0\r\n"));
+    assert_non_null(strstr(f.srv.last_request, "Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/"));
+    assert_non_null(strstr(f.srv.last_request, "/us-west-2/dynamodb/aws4_request"));
+    json_t *b = last_body(&f);
+    assert_string_equal(str_at(b, "TableName", NULL, NULL), "locks");
+    assert_string_equal(str_at(b, "ConditionExpression", NULL, NULL), "attribute_not_exists(LockID) OR #e < :now");
+    assert_string_equal(str_at(b, "ExpressionAttributeNames", "#e", NULL), "Expires");
+    assert_non_null(str_at(b, "ExpressionAttributeValues", ":now", "N"));
+    assert_string_equal(str_at(b, "ReturnValues", NULL, NULL), "ALL_OLD");
+    assert_string_equal(str_at(b, "Item", "LockID", "S"), "b/k");
+    assert_string_equal(str_at(b, "Item", "RunID", "S"), "runA");
+    assert_string_equal(str_at(b, "Item", "Holder", "S"), "alice@laptop");
+    assert_string_equal(str_at(b, "Item", "Host", "S"), "laptop");
+    assert_string_equal(str_at(b, "Item", "Command", "S"), "apply");
+    assert_string_equal(str_at(b, "Item", "Pid", "N"), "42");
+    assert_string_equal(str_at(b, "Item", "Acquired", "N"), "1000");
+    assert_string_equal(str_at(b, "Item", "Expires", "N"), "1060");
+    json_decref(b);
+    assert_int_equal(ddb_lease_requests(f.lease), 1);
+    stop(&f);
+}
+
+static void test_acquire_takes_over_expired(void **state)
+{
+    static const struct reply script[] = {
+        {200, JSON10, "{\"Attributes\":{\"LockID\":{\"S\":\"b/k\"},\"RunID\":{\"S\":\"runOld\"},\"Holder\":{\"S\":"
+                      "\"carol@old\"},\"Host\":{\"S\":\"old\"},\"Pid\":{\"N\":\"9\"},\"Expires\":{\"N\":\"5\"}}}"}};
+    struct fx f;
+    start(&f, script, 1);
+    struct remote_lease w, held;
+    int taken = 0;
+    want(&w, "runA");
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), 0);
+    assert_int_equal(taken, 1);
+    assert_string_equal(held.run_id, "runOld");
+    assert_string_equal(held.holder, "carol@old");
+    assert_string_equal(held.host, "old");
+    assert_int_equal(held.pid, 9);
+    assert_int_equal(held.expires, 5);
+    stop(&f);
+}
+
+static void test_acquire_refused_names_holder(void **state)
+{
+    static const struct reply script[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
+    struct fx f;
+    start(&f, script, 2);
+    struct remote_lease w, held;
+    int taken = 0;
+    want(&w, "runA");
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ELOCKED);
+    assert_string_equal(held.run_id, "runB");
+    assert_string_equal(held.holder, "bob@ci");
+    assert_int_equal(held.pid, 77);
+    assert_non_null(strstr(f.err.msg, "state is locked by run runB (bob@ci, host ci, pid 77, `mesh apply`"));
+    assert_non_null(strstr(f.err.msg, "lock table locks, LockID b/k"));
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.GetItem\r\n"));
+    json_t *b = last_body(&f);
+    assert_true(json_is_true(json_object_get(b, "ConsistentRead")));
+    assert_string_equal(str_at(b, "Key", "LockID", "S"), "b/k");
+    json_decref(b);
+    stop(&f);
+}
+
+/* The put landed, its reply was lost, the HTTP layer sent it again and its condition failed
+ * against the item it wrote itself: that is ours. */
+static void test_acquire_own_replay(void **state)
+{
+    static const struct reply script[] = {
+        {400, JSON10, CCF}, {200, JSON10, "{\"Item\":{\"LockID\":{\"S\":\"b/k\"},\"RunID\":{\"S\":\"runA\"},"
+                                          "\"Expires\":{\"N\":\"99999999999\"}}}"}};
+    struct fx f;
+    start(&f, script, 2);
+    struct remote_lease w, held;
+    int taken = 0;
+    want(&w, "runA");
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), 0);
+    assert_int_equal(taken, 0);
+    stop(&f);
+}
+
+/* An item without RunID (another tool's) never counts as expired: refused, not looped on. */
+static void test_acquire_foreign_item(void **state)
+{
+    static const struct reply script[] = {{400, JSON10, CCF},
+                                          {200, JSON10, "{\"Item\":{\"LockID\":{\"S\":\"b/k\"},\"Info\":{\"S\":\"x\"}}}"}};
+    struct fx f;
+    start(&f, script, 2);
+    struct remote_lease w, held;
+    int taken = 0;
+    want(&w, "runA");
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ELOCKED);
+    assert_non_null(strstr(f.err.msg, "without RunID"));
+    stop(&f);
+}
+
+static void test_renew(void **state)
+{
+    static const struct reply script[] = {{200, JSON10, "{}"}};
+    struct fx f;
+    start(&f, script, 1);
+    assert_int_equal(ddb_lease_renew(f.lease, "runA", 2000, &f.err), 0);
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.UpdateItem\r\n"));
+    json_t *b = last_body(&f);
+    assert_string_equal(str_at(b, "UpdateExpression", NULL, NULL), "SET #e = :exp");
+    assert_string_equal(str_at(b, "ConditionExpression", NULL, NULL), "#r = :run");
+    assert_string_equal(str_at(b, "ExpressionAttributeNames", "#r", NULL), "RunID");
+    assert_string_equal(str_at(b, "ExpressionAttributeNames", "#e", NULL), "Expires");
+    assert_string_equal(str_at(b, "ExpressionAttributeValues", ":run", "S"), "runA");
+    assert_string_equal(str_at(b, "ExpressionAttributeValues", ":exp", "N"), "2000");
+    assert_string_equal(str_at(b, "Key", "LockID", "S"), "b/k");
+    json_decref(b);
+    stop(&f);
+}
+
+static void test_renew_lost(void **state)
+{
+    static const struct reply script[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
+    struct fx f;
+    start(&f, script, 2);
+    assert_int_equal(ddb_lease_renew(f.lease, "runA", 2000, &f.err), MESH_ELOCKED);
+    assert_non_null(strstr(f.err.msg, "run runA lost the state lock"));
+    assert_non_null(strstr(f.err.msg, "run runB (bob@ci, host ci, pid 77"));
+    stop(&f);
+}
+
+static void test_release(void **state)
+{
+    static const struct reply ok[] = {{200, JSON10, "{}"}};
+    struct fx f;
+    start(&f, ok, 1);
+    assert_int_equal(ddb_lease_release(f.lease, "runA", &f.err), 0);
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.DeleteItem\r\n"));
+    json_t *b = last_body(&f);
+    assert_string_equal(str_at(b, "ConditionExpression", NULL, NULL), "#r = :run");
+    assert_string_equal(str_at(b, "ExpressionAttributeValues", ":run", "S"), "runA");
+    json_decref(b);
+    stop(&f);
+
+    static const struct reply gone[] = {{400, JSON10, CCF}, {200, JSON10, "{}"}};
+    start(&f, gone, 2);
+    assert_int_equal(ddb_lease_release(f.lease, "runA", &f.err), 0);
+    stop(&f);
+
+    static const struct reply other[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
+    start(&f, other, 2);
+    assert_int_equal(ddb_lease_release(f.lease, "runA", &f.err), MESH_ECONFLICT);
+    assert_non_null(strstr(f.err.msg, "no longer held by run runA"));
+    assert_non_null(strstr(f.err.msg, "run runB"));
+    stop(&f);
+}
+
+static void test_read(void **state)
+{
+    static const struct reply none[] = {{200, JSON10, "{}"}};
+    struct fx f;
+    start(&f, none, 1);
+    struct remote_lease info;
+    int held = 9;
+    assert_int_equal(ddb_lease_read(f.lease, &info, &held, &f.err), 0);
+    assert_int_equal(held, 0);
+    stop(&f);
+
+    static const struct reply one[] = {{200, JSON10, ITEM_B}};
+    start(&f, one, 1);
+    assert_int_equal(ddb_lease_read(f.lease, &info, &held, &f.err), 0);
+    assert_int_equal(held, 1);
+    assert_string_equal(info.run_id, "runB");
+    assert_string_equal(info.command, "apply");
+    assert_int_equal(info.acquired, 1000);
+    assert_int_equal(info.expires, 99999999999LL);
+    stop(&f);
+}
+
+static void test_force_clear(void **state)
+{
+    static const struct reply none[] = {{400, JSON10, CCF}, {200, JSON10, "{}"}};
+    struct fx f;
+    start(&f, none, 2);
+    assert_int_equal(ddb_lease_force_clear(f.lease, "runA", &f.err), MESH_ENOTFOUND);
+    assert_non_null(strstr(f.err.msg, "the state is not locked"));
+    stop(&f);
+
+    static const struct reply other[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
+    start(&f, other, 2);
+    assert_int_equal(ddb_lease_force_clear(f.lease, "runA", &f.err), MESH_ECONFLICT);
+    assert_non_null(strstr(f.err.msg, "not by run runA"));
+    stop(&f);
+
+    /* The first delete landed and its reply was lost (a reset): the retry finds nothing, and
+     * that is a success, not "not locked". */
+    static const struct reply replay[] = {{0, NULL, NULL}, {400, JSON10, CCF}, {200, JSON10, "{}"}};
+    start(&f, replay, 3);
+    assert_int_equal(ddb_lease_force_clear(f.lease, "runA", &f.err), 0);
+    stop(&f);
+}
+
+static void test_errors(void **state)
+{
+    struct remote_lease w, held;
+    int taken = 0;
+    want(&w, "runA");
+    struct fx f;
+    static const struct reply missing[] = {
+        {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\","
+                      "\"message\":\"Requested resource not found\"}"}};
+    start(&f, missing, 1);
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ENOTFOUND);
+    assert_string_equal(f.err.cause, "ResourceNotFoundException");
+    assert_non_null(strstr(f.err.msg, "dynamodb PutItem: lock table locks does not exist in us-west-2"));
+    stop(&f);
+
+    static const struct reply denied[] = {
+        {400, JSON10, "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"Message\":\"User: "
+                      "arn:aws:iam::1:user/ci is not authorized to perform: dynamodb:PutItem\"}"}};
+    start(&f, denied, 1);
+    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ERR);
+    assert_non_null(strstr(f.err.msg, "dynamodb PutItem on lock table locks was denied: allow dynamodb:PutItem on it"));
+    assert_non_null(strstr(f.err.msg, "not authorized"));
+    stop(&f);
+
+    /* Throttled twice, then through: the HTTP layer retries, the lease sends one request. */
+    static const struct reply throttled[] = {
+        {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException\","
+                      "\"message\":\"slow down\"}"},
+        {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\",\"message\":\"x\"}"},
+        {500, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\",\"message\":\"x\"}"},
+        {200, JSON10, "{}"}};
+    start(&f, throttled, 4);
+    assert_int_equal(ddb_lease_renew(f.lease, "runA", 2000, &f.err), 0);
+    assert_int_equal(f.srv.served, 4);
+    assert_int_equal(ddb_lease_requests(f.lease), 1);
+    stop(&f);
+}
+
+static void test_check_table(void **state)
+{
+    struct fx f;
+    static const struct reply ok[] = {
+        {200, JSON10, "{\"Table\":{\"KeySchema\":[{\"AttributeName\":\"LockID\",\"KeyType\":\"HASH\"}],"
+                      "\"AttributeDefinitions\":[{\"AttributeName\":\"LockID\",\"AttributeType\":\"S\"}]}}"}};
+    start(&f, ok, 1);
+    assert_int_equal(ddb_lease_check_table(f.lease, &f.err), 0);
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.DescribeTable\r\n"));
+    stop(&f);
+
+    static const struct reply wrong[] = {
+        {200, JSON10, "{\"Table\":{\"KeySchema\":[{\"AttributeName\":\"LockID\",\"KeyType\":\"HASH\"}],"
+                      "\"AttributeDefinitions\":[{\"AttributeName\":\"LockID\",\"AttributeType\":\"N\"}]}}"}};
+    start(&f, wrong, 1);
+    assert_int_equal(ddb_lease_check_table(f.lease, &f.err), MESH_EINVAL);
+    assert_non_null(strstr(f.err.msg, "has partition key LockID (N)"));
+    stop(&f);
+
+    static const struct reply missing[] = {
+        {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\",\"message\":\"x\"}"}};
+    start(&f, missing, 1);
+    assert_int_equal(ddb_lease_check_table(f.lease, &f.err), MESH_ENOTFOUND);
+    assert_non_null(strstr(f.err.msg, "lock table locks does not exist in us-west-2"));
+    stop(&f);
+}
+
+/* ---- KMS ---- */
+
+#define JSON11 "Content-Type: application/x-amz-json-1.1\r\n"
+/* base64 of 32 bytes 0x01..0x20, and of "wrapped!" */
+#define PLAIN "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+#define BLOB "d3JhcHBlZCE="
+
+static void test_kms_generate_and_unwrap(void **state)
+{
+    static const struct reply gen[] = {
+        {200, JSON11, "{\"CiphertextBlob\":\"" BLOB "\",\"Plaintext\":\"" PLAIN "\",\"KeyId\":\"arn:k\"}"}};
+    struct fx f;
+    start(&f, gen, 1);
+    unsigned char key[REMOTE_KEY_LEN], expect[REMOTE_KEY_LEN];
+    for (int i = 0; i < REMOTE_KEY_LEN; i++) expect[i] = (unsigned char)(i + 1);
+    unsigned char *wrapped = NULL;
+    size_t len = 0;
+    long before = state_kms_requests();
+    assert_int_equal(state_kms_generate(&f.client, "alias/state", key, &wrapped, &len, &f.err), 0);
+    assert_memory_equal(key, expect, REMOTE_KEY_LEN);
+    assert_int_equal(len, 8);
+    assert_memory_equal(wrapped, "wrapped!", 8);
+    assert_int_equal(state_kms_requests(), before + 1);
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: TrentService.GenerateDataKey\r\n"));
+    assert_non_null(strstr(f.srv.last_request, "Content-Type: application/x-amz-json-1.1\r\n"));
+    json_t *b = last_body(&f);
+    assert_string_equal(str_at(b, "KeyId", NULL, NULL), "alias/state");
+    assert_string_equal(str_at(b, "KeySpec", NULL, NULL), "AES_256");
+    json_decref(b);
+    stop(&f);
+
+    static const struct reply dec[] = {{200, JSON11, "{\"Plaintext\":\"" PLAIN "\",\"KeyId\":\"arn:k\"}"}};
+    start(&f, dec, 1);
+    memset(key, 0, sizeof(key));
+    assert_int_equal(state_kms_unwrap(&f.client, wrapped, len, key, &f.err), 0);
+    assert_memory_equal(key, expect, REMOTE_KEY_LEN);
+    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: TrentService.Decrypt\r\n"));
+    b = last_body(&f);
+    assert_string_equal(str_at(b, "CiphertextBlob", NULL, NULL), BLOB);
+    json_decref(b);
+    free(wrapped);
+    stop(&f);
+}
+
+static void test_kms_errors(void **state)
+{
+    struct fx f;
+    unsigned char key[REMOTE_KEY_LEN], *wrapped = NULL;
+    size_t len = 0;
+    static const struct reply missing[] = {
+        {400, JSON11, "{\"__type\":\"NotFoundException\",\"message\":\"Alias arn:aws:kms:x:alias/nope is not found.\"}"}};
+    start(&f, missing, 1);
+    assert_int_equal(state_kms_generate(&f.client, "alias/nope", key, &wrapped, &len, &f.err), MESH_EINVAL);
+    assert_non_null(strstr(f.err.msg, "making the state key with KMS key alias/nope failed (kms:GenerateDataKey)"));
+    assert_non_null(strstr(f.err.msg, "check state.kms_key_id"));
+    assert_null(wrapped);
+    stop(&f);
+
+    static const struct reply denied[] = {
+        {400, JSON11, "{\"__type\":\"AccessDeniedException\",\"message\":\"not authorized to perform: kms:Decrypt\"}"}};
+    start(&f, denied, 1);
+    assert_int_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ERR);
+    assert_non_null(strstr(f.err.msg, "(kms:Decrypt)"));
+    assert_non_null(strstr(f.err.msg, "ask for that permission on the key"));
+    assert_string_equal(f.err.cause, "AccessDeniedException");
+    stop(&f);
+
+    /* Never MESH_ENOTFOUND from unwrap: the backend would take it for "no key made yet". */
+    static const struct reply gone[] = {{400, JSON11, "{\"__type\":\"NotFoundException\",\"message\":\"key gone\"}"}};
+    start(&f, gone, 1);
+    assert_int_not_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ENOTFOUND);
+    stop(&f);
+
+    static const struct reply disabled[] = {
+        {400, JSON11, "{\"__type\":\"DisabledException\",\"message\":\"key/1 is disabled.\"}"}};
+    start(&f, disabled, 1);
+    assert_int_equal(state_kms_generate(&f.client, "key-1", key, &wrapped, &len, &f.err), MESH_ERR);
+    assert_non_null(strstr(f.err.msg, "enable it"));
+    stop(&f);
+
+    static const struct reply bad[] = {
+        {400, JSON11, "{\"__type\":\"InvalidCiphertextException\",\"message\":\"\"}"}};
+    start(&f, bad, 1);
+    assert_int_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ERR);
+    assert_non_null(strstr(f.err.msg, "damaged"));
+    stop(&f);
+
+    static const struct reply short_key[] = {{200, JSON11, "{\"Plaintext\":\"" BLOB "\"}"}};
+    start(&f, short_key, 1);
+    assert_int_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ERR);
+    assert_non_null(strstr(f.err.msg, "no 32-byte Plaintext"));
+    stop(&f);
+}
+
+static int teardown_all(void **state)
+{
+    http_thread_release();
+    xmlCleanupParser();
+    return 0;
+}
+
+int main(void)
+{
+    wipe_install_json();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acquire_request),
+        cmocka_unit_test(test_acquire_takes_over_expired),
+        cmocka_unit_test(test_acquire_refused_names_holder),
+        cmocka_unit_test(test_acquire_own_replay),
+        cmocka_unit_test(test_acquire_foreign_item),
+        cmocka_unit_test(test_renew),
+        cmocka_unit_test(test_renew_lost),
+        cmocka_unit_test(test_release),
+        cmocka_unit_test(test_read),
+        cmocka_unit_test(test_force_clear),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_check_table),
+        cmocka_unit_test(test_kms_generate_and_unwrap),
+        cmocka_unit_test(test_kms_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown_all);
+}
