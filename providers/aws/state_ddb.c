@@ -226,21 +226,34 @@ static json_t *ours(const struct ddb_lease *l, const char *run_id)
     return req;
 }
 
+/* Sends req (consumed; conditioned on RunID by ours()). 0: done. MESH_ECONFLICT: the condition
+ * failed; now says who holds the lease instead (*found = 0: nobody), err untouched. Another
+ * code: err says why. *attempts (may be NULL): how many times it was sent. */
+static int send_ours(struct ddb_lease *l, const char *action, json_t *req, int *attempts, char *now, size_t n,
+                     int *found, struct mesh_err *err)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = call(l, action, req, NULL, attempts, &e);
+    json_decref(req);
+    if (rc == MESH_ECONFLICT) {
+        struct remote_lease cur;
+        holder_now(l, now, n, found, &cur);
+        return rc;
+    }
+    return rc ? mesh_err_copy(err, &e, NULL) : 0;
+}
+
 int ddb_lease_renew(struct ddb_lease *l, const char *run_id, long long expires, struct mesh_err *err)
 {
     json_t *req = ours(l, run_id);
     json_object_set_new(req, "UpdateExpression", json_string("SET #e = :exp"));
     json_object_set_new(req, "ExpressionAttributeNames", names_run_expires());
     json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":exp", n_value(expires));
-    struct mesh_err e;
-    mesh_err_init(&e);
-    int rc = call(l, "UpdateItem", req, NULL, NULL, &e);
-    json_decref(req);
-    if (rc != MESH_ECONFLICT) return rc ? mesh_err_copy(err, &e, NULL) : 0;
     char now[800];
-    struct remote_lease cur;
-    int found;
-    holder_now(l, now, sizeof(now), &found, &cur);
+    int found = 0;
+    int rc = send_ours(l, "UpdateItem", req, NULL, now, sizeof(now), &found, err);
+    if (rc != MESH_ECONFLICT) return rc;
     return mesh_err_set(err, MESH_ELOCKED, NULL,
                         "run %s lost the state lock (lock table %s, LockID %s): its lease ran out and was taken "
                         "over, or it was force-unlocked; %s",
@@ -249,16 +262,10 @@ int ddb_lease_renew(struct ddb_lease *l, const char *run_id, long long expires, 
 
 int ddb_lease_release(struct ddb_lease *l, const char *run_id, struct mesh_err *err)
 {
-    json_t *req = ours(l, run_id);
-    struct mesh_err e;
-    mesh_err_init(&e);
-    int rc = call(l, "DeleteItem", req, NULL, NULL, &e);
-    json_decref(req);
-    if (rc != MESH_ECONFLICT) return rc ? mesh_err_copy(err, &e, NULL) : 0;
     char now[800];
-    struct remote_lease cur;
-    int found;
-    holder_now(l, now, sizeof(now), &found, &cur);
+    int found = 0;
+    int rc = send_ours(l, "DeleteItem", ours(l, run_id), NULL, now, sizeof(now), &found, err);
+    if (rc != MESH_ECONFLICT) return rc;
     if (!found) return 0;  /* already gone: released before (our own request sent again) or cleared */
     return mesh_err_set(err, MESH_ECONFLICT, NULL, "the state lock was no longer held by run %s (it was taken over "
                         "or force-unlocked); %s", run_id, now);
@@ -272,17 +279,10 @@ int ddb_lease_read(struct ddb_lease *l, struct remote_lease *info, int *held, st
 
 int ddb_lease_force_clear(struct ddb_lease *l, const char *run_id, struct mesh_err *err)
 {
-    json_t *req = ours(l, run_id);
-    struct mesh_err e;
-    mesh_err_init(&e);
-    int attempts = 0;
-    int rc = call(l, "DeleteItem", req, NULL, &attempts, &e);
-    json_decref(req);
-    if (rc != MESH_ECONFLICT) return rc ? mesh_err_copy(err, &e, NULL) : 0;
     char now[800];
-    struct remote_lease cur;
-    int found;
-    holder_now(l, now, sizeof(now), &found, &cur);
+    int found = 0, attempts = 0;
+    int rc = send_ours(l, "DeleteItem", ours(l, run_id), &attempts, now, sizeof(now), &found, err);
+    if (rc != MESH_ECONFLICT) return rc;
     /* Sent more than once and gone now: the first attempt deleted it. */
     if (!found && attempts > 1) return 0;
     if (!found)

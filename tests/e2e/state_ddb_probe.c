@@ -112,7 +112,7 @@ static void want_of(struct remote_lease *w, const char *run, const char *holder,
 
 /* Two children per round, released at the same moment through a pipe; exactly one may win.
  * Each round has its own LockID (PREFIX/R), so nothing is released between rounds, and rounds
- * run 5 at a time. */
+ * run 10 at a time. */
 static int racer(const char *table, const char *lock_id, const char *run, int fd)
 {
     char c;
@@ -130,7 +130,7 @@ static int racer(const char *table, const char *lock_id, const char *run, int fd
 
 static int race(const char *table, const char *prefix, int rounds)
 {
-    enum { BATCH = 5 };
+    enum { BATCH = 10 };
     int won = 0, other = 0;
     for (int r0 = 0; r0 < rounds; r0 += BATCH) {
         int go[2];

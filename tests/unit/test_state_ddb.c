@@ -215,17 +215,6 @@ static void test_renew(void **state)
     stop(&f);
 }
 
-static void test_renew_lost(void **state)
-{
-    static const struct reply script[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
-    struct fx f;
-    start(&f, script, 2);
-    assert_int_equal(ddb_lease_renew(f.lease, "runA", 2000, &f.err), MESH_ELOCKED);
-    assert_non_null(strstr(f.err.msg, "run runA lost the state lock"));
-    assert_non_null(strstr(f.err.msg, "run runB (bob@ci, host ci, pid 77"));
-    stop(&f);
-}
-
 static void test_release(void **state)
 {
     static const struct reply ok[] = {{200, JSON10, "{}"}};
@@ -239,17 +228,6 @@ static void test_release(void **state)
     json_decref(b);
     stop(&f);
 
-    static const struct reply gone[] = {{400, JSON10, CCF}, {200, JSON10, "{}"}};
-    start(&f, gone, 2);
-    assert_int_equal(ddb_lease_release(f.lease, "runA", &f.err), 0);
-    stop(&f);
-
-    static const struct reply other[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
-    start(&f, other, 2);
-    assert_int_equal(ddb_lease_release(f.lease, "runA", &f.err), MESH_ECONFLICT);
-    assert_non_null(strstr(f.err.msg, "no longer held by run runA"));
-    assert_non_null(strstr(f.err.msg, "run runB"));
-    stop(&f);
 }
 
 static void test_read(void **state)
@@ -274,53 +252,9 @@ static void test_read(void **state)
     stop(&f);
 }
 
-static void test_force_clear(void **state)
+static void test_throttled_retried_by_http(void **state)
 {
-    static const struct reply none[] = {{400, JSON10, CCF}, {200, JSON10, "{}"}};
     struct fx f;
-    start(&f, none, 2);
-    assert_int_equal(ddb_lease_force_clear(f.lease, "runA", &f.err), MESH_ENOTFOUND);
-    assert_non_null(strstr(f.err.msg, "the state is not locked"));
-    stop(&f);
-
-    static const struct reply other[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
-    start(&f, other, 2);
-    assert_int_equal(ddb_lease_force_clear(f.lease, "runA", &f.err), MESH_ECONFLICT);
-    assert_non_null(strstr(f.err.msg, "not by run runA"));
-    stop(&f);
-
-    /* The first delete landed and its reply was lost (a reset): the retry finds nothing, and
-     * that is a success, not "not locked". */
-    static const struct reply replay[] = {{0, NULL, NULL}, {400, JSON10, CCF}, {200, JSON10, "{}"}};
-    start(&f, replay, 3);
-    assert_int_equal(ddb_lease_force_clear(f.lease, "runA", &f.err), 0);
-    stop(&f);
-}
-
-static void test_errors(void **state)
-{
-    struct remote_lease w, held;
-    int taken = 0;
-    want(&w, "runA");
-    struct fx f;
-    static const struct reply missing[] = {
-        {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\","
-                      "\"message\":\"Requested resource not found\"}"}};
-    start(&f, missing, 1);
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ENOTFOUND);
-    assert_string_equal(f.err.cause, "ResourceNotFoundException");
-    assert_non_null(strstr(f.err.msg, "dynamodb PutItem: lock table locks does not exist in us-west-2"));
-    stop(&f);
-
-    static const struct reply denied[] = {
-        {400, JSON10, "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"Message\":\"User: "
-                      "arn:aws:iam::1:user/ci is not authorized to perform: dynamodb:PutItem\"}"}};
-    start(&f, denied, 1);
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ERR);
-    assert_non_null(strstr(f.err.msg, "dynamodb PutItem on lock table locks was denied: allow dynamodb:PutItem on it"));
-    assert_non_null(strstr(f.err.msg, "not authorized"));
-    stop(&f);
-
     /* Throttled twice, then through: the HTTP layer retries, the lease sends one request. */
     static const struct reply throttled[] = {
         {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException\","
@@ -346,20 +280,6 @@ static void test_check_table(void **state)
     assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.DescribeTable\r\n"));
     stop(&f);
 
-    static const struct reply wrong[] = {
-        {200, JSON10, "{\"Table\":{\"KeySchema\":[{\"AttributeName\":\"LockID\",\"KeyType\":\"HASH\"}],"
-                      "\"AttributeDefinitions\":[{\"AttributeName\":\"LockID\",\"AttributeType\":\"N\"}]}}"}};
-    start(&f, wrong, 1);
-    assert_int_equal(ddb_lease_check_table(f.lease, &f.err), MESH_EINVAL);
-    assert_non_null(strstr(f.err.msg, "has partition key LockID (N)"));
-    stop(&f);
-
-    static const struct reply missing[] = {
-        {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\",\"message\":\"x\"}"}};
-    start(&f, missing, 1);
-    assert_int_equal(ddb_lease_check_table(f.lease, &f.err), MESH_ENOTFOUND);
-    assert_non_null(strstr(f.err.msg, "lock table locks does not exist in us-west-2"));
-    stop(&f);
 }
 
 /* ---- KMS ---- */
@@ -406,54 +326,104 @@ static void test_kms_generate_and_unwrap(void **state)
     stop(&f);
 }
 
-static void test_kms_errors(void **state)
+/* ---- failures: one canned script per case, the op's code and words ---- */
+
+enum op { ACQUIRE, RENEW, RELEASE, FORCE, CHECK, GENERATE, UNWRAP };
+
+struct error_case {
+    const char *name;
+    enum op op;
+    struct reply script[3];
+    int n;
+    int rc;
+    const char *msg, *cause;
+};
+
+#define DDB_ERR(code, text) \
+    {400, JSON10, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#" code "\",\"message\":\"" text "\"}"}
+#define KMS_ERR(code, text) {400, JSON11, "{\"__type\":\"" code "\",\"message\":\"" text "\"}"}
+#define GONE {200, JSON10, "{}"}
+#define HELD_B {200, JSON10, ITEM_B}
+
+static const struct error_case cases[] = {
+    {"renew after the lease was taken over: ELOCKED naming the holder", RENEW, {{400, JSON10, CCF}, HELD_B}, 2,
+     MESH_ELOCKED, "run runA lost the state lock (lock table locks, LockID b/k): its lease ran out", NULL},
+    {"renew: the new holder named", RENEW, {{400, JSON10, CCF}, HELD_B}, 2, MESH_ELOCKED,
+     "run runB (bob@ci, host ci, pid 77, `mesh apply`", NULL},
+    {"release when already gone", RELEASE, {{400, JSON10, CCF}, GONE}, 2, 0, NULL, NULL},
+    {"release of someone else's lease", RELEASE, {{400, JSON10, CCF}, HELD_B}, 2, MESH_ECONFLICT,
+     "no longer held by run runA (it was taken over or force-unlocked); run runB", NULL},
+    {"force_clear with no lease", FORCE, {{400, JSON10, CCF}, GONE}, 2, MESH_ENOTFOUND,
+     "the state is not locked (no item b/k in lock table locks)", NULL},
+    {"force_clear of another run's lease", FORCE, {{400, JSON10, CCF}, HELD_B}, 2, MESH_ECONFLICT,
+     "not by run runA: run runB", NULL},
+    /* The first delete landed and its reply was lost (a reset): the retry finds nothing, and
+     * that is a success, not "not locked". */
+    {"force_clear whose first delete landed unanswered", FORCE, {{0, NULL, NULL}, {400, JSON10, CCF}, GONE}, 3, 0,
+     NULL, NULL},
+    {"a missing table", ACQUIRE, {DDB_ERR("ResourceNotFoundException", "Requested resource not found")}, 1,
+     MESH_ENOTFOUND, "dynamodb PutItem: lock table locks does not exist in us-west-2", "ResourceNotFoundException"},
+    {"access denied names the action and the table", ACQUIRE,
+     {{400, JSON10, "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"Message\":\"User: x is not "
+                    "authorized to perform: dynamodb:PutItem\"}"}}, 1,
+     MESH_ERR, "dynamodb PutItem on lock table locks was denied: allow dynamodb:PutItem on it (", "AccessDeniedException"},
+    {"check_table: a missing table", CHECK, {DDB_ERR("ResourceNotFoundException", "x")}, 1, MESH_ENOTFOUND,
+     "lock table locks does not exist in us-west-2: create it with a string partition key LockID", NULL},
+    {"check_table: a numeric LockID", CHECK,
+     {{200, JSON10, "{\"Table\":{\"KeySchema\":[{\"AttributeName\":\"LockID\",\"KeyType\":\"HASH\"}],"
+                    "\"AttributeDefinitions\":[{\"AttributeName\":\"LockID\",\"AttributeType\":\"N\"}]}}"}}, 1,
+     MESH_EINVAL, "has partition key LockID (N); the lease needs a table whose only key is LockID", NULL},
+    {"kms: a missing key", GENERATE, {KMS_ERR("NotFoundException", "Alias alias/nope is not found.")}, 1, MESH_EINVAL,
+     "making the state key with KMS key alias/nope failed (kms:GenerateDataKey): ", "NotFoundException"},
+    {"kms: a missing key, what to check", GENERATE, {KMS_ERR("NotFoundException", "x")}, 1, MESH_EINVAL,
+     "check state.kms_key_id", NULL},
+    {"kms: a disabled key", GENERATE, {KMS_ERR("DisabledException", "key/1 is disabled.")}, 1, MESH_ERR,
+     "key/1 is disabled.; enable it", NULL},
+    {"kms: Decrypt denied", UNWRAP, {KMS_ERR("AccessDeniedException", "not authorized")}, 1, MESH_ERR,
+     "(kms:Decrypt): kms Decrypt failed: AccessDeniedException: not authorized; ask for that permission",
+     "AccessDeniedException"},
+    /* Never MESH_ENOTFOUND from unwrap: the backend would take it for "no key made yet". */
+    {"kms: the wrapping key deleted", UNWRAP, {KMS_ERR("NotFoundException", "gone")}, 1, MESH_EINVAL, "gone", NULL},
+    {"kms: a damaged blob", UNWRAP, {KMS_ERR("InvalidCiphertextException", "")}, 1, MESH_ERR, "damaged", NULL},
+    {"kms: a plaintext of another length", UNWRAP, {{200, JSON11, "{\"Plaintext\":\"" BLOB "\"}"}}, 1, MESH_ERR,
+     "no 32-byte Plaintext", NULL},
+};
+
+static int run_op(struct fx *f, enum op op)
 {
-    struct fx f;
+    struct remote_lease w, held;
+    int taken = 0;
     unsigned char key[REMOTE_KEY_LEN], *wrapped = NULL;
     size_t len = 0;
-    static const struct reply missing[] = {
-        {400, JSON11, "{\"__type\":\"NotFoundException\",\"message\":\"Alias arn:aws:kms:x:alias/nope is not found.\"}"}};
-    start(&f, missing, 1);
-    assert_int_equal(state_kms_generate(&f.client, "alias/nope", key, &wrapped, &len, &f.err), MESH_EINVAL);
-    assert_non_null(strstr(f.err.msg, "making the state key with KMS key alias/nope failed (kms:GenerateDataKey)"));
-    assert_non_null(strstr(f.err.msg, "check state.kms_key_id"));
-    assert_null(wrapped);
-    stop(&f);
+    want(&w, "runA");
+    switch (op) {
+    case ACQUIRE: return ddb_lease_acquire(f->lease, &w, &held, &taken, &f->err);
+    case RENEW: return ddb_lease_renew(f->lease, "runA", 2000, &f->err);
+    case RELEASE: return ddb_lease_release(f->lease, "runA", &f->err);
+    case FORCE: return ddb_lease_force_clear(f->lease, "runA", &f->err);
+    case CHECK: return ddb_lease_check_table(f->lease, &f->err);
+    case GENERATE: {
+        int rc = state_kms_generate(&f->client, "alias/nope", key, &wrapped, &len, &f->err);
+        assert_null(wrapped);
+        return rc;
+    }
+    case UNWRAP: return state_kms_unwrap(&f->client, (const unsigned char *)"x", 1, key, &f->err);
+    }
+    return -100;
+}
 
-    static const struct reply denied[] = {
-        {400, JSON11, "{\"__type\":\"AccessDeniedException\",\"message\":\"not authorized to perform: kms:Decrypt\"}"}};
-    start(&f, denied, 1);
-    assert_int_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ERR);
-    assert_non_null(strstr(f.err.msg, "(kms:Decrypt)"));
-    assert_non_null(strstr(f.err.msg, "ask for that permission on the key"));
-    assert_string_equal(f.err.cause, "AccessDeniedException");
-    stop(&f);
-
-    /* Never MESH_ENOTFOUND from unwrap: the backend would take it for "no key made yet". */
-    static const struct reply gone[] = {{400, JSON11, "{\"__type\":\"NotFoundException\",\"message\":\"key gone\"}"}};
-    start(&f, gone, 1);
-    assert_int_not_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ENOTFOUND);
-    stop(&f);
-
-    static const struct reply disabled[] = {
-        {400, JSON11, "{\"__type\":\"DisabledException\",\"message\":\"key/1 is disabled.\"}"}};
-    start(&f, disabled, 1);
-    assert_int_equal(state_kms_generate(&f.client, "key-1", key, &wrapped, &len, &f.err), MESH_ERR);
-    assert_non_null(strstr(f.err.msg, "enable it"));
-    stop(&f);
-
-    static const struct reply bad[] = {
-        {400, JSON11, "{\"__type\":\"InvalidCiphertextException\",\"message\":\"\"}"}};
-    start(&f, bad, 1);
-    assert_int_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ERR);
-    assert_non_null(strstr(f.err.msg, "damaged"));
-    stop(&f);
-
-    static const struct reply short_key[] = {{200, JSON11, "{\"Plaintext\":\"" BLOB "\"}"}};
-    start(&f, short_key, 1);
-    assert_int_equal(state_kms_unwrap(&f.client, (const unsigned char *)"x", 1, key, &f.err), MESH_ERR);
-    assert_non_null(strstr(f.err.msg, "no 32-byte Plaintext"));
-    stop(&f);
+static void test_failures(void **state)
+{
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct error_case *c = &cases[i];
+        struct fx f;
+        start(&f, c->script, c->n);
+        int rc = run_op(&f, c->op);
+        if (rc != c->rc || (c->msg && !strstr(f.err.msg, c->msg)) || (c->cause && strcmp(f.err.cause, c->cause) != 0))
+            fail_msg("%s: rc %d (want %d), cause '%s', message: %s", c->name, rc, c->rc, f.err.cause, f.err.msg);
+        assert_int_equal(f.srv.served, c->n);
+        stop(&f);
+    }
 }
 
 static int teardown_all(void **state)
@@ -473,14 +443,12 @@ int main(void)
         cmocka_unit_test(test_acquire_own_replay),
         cmocka_unit_test(test_acquire_foreign_item),
         cmocka_unit_test(test_renew),
-        cmocka_unit_test(test_renew_lost),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_read),
-        cmocka_unit_test(test_force_clear),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_throttled_retried_by_http),
         cmocka_unit_test(test_check_table),
         cmocka_unit_test(test_kms_generate_and_unwrap),
-        cmocka_unit_test(test_kms_errors),
+        cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -69,6 +69,11 @@ import sigv4
 
 LOCK = threading.Lock()
 SERIAL_IAM = threading.Lock()
+# moto checks a DynamoDB ConditionExpression, then writes, without a lock between: two
+# conditional PutItems at the same moment can both pass (2 winners in 1 of 50 lease races).
+# Real DynamoDB evaluates a condition atomically with its write, so its writes go one at a time.
+SERIAL_DDB = threading.Lock()
+DDB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}, "calls": 0}
 TOKENS = {}  # (action, ClientToken) -> (params, status, headers, body) of the EC2 call that took effect
 EKS = None  # eks.Eks, made in main()
@@ -362,6 +367,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # on security groups, go to moto one at a time; the others stay concurrent.
         svc = service_of(self.headers, urllib.parse.urlsplit(self.path).query)
         serial = SERIAL_IAM if svc == "iam" or (svc == "ec2" and "SecurityGroup" in (action or "")) else None
+        if svc == "dynamodb" and action in DDB_WRITES:
+            serial = SERIAL_DDB
         token = (action, params["ClientToken"][0]) if svc == "ec2" and params.get("ClientToken") else None
         with LOCK:
             seen = TOKENS.get(token) if token else None
