@@ -31,6 +31,8 @@ struct fx {
     struct http_retries retries;
     struct mesh_err err;
     struct ddb_lease *lease;
+    struct remote_lease held;  /* ACQUIRE's */
+    int taken;
 };
 
 static void start(struct fx *f, const struct reply *script, int n)
@@ -68,13 +70,29 @@ static json_t *last_body(const struct fx *f)
     return j;
 }
 
-static const char *str_at(const json_t *j, const char *a, const char *b, const char *c)
+/* What one request must carry: the value at a path of its JSON body ("Item/Pid/N"; "*": any). */
+struct sent { const char *path, *value; };
+
+/* The last request was target (X-Amz-Target) and its body holds every row of want. */
+static void expect_sent(const struct fx *f, const char *target, const struct sent *want, size_t n)
 {
-    const json_t *v = json_object_get(j, a);
-    if (b) v = json_object_get(v, b);
-    if (c) v = json_object_get(v, c);
-    return json_string_value(v);
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "X-Amz-Target: %s\r\n", target);
+    if (!strstr(f->srv.last_request, hdr)) fail_msg("not a %s request: %.300s", target, f->srv.last_request);
+    json_t *b = last_body(f);
+    for (size_t i = 0; i < n; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s", want[i].path);
+        const json_t *v = b;
+        for (char *save = NULL, *k = strtok_r(path, "/", &save); k; k = strtok_r(NULL, "/", &save))
+            v = json_object_get(v, k);
+        const char *got = json_is_true(v) ? "true" : json_string_value(v);
+        if (!got || (strcmp(want[i].value, "*") != 0 && strcmp(got, want[i].value) != 0))
+            fail_msg("%s: %s is '%s', want '%s'", target, want[i].path, got ? got : "(absent)", want[i].value);
+    }
+    json_decref(b);
 }
+#define EXPECT_SENT(f, target, rows) expect_sent(f, target, rows, sizeof(rows) / sizeof(rows[0]))
 
 static void want(struct remote_lease *w, const char *run)
 {
@@ -88,36 +106,61 @@ static void want(struct remote_lease *w, const char *run)
     w->expires = 1060;
 }
 
+enum op { ACQUIRE, RENEW, RELEASE, FORCE, CHECK, GENERATE, UNWRAP };
+
+static int run_op(struct fx *f, enum op op)
+{
+    struct remote_lease w;
+    unsigned char key[REMOTE_KEY_LEN], *wrapped = NULL;
+    size_t len = 0;
+    want(&w, "runA");
+    switch (op) {
+    case ACQUIRE: return ddb_lease_acquire(f->lease, &w, &f->held, &f->taken, &f->err);
+    case RENEW: return ddb_lease_renew(f->lease, "runA", 2000, &f->err);
+    case RELEASE: return ddb_lease_release(f->lease, "runA", &f->err);
+    case FORCE: return ddb_lease_force_clear(f->lease, "runA", &f->err);
+    case CHECK: return ddb_lease_check_table(f->lease, &f->err);
+    case GENERATE: {
+        int rc = state_kms_generate(&f->client, "alias/nope", key, &wrapped, &len, &f->err);
+        assert_null(wrapped);
+        return rc;
+    }
+    case UNWRAP: return state_kms_unwrap(&f->client, (const unsigned char *)"x", 1, key, &f->err);
+    }
+    return -100;
+}
+
+/* op on a server answering 200 {} sends target carrying rows. */
+static void sent_by(enum op op, const char *target, const struct sent *rows, size_t n)
+{
+    static const struct reply ok[] = {{200, JSON10, "{}"}};
+    struct fx f;
+    start(&f, ok, 1);
+    assert_int_equal(run_op(&f, op), 0);
+    expect_sent(&f, target, rows, n);
+    stop(&f);
+}
+
 static void test_acquire_request(void **state)
 {
     static const struct reply script[] = {{200, JSON10, "{}"}};
     struct fx f;
     start(&f, script, 1);
-    struct remote_lease w, held;
-    int taken = 7;
-    want(&w, "runA");
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), 0);
-    assert_int_equal(taken, 0);
-    assert_string_equal(held.run_id, "");
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.PutItem\r\n"));
+    f.taken = 7;
+    assert_int_equal(run_op(&f, ACQUIRE), 0);
+    assert_int_equal(f.taken, 0);
+    assert_string_equal(f.held.run_id, "");
     assert_non_null(strstr(f.srv.last_request, "Content-Type: application/x-amz-json-1.0\r\n"));
     assert_non_null(strstr(f.srv.last_request, "Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/"));
     assert_non_null(strstr(f.srv.last_request, "/us-west-2/dynamodb/aws4_request"));
-    json_t *b = last_body(&f);
-    assert_string_equal(str_at(b, "TableName", NULL, NULL), "locks");
-    assert_string_equal(str_at(b, "ConditionExpression", NULL, NULL), "attribute_not_exists(LockID) OR #e < :now");
-    assert_string_equal(str_at(b, "ExpressionAttributeNames", "#e", NULL), "Expires");
-    assert_non_null(str_at(b, "ExpressionAttributeValues", ":now", "N"));
-    assert_string_equal(str_at(b, "ReturnValues", NULL, NULL), "ALL_OLD");
-    assert_string_equal(str_at(b, "Item", "LockID", "S"), "b/k");
-    assert_string_equal(str_at(b, "Item", "RunID", "S"), "runA");
-    assert_string_equal(str_at(b, "Item", "Holder", "S"), "alice@laptop");
-    assert_string_equal(str_at(b, "Item", "Host", "S"), "laptop");
-    assert_string_equal(str_at(b, "Item", "Command", "S"), "apply");
-    assert_string_equal(str_at(b, "Item", "Pid", "N"), "42");
-    assert_string_equal(str_at(b, "Item", "Acquired", "N"), "1000");
-    assert_string_equal(str_at(b, "Item", "Expires", "N"), "1060");
-    json_decref(b);
+    static const struct sent put[] = {
+        {"TableName", "locks"}, {"ConditionExpression", "attribute_not_exists(LockID) OR #e < :now"},
+        {"ExpressionAttributeNames/#e", "Expires"}, {"ExpressionAttributeValues/:now/N", "*"},
+        {"ReturnValues", "ALL_OLD"}, {"Item/LockID/S", "b/k"}, {"Item/RunID/S", "runA"},
+        {"Item/Holder/S", "alice@laptop"}, {"Item/Host/S", "laptop"}, {"Item/Command/S", "apply"},
+        {"Item/Pid/N", "42"}, {"Item/Acquired/N", "1000"}, {"Item/Expires/N", "1060"},
+    };
+    EXPECT_SENT(&f, "DynamoDB_20120810.PutItem", put);
     assert_int_equal(ddb_lease_requests(f.lease), 1);
     stop(&f);
 }
@@ -129,16 +172,13 @@ static void test_acquire_takes_over_expired(void **state)
                       "\"carol@old\"},\"Host\":{\"S\":\"old\"},\"Pid\":{\"N\":\"9\"},\"Expires\":{\"N\":\"5\"}}}"}};
     struct fx f;
     start(&f, script, 1);
-    struct remote_lease w, held;
-    int taken = 0;
-    want(&w, "runA");
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), 0);
-    assert_int_equal(taken, 1);
-    assert_string_equal(held.run_id, "runOld");
-    assert_string_equal(held.holder, "carol@old");
-    assert_string_equal(held.host, "old");
-    assert_int_equal(held.pid, 9);
-    assert_int_equal(held.expires, 5);
+    assert_int_equal(run_op(&f, ACQUIRE), 0);
+    assert_int_equal(f.taken, 1);
+    assert_string_equal(f.held.run_id, "runOld");
+    assert_string_equal(f.held.holder, "carol@old");
+    assert_string_equal(f.held.host, "old");
+    assert_int_equal(f.held.pid, 9);
+    assert_int_equal(f.held.expires, 5);
     stop(&f);
 }
 
@@ -147,20 +187,14 @@ static void test_acquire_refused_names_holder(void **state)
     static const struct reply script[] = {{400, JSON10, CCF}, {200, JSON10, ITEM_B}};
     struct fx f;
     start(&f, script, 2);
-    struct remote_lease w, held;
-    int taken = 0;
-    want(&w, "runA");
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ELOCKED);
-    assert_string_equal(held.run_id, "runB");
-    assert_string_equal(held.holder, "bob@ci");
-    assert_int_equal(held.pid, 77);
+    assert_int_equal(run_op(&f, ACQUIRE), MESH_ELOCKED);
+    assert_string_equal(f.held.run_id, "runB");
+    assert_string_equal(f.held.holder, "bob@ci");
+    assert_int_equal(f.held.pid, 77);
     assert_non_null(strstr(f.err.msg, "state is locked by run runB (bob@ci, host ci, pid 77, `mesh apply`"));
     assert_non_null(strstr(f.err.msg, "lock table locks, LockID b/k"));
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.GetItem\r\n"));
-    json_t *b = last_body(&f);
-    assert_true(json_is_true(json_object_get(b, "ConsistentRead")));
-    assert_string_equal(str_at(b, "Key", "LockID", "S"), "b/k");
-    json_decref(b);
+    static const struct sent get[] = {{"ConsistentRead", "true"}, {"Key/LockID/S", "b/k"}, {"TableName", "locks"}};
+    EXPECT_SENT(&f, "DynamoDB_20120810.GetItem", get);
     stop(&f);
 }
 
@@ -173,11 +207,8 @@ static void test_acquire_own_replay(void **state)
                                           "\"Expires\":{\"N\":\"99999999999\"}}}"}};
     struct fx f;
     start(&f, script, 2);
-    struct remote_lease w, held;
-    int taken = 0;
-    want(&w, "runA");
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), 0);
-    assert_int_equal(taken, 0);
+    assert_int_equal(run_op(&f, ACQUIRE), 0);
+    assert_int_equal(f.taken, 0);
     stop(&f);
 }
 
@@ -188,46 +219,24 @@ static void test_acquire_foreign_item(void **state)
                                           {200, JSON10, "{\"Item\":{\"LockID\":{\"S\":\"b/k\"},\"Info\":{\"S\":\"x\"}}}"}};
     struct fx f;
     start(&f, script, 2);
-    struct remote_lease w, held;
-    int taken = 0;
-    want(&w, "runA");
-    assert_int_equal(ddb_lease_acquire(f.lease, &w, &held, &taken, &f.err), MESH_ELOCKED);
+    assert_int_equal(run_op(&f, ACQUIRE), MESH_ELOCKED);
     assert_non_null(strstr(f.err.msg, "without RunID"));
     stop(&f);
 }
 
-static void test_renew(void **state)
+static void test_renew_and_release(void **state)
 {
-    static const struct reply script[] = {{200, JSON10, "{}"}};
-    struct fx f;
-    start(&f, script, 1);
-    assert_int_equal(ddb_lease_renew(f.lease, "runA", 2000, &f.err), 0);
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.UpdateItem\r\n"));
-    json_t *b = last_body(&f);
-    assert_string_equal(str_at(b, "UpdateExpression", NULL, NULL), "SET #e = :exp");
-    assert_string_equal(str_at(b, "ConditionExpression", NULL, NULL), "#r = :run");
-    assert_string_equal(str_at(b, "ExpressionAttributeNames", "#r", NULL), "RunID");
-    assert_string_equal(str_at(b, "ExpressionAttributeNames", "#e", NULL), "Expires");
-    assert_string_equal(str_at(b, "ExpressionAttributeValues", ":run", "S"), "runA");
-    assert_string_equal(str_at(b, "ExpressionAttributeValues", ":exp", "N"), "2000");
-    assert_string_equal(str_at(b, "Key", "LockID", "S"), "b/k");
-    json_decref(b);
-    stop(&f);
-}
-
-static void test_release(void **state)
-{
-    static const struct reply ok[] = {{200, JSON10, "{}"}};
-    struct fx f;
-    start(&f, ok, 1);
-    assert_int_equal(ddb_lease_release(f.lease, "runA", &f.err), 0);
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.DeleteItem\r\n"));
-    json_t *b = last_body(&f);
-    assert_string_equal(str_at(b, "ConditionExpression", NULL, NULL), "#r = :run");
-    assert_string_equal(str_at(b, "ExpressionAttributeValues", ":run", "S"), "runA");
-    json_decref(b);
-    stop(&f);
-
+    static const struct sent update[] = {
+        {"UpdateExpression", "SET #e = :exp"}, {"ConditionExpression", "#r = :run"},
+        {"ExpressionAttributeNames/#r", "RunID"}, {"ExpressionAttributeNames/#e", "Expires"},
+        {"ExpressionAttributeValues/:run/S", "runA"}, {"ExpressionAttributeValues/:exp/N", "2000"},
+        {"Key/LockID/S", "b/k"},
+    };
+    sent_by(RENEW, "DynamoDB_20120810.UpdateItem", update, sizeof(update) / sizeof(update[0]));
+    static const struct sent del[] = {{"ConditionExpression", "#r = :run"}, {"ExpressionAttributeNames/#r", "RunID"},
+                                      {"ExpressionAttributeValues/:run/S", "runA"}, {"Key/LockID/S", "b/k"}};
+    sent_by(RELEASE, "DynamoDB_20120810.DeleteItem", del, sizeof(del) / sizeof(del[0]));
+    sent_by(FORCE, "DynamoDB_20120810.DeleteItem", del, sizeof(del) / sizeof(del[0]));
 }
 
 static void test_read(void **state)
@@ -277,9 +286,9 @@ static void test_check_table(void **state)
                       "\"AttributeDefinitions\":[{\"AttributeName\":\"LockID\",\"AttributeType\":\"S\"}]}}"}};
     start(&f, ok, 1);
     assert_int_equal(ddb_lease_check_table(f.lease, &f.err), 0);
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: DynamoDB_20120810.DescribeTable\r\n"));
+    static const struct sent describe[] = {{"TableName", "locks"}};
+    EXPECT_SENT(&f, "DynamoDB_20120810.DescribeTable", describe);
     stop(&f);
-
 }
 
 /* ---- KMS ---- */
@@ -305,12 +314,9 @@ static void test_kms_generate_and_unwrap(void **state)
     assert_int_equal(len, 8);
     assert_memory_equal(wrapped, "wrapped!", 8);
     assert_int_equal(state_kms_requests(), before + 1);
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: TrentService.GenerateDataKey\r\n"));
     assert_non_null(strstr(f.srv.last_request, "Content-Type: application/x-amz-json-1.1\r\n"));
-    json_t *b = last_body(&f);
-    assert_string_equal(str_at(b, "KeyId", NULL, NULL), "alias/state");
-    assert_string_equal(str_at(b, "KeySpec", NULL, NULL), "AES_256");
-    json_decref(b);
+    static const struct sent gen_req[] = {{"KeyId", "alias/state"}, {"KeySpec", "AES_256"}};
+    EXPECT_SENT(&f, "TrentService.GenerateDataKey", gen_req);
     stop(&f);
 
     static const struct reply dec[] = {{200, JSON11, "{\"Plaintext\":\"" PLAIN "\",\"KeyId\":\"arn:k\"}"}};
@@ -318,17 +324,13 @@ static void test_kms_generate_and_unwrap(void **state)
     memset(key, 0, sizeof(key));
     assert_int_equal(state_kms_unwrap(&f.client, wrapped, len, key, &f.err), 0);
     assert_memory_equal(key, expect, REMOTE_KEY_LEN);
-    assert_non_null(strstr(f.srv.last_request, "X-Amz-Target: TrentService.Decrypt\r\n"));
-    b = last_body(&f);
-    assert_string_equal(str_at(b, "CiphertextBlob", NULL, NULL), BLOB);
-    json_decref(b);
+    static const struct sent dec_req[] = {{"CiphertextBlob", BLOB}};
+    EXPECT_SENT(&f, "TrentService.Decrypt", dec_req);
     free(wrapped);
     stop(&f);
 }
 
 /* ---- failures: one canned script per case, the op's code and words ---- */
-
-enum op { ACQUIRE, RENEW, RELEASE, FORCE, CHECK, GENERATE, UNWRAP };
 
 struct error_case {
     const char *name;
@@ -389,29 +391,6 @@ static const struct error_case cases[] = {
      "no 32-byte Plaintext", NULL},
 };
 
-static int run_op(struct fx *f, enum op op)
-{
-    struct remote_lease w, held;
-    int taken = 0;
-    unsigned char key[REMOTE_KEY_LEN], *wrapped = NULL;
-    size_t len = 0;
-    want(&w, "runA");
-    switch (op) {
-    case ACQUIRE: return ddb_lease_acquire(f->lease, &w, &held, &taken, &f->err);
-    case RENEW: return ddb_lease_renew(f->lease, "runA", 2000, &f->err);
-    case RELEASE: return ddb_lease_release(f->lease, "runA", &f->err);
-    case FORCE: return ddb_lease_force_clear(f->lease, "runA", &f->err);
-    case CHECK: return ddb_lease_check_table(f->lease, &f->err);
-    case GENERATE: {
-        int rc = state_kms_generate(&f->client, "alias/nope", key, &wrapped, &len, &f->err);
-        assert_null(wrapped);
-        return rc;
-    }
-    case UNWRAP: return state_kms_unwrap(&f->client, (const unsigned char *)"x", 1, key, &f->err);
-    }
-    return -100;
-}
-
 static void test_failures(void **state)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -442,8 +421,7 @@ int main(void)
         cmocka_unit_test(test_acquire_refused_names_holder),
         cmocka_unit_test(test_acquire_own_replay),
         cmocka_unit_test(test_acquire_foreign_item),
-        cmocka_unit_test(test_renew),
-        cmocka_unit_test(test_release),
+        cmocka_unit_test(test_renew_and_release),
         cmocka_unit_test(test_read),
         cmocka_unit_test(test_throttled_retried_by_http),
         cmocka_unit_test(test_check_table),
