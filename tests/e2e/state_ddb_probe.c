@@ -3,12 +3,14 @@
  *   probe TABLE LOCKID acquire RUN HOLDER HOST PID TTL   (TTL seconds from now; < 0: expired)
  *   probe TABLE LOCKID renew RUN TTL | release RUN | force RUN | read | check
  *   probe TABLE LOCKID race N     N rounds of two processes acquiring at the same moment
+ *   probe TABLE LOCKID cycle N    N times: run cA<i> acquires, run cB<i> is refused naming it,
+ *                                 cA<i> renews and releases (one process: for fault runs)
  *   probe - - kms-generate KEY_ID FILE    the wrapped key into FILE
  *   probe - - kms-unwrap FILE
  * Region, credentials and endpoints come from the environment, as mesh finds them. Prints
  * "ok ..." (acquire: "taken_over=N old=RUN/HOLDER/HOST/PID"; read: "held=N run=... expires=...";
  * kms: "key sha256=HEX", the key's fingerprint, never the key), or "err CODE CAUSE: MESSAGE"
- * and exits 1. race prints "race won=W other=O" (W: rounds with exactly one winner and one refusal). */
+ * and exits 1. cycle prints "cycle ok=K" (K cycles that went as expected). race prints "race won=W other=O" (W: rounds with exactly one winner and one refusal). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +114,7 @@ static void want_of(struct remote_lease *w, const char *run, const char *holder,
 
 /* Two children per round, released at the same moment through a pipe; exactly one may win.
  * Each round has its own LockID (PREFIX/R), so nothing is released between rounds, and rounds
- * run 10 at a time. */
+ * run 25 at a time. */
 static int racer(const char *table, const char *lock_id, const char *run, int fd)
 {
     char c;
@@ -130,7 +132,7 @@ static int racer(const char *table, const char *lock_id, const char *run, int fd
 
 static int race(const char *table, const char *prefix, int rounds)
 {
-    enum { BATCH = 10 };
+    enum { BATCH = 25 };
     int won = 0, other = 0;
     for (int r0 = 0; r0 < rounds; r0 += BATCH) {
         int go[2];
@@ -166,6 +168,38 @@ static int race(const char *table, const char *prefix, int rounds)
     }
     printf("race won=%d other=%d\n", won, other);
     return won == rounds ? 0 : 1;
+}
+
+static int cycle(const char *table, const char *lock_id, int n)
+{
+    struct ddb_lease *l = ddb_lease_new(&client, table, lock_id);
+    int good = 0;
+    for (int i = 0; i < n; i++) {
+        struct remote_lease a, b, held;
+        char ra[32], rb[32];
+        snprintf(ra, sizeof(ra), "cA%d", i);
+        snprintf(rb, sizeof(rb), "cB%d", i);
+        want_of(&a, ra, "a@x", "x", 1, 60);
+        want_of(&b, rb, "b@y", "y", 2, 60);
+        struct mesh_err err;
+        mesh_err_init(&err);
+        int taken = 0, rc = ddb_lease_acquire(l, &a, &held, &taken, &err);
+        int ok = rc == 0 && !taken;
+        if (ok) {
+            mesh_err_init(&err);
+            rc = ddb_lease_acquire(l, &b, &held, &taken, &err);
+            ok = rc == MESH_ELOCKED && strcmp(held.run_id, ra) == 0 && held.pid == 1;
+        }
+        if (ok) {
+            mesh_err_init(&err);
+            ok = ddb_lease_renew(l, ra, (long long)time(NULL) + 90, &err) == 0 && ddb_lease_release(l, ra, &err) == 0;
+        }
+        if (!ok) printf("cycle %d: rc %d: %s\n", i, rc, err.msg);
+        good += ok;
+    }
+    printf("cycle ok=%d\n", good);
+    ddb_lease_free(l);
+    return good == n ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -210,6 +244,8 @@ int main(int argc, char **argv)
                 printf("ok held=%d run=%s holder=%s host=%s pid=%lld command=%s age=%lld expires_in=%lld\n", flag,
                        held.run_id, held.holder, held.host, held.pid, held.command,
                        flag ? (long long)time(NULL) - held.acquired : 0, flag ? held.expires - (long long)time(NULL) : 0);
+        } else if (strcmp(op, "cycle") == 0 && argc >= 5) {
+            rc = cycle(table, lock_id, atoi(argv[4])) ? 3 : 0;
         } else if (strcmp(op, "check") == 0) {
             if ((rc = ddb_lease_check_table(l, &err)) == 0) printf("ok table\n");
         } else {
@@ -217,7 +253,7 @@ int main(int argc, char **argv)
             rc = 2;
         }
         printf("requests dynamodb %ld\n", ddb_lease_requests(l));
-        if (rc && rc != 2) rc = fail(&err);
+        if (rc && rc != 2 && rc != 3) rc = fail(&err);
         ddb_lease_free(l);
     }
     client_close();
