@@ -186,7 +186,10 @@ int ddb_lease_acquire(struct ddb_lease *l, const struct remote_lease *want, stru
         struct remote_lease cur;
         int found = 0;
         if ((rc = get_item(l, &cur, &found, err)) != 0) return rc;
-        if (found && strcmp(cur.run_id, want->run_id) == 0) return 0;  /* our own put, sent again */
+        /* Ours: our own put sent again by the HTTP layer (same expiry), or this run asking
+         * again while it holds the lease (then the expiry asked for is set). */
+        if (found && strcmp(cur.run_id, want->run_id) == 0)
+            return cur.expires == want->expires ? 0 : ddb_lease_renew(l, want->run_id, want->expires, err);
         if (found && (cur.expires >= (long long)time(NULL) || !cur.run_id[0])) {
             *held_by = cur;
             char who[700];

@@ -41,7 +41,9 @@ static void start(struct fx *f, const struct reply *script, int n)
     server_start(&f->srv, script, n);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
-    setenv("AWS_ENDPOINT_URL", url, 1);
+    /* The services' own variables, as the AWS CLI reads them (endpoint.c). */
+    setenv("AWS_ENDPOINT_URL_DYNAMODB", url, 1);
+    setenv("AWS_ENDPOINT_URL_KMS", url, 1);
     setenv("MESH_BACKOFF_SCALE", "0.001", 1);
     f->creds.access_key = "AKIDTEST";
     f->creds.secret_key = "secret";
@@ -57,7 +59,8 @@ static void stop(struct fx *f)
 {
     server_stop(&f->srv);
     ddb_lease_free(f->lease);
-    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_ENDPOINT_URL_DYNAMODB");
+    unsetenv("AWS_ENDPOINT_URL_KMS");
 }
 
 /* The JSON body of the last request the server saw. */
@@ -204,11 +207,23 @@ static void test_acquire_own_replay(void **state)
 {
     static const struct reply script[] = {
         {400, JSON10, CCF}, {200, JSON10, "{\"Item\":{\"LockID\":{\"S\":\"b/k\"},\"RunID\":{\"S\":\"runA\"},"
-                                          "\"Expires\":{\"N\":\"99999999999\"}}}"}};
+                                          "\"Expires\":{\"N\":\"1060\"}}}"}};
     struct fx f;
     start(&f, script, 2);
     assert_int_equal(run_op(&f, ACQUIRE), 0);
     assert_int_equal(f.taken, 0);
+    stop(&f);
+
+    /* The same run asking again while it holds the lease: the expiry it asks for is set. */
+    static const struct reply again[] = {
+        {400, JSON10, CCF},
+        {200, JSON10, "{\"Item\":{\"LockID\":{\"S\":\"b/k\"},\"RunID\":{\"S\":\"runA\"},\"Expires\":{\"N\":\"1030\"}}}"},
+        {200, JSON10, "{}"}};
+    start(&f, again, 3);
+    assert_int_equal(run_op(&f, ACQUIRE), 0);
+    static const struct sent update[] = {{"ExpressionAttributeValues/:exp/N", "1060"},
+                                         {"ExpressionAttributeValues/:run/S", "runA"}};
+    EXPECT_SENT(&f, "DynamoDB_20120810.UpdateItem", update);
     stop(&f);
 }
 
