@@ -8,7 +8,8 @@
 #                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder, never
 #                 another provider's (kubernetes/ never includes aws/: an EKS token reaches it
 #                 through auth_hooks.def) but kubernetes/kube.h, the client providers built
-#                 on Kubernetes share (helm, istio); never the engine, never state/
+#                 on Kubernetes share (helm, istio); never the engine, never state/ but
+#                 state/remote.h (the team-state backend contract: no SQLite in it)
 #   state/        state/ and engine/base/
 #   <curl/*>      only providers/http.c (the one HTTP layer)
 #   <sqlite3.h>   only state/ (the one SQL user)
@@ -70,6 +71,8 @@ check_include() {  # FILE LINE-NUMBER LINE
         provider:providers/*/*) violation "$f" $n "\"$inc\"" "a provider never includes another provider's headers" ;;
         providers:providers/*/*) violation "$f" $n "\"$inc\"" "providers/'s shared files include no provider's headers" ;;
         provider:providers/* | providers:providers/*) ;;
+        # team state's contract (issue 14): plain structs and function pointers, no SQLite
+        provider:state/remote.h) ;;
         provider:* | providers:*) violation "$f" $n "\"$inc\"" "providers never see the engine (beyond engine/base/) or state/" ;;
         state:state/*) ;;
         state:*) violation "$f" $n "\"$inc\"" "state/ includes only itself and engine/base/" ;;

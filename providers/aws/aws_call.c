@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/client.h"
+#include "aws/client_json.h"
 #include "aws/provider.h"
 #include "aws/sigv4.h"
 #include "base/strbuf.h"
@@ -42,22 +43,6 @@ int aws_call_query(struct call *c, const char *service, struct aws_query *q, xml
     return 0;
 }
 
-/* The JSON reply of a 2xx answer; {} when the body is empty. */
-static int parse_reply(const struct http_response *resp, const char *what, json_t **reply, struct mesh_err *e)
-{
-    if (!reply) return 0;
-    if (resp->body.len == 0) {
-        *reply = json_object();
-        return 0;
-    }
-    json_error_t je;
-    *reply = json_loadb(resp->body.buf, resp->body.len, 0, &je);
-    if (!*reply)
-        return mesh_err_set(e, MESH_ERR, NULL, "%s failed: the reply is not JSON (from %s: %s): %.200s", what,
-                            resp->url ? resp->url : "the endpoint", je.text, resp->body.buf);
-    return 0;
-}
-
 static int send_json(struct call *c, const char *service, const char *action, struct aws_send *s, const json_t *body,
                      json_t **reply, struct mesh_err *e)
 {
@@ -68,21 +53,13 @@ static int send_json(struct call *c, const char *service, const char *action, st
     aws_count_call(h, service);
     char what[200];
     snprintf(what, sizeof(what), "%s %s", service, action);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     s->service = service;
-    s->body = text;
-    s->body_len = text ? strlen(text) : 0;
     s->what = what;
     s->once = aws_action_once(service, action);
     /* Not c->cancel: it is the run's Ctrl-C flag, still set while the run rolls back, and the
      * rollback's own calls must go out. The client's flag (none) applies, as for Query calls. */
-    struct http_response resp;
-    http_response_init(&resp);
-    int rc = aws_client_send(&h->client, s, &resp, e);
-    if (rc == 0) rc = parse_reply(&resp, what, reply, e);
+    int rc = aws_client_json(&h->client, s, body, reply, NULL, e);
     if (rc) drop_service_prefix(e, service);
-    http_response_release(&resp);
-    free(text);
     return rc;
 }
 

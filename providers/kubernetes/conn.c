@@ -9,7 +9,7 @@
 
 #include "base/wipe.h"
 #include "base/xalloc.h"
-#include "kubernetes/base64.h"
+#include "base64.h"
 #include "kubernetes/exec_cred.h"
 #include "kubernetes/kube_int.h"
 
@@ -101,7 +101,7 @@ static int open_from(struct kube_conn *k, const json_t *config, struct mesh_err 
         return mesh_err_set(e, MESH_EINVAL, NULL, "%s: the connection says neither auth: eks nor a kubeconfig", k->cluster);
     }
     if (ca) {
-        k->ca_pem = kube_b64_decode(ca, &k->ca_len);
+        k->ca_pem = b64_decode(ca, &k->ca_len);
         if (!k->ca_pem || !strstr((const char *)k->ca_pem, "-----BEGIN CERTIFICATE-----"))
             return mesh_err_set(e, MESH_EINVAL, NULL, "%s: ca_data is not the base64 of a PEM certificate", k->cluster);
     } else if (k->kc.ca_pem) {

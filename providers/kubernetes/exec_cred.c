@@ -13,7 +13,7 @@
 #include "base/strbuf.h"
 #include "base/wipe.h"
 #include "base/xalloc.h"
-#include "kubernetes/base64.h"
+#include "base64.h"
 #include "proc.h"
 
 #define STDERR_KEEP 4096
@@ -72,7 +72,7 @@ static int field_pem(const json_t *status, const char *key, unsigned char **out,
     if (strstr(s, "-----BEGIN")) {
         *out = (unsigned char *)xstrdup(s);
         *len = strlen(s);
-    } else if (!(*out = kube_b64_decode(s, len))) {
+    } else if (!(*out = b64_decode(s, len))) {
         return -1;
     }
     return 0;

@@ -12,7 +12,7 @@
 #include "base/strbuf.h"
 #include "base/wipe.h"
 #include "base/xalloc.h"
-#include "kubernetes/base64.h"
+#include "base64.h"
 #include "kubernetes/yaml_json.h"
 
 #define KUBECONFIG_MAX (4u << 20)
@@ -99,7 +99,7 @@ static int load_pem(const struct kubeconfig *kc, const char *dir, const json_t *
     *out = NULL;
     *len = 0;
     if (data) {
-        *out = kube_b64_decode(data, len);
+        *out = b64_decode(data, len);
         if (!*out) return mesh_err_set(e, MESH_EINVAL, NULL, "kubeconfig %s: %s is not base64", kc->path, key);
         return 0;
     }
@@ -169,7 +169,7 @@ static void exec_cluster_info(struct kubeconfig *kc)
     if (!kc->exec || !kc->exec->provide_cluster_info) return;
     json_t *o = json_pack("{s:s}", "server", kc->server);
     if (kc->ca_pem) {
-        char *b64 = kube_b64_encode(kc->ca_pem, kc->ca_len);
+        char *b64 = b64_encode(kc->ca_pem, kc->ca_len);
         json_object_set_new(o, "certificate-authority-data", json_string(b64));
         free(b64);
     }

@@ -8,7 +8,7 @@
 
 #include "base/wipe.h"
 #include "base/xalloc.h"
-#include "kubernetes/base64.h"
+#include "base64.h"
 #include "kubernetes/objects.h"
 
 const char *kobj_str(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
@@ -116,7 +116,7 @@ json_t *kobj_encode_data(const json_t *data, const char **bad)
             json_decref(out);
             return NULL;
         }
-        char *b = kube_b64_encode(json_string_value(v), json_string_length(v));
+        char *b = b64_encode(json_string_value(v), json_string_length(v));
         json_object_set_new(out, k, json_string(b));
         wipe_free(b);
     }
@@ -126,7 +126,7 @@ json_t *kobj_encode_data(const json_t *data, const char **bad)
 json_t *kobj_decode_value(const char *b64)
 {
     size_t n = 0;
-    unsigned char *b = kube_b64_decode(b64, &n);
+    unsigned char *b = b64_decode(b64, &n);
     if (!b) return NULL;
     json_t *s = json_stringn((const char *)b, n);
     if (!s) {

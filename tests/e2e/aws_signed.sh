@@ -66,7 +66,7 @@ if ! out=$(cd "$ROOT" && cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-un
         -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(pkg-config --cflags libxml-2.0) -o "$PROBE" \
         tests/e2e/aws_signed_probe.c engine/base/err.c engine/base/strbuf.c engine/base/vec.c engine/base/duration.c \
         engine/base/xalloc.c engine/base/wipe.c providers/http.c \
-        providers/aws/{aws_call,provider,policy,client,query,endpoint,credentials,creds_sources,creds_sts,profile,ini,sigv4}.c \
+        providers/aws/{aws_call,provider,policy,client,client_json,query,endpoint,credentials,creds_sources,creds_sts,profile,ini,sigv4}.c \
         $(pkg-config --libs libcurl openssl jansson libxml-2.0) -lpthread -lm 2>&1); then
     not_ok "build the probe: $out"
 else

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "kube_fixture.h"
-#include "kubernetes/base64.h"
+#include "base64.h"
 #include "kubernetes/kubeconfig.h"
 #include "kubernetes/yaml_json.h"
 
@@ -260,21 +260,21 @@ static void test_yaml_to_json_types(void **state)
 static void test_base64(void **state)
 {
     size_t n = 0;
-    unsigned char *d = kube_b64_decode("aGVs\nbG8=", &n);
+    unsigned char *d = b64_decode("aGVs\nbG8=", &n);
     assert_non_null(d);
     assert_int_equal(n, 5);
     assert_string_equal((char *)d, "hello");
     free(d);
-    d = kube_b64_decode("aGVsbA==", &n);
+    d = b64_decode("aGVsbA==", &n);
     assert_int_equal(n, 4);
     free(d);
-    d = kube_b64_decode("", &n);
+    d = b64_decode("", &n);
     assert_non_null(d);
     assert_int_equal(n, 0);
     free(d);
-    assert_null(kube_b64_decode("not base64!", &n));
-    assert_null(kube_b64_decode("abc", &n));
-    char *enc = kube_b64_encode("hello", 5);
+    assert_null(b64_decode("not base64!", &n));
+    assert_null(b64_decode("abc", &n));
+    char *enc = b64_encode("hello", 5);
     assert_string_equal(enc, "aGVsbG8=");
     free(enc);
 }

@@ -14,8 +14,9 @@ with the same token gets the first call's answer without reaching moto, as AWS a
 token with other parameters gets IdempotentParameterMismatch); and the release of a deleted NAT gateway's network
 interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 
-Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.1 call (KMS, logs) by its
-X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey"), an EKS call by its
+Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.0 or 1.1 call (DynamoDB, KMS,
+logs) by its X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey";
+"DynamoDB_20120810.PutItem" -> "dynamodb", "PutItem"), an EKS call by its
 method and path (POST /clusters -> "CreateCluster", see eks.route); the service is the SigV4
 credential scope's. A presigned GET of STS GetCallerIdentity (an EKS token being verified) is checked
 here (signature with the harness keys, 15-minute age) and answered by moto's GetCallerIdentity for
@@ -68,6 +69,11 @@ import sigv4
 
 LOCK = threading.Lock()
 SERIAL_IAM = threading.Lock()
+# moto checks a DynamoDB ConditionExpression, then writes, without a lock between: two
+# conditional PutItems at the same moment can both pass (2 winners in 1 of 50 lease races).
+# Real DynamoDB evaluates a condition atomically with its write, so its writes go one at a time.
+SERIAL_DDB = threading.Lock()
+DDB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 STATE = {"rules": [], "eventual": 0, "pending": {}, "dns64": {}, "stats": None, "counters": {}, "calls": 0}
 TOKENS = {}  # (action, ClientToken) -> (params, status, headers, body) of the EC2 call that took effect
 EKS = None  # eks.Eks, made in main()
@@ -144,10 +150,12 @@ def error_body(service, kind, protocol="query", rule=None):
             code = {"throttle": "ThrottlingException", "500": "InternalFailure" if protocol == "json"
                     else "ServerException", "503": "ServiceUnavailableException"}[kind]
             status = 429 if kind == "throttle" and protocol == "rest-json" else status
+            if kind == "throttle" and service == "dynamodb":
+                code = "ProvisionedThroughputExceededException"  # DynamoDB's own word for it
     rid = "proxy-%d" % random.randint(0, 1 << 30)
     if protocol == "json":
-        return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": msg}).encode(), \
-            [("x-amzn-RequestId", rid)]
+        ctype = "application/x-amz-json-1.0" if service == "dynamodb" else "application/x-amz-json-1.1"
+        return status, ctype, json.dumps({"__type": code, "message": msg}).encode(), [("x-amzn-RequestId", rid)]
     if protocol == "rest-json":
         return status, "application/json", json.dumps({"message": msg}).encode(), \
             [("x-amzn-ErrorType", code), ("x-amzn-RequestId", rid)]
@@ -359,6 +367,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # on security groups, go to moto one at a time; the others stay concurrent.
         svc = service_of(self.headers, urllib.parse.urlsplit(self.path).query)
         serial = SERIAL_IAM if svc == "iam" or (svc == "ec2" and "SecurityGroup" in (action or "")) else None
+        if svc == "dynamodb" and action in DDB_WRITES:
+            serial = SERIAL_DDB
         token = (action, params["ClientToken"][0]) if svc == "ec2" and params.get("ClientToken") else None
         with LOCK:
             seen = TOKENS.get(token) if token else None

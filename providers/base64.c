@@ -1,5 +1,5 @@
 /* base64.c: base64 through OpenSSL's EVP_DecodeBlock/EVP_EncodeBlock (see base64.h). */
-#include "kubernetes/base64.h"
+#include "base64.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "base/wipe.h"
 #include "base/xalloc.h"
 
-unsigned char *kube_b64_decode(const char *s, size_t *n)
+unsigned char *b64_decode(const char *s, size_t *n)
 {
     size_t len = strlen(s), k = 0;
     char *clean = xmalloc(len + 1);
@@ -34,7 +34,7 @@ unsigned char *kube_b64_decode(const char *s, size_t *n)
     return out;
 }
 
-char *kube_b64_encode(const void *data, size_t n)
+char *b64_encode(const void *data, size_t n)
 {
     char *out = xmalloc(4 * ((n + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)out, data, (int)n);
