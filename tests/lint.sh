@@ -5,7 +5,8 @@
 #   engine/base/  includes only engine/base/ (every part may include it)
 #   engine/       engine/, providers/driver.h and state/'s public headers (not *_int.h)
 #   providers/    providers/'s own top-level files (driver.h, http.h, drivers.def) and
-#                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder, never
+#                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder and
+#                 state/remote.h (the contract a state backend implements, no SQLite), never
 #                 another provider's (kubernetes/ never includes aws/: an EKS token reaches it
 #                 through auth_hooks.def) but kubernetes/kube.h, the client providers built
 #                 on Kubernetes share (helm, istio); never the engine, never state/
@@ -67,6 +68,7 @@ check_include() {  # FILE LINE-NUMBER LINE
         engine:*) violation "$f" $n "\"$inc\"" "the engine sees providers only through driver.h" ;;
         provider:providers/"$provider"/*) ;;
         provider:providers/kubernetes/kube.h) ;;  # Kubernetes-based providers (helm, istio) share its client
+        provider:state/remote.h) ;;  # the team-state backend contract: blobs and a lease, no SQLite (issue 14)
         provider:providers/*/*) violation "$f" $n "\"$inc\"" "a provider never includes another provider's headers" ;;
         providers:providers/*/*) violation "$f" $n "\"$inc\"" "providers/'s shared files include no provider's headers" ;;
         provider:providers/* | providers:providers/*) ;;
