@@ -14,13 +14,17 @@ with the same token gets the first call's answer without reaching moto, as AWS a
 token with other parameters gets IdempotentParameterMismatch); and the release of a deleted NAT gateway's network
 interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 
-Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.1 call (KMS, logs) by its
-X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey"), an EKS call by its
-method and path (POST /clusters -> "CreateCluster", see eks.route); the service is the SigV4
-credential scope's. A presigned GET of STS GetCallerIdentity (an EKS token being verified) is checked
+Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.0/1.1 call (KMS, logs,
+DynamoDB) by its X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey";
+"DynamoDB_20120810.PutItem" -> "dynamodb", "PutItem"), an EKS call by its method and path (POST
+/clusters -> "CreateCluster", see eks.route), an S3 call (path-style, /BUCKET[/KEY]) by its method,
+path and query (s3_action: PUT /b/k -> "PutObject", GET /b?list-type=2 -> "ListObjectsV2", HEAD /b ->
+"HeadBucket", GET /b?versioning -> "GetBucketVersioning"); the service is the SigV4 credential
+scope's. A presigned GET of STS GetCallerIdentity (an EKS token being verified) is checked
 here (signature with the harness keys, 15-minute age) and answered by moto's GetCallerIdentity for
 that key, since moto routes an unsigned GET to S3. Injected errors use the protocol's error shape: XML for Query, {"__type",
-"message"} for JSON 1.1, an x-amzn-ErrorType header + {"message"} for REST-JSON (EKS).
+"message"} for JSON 1.1 (JSON 1.0 with a namespaced __type for DynamoDB), an x-amzn-ErrorType header +
+{"message"} for REST-JSON (EKS), <Error><Code> for S3 (throttle: 503 SlowDown; no body to a HEAD).
 
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
@@ -106,14 +110,44 @@ def region_of(headers):
 def protocol_of(service, headers):
     if service == "eks":
         return "rest-json"
+    if service == "s3":
+        return "rest-xml"
     if headers.get("X-Amz-Target"):
         return "json"
     return "query"
 
 
+# S3 bucket sub-resources (?versioning, ?location, ...): the action of a bucket call naming one.
+S3_SUBRESOURCES = {"versioning": "BucketVersioning", "location": "BucketLocation", "policy": "BucketPolicy",
+                   "tagging": "BucketTagging", "encryption": "BucketEncryption", "acl": "BucketAcl"}
+
+
+def s3_action(method, path, query, headers):
+    """The S3 operation of a path-style call: /BUCKET (bucket calls) or /BUCKET/KEY (object calls)."""
+    parts = urllib.parse.urlsplit(path).path.lstrip("/").split("/", 1)
+    q = urllib.parse.parse_qs(query, keep_blank_values=True)
+    if len(parts) == 2 and parts[1]:
+        if method == "PUT" and headers.get("x-amz-copy-source"):
+            return "CopyObject"
+        return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject",
+                "POST": "PostObject"}.get(method, method + "Object")
+    if not parts[0]:
+        return "ListBuckets"
+    for sub, name in S3_SUBRESOURCES.items():
+        if sub in q:
+            return {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, method) + name
+    if method == "GET":
+        return "ListObjectsV2" if q.get("list-type") == ["2"] else "ListObjects"
+    if method == "POST" and "delete" in q:
+        return "DeleteObjects"
+    return {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method, method + "Bucket")
+
+
 def action_of(method, path, query, body, ctype, headers=None, service=None):
     """(action, Query params) of a call, whatever its protocol."""
     params = urllib.parse.parse_qs(query)
+    if service == "s3":
+        return s3_action(method, path, query, headers or {}), params
     if "form-urlencoded" in (ctype or "") and body:
         params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
     if "Action" in params:
@@ -140,11 +174,21 @@ def error_body(service, kind, protocol="query", rule=None):
         }[kind]
         if kind == "throttle" and service == "ec2":
             status = 503  # EC2 answers RequestLimitExceeded with 503
-        if protocol != "query":
+        if protocol == "rest-xml":  # S3 throttles with 503 SlowDown
+            code, status = {"throttle": ("SlowDown", 503), "500": ("InternalError", 500),
+                            "503": ("ServiceUnavailable", 503)}[kind]
+        elif protocol != "query":
             code = {"throttle": "ThrottlingException", "500": "InternalFailure" if protocol == "json"
                     else "ServerException", "503": "ServiceUnavailableException"}[kind]
             status = 429 if kind == "throttle" and protocol == "rest-json" else status
     rid = "proxy-%d" % random.randint(0, 1 << 30)
+    if protocol == "rest-xml":
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>%s</Message>"
+                "<RequestId>%s</RequestId></Error>" % (code, msg, rid))
+        return status, "application/xml", body.encode(), [("x-amz-request-id", rid)]
+    if protocol == "json" and service == "dynamodb":  # JSON 1.0, the code namespaced
+        return status, "application/x-amz-json-1.0", json.dumps(
+            {"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": msg}).encode(), [("x-amzn-RequestId", rid)]
     if protocol == "json":
         return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": msg}).encode(), \
             [("x-amzn-RequestId", rid)]
@@ -223,6 +267,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status, ctype, body, extra=()):
+        if self.command == "HEAD":  # a HEAD answer has headers only (S3's HeadObject errors)
+            body = b""
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
