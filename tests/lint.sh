@@ -5,11 +5,11 @@
 #   engine/base/  includes only engine/base/ (every part may include it)
 #   engine/       engine/, providers/driver.h and state/'s public headers (not *_int.h)
 #   providers/    providers/'s own top-level files (driver.h, http.h, drivers.def) and
-#                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder and
-#                 state/remote.h (the contract a state backend implements, no SQLite), never
+#                 engine/base/; a provider folder (aws/, pki/, ...) also its own folder, never
 #                 another provider's (kubernetes/ never includes aws/: an EKS token reaches it
 #                 through auth_hooks.def) but kubernetes/kube.h, the client providers built
-#                 on Kubernetes share (helm, istio); never the engine, never state/
+#                 on Kubernetes share (helm, istio); never the engine, never state/ but
+#                 state/remote.h (the team-state backend contract: no SQLite in it)
 #   state/        state/ and engine/base/
 #   <curl/*>      only providers/http.c (the one HTTP layer)
 #   <sqlite3.h>   only state/ (the one SQL user)
@@ -68,10 +68,11 @@ check_include() {  # FILE LINE-NUMBER LINE
         engine:*) violation "$f" $n "\"$inc\"" "the engine sees providers only through driver.h" ;;
         provider:providers/"$provider"/*) ;;
         provider:providers/kubernetes/kube.h) ;;  # Kubernetes-based providers (helm, istio) share its client
-        provider:state/remote.h) ;;  # the team-state backend contract: blobs and a lease, no SQLite (issue 14)
         provider:providers/*/*) violation "$f" $n "\"$inc\"" "a provider never includes another provider's headers" ;;
         providers:providers/*/*) violation "$f" $n "\"$inc\"" "providers/'s shared files include no provider's headers" ;;
         provider:providers/* | providers:providers/*) ;;
+        # team state's contract (issue 14): plain structs and function pointers, no SQLite
+        provider:state/remote.h) ;;
         provider:* | providers:*) violation "$f" $n "\"$inc\"" "providers never see the engine (beyond engine/base/) or state/" ;;
         state:state/*) ;;
         state:*) violation "$f" $n "\"$inc\"" "state/ includes only itself and engine/base/" ;;

@@ -136,50 +136,64 @@ int s3_lease_acquire(struct s3 *s, const char *key, const struct remote_lease *w
     return rc;
 }
 
+enum { LEASE_ABSENT = 1, LEASE_OTHERS = 2 };
+
+/* Reads the record: 0 when it is run_id's (cur and etag filled), LEASE_ABSENT, LEASE_OTHERS (cur
+ * filled), or an error. */
+static int read_ours(struct s3 *s, const char *key, const char *run_id, struct remote_lease *cur, char *etag,
+                     struct mesh_err *err)
+{
+    int present;
+    if (fetch(s, key, cur, etag, &present, err) < 0) return err->code;
+    if (!present) return LEASE_ABSENT;
+    return strcmp(cur->run_id, run_id) == 0 ? 0 : LEASE_OTHERS;
+}
+
 int s3_lease_renew(struct s3 *s, const char *key, const char *run_id, long long expires, struct mesh_err *err)
 {
     for (int round = 0; round < 2; round++) {
         struct remote_lease cur;
         char etag[S3_ETAG_MAX];
-        int present;
-        if (fetch(s, key, &cur, etag, &present, err) < 0) return err->code;
-        if (!present)
+        int r = read_ours(s, key, run_id, &cur, etag, err);
+        if (r < 0) return r;
+        if (r == LEASE_ABSENT)
             return mesh_err_set(err, MESH_ELOCKED, NULL, "renew: the lease s3://%s/%s is gone (released, or "
                                 "cleared by force-unlock): run %s no longer holds the state", s->bucket, key, run_id);
-        if (strcmp(cur.run_id, run_id) != 0) return locked_by(s, key, &cur, "renew", err);
+        if (r == LEASE_OTHERS) return locked_by(s, key, &cur, "renew", err);
         if (cur.expires == expires) return 0;  /* our renewal landed, its reply was lost */
         cur.expires = expires;
         char *body = lease_json(&cur);
-        int rc = put_cond(s, key, body, etag, err);
+        r = put_cond(s, key, body, etag, err);
         free(body);
-        if (rc != MESH_ECONFLICT) return rc;
+        if (r != MESH_ECONFLICT) return r;
     }
     return mesh_err_set(err, MESH_ELOCKED, NULL, "renew: the lease s3://%s/%s keeps changing under run %s",
                         s->bucket, key, run_id);
 }
 
-/* Deletes our record (If-Match its ETag): 0 once it is gone. */
+/* Deletes our record (If-Match its ETag): 0 once it is gone. absent_rc: what finding none at
+ * first is (0 for release, MESH_ENOTFOUND for force-unlock); another run's record is left alone
+ * (MESH_ELOCKED for release, MESH_ECONFLICT for force-unlock). */
 static int delete_ours(struct s3 *s, const char *key, const char *run_id, int absent_rc, const char *doing,
                        struct mesh_err *err)
 {
     for (int round = 0; round < 2; round++) {
         struct remote_lease cur;
         char etag[S3_ETAG_MAX];
-        int present;
-        if (fetch(s, key, &cur, etag, &present, err) < 0) return err->code;
-        if (!present)
+        int r = read_ours(s, key, run_id, &cur, etag, err);
+        if (r < 0) return r;
+        if (r == LEASE_ABSENT)  /* after our delete: it landed, its reply was lost */
             return round > 0 || absent_rc == 0 ? 0 :
                 mesh_err_set(err, absent_rc, NULL, "%s: there is no lease on s3://%s/%s", doing, s->bucket, key);
-        if (strcmp(cur.run_id, run_id) != 0) {
-            if (absent_rc == 0) return locked_by(s, key, &cur, doing, err);
+        if (r == LEASE_OTHERS && absent_rc == 0) return locked_by(s, key, &cur, doing, err);
+        if (r == LEASE_OTHERS)
             return mesh_err_set(err, MESH_ECONFLICT, NULL, "%s: the lease on s3://%s/%s is held by run %s (%s), "
                                 "not %s: nothing removed", doing, s->bucket, key, cur.run_id, cur.holder, run_id);
-        }
         struct mesh_err e;
         mesh_err_init(&e);
-        int rc = s3_delete(s, key, etag, &e);
-        if (rc == 0 || rc == MESH_ENOTFOUND) return 0;
-        if (rc != MESH_ECONFLICT) return mesh_err_copy(err, &e, NULL);
+        r = s3_delete(s, key, etag, &e);
+        if (r == 0 || r == MESH_ENOTFOUND) return 0;
+        if (r != MESH_ECONFLICT) return mesh_err_copy(err, &e, NULL);
     }
     return mesh_err_set(err, MESH_ECONFLICT, NULL, "%s: the lease s3://%s/%s keeps changing", doing, s->bucket, key);
 }

@@ -51,7 +51,7 @@ static int put_checked(struct state_s3 *b, const char *key, const void *data, si
     struct mesh_err e;
     mesh_err_init(&e);
     int rc = s3_put(&b->s3, key, data, len, &c, etag_out, &e);
-    if (rc != MESH_ECONFLICT || strcmp(e.cause, "PreconditionFailed") != 0) return rc ? mesh_err_copy(err, &e, NULL) : 0;
+    if (rc != MESH_ECONFLICT || strcmp(e.cause, "ConditionalRequestConflict") == 0) return rc ? mesh_err_copy(err, &e, NULL) : 0;
     struct s3_object o;
     struct mesh_err e2;
     mesh_err_init(&e2);

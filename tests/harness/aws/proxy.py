@@ -14,17 +14,18 @@ with the same token gets the first call's answer without reaching moto, as AWS a
 token with other parameters gets IdempotentParameterMismatch); and the release of a deleted NAT gateway's network
 interface (moto keeps it forever, so its subnet and VPC could never be deleted).
 
-Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.0/1.1 call (KMS, logs,
-DynamoDB) by its X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey";
-"DynamoDB_20120810.PutItem" -> "dynamodb", "PutItem"), an EKS call by its method and path (POST
-/clusters -> "CreateCluster", see eks.route), an S3 call (path-style, /BUCKET[/KEY]) by its method,
-path and query (s3_action: PUT /b/k -> "PutObject", GET /b?list-type=2 -> "ListObjectsV2", HEAD /b ->
-"HeadBucket", GET /b?versioning -> "GetBucketVersioning"); the service is the SigV4 credential
-scope's. A presigned GET of STS GetCallerIdentity (an EKS token being verified) is checked
+Actions: a Query call (EC2, IAM, STS) by its Action parameter, a JSON 1.1 call (KMS, logs) by its
+X-Amz-Target ("TrentService.CreateKey" -> service "kms", action "CreateKey"), an EKS call by its
+method and path (POST /clusters -> "CreateCluster", see eks.route); the service is the SigV4
+credential scope's. A presigned GET of STS GetCallerIdentity (an EKS token being verified) is checked
 here (signature with the harness keys, 15-minute age) and answered by moto's GetCallerIdentity for
 that key, since moto routes an unsigned GET to S3. Injected errors use the protocol's error shape: XML for Query, {"__type",
-"message"} for JSON 1.1 (JSON 1.0 with a namespaced __type for DynamoDB), an x-amzn-ErrorType header +
-{"message"} for REST-JSON (EKS), <Error><Code> for S3 (throttle: 503 SlowDown; no body to a HEAD).
+"message"} for JSON 1.1, an x-amzn-ErrorType header + {"message"} for REST-JSON (EKS).
+
+S3 (path-style, /BUCKET[/KEY]): a call is named by its method, path and query (s3_action: PUT /b/k ->
+"PutObject", GET /b?list-type=2 -> "ListObjectsV2", HEAD /b -> "HeadBucket", GET /b?versioning ->
+"GetBucketVersioning"); injected errors are S3's <Error><Code> (throttle: 503 SlowDown), and no body
+answers a HEAD.
 
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
@@ -143,6 +144,22 @@ def s3_action(method, path, query, headers):
     return {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method, method + "Bucket")
 
 
+def s3_error_body(kind, rule=None):
+    """An injected error in S3's shape: (status, content type, body, extra headers)."""
+    rule = rule or {}
+    if kind == "error":
+        code, status, msg = rule.get("code", "InternalError"), int(rule.get("status", 400)), \
+            rule.get("message", "injected by the harness")
+    else:
+        code, status, msg = {"throttle": ("SlowDown", 503, "Please reduce your request rate."),
+                             "500": ("InternalError", 500, "We encountered an internal error. Please try again."),
+                             "503": ("ServiceUnavailable", 503, "Service is unavailable")}[kind]
+    rid = "proxy-%d" % random.randint(0, 1 << 30)
+    body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>%s</Message>"
+            "<RequestId>%s</RequestId></Error>" % (code, msg, rid))
+    return status, "application/xml", body.encode(), [("x-amz-request-id", rid)]
+
+
 def action_of(method, path, query, body, ctype, headers=None, service=None):
     """(action, Query params) of a call, whatever its protocol."""
     params = urllib.parse.parse_qs(query)
@@ -174,21 +191,11 @@ def error_body(service, kind, protocol="query", rule=None):
         }[kind]
         if kind == "throttle" and service == "ec2":
             status = 503  # EC2 answers RequestLimitExceeded with 503
-        if protocol == "rest-xml":  # S3 throttles with 503 SlowDown
-            code, status = {"throttle": ("SlowDown", 503), "500": ("InternalError", 500),
-                            "503": ("ServiceUnavailable", 503)}[kind]
-        elif protocol != "query":
+        if protocol != "query":
             code = {"throttle": "ThrottlingException", "500": "InternalFailure" if protocol == "json"
                     else "ServerException", "503": "ServiceUnavailableException"}[kind]
             status = 429 if kind == "throttle" and protocol == "rest-json" else status
     rid = "proxy-%d" % random.randint(0, 1 << 30)
-    if protocol == "rest-xml":
-        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>%s</Message>"
-                "<RequestId>%s</RequestId></Error>" % (code, msg, rid))
-        return status, "application/xml", body.encode(), [("x-amz-request-id", rid)]
-    if protocol == "json" and service == "dynamodb":  # JSON 1.0, the code namespaced
-        return status, "application/x-amz-json-1.0", json.dumps(
-            {"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": msg}).encode(), [("x-amzn-RequestId", rid)]
     if protocol == "json":
         return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": msg}).encode(), \
             [("x-amzn-RequestId", rid)]
@@ -344,6 +351,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reset_connection()
         if kind == "delay":
             time.sleep(float(fault.get("seconds", 0.5)))
+        elif kind in ("throttle", "500", "503", "error") and protocol == "rest-xml":
+            return self._reply(*s3_error_body(kind, fault))
         elif kind in ("throttle", "500", "503", "error"):
             return self._reply(*error_body(service, kind, protocol, fault))
         elif kind == "eventual":
