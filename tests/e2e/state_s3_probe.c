@@ -5,8 +5,11 @@
  *     base_get | base_put DATA [ETAG] | log_put GEN SEQ DATA | log_get GEN SEQ | log_drop GEN
  *     lease_acquire RUN HOLDER SECONDS | lease_renew RUN SECONDS | lease_release RUN | lease_read
  *     lease_force_clear RUN | preflight | counts | logs GEN N   (put then read back logs 1..N)
+ *     key_create | key_get   ("ok FINGERPRINT": 8 hex digits of the key's SHA-256, never the key)
  *   "ok ..." or "err CODE MESSAGE". Options before BUCKET: --lock-table T, --kms KEY. */
 #include <libxml/parser.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,16 @@ static int run(char *line)
         rc = R.ops->lease_read(R.be, &held, &n, &e);
         if (rc == 0) printf("ok held=%d %s %s %lld\n", n, n ? held.run_id : "-", n ? held.holder : "-",
                             n ? held.expires - (long long)time(NULL) : 0);
+    } else if (strcmp(c, "key_create") == 0 || strcmp(c, "key_get") == 0) {
+        unsigned char key[REMOTE_KEY_LEN], md[SHA256_DIGEST_LENGTH];
+        if (!R.ops->key_get) {
+            printf("ok no key ops\n");
+            return 0;
+        }
+        rc = c[4] == 'c' ? R.ops->key_create(R.be, key, &e) : R.ops->key_get(R.be, key, &e);
+        SHA256(key, sizeof(key), md);
+        if (rc == 0) printf("ok %02x%02x%02x%02x\n", md[0], md[1], md[2], md[3]);
+        OPENSSL_cleanse(key, sizeof(key));
     } else if (strcmp(c, "preflight") == 0) {
         rc = state_s3_preflight(&R, &n, &e);
         if (rc == 0) printf("ok versioned=%d\n", n);
