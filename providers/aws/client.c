@@ -9,6 +9,7 @@
 #include "aws/endpoint.h"
 #include "aws/query.h"
 #include "base/strbuf.h"
+#include "base/xalloc.h"
 
 struct sign_ctx {
     struct aws_client *client;
@@ -59,7 +60,8 @@ int aws_client_send(struct aws_client *c, const struct aws_send *s, struct http_
                     struct mesh_err *err)
 {
     char *endpoint = NULL;
-    if (aws_endpoint_resolve(s->service, c->region, &endpoint, err) < 0) return err->code;
+    if (s->base_url) endpoint = xstrdup(s->base_url);
+    else if (aws_endpoint_resolve(s->service, c->region, &endpoint, err) < 0) return err->code;
     char *url = build_url(endpoint, s);
     free(endpoint);
     struct http_request req;
@@ -75,6 +77,7 @@ int aws_client_send(struct aws_client *c, const struct aws_send *s, struct http_
     req.secret_reply = s->secret_reply;
     req.cancel = s->cancel;
     req.once = s->once;
+    req.max_reply = s->max_reply;
     req.classify = aws_classify;
     struct sign_ctx ctx = { c, s->service };
     if (!s->no_sign) {

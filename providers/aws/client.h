@@ -18,6 +18,8 @@ struct aws_client {
 
 struct aws_send {
     const char *service;       /* "ec2", "sts", "iam", "eks": endpoint and signing scope */
+    const char *base_url;      /* scheme://host[/prefix] the path is appended to; NULL: the
+                                * service's endpoint (endpoint.h). S3 names the bucket's here. */
     const char *method;
     const char *path;          /* "/" or "/clusters/x"; wire-encoded */
     const char *query;         /* without '?'; NULL when none */
@@ -31,6 +33,7 @@ struct aws_send {
     int secret_reply;          /* reply carries a secret: never logged */
     int no_sign;               /* AssumeRoleWithWebIdentity is not signed */
     int once;                  /* not idempotent (aws_action_once): http.h's `once` */
+    size_t max_reply;          /* http.h's max_reply; 0: the client's */
     volatile sig_atomic_t *cancel;  /* per call (struct call's); NULL: the client's */
 };
 

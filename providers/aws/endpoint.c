@@ -1,6 +1,7 @@
 /* endpoint.c: AWS endpoint and signing-region resolution (see endpoint.h). */
 #include "aws/endpoint.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "aws/profile.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "http.h"
 
 static char *strip_slash(const char *s)
 {
@@ -102,4 +104,55 @@ int aws_region_resolve(const char *explicit_region, const char *profile, char **
     }
     if (loaded) aws_profiles_release(&files);
     return rc;
+}
+
+/* No DNS name BUCKET.HOST exists for an address or localhost: emulators (moto, MinIO) live there. */
+static int host_is_local(const char *host_port)
+{
+    if (host_port[0] == '[') return 1;  /* IPv6 literal */
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)strcspn(host_port, ":"), host_port);
+    struct in_addr a;
+    return strcasecmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &a) == 1;
+}
+
+/* A bucket that cannot be one DNS label of a TLS name (a dot breaks the wildcard certificate). */
+static int bucket_dns_label(const char *bucket)
+{
+    for (const char *p = bucket; *p; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-')) return 0;
+    return *bucket != '\0';
+}
+
+static int env_true(const char *name)
+{
+    const char *v = getenv(name);
+    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+int aws_s3_base_url(const char *region, const char *endpoint, int path_style, const char *bucket,
+                    char **base, int *path_style_out, struct mesh_err *err)
+{
+    char *ep = NULL;
+    if (endpoint && *endpoint) ep = strip_slash(endpoint);
+    else if (aws_endpoint_resolve("s3", region, &ep, err) < 0) return err->code;
+    char *scheme = NULL, *host = NULL, *path = NULL;
+    if (http_url_split(ep, &scheme, &host, &path, NULL, err) < 0) {
+        free(ep);
+        return err->code;
+    }
+    if (path_style < 0) path_style = env_true("AWS_S3_USE_PATH_STYLE");
+    if (host_is_local(host) || !bucket_dns_label(bucket)) path_style = 1;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_init(&sb);
+    if (path_style) strbuf_addf(&sb, "%s/%s", ep, bucket);
+    else strbuf_addf(&sb, "%s://%s.%s%s", scheme, bucket, host, strcmp(path, "/") == 0 ? "" : path);
+    while (sb.len > 0 && sb.buf[sb.len - 1] == '/') sb.buf[--sb.len] = '\0';
+    *base = strbuf_detach(&sb);
+    if (path_style_out) *path_style_out = path_style;
+    free(ep);
+    free(scheme);
+    free(host);
+    free(path);
+    return 0;
 }

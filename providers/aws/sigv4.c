@@ -107,7 +107,8 @@ static void canonical_uri(const struct sigv4_input *in, struct strbuf *out)
     strbuf_init(&norm);
     if (in->no_normalize) strbuf_adds(&norm, path);
     else path_normalize(path, &norm);
-    sigv4_uri_encode(out, norm.buf, norm.len, 1);
+    if (in->path_encoded) strbuf_add(out, norm.buf, norm.len);
+    else sigv4_uri_encode(out, norm.buf, norm.len, 1);
     strbuf_release(&norm);
 }
 
@@ -399,7 +400,7 @@ int sigv4_sign_http(struct http_request *req, const struct sigv4_creds *creds, c
     for (size_t i = 0; i < req->headers.len; i++) {
         struct http_header *h = req->headers.items[i];
         if (strcasecmp(h->name, "Authorization") == 0 || strcasecmp(h->name, "X-Amz-Date") == 0 ||
-            strcasecmp(h->name, "X-Amz-Security-Token") == 0)
+            strcasecmp(h->name, "X-Amz-Security-Token") == 0 || strcasecmp(h->name, "x-amz-content-sha256") == 0)
             continue;  /* a re-sign replaces what the last attempt added */
         vec_push(&pairs, h);
     }
@@ -414,10 +415,13 @@ int sigv4_sign_http(struct http_request *req, const struct sigv4_creds *creds, c
     struct sigv4_input in = { .method = req->method, .path = path, .query = query, .headers = hp,
                               .nheaders = nh, .body = req->body, .body_len = req->body_len,
                               .region = region, .service = service, .when = when };
+    int s3 = strcmp(service, "s3") == 0;
+    in.no_normalize = in.sign_body_header = in.path_encoded = s3;
     struct sigv4_output out;
     sigv4_output_init(&out);
     int rc = sigv4_sign(creds, &in, &out, err);
     if (rc == 0) {
+        if (s3) http_request_set_header(req, "x-amz-content-sha256", out.payload_hash);
         http_request_set_header(req, "X-Amz-Date", out.amz_date);
         if (creds->session_token && *creds->session_token)
             http_request_set_header(req, "X-Amz-Security-Token", creds->session_token);

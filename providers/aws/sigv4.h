@@ -39,6 +39,8 @@ struct sigv4_input {
     time_t when;
     int no_normalize;            /* S3: keep "." and ".." and repeated slashes in the path */
     int sign_body_header;        /* add and sign x-amz-content-sha256 (S3) */
+    int path_encoded;            /* S3: the path is URI-encoded once already and is the canonical
+                                  * URI as it is (other services encode the wire path again) */
     long expires;                /* > 0: presign into the query string, X-Amz-Expires=expires */
 };
 
@@ -68,7 +70,9 @@ void sigv4_uri_encode(struct strbuf *sb, const char *s, size_t len, int keep_sla
 void sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Signs an HTTP request in place: sets X-Amz-Date, X-Amz-Security-Token (when there is a
- * session token) and Authorization. Signs Host, Content-Type and every header already set. */
+ * session token) and Authorization. Signs Host, Content-Type and every header already set.
+ * Service "s3" signs as S3 wants: the path as on the wire (encoded once, not normalised) and
+ * the body's SHA-256 in x-amz-content-sha256, set on the request and signed. */
 int sigv4_sign_http(struct http_request *req, const struct sigv4_creds *creds, const char *region,
                     const char *service, time_t when, struct mesh_err *err);
 

@@ -23,6 +23,11 @@ here (signature with the harness keys, 15-minute age) and answered by moto's Get
 that key, since moto routes an unsigned GET to S3. Injected errors use the protocol's error shape: XML for Query, {"__type",
 "message"} for JSON 1.1, an x-amzn-ErrorType header + {"message"} for REST-JSON (EKS).
 
+S3 (path-style, /BUCKET[/KEY]): a call is named by its method, path and query (s3_action: PUT /b/k ->
+"PutObject", GET /b?list-type=2 -> "ListObjectsV2", HEAD /b -> "HeadBucket", GET /b?versioning ->
+"GetBucketVersioning"); injected errors are S3's <Error><Code> (throttle: 503 SlowDown), and no body
+answers a HEAD.
+
 Control (JSON over HTTP on the same port, never forwarded):
   POST /__faults   {"rules": [RULE...], "eventual": K, "seed": N}   replaces the fault set
   GET  /__stats    {"requests": N, "injected": {KIND: N}, "by_action": {"svc Action": N},
@@ -112,14 +117,60 @@ def region_of(headers):
 def protocol_of(service, headers):
     if service == "eks":
         return "rest-json"
+    if service == "s3":
+        return "rest-xml"
     if headers.get("X-Amz-Target"):
         return "json"
     return "query"
 
 
+# S3 bucket sub-resources (?versioning, ?location, ...): the action of a bucket call naming one.
+S3_SUBRESOURCES = {"versioning": "BucketVersioning", "location": "BucketLocation", "policy": "BucketPolicy",
+                   "tagging": "BucketTagging", "encryption": "BucketEncryption", "acl": "BucketAcl"}
+
+
+def s3_action(method, path, query, headers):
+    """The S3 operation of a path-style call: /BUCKET (bucket calls) or /BUCKET/KEY (object calls)."""
+    parts = urllib.parse.urlsplit(path).path.lstrip("/").split("/", 1)
+    q = urllib.parse.parse_qs(query, keep_blank_values=True)
+    if len(parts) == 2 and parts[1]:
+        if method == "PUT" and headers.get("x-amz-copy-source"):
+            return "CopyObject"
+        return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject",
+                "POST": "PostObject"}.get(method, method + "Object")
+    if not parts[0]:
+        return "ListBuckets"
+    for sub, name in S3_SUBRESOURCES.items():
+        if sub in q:
+            return {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, method) + name
+    if method == "GET":
+        return "ListObjectsV2" if q.get("list-type") == ["2"] else "ListObjects"
+    if method == "POST" and "delete" in q:
+        return "DeleteObjects"
+    return {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method, method + "Bucket")
+
+
+def s3_error_body(kind, rule=None):
+    """An injected error in S3's shape: (status, content type, body, extra headers)."""
+    rule = rule or {}
+    if kind == "error":
+        code, status, msg = rule.get("code", "InternalError"), int(rule.get("status", 400)), \
+            rule.get("message", "injected by the harness")
+    else:
+        code, status, msg = {"throttle": ("SlowDown", 503, "Please reduce your request rate."),
+                             "500": ("InternalError", 500, "We encountered an internal error. Please try again."),
+                             "503": ("ServiceUnavailable", 503, "Service is unavailable")}[kind]
+    rid = "proxy-%d" % random.randint(0, 1 << 30)
+    body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>%s</Message>"
+            "<RequestId>%s</RequestId></Error>" % (code, msg, rid))
+    return status, "application/xml", body.encode(), [("x-amz-request-id", rid)]
+
+
 def action_of(method, path, query, body, ctype, headers=None, service=None):
     """(action, Query params) of a call, whatever its protocol."""
     params = urllib.parse.parse_qs(query)
+    if service == "s3":
+        return s3_action(method, path, query, headers or {}), params
     if "form-urlencoded" in (ctype or "") and body:
         params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
     if "Action" in params:
@@ -231,6 +282,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status, ctype, body, extra=()):
+        if self.command == "HEAD":  # a HEAD answer has headers only (S3's HeadObject errors)
+            body = b""
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -306,6 +359,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reset_connection()
         if kind == "delay":
             time.sleep(float(fault.get("seconds", 0.5)))
+        elif kind in ("throttle", "500", "503", "error") and protocol == "rest-xml":
+            return self._reply(*s3_error_body(kind, fault))
         elif kind in ("throttle", "500", "503", "error"):
             return self._reply(*error_body(service, kind, protocol, fault))
         elif kind == "eventual":
