@@ -7,6 +7,7 @@
  * hook refuses every transaction unless the lock row still names its run, and store_lock_check
  * (before every driver call) renews a late lease on the spot, which tells whether it is ours. */
 #include "store_int.h"
+#include "sync_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #define DEFAULT_TTL 30.0
 #define POLL_MS 150
 
-static double lease_ttl(void)
+double store_lease_ttl(void)
 {
     const char *e = getenv("MESH_LOCK_TTL");
     double ttl = e && *e ? strtod(e, NULL) : 0;
@@ -32,6 +33,8 @@ int store_lock_read(struct store *st, struct lock_info *info, int *held, long lo
 {
     memset(info, 0, sizeof(*info));
     *held = 0;
+    if (pid_start) *pid_start = 0;
+    if (st->sync) return sync_lease_info(st, info, held, expires, err);
     sqlite3_stmt *s = store_stmt(st, Q_LOCK_READ, err);
     if (!s) return errcode(err);
     int rc = sqlite3_step(s);
@@ -217,7 +220,7 @@ void store_heartbeat_stop(struct store *st)
 
 /* ---- taking and releasing ---- */
 
-static void format_holder(const struct lock_info *li, char *buf, size_t n)
+void store_format_holder(const struct lock_info *li, char *buf, size_t n)
 {
     char since[64] = "unknown time";
     time_t t = (time_t)li->acquired;
@@ -295,10 +298,11 @@ int store_lock(struct store *st, const char *run_id, const char *command, double
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: bad run id");
     if (st->in_tx)
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: not inside a group commit");
+    if (st->sync) return sync_lock(st, run_id, command, timeout_s, taken_over, was_taken_over, err);
     if (st->hb.running && strcmp(st->hb.run_id, run_id) != 0)
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: this store already holds the "
                             "lease for run %s", st->hb.run_id);
-    double ttl = lease_ttl();
+    double ttl = store_lease_ttl();
     double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
     struct lock_info cur;
     for (;;) {
@@ -323,7 +327,7 @@ int store_lock(struct store *st, const char *run_id, const char *command, double
         nanosleep(&ts, NULL);
     }
     char who[512];
-    format_holder(&cur, who, sizeof(who));
+    store_format_holder(&cur, who, sizeof(who));
     return mesh_err_set(err, MESH_ELOCKED, st->path,
                         "state is locked by %s; wait for it, use --lock-timeout, or "
                         "`mesh force-unlock %s` if that run is gone", who, cur.run_id);
@@ -341,6 +345,7 @@ static int clear_lease(struct store *st, const char *run_id, int *cleared, struc
 
 int store_unlock(struct store *st, const char *run_id, struct mesh_err *err)
 {
+    if (st->sync) return sync_unlock(st, run_id, err);
     if (strcmp(st->hb.run_id, run_id) == 0) {
         store_heartbeat_stop(st);
         st->hb.run_id[0] = 0;
@@ -382,6 +387,7 @@ static int lost_err(struct store *st, struct mesh_err *err, const char *what)
 
 int store_lease_lost(struct store *st, struct mesh_err *err, const char *what)
 {
+    if (st->sync) return sync_lease_lost(st, err, what);
     pthread_mutex_lock(&st->hb.mu);
     int lost = st->hb.lost;
     pthread_mutex_unlock(&st->hb.mu);
@@ -395,6 +401,7 @@ int store_lease_lost(struct store *st, struct mesh_err *err, const char *what)
  * the process was suspended, or starved), renew it now, which also tells whether it is ours. */
 int store_lock_check(struct store *st, struct mesh_err *err)
 {
+    if (st->sync) return sync_lock_check(st, err);
     struct heartbeat *hb = &st->hb;
     pthread_mutex_lock(&hb->mu);
     int running = hb->running, lost = hb->lost;
@@ -422,6 +429,7 @@ int store_lock_info(struct store *st, struct lock_info *info, int *held, struct 
 
 int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *err)
 {
+    if (st->sync) return sync_force_unlock(st, run_id, err);
     int rc = store_exec(st, "BEGIN IMMEDIATE", err, "force-unlocking");
     if (rc) return rc;
     struct lock_info cur;
@@ -431,7 +439,7 @@ int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *er
         rc = mesh_err_set(err, MESH_ENOTFOUND, st->path, "the state is not locked; nothing to unlock");
     } else if (rc == 0 && strcmp(cur.run_id, run_id) != 0) {
         char who[512];
-        format_holder(&cur, who, sizeof(who));
+        store_format_holder(&cur, who, sizeof(who));
         rc = mesh_err_set(err, MESH_ECONFLICT, st->path, "the state is locked by %s, not by run %s; "
                           "nothing unlocked", who, run_id);
     }

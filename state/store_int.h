@@ -50,6 +50,7 @@ struct store {
     int in_tx;          /* inside store_begin .. store_commit */
     int changed;        /* a resource row changed in the current transaction */
     struct heartbeat hb;
+    struct sync *sync;  /* team state (sync_int.h); NULL for a local store */
 };
 
 /* Fills err (where = the state file) with "what: sqlite's message" and returns MESH_ERR or a
@@ -104,5 +105,17 @@ int store_lease_lost(struct store *st, struct mesh_err *err, const char *what);
 
 /* Copies src into a fixed buffer, always terminated. */
 void store_copy(char *dst, size_t n, const char *src);
+/* mkdir -p, 0700 for each directory it creates (statepath: where errors point). */
+int store_make_dirs(const char *dir, const char *statepath, struct mesh_err *err);
+/* "run R (user@host, pid N, `mesh CMD`, since T)": a lease holder for messages. */
+void store_format_holder(const struct lock_info *li, char *buf, size_t n);
+double store_lease_ttl(void);   /* MESH_LOCK_TTL or 30 s */
+
+/* crypt.c: where the key of a lineage comes from on a remote store. fn (create: make one when
+ * there is none) fills key; fn NULL: MESH_STATE_KEY only, never a key file (a key file would
+ * exist on one machine only). Registrations stack; drop removes the one made with ctx. */
+typedef int (*crypt_key_fn)(void *ctx, int create, unsigned char *key, struct mesh_err *err);
+void crypt_set_key_source(const char *lineage, crypt_key_fn fn, void *ctx);
+void crypt_drop_key_source(const char *lineage, void *ctx);
 
 #endif
