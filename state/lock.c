@@ -70,7 +70,15 @@ void store_heartbeat_init(struct heartbeat *hb)
     pthread_mutex_init(&hb->db_mu, NULL);
 }
 
-static void mark_lost(struct heartbeat *hb)
+void store_deadline_in(struct timespec *ts, double s)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    long long ns = (long long)ts->tv_nsec + (long long)(s * 1e9);
+    ts->tv_sec += (time_t)(ns / 1000000000LL);
+    ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+void store_heartbeat_mark_lost(struct heartbeat *hb)
 {
     pthread_mutex_lock(&hb->mu);
     hb->lost = 1;
@@ -94,7 +102,7 @@ static void lease_renew(struct heartbeat *hb)
     sqlite3_reset(hb->renew);
     pthread_mutex_unlock(&hb->db_mu);
     if (gone) {
-        mark_lost(hb);
+        store_heartbeat_mark_lost(hb);
     } else if (rc == SQLITE_DONE) {
         pthread_mutex_lock(&hb->mu);
         if (until > hb->valid_until) hb->valid_until = until;
@@ -103,22 +111,23 @@ static void lease_renew(struct heartbeat *hb)
     /* busy or I/O error: not renewed this time; valid_until tells how long that is safe */
 }
 
-static void *heartbeat_main(void *arg)
+static void local_renew(void *ctx)
+{
+    lease_renew(ctx);
+}
+
+void *store_heartbeat_main(void *arg)
 {
     struct heartbeat *hb = arg;
-    double period = hb->ttl / 3;
     pthread_mutex_lock(&hb->mu);
     while (!hb->stop && !hb->lost) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        long long ns = (long long)ts.tv_nsec + (long long)(period * 1e9);
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
+        store_deadline_in(&ts, hb->ttl / 3);
         while (!hb->stop && !hb->lost && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT) {
         }
         if (hb->stop || hb->lost) break;
         pthread_mutex_unlock(&hb->mu);
-        lease_renew(hb);
+        hb->renew_cb(hb->renew_ctx);
         pthread_mutex_lock(&hb->mu);
     }
     pthread_mutex_unlock(&hb->mu);
@@ -138,7 +147,7 @@ static int fence_hook(void *arg)
     int ours = holder && strcmp(holder, hb->run_id) == 0;
     sqlite3_reset(hb->fence);
     if (ours) return 0;
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) mark_lost(hb);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) store_heartbeat_mark_lost(hb);
     return 1;   /* not ours, or cannot tell: refuse rather than write without the lease */
 }
 
@@ -181,30 +190,42 @@ static int heartbeat_start(struct store *st, const char *run_id, double ttl, dou
                            struct mesh_err *err)
 {
     struct heartbeat *hb = &st->hb;
-    store_copy(hb->run_id, sizeof(hb->run_id), run_id);
-    hb->ttl = ttl;
-    hb->stop = 0;
-    hb->lost = 0;
-    hb->valid_until = expires;
+    store_heartbeat_arm(hb, run_id, ttl, expires);
     int rc = lease_conns_open(st, hb, err);
     if (rc) return rc;
-    int e = pthread_create(&hb->thread, NULL, heartbeat_main, hb);
+    int e = store_heartbeat_spawn(hb, local_renew, hb);
     if (e) {
         lease_conns_close(hb);
         return mesh_err_set(err, MESH_ERR, st->path, "cannot start the lock heartbeat: %s", strerror(e));
     }
     sqlite3_commit_hook(st->db, fence_hook, st);
+    return 0;
+}
+
+void store_heartbeat_arm(struct heartbeat *hb, const char *run_id, double ttl, double valid_until)
+{
+    store_copy(hb->run_id, sizeof(hb->run_id), run_id);
+    hb->ttl = ttl;
+    hb->stop = 0;
+    hb->lost = 0;
+    hb->valid_until = valid_until;
+}
+
+int store_heartbeat_spawn(struct heartbeat *hb, void (*renew_cb)(void *ctx), void *ctx)
+{
+    hb->renew_cb = renew_cb;
+    hb->renew_ctx = ctx;
+    int e = pthread_create(&hb->thread, NULL, store_heartbeat_main, hb);
+    if (e) return e;
     pthread_mutex_lock(&hb->mu);
     hb->running = 1;
     pthread_mutex_unlock(&hb->mu);
     return 0;
 }
 
-void store_heartbeat_stop(struct store *st)
+void store_heartbeat_join(struct heartbeat *hb)
 {
-    struct heartbeat *hb = &st->hb;
     if (!hb->running) return;
-    if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
     pthread_mutex_lock(&hb->mu);
     hb->stop = 1;
     pthread_cond_signal(&hb->cv);
@@ -213,6 +234,14 @@ void store_heartbeat_stop(struct store *st)
     pthread_mutex_lock(&hb->mu);
     hb->running = 0;
     pthread_mutex_unlock(&hb->mu);
+}
+
+void store_heartbeat_stop(struct store *st)
+{
+    struct heartbeat *hb = &st->hb;
+    if (!hb->running) return;
+    if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
+    store_heartbeat_join(hb);
     pthread_mutex_lock(&hb->db_mu);
     lease_conns_close(hb);
     pthread_mutex_unlock(&hb->db_mu);
@@ -401,24 +430,25 @@ int store_lease_lost(struct store *st, struct mesh_err *err, const char *what)
  * the process was suspended, or starved), renew it now, which also tells whether it is ours. */
 int store_lock_check(struct store *st, struct mesh_err *err)
 {
-    if (st->sync) return sync_lock_check(st, err);
     struct heartbeat *hb = &st->hb;
     pthread_mutex_lock(&hb->mu);
     int running = hb->running, lost = hb->lost;
     double until = hb->valid_until;
     pthread_mutex_unlock(&hb->mu);
     if (!running) return 0;
-    if (!lost && store_now() > until - hb->ttl / 2) {
-        lease_renew(hb);
+    int stale = st->sync && sync_stale(st);   /* a remote store's log writer met another writer */
+    if (!lost && !stale && store_now() > until - hb->ttl / 2) {
+        hb->renew_cb(hb->renew_ctx);
         pthread_mutex_lock(&hb->mu);
         lost = hb->lost;
         until = hb->valid_until;
         pthread_mutex_unlock(&hb->mu);
         if (!lost && store_now() >= until)
-            return mesh_err_set(err, MESH_ELOCKED, st->path, "run %s could not renew its expired lease "
-                                "on the state lock; it stops here and writes nothing more", hb->run_id);
+            return mesh_err_set(err, MESH_ELOCKED, store_where(st), "run %s could not renew its expired lease "
+                                "on %s; it stops here and writes nothing more", hb->run_id,
+                                st->sync ? store_where(st) : "the state lock");
     }
-    if (lost) return lost_err(st, err, NULL);
+    if (lost || stale) return st->sync ? sync_lease_lost(st, err, NULL) : lost_err(st, err, NULL);
     return 0;
 }
 

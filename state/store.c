@@ -624,6 +624,7 @@ int store_check(struct store *st, struct mesh_err *err)
 void store_close(struct store *st)
 {
     if (!st) return;
+    if (st->db && st->in_tx) store_rollback(st);   /* never published, locally or remotely */
     if (st->sync) sync_close(st);
     store_heartbeat_stop(st);
     if (st->db) {

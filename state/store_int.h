@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -40,6 +41,8 @@ struct heartbeat {
     double ttl;
     double valid_until; /* the expiry we last wrote: until then nobody can take the lease over */
     char run_id[64];
+    void (*renew_cb)(void *ctx);   /* what the heartbeat thread calls every TTL/3 */
+    void *renew_ctx;
 };
 
 struct store {
@@ -96,6 +99,16 @@ void store_user_at_host(char *buf, size_t n);
 int store_lock_read(struct store *st, struct lock_info *info, int *held, long long *pid_start,
                     double *expires, struct mesh_err *err);
 void store_heartbeat_init(struct heartbeat *hb);
+/* The heartbeat thread (arg: the struct heartbeat): renew_cb every TTL/3 until stop or lost. */
+void *store_heartbeat_main(void *arg);
+/* Sets the lease's facts (run, ttl, valid until) before spawn starts the thread (an errno on
+ * failure); join stops it. */
+void store_heartbeat_arm(struct heartbeat *hb, const char *run_id, double ttl, double valid_until);
+int store_heartbeat_spawn(struct heartbeat *hb, void (*renew_cb)(void *ctx), void *ctx);
+void store_heartbeat_join(struct heartbeat *hb);
+void store_heartbeat_mark_lost(struct heartbeat *hb);
+/* ts = CLOCK_MONOTONIC now + s (for pthread_cond_timedwait on a monotonic condvar). */
+void store_deadline_in(struct timespec *ts, double s);
 void store_heartbeat_stop(struct store *st);
 /* err for a write refused because the lease was lost (the commit hook's SQLITE_CONSTRAINT_COMMITHOOK). */
 int store_lease_lost(struct store *st, struct mesh_err *err, const char *what);

@@ -93,7 +93,7 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
 int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err);
 int sync_lease_info(struct store *st, struct lock_info *info, int *held, double *expires, struct mesh_err *err);
 int sync_force_unlock(struct store *st, const char *run_id, struct mesh_err *err);
-int sync_lock_check(struct store *st, struct mesh_err *err);
+int sync_stale(struct store *st);   /* the log writer met another writer */
 int sync_lease_lost(struct store *st, struct mesh_err *err, const char *what);
 void sync_mark_lost(struct store *st);
 /* Whether the lease is held, not known lost, and renewed within its TTL (hb.mu only). */

@@ -42,10 +42,7 @@ int sync_lease_valid(struct store *st)
 
 void sync_mark_lost(struct store *st)
 {
-    pthread_mutex_lock(&st->hb.mu);
-    st->hb.lost = 1;
-    pthread_cond_signal(&st->hb.cv);
-    pthread_mutex_unlock(&st->hb.mu);
+    store_heartbeat_mark_lost(&st->hb);
 }
 
 /* ---- heartbeat ---- */
@@ -70,58 +67,23 @@ static void renew(struct store *st)
     /* unreachable: not renewed this time; valid_until tells how long that is safe */
 }
 
-static void *heartbeat_main(void *arg)
+static void renew_cb(void *ctx)
 {
-    struct store *st = arg;
-    struct heartbeat *hb = &st->hb;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop && !hb->lost) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        long long ns = (long long)ts.tv_nsec + (long long)(hb->ttl / 3 * 1e9);
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
-        while (!hb->stop && !hb->lost && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT) {
-        }
-        if (hb->stop || hb->lost) break;
-        pthread_mutex_unlock(&hb->mu);
-        renew(st);
-        pthread_mutex_lock(&hb->mu);
-    }
-    pthread_mutex_unlock(&hb->mu);
-    return NULL;
+    renew(ctx);
 }
 
 static int heartbeat_start(struct store *st, const char *run_id, double ttl, double until, struct mesh_err *err)
 {
-    struct heartbeat *hb = &st->hb;
-    store_copy(hb->run_id, sizeof(hb->run_id), run_id);
-    hb->ttl = ttl;
-    hb->stop = 0;
-    hb->lost = 0;
-    hb->valid_until = until;
-    int e = pthread_create(&hb->thread, NULL, heartbeat_main, st);
+    store_heartbeat_arm(&st->hb, run_id, ttl, until);
+    int e = store_heartbeat_spawn(&st->hb, renew_cb, st);
     if (e) return mesh_err_set(err, MESH_ERR, st->sync->where, "cannot start the lease heartbeat: %s", strerror(e));
-    pthread_mutex_lock(&hb->mu);
-    hb->running = 1;
-    pthread_mutex_unlock(&hb->mu);
     return 0;
 }
 
 static void heartbeat_stop(struct store *st)
 {
-    struct heartbeat *hb = &st->hb;
-    if (hb->running) {
-        pthread_mutex_lock(&hb->mu);
-        hb->stop = 1;
-        pthread_cond_signal(&hb->cv);
-        pthread_mutex_unlock(&hb->mu);
-        pthread_join(hb->thread, NULL);
-        pthread_mutex_lock(&hb->mu);
-        hb->running = 0;
-        pthread_mutex_unlock(&hb->mu);
-    }
-    hb->run_id[0] = 0;
+    store_heartbeat_join(&st->hb);
+    st->hb.run_id[0] = 0;
 }
 
 /* ---- catching up ---- */
@@ -260,7 +222,7 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
             return mesh_err_set(err, MESH_EINVAL, sy->where, "store_lock: this store already holds the lease "
                                 "for run %s", st->hb.run_id);
         renew(st);   /* our own again: a renewal */
-        return sync_lock_check(st, err);
+        return store_lock_check(st, err);
     }
     double ttl = store_lease_ttl();
     double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
@@ -392,10 +354,7 @@ int sync_force_unlock(struct store *st, const char *run_id, struct mesh_err *err
 static int lost_err(struct store *st, struct mesh_err *err, const char *what)
 {
     struct sync *sy = st->sync;
-    pthread_mutex_lock(&sy->mu);
-    int stale = sy->stale;
-    pthread_mutex_unlock(&sy->mu);
-    if (stale) return mesh_err_copy(err, &sy->fail, NULL);
+    if (sync_stale(st)) return mesh_err_copy(err, &sy->fail, NULL);
     char now[600] = "nobody holds it now";
     struct lock_info li;
     int held = 0;
@@ -412,6 +371,14 @@ static int lost_err(struct store *st, struct mesh_err *err, const char *what)
                         "stands", what ? what : "", what ? ": " : "", st->hb.run_id, sy->where, st->hb.ttl, now);
 }
 
+int sync_stale(struct store *st)
+{
+    pthread_mutex_lock(&st->sync->mu);
+    int stale = st->sync->stale;
+    pthread_mutex_unlock(&st->sync->mu);
+    return stale;
+}
+
 int sync_lease_lost(struct store *st, struct mesh_err *err, const char *what)
 {
     struct sync *sy = st->sync;
@@ -420,32 +387,11 @@ int sync_lease_lost(struct store *st, struct mesh_err *err, const char *what)
     pthread_mutex_unlock(&st->hb.mu);
     if (!running)
         return mesh_err_set(err, MESH_ELOCKED, sy->where, "%s: writing the state at %s needs its lease; this "
-                            "process does not hold it (take the lock first); nothing was written", what, sy->where);
-    if (lost || sy->stale) return lost_err(st, err, what);
+                            "process does not hold it (take the lock first); nothing was written",
+                            what ? what : "", sy->where);
+    if (lost || sync_stale(st)) return lost_err(st, err, what);
     return mesh_err_set(err, MESH_ELOCKED, sy->where, "%s: the lease of run %s on %s could not be renewed in "
                         "time; nothing was written", what, st->hb.run_id, sy->where);
-}
-
-int sync_lock_check(struct store *st, struct mesh_err *err)
-{
-    struct heartbeat *hb = &st->hb;
-    pthread_mutex_lock(&hb->mu);
-    int running = hb->running, lost = hb->lost;
-    double until = hb->valid_until;
-    pthread_mutex_unlock(&hb->mu);
-    if (!running) return 0;
-    if (!lost && !st->sync->stale && store_now() > until - hb->ttl / 2) {
-        renew(st);
-        pthread_mutex_lock(&hb->mu);
-        lost = hb->lost;
-        until = hb->valid_until;
-        pthread_mutex_unlock(&hb->mu);
-        if (!lost && store_now() >= until)
-            return mesh_err_set(err, MESH_ELOCKED, st->sync->where, "run %s could not renew its expired lease on "
-                                "%s; it stops here and writes nothing more", hb->run_id, st->sync->where);
-    }
-    if (lost || st->sync->stale || !sync_lease_valid(st)) return lost_err(st, err, NULL);
-    return 0;
 }
 
 static void sync_free(struct store *st)

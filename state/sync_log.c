@@ -47,14 +47,6 @@ void sync_session_stop(struct store *st)
     st->sync->session = NULL;
 }
 
-static void deadline_in(struct timespec *ts, double s)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    long long ns = (long long)ts->tv_nsec + (long long)(s * 1e9);
-    ts->tv_sec += (time_t)(ns / 1000000000LL);
-    ts->tv_nsec = (long)(ns % 1000000000LL);
-}
-
 static double mono_now(void)
 {
     struct timespec ts;
@@ -156,7 +148,7 @@ static void *writer_main(void *arg)
     while (!sy->stop) {
         if (!sy->urgent) {
             struct timespec ts;
-            deadline_in(&ts, WRITE_PERIOD_S);
+            store_deadline_in(&ts, WRITE_PERIOD_S);
             while (!sy->stop && !sy->urgent && pthread_cond_timedwait(&sy->wake, &sy->mu, &ts) != ETIMEDOUT) {
             }
         }
@@ -230,7 +222,7 @@ static int wait_durable(struct store *st, long long ticket, struct mesh_err *err
     pthread_cond_broadcast(&sy->wake);
     while (sy->durable < ticket && !sy->stale && sy->writer_running && mono_now() < until) {
         struct timespec ts;
-        deadline_in(&ts, until - mono_now() > 0.2 ? 0.2 : until - mono_now());
+        store_deadline_in(&ts, until - mono_now() > 0.2 ? 0.2 : until - mono_now());
         pthread_cond_timedwait(&sy->done, &sy->mu, &ts);
     }
     int rc = 0;
@@ -249,7 +241,11 @@ int sync_committed(struct store *st, struct mesh_err *err)
     struct sync *sy = st->sync;
     int intent = sy->intent;
     sy->intent = 0;
-    if (!sy->session || sy->applying || sqlite3session_isempty(sy->session)) return 0;
+    if (sy->applying) return 0;
+    if (!sy->session)   /* an earlier restart failed: these changes cannot reach the remote */
+        return mesh_err_set(err, MESH_ERR, sy->where, "cannot record the state's changes for %s; this run "
+                            "stops", sy->where);
+    if (sqlite3session_isempty(sy->session)) return 0;
     int n = 0;
     void *cs = NULL;
     int rc = sqlite3session_changeset(sy->session, &n, &cs);
@@ -275,10 +271,6 @@ int sync_committed(struct store *st, struct mesh_err *err)
 int sync_fence(void *arg)
 {
     struct store *st = arg;
-    struct sync *sy = st->sync;
-    if (sy->applying) return 0;
-    pthread_mutex_lock(&sy->mu);
-    int stale = sy->stale;
-    pthread_mutex_unlock(&sy->mu);
-    return sync_lease_valid(st) && !stale ? 0 : 1;
+    if (st->sync->applying) return 0;
+    return sync_lease_valid(st) && !sync_stale(st) ? 0 : 1;
 }
