@@ -18,6 +18,8 @@ SRC_ALL := $(sort $(wildcard engine/*.c engine/base/*.c engine/spec/*.c provider
 SRC_MAIN := engine/main.c
 SRC_LIB := $(filter-out $(SRC_MAIN),$(SRC_ALL))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+# Shared by the unit tests that need them (linked into each; unused code is harmless).
+UNIT_SUPPORT := tests/unit/remote_mem.c
 # The AWS Load Balancer Controller's published IAM policy, embedded as a C string (never read at
 # run time). Its source and version: specs/policies/README.md; keep LBC_POLICY_VERSION in step.
 LBC_POLICY_VERSION := v3.5.0
@@ -41,9 +43,9 @@ build/$(1)/libmesh.a: $$(patsubst %.c,build/$(1)/%.o,$$(SRC_LIB))
 	ar rcs $$@ $$^
 build/$(1)/mesh: build/$(1)/engine/main.o build/$(1)/libmesh.a
 	$$(CC) $$(FLAGS_$(1)) -o $$@ $$^ $$(LIBS)
-build/$(1)/unit/%: tests/unit/%.c build/$(1)/libmesh.a $(wildcard tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
+build/$(1)/unit/%: tests/unit/%.c build/$(1)/libmesh.a $(wildcard tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h) $(UNIT_SUPPORT)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -Itests/unit -o $$@ $$< build/$(1)/libmesh.a $$(LIBS) -lcmocka
+	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) -Itests/unit -o $$@ $$< $(UNIT_SUPPORT) build/$(1)/libmesh.a $$(LIBS) -lcmocka
 endef
 $(foreach f,release asan bench memcheck,$(eval $(call flavour,$(f))))
 

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store_int.h"
 #include "base/xalloc.h"
 
 #define KEY_LEN 32
@@ -35,6 +35,48 @@ struct cached_key {
 static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cached_key *keys;
 static void (*notice_fn)(const char *msg);
+
+/* Remote stores' key sources by lineage (store_int.h), newest first. */
+struct key_source {
+    struct key_source *next;
+    char lineage[40];
+    crypt_key_fn fn;
+    void *ctx;
+};
+static struct key_source *sources;
+
+void crypt_set_key_source(const char *lineage, crypt_key_fn fn, void *ctx)
+{
+    struct key_source *s = xcalloc(1, sizeof(*s));
+    snprintf(s->lineage, sizeof(s->lineage), "%s", lineage);
+    s->fn = fn;
+    s->ctx = ctx;
+    pthread_mutex_lock(&key_mu);
+    s->next = sources;
+    sources = s;
+    pthread_mutex_unlock(&key_mu);
+}
+
+void crypt_drop_key_source(const char *lineage, void *ctx)
+{
+    pthread_mutex_lock(&key_mu);
+    for (struct key_source **p = &sources; *p; p = &(*p)->next) {
+        if ((*p)->ctx == ctx && strcmp((*p)->lineage, lineage) == 0) {
+            struct key_source *s = *p;
+            *p = s->next;
+            free(s);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&key_mu);
+}
+
+static struct key_source *find_source(const char *lineage)
+{
+    for (struct key_source *s = sources; s; s = s->next)
+        if (strcmp(s->lineage, lineage) == 0) return s;
+    return NULL;
+}
 
 void crypt_set_notice(void (*fn)(const char *msg))
 {
@@ -204,12 +246,24 @@ static int get_key(const char *lineage, int create, unsigned char key[KEY_LEN], 
 {
     const char *env = getenv("MESH_STATE_KEY");
     char path[PATH_MAX], dir[PATH_MAX];
-    if (!env || !*env) {
+    pthread_mutex_lock(&key_mu);
+    struct key_source *src = find_source(lineage);
+    crypt_key_fn remote_fn = src ? src->fn : NULL;
+    void *remote_ctx = src ? src->ctx : NULL;
+    pthread_mutex_unlock(&key_mu);
+    if (src && !remote_fn && (!env || !*env))
+        return mesh_err_set(err, MESH_EINVAL, "", "the team state (lineage %s) keeps no key of its own (no "
+                            "KMS key): set MESH_STATE_KEY to the same key on every machine of the team "
+                            "(make one once with `openssl rand -base64 32`); a key file would exist on "
+                            "this machine only", lineage);
+    if (!remote_fn && (!env || !*env)) {
         int rc = key_file_path(lineage, path, sizeof(path), dir, sizeof(dir), err);
         if (rc) return rc;
     }
     char want[PATH_MAX + 32];
-    if (env && *env)
+    if (remote_fn)
+        snprintf(want, sizeof(want), "the team state's key (lineage %s)", lineage);
+    else if (env && *env)
         snprintf(want, sizeof(want), "MESH_STATE_KEY");
     else
         snprintf(want, sizeof(want), "key file %s", path);
@@ -222,7 +276,9 @@ static int get_key(const char *lineage, int create, unsigned char key[KEY_LEN], 
     if (!k) {
         k = xcalloc(1, sizeof(*k));
         snprintf(k->source, sizeof(k->source), "%s", want);
-        if (env && *env) {
+        if (remote_fn) {
+            rc = remote_fn(remote_ctx, create, k->key, err);
+        } else if (env && *env) {
             if (decode_key(env, k->key) != 0)
                 rc = mesh_err_set(err, MESH_EINVAL, "", "MESH_STATE_KEY must be the base64 of exactly "
                                   "32 bytes (make one with `openssl rand -base64 32`)");

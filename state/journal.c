@@ -3,6 +3,7 @@
  * before each driver call and an ok/failed row after it, so the intents without a result are
  * exactly the calls whose outcome a crash may have lost. */
 #include "store_int.h"
+#include "sync_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,8 @@ int store_journal(struct store *st, const char *run_id, const char *address, con
     else
         sqlite3_bind_null(s, 5);
     sqlite3_bind_double(s, 6, store_now());
+    /* an intent commits only once its log is on the remote (sync_committed) */
+    if (st->sync && strcmp(phase, "intent") == 0) st->sync->intent = 1;
     int rc = store_exec_stmt(st, s, err, "writing the journal");
     sqlite3_clear_bindings(s);
     return rc;

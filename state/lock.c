@@ -7,6 +7,7 @@
  * hook refuses every transaction unless the lock row still names its run, and store_lock_check
  * (before every driver call) renews a late lease on the spot, which tells whether it is ours. */
 #include "store_int.h"
+#include "sync_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #define DEFAULT_TTL 30.0
 #define POLL_MS 150
 
-static double lease_ttl(void)
+double store_lease_ttl(void)
 {
     const char *e = getenv("MESH_LOCK_TTL");
     double ttl = e && *e ? strtod(e, NULL) : 0;
@@ -32,6 +33,8 @@ int store_lock_read(struct store *st, struct lock_info *info, int *held, long lo
 {
     memset(info, 0, sizeof(*info));
     *held = 0;
+    if (pid_start) *pid_start = 0;
+    if (st->sync) return sync_lease_info(st, info, held, expires, err);
     sqlite3_stmt *s = store_stmt(st, Q_LOCK_READ, err);
     if (!s) return errcode(err);
     int rc = sqlite3_step(s);
@@ -67,7 +70,15 @@ void store_heartbeat_init(struct heartbeat *hb)
     pthread_mutex_init(&hb->db_mu, NULL);
 }
 
-static void mark_lost(struct heartbeat *hb)
+void store_deadline_in(struct timespec *ts, double s)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    long long ns = (long long)ts->tv_nsec + (long long)(s * 1e9);
+    ts->tv_sec += (time_t)(ns / 1000000000LL);
+    ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+void store_heartbeat_mark_lost(struct heartbeat *hb)
 {
     pthread_mutex_lock(&hb->mu);
     hb->lost = 1;
@@ -91,7 +102,7 @@ static void lease_renew(struct heartbeat *hb)
     sqlite3_reset(hb->renew);
     pthread_mutex_unlock(&hb->db_mu);
     if (gone) {
-        mark_lost(hb);
+        store_heartbeat_mark_lost(hb);
     } else if (rc == SQLITE_DONE) {
         pthread_mutex_lock(&hb->mu);
         if (until > hb->valid_until) hb->valid_until = until;
@@ -100,22 +111,23 @@ static void lease_renew(struct heartbeat *hb)
     /* busy or I/O error: not renewed this time; valid_until tells how long that is safe */
 }
 
-static void *heartbeat_main(void *arg)
+static void local_renew(void *ctx)
+{
+    lease_renew(ctx);
+}
+
+void *store_heartbeat_main(void *arg)
 {
     struct heartbeat *hb = arg;
-    double period = hb->ttl / 3;
     pthread_mutex_lock(&hb->mu);
     while (!hb->stop && !hb->lost) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        long long ns = (long long)ts.tv_nsec + (long long)(period * 1e9);
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
+        store_deadline_in(&ts, hb->ttl / 3);
         while (!hb->stop && !hb->lost && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT) {
         }
         if (hb->stop || hb->lost) break;
         pthread_mutex_unlock(&hb->mu);
-        lease_renew(hb);
+        hb->renew_cb(hb->renew_ctx);
         pthread_mutex_lock(&hb->mu);
     }
     pthread_mutex_unlock(&hb->mu);
@@ -135,7 +147,7 @@ static int fence_hook(void *arg)
     int ours = holder && strcmp(holder, hb->run_id) == 0;
     sqlite3_reset(hb->fence);
     if (ours) return 0;
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) mark_lost(hb);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) store_heartbeat_mark_lost(hb);
     return 1;   /* not ours, or cannot tell: refuse rather than write without the lease */
 }
 
@@ -178,30 +190,42 @@ static int heartbeat_start(struct store *st, const char *run_id, double ttl, dou
                            struct mesh_err *err)
 {
     struct heartbeat *hb = &st->hb;
-    store_copy(hb->run_id, sizeof(hb->run_id), run_id);
-    hb->ttl = ttl;
-    hb->stop = 0;
-    hb->lost = 0;
-    hb->valid_until = expires;
+    store_heartbeat_arm(hb, run_id, ttl, expires);
     int rc = lease_conns_open(st, hb, err);
     if (rc) return rc;
-    int e = pthread_create(&hb->thread, NULL, heartbeat_main, hb);
+    int e = store_heartbeat_spawn(hb, local_renew, hb);
     if (e) {
         lease_conns_close(hb);
         return mesh_err_set(err, MESH_ERR, st->path, "cannot start the lock heartbeat: %s", strerror(e));
     }
     sqlite3_commit_hook(st->db, fence_hook, st);
+    return 0;
+}
+
+void store_heartbeat_arm(struct heartbeat *hb, const char *run_id, double ttl, double valid_until)
+{
+    store_copy(hb->run_id, sizeof(hb->run_id), run_id);
+    hb->ttl = ttl;
+    hb->stop = 0;
+    hb->lost = 0;
+    hb->valid_until = valid_until;
+}
+
+int store_heartbeat_spawn(struct heartbeat *hb, void (*renew_cb)(void *ctx), void *ctx)
+{
+    hb->renew_cb = renew_cb;
+    hb->renew_ctx = ctx;
+    int e = pthread_create(&hb->thread, NULL, store_heartbeat_main, hb);
+    if (e) return e;
     pthread_mutex_lock(&hb->mu);
     hb->running = 1;
     pthread_mutex_unlock(&hb->mu);
     return 0;
 }
 
-void store_heartbeat_stop(struct store *st)
+void store_heartbeat_join(struct heartbeat *hb)
 {
-    struct heartbeat *hb = &st->hb;
     if (!hb->running) return;
-    if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
     pthread_mutex_lock(&hb->mu);
     hb->stop = 1;
     pthread_cond_signal(&hb->cv);
@@ -210,6 +234,14 @@ void store_heartbeat_stop(struct store *st)
     pthread_mutex_lock(&hb->mu);
     hb->running = 0;
     pthread_mutex_unlock(&hb->mu);
+}
+
+void store_heartbeat_stop(struct store *st)
+{
+    struct heartbeat *hb = &st->hb;
+    if (!hb->running) return;
+    if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
+    store_heartbeat_join(hb);
     pthread_mutex_lock(&hb->db_mu);
     lease_conns_close(hb);
     pthread_mutex_unlock(&hb->db_mu);
@@ -217,7 +249,7 @@ void store_heartbeat_stop(struct store *st)
 
 /* ---- taking and releasing ---- */
 
-static void format_holder(const struct lock_info *li, char *buf, size_t n)
+void store_format_holder(const struct lock_info *li, char *buf, size_t n)
 {
     char since[64] = "unknown time";
     time_t t = (time_t)li->acquired;
@@ -295,10 +327,11 @@ int store_lock(struct store *st, const char *run_id, const char *command, double
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: bad run id");
     if (st->in_tx)
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: not inside a group commit");
+    if (st->sync) return sync_lock(st, run_id, command, timeout_s, taken_over, was_taken_over, err);
     if (st->hb.running && strcmp(st->hb.run_id, run_id) != 0)
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_lock: this store already holds the "
                             "lease for run %s", st->hb.run_id);
-    double ttl = lease_ttl();
+    double ttl = store_lease_ttl();
     double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
     struct lock_info cur;
     for (;;) {
@@ -323,7 +356,7 @@ int store_lock(struct store *st, const char *run_id, const char *command, double
         nanosleep(&ts, NULL);
     }
     char who[512];
-    format_holder(&cur, who, sizeof(who));
+    store_format_holder(&cur, who, sizeof(who));
     return mesh_err_set(err, MESH_ELOCKED, st->path,
                         "state is locked by %s; wait for it, use --lock-timeout, or "
                         "`mesh force-unlock %s` if that run is gone", who, cur.run_id);
@@ -341,6 +374,7 @@ static int clear_lease(struct store *st, const char *run_id, int *cleared, struc
 
 int store_unlock(struct store *st, const char *run_id, struct mesh_err *err)
 {
+    if (st->sync) return sync_unlock(st, run_id, err);
     if (strcmp(st->hb.run_id, run_id) == 0) {
         store_heartbeat_stop(st);
         st->hb.run_id[0] = 0;
@@ -382,6 +416,7 @@ static int lost_err(struct store *st, struct mesh_err *err, const char *what)
 
 int store_lease_lost(struct store *st, struct mesh_err *err, const char *what)
 {
+    if (st->sync) return sync_lease_lost(st, err, what);
     pthread_mutex_lock(&st->hb.mu);
     int lost = st->hb.lost;
     pthread_mutex_unlock(&st->hb.mu);
@@ -401,17 +436,19 @@ int store_lock_check(struct store *st, struct mesh_err *err)
     double until = hb->valid_until;
     pthread_mutex_unlock(&hb->mu);
     if (!running) return 0;
-    if (!lost && store_now() > until - hb->ttl / 2) {
-        lease_renew(hb);
+    int stale = st->sync && sync_stale(st);   /* a remote store's log writer met another writer */
+    if (!lost && !stale && store_now() > until - hb->ttl / 2) {
+        hb->renew_cb(hb->renew_ctx);
         pthread_mutex_lock(&hb->mu);
         lost = hb->lost;
         until = hb->valid_until;
         pthread_mutex_unlock(&hb->mu);
         if (!lost && store_now() >= until)
-            return mesh_err_set(err, MESH_ELOCKED, st->path, "run %s could not renew its expired lease "
-                                "on the state lock; it stops here and writes nothing more", hb->run_id);
+            return mesh_err_set(err, MESH_ELOCKED, store_where(st), "run %s could not renew its expired lease "
+                                "on %s; it stops here and writes nothing more", hb->run_id,
+                                st->sync ? store_where(st) : "the state lock");
     }
-    if (lost) return lost_err(st, err, NULL);
+    if (lost || stale) return st->sync ? sync_lease_lost(st, err, NULL) : lost_err(st, err, NULL);
     return 0;
 }
 
@@ -422,6 +459,7 @@ int store_lock_info(struct store *st, struct lock_info *info, int *held, struct 
 
 int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *err)
 {
+    if (st->sync) return sync_force_unlock(st, run_id, err);
     int rc = store_exec(st, "BEGIN IMMEDIATE", err, "force-unlocking");
     if (rc) return rc;
     struct lock_info cur;
@@ -431,7 +469,7 @@ int store_force_unlock(struct store *st, const char *run_id, struct mesh_err *er
         rc = mesh_err_set(err, MESH_ENOTFOUND, st->path, "the state is not locked; nothing to unlock");
     } else if (rc == 0 && strcmp(cur.run_id, run_id) != 0) {
         char who[512];
-        format_holder(&cur, who, sizeof(who));
+        store_format_holder(&cur, who, sizeof(who));
         rc = mesh_err_set(err, MESH_ECONFLICT, st->path, "the state is locked by %s, not by run %s; "
                           "nothing unlocked", who, run_id);
     }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "schema.sql.h"
+#include "sync_int.h"
 #include "base/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -223,6 +224,8 @@ int store_exec_stmt(struct store *st, sqlite3_stmt *s, struct mesh_err *err, con
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return store_sqlerr(st, rc, err, what);
+    /* a statement outside any transaction committed on its own */
+    if (st->sync && !sqlite3_stmt_readonly(s) && sqlite3_get_autocommit(st->db)) return sync_committed(st, err);
     return 0;
 }
 
@@ -249,6 +252,7 @@ static int commit(struct store *st, struct mesh_err *err)
     if (rc == 0) rc = store_exec(st, "COMMIT", err, "committing to the state");
     if (rc != 0) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     st->changed = 0;
+    if (rc == 0 && st->sync) rc = sync_committed(st, err);
     return rc;
 }
 
@@ -256,6 +260,7 @@ int store_tx_enter(struct store *st, struct mesh_err *err)
 {
     if (st->in_tx) return 0;
     st->changed = 0;
+    if (st->sync) st->sync->intent = 0;
     return store_exec(st, "BEGIN IMMEDIATE", err, "starting a state transaction");
 }
 
@@ -418,8 +423,7 @@ static int migrate(struct store *st, struct mesh_err *err)
     return rc;
 }
 
-/* mkdir -p, 0700 for each directory it creates. */
-static int make_dirs(const char *dir, const char *statepath, struct mesh_err *err)
+int store_make_dirs(const char *dir, const char *statepath, struct mesh_err *err)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
@@ -465,7 +469,7 @@ static int create_file(const char *path, struct mesh_err *err)
         *slash = 0;
         struct stat sb;
         if (stat(dir, &sb) != 0) {
-            int rc = make_dirs(dir, path, err);
+            int rc = store_make_dirs(dir, path, err);
             if (rc) return rc;
         } else if (!S_ISDIR(sb.st_mode)) {
             return mesh_err_set(err, MESH_EINVAL, path, "cannot create the state: %s is not a directory",
@@ -620,6 +624,8 @@ int store_check(struct store *st, struct mesh_err *err)
 void store_close(struct store *st)
 {
     if (!st) return;
+    if (st->db && st->in_tx) store_rollback(st);   /* never published, locally or remotely */
+    if (st->sync) sync_close(st);
     store_heartbeat_stop(st);
     if (st->db) {
         if (st->in_tx) store_rollback(st);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -40,6 +41,8 @@ struct heartbeat {
     double ttl;
     double valid_until; /* the expiry we last wrote: until then nobody can take the lease over */
     char run_id[64];
+    void (*renew_cb)(void *ctx);   /* what the heartbeat thread calls every TTL/3 */
+    void *renew_ctx;
 };
 
 struct store {
@@ -50,6 +53,7 @@ struct store {
     int in_tx;          /* inside store_begin .. store_commit */
     int changed;        /* a resource row changed in the current transaction */
     struct heartbeat hb;
+    struct sync *sync;  /* team state (sync_int.h); NULL for a local store */
 };
 
 /* Fills err (where = the state file) with "what: sqlite's message" and returns MESH_ERR or a
@@ -95,6 +99,16 @@ void store_user_at_host(char *buf, size_t n);
 int store_lock_read(struct store *st, struct lock_info *info, int *held, long long *pid_start,
                     double *expires, struct mesh_err *err);
 void store_heartbeat_init(struct heartbeat *hb);
+/* The heartbeat thread (arg: the struct heartbeat): renew_cb every TTL/3 until stop or lost. */
+void *store_heartbeat_main(void *arg);
+/* Sets the lease's facts (run, ttl, valid until) before spawn starts the thread (an errno on
+ * failure); join stops it. */
+void store_heartbeat_arm(struct heartbeat *hb, const char *run_id, double ttl, double valid_until);
+int store_heartbeat_spawn(struct heartbeat *hb, void (*renew_cb)(void *ctx), void *ctx);
+void store_heartbeat_join(struct heartbeat *hb);
+void store_heartbeat_mark_lost(struct heartbeat *hb);
+/* ts = CLOCK_MONOTONIC now + s (for pthread_cond_timedwait on a monotonic condvar). */
+void store_deadline_in(struct timespec *ts, double s);
 void store_heartbeat_stop(struct store *st);
 /* err for a write refused because the lease was lost (the commit hook's SQLITE_CONSTRAINT_COMMITHOOK). */
 int store_lease_lost(struct store *st, struct mesh_err *err, const char *what);
@@ -104,5 +118,17 @@ int store_lease_lost(struct store *st, struct mesh_err *err, const char *what);
 
 /* Copies src into a fixed buffer, always terminated. */
 void store_copy(char *dst, size_t n, const char *src);
+/* mkdir -p, 0700 for each directory it creates (statepath: where errors point). */
+int store_make_dirs(const char *dir, const char *statepath, struct mesh_err *err);
+/* "run R (user@host, pid N, `mesh CMD`, since T)": a lease holder for messages. */
+void store_format_holder(const struct lock_info *li, char *buf, size_t n);
+double store_lease_ttl(void);   /* MESH_LOCK_TTL or 30 s */
+
+/* crypt.c: where the key of a lineage comes from on a remote store. fn (create: make one when
+ * there is none) fills key; fn NULL: MESH_STATE_KEY only, never a key file (a key file would
+ * exist on one machine only). Registrations stack; drop removes the one made with ctx. */
+typedef int (*crypt_key_fn)(void *ctx, int create, unsigned char *key, struct mesh_err *err);
+void crypt_set_key_source(const char *lineage, crypt_key_fn fn, void *ctx);
+void crypt_drop_key_source(const char *lineage, void *ctx);
 
 #endif

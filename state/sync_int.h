@@ -1,0 +1,105 @@
+/* sync_int.h: what the files of team state share (sync.c: blobs, open, pull, push; sync_log.c:
+ * the commit log and its writer; sync_lease.c: the remote lease, catch-up and compaction) and
+ * the hooks store.c, lock.c and journal.c call on a remote store. Nobody outside state/ sees it. */
+#ifndef MESH_SYNC_INT_H
+#define MESH_SYNC_INT_H
+
+#include "remote.h"
+#include "store_int.h"
+#include "sync.h"
+
+struct sqlite3_session;
+struct sqlite3_changegroup;
+
+struct sync {
+    const struct remote *r;
+    char where[512];            /* the remote's describe() */
+    /* What the cache holds: the base of generation gen (0: none on the remote yet, a new
+     * state) and its logs 1..seq. Changed by the lease side (catch-up, compaction) and by the
+     * writer (seq), never both at once: the writer runs only while the lease is held. */
+    long long gen;
+    long long seq;
+    char etag[REMOTE_ETAG_MAX];
+    int applying;               /* our own catch-up is writing: the fence lets it through */
+    struct sqlite3_session *session;
+    int intent;                 /* the transaction being committed wrote a journal intent */
+    /* the log writer; mu guards everything below */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;        /* the writer: urgent work or stop */
+    pthread_cond_t done;        /* committers waiting for their log */
+    pthread_t writer;
+    int writer_running;
+    int stop;
+    int urgent;
+    struct sqlite3_changegroup *pending;   /* committed, not yet on the remote */
+    unsigned char *retry;       /* a built log whose put failed: sent again as it is */
+    size_t retry_len;
+    long long retry_seq;
+    long long retry_ticket;     /* the tickets it carries */
+    long long queued;           /* commits queued so far (tickets) */
+    long long durable;          /* tickets whose log is on the remote */
+    int stale;                  /* a log number was taken: another writer; nothing more is written */
+    struct mesh_err fail;       /* the last failed log write */
+    struct store_sync_stats stats;
+};
+
+/* The header of a blob: "MESHSTATE 1\n" or "MESHLOG 1\n", then one JSON line. */
+struct sync_header {
+    char lineage[40];
+    long long serial;           /* base only */
+    long long gen;
+    long long seq;              /* log only */
+};
+
+/* sync.c */
+double sync_remote_timeout(void);   /* MESH_REMOTE_TIMEOUT seconds, default 60 */
+/* data+len as a base (is_log 0) or log blob: header filled, body and body_len the rest. */
+int sync_parse(const unsigned char *data, size_t len, int is_log, const char *what, struct sync_header *h,
+               const unsigned char **body, size_t *body_len, struct mesh_err *err);
+/* header + body, xmalloc'd. */
+unsigned char *sync_build(int is_log, const struct sync_header *h, const void *body, size_t body_len,
+                          size_t *out_len);
+/* Applies the logs of gen after *seq to db in one transaction (none on any failure), naming
+ * the first bad one. */
+int sync_apply_logs(sqlite3 *db, const struct remote *r, const char *where, const char *lineage, long long gen,
+                    long long *seq, struct mesh_err *err);
+/* The remote state in an in-memory database: its base, and with_logs its logs; *h from the
+ * base, *seq the last log applied. MESH_ENOTFOUND when there is no base. */
+int sync_load_mem(const struct remote *r, const char *where, int with_logs, sqlite3 **db, struct sync_header *h,
+                  long long *seq, char *etag, struct mesh_err *err);
+/* The base blob of db's main database (the header from h). */
+unsigned char *sync_image_blob(sqlite3 *db, const struct sync_header *h, size_t *len, const char *where,
+                               struct mesh_err *err);
+
+/* The lease this process asks for (holder, host, pid: its own; expires now + ttl). */
+void sync_want_lease(struct remote_lease *want, const char *run_id, const char *command, double ttl);
+void sync_lock_info_from(struct lock_info *li, const struct remote_lease *l);
+
+/* sync_log.c */
+int sync_session_start(struct store *st, struct mesh_err *err);
+void sync_session_stop(struct store *st);
+/* After every commit of st (store.c): queue its changes; an intent waits for its log. */
+int sync_committed(struct store *st, struct mesh_err *err);
+/* The commit hook of a remote store: a transaction commits only under a valid lease. */
+int sync_fence(void *arg);
+void sync_writer_start(struct store *st);
+/* Stops the writer, then writes what is still queued (once, here). */
+int sync_writer_flush_stop(struct store *st, struct mesh_err *err);
+void sync_writer_abandon(struct store *st);   /* stops it; the queue is dropped */
+
+/* sync_lease.c: the store_lock family on a remote store, and close. */
+int sync_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
+              struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err);
+int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err);
+int sync_lease_info(struct store *st, struct lock_info *info, int *held, double *expires, struct mesh_err *err);
+int sync_force_unlock(struct store *st, const char *run_id, struct mesh_err *err);
+int sync_stale(struct store *st);   /* the log writer met another writer */
+int sync_lease_lost(struct store *st, struct mesh_err *err, const char *what);
+void sync_mark_lost(struct store *st);
+/* Whether the lease is held, not known lost, and renewed within its TTL (hb.mu only). */
+int sync_lease_valid(struct store *st);
+void sync_close(struct store *st);
+/* Tests: what a killed process leaves (no flush, no compaction, no release). */
+void sync_abandon(struct store *st);
+
+#endif

@@ -1,0 +1,427 @@
+/* sync_lease.c: the lock of a remote store is the remote's lease (remote.h), with the local
+ * lease's words and rules: a live holder is named, an expired one taken over and said so, a
+ * heartbeat renews it every TTL/3, and commits stop once it is lost or its last renewal is older
+ * than the TTL. Taking it brings the cache up to date (new logs, or a new base written by another
+ * machine); releasing it first makes the state whole on the remote (the queue flushed, then the
+ * whole image as the next generation's base, older logs dropped). */
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include "sync_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/xalloc.h"
+
+#define POLL_S 1.0
+
+void sync_lock_info_from(struct lock_info *li, const struct remote_lease *l)
+{
+    memset(li, 0, sizeof(*li));
+    store_copy(li->run_id, sizeof(li->run_id), l->run_id);
+    store_copy(li->holder, sizeof(li->holder), l->holder);
+    store_copy(li->host, sizeof(li->host), l->host);
+    li->pid = l->pid;
+    store_copy(li->command, sizeof(li->command), l->command);
+    li->acquired = l->acquired;
+    li->expires = l->expires;
+}
+
+int sync_lease_valid(struct store *st)
+{
+    struct heartbeat *hb = &st->hb;
+    pthread_mutex_lock(&hb->mu);
+    int ok = hb->running && !hb->lost && store_now() < hb->valid_until;
+    pthread_mutex_unlock(&hb->mu);
+    return ok;
+}
+
+void sync_mark_lost(struct store *st)
+{
+    store_heartbeat_mark_lost(&st->hb);
+}
+
+/* ---- heartbeat ---- */
+
+/* Renews our lease; any thread. */
+static void renew(struct store *st)
+{
+    struct heartbeat *hb = &st->hb;
+    struct sync *sy = st->sync;
+    double now = store_now();
+    long long until = (long long)(now + hb->ttl);
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = sy->r->ops->lease_renew(sy->r->be, hb->run_id, until, &e);
+    if (rc == MESH_ELOCKED) {
+        sync_mark_lost(st);
+    } else if (rc == 0) {
+        pthread_mutex_lock(&hb->mu);
+        if ((double)until > hb->valid_until) hb->valid_until = (double)until;
+        pthread_mutex_unlock(&hb->mu);
+    }
+    /* unreachable: not renewed this time; valid_until tells how long that is safe */
+}
+
+static void renew_cb(void *ctx)
+{
+    renew(ctx);
+}
+
+static int heartbeat_start(struct store *st, const char *run_id, double ttl, double until, struct mesh_err *err)
+{
+    store_heartbeat_arm(&st->hb, run_id, ttl, until);
+    int e = store_heartbeat_spawn(&st->hb, renew_cb, st);
+    if (e) return mesh_err_set(err, MESH_ERR, st->sync->where, "cannot start the lease heartbeat: %s", strerror(e));
+    return 0;
+}
+
+static void heartbeat_stop(struct store *st)
+{
+    store_heartbeat_join(&st->hb);
+    st->hb.run_id[0] = 0;
+}
+
+/* ---- catching up ---- */
+
+/* The state of a newer base replaces the cache's, in the open connection. */
+static int reload(struct store *st, sqlite3 *mem, const struct sync_header *h, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    if (strcmp(h->lineage, st->lineage) != 0)
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "%s now holds another state (lineage %s; this run "
+                            "opened lineage %s): it was replaced by a push; run again", sy->where, h->lineage,
+                            st->lineage);
+    sqlite3_backup *b = sqlite3_backup_init(st->db, "main", mem, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    if (b) sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+        return mesh_err_set(err, MESH_ERR, sy->where, "cannot load the state written at %s into %s: %s", sy->where,
+                            st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
+/* What was written since open: the logs after ours, or a whole new base (another machine's run
+ * ended, or a push). One GET of the base, then its logs. */
+static int catch_up(struct store *st, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    sqlite3 *mem = NULL;
+    struct sync_header h;
+    long long seq = 0;
+    char etag[REMOTE_ETAG_MAX] = "";
+    int rc = sync_load_mem(sy->r, sy->where, 0, &mem, &h, &seq, etag, err);
+    sy->stats.gets++;
+    if (rc == MESH_ENOTFOUND)
+        return mesh_err_set(err, MESH_ERR, sy->where, "the state at %s is gone (its base was deleted since this "
+                            "run opened it); nothing written", sy->where);
+    if (rc) return rc;
+    sy->applying = 1;
+    sqlite3session_enable(sy->session, 0);
+    long long before = sy->seq;
+    if (strcmp(etag, sy->etag) == 0 && h.gen == sy->gen) {
+        sqlite3_close(mem);   /* same base: only the logs after ours */
+        rc = sync_apply_logs(st->db, sy->r, sy->where, st->lineage, sy->gen, &sy->seq, err);
+        sy->stats.gets += sy->seq - before + 1;
+    } else {
+        rc = sync_apply_logs(mem, sy->r, sy->where, h.lineage, h.gen, &seq, err);
+        sy->stats.gets += seq + 1;
+        if (rc == 0) rc = reload(st, mem, &h, err);
+        sqlite3_close(mem);
+        if (rc == 0) {
+            sy->gen = h.gen;
+            sy->seq = seq;
+            store_copy(sy->etag, sizeof(sy->etag), etag);
+        }
+    }
+    sqlite3session_enable(sy->session, 1);
+    sy->applying = 0;
+    if (rc == 0) {   /* what the catch-up wrote is the remote's already */
+        sync_session_stop(st);
+        rc = sync_session_start(st, err);
+    }
+    return rc;
+}
+
+/* base_put, taking a refusal for success when the base is the one we wrote (an earlier try
+ * landed and its reply was lost). */
+static int put_base(struct sync *sy, const unsigned char *blob, size_t len, const char *if_match, struct mesh_err *e)
+{
+    char etag[REMOTE_ETAG_MAX] = "";
+    int rc = sy->r->ops->base_put(sy->r->be, blob, len, if_match, etag, e);
+    if (rc == MESH_ECONFLICT) {
+        struct remote_blob b = {0};
+        struct mesh_err ge;
+        mesh_err_init(&ge);
+        if (sy->r->ops->base_get(sy->r->be, &b, &ge) == 0 && b.len == len && memcmp(b.data, blob, len) == 0) {
+            rc = 0;
+            store_copy(etag, sizeof(etag), b.etag);
+        }
+        remote_blob_release(&b);
+    }
+    if (rc == 0) {
+        store_copy(sy->etag, sizeof(sy->etag), etag);
+        sy->stats.base_puts++;
+        sy->stats.bytes_out += (long long)len;
+    }
+    return rc;
+}
+
+/* A new state: its first base, only if nobody wrote one meanwhile. */
+static int create_base(struct store *st, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    struct sync_header h = {.serial = store_serial(st), .gen = 1};
+    store_copy(h.lineage, sizeof(h.lineage), st->lineage);
+    size_t len = 0;
+    unsigned char *blob = sync_image_blob(st->db, &h, &len, sy->where, err);
+    if (!blob) return STORE_ERRCODE(err);
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = put_base(sy, blob, len, NULL, &e);
+    free(blob);
+    if (rc == MESH_ECONFLICT)
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "another machine created this state first at %s: "
+                            "run again (this run wrote nothing there)", sy->where);
+    if (rc) return mesh_err_copy(err, &e, NULL);
+    sy->gen = 1;
+    sy->seq = 0;
+    return 0;
+}
+
+/* ---- lock, unlock ---- */
+
+static int locked_err(struct store *st, const struct remote_lease *held, struct mesh_err *err)
+{
+    struct lock_info li;
+    char who[512];
+    sync_lock_info_from(&li, held);
+    store_format_holder(&li, who, sizeof(who));
+    return mesh_err_set(err, MESH_ELOCKED, st->sync->where, "state is locked by %s; wait for it, use "
+                        "--lock-timeout, or `mesh force-unlock %s` if that run is gone", who, held->run_id);
+}
+
+static void release(struct store *st, const char *run_id)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    st->sync->r->ops->lease_release(st->sync->r->be, run_id, &e);
+}
+
+int sync_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
+              struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    const struct remote_ops *ops = sy->r->ops;
+    if (st->hb.running) {
+        if (strcmp(st->hb.run_id, run_id) != 0)
+            return mesh_err_set(err, MESH_EINVAL, sy->where, "store_lock: this store already holds the lease "
+                                "for run %s", st->hb.run_id);
+        renew(st);   /* our own again: a renewal */
+        return store_lock_check(st, err);
+    }
+    double ttl = store_lease_ttl();
+    double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
+    struct remote_lease want, held;
+    int over = 0, rc;
+    for (;;) {
+        sync_want_lease(&want, run_id, command ? command : "", ttl);
+        struct mesh_err e;
+        mesh_err_init(&e);
+        memset(&held, 0, sizeof(held));
+        over = 0;
+        rc = ops->lease_acquire(sy->r->be, &want, &held, &over, &e);
+        if (rc == 0) break;
+        if (rc != MESH_ELOCKED) return mesh_err_copy(err, &e, NULL);
+        double now = store_now();
+        if (now >= deadline) return locked_err(st, &held, err);
+        double wait = deadline - now < POLL_S ? deadline - now : POLL_S;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    rc = heartbeat_start(st, run_id, ttl, (double)want.expires, err);
+    if (rc == 0) rc = sy->gen == 0 ? create_base(st, err) : catch_up(st, err);
+    if (rc) {
+        heartbeat_stop(st);
+        release(st, run_id);
+        return rc;
+    }
+    mesh_err_init(&sy->fail);
+    sync_writer_start(st);
+    if (over && taken_over) sync_lock_info_from(taken_over, &held);
+    if (was_taken_over) *was_taken_over = over && held.run_id[0];
+    return 0;
+}
+
+/* The whole state as the next generation's base, then the older logs dropped. */
+static int compact(struct store *st, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    struct sync_header h = {.serial = store_serial(st), .gen = sy->gen + 1};
+    store_copy(h.lineage, sizeof(h.lineage), st->lineage);
+    size_t len = 0;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    unsigned char *blob = sync_image_blob(st->db, &h, &len, sy->where, &e);
+    char old[REMOTE_ETAG_MAX];
+    store_copy(old, sizeof(old), sy->etag);
+    int rc = blob ? put_base(sy, blob, len, old, &e) : (e.code ? e.code : MESH_ERR);
+    free(blob);
+    if (rc == MESH_ECONFLICT)
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the base of %s was replaced by someone else during "
+                            "this run: not overwritten. This run's changes are in its logs (generation %lld, "
+                            "logs 1-%lld)", sy->where, sy->gen, sy->seq);
+    if (rc)
+        return mesh_err_set(err, rc, sy->where, "the state at %s is complete, but could not be compacted (%s): "
+                            "its %lld logs were kept and the next run reads them", sy->where, e.msg, sy->seq);
+    sy->gen = h.gen;
+    sy->seq = 0;
+    mesh_err_init(&e);
+    sy->r->ops->log_drop(sy->r->be, sy->gen, &e);   /* best effort: older generations are never read */
+    return 0;
+}
+
+int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    if (!st->hb.running || strcmp(st->hb.run_id, run_id) != 0) {
+        struct mesh_err e;
+        mesh_err_init(&e);
+        int rc = sy->r->ops->lease_release(sy->r->be, run_id, &e);
+        return rc ? mesh_err_copy(err, &e, NULL) : 0;
+    }
+    int rc = sync_writer_flush_stop(st, err);
+    int valid = sync_lease_valid(st) && !sy->stale;
+    if (rc == 0 && valid && sy->seq > 0) rc = compact(st, err);
+    heartbeat_stop(st);
+    if (!valid) {
+        if (rc == 0)
+            rc = mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock was no longer held by run %s (it was taken "
+                              "over or force-unlocked)", run_id);
+        return rc;
+    }
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rr = sy->r->ops->lease_release(sy->r->be, run_id, &e);
+    if (rc == 0 && rr) rc = mesh_err_copy(err, &e, NULL);
+    return rc;
+}
+
+int sync_lease_info(struct store *st, struct lock_info *info, int *held, double *expires, struct mesh_err *err)
+{
+    struct remote_lease l;
+    memset(&l, 0, sizeof(l));
+    struct mesh_err e;
+    mesh_err_init(&e);
+    *held = 0;
+    int rc = st->sync->r->ops->lease_read(st->sync->r->be, &l, held, &e);
+    if (rc) return mesh_err_copy(err, &e, NULL);
+    if (*held) sync_lock_info_from(info, &l);
+    if (expires) *expires = *held ? (double)l.expires : 0;
+    return 0;
+}
+
+int sync_force_unlock(struct store *st, const char *run_id, struct mesh_err *err)
+{
+    struct sync *sy = st->sync;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = sy->r->ops->lease_force_clear(sy->r->be, run_id, &e);
+    if (rc == MESH_ENOTFOUND)
+        return mesh_err_set(err, MESH_ENOTFOUND, sy->where, "the state is not locked; nothing to unlock");
+    if (rc == MESH_ECONFLICT) {
+        struct lock_info li;
+        int held = 0;
+        char who[512] = "another run";
+        mesh_err_init(&e);
+        if (sync_lease_info(st, &li, &held, NULL, &e) == 0 && held) store_format_holder(&li, who, sizeof(who));
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the state is locked by %s, not by run %s; nothing "
+                            "unlocked", who, run_id);
+    }
+    if (rc) return mesh_err_copy(err, &e, NULL);
+    if (st->hb.running && strcmp(st->hb.run_id, run_id) == 0) {   /* our own lease: stop using it */
+        sync_mark_lost(st);
+        sync_writer_abandon(st);
+        heartbeat_stop(st);
+    }
+    return 0;
+}
+
+static int lost_err(struct store *st, struct mesh_err *err, const char *what)
+{
+    struct sync *sy = st->sync;
+    if (sync_stale(st)) return mesh_err_copy(err, &sy->fail, NULL);
+    char now[600] = "nobody holds it now";
+    struct lock_info li;
+    int held = 0;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    if (sync_lease_info(st, &li, &held, NULL, &e) == 0 && held && strcmp(li.run_id, st->hb.run_id) != 0) {
+        char who[512];
+        store_format_holder(&li, who, sizeof(who));
+        snprintf(now, sizeof(now), "%s holds it now", who);
+    }
+    return mesh_err_set(err, MESH_ELOCKED, sy->where, "%s%srun %s lost the lease on %s: another run took it over "
+                        "after its %g s lease ran out (was this process suspended?), or it was force-unlocked; "
+                        "%s. This run stops here and writes nothing more; run `mesh plan` to see where state "
+                        "stands", what ? what : "", what ? ": " : "", st->hb.run_id, sy->where, st->hb.ttl, now);
+}
+
+int sync_stale(struct store *st)
+{
+    pthread_mutex_lock(&st->sync->mu);
+    int stale = st->sync->stale;
+    pthread_mutex_unlock(&st->sync->mu);
+    return stale;
+}
+
+int sync_lease_lost(struct store *st, struct mesh_err *err, const char *what)
+{
+    struct sync *sy = st->sync;
+    pthread_mutex_lock(&st->hb.mu);
+    int running = st->hb.running, lost = st->hb.lost;
+    pthread_mutex_unlock(&st->hb.mu);
+    if (!running)
+        return mesh_err_set(err, MESH_ELOCKED, sy->where, "%s: writing the state at %s needs its lease; this "
+                            "process does not hold it (take the lock first); nothing was written",
+                            what ? what : "", sy->where);
+    if (lost || sync_stale(st)) return lost_err(st, err, what);
+    return mesh_err_set(err, MESH_ELOCKED, sy->where, "%s: the lease of run %s on %s could not be renewed in "
+                        "time; nothing was written", what, st->hb.run_id, sy->where);
+}
+
+static void sync_free(struct store *st)
+{
+    struct sync *sy = st->sync;
+    sync_writer_abandon(st);
+    sync_session_stop(st);
+    if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
+    crypt_drop_key_source(st->lineage, (void *)sy->r);
+    pthread_mutex_destroy(&sy->mu);
+    pthread_cond_destroy(&sy->wake);
+    pthread_cond_destroy(&sy->done);
+    free(sy);
+    st->sync = NULL;
+}
+
+void sync_close(struct store *st)
+{
+    if (st->hb.running) {
+        char run_id[sizeof(st->hb.run_id)];
+        store_copy(run_id, sizeof(run_id), st->hb.run_id);
+        struct mesh_err e;
+        mesh_err_init(&e);
+        sync_unlock(st, run_id, &e);   /* a lease never outlives its store */
+    }
+    sync_free(st);
+}
+
+void sync_abandon(struct store *st)
+{
+    heartbeat_stop(st);
+    sync_free(st);
+}
