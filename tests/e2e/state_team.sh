@@ -208,7 +208,7 @@ expect_rc "after the forced push, an apply converges (the world moves back to th
 
 # ---- a key that cannot be unwrapped ----
 # (moto decrypts with a disabled key: the proxy answers Decrypt as KMS does then)
-faults '{"rules": [{"kind": "error", "service": "kms", "action": "Decrypt", "status": 400, "code": "DisabledException", "message": "key is disabled."}]}'
+faults '{"rules": [{"kind": "error", "service": "kms", "action": "Decrypt", "rate": 1, "status": 400, "code": "DisabledException", "message": "key is disabled."}]}'
 mkdir -p D/home
 spec D final
 before=$(ls "$MESH_NULL_STORE" | sort | md5sum)
@@ -223,12 +223,13 @@ spec E s3lease
 sed -i '/lock_table/d; s#key: prod/mesh.state#key: s3lease/mesh.state#' E/mesh.yaml
 mkdir -p E/home
 expect_rc "team state with an S3-object lease applies" 0 on E apply --auto-approve
-(cd E && HOME="$T_DIR/E/home" MESH_FAULTS="delay:ms=1500" exec "$MESH" apply --auto-approve >"$T_DIR/e.out" 2>&1) &
-slow=$!
 spec E s3lease2
 sed -i '/lock_table/d; s#key: prod/mesh.state#key: s3lease/mesh.state#' E/mesh.yaml
+(cd E && HOME="$T_DIR/E/home" MESH_FAULTS="delay:ms=1500" exec "$MESH" apply --auto-approve >"$T_DIR/e.out" 2>&1) &
+slow=$!
 for _ in $(seq 1 100); do grep -q 'Modifying\|Creating' e.out 2>/dev/null && break; sleep 0.1; done
 expect_rc "a second run while it holds the S3 lease fails" 1 on E apply --auto-approve
 check "naming the holder" grep -q 'state is locked by run' last.err
 wait $slow
+check "the run holding it completed" grep -q 'Apply complete' e.out
 t_done
