@@ -508,6 +508,27 @@ static void test_secrets_never_plain_and_key_shared(void **state)
     assert_true(mem_ops(t->w, "key_get") >= 1);
     store_close(b);
     store_close(a);
+
+    /* pulled to a local file, with the key as its key file: readable there */
+    crypt_release();
+    char local[400], keyfile[480];
+    snprintf(local, sizeof(local), "%s/local/state.db", t->f.dir);
+    ok(store_remote_pull(&t->ra, local, 0, e), e, "pull");
+    struct store *l = NULL;
+    ok(store_open(local, &l, e), e, "open pulled");
+    snprintf(keyfile, sizeof(keyfile), "%s/%s.key", keys, store_lineage(l));
+    struct stat sb;
+    assert_int_equal(stat(keyfile, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    rows = dump_rows(l, e);
+    assert_non_null(strstr(rows, CANARY));
+    free(rows);
+    store_close(l);
+    /* pushed back, its secrets would need re-encrypting under the remote's own key: refused */
+    long long gen = mem_base_gen(t->w);
+    assert_int_equal(store_remote_push(&t->ra, local, "run-push", 1, e), MESH_EINVAL);
+    assert_non_null(strstr(e->msg, "cannot re-encrypt them yet, so nothing was pushed"));
+    assert_int_equal(mem_base_gen(t->w), gen);
 }
 
 static void test_without_key_ops_only_state_key(void **state)
