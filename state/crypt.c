@@ -191,12 +191,12 @@ static int read_key_file(const char *path, unsigned char key[KEY_LEN], struct me
 
 /* Creates the key file with fresh random bytes. Written to a temporary file and linked into
  * place, so two processes creating it at once agree on one key (the loser reads the winner's). */
-static int create_key_file(const char *dir, const char *path, unsigned char key[KEY_LEN],
+static int create_key_file(const char *dir, const char *path, unsigned char key[KEY_LEN], int fresh,
                            struct mesh_err *err)
 {
     int rc = mkdirs_0700(dir, err);
     if (rc) return rc;
-    if (RAND_bytes(key, KEY_LEN) != 1)
+    if (fresh && RAND_bytes(key, KEY_LEN) != 1)
         return mesh_err_set(err, MESH_ERR, "", "cannot generate a state key: no randomness");
     char text[64];
     int len = EVP_EncodeBlock((unsigned char *)text, key, KEY_LEN);
@@ -221,14 +221,30 @@ static int create_key_file(const char *dir, const char *path, unsigned char key[
     if (linked == 0) {
         if (notice_fn) {
             char msg[PATH_MAX + 256];
-            snprintf(msg, sizeof(msg), "created a new state key at %s; keep it (and back it up): without "
-                     "it the secrets in this state cannot be read. MESH_STATE_KEY can hold it instead", path);
+            snprintf(msg, sizeof(msg), "%s state key at %s; keep it (and back it up): without it the "
+                     "secrets in this state cannot be read. MESH_STATE_KEY can hold it instead",
+                     fresh ? "created a new" : "wrote the team state's", path);
             notice_fn(msg);
         }
         return 0;
     }
     if (link_errno == EEXIST) return read_key_file(path, key, err);  /* someone else was first */
     return mesh_err_set(err, MESH_ERR, "", "cannot create state key file %s: %s", path, strerror(link_errno));
+}
+
+int crypt_save_key(const char *lineage, const unsigned char *key, struct mesh_err *err)
+{
+    char path[PATH_MAX], dir[PATH_MAX];
+    int rc = key_file_path(lineage, path, sizeof(path), dir, sizeof(dir), err);
+    if (rc) return rc;
+    unsigned char k[KEY_LEN];
+    memcpy(k, key, KEY_LEN);
+    rc = create_key_file(dir, path, k, 0, err);   /* one there already: read into k */
+    if (rc == 0 && CRYPTO_memcmp(k, key, KEY_LEN) != 0)
+        rc = mesh_err_set(err, MESH_ECONFLICT, "", "key file %s holds another key than the team state's "
+                          "(lineage %s): not replaced; move it away and pull again", path, lineage);
+    OPENSSL_cleanse(k, sizeof(k));
+    return rc;
 }
 
 static int no_key(const char *path, const char *lineage, struct mesh_err *err)
@@ -287,7 +303,7 @@ static int get_key(const char *lineage, int create, unsigned char key[KEY_LEN], 
         } else {
             rc = read_key_file(path, k->key, err);
             if (rc == MESH_ENOTFOUND)
-                rc = create ? create_key_file(dir, path, k->key, err) : no_key(path, lineage, err);
+                rc = create ? create_key_file(dir, path, k->key, 1, err) : no_key(path, lineage, err);
         }
         if (rc) {
             free_key(k);

@@ -130,5 +130,8 @@ double store_lease_ttl(void);   /* MESH_LOCK_TTL or 30 s */
 typedef int (*crypt_key_fn)(void *ctx, int create, unsigned char *key, struct mesh_err *err);
 void crypt_set_key_source(const char *lineage, crypt_key_fn fn, void *ctx);
 void crypt_drop_key_source(const char *lineage, void *ctx);
+/* Writes key as lineage's key file (0600), for a state pulled to this machine; a key file
+ * already there with the same key is fine, another key MESH_ECONFLICT. */
+int crypt_save_key(const char *lineage, const unsigned char *key, struct mesh_err *err);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,6 +366,21 @@ void store_sync_stats(const struct store *st, struct store_sync_stats *out)
 
 /* ---- pull and push ---- */
 
+/* The key kept beside the remote state, as the pulled state's key file (its secrets stay
+ * readable on this machine); none there: the state never held a secret. */
+static int pull_key(const struct remote *r, const char *where, const char *lineage, struct mesh_err *err)
+{
+    unsigned char key[REMOTE_KEY_LEN];
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = r->ops->key_get(r->be, key, &e);
+    if (rc == MESH_ENOTFOUND) return 0;
+    if (rc == 0) rc = crypt_save_key(lineage, key, err);
+    else rc = mesh_err_copy(err, &e, where);
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
 int store_remote_pull(const struct remote *r, const char *dest_path, int force, struct mesh_err *err)
 {
     const char *where = describe(r);
@@ -382,6 +398,7 @@ int store_remote_pull(const struct remote *r, const char *dest_path, int force, 
         rc = mesh_err_set(err, MESH_ERR, where, "the state at %s has no lock table: %s", where, sqlite3_errmsg(mem));
     if (rc == 0) rc = write_db(mem, dest_path, where, err);
     sqlite3_close(mem);
+    if (rc == 0 && r->ops->key_get) rc = pull_key(r, where, h.lineage, err);
     return rc;
 }
 
@@ -455,6 +472,30 @@ static int push_locked(const struct remote *r, const char *where, struct store *
     return 0;
 }
 
+/* Whether the state holds an encrypted value (a resource attribute or an output). */
+static int has_secrets(struct store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int found = 1;   /* cannot tell: assume so */
+    if (sqlite3_prepare_v2(st->db, "SELECT EXISTS (SELECT 1 FROM resources WHERE inputs LIKE '%\"$enc\"%' "
+                           "OR outputs LIKE '%\"$enc\"%') OR EXISTS (SELECT 1 FROM outputs WHERE sensitive) "
+                           "OR EXISTS (SELECT 1 FROM snapshots WHERE rows LIKE '%\"$enc\"%')",
+                           -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        found = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return found;
+}
+
+/* Its secrets are encrypted with this machine's key; the remote keeps a key of its own (KMS),
+ * and re-encrypting them under it is not done here: pushing would leave them unreadable. */
+static int refuse_rekey(const char *where, const char *src_path, struct mesh_err *err)
+{
+    return mesh_err_set(err, MESH_EINVAL, where, "%s holds sensitive values encrypted with this machine's state "
+                        "key, and %s keeps its own key (KMS): mesh cannot re-encrypt them yet, so nothing was "
+                        "pushed. Use the team state without a KMS key (the same MESH_STATE_KEY on every "
+                        "machine, set to this state's key) to move it", src_path, where);
+}
+
 int store_remote_push(const struct remote *r, const char *src_path, const char *run_id, int force,
                       struct mesh_err *err)
 {
@@ -463,7 +504,11 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
         return mesh_err_set(err, MESH_ENOTFOUND, src_path, "there is no state file %s to push", src_path);
     struct store *src = NULL;
     int rc = store_open(src_path, &src, err);
-    if (rc) return rc;
+    if (rc == 0 && r->ops->key_get && has_secrets(src)) rc = refuse_rekey(where, src_path, err);
+    if (rc) {
+        store_close(src);
+        return rc;
+    }
     struct remote_lease want, held;
     sync_want_lease(&want, run_id, "state push", store_lease_ttl());
     int over = 0;

@@ -294,16 +294,18 @@ int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
         int rc = sy->r->ops->lease_release(sy->r->be, run_id, &e);
         return rc ? mesh_err_copy(err, &e, NULL) : 0;
     }
-    int rc = sync_writer_flush_stop(st, err);
-    int valid = sync_lease_valid(st) && !sy->stale;
-    if (rc == 0 && valid && sy->seq > 0) rc = compact(st, err);
-    heartbeat_stop(st);
+    struct mesh_err fe;
+    mesh_err_init(&fe);
+    int flushed = sync_writer_flush_stop(st, &fe) == 0;
+    int valid = sync_lease_valid(st) && !sync_stale(st);
     if (!valid) {
-        if (rc == 0)
-            rc = mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock was no longer held by run %s (it was taken "
-                              "over or force-unlocked)", run_id);
-        return rc;
+        heartbeat_stop(st);
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock was no longer held by run %s (it was taken "
+                            "over or force-unlocked)%s", run_id, flushed ? "" : "; its last changes did not reach "
+                            "the remote");
     }
+    int rc = flushed ? (sy->seq > 0 ? compact(st, err) : 0) : mesh_err_copy(err, &fe, NULL);
+    heartbeat_stop(st);
     struct mesh_err e;
     mesh_err_init(&e);
     int rr = sy->r->ops->lease_release(sy->r->be, run_id, &e);

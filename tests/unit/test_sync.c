@@ -508,6 +508,27 @@ static void test_secrets_never_plain_and_key_shared(void **state)
     assert_true(mem_ops(t->w, "key_get") >= 1);
     store_close(b);
     store_close(a);
+
+    /* pulled to a local file, with the key as its key file: readable there */
+    crypt_release();
+    char local[400], keyfile[480];
+    snprintf(local, sizeof(local), "%s/local/state.db", t->f.dir);
+    ok(store_remote_pull(&t->ra, local, 0, e), e, "pull");
+    struct store *l = NULL;
+    ok(store_open(local, &l, e), e, "open pulled");
+    snprintf(keyfile, sizeof(keyfile), "%s/%s.key", keys, store_lineage(l));
+    struct stat sb;
+    assert_int_equal(stat(keyfile, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    rows = dump_rows(l, e);
+    assert_non_null(strstr(rows, CANARY));
+    free(rows);
+    store_close(l);
+    /* pushed back, its secrets would need re-encrypting under the remote's own key: refused */
+    long long gen = mem_base_gen(t->w);
+    assert_int_equal(store_remote_push(&t->ra, local, "run-push", 1, e), MESH_EINVAL);
+    assert_non_null(strstr(e->msg, "cannot re-encrypt them yet, so nothing was pushed"));
+    assert_int_equal(mem_base_gen(t->w), gen);
 }
 
 static void test_without_key_ops_only_state_key(void **state)
@@ -591,6 +612,65 @@ static void test_lock_catches_up_with_new_base(void **state)
     store_close(b);
 }
 
+static void test_failed_compaction_keeps_logs(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    put_row(a, "null_resource.kept", NULL, e);
+    mem_fault(t->w, "base_put", 1, 1, MEM_FAIL);
+    assert_int_equal(store_unlock(a, "run-a", e), MESH_ERR);
+    assert_non_null(strstr(e->msg, "is complete, but could not be compacted"));
+    assert_non_null(strstr(e->msg, "logs were kept"));
+    assert_int_equal(mem_base_gen(t->w), 1);
+    assert_true(mem_has_log(t->w, 1, 1));
+    struct lock_info li;
+    int held = 1;
+    mesh_err_init(e);
+    ok(store_lock_info(a, &li, &held, e), e, "lock info");
+    assert_int_equal(held, 0);   /* released all the same */
+    struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
+    char *rows = dump_rows(b, e);
+    assert_non_null(strstr(rows, "null_resource.kept"));
+    free(rows);
+    ok(store_lock(b, "run-b", "apply", 0, NULL, NULL, e), e, "lock b");
+    ok(store_unlock(b, "run-b", e), e, "unlock b: compacts what A could not");
+    assert_int_equal(mem_base_gen(t->w), 2);
+    assert_int_equal(mem_log_count(t->w), 0);
+    store_close(b);
+    store_close(a);
+}
+
+static void test_heartbeat_renews_and_notices_loss(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    setenv("MESH_LOCK_TTL", "1.5", 1);
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    fixture_sleep(2.2);   /* past the first lease: renewed meanwhile */
+    assert_true(mem_ops(t->w, "lease_renew") >= 2);
+    put_row(a, "null_resource.late", NULL, e);
+    ok(store_lock_check(a, e), e, "lock_check");
+    /* taken over behind its back: the next renewal tells, commits stop, the holder is named */
+    mem_set_lease(t->w, "run-x", "someone@elsewhere", 600);
+    double t0 = fixture_now();
+    while (store_lock_check(a, e) == 0 && fixture_now() - t0 < 3) fixture_sleep(0.05);
+    assert_int_equal(e->code, MESH_ELOCKED);
+    assert_non_null(strstr(e->msg, "run run-a lost the lease on " WHERE));
+    assert_non_null(strstr(e->msg, "run run-x (someone@elsewhere"));
+    mesh_err_init(e);
+    struct state_row *r = state_row_new("null_resource.after", "", "null_resource");
+    assert_int_equal(store_put(a, r, e), MESH_ELOCKED);
+    state_row_free(r);
+    mesh_err_init(e);
+    assert_int_equal(store_unlock(a, "run-a", e), MESH_ECONFLICT);
+    assert_int_equal(mem_base_gen(t->w), 1);   /* no compaction by a run that lost its lease */
+    store_close(a);
+    unsetenv("MESH_LOCK_TTL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +687,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_key_ops_only_state_key, world_setup_nokey, world_teardown),
         cmocka_unit_test_setup_teardown(test_two_machines_create_at_once, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_lock_catches_up_with_new_base, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_compaction_keeps_logs, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_renews_and_notices_loss, world_setup, world_teardown),
     };
     if (getenv("MESH_TEST_FILTER")) cmocka_set_test_filter(getenv("MESH_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
