@@ -326,7 +326,15 @@ int store_open_remote(const char *cache_path, const struct remote *r, int create
     struct sync_header h;
     long long seq = 0;
     char etag[REMOTE_ETAG_MAX] = "";
-    int rc = sync_load_mem(r, where, 1, &mem, &h, &seq, etag, err);
+    /* No lease record: the last run compacted and released, so the base is complete and there is
+     * no log to look for. A record (held, or left by a run that died): its logs are read. */
+    struct remote_lease lease;
+    memset(&lease, 0, sizeof(lease));
+    int held = 1;
+    struct mesh_err le;
+    mesh_err_init(&le);
+    if (r->ops->lease_read(r->be, &lease, &held, &le)) return mesh_err_copy(err, &le, NULL);
+    int rc = sync_load_mem(r, where, held, &mem, &h, &seq, etag, err);
     if (rc == MESH_ENOTFOUND && !create) return 1;
     if (rc && rc != MESH_ENOTFOUND) return rc;
     int fresh = rc == MESH_ENOTFOUND;
@@ -338,6 +346,11 @@ int store_open_remote(const char *cache_path, const struct remote *r, int create
         rc = mesh_err_set(err, MESH_ERR, where, "the state at %s says lineage %s in its header but holds %s: "
                           "damaged", where, h.lineage, (*out)->lineage);
     if (rc == 0) rc = attach(*out, r, fresh ? NULL : &h, seq, etag, err);
+    if (rc == 0) {
+        (*out)->sync->lease_cached = 1;
+        (*out)->sync->lease_held = held;
+        (*out)->sync->lease = lease;
+    }
     if (rc) {
         store_close(*out);
         *out = NULL;

@@ -21,6 +21,11 @@ struct sync {
     long long seq;
     char etag[REMOTE_ETAG_MAX];
     int applying;               /* our own catch-up is writing: the fence lets it through */
+    /* The lease as open read it, handed to the first lease question asked before any lock
+     * (a plan's "is a run open?"), so a read-only command costs one lease read and one GET. */
+    int lease_cached;
+    int lease_held;
+    struct remote_lease lease;
     struct sqlite3_session *session;
     int intent;                 /* the transaction being committed wrote a journal intent */
     /* the log writer; mu guards everything below */

@@ -224,6 +224,7 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
         renew(st);   /* our own again: a renewal */
         return store_lock_check(st, err);
     }
+    sy->lease_cached = 0;   /* from here on the lease changes: ask the remote */
     double ttl = store_lease_ttl();
     double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
     struct remote_lease want, held;
@@ -320,7 +321,14 @@ int sync_lease_info(struct store *st, struct lock_info *info, int *held, double 
     struct mesh_err e;
     mesh_err_init(&e);
     *held = 0;
-    int rc = st->sync->r->ops->lease_read(st->sync->r->be, &l, held, &e);
+    int rc = 0;
+    if (st->sync->lease_cached) {
+        st->sync->lease_cached = 0;
+        l = st->sync->lease;
+        *held = st->sync->lease_held;
+    } else {
+        rc = st->sync->r->ops->lease_read(st->sync->r->be, &l, held, &e);
+    }
     if (rc) return mesh_err_copy(err, &e, NULL);
     if (*held) sync_lock_info_from(info, &l);
     if (expires) *expires = *held ? (double)l.expires : 0;

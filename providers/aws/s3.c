@@ -2,6 +2,7 @@
 #include "aws/s3.h"
 
 #include <libxml/parser.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "aws/endpoint.h"
 #include "aws/query.h"
+#include "base64.h"
 #include "base/xalloc.h"
 
 int s3_init(struct s3 *s, struct aws_client *aws, const struct s3_config *cfg, struct mesh_err *err)
@@ -249,6 +251,78 @@ int s3_delete(struct s3 *s, const char *key, const char *if_match, struct mesh_e
     struct s3_req r = {S3_DELETE, "s3 DeleteObject", "DELETE", key, NULL, NULL, 0, h, if_match ? 1 : 0, 0};
     int rc = s3_send(s, &r, &resp, err);
     http_response_release(&resp);
+    return rc;
+}
+
+static xmlDocPtr parse_xml(const char *xml, size_t len, const char *what, struct mesh_err *err);
+
+/* The <Delete> document of keys (libxml2 escapes them). */
+static char *delete_body(const char *const *keys, size_t n, int *len)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "Delete");
+    xmlDocSetRootElement(doc, root);
+    xmlNewTextChild(root, NULL, BAD_CAST "Quiet", BAD_CAST "true");
+    for (size_t i = 0; i < n; i++) {
+        xmlNodePtr o = xmlNewChild(root, NULL, BAD_CAST "Object", NULL);
+        xmlNewTextChild(o, NULL, BAD_CAST "Key", BAD_CAST keys[i]);
+    }
+    xmlChar *out = NULL;
+    xmlDocDumpMemory(doc, &out, len);
+    xmlFreeDoc(doc);
+    char *body = xstrdup((const char *)out);
+    xmlFree(out);
+    return body;
+}
+
+/* The first <Error> of a DeleteObjects reply (Quiet), into err; 0 when there is none. */
+static int delete_errors(const struct http_response *resp, struct mesh_err *err)
+{
+    xmlDocPtr doc = parse_xml(resp->body.buf ? resp->body.buf : "", resp->body.len, "s3 DeleteObjects", err);
+    if (!doc) return MESH_ERR;
+    int rc = 0;
+    for (xmlNodePtr n = xmlDocGetRootElement(doc)->children; n && !rc; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Error") != 0) continue;
+        xmlChar *key = NULL, *code = NULL, *msg = NULL;
+        for (xmlNodePtr c = n->children; c; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE) continue;
+            if (strcmp((const char *)c->name, "Key") == 0) key = xmlNodeGetContent(c);
+            else if (strcmp((const char *)c->name, "Code") == 0) code = xmlNodeGetContent(c);
+            else if (strcmp((const char *)c->name, "Message") == 0) msg = xmlNodeGetContent(c);
+        }
+        if (!code || strcmp((const char *)code, "NoSuchKey") != 0)
+            rc = mesh_err_set(err, MESH_ERR, NULL, "s3 DeleteObjects: %s: %s: %s", key ? (const char *)key : "?",
+                              code ? (const char *)code : "?", msg ? (const char *)msg : "");
+        xmlFree(key);
+        xmlFree(code);
+        xmlFree(msg);
+    }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+int s3_delete_many(struct s3 *s, const char *const *keys, size_t n, struct mesh_err *err)
+{
+    int rc = 0;
+    for (size_t off = 0; off < n && !rc; off += 1000) {
+        size_t k = n - off < 1000 ? n - off : 1000;
+        int len = 0;
+        char *body = delete_body(keys + off, k, &len);
+        /* S3 refuses a DeleteObjects without a digest of its body */
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        EVP_Digest(body, (size_t)len, md, &mdlen, EVP_md5(), NULL);
+        char *md5 = b64_encode(md, mdlen);
+        struct sigv4_pair h[1] = {{"Content-MD5", md5}};
+        struct http_response resp;
+        http_response_init(&resp);
+        struct s3_req r = {S3_DELETE, "s3 DeleteObjects", "POST", NULL, "delete=", body, (size_t)len, h, 1, 0};
+        rc = s3_send(s, &r, &resp, err);
+        if (rc == 0) rc = delete_errors(&resp, err);
+        http_response_release(&resp);
+        free(md5);
+        free(body);
+    }
     return rc;
 }
 

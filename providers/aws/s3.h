@@ -74,6 +74,9 @@ int s3_put(struct s3 *s, const char *key, const void *data, size_t len, const st
 int s3_head(struct s3 *s, const char *key, char *etag_out, struct mesh_err *err);
 /* if_match NULL: unconditional. A missing key is success (S3 says 204 either way). */
 int s3_delete(struct s3 *s, const char *key, const char *if_match, struct mesh_err *err);
+/* DeleteObjects: up to 1,000 keys in one request (Quiet: only failures are answered); the first
+ * key S3 could not delete fails the call, naming it. A key already gone is no failure. */
+int s3_delete_many(struct s3 *s, const char *const *keys, size_t n, struct mesh_err *err);
 
 /* Every key under prefix, page after page (continuation token); fn returning < 0 stops. */
 typedef int (*s3_key_fn)(const char *key, void *ctx, struct mesh_err *err);
