@@ -321,6 +321,12 @@ static int get_key(const char *lineage, int create, unsigned char key[KEY_LEN], 
     return rc;
 }
 
+int crypt_key_of(const char *lineage, unsigned char *key, struct mesh_err *err)
+{
+    char source[PATH_MAX + 32];
+    return get_key(lineage, 0, key, source, sizeof(source), err);
+}
+
 int crypt_is_encrypted(const json_t *v)
 {
     return json_is_object(v) && json_object_size(v) == 1 && json_is_string(json_object_get(v, "$enc"));

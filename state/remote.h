@@ -91,6 +91,9 @@ struct remote_ops {
      * MESH_ECONFLICT when another machine stored one first (then get it). */
     int (*key_get)(void *be, unsigned char *key, struct mesh_err *err);
     int (*key_create)(void *be, unsigned char *key, struct mesh_err *err);
+    /* Stores key (a state's existing key: `mesh state migrate` of a state with secrets), wrapped,
+     * only if none is there (MESH_ECONFLICT otherwise), so nothing needs re-encrypting. */
+    int (*key_put)(void *be, const unsigned char *key, struct mesh_err *err);
 
     void (*free)(void *be);
 };

@@ -133,5 +133,8 @@ void crypt_drop_key_source(const char *lineage, void *ctx);
 /* Writes key as lineage's key file (0600), for a state pulled to this machine; a key file
  * already there with the same key is fine, another key MESH_ECONFLICT. */
 int crypt_save_key(const char *lineage, const unsigned char *key, struct mesh_err *err);
+/* The key of lineage as this machine has it (MESH_STATE_KEY, its key file, or a registered
+ * source); never makes one. */
+int crypt_key_of(const char *lineage, unsigned char *key, struct mesh_err *err);
 
 #endif

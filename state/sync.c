@@ -499,14 +499,41 @@ static int has_secrets(struct store *st)
     return found;
 }
 
-/* Its secrets are encrypted with this machine's key; the remote keeps a key of its own (KMS),
- * and re-encrypting them under it is not done here: pushing would leave them unreadable. */
-static int refuse_rekey(const char *where, const char *src_path, struct mesh_err *err)
+/* Its secrets are encrypted with this state's key; the remote keeps a key of its own (KMS). They
+ * stay readable when that key is this state's: none there yet, this state's key is stored
+ * (wrapped); the same key, nothing to do; another key, refused (re-encrypting is not done). */
+static int share_key(const struct remote *r, const char *where, struct store *src, const char *src_path,
+                     struct mesh_err *err)
 {
-    return mesh_err_set(err, MESH_EINVAL, where, "%s holds sensitive values encrypted with this machine's state "
-                        "key, and %s keeps its own key (KMS): mesh cannot re-encrypt them yet, so nothing was "
-                        "pushed. Use the team state without a KMS key (the same MESH_STATE_KEY on every "
-                        "machine, set to this state's key) to move it", src_path, where);
+    unsigned char mine[REMOTE_KEY_LEN], theirs[REMOTE_KEY_LEN];
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = crypt_key_of(src->lineage, mine, &e);
+    if (rc)
+        return mesh_err_set(err, rc, src_path, "%s holds sensitive values and its key cannot be read here, so "
+                            "they could not be read from %s: %s", src_path, where, e.msg);
+    mesh_err_init(&e);
+    rc = r->ops->key_get(r->be, theirs, &e);
+    if (rc == MESH_ENOTFOUND && r->ops->key_put) {
+        mesh_err_init(&e);
+        rc = r->ops->key_put(r->be, mine, &e);
+        if (rc == MESH_ECONFLICT) {  /* another machine stored one meanwhile */
+            mesh_err_init(&e);
+            rc = r->ops->key_get(r->be, theirs, &e);
+        } else if (rc == 0) {
+            memcpy(theirs, mine, sizeof(theirs));
+        }
+    }
+    if (rc) {
+        rc = mesh_err_copy(err, &e, NULL);
+    } else if (CRYPTO_memcmp(mine, theirs, sizeof(mine)) != 0) {
+        rc = mesh_err_set(err, MESH_ECONFLICT, where, "%s holds sensitive values encrypted with its own key, and "
+                          "%s already keeps another key: they would be unreadable there, so nothing was pushed "
+                          "(push to a new key, or pull that state and work from it)", src_path, where);
+    }
+    OPENSSL_cleanse(mine, sizeof(mine));
+    OPENSSL_cleanse(theirs, sizeof(theirs));
+    return rc;
 }
 
 int store_remote_push(const struct remote *r, const char *src_path, const char *run_id, int force,
@@ -517,7 +544,7 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
         return mesh_err_set(err, MESH_ENOTFOUND, src_path, "there is no state file %s to push", src_path);
     struct store *src = NULL;
     int rc = store_open(src_path, &src, err);
-    if (rc == 0 && r->ops->key_get && has_secrets(src)) rc = refuse_rekey(where, src_path, err);
+    if (rc == 0 && r->ops->key_get && has_secrets(src)) rc = share_key(r, where, src, src_path, err);
     if (rc) {
         store_close(src);
         return rc;

@@ -309,7 +309,14 @@ int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
     heartbeat_stop(st);
     struct mesh_err e;
     mesh_err_init(&e);
-    int rr = sy->r->ops->lease_release(sy->r->be, run_id, &e);
+    int rr;
+    if (rc == 0) {
+        rr = sy->r->ops->lease_release(sy->r->be, run_id, &e);
+    } else {
+        /* Logs are left for the next run to fold in: a lease record, expired at once, tells
+         * readers to read them (no record means the base is complete) and lets anyone take it. */
+        rr = sy->r->ops->lease_renew(sy->r->be, run_id, (long long)store_now() - 1, &e);
+    }
     if (rc == 0 && rr) rc = mesh_err_copy(err, &e, NULL);
     return rc;
 }

@@ -27,7 +27,7 @@ static int kms_call(struct aws_client *c, const char *action, const json_t *body
     snprintf(what, sizeof(what), "kms %s", action);
     struct sigv4_pair hdr[] = {{"X-Amz-Target", target}};
     struct aws_send s = {.service = "kms", .method = "POST", .path = "/", .content_type = "application/x-amz-json-1.1",
-                         .headers = hdr, .nheaders = 1, .what = what, .secret_reply = 1};
+                         .headers = hdr, .nheaders = 1, .what = what, .secret_body = 1, .secret_reply = 1};
     atomic_fetch_add(&requests, 1);
     mesh_err_init(e);
     return aws_client_json(c, &s, body, reply, NULL, e);
@@ -118,6 +118,30 @@ int state_kms_generate(struct aws_client *client, const char *kms_key_id, unsign
     }
     json_decref(reply);
     return rc;
+}
+
+int state_kms_wrap(struct aws_client *client, const char *kms_key_id, const unsigned char *key,
+                   unsigned char **wrapped, size_t *wrapped_len, struct mesh_err *err)
+{
+    *wrapped = NULL;
+    *wrapped_len = 0;
+    char *plain = b64_encode(key, REMOTE_KEY_LEN);
+    json_t *req = json_pack("{s:s, s:s}", "KeyId", kms_key_id, "Plaintext", plain), *reply = NULL;
+    OPENSSL_cleanse(plain, strlen(plain));
+    free(plain);
+    struct mesh_err e;
+    int rc = kms_call(client, "Encrypt", req, &reply, &e);
+    json_decref(req);   /* jansson's values are wiped when freed (engine/base/wipe.c) */
+    if (rc) return report(&e, "wrapping the state key", kms_key_id, "kms:Encrypt", err);
+    *wrapped = field_bytes(reply, "CiphertextBlob", wrapped_len);
+    json_decref(reply);
+    if (!*wrapped || *wrapped_len == 0) {
+        free(*wrapped);
+        *wrapped = NULL;
+        *wrapped_len = 0;
+        return mesh_err_set(err, MESH_ERR, NULL, "kms Encrypt: the reply holds no CiphertextBlob");
+    }
+    return 0;
 }
 
 int state_kms_unwrap(struct aws_client *client, const unsigned char *wrapped, size_t wrapped_len,

@@ -13,6 +13,9 @@
 /* key: REMOTE_KEY_LEN bytes out; *wrapped (xmalloc'd, caller frees) the CiphertextBlob bytes. */
 int state_kms_generate(struct aws_client *client, const char *kms_key_id, unsigned char *key,
                        unsigned char **wrapped, size_t *wrapped_len, struct mesh_err *err);
+/* Wraps an existing key (KMS Encrypt under kms_key_id): the state key of a state moved to S3. */
+int state_kms_wrap(struct aws_client *client, const char *kms_key_id, const unsigned char *key,
+                   unsigned char **wrapped, size_t *wrapped_len, struct mesh_err *err);
 /* A key that cannot be unwrapped (AccessDenied, a disabled or deleted key, another account's
  * blob) fails with a message naming the KMS key and what to ask for (kms:Decrypt). */
 int state_kms_unwrap(struct aws_client *client, const unsigned char *wrapped, size_t wrapped_len,

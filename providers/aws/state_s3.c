@@ -230,21 +230,39 @@ static int s3b_key_get(void *be, unsigned char *key, struct mesh_err *err)
     return rc;
 }
 
-static int s3b_key_create(void *be, unsigned char *key, struct mesh_err *err)
+/* KEY.key: the wrapped key with the KMS key that wrapped it, written only if absent. */
+static int key_store(struct state_s3 *b, const unsigned char *wrapped, size_t wl, struct mesh_err *err)
 {
-    struct state_s3 *b = be;
-    unsigned char *wrapped = NULL;
-    size_t wl = 0;
-    if (state_kms_generate(&b->client, b->kms_key_id, key, &wrapped, &wl, err) < 0) return err->code;
     char *b64 = xmalloc(4 * ((wl + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)b64, wrapped, (int)wl);
     json_t *j = json_pack("{s:s, s:s}", "kms_key_id", b->kms_key_id, "wrapped", b64);
     char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);
     int rc = put_checked(b, b->key_key, body, strlen(body), NULL, NULL, "store the state key", err);
-    if (rc < 0) OPENSSL_cleanse(key, REMOTE_KEY_LEN);  /* not the team's key: another machine's won */
     free(body);
     free(b64);
+    return rc;
+}
+
+static int s3b_key_put(void *be, const unsigned char *key, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    unsigned char *wrapped = NULL;
+    size_t wl = 0;
+    if (state_kms_wrap(&b->client, b->kms_key_id, key, &wrapped, &wl, err) < 0) return err->code;
+    int rc = key_store(b, wrapped, wl, err);
+    free(wrapped);
+    return rc;
+}
+
+static int s3b_key_create(void *be, unsigned char *key, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    unsigned char *wrapped = NULL;
+    size_t wl = 0;
+    if (state_kms_generate(&b->client, b->kms_key_id, key, &wrapped, &wl, err) < 0) return err->code;
+    int rc = key_store(b, wrapped, wl, err);
+    if (rc < 0) OPENSSL_cleanse(key, REMOTE_KEY_LEN);  /* not the team's key: another machine's won */
     free(wrapped);
     return rc;
 }
@@ -274,7 +292,7 @@ static const struct remote_ops s3_ops = {
     .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear,
-    .key_get = s3b_key_get, .key_create = s3b_key_create, .free = s3b_free,
+    .key_get = s3b_key_get, .key_create = s3b_key_create, .key_put = s3b_key_put, .free = s3b_free,
 };
 
 /* The same table without key ops: the team shares MESH_STATE_KEY. */

@@ -303,6 +303,21 @@ static int m_key_create(void *be, unsigned char *key, struct mesh_err *err)
     return leave(w, f, rc, "key_create", err);
 }
 
+static int m_key_put(void *be, const unsigned char *key, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    int f = enter(w, "key_put");
+    int rc = 0;
+    if (f >= 0) {
+    } else if (w->has_key) {
+        rc = mesh_err_set(err, MESH_ECONFLICT, "mem://", "a key exists");
+    } else {
+        memcpy(w->key, key, REMOTE_KEY_LEN);
+        w->has_key = 1;
+    }
+    return leave(w, f, rc, "key_put", err);
+}
+
 static void m_free(void *be)
 {
     free(be);
@@ -310,11 +325,11 @@ static void m_free(void *be)
 
 static const struct remote_ops mem_ops_key = {
     "mem", m_describe, m_base_get, m_base_put, m_log_put, m_log_get, m_log_drop, m_lease_acquire,
-    m_lease_renew, m_lease_release, m_lease_read, m_lease_force_clear, m_key_get, m_key_create, m_free,
+    m_lease_renew, m_lease_release, m_lease_read, m_lease_force_clear, m_key_get, m_key_create, m_key_put, m_free,
 };
 static const struct remote_ops mem_ops_nokey = {
     "mem", m_describe, m_base_get, m_base_put, m_log_put, m_log_get, m_log_drop, m_lease_acquire,
-    m_lease_renew, m_lease_release, m_lease_read, m_lease_force_clear, NULL, NULL, m_free,
+    m_lease_renew, m_lease_release, m_lease_read, m_lease_force_clear, NULL, NULL, NULL, m_free,
 };
 
 struct mem_world *mem_world_new(int with_key_ops)
