@@ -15,12 +15,19 @@ static const char *str_of(const json_t *o, const char *name)
     return v && *v ? v : NULL;
 }
 
-/* "s3://BUCKET/KEY" -> bucket and key (both owned by *buf). */
-static int parse_url(const char *url, char **buf, const char **bucket, const char **key, struct mesh_err *err)
+static const char *const url_options[] = {"region", "lock_table", "kms_key_id", "endpoint", "path_style", "encrypt",
+                                          "sse_kms_key_id", NULL};
+
+/* "s3://BUCKET/KEY[?OPTION=VALUE&...]" -> bucket, key and the state: section's options (all owned
+ * by *buf; values taken as written, no percent-decoding: KMS aliases and ARNs need none). */
+static int parse_url(const char *url, char **buf, const char **bucket, const char **key, json_t *opts,
+                     struct mesh_err *err)
 {
     if (strncmp(url, "s3://", 5) != 0)
         return mesh_err_set(err, MESH_EINVAL, NULL, "state URL %s: expected s3://BUCKET/KEY", url);
     *buf = xstrdup(url + 5);
+    char *q = strchr(*buf, '?');
+    if (q) *q++ = '\0';
     char *slash = strchr(*buf, '/');
     if (!slash || slash == *buf || !slash[1])
         return mesh_err_set(err, MESH_EINVAL, NULL,
@@ -29,6 +36,17 @@ static int parse_url(const char *url, char **buf, const char **bucket, const cha
     *slash = '\0';
     *bucket = *buf;
     *key = slash + 1;
+    for (char *tok = q ? strtok(q, "&") : NULL; tok; tok = strtok(NULL, "&")) {
+        char *eq = strchr(tok, '=');
+        if (eq) *eq = '\0';
+        size_t i = 0;
+        while (url_options[i] && strcmp(url_options[i], tok) != 0) i++;
+        if (!url_options[i] || !eq || !eq[1])
+            return mesh_err_set(err, MESH_EINVAL, NULL,
+                                "state URL %s: %s is not OPTION=VALUE with OPTION one of region, lock_table, "
+                                "kms_key_id, endpoint, path_style, encrypt, sse_kms_key_id", url, tok);
+        json_object_set_new(opts, tok, json_string(eq + 1));
+    }
     return 0;
 }
 
@@ -41,19 +59,25 @@ int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int 
     char *urlbuf = NULL;
     int rc = 0;
     const char *url = str_of(config, "url");
+    json_t *opts = json_object();
     if (url) {
-        rc = parse_url(url, &urlbuf, &cfg.bucket, &cfg.key, err);
-    } else {
-        cfg.bucket = str_of(config, "bucket");
-        cfg.key = str_of(config, "key");
+        rc = parse_url(url, &urlbuf, &cfg.bucket, &cfg.key, opts, err);
+        config = opts;   /* the options a URL may carry, read below as a state: section's */
+    }
+    {
+        if (!url) {
+            cfg.bucket = str_of(config, "bucket");
+            cfg.key = str_of(config, "key");
+        }
         cfg.lock_table = str_of(config, "lock_table");
         cfg.kms_key_id = str_of(config, "kms_key_id");
         cfg.sse_kms_key_id = str_of(config, "sse_kms_key_id");
         cfg.endpoint = str_of(config, "endpoint");
         cfg.region = str_of(config, "region");
-        cfg.sse_kms = json_is_true(json_object_get(config, "encrypt"));
-        const json_t *ps = json_object_get(config, "path_style");
+        const json_t *enc = json_object_get(config, "encrypt"), *ps = json_object_get(config, "path_style");
+        cfg.sse_kms = json_is_true(enc) || (json_is_string(enc) && strcmp(json_string_value(enc), "true") == 0);
         if (json_is_boolean(ps)) cfg.path_style = json_is_true(ps);
+        else if (json_is_string(ps)) cfg.path_style = strcmp(json_string_value(ps), "true") == 0;
     }
     /* The state's region may differ from the mesh's (one bucket for every region's meshes). */
     if (!cfg.region) cfg.region = str_of(mesh_config, "region");
@@ -74,5 +98,6 @@ int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int 
         }
     }
     free(urlbuf);
+    json_decref(opts);
     return rc;
 }

@@ -206,6 +206,25 @@ expect_rc "push --force accepts it" 0 on A state push "$T_DIR/pulled.db" --force
 spec A final
 expect_rc "after the forced push, an apply converges (the world moves back to the pushed state's spec)" 0 on A apply --auto-approve
 
+# a local state with secrets moves to S3 + KMS: its own key is wrapped by KMS, nothing re-encrypted
+mkdir -p M/home N/home
+spec M mig
+python3 - M/mesh.yaml <<'PY'
+import sys, re
+p = sys.argv[1]; s = open(p).read()
+s = re.sub(r"state:\n(  .*\n)+", "", s)   # the same resources, with local state
+open(p, "w").write(s)
+PY
+expect_rc "a local state with a secret applies" 0 on M apply --auto-approve
+expect_rc "migrate it to S3 with a KMS key and a lock table (URL options)" 0 on M state migrate \
+    --to "s3://mesh-team/m/mesh.state?lock_table=mesh-locks&kms_key_id=$KMS_KEY"
+spec N mig
+sed -i 's#key: prod/mesh.state#key: m/mesh.state#' N/mesh.yaml
+expect_rc "another machine's plan of the migrated state is a no-op" 0 on N plan --detailed-exitcode
+expect_rc "and it reads the secret (the migrated state's key, wrapped by KMS)" 0 on N output token --json
+check "the secret is the one M stored" grep -q "$CANARY" last.out
+check "no key file on that machine" test -z "$(find N/home -type f -name '*key*' 2>/dev/null)"
+
 # ---- a key that cannot be unwrapped ----
 # (moto decrypts with a disabled key: the proxy answers Decrypt as KMS does then)
 faults '{"rules": [{"kind": "error", "service": "kms", "action": "Decrypt", "rate": 1, "status": 400, "code": "DisabledException", "message": "key is disabled."}]}'
