@@ -60,14 +60,7 @@ static int parse_to(const char *to, const char **local_path, const char **url)
 /* The local state file a migrate to local writes: PATH, the spec's state.path, or the default. */
 static char *local_target(struct session *s, const char *path)
 {
-    if (path) return xstrdup(path);
-    const char *spec = s->o->spec_path;
-    const char *slash = strrchr(spec, '/');
-    int dl = slash ? (int)(slash - spec) : 0;
-    size_t n = (size_t)dl + 32;
-    char *p = xmalloc(n);
-    snprintf(p, n, "%.*s%s.mesh/state.db", dl, spec, slash ? "/" : "");
-    return p;
+    return path ? xstrdup(path) : session_mesh_path(s, "state.db");
 }
 
 static int migrate(struct session *s, struct mesh_err *err)
@@ -110,11 +103,9 @@ static int migrate(struct session *s, struct mesh_err *err)
     const char *src = from;
     if (from_remote) {
         /* remote to remote: through a file of our own beside the cache */
-        size_t n = strlen(s->o->spec_path) + 64;
-        tmp = xmalloc(n);
-        const char *slash = strrchr(s->o->spec_path, '/');
-        snprintf(tmp, n, "%.*s%s.mesh/migrate-%s.db", slash ? (int)(slash - s->o->spec_path) : 0, s->o->spec_path,
-                 slash ? "/" : "", s->run_id);
+        char name[96];
+        snprintf(name, sizeof(name), "migrate-%s.db", s->run_id);
+        tmp = session_mesh_path(s, name);
         rc = store_remote_pull(s->remote, tmp, 1, err) ? -1 : 0;
         src = tmp;
     }

@@ -203,16 +203,18 @@ int session_remote_open(struct session *s, const char *url, struct remote **out,
  * beside the spec. One per process: a plan and an apply of one directory must never share a
  * SQLite file that one of them replaces. Removed when the session ends; copies left by a killed
  * process (its pid gone) are swept by the next one. */
-static char *remote_cache_dir(struct session *s)
+char *session_mesh_path(struct session *s, const char *name)
 {
     const char *spec = s->o->spec_path;
     const char *slash = strrchr(spec, '/');
     int dl = slash ? (int)(slash - spec) : 0;
-    size_t n = (size_t)dl + 32;
-    char *dir = xmalloc(n);
-    snprintf(dir, n, "%.*s%s.mesh/remote", dl, spec, slash ? "/" : "");
-    return dir;
+    size_t n = (size_t)dl + strlen(name) + 16;
+    char *path = xmalloc(n);
+    snprintf(path, n, "%.*s%s.mesh/%s", dl, spec, slash ? "/" : "", name);
+    return path;
 }
+
+static char *remote_cache_dir(struct session *s) { return session_mesh_path(s, "remote"); }
 
 static void remote_cache_sweep(const char *dir)
 {

@@ -37,6 +37,8 @@ void session_load_spec_lenient(struct session *s);
  * beside the spec. A URL ("s3://bucket/key") or state.backend s3 names a remote (team state):
  * this then returns the URL, for messages. */
 const char *session_state_path(struct session *s);
+/* "<the spec's folder>/.mesh/NAME" (new string): where mesh keeps its files beside a spec. */
+char *session_mesh_path(struct session *s, const char *name);
 /* 1 when state lives on a remote backend (the state: section or a URL says so). */
 int session_state_remote(struct session *s);
 /* Opens the state; with create unset and no state, returns 1 and leaves s->store NULL. Remote
