@@ -121,11 +121,20 @@ static int guards_refuse(const struct plan *p, const struct vec *allowed)
  * held in memory (memfd) for the run, never written to disk. */
 struct saved {
     json_t *payload;
+    char *state_url;      /* the team state it was made against (from its header) */
     struct vec tmpfiles;  /* char * paths of the var files, /proc/self/fd/N of a memfd each */
 };
 
 static int saved_load(struct saved *sv, struct cli_opts *o, struct session *s, struct mesh_err *err)
 {
+    /* team state: its key is beside the state, so the state is opened before the plan is read */
+    sv->state_url = planfile_state(o->args.items[0]);
+    if (sv->state_url && !o->state_path && !getenv("MESH_STATE")) o->state_path = sv->state_url;
+    if (sv->state_url && session_open_state(s, 0, err)) {
+        if (!err->code) mesh_err_set(err, MESH_ENOTFOUND, NULL, "the plan was made against %s, which holds no state",
+                                     sv->state_url);
+        return -1;
+    }
     if (planfile_read(o->args.items[0], &sv->payload, err)) return -1;
     json_t *pl = sv->payload;
     o->spec_path = json_string_value(json_object_get(pl, "spec_path"));
@@ -193,6 +202,7 @@ static void saved_release(struct saved *sv)
     for (size_t i = 0; i < sv->tmpfiles.len; i++) close(atoi((char *)sv->tmpfiles.items[i] + strlen("/proc/self/fd/")));
     vec_free_all(&sv->tmpfiles, free);
     json_decref(sv->payload);
+    free(sv->state_url);
 }
 
 /* The state must be exactly the one the plan was made against, and the plan made now the same. */
@@ -240,7 +250,7 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
     struct mesh_err err;
     mesh_err_init(&err);
     struct plan *p = NULL;
-    struct saved sv = {NULL, VEC_INIT};
+    struct saved sv = {NULL, NULL, VEC_INIT};
     int rc = 0;
     if (o->args.len && apply_arg(&sv, o, &s, &err)) {
         ui_error(&err);

@@ -1,5 +1,6 @@
 /* planfile.c: writing and reading saved plans (see planfile.h). */
 #include "planfile.h"
+#include "base/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,11 @@ int planfile_write(const char *path, const struct plan *p, struct session *s, co
     json_t *doc = json_pack("{s:i, s:s, s:I, s:s, s:{s:i, s:i, s:i}, s:o}", "mesh_plan", PLANFILE_FORMAT, "lineage", lineage,
                             "serial", (json_int_t)serial, "created", when, "summary", "add", p->add, "change", p->change,
                             "destroy", p->destroy, "payload", enc);
+    /* Team state: where it is, in the clear, so that another machine can fetch the key that
+     * opens the rest (a wrong place only means the key found there cannot) */
+    char *url = session_state_url(s);
+    if (url) json_object_set_new(doc, "state", json_string(url));
+    free(url);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -137,6 +143,15 @@ int planfile_write(const char *path, const struct plan *p, struct session *s, co
     free(text);
     if (!ok) return mesh_err_set(err, MESH_ERR, path, "cannot write the plan file: %s", strerror(errno));
     return 0;
+}
+
+char *planfile_state(const char *path)
+{
+    json_t *doc = json_load_file(path, 0, NULL);
+    const char *url = json_string_value(json_object_get(doc, "state"));
+    char *out = url ? xstrdup(url) : NULL;
+    json_decref(doc);
+    return out;
 }
 
 int planfile_read(const char *path, json_t **payload, struct mesh_err *err)

@@ -20,5 +20,7 @@ int planfile_write(const char *path, const struct plan *p, struct session *s, co
 /* Decrypts and checks FILE. *payload gets {spec_path, spec_text, vars, var_files, targets,
  * fingerprint, lineage, serial}. */
 int planfile_read(const char *path, json_t **payload, struct mesh_err *err);
+/* The team state a plan was made against ("s3://...?options", in the clear), or NULL. */
+char *planfile_state(const char *path);
 
 #endif

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "sync.h"
 #include "ui.h"
+#include "base/strbuf.h"
 #include "base/xalloc.h"
 
 static void remote_cache_remove(const char *path);
@@ -111,6 +112,28 @@ static const char *url_scheme(const char *p, char *buf, size_t n)
         if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9'))) return NULL;
     snprintf(buf, n, "%.*s", (int)(sep - p), p);
     return buf;
+}
+
+char *session_state_url(struct session *s)
+{
+    char scheme[16];
+    const char *p = explicit_state(s);
+    if (p) return url_scheme(p, scheme, sizeof(scheme)) ? xstrdup(p) : NULL;
+    if (!session_state_remote(s)) return NULL;
+    json_t *st = node_to_json(spec_state(s));
+    struct strbuf url = STRBUF_INIT;
+    strbuf_addf(&url, "%s://%s/%s", json_string_value(json_object_get(st, "backend")),
+                json_string_value(json_object_get(st, "bucket")), json_string_value(json_object_get(st, "key")));
+    const char *k;
+    json_t *v;
+    char sep = '?';
+    json_object_foreach(st, k, v) {
+        if (!strcmp(k, "backend") || !strcmp(k, "bucket") || !strcmp(k, "key") || !json_is_string(v)) continue;
+        strbuf_addf(&url, "%c%s=%s", sep, k, json_string_value(v));
+        sep = '&';
+    }
+    json_decref(st);
+    return strbuf_detach(&url);
 }
 
 int session_state_remote(struct session *s)
@@ -265,6 +288,7 @@ static void remote_cache_remove(const char *path)
 
 int session_open_state(struct session *s, int create, struct mesh_err *err)
 {
+    if (s->store) return 0;   /* opened already (a saved plan of team state opens it to be read) */
     int flags = s->o->force_new_state ? STORE_OPEN_FORCE_NEW : 0;
     if (session_state_remote(s)) {
         if (!s->remote) {

@@ -39,6 +39,9 @@ void session_load_spec_lenient(struct session *s);
 const char *session_state_path(struct session *s);
 /* "<the spec's folder>/.mesh/NAME" (new string): where mesh keeps its files beside a spec. */
 char *session_mesh_path(struct session *s, const char *name);
+/* Team state as one URL with its options ("s3://bucket/key?lock_table=T&kms_key_id=K"), from
+ * --state / MESH_STATE or the spec's state: section; NULL for local state. A new string. */
+char *session_state_url(struct session *s);
 /* 1 when state lives on a remote backend (the state: section or a URL says so). */
 int session_state_remote(struct session *s);
 /* Opens the state; with create unset and no state, returns 1 and leaves s->store NULL. Remote

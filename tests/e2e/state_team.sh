@@ -15,7 +15,9 @@
 #     another lineage (push refused, --force accepted), a key that cannot be unwrapped (KMS key
 #     disabled): each a clear error before anything is changed
 #   - pull / push / migrate local -> S3 -> local keep lineage, serial, snapshots and journal;
-#     the S3-object lease (no lock_table) refuses a second run too
+#     the S3-object lease (no lock_table) refuses a second run too; a saved plan of A applies on B;
+#     force-unlock from the other machine; SSE-KMS at rest; kill -9 during an apply of AWS objects
+#     (VPC, gateway, subnets in moto), then the other machine's apply: 0 orphans, destroy leaves none
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
@@ -121,6 +123,27 @@ objs=$(ls "$MESH_NULL_STORE" | wc -l)
 check "0 orphans: the world holds as many objects as state ($objs / $held)" test "$objs" = "$held"
 expect_rc "A's plan is a no-op after B's recovery" 0 on A plan --detailed-exitcode
 echo "# [${SECONDS}s] kill -9 ($((SECONDS - t0)) s)"
+
+# ---- a saved plan made on A applies on B (encrypted with the team's key) ----
+spec A saved
+spec B saved
+expect_rc "A saves a plan" 0 on A plan --out "$T_DIR/team.plan"
+expect_rc "B applies A's saved plan" 0 on B apply "$T_DIR/team.plan"
+check "it applied" grep -q 'Apply complete' last.out
+
+# ---- force-unlock from the other machine ----
+spec A held
+(cd A && HOME="$T_DIR/A/home" MESH_FAULTS="delay:ms=3000" exec "$MESH" apply --auto-approve >"$T_DIR/h.out" 2>&1) &
+victim=$!
+for _ in $(seq 1 100); do grep -q 'Modifying\|Creating' h.out 2>/dev/null && break; sleep 0.1; done
+kill -9 $victim; wait $victim 2>/dev/null
+spec B held
+expect_rc "B is refused while the dead run's lease lasts" 1 on B apply --auto-approve
+run=$(sed -n 's/.*state is locked by run \([^ ]*\) .*/\1/p' last.err | head -1)
+check "the refusal names the run ($run)" test -n "$run"
+expect_rc "B force-unlocks that run on DynamoDB" 0 on B force-unlock "$run"
+expect_rc "then B's apply recovers the killed run and completes" 0 on B apply --auto-approve
+expect_rc "and A's plan of it is a no-op" 0 on A plan --detailed-exitcode
 
 # ---- faults: 30 % of S3 and DynamoDB calls fail ----
 t0=$SECONDS
@@ -236,6 +259,52 @@ check "the error names KMS and the key" grep -qi 'kms' last.err
 check "and nothing in the world changed" test "$(ls "$MESH_NULL_STORE" | sort | md5sum)" = "$before"
 faults '{}'
 expect_rc "with the key enabled again, that machine's plan is a no-op" 0 on D plan --detailed-exitcode
+
+# ---- SSE-KMS at rest ----
+mkdir -p S/home
+spec S sse "  encrypt: true"
+sed -i 's#key: prod/mesh.state#key: sse/mesh.state#' S/mesh.yaml
+expect_rc "team state with encrypt: true applies" 0 on S apply --auto-approve
+check "the state object is stored with SSE-KMS" \
+    test "$(awsq s3api head-object --bucket mesh-team --key sse/mesh.state --query ServerSideEncryption)" = aws:kms
+
+# ---- kill -9 during an apply of AWS objects (moto), then the other machine ----
+mkdir -p W/home V/home
+for m in W V; do
+    cat >"$m/mesh.yaml" <<EOF
+mesh: {name: teamnet}
+state: {backend: s3, bucket: mesh-team, key: net/mesh.state, lock_table: mesh-locks, kms_key_id: $KMS_KEY}
+resources:
+  aws_vpc.main: {cidr_block: 10.42.0.0/16}
+  aws_internet_gateway.main: {vpc_id: "\${aws_vpc.main.id}"}
+  aws_subnet.a: {vpc_id: "\${aws_vpc.main.id}", cidr_block: 10.42.1.0/24, az_index: 0}
+  aws_subnet.b: {vpc_id: "\${aws_vpc.main.id}", cidr_block: 10.42.2.0/24, az_index: 1}
+  aws_subnet.c: {vpc_id: "\${aws_vpc.main.id}", cidr_block: 10.42.3.0/24, az_index: 2}
+EOF
+done
+export MESH_LOCK_TTL=3
+(cd W && HOME="$T_DIR/W/home" MESH_FAULTS="delay:ms=700" exec "$MESH" apply --auto-approve >"$T_DIR/w.out" 2>&1) &
+victim=$!
+for _ in $(seq 1 300); do grep -q 'aws_subnet.*Creating' w.out 2>/dev/null && break; sleep 0.1; done
+kill -9 $victim; wait $victim 2>/dev/null
+check "the kill landed mid-apply (objects being created, the apply not complete)" \
+    sh -c "grep -q 'Creating' w.out && ! grep -q 'Apply complete' w.out"
+expect_rc "after kill -9 on W, V's apply of the network completes" 0 on V apply --auto-approve --lock-timeout 30s
+unset MESH_LOCK_TTL
+# what state holds (addresses and IDs, one per line) and the state's own KMS key: not orphans
+on V state list --json 2>/dev/null | python3 -c 'import json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("type") == "resource": print(e["address"]); print(e["outputs"].get("id", ""))' >held.txt
+echo "$KMS_KEY" >>held.txt
+n_orphans=$(aws_harness_orphans held.txt | tee orph.txt | tail -1)
+[ "$n_orphans" = 0 ] || sed "s/^/#   /" orph.txt
+check "0 AWS objects that state does not hold ($n_orphans)" test "$n_orphans" = 0
+expect_rc "W's plan is a no-op" 0 on W plan --detailed-exitcode
+expect_rc "V destroys the network" 0 on V destroy --auto-approve
+echo "$KMS_KEY" >kms.txt
+n_left=$(aws_harness_orphans kms.txt | tail -1)
+check "nothing of it is left in AWS ($n_left)" test "$n_left" = 0
 
 # ---- the S3-object lease (no lock_table) ----
 spec E s3lease
