@@ -316,6 +316,15 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
 out:
     if (rc == 0 && p && outputs_after_run(&s, destroy)) rc = 1;
     plan_free(p);
+    /* Team state is written whole at unlock; a lease lost before then is this run's failure. */
+    if (s.remote) {
+        struct mesh_err ue;
+        mesh_err_init(&ue);
+        if (session_unlock(&s, &ue)) {
+            ui_error(&ue);
+            rc = 1;
+        }
+    }
     session_release(&s);
     saved_release(&sv);  /* the options point into its payload: main.c releases them, reading none */
     return rc;

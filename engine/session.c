@@ -332,6 +332,14 @@ int session_lock(struct session *s, const char *command, struct mesh_err *err)
     return 0;
 }
 
+int session_unlock(struct session *s, struct mesh_err *err)
+{
+    if (!s->locked || !s->store) return 0;
+    s->locked = 0;
+    invoke_set_guard(NULL, NULL);
+    return store_unlock(s->store, s->run_id, err);
+}
+
 int session_load_rows(struct session *s, struct mesh_err *err)
 {
     vec_free_all(&s->rows, state_row_free);

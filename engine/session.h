@@ -52,6 +52,9 @@ int session_open_state(struct session *s, int create, struct mesh_err *err);
 int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err);
 void session_remote_free(struct remote *r);
 int session_lock(struct session *s, const char *command, struct mesh_err *err);
+/* Releases the lock now (team state: the last logs, the compaction, the lease); an error says
+ * what could not be done. session_release does it too, silently, when this was not called. */
+int session_unlock(struct session *s, struct mesh_err *err);
 int session_load_rows(struct session *s, struct mesh_err *err);
 /* Asks "yes" on a terminal; refuses without one unless --auto-approve. 0 = go ahead. */
 int session_confirm(struct session *s, const char *what);

@@ -262,6 +262,20 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
 static int compact(struct store *st, struct mesh_err *err)
 {
     struct sync *sy = st->sync;
+    /* Fencing, right before the base is replaced: the lease is ours now (a renewal, not the last
+     * heartbeat's word: it may have been force-unlocked and taken since), and nobody wrote a log
+     * after ours in this generation. A base written otherwise would hide that writer's logs. */
+    renew(st);
+    struct remote_blob next = {0};
+    struct mesh_err ne;
+    mesh_err_init(&ne);
+    int after = sync_lease_valid(st) && !sync_stale(st) ? sy->r->ops->log_get(sy->r->be, sy->gen, sy->seq + 1, &next, &ne)
+                                                         : 0;
+    remote_blob_release(&next);
+    if (after == 0)
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock of %s was taken by another run before this "
+                            "run's changes were compacted: not compacted; they are on the remote as logs "
+                            "(generation %lld, logs 1-%lld), which that run reads", sy->where, sy->gen, sy->seq);
     struct sync_header h = {.serial = store_serial(st), .gen = sy->gen + 1};
     store_copy(h.lineage, sizeof(h.lineage), st->lineage);
     size_t len = 0;

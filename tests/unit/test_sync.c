@@ -308,6 +308,28 @@ static void test_intent_with_remote_failing(void **state)
     store_close(a);
 }
 
+/* A's last log is out and A unlocks; meanwhile its lease was force-unlocked and taken, and the new
+ * holder wrote the next log. A must not replace the base (that would hide the other's log). */
+static void test_unlock_fenced_after_takeover(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    ok(store_journal(a, "run-a", "x", "create", "intent", NULL, e), e, "intent");   /* log 1/1 */
+    assert_true(mem_has_log(t->w, 1, 1));
+    long long gen = mem_base_gen(t->w);
+    mem_set_lease(t->w, "run-x", "someone@elsewhere", 600);
+    static const char other[] = "written by run-x";
+    mem_put_raw_log(t->w, 1, 2, other, sizeof(other));
+    mesh_err_init(e);
+    assert_int_equal(store_unlock(a, "run-a", e), MESH_ECONFLICT);
+    assert_non_null(e->msg[0] ? e->msg : NULL);
+    assert_int_equal(mem_base_gen(t->w), gen);   /* not compacted */
+    assert_true(mem_has_log(t->w, 1, 2));        /* the other's log is still read */
+    store_close(a);
+}
+
 static void test_stale_writer_stops(void **state)
 {
     struct world *t = *state;
@@ -696,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_then_takeover_sees_open_intents, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_intent_with_remote_failing, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_stale_writer_stops, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_unlock_fenced_after_takeover, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_push_pull_round_trip, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_push_other_lineage_refused, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_and_foreign_logs_refused, world_setup, world_teardown),
