@@ -308,20 +308,28 @@ static void test_intent_with_remote_failing(void **state)
     store_close(a);
 }
 
-/* A's last log is out and A unlocks; meanwhile its lease was force-unlocked and taken, and the new
- * holder wrote the next log. A must not replace the base (that would hide the other's log). */
-static void test_unlock_fenced_after_takeover(void **state)
+/* A holds the lease and its first log is out; then its lease is taken and the new holder writes
+ * the next log. Returns A's store. */
+static struct store *taken_after_first_log(struct world *t, struct mesh_err *e)
 {
-    struct world *t = *state;
-    struct mesh_err *e = &t->f.err;
     struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
     ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
     ok(store_journal(a, "run-a", "x", "create", "intent", NULL, e), e, "intent");   /* log 1/1 */
     assert_true(mem_has_log(t->w, 1, 1));
-    long long gen = mem_base_gen(t->w);
     mem_set_lease(t->w, "run-x", "someone@elsewhere", 600);
     static const char other[] = "written by run-x";
     mem_put_raw_log(t->w, 1, 2, other, sizeof(other));
+    return a;
+}
+
+/* A unlocks after its lease was force-unlocked and taken: it must not replace the base (that
+ * would hide the new holder's log). */
+static void test_unlock_fenced_after_takeover(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = taken_after_first_log(t, e);
+    long long gen = mem_base_gen(t->w);
     mesh_err_init(e);
     assert_int_equal(store_unlock(a, "run-a", e), MESH_ECONFLICT);
     assert_non_null(e->msg[0] ? e->msg : NULL);
@@ -334,14 +342,7 @@ static void test_stale_writer_stops(void **state)
 {
     struct world *t = *state;
     struct mesh_err *e = &t->f.err;
-    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
-    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
-    ok(store_journal(a, "run-a", "x", "create", "intent", NULL, e), e, "intent");   /* log 1/1 */
-    assert_true(mem_has_log(t->w, 1, 1));
-    /* meanwhile A's lease was taken and log 1/2 written by the new holder */
-    mem_set_lease(t->w, "run-x", "someone@elsewhere", 600);
-    static const char other[] = "written by run-x";
-    mem_put_raw_log(t->w, 1, 2, other, sizeof(other));
+    struct store *a = taken_after_first_log(t, e);   /* log 1/2 written by the new holder */
     size_t blen = 0;
     unsigned char *base = mem_base_copy(t->w, &blen);
 
