@@ -14,7 +14,19 @@ MESH_FAULTS="delay:ms=700" "$MESH" apply --auto-approve >first.txt 2>&1 &
 first=$!
 for _ in $(seq 1 100); do grep -q 'Creation complete' first.txt 2>/dev/null && break; sleep 0.05; done
 sleep 0.2   # the next creates are in flight (inside their delay) now
-kill -STOP $first
+# A process stopped inside one of its SQLite write transactions (a commit, a heartbeat renewal)
+# holds the database's write lock until it resumes; no one can write the state meanwhile, lease or
+# not. That window is a few ms in 330 (the 1 s lease renews every third of it) but a busy machine
+# widens it, so stop #1 again until it is stopped outside one.
+stopped_outside_tx=0
+for _ in $(seq 1 20); do
+    kill -STOP $first
+    if sqlite3 -cmd '.timeout 0' .mesh/state.db 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1; then
+        stopped_outside_tx=1; break
+    fi
+    kill -CONT $first; sleep 0.03
+done
+check "apply #1 was stopped outside a write transaction" test $stopped_outside_tx = 1
 check "apply #1 committed some objects before it was stopped" test "$(count_rows)" -gt 0
 sleep 2     # its 1 s lease runs out
 expect_rc "apply #2 takes the lock over and finishes" 0 "$MESH" apply --auto-approve
