@@ -122,6 +122,9 @@ def read_body(rfile, headers):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits ~40 ms for the
+    # client's delayed ACK of the headers, on every reply of a kept-alive connection.
+    disable_nagle_algorithm = True
     server_version = "fake-kube"
     api = None
     store = None
