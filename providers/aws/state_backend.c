@@ -63,22 +63,19 @@ int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int 
     if (url) {
         rc = parse_url(url, &urlbuf, &cfg.bucket, &cfg.key, opts, err);
         config = opts;   /* the options a URL may carry, read below as a state: section's */
+    } else {
+        cfg.bucket = str_of(config, "bucket");
+        cfg.key = str_of(config, "key");
     }
-    {
-        if (!url) {
-            cfg.bucket = str_of(config, "bucket");
-            cfg.key = str_of(config, "key");
-        }
-        cfg.lock_table = str_of(config, "lock_table");
-        cfg.kms_key_id = str_of(config, "kms_key_id");
-        cfg.sse_kms_key_id = str_of(config, "sse_kms_key_id");
-        cfg.endpoint = str_of(config, "endpoint");
-        cfg.region = str_of(config, "region");
-        const json_t *enc = json_object_get(config, "encrypt"), *ps = json_object_get(config, "path_style");
-        cfg.sse_kms = json_is_true(enc) || (json_is_string(enc) && strcmp(json_string_value(enc), "true") == 0);
-        if (json_is_boolean(ps)) cfg.path_style = json_is_true(ps);
-        else if (json_is_string(ps)) cfg.path_style = strcmp(json_string_value(ps), "true") == 0;
-    }
+    cfg.lock_table = str_of(config, "lock_table");
+    cfg.kms_key_id = str_of(config, "kms_key_id");
+    cfg.sse_kms_key_id = str_of(config, "sse_kms_key_id");
+    cfg.endpoint = str_of(config, "endpoint");
+    cfg.region = str_of(config, "region");
+    const json_t *enc = json_object_get(config, "encrypt"), *ps = json_object_get(config, "path_style");
+    cfg.sse_kms = json_is_true(enc) || (json_is_string(enc) && strcmp(json_string_value(enc), "true") == 0);
+    if (json_is_boolean(ps)) cfg.path_style = json_is_true(ps);
+    else if (json_is_string(ps)) cfg.path_style = strcmp(json_string_value(ps), "true") == 0;
     /* The state's region may differ from the mesh's (one bucket for every region's meshes). */
     if (!cfg.region) cfg.region = str_of(mesh_config, "region");
     cfg.profile = str_of(mesh_config, "profile");

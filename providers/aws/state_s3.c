@@ -5,7 +5,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "aws/s3_lease.h"
 #include "aws/state_ddb.h"
 #include "aws/state_kms.h"
+#include "base64.h"
 #include "base/vec.h"
 #include "base/xalloc.h"
 
@@ -215,15 +215,13 @@ static int s3b_key_get(void *be, unsigned char *key, struct mesh_err *err)
     if (rc < 0) return rc;
     json_t *j = json_loadb((const char *)o.data, o.len, 0, NULL);
     const char *w = json_string_value(json_object_get(j, "wrapped"));
-    size_t wl = w ? strlen(w) : 0;
-    unsigned char *raw = xmalloc(wl / 4 * 3 + 4);
-    int n = w && wl % 4 == 0 ? EVP_DecodeBlock(raw, (const unsigned char *)w, (int)wl) : -1;
-    if (n > 0) n -= (wl > 0 && w[wl - 1] == '=') + (wl > 1 && w[wl - 2] == '=');  /* padding decodes as 0s */
-    if (n <= 0)
+    size_t n = 0;
+    unsigned char *raw = w ? b64_decode(w, &n) : NULL;
+    if (!raw || n == 0)
         rc = mesh_err_set(err, MESH_ERR, NULL, "the state key s3://%s/%s is damaged (no base64 \"wrapped\" field): "
                           "restore it from a version of the bucket", b->s3.bucket, b->key_key);
     else
-        rc = state_kms_unwrap(&b->client, raw, (size_t)n, key, err);
+        rc = state_kms_unwrap(&b->client, raw, n, key, err);
     free(raw);
     json_decref(j);
     s3_object_release(&o);
@@ -233,8 +231,7 @@ static int s3b_key_get(void *be, unsigned char *key, struct mesh_err *err)
 /* KEY.key: the wrapped key with the KMS key that wrapped it, written only if absent. */
 static int key_store(struct state_s3 *b, const unsigned char *wrapped, size_t wl, struct mesh_err *err)
 {
-    char *b64 = xmalloc(4 * ((wl + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)b64, wrapped, (int)wl);
+    char *b64 = b64_encode(wrapped, wl);
     json_t *j = json_pack("{s:s, s:s}", "kms_key_id", b->kms_key_id, "wrapped", b64);
     char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);

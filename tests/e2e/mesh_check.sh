@@ -302,7 +302,9 @@ check "...and the sample namespace is gone afterwards" sh -c "! kubectl --kubeco
 kube_fake_faults "$K1" '{"rules": [{"method": "GET", "path_re": "/namespaces/sample/jobs/curl", "delay": 2}]}'
 "$MESH" check -f spec.yaml --traffic --timeout 60s >int.out 2>int.err &
 pid=$!
-for i in $(seq 1 100); do k1 -n sample get job curl >/dev/null 2>&1 && break; sleep 0.1; done
+# Wait by listing the Jobs: a GET of the Job itself would be held 2 s too, and mesh's first poll
+# could return meanwhile, its check done before the signal.
+for i in $(seq 1 100); do k1 -n sample get jobs -o name 2>/dev/null | grep -q 'job.batch/curl$' && break; sleep 0.1; done
 sleep 0.5
 kill -INT $pid
 wait $pid

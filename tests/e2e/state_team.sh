@@ -5,7 +5,7 @@
 # state key:
 #   - A applies; B's plan is a no-op; a sensitive value reads the same on both (KMS), and no S3
 #     object holds it in the clear; neither HOME holds a key file
-#   - STATE_TEAM_RACES (default 20 in CI; 50 for the count, ~3 min under ASan) races of an apply from each machine at once: exactly one
+#   - STATE_TEAM_RACES (default 50, the count: ~45 s under ASan) races of an apply from each machine at once: exactly one
 #     completes each time, the other fails at once naming the holder; state never torn
 #   - kill -9 of A's apply while it writes (null resources with MESH_NULL_STORE): B's next apply
 #     takes the lease over once expired, recovers and completes; 0 orphans, no-op plan
@@ -26,7 +26,7 @@ aws_harness_suite || { not_ok "the AWS harness started"; t_done; exit 1; }
 export AWS_S3_USE_PATH_STYLE=true MESH_BACKOFF_SCALE=0.01
 export MESH_NULL_STORE="$T_DIR/world"
 mkdir -p "$MESH_NULL_STORE"
-RACES=${STATE_TEAM_RACES:-20}
+RACES=${STATE_TEAM_RACES:-50}
 CANARY="canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
 awsq s3api create-bucket --bucket mesh-team --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
