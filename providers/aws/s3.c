@@ -114,7 +114,9 @@ int s3_error(const struct s3 *s, const struct http_response *resp, const char *w
     int rc;
     region_told(resp, region, sizeof(region));
     if (strcmp(code, "NoSuchBucket") == 0 || (!key && st == 404)) {
-        rc = mesh_err_set(err, MESH_ENOTFOUND, NULL,
+        /* Not MESH_ENOTFOUND: that means "no state there yet", and a plan against a mistyped
+         * bucket would then show everything to add. */
+        rc = mesh_err_set(err, MESH_EINVAL, NULL,
                           "%s failed: bucket %s does not exist (region %s): create it (with versioning on) or "
                           "fix state.bucket", what, s->bucket, s->aws->region);
     } else if (strcmp(code, "NoSuchKey") == 0 || st == 404) {

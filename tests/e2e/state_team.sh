@@ -5,13 +5,14 @@
 # state key:
 #   - A applies; B's plan is a no-op; a sensitive value reads the same on both (KMS), and no S3
 #     object holds it in the clear; neither HOME holds a key file
+#   - a third machine with virtual-hosted addressing (mesh-team.s3.localhost) plans the same state
 #   - STATE_TEAM_RACES (default 50, the issue's count: ~45 s under ASan) races of an apply from each machine at once: exactly one
 #     completes each time, the other fails at once naming the holder; state never torn
 #   - kill -9 of A's apply while it writes (null resources with MESH_NULL_STORE): B's next apply
 #     takes the lease over once expired, recovers and completes; 0 orphans, no-op plan
 #   - 30 % of S3 and DynamoDB calls throttled / answering 500 / reset: applies converge
 #   - a lease lost mid-run (deleted and taken by B): A stops writing with a clear error
-#   - bad input: a missing bucket, a wrong region, an unversioned bucket (a warning), a state of
+#   - bad input: a missing bucket (apply and plan), a wrong region, an unversioned bucket (a warning), a state of
 #     another lineage (push refused, --force accepted), a key that cannot be unwrapped (KMS key
 #     disabled): each a clear error before anything is changed
 #   - pull / push / migrate local -> S3 -> local keep lineage, serial, snapshots and journal;
@@ -73,6 +74,16 @@ check "S3 holds the state (base or logs)" test -n "$(ls -A "$T_DIR/s3copy" 2>/de
 check "no S3 object holds the sensitive value in the clear" sh -c "! grep -rq '$CANARY' '$T_DIR/s3copy'"
 check "no key file under either machine's HOME" test -z "$(find A/home B/home -type f -name '*key*' 2>/dev/null)"
 echo "# [${SECONDS}s] two machines ($((SECONDS - t0)) s)"
+
+# ---- virtual-hosted addressing (BUCKET.HOST/KEY, the AWS CLI's default): curl resolves every
+# *.localhost name to 127.0.0.1, and moto reads the bucket from the Host header
+mkdir -p D/home
+spec D 1 "  path_style: false"
+export AWS_ENDPOINT_URL_S3=${PROXY_URL/127.0.0.1/s3.localhost}
+expect_rc "machine D (virtual-hosted, state.path_style: false) plans the same state: a no-op" 0 \
+    env AWS_S3_USE_PATH_STYLE=false MESH_LOG=debug bash -c 'cd "$0/D" && HOME="$0/D/home" "$1" plan --detailed-exitcode' "$T_DIR" "$MESH"
+check "it read the state at mesh-team.s3.localhost" grep -q "GET http://mesh-team.s3.localhost:[0-9]*/prod/mesh.state (s3 GetObject" last.err
+unset AWS_ENDPOINT_URL_S3
 
 # ---- races: an apply from each machine at once ----
 t0=$SECONDS
@@ -187,6 +198,8 @@ spec C bad
 sed -i 's/bucket: mesh-team/bucket: mesh-no-such-bucket/' C/mesh.yaml
 expect_rc "a missing bucket fails" 1 on C apply --auto-approve
 check "it names the bucket" grep -q 'mesh-no-such-bucket' last.err
+expect_rc "so does a plan (a missing bucket is not an empty state: no plan to add everything)" 1 on C plan
+check "it names the bucket" grep -q "bucket mesh-no-such-bucket does not exist" last.err
 spec C bad
 sed -i 's/  lock_table: mesh-locks/  lock_table: mesh-no-such-table/' C/mesh.yaml
 expect_rc "a missing lock table fails" 1 on C apply --auto-approve

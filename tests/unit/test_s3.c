@@ -266,11 +266,11 @@ static void test_error_mapping(void **state)
     assert_int_equal(s3_init(&s, &c, &cfg, &e), 0);
 
     assert_int_equal(map(&s, 404, NULL, NULL, XERR("NoSuchBucket", "The specified bucket does not exist", ""),
-                         "s3 GetObject", "k", &e), MESH_ENOTFOUND);
+                         "s3 GetObject", "k", &e), MESH_EINVAL);
     expect_msg(&e, "bucket team-state does not exist (region us-west-2)");
     assert_string_equal(e.cause, "NoSuchBucket");
     assert_string_equal(e.request_id, "RID");
-    assert_int_equal(map(&s, 404, NULL, NULL, NULL, "s3 HeadBucket", NULL, &e), MESH_ENOTFOUND);
+    assert_int_equal(map(&s, 404, NULL, NULL, NULL, "s3 HeadBucket", NULL, &e), MESH_EINVAL);
     expect_msg(&e, "bucket team-state does not exist");
     assert_int_equal(map(&s, 404, NULL, NULL, XERR("NoSuchKey", "gone", ""), "s3 GetObject", "k", &e), MESH_ENOTFOUND);
     expect_msg(&e, "s3://team-state/k does not exist");
