@@ -118,9 +118,10 @@ static int addon_find(struct call *c, const json_t *desired, json_t **outputs)
     int rc = eks_describe(c, &eks_addon_kind, path, &a);
     if (rc) return rc;
     const char *status = eks_str(a, "status");
-    if (!aws_tags_ours(c, json_object_get(a, "tags")) || (status && strcmp(status, "DELETING") == 0)) {
+    int ours = aws_tags_ours(c, json_object_get(a, "tags")), deleting = status && strcmp(status, "DELETING") == 0;
+    if (!ours || deleting) {
         json_decref(a);
-        return MESH_ENOTFOUND;
+        return ours ? eks_gone_when_deleted(c, &eks_addon_kind, path, str(desired, "name"), ADDON_S) : MESH_ENOTFOUND;
     }
     *outputs = addon_outputs(a, desired);
     json_decref(a);
@@ -152,10 +153,11 @@ static int addon_read(struct call *c, const json_t *outputs, json_t **current)
     if (rc) return rc;
     const char *status = eks_str(a, "status");
     const char *arn = str(outputs, "arn");
-    if ((status && strcmp(status, "DELETING") == 0) ||
-        (arn && eks_str(a, "addonArn") && strcmp(arn, eks_str(a, "addonArn")) != 0)) {
+    int other = arn && eks_str(a, "addonArn") && strcmp(arn, eks_str(a, "addonArn")) != 0;
+    if (other || (status && strcmp(status, "DELETING") == 0)) {
         json_decref(a);
-        return MESH_ENOTFOUND;  /* going, or another incarnation under the same name */
+        /* another incarnation under the same name, or ours going */
+        return other ? MESH_ENOTFOUND : eks_gone_when_deleted(c, &eks_addon_kind, path, str(outputs, "name"), ADDON_S);
     }
     json_t *cur = addon_outputs(a, outputs);
     /* version: diffed only when the user pinned one (installed_version reports it always) */

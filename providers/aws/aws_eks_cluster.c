@@ -211,9 +211,10 @@ static int cluster_find(struct call *c, const json_t *desired, json_t **outputs)
     int rc = eks_describe(c, &eks_cluster_kind, path, &cl);
     if (rc) return rc;
     const char *status = eks_str(cl, "status");
-    if (!aws_tags_ours(c, json_object_get(cl, "tags")) || (status && strcmp(status, "DELETING") == 0)) {
+    int ours = aws_tags_ours(c, json_object_get(cl, "tags")), deleting = status && strcmp(status, "DELETING") == 0;
+    if (!ours || deleting) {
         json_decref(cl);
-        return MESH_ENOTFOUND;
+        return ours ? eks_gone_when_deleted(c, &eks_cluster_kind, path, name, DELETE_S) : MESH_ENOTFOUND;
     }
     *outputs = cluster_outputs(cl, desired);
     json_decref(cl);
@@ -274,9 +275,10 @@ static int cluster_read(struct call *c, const json_t *outputs, json_t **current)
     int other = arn && eks_str(cl, "arn") && strcmp(arn, eks_str(cl, "arn")) != 0;
     char id[1200];
     snprintf(id, sizeof(id), "%s", str(outputs, "id") ? str(outputs, "id") : "");
-    if (other || (status && strcmp(status, "DELETING") == 0)) {
+    int deleting = status && strcmp(status, "DELETING") == 0;
+    if (other || deleting) {
         json_decref(cl);
-        return MESH_ENOTFOUND;
+        return other ? MESH_ENOTFOUND : eks_gone_when_deleted(c, &eks_cluster_kind, path, name, DELETE_S);
     }
     *current = observe(cl, outputs);
     json_decref(cl);

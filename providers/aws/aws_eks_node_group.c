@@ -150,9 +150,10 @@ static int ng_find(struct call *c, const json_t *desired, json_t **outputs)
     int rc = eks_describe(c, &eks_nodegroup_kind, path, &ng);
     if (rc) return rc;
     const char *status = eks_str(ng, "status");
-    if (!aws_tags_ours(c, json_object_get(ng, "tags")) || (status && strcmp(status, "DELETING") == 0)) {
+    int ours = aws_tags_ours(c, json_object_get(ng, "tags")), deleting = status && strcmp(status, "DELETING") == 0;
+    if (!ours || deleting) {
         json_decref(ng);
-        return MESH_ENOTFOUND;
+        return ours ? eks_gone_when_deleted(c, &eks_nodegroup_kind, path, str(desired, "name"), DELETE_S) : MESH_ENOTFOUND;
     }
     *outputs = ng_outputs(ng, desired);
     json_decref(ng);
@@ -179,10 +180,11 @@ static int ng_read(struct call *c, const json_t *outputs, json_t **current)
     if (rc) return rc;
     const char *status = eks_str(ng, "status");
     const char *arn = str(outputs, "arn");
-    if ((status && strcmp(status, "DELETING") == 0) || (arn && eks_str(ng, "nodegroupArn") &&
-                                                        strcmp(arn, eks_str(ng, "nodegroupArn")) != 0)) {
+    int other = arn && eks_str(ng, "nodegroupArn") && strcmp(arn, eks_str(ng, "nodegroupArn")) != 0;
+    if (other || (status && strcmp(status, "DELETING") == 0)) {
         json_decref(ng);
-        return MESH_ENOTFOUND;  /* going, or another incarnation under the same name */
+        /* another incarnation under the same name, or ours going */
+        return other ? MESH_ENOTFOUND : eks_gone_when_deleted(c, &eks_nodegroup_kind, path, str(outputs, "name"), DELETE_S);
     }
     json_t *cur = ng_outputs(ng, outputs);
     if (eks_str(ng, "nodeRole")) json_object_set_new(cur, "node_role_arn", json_string(eks_str(ng, "nodeRole")));

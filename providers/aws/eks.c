@@ -116,6 +116,12 @@ int eks_wait_gone(struct call *c, const struct eks_kind *k, const char *path, co
     return rc;
 }
 
+int eks_gone_when_deleted(struct call *c, const struct eks_kind *k, const char *path, const char *name, double limit)
+{
+    int rc = eks_wait_gone(c, k, path, name, limit);
+    return rc ? rc : MESH_ENOTFOUND;
+}
+
 struct delete_ctx {
     const char *action, *path, *name;
 };

@@ -35,6 +35,10 @@ int eks_wait_active(struct call *c, const struct eks_kind *k, const char *path, 
                     json_t **obj);
 /* Polls path until EKS answers ResourceNotFoundException. */
 int eks_wait_gone(struct call *c, const struct eks_kind *k, const char *path, const char *name, double limit);
+/* For read and find of an object EKS is DELETING: it is gone for state only once EKS no longer
+ * knows it (its subnets, role and name are held until then), so wait for that. MESH_ENOTFOUND
+ * once gone, else the wait's error. */
+int eks_gone_when_deleted(struct call *c, const struct eks_kind *k, const char *path, const char *name, double limit);
 /* DELETE path (action names it: "DeleteCluster"), retried while EKS answers
  * ResourceInUseException (a cluster's node groups, an object still CREATING or UPDATING), then
  * polls until not found. Not found at any point counts as done. */

@@ -193,6 +193,18 @@ if [ "$STANDIN" = 1 ]; then
     expect_rc "apply repairs the add-on" 0 "$MESH" apply -f eks.yaml --auto-approve
     check "the add-on has ENABLE_V6_EGRESS=true again" test "$(eksq 'json.loads(d["addons"][0]["configurationValues"])["init"]["env"]["ENABLE_V6_EGRESS"]')" = true
 
+    # ---- deleted outside mesh and still DELETING: gone for state only once EKS forgets it ----
+    # (a destroy cut off after DeleteCluster leaves its cluster so; treated as gone at once, the
+    # next destroy ended with the cluster still there, and a plan would create a name still taken)
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"addon.delete": 2}}' >/dev/null
+    awsq eks delete-addon --cluster-name cluster-1 --addon-name vpc-cni >/dev/null
+    check "the add-on is DELETING" test "$(eksq 'd["addons"][0]["status"]')" = DELETING
+    expect_rc "the plan plans the add-on anew" 2 "$MESH" plan -f eks.yaml --detailed-exitcode
+    check "...once EKS no longer had it (it waited out the DELETING)" test "$(eksq 'len(d["addons"])')" = 0
+    grep -q 'aws_eks_addon.cni.*will be created' "$T_DIR/last.out" && ok "...as a create" || not_ok "create of the add-on: $(cat "$T_DIR/last.out")"
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
+    expect_rc "apply makes it again" 0 "$MESH" apply -f eks.yaml --auto-approve
+
     # ---- version 1.30 -> 1.31: IRREVERSIBLE, in place, waits for the update ----
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.update": 1.5}}' >/dev/null
     spec 1.31 ipv4 3 "$CFG"
