@@ -19,8 +19,10 @@ json_t *permissions_union(const struct driver *const *ds, size_t n, const struct
  * "resources", "config"} as driver.h says. NULL when no type in it has a permission of p. */
 json_t *policy_request(const struct spec *spec, const struct provider *p);
 /* The document: p->policy(request) for the one provider with permissions, {provider name:
- * document} when several have, NULL when none has (the spec needs no cloud permission). */
-json_t *policy_document(const struct spec *spec);
+ * document} when several have, NULL when none has (the spec needs no cloud permission). With
+ * backend (team state: "s3", config as session_state_backend gives it), what that backend needs
+ * joins the document of its provider. */
+json_t *policy_document(const struct spec *spec, const char *backend, const json_t *backend_config);
 int cmd_resources_policy(struct cli_opts *o);
 
 #endif

@@ -66,7 +66,7 @@ json_t *policy_request(const struct spec *spec, const struct provider *p)
     return json_pack("{s:o, s:o, s:o}", "permissions", perms, "resources", resources, "config", config);
 }
 
-json_t *policy_document(const struct spec *spec)
+json_t *policy_document(const struct spec *spec, const char *backend, const json_t *backend_config)
 {
     json_t *docs = json_object();
     for (size_t i = 0; i < driver_count(); i++) {
@@ -77,6 +77,13 @@ json_t *policy_document(const struct spec *spec)
         json_t *doc = p->policy(req);
         json_decref(req);
         if (doc) json_object_set_new(docs, p->name, doc);
+    }
+    /* Team state: the backend's permissions join its provider's document (or make one). */
+    const char *owner = backend ? state_backend_provider(backend) : NULL;
+    if (owner) {
+        json_t *doc = json_incref(json_object_get(docs, owner));
+        doc = state_backend_policy(backend, backend_config, doc);
+        if (doc) json_object_set_new(docs, owner, doc);
     }
     json_t *one = NULL;
     if (json_object_size(docs) == 1) {
@@ -98,7 +105,17 @@ int cmd_resources_policy(struct cli_opts *o)
         session_release(&s);
         return 1;
     }
-    json_t *doc = policy_document(o->spec_given ? s.spec : NULL);
+    char backend[16] = "";
+    json_t *backend_config = NULL;
+    struct mesh_err err;
+    mesh_err_init(&err);
+    if (session_state_remote(&s) && session_state_backend(&s, NULL, backend, sizeof(backend), &backend_config, &err)) {
+        ui_error(&err);
+        session_release(&s);
+        return 1;
+    }
+    json_t *doc = policy_document(o->spec_given ? s.spec : NULL, backend[0] ? backend : NULL, backend_config);
+    json_decref(backend_config);
     session_release(&s);
     if (!doc) {
         fprintf(stderr, "mesh resources: no resource type of %s needs a cloud permission: there is no policy to print\n",

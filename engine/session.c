@@ -186,29 +186,37 @@ void session_remote_free(struct remote *r)
     free(r);
 }
 
-int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err)
+int session_state_backend(struct session *s, const char *url, char *name, size_t name_len, json_t **config,
+                          struct mesh_err *err)
 {
-    *out = NULL;
-    char scheme[16];
-    const char *name = NULL;
-    json_t *config = NULL;
+    *config = NULL;
     const char *p = url ? url : explicit_state(s);
     if (p) {
-        name = url_scheme(p, scheme, sizeof(scheme));
-        if (!name) return mesh_err_set(err, MESH_EINVAL, NULL, "%s is not a state URL (e.g. s3://bucket/key)", p);
-        config = json_pack("{ss}", "url", p);
+        if (!url_scheme(p, name, name_len))
+            return mesh_err_set(err, MESH_EINVAL, NULL, "%s is not a state URL (e.g. s3://bucket/key)", p);
+        *config = json_pack("{ss}", "url", p);
     } else {
         const struct node *st = spec_state(s);
         const struct node *b = node_get(st, "backend");
-        name = b && b->kind == NODE_SCALAR ? b->scalar : "local";
-        config = node_to_json(st);
+        snprintf(name, name_len, "%s", b && b->kind == NODE_SCALAR ? b->scalar : "local");
+        *config = node_to_json(st);
         /* YAML booleans arrive as text */
         const char *bools[] = {"encrypt", "path_style"};
         for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
-            const char *v = json_string_value(json_object_get(config, bools[i]));
-            if (v) json_object_set_new(config, bools[i], json_boolean(strcmp(v, "true") == 0));
+            const char *v = json_string_value(json_object_get(*config, bools[i]));
+            if (v) json_object_set_new(*config, bools[i], json_boolean(strcmp(v, "true") == 0));
         }
     }
+    return 0;
+}
+
+int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err)
+{
+    *out = NULL;
+    char name[16];
+    json_t *config = NULL;
+    int brc = session_state_backend(s, url, name, sizeof(name), &config, err);
+    if (brc) return brc;
     struct remote *r = xcalloc(1, sizeof(*r));
     char warning[512];
     int rc = state_backend_open(name, config, s->writing, r, warning, sizeof(warning), err);

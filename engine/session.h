@@ -3,6 +3,8 @@
 #ifndef MESH_SESSION_H
 #define MESH_SESSION_H
 
+#include <jansson.h>
+
 #include "base/err.h"
 #include "base/vec.h"
 #include "cli.h"
@@ -42,6 +44,11 @@ char *session_mesh_path(struct session *s, const char *name);
 /* Team state as one URL with its options ("s3://bucket/key?lock_table=T&kms_key_id=K"), from
  * --state / MESH_STATE or the spec's state: section; NULL for local state. A new string. */
 char *session_state_url(struct session *s);
+/* The backend state lives on (url, else --state / MESH_STATE, else the spec's state: section):
+ * its name into name ("local", "s3", ...) and *config (new: {"url": ...} or the section as JSON,
+ * booleans as booleans). MESH_EINVAL for a URL without a scheme. */
+int session_state_backend(struct session *s, const char *url, char *name, size_t name_len, json_t **config,
+                          struct mesh_err *err);
 /* 1 when state lives on a remote backend (the state: section or a URL says so). */
 int session_state_remote(struct session *s);
 /* Opens the state; with create unset and no state, returns 1 and leaves s->store NULL. Remote

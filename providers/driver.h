@@ -164,10 +164,20 @@ struct remote;
 typedef int (*state_backend_fn)(const json_t *config, const json_t *mesh_config, int writing, struct remote *out,
                                 char *warning, size_t warning_len, struct mesh_err *err);
 
+/* What a backend needs allowed, for `mesh resources --iam-policy`: doc (its provider's policy
+ * document for the spec's resources, or NULL when there is none; taken) returned with the
+ * backend's permissions added, scoped to the state config names. */
+typedef json_t *(*state_backend_policy_fn)(const json_t *config, const json_t *mesh_config, json_t *doc);
+
 /* registry.c */
 /* The backend named name (state_backends.def); MESH_EINVAL naming the known ones when none. */
 int state_backend_open(const char *name, const json_t *config, int writing, struct remote *out, char *warning,
                        size_t warning_len, struct mesh_err *err);
+/* The provider whose policy document backend name's permissions join (NULL: no such backend). */
+const char *state_backend_provider(const char *name);
+/* doc (taken; may be NULL) with backend name's permissions for config added; doc as it was for
+ * an unknown backend. */
+json_t *state_backend_policy(const char *name, const json_t *config, json_t *doc);
 /* The handle of d's provider for a resource of connection (its address; NULL: none) whose
  * outputs are conn_config (ignored when connection is NULL: the mesh: section is used). Opened
  * on first use, then shared; a new conn_config for the same connection opens a new handle.

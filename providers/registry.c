@@ -239,14 +239,21 @@ static const struct {
     {NULL, NULL},
 };
 
+/* The mesh: section as the providers were configured with it (a copy; NULL: none). */
+static json_t *mesh_config_copy(void)
+{
+    pthread_mutex_lock(&provider_mu);
+    json_t *mesh = provider_config ? json_deep_copy(provider_config) : NULL;
+    pthread_mutex_unlock(&provider_mu);
+    return mesh;
+}
+
 int auth_hook_token(const char *name, const json_t *params, struct auth_token *out, struct mesh_err *err)
 {
     memset(out, 0, sizeof(*out));
     for (int i = 0; name && auth_hooks[i].name; i++) {
         if (strcmp(auth_hooks[i].name, name) != 0) continue;
-        pthread_mutex_lock(&provider_mu);
-        json_t *config = provider_config ? json_deep_copy(provider_config) : NULL;
-        pthread_mutex_unlock(&provider_mu);
+        json_t *config = mesh_config_copy();
         int rc = auth_hooks[i].fn(params, config, out, err);
         json_decref(config);
         return rc;
@@ -278,30 +285,53 @@ int check_hook_run(const char *name, struct call *c, const json_t *input, json_t
 }
 
 /* State backends: the table from state_backends.def. */
-#define STATE_BACKEND(name, fn) int fn(const json_t *, const json_t *, int, struct remote *, char *, size_t, \
-                                       struct mesh_err *);
+#define STATE_BACKEND(name, provider, fn, policy)                                                           \
+    int fn(const json_t *, const json_t *, int, struct remote *, char *, size_t, struct mesh_err *);             \
+    json_t *policy(const json_t *, const json_t *, json_t *);
 #include "state_backends.def"
 #undef STATE_BACKEND
 
 static const struct {
-    const char *name;
+    const char *name, *provider;
     state_backend_fn fn;
+    state_backend_policy_fn policy;
 } state_backends[] = {
-#define STATE_BACKEND(name, fn) {#name, fn},
+#define STATE_BACKEND(name, provider, fn, policy) {#name, #provider, fn, policy},
 #include "state_backends.def"
 #undef STATE_BACKEND
-    {NULL, NULL},
+    {NULL, NULL, NULL, NULL},
 };
+
+static int backend_index(const char *name)
+{
+    for (int i = 0; name && state_backends[i].name; i++)
+        if (strcmp(state_backends[i].name, name) == 0) return i;
+    return -1;
+}
+
+const char *state_backend_provider(const char *name)
+{
+    int i = backend_index(name);
+    return i < 0 ? NULL : state_backends[i].provider;
+}
+
+json_t *state_backend_policy(const char *name, const json_t *config, json_t *doc)
+{
+    int i = backend_index(name);
+    if (i < 0) return doc;
+    json_t *mesh = mesh_config_copy();
+    doc = state_backends[i].policy(config, mesh, doc);
+    json_decref(mesh);
+    return doc;
+}
 
 int state_backend_open(const char *name, const json_t *config, int writing, struct remote *out, char *warning,
                        size_t warning_len, struct mesh_err *err)
 {
     if (warning_len) warning[0] = '\0';
-    for (int i = 0; name && state_backends[i].name; i++) {
-        if (strcmp(state_backends[i].name, name) != 0) continue;
-        pthread_mutex_lock(&provider_mu);
-        json_t *mesh = provider_config ? json_deep_copy(provider_config) : NULL;
-        pthread_mutex_unlock(&provider_mu);
+    int i = backend_index(name);
+    if (i >= 0) {
+        json_t *mesh = mesh_config_copy();
         int rc = state_backends[i].fn(config, mesh, writing, out, warning, warning_len, err);
         json_decref(mesh);
         return rc;

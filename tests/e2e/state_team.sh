@@ -333,4 +333,28 @@ expect_rc "a second run while it holds the S3 lease fails" 1 on E apply --auto-a
 check "naming the holder" grep -q 'state is locked by run' last.err
 wait $slow
 check "the run holding it completed" grep -q 'Apply complete' e.out
+
+# ---- the IAM policy mesh prints for team state allows every S3, DynamoDB and KMS call made above ----
+spec P 1 "  encrypt: true"
+expect_rc "mesh resources --iam-policy for a spec with team state" 0 bash -c 'cd "$0/P" && "$1" resources --iam-policy -f mesh.yaml' "$T_DIR" "$MESH"
+cp last.out policy.json
+curl -s "$PROXY_URL/__stats" >stats.json
+$PY - policy.json stats.json "$KMS_KEY" <<'PY' && ok "it allows every state call of this suite, on the state's bucket, key prefix, table and KMS key" || not_ok "the state's IAM policy"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+calls = json.load(open(sys.argv[2]))["by_action"]
+iam = {"s3 HeadBucket": "s3:ListBucket", "s3 ListObjectsV2": "s3:ListBucket", "s3 DeleteObjects": "s3:DeleteObject",
+       "s3 HeadObject": "s3:GetObject"}
+called = {iam.get(k, k.replace(" ", ":", 1)) for k in calls if k.split(" ")[0] in ("s3", "dynamodb", "kms")}
+allowed = {a: st for st in doc["Statement"] for a in st["Action"]}
+missing = sorted(called - set(allowed))
+assert not missing, "called but not allowed: %s" % missing
+for must in ("s3:PutObject", "s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "kms:Decrypt"):
+    assert must in called, "the suite did not call %s: the check would prove little" % must
+assert allowed["s3:PutObject"]["Resource"] == "arn:aws:s3:::mesh-team/prod/mesh.state*", allowed["s3:PutObject"]
+assert allowed["s3:ListBucket"]["Resource"] == "arn:aws:s3:::mesh-team"
+assert allowed["dynamodb:PutItem"]["Resource"].endswith(":table/mesh-locks")
+assert allowed["kms:Decrypt"]["Resource"].endswith(":key/" + sys.argv[3]), allowed["kms:Decrypt"]
+print("# %d distinct state actions called, all allowed" % len(called))
+PY
 t_done

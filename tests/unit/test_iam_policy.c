@@ -158,7 +158,7 @@ static void test_document_of_a_spec(void **state)
                           "  null_resource.n: {}\n",
                           &dl);
     assert_non_null(s);
-    json_t *doc = policy_document(s);
+    json_t *doc = policy_document(s, NULL, NULL);
     assert_non_null(doc);
     assert_non_null(statement(doc, "EKS"));
     assert_non_null(statement(doc, "IAM"));
@@ -173,7 +173,7 @@ static void test_document_of_a_spec(void **state)
 
     s = load("resources:\n  null_resource.n: {}\n", &dl);
     assert_non_null(s);
-    assert_null(policy_document(s));  /* nothing to allow */
+    assert_null(policy_document(s, NULL, NULL));  /* nothing to allow */
     spec_free(s);
     diag_list_release(&dl);
 }
