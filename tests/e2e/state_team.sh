@@ -19,6 +19,8 @@
 #     the S3-object lease (no lock_table) refuses a second run too; a saved plan of A applies on B;
 #     force-unlock from the other machine; SSE-KMS at rest; kill -9 during an apply of AWS objects
 #     (VPC, gateway, subnets in moto), then the other machine's apply: 0 orphans, destroy leaves none
+#   - `mesh resources --iam-policy` allows every S3, DynamoDB and KMS call the suite made, scoped
+#     to the state's bucket, key prefix, lock table and KMS key
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/harness/aws/harness.sh"
