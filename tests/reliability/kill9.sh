@@ -107,7 +107,14 @@ recover() {  # KIND CMD...: run the recovery, note its seconds; 0 when it comple
     local kind=$1 t0 ms
     shift
     t0=$(ms_now)
-    "$@" >rec.txt 2>&1 || { echo "# $kind recovery failed:"; tail -8 rec.txt | sed 's/^/#   /'; return 1; }
+    if ! "$@" >rec.txt 2>&1; then
+        # the whole output kept: its error is often far above the closing lines (a rollback's list)
+        local keep="${TMPDIR:-/tmp}/mesh-kill9-failed-recovery.$$.$(date +%s).txt"
+        cp rec.txt "$keep"
+        echo "# $kind recovery failed (whole output: $keep):"
+        { grep -m 8 -i 'error\|failed' rec.txt; tail -8 rec.txt; } | sed 's/^/#   /'
+        return 1
+    fi
     ms=$(( $(ms_now) - t0 ))
     [ "$ms" -gt "$max_rec" ] && max_rec=$ms
     return 0
