@@ -129,7 +129,13 @@ for n in $nr_picks; do
     o=$(world)
     echo "# [${SECONDS}s] --no-rollback, call $n (and HTTP $http): $(failed_at | head -1); $o orphans; converging apply"
     [ "$o" = 0 ] || { nbad=1; orphans_total=$((orphans_total + ${o#-})); cat orphans.txt; }
-    apply >conv.txt 2>&1 || { nbad=1; echo "# call $n: the converging apply failed"; tail -6 conv.txt; }
+    if ! apply >conv.txt 2>&1; then
+        nbad=1
+        keep="${TMPDIR:-/tmp}/mesh-faults-failed-converge.$$.call$n.txt"
+        cp conv.txt "$keep"   # the error is far above the rollback's closing lines
+        echo "# call $n: the converging apply failed (whole output: $keep)"
+        { grep -m 8 -i 'error' conv.txt; tail -6 conv.txt; } | sed 's/^/#   /'
+    fi
     o=$(world)
     [ "$o" = 0 ] || { nbad=1; orphans_total=$((orphans_total + ${o#-})); echo "# call $n: $o orphans after converging"; cat orphans.txt; }
     "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode >plan.txt 2>&1 ||
