@@ -153,7 +153,7 @@ static void sid_of(const char *service, char *buf, size_t n)
     buf[k] = '\0';
 }
 
-static json_t *statement(const char *sid, json_t *actions, json_t *resource, json_t *condition)
+json_t *aws_policy_statement(const char *sid, json_t *actions, json_t *resource, json_t *condition)
 {
     json_t *st = json_pack("{s:s, s:s, s:o, s:o}", "Sid", sid, "Effect", "Allow", "Action", actions, "Resource", resource);
     if (condition) json_object_set_new(st, "Condition", condition);
@@ -183,7 +183,7 @@ json_t *aws_policy_document(const json_t *request)
         if (actions && (!p || strlen(service) != (size_t)(colon - p) || strncmp(service, p, (size_t)(colon - p)) != 0)) {
             char sid[64];
             sid_of(service, sid, sizeof(sid));
-            json_array_append_new(stmts, statement(sid, sorted(actions), json_string("*"), NULL));
+            json_array_append_new(stmts, aws_policy_statement(sid, sorted(actions), json_string("*"), NULL));
             actions = NULL;
         }
         if (!p) break;
@@ -198,12 +198,12 @@ json_t *aws_policy_document(const json_t *request)
         if (roles) {
             json_t *res = json_array_size(roles) == 1 ? json_incref(json_array_get(roles, 0)) : sorted(json_incref(roles));
             json_decref(roles);
-            json_array_append_new(stmts, statement("IAMPassRole", json_pack("[s]", "iam:PassRole"), res,
+            json_array_append_new(stmts, aws_policy_statement("IAMPassRole", json_pack("[s]", "iam:PassRole"), res,
                 json_pack("{s:{s:o}}", "StringEquals", "iam:PassedToService", strings(passed_to, 2))));
         }
     }
     if (linked_role)
-        json_array_append_new(stmts, statement("IAMServiceLinkedRoles", json_pack("[s]", "iam:CreateServiceLinkedRole"),
+        json_array_append_new(stmts, aws_policy_statement("IAMServiceLinkedRoles", json_pack("[s]", "iam:CreateServiceLinkedRole"),
             json_string("*"), json_pack("{s:{s:o}}", "StringEquals", "iam:AWSServiceName", strings(linked_services, 2))));
     return json_pack("{s:s, s:o}", "Version", "2012-10-17", "Statement", stmts);
 }

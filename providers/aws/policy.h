@@ -11,5 +11,8 @@
  * sorted actions, Resource "*"), then iam:PassRole narrowed to the roles the spec hands to a
  * service and iam:CreateServiceLinkedRole to EKS's service-linked roles (both with conditions). */
 json_t *aws_policy_document(const json_t *request);
+/* One Allow statement: {"Sid", "Effect": "Allow", "Action": actions, "Resource": resource} and
+ * "Condition" when given (all three taken). */
+json_t *aws_policy_statement(const char *sid, json_t *actions, json_t *resource, json_t *condition);
 
 #endif

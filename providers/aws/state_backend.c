@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/policy.h"
 #include "aws/state_s3.h"
 #include "base/xalloc.h"
 #include "driver.h"
@@ -109,14 +110,6 @@ int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int 
     return rc;
 }
 
-static json_t *allow(const char *sid, json_t *actions, json_t *resource, json_t *condition)
-{
-    json_t *st = json_pack("{s:s, s:s, s:o, s:o}", "Sid", sid, "Effect", "Allow", "Action", actions, "Resource",
-                           resource);
-    if (condition) json_object_set_new(st, "Condition", condition);
-    return st;
-}
-
 /* A KMS key as IAM names it: an ARN as given; a key ID as its ARN in the state's region; an alias
  * by the keys it may name, narrowed by kms:ResourceAliases (IAM matches key ARNs, not aliases;
  * kms:RequestAlias would refuse Decrypt, whose request names no alias). */
@@ -124,14 +117,14 @@ static json_t *kms_allow(const char *sid, json_t *actions, const char *key, cons
 {
     char arn[600];
     if (strncmp(key, "arn:", 4) == 0 && !strstr(key, ":alias/"))
-        return allow(sid, actions, json_string(key), NULL);
+        return aws_policy_statement(sid, actions, json_string(key), NULL);
     if (strncmp(key, "alias/", 6) == 0 || strstr(key, ":alias/")) {
         const char *alias = strstr(key, "alias/");
         snprintf(arn, sizeof(arn), "arn:aws:kms:%s:*:key/*", region);
-        return allow(sid, actions, json_string(arn), json_pack("{s:{s:s}}", "ForAnyValue:StringEquals", "kms:ResourceAliases", alias));
+        return aws_policy_statement(sid, actions, json_string(arn), json_pack("{s:{s:s}}", "ForAnyValue:StringEquals", "kms:ResourceAliases", alias));
     }
     snprintf(arn, sizeof(arn), "arn:aws:kms:%s:*:key/%s", region, key);
-    return allow(sid, actions, json_string(arn), NULL);
+    return aws_policy_statement(sid, actions, json_string(arn), NULL);
 }
 
 json_t *aws_state_backend_policy(const json_t *config, const json_t *mesh_config, json_t *doc)
@@ -154,15 +147,15 @@ json_t *aws_state_backend_policy(const json_t *config, const json_t *mesh_config
     char arn[1200];
     /* KEY (the base), KEY.log/..., KEY.lease and KEY.key: one prefix */
     snprintf(arn, sizeof(arn), "arn:aws:s3:::%s/%s*", cfg.bucket, cfg.key);
-    json_array_append_new(stmts, allow("MeshStateObjects", json_pack("[sss]", "s3:DeleteObject", "s3:GetObject",
+    json_array_append_new(stmts, aws_policy_statement("MeshStateObjects", json_pack("[sss]", "s3:DeleteObject", "s3:GetObject",
                                                                      "s3:PutObject"), json_string(arn), NULL));
     /* HeadBucket and ListObjectsV2 (the old logs) are s3:ListBucket */
     snprintf(arn, sizeof(arn), "arn:aws:s3:::%s", cfg.bucket);
-    json_array_append_new(stmts, allow("MeshStateBucket", json_pack("[ss]", "s3:GetBucketVersioning", "s3:ListBucket"),
+    json_array_append_new(stmts, aws_policy_statement("MeshStateBucket", json_pack("[ss]", "s3:GetBucketVersioning", "s3:ListBucket"),
                                        json_string(arn), NULL));
     if (cfg.lock_table) {
         snprintf(arn, sizeof(arn), "arn:aws:dynamodb:%s:*:table/%s", region, cfg.lock_table);
-        json_array_append_new(stmts, allow("MeshStateLock", json_pack("[sssss]", "dynamodb:DeleteItem",
+        json_array_append_new(stmts, aws_policy_statement("MeshStateLock", json_pack("[sssss]", "dynamodb:DeleteItem",
                                                                       "dynamodb:DescribeTable", "dynamodb:GetItem",
                                                                       "dynamodb:PutItem", "dynamodb:UpdateItem"),
                                            json_string(arn), NULL));
