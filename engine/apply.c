@@ -43,12 +43,15 @@ struct coord {
     int store_broken;       /* a commit failed: nothing can be journaled any more */
     int lock_lost;          /* a call was refused because the lease is gone: said once, not per job */
     struct map cbd_deposed; /* address -> strdup'ed deposed key of replaced objects (phase 2 deletes them) */
+    char missing[600];      /* the first reference the job being resolved finds unknown (coord_lookup) */
 };
 
 static const json_t *coord_lookup(void *ctx, const char *address, const char *output)
 {
     struct coord *co = ctx;
-    return state_row_value(map_get(&co->live, address), output);
+    const json_t *v = state_row_value(map_get(&co->live, address), output);
+    if ((!v || ref_is_unknown(v)) && !co->missing[0]) snprintf(co->missing, sizeof(co->missing), "%s.%s", address, output);
+    return v;
 }
 
 static void live_set(struct coord *co, struct state_row *row)
@@ -202,8 +205,14 @@ static void coord_dispatch(struct coord *co, struct pool *pool)
         struct job *j = co->ready.items[i];
         if (j->kind != JOB_DELETE && j->kind != JOB_DELETE_DEPOSED) {
             int unknown = 0;
+            co->missing[0] = '\0';
             j->desired = ref_resolve(j->e->res->attrs, coord_lookup, co, &unknown);
-            (void)unknown;  /* every dependency is done, so nothing is unknown any more */
+            /* Every dependency is done, so nothing should be unknown: a value missing now is one
+             * state does not hold (an object kept unready); the driver is not called with it. */
+            if (unknown)
+                j->unresolved = mesh_err_set(&j->err, MESH_ERR, j->e->address,
+                                             "%s is not known: state holds no such value; run `mesh plan` to see "
+                                             "what is missing, or `mesh apply` again", co->missing[0] ? co->missing : "a value it refers to");
         }
         j->started = 1;
         j->stop = &co->stop;

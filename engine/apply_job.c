@@ -329,6 +329,10 @@ void job_run(struct pool *p, void *item, void *ctx)
         job_post(p, j, STAGE_SKIPPED, 0);  /* queued when the run stopped: never started */
         return;
     }
+    if (j->unresolved) {
+        job_fail(p, j, j->unresolved);
+        return;
+    }
     /* The object is made in the connection the spec names; an old one is deleted where it lives. */
     const char *conn = e->res ? e->res->connection : e->prior ? e->prior->connection : NULL;
     const char *old_conn = e->prior ? e->prior->connection : conn;

@@ -42,6 +42,7 @@ struct job {
     struct mesh_err err;
     int unsure;               /* a failed create whose object may exist (find could not tell): its
                                * intent stays open for the next run's recovery */
+    int unresolved;           /* set at dispatch (with err): a value it refers to is not known; no driver call */
     int needs_ack;
     int acked;
     int go_on;                /* the ack's answer: 0 when the state store broke (call no driver again) */

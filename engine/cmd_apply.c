@@ -221,8 +221,8 @@ static int saved_check_state(const struct saved *sv, struct session *s, struct m
     int open = recover_runs(s->store, s->spec, s->run_id, 0, 1, 1, notes, err);
     plan_free(notes);
     if (open > 0)
-        return mesh_err_set(err, MESH_ECONFLICT, NULL, "a cut-off run must be recovered first: run `mesh apply` without "
-                            "the plan file, then make a new plan");
+        return mesh_err_set(err, MESH_ECONFLICT, NULL, "a cut-off run (or an object a failed run left unready) must be "
+                            "recovered first: run `mesh apply` without the plan file, then make a new plan");
     return open < 0 ? open : 0;
 }
 

@@ -71,9 +71,11 @@ static json_t *recover_inputs(const struct spec *spec, struct store *st, const c
     return in;
 }
 
-/* A kept create whose object may still be settling (a cluster cut off while CREATING): the
- * driver's wait runs again, within the type's create timeout, so what comes next in the resumed
- * run finds it usable instead of creating another. The settled outputs replace the adopted ones. */
+/* A kept create whose object may still be settling (a cluster cut off while CREATING, or one
+ * whose wait failed in a run that kept its progress): the driver's wait runs again, within the
+ * type's create timeout, so what comes next finds it usable, with the outputs only a ready object
+ * has (a cluster's endpoint), instead of creating another. The settled outputs replace the
+ * adopted ones. */
 static int recover_wait(struct store *st, const struct driver *d, const char *address, const char *run_id,
                         struct mesh_err *err)
 {
@@ -87,7 +89,6 @@ static int recover_wait(struct store *st, const struct driver *d, const char *ad
         if (strcmp(r->address, address) == 0 && !r->deposed[0]) row = r;
     }
     if (!rc && row) {
-        if (!ui.json) ui_out("%s: waiting for the object the cut-off run created to be ready...\n", address);
         struct call c;
         invoke_init(&c, d, address, row->connection, run_id, "wait", &e);
         if (d->timeout_create > 0) c.deadline = mesh_now_mono() + d->timeout_create;
@@ -162,7 +163,14 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     char key[32];
     if (!rc && has_current == 1) rc = store_depose(st, je->address, key, sizeof(key), &e);
     if (!rc && has_current != 2) rc = store_put(st, row, &e);
-    if (!rc) rc = store_journal(st, run_id, je->address, je->action, "ok", "{\"adopted\":true}", &e);
+    /* One still to be waited for is only committed: should the wait fail, its intent stays open
+     * (or, once the run is closed, the create counts as unsettled) and is waited for again. */
+    int settle = keep && d->wait;
+    if (!rc) {
+        char action[80];
+        snprintf(action, sizeof(action), "%s%s", je->action, settle ? ".committed" : "");
+        rc = store_journal(st, run_id, je->address, action, "ok", "{\"adopted\":true}", &e);
+    }
     if (!rc) {
         if (ui.json) ui_event("recovery", json_pack("{s:s, s:s, s:s}", "address", je->address, "action", "adopted",
                                                       "run", run_id));
@@ -171,7 +179,12 @@ static int recover_adopt(struct store *st, const struct spec *spec, const char *
     }
     state_row_free(row);
     if (rc) return mesh_err_set(err, rc, e.where, "recovery: %s", e.msg);
-    if (keep && d->wait) return recover_wait(st, d, je->address, run_id, err);
+    if (!settle) return 0;
+    if (!ui.json) ui_out("%s: waiting for the object the cut-off run created to be ready...\n", je->address);
+    int wrc = recover_wait(st, d, je->address, run_id, err);
+    if (wrc) return wrc;
+    if (store_journal(st, run_id, je->address, je->action, "ok", "{\"adopted\":true}", &e))
+        return mesh_err_set(err, e.code, e.where, "recovery: %s", e.msg);
     return 0;
 }
 
@@ -428,6 +441,39 @@ int recover_preview(struct store *st, const struct spec *spec, int resume, struc
     return rc;
 }
 
+/* Objects an ended run created and kept but never saw ready (its wait failed or timed out, with
+ * --no-rollback or a rollback that could not delete them): waited for again before anything
+ * else, so what refers to them (a cluster's endpoint) is known. Returns how many, or < 0. */
+static int recover_unsettled(struct store *st, int dry_run, struct plan *notes, struct mesh_err *err)
+{
+    struct vec unsettled = VEC_INIT, rows = VEC_INIT;
+    int rc = store_unsettled(st, &unsettled, err);
+    if (!rc && unsettled.len && !dry_run) rc = store_load(st, &rows, err);
+    if (!rc && rows.len) conn_table_load(&rows);  /* a kubernetes object is waited for through its connection */
+    for (size_t i = 0; !rc && i < unsettled.len; i++) {
+        const struct journal_entry *u = unsettled.items[i];
+        const char *type = recover_type(NULL, &rows, u->address);
+        const struct driver *d = dry_run ? NULL : type ? driver_find(type) : NULL;
+        if (dry_run) {
+            plan_note(notes, "Run %s created %s but stopped before it was ready; `mesh apply` (or `mesh destroy`) will "
+                      "first wait for it, so what refers to it sees its final attributes.", u->run_id, u->address);
+            continue;
+        }
+        struct mesh_err e;
+        mesh_err_init(&e);
+        if (d && d->wait) {
+            if (!ui.json) ui_out("%s: waiting for the object run %s created to be ready...\n", u->address, u->run_id);
+            rc = recover_wait(st, d, u->address, u->run_id, err);
+        }
+        if (!rc && store_journal(st, u->run_id, u->address, u->action, "ok", "{\"settled\":true}", &e))
+            rc = mesh_err_set(err, e.code, e.where, "recovery: %s", e.msg);
+    }
+    size_t n = unsettled.len;
+    vec_free_all(&rows, state_row_free);
+    vec_free_all(&unsettled, journal_entry_free);
+    return rc ? -1 : (int)n;
+}
+
 int recover_runs(struct store *st, const struct spec *spec, const char *exec_run_id, int resume, int dry_run,
                  int parallelism, struct plan *notes, struct mesh_err *err)
 {
@@ -444,5 +490,7 @@ int recover_runs(struct store *st, const struct spec *spec, const char *exec_run
     if (!rc) rc = store_unsure_runs(st, &runs, err);
     for (size_t i = 0; i < runs.len && !rc; i++, n++) rc = recover_unsure(st, spec, runs.items[i], dry_run, notes, err);
     vec_free_all(&runs, free);
-    return rc ? rc : n;
+    if (rc) return rc;
+    int settled = recover_unsettled(st, dry_run, notes, err);
+    return settled < 0 ? err->code : n + settled;
 }

@@ -155,6 +155,7 @@ void journal_entry_free(void *p)
     free(e->action);
     free(e->phase);
     free(e->detail);
+    free(e->run_id);
     free(e);
 }
 
@@ -189,5 +190,27 @@ int store_journal_pending(struct store *st, const char *run_id, struct vec *entr
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return store_sqlerr(st, rc, err, "reading the journal");
+    return 0;
+}
+
+int store_unsettled(struct store *st, struct vec *entries, struct mesh_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_UNSETTLED, err);
+    if (!s) return STORE_ERRCODE(err);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct journal_entry *e = xcalloc(1, sizeof(*e));
+        e->address = col_dup(s, 0);
+        e->run_id = col_dup(s, 1);
+        e->action = col_dup(s, 2);
+        e->phase = xstrdup("ok");
+        if (!e->address || !e->run_id || !e->action) {
+            journal_entry_free(e);
+            continue;  /* NOT NULL in the schema; a NULL here cannot be waited for */
+        }
+        vec_push(entries, e);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return store_sqlerr(st, rc, err, "reading the journal for unsettled creates");
     return 0;
 }

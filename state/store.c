@@ -55,6 +55,16 @@ static const char *const stmt_sql[Q__COUNT] = {
                       "SELECT 1 FROM journal a WHERE a.run_id = m.run_id AND a.address = m.address "
                       "AND a.action = substr(m.action, 1, length(m.action) - 7) AND a.seq > m.seq "
                       "AND a.phase IN ('ok', 'failed')) GROUP BY m.run_id ORDER BY min(m.seq)",
+    /* A create committed (".committed") but never finished ("create" ok) by a run that ended,
+     * whose object is still the address's current row: its wait failed or was cut off. Only the
+     * journals of runs that did not end ok are read. */
+    [Q_UNSETTLED] = "SELECT c.address, c.run_id, substr(c.action, 1, length(c.action) - 10) FROM runs ru "
+                    "JOIN journal c ON c.run_id = ru.run_id WHERE ru.status NOT IN ('ok', 'running') "
+                    "AND c.action LIKE '%.committed' AND c.phase = 'ok' AND EXISTS ("
+                    "SELECT 1 FROM resources r WHERE r.address = c.address AND r.deposed = '' AND r.run_id = c.run_id) "
+                    "AND NOT EXISTS (SELECT 1 FROM journal a WHERE a.run_id = c.run_id AND a.address = c.address "
+                    "AND a.action = substr(c.action, 1, length(c.action) - 10) AND a.seq > c.seq AND a.phase = 'ok') "
+                    "GROUP BY c.run_id, c.address ORDER BY min(c.seq)",
     [Q_JOURNAL] = "INSERT INTO journal (run_id, address, action, phase, detail, time) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_PENDING] = "SELECT j.seq, j.address, j.action, j.phase, j.detail FROM journal j "

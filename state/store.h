@@ -91,6 +91,12 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
  * answered only by an "ACTION.unsure" marker (find could not tell). Recovery looks them up.
  * run_ids: char *, oldest first; caller frees each. */
 int store_unsure_runs(struct store *st, struct vec *run_ids, struct mesh_err *err);
+/* Objects a run created and committed but never saw ready (its wait failed, timed out or was
+ * cut off, and the run kept its progress): the current rows whose creating run's journal has
+ * "ACTION.committed" but no later "ACTION" ok. Each entry's address, run_id (the creating run)
+ * and action ("create", "replace"); oldest first. Recovery waits for them, then journals
+ * ACTION ok in that run's journal. */
+int store_unsettled(struct store *st, struct vec *entries, struct mesh_err *err);
 /* phase: "intent", "ok", "failed". action: "create", "update", "delete", "find", "rollback-*"...
  * detail: optional JSON text (never a secret). */
 int store_journal(struct store *st, const char *run_id, const char *address, const char *action,
@@ -101,6 +107,7 @@ struct journal_entry {
     char *action;
     char *phase;
     char *detail;
+    char *run_id;  /* store_unsettled only: the run that created it */
 };
 void journal_entry_free(void *e);
 /* Intents of run_id with no result after them, in order (struct journal_entry *). */

@@ -154,4 +154,5 @@ rm -rf .mesh
 expect_rc "empty state: destroy succeeds" 0 "$MESH" destroy -f one.yaml --auto-approve
 check "empty state: destroy says there is nothing to destroy" grep -q 'Nothing to destroy' last.out
 check "empty state: not 'the world matches the spec'" sh -c "! grep -q 'matches the spec' $T_DIR/last.out"
+
 t_done
