@@ -443,7 +443,31 @@ static int push_check(const char *where, const struct sync_header *remote, long 
     return 0;
 }
 
-static int push_locked(const struct remote *r, const char *where, struct store *src, int force,
+/* Fencing, right before a push replaces the base (as compact does): the lease is still ours
+ * (renewed now: a push that ran past its lease may have lost it to another run), and nobody wrote
+ * a log after the ones read. A base written otherwise would hide that run's logs. */
+static int push_fence(const struct remote *r, const char *where, const char *run_id, long long gen, long long seq,
+                      struct mesh_err *err)
+{
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = r->ops->lease_renew(r->be, run_id, (long long)(store_now() + store_lease_ttl()), &e);
+    if (rc == MESH_ELOCKED)
+        return mesh_err_set(err, MESH_ECONFLICT, where, "the lock of %s was taken by another run while this push "
+                            "ran (past its lease): nothing pushed; run it again", where);
+    if (rc) return mesh_err_copy(err, &e, NULL);
+    if (gen == 0) return 0;
+    struct remote_blob next = {0};
+    mesh_err_init(&e);
+    rc = r->ops->log_get(r->be, gen, seq + 1, &next, &e);
+    remote_blob_release(&next);
+    if (rc == 0)
+        return mesh_err_set(err, MESH_ECONFLICT, where, "%s was written by another run while this push ran: nothing "
+                            "pushed; run it again", where);
+    return rc == MESH_ENOTFOUND ? 0 : mesh_err_copy(err, &e, NULL);
+}
+
+static int push_locked(const struct remote *r, const char *where, struct store *src, const char *run_id, int force,
                        struct mesh_err *err)
 {
     sqlite3 *mem = NULL;
@@ -471,6 +495,11 @@ static int push_locked(const struct remote *r, const char *where, struct store *
     size_t len = 0;
     unsigned char *blob = sync_image_blob(src->db, &h, &len, where, err);
     if (!blob) return STORE_ERRCODE(err);
+    rc = push_fence(r, where, run_id, fresh ? 0 : rh.gen, seq, err);
+    if (rc) {
+        free(blob);
+        return rc;
+    }
     struct mesh_err e;
     mesh_err_init(&e);
     char new_etag[REMOTE_ETAG_MAX] = "";
@@ -566,7 +595,7 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
         rc = mesh_err_copy(err, &e, NULL);
     }
     if (rc == 0) {
-        rc = push_locked(r, where, src, force, err);
+        rc = push_locked(r, where, src, run_id, force, err);
         mesh_err_init(&e);
         r->ops->lease_release(r->be, run_id, &e);
     }

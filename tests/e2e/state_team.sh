@@ -251,6 +251,26 @@ on A apply --auto-approve >/dev/null 2>&1
 expect_rc "push of an older serial of the same lineage is refused" 1 on A state push "$T_DIR/pulled.db"
 check "naming both serials" grep -q 'serial' last.err
 expect_rc "push --force accepts it" 0 on A state push "$T_DIR/pulled.db" --force
+# A push that outlives its lease while another run takes the lock is stopped at the fence (the
+# lease renewed right before the base is replaced): nothing is overwritten. Its first two S3 GETs
+# (the key, then the base) are held 4 s each; its lease lasts 1 s; meanwhile "another run" holds it.
+etag0=$(awsq s3api head-object --bucket mesh-team --key prod/mesh.state --query ETag)
+curl -s -o /dev/null -X POST "$PROXY_URL/__faults" \
+    -d '{"rules": [{"kind": "delay", "service": "s3", "action": "GetObject", "first": 2, "seconds": 4}]}'
+(export MESH_LOCK_TTL=1; on A state push "$T_DIR/pulled.db" --force) >push.out 2>&1 &
+pid=$!
+sleep 5.5   # A took the lease at ~4 s and waits for the base until ~8 s
+awsq dynamodb put-item --table-name mesh-locks --item "{\"LockID\": {\"S\": \"mesh-team/prod/mesh.state\"},
+    \"RunID\": {\"S\": \"other-run\"}, \"Holder\": {\"S\": \"eve@elsewhere\"}, \"Host\": {\"S\": \"elsewhere\"},
+    \"Pid\": {\"N\": \"1\"}, \"Command\": {\"S\": \"apply\"}, \"Acquired\": {\"N\": \"$(date +%s)\"},
+    \"Expires\": {\"N\": \"$(( $(date +%s) + 600 ))\"}}" >/dev/null
+wait $pid
+rc=$?
+curl -s -o /dev/null -X POST "$PROXY_URL/__faults" -d '{"rules": []}'
+check "a push past its lease, the lock taken meanwhile: refused (exit $rc), saying so" \
+    sh -c "[ $rc != 0 ] && grep -q 'taken by another run while this push ran' push.out"
+check "the base was not replaced" test "$(awsq s3api head-object --bucket mesh-team --key prod/mesh.state --query ETag)" = "$etag0"
+awsq dynamodb delete-item --table-name mesh-locks --key '{"LockID": {"S": "mesh-team/prod/mesh.state"}}'
 spec A final
 expect_rc "after the forced push, an apply converges (the world moves back to the pushed state's spec)" 0 on A apply --auto-approve
 
