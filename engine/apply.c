@@ -485,11 +485,16 @@ int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, stru
         struct mesh_err e;
         mesh_err_init(&e);
         /* A marker: a run cut off after this point is finished, not rolled back. Without it a
-         * recovery would roll phase 1 back after deletes it cannot undo, so no delete starts. */
-        if (store_journal(st, o->run_id, "", "phase2", "intent", NULL, &e)) {
+         * recovery would roll phase 1 back after deletes it cannot undo, so no delete starts
+         * before it is durable (remote state: on the remote). With no delete to make, nothing
+         * waits on it: it goes with the run's next write. */
+        build_phase2(&co, p);
+        int rc = co.jobs.len ? store_journal(st, o->run_id, "", "phase2", "intent", NULL, &e)
+                             : store_journal_mark(st, o->run_id, "", "phase2", &e);
+        if (rc) {
+            coord_free_jobs(&co);
             coord_store_broken(&co, &e, "cannot record the start of the deletes");
         } else {
-            build_phase2(&co, p);
             coord_run_phase(&co);
             coord_free_jobs(&co);
             if (co.stopping && !co.store_broken) rep->phase2_failed = 1;

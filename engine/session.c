@@ -210,6 +210,55 @@ int session_state_backend(struct session *s, const char *url, char *name, size_t
     return 0;
 }
 
+static char *remote_cache_dir(struct session *s);
+
+/* A writing run's backend checks (bucket, region, lock table, versioning: three requests before
+ * the first byte of state) pass once per configuration and machine a day: a marker named after the
+ * configuration and the environment that steers it says when they last passed. Something that
+ * breaks in between still fails the run's first read, before anything is written. */
+#define PREFLIGHT_VALID_S (24 * 3600)
+
+static char *preflight_marker(struct session *s, const char *name, const json_t *config)
+{
+    char *cfg = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s\n%s\n", name, cfg ? cfg : "");
+    free(cfg);
+    const char *env[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                         "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_S3_USE_PATH_STYLE"};
+    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) strbuf_addf(&sb, "%s=%s\n", env[i], getenv(env[i]) ?: "");
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)sb.buf, sb.len, md);
+    strbuf_release(&sb);
+    char *dir = remote_cache_dir(s);
+    size_t n = strlen(dir) + 64;
+    char *path = xmalloc(n);
+    snprintf(path, n, "%s/%02x%02x%02x%02x%02x%02x%02x%02x.checked", dir, md[0], md[1], md[2], md[3], md[4], md[5],
+             md[6], md[7]);
+    free(dir);
+    return path;
+}
+
+static int preflight_fresh(const char *marker)
+{
+    struct stat sb;
+    if (stat(marker, &sb) != 0) return 0;
+    double age = difftime(time(NULL), sb.st_mtime);
+    return age >= 0 && age < PREFLIGHT_VALID_S;
+}
+
+static void preflight_passed(struct session *s, const char *marker)
+{
+    char *dir = remote_cache_dir(s);
+    char *parent = session_mesh_path(s, "");
+    mkdir(parent, 0700);
+    mkdir(dir, 0700);
+    free(parent);
+    free(dir);
+    FILE *f = fopen(marker, "w");   /* its time is what counts; it holds no secret */
+    if (f) fclose(f);
+}
+
 int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err)
 {
     *out = NULL;
@@ -219,12 +268,17 @@ int session_remote_open(struct session *s, const char *url, struct remote **out,
     if (brc) return brc;
     struct remote *r = xcalloc(1, sizeof(*r));
     char warning[512];
-    int rc = state_backend_open(name, config, s->writing, r, warning, sizeof(warning), err);
+    char *marker = s->writing ? preflight_marker(s, name, config) : NULL;
+    int check = marker && !preflight_fresh(marker);
+    int rc = state_backend_open(name, config, check, r, warning, sizeof(warning), err);
     json_decref(config);
     if (rc) {
+        free(marker);
         free(r);
         return rc;
     }
+    if (check) preflight_passed(s, marker);
+    free(marker);
     if (warning[0]) ui_warn("%s", warning);
     *out = r;
     return 0;

@@ -156,12 +156,13 @@ typedef int (*check_hook_fn)(struct call *c, const json_t *input, json_t **repor
 /* A place state can live besides a local file (team state), found by name so the engine
  * includes no provider header: one line per backend in state_backends.def. config: the spec's
  * state: section as JSON, or {"url": "s3://bucket/key"} from --state / MESH_STATE; mesh_config:
- * the spec's mesh: section (credentials profile), may be NULL. writing: the command will write
- * state (the backend may check more first: the bucket exists, the lock table exists). A warning
+ * the spec's mesh: section (credentials profile), may be NULL. preflight: check the place
+ * first (a writing run; the engine asks once a day per configuration): the bucket exists in the
+ * region, the lock table exists, versioning is on. A warning
  * for the user (a bucket without versioning) goes to warning (empty: none). On success *out is
  * ready (state/remote.h) and owned by the caller (out->ops->free). */
 struct remote;
-typedef int (*state_backend_fn)(const json_t *config, const json_t *mesh_config, int writing, struct remote *out,
+typedef int (*state_backend_fn)(const json_t *config, const json_t *mesh_config, int preflight, struct remote *out,
                                 char *warning, size_t warning_len, struct mesh_err *err);
 
 /* What a backend needs allowed, for `mesh resources --iam-policy`: doc (its provider's policy
@@ -171,7 +172,7 @@ typedef json_t *(*state_backend_policy_fn)(const json_t *config, const json_t *m
 
 /* registry.c */
 /* The backend named name (state_backends.def); MESH_EINVAL naming the known ones when none. */
-int state_backend_open(const char *name, const json_t *config, int writing, struct remote *out, char *warning,
+int state_backend_open(const char *name, const json_t *config, int preflight, struct remote *out, char *warning,
                        size_t warning_len, struct mesh_err *err);
 /* The provider whose policy document backend name's permissions join (NULL: no such backend). */
 const char *state_backend_provider(const char *name);

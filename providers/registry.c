@@ -325,14 +325,14 @@ json_t *state_backend_policy(const char *name, const json_t *config, json_t *doc
     return doc;
 }
 
-int state_backend_open(const char *name, const json_t *config, int writing, struct remote *out, char *warning,
+int state_backend_open(const char *name, const json_t *config, int preflight, struct remote *out, char *warning,
                        size_t warning_len, struct mesh_err *err)
 {
     if (warning_len) warning[0] = '\0';
     int i = backend_index(name);
     if (i >= 0) {
         json_t *mesh = mesh_config_copy();
-        int rc = state_backends[i].fn(config, mesh, writing, out, warning, warning_len, err);
+        int rc = state_backends[i].fn(config, mesh, preflight, out, warning, warning_len, err);
         json_decref(mesh);
         return rc;
     }

@@ -84,7 +84,10 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
     int held = 0;
     long long lock_start = 0;
     double expires = 0;
-    int rc = store_lock_read(st, &li, &held, &lock_start, &expires, err);
+    memset(&li, 0, sizeof(li));
+    /* Holding the lease, no other run can be alive (below): the lease need not be read (for team
+     * state, a request). */
+    int rc = st->hb.run_id[0] ? 0 : store_lock_read(st, &li, &held, &lock_start, &expires, err);
     if (rc) return rc;
     sqlite3_stmt *s = store_stmt(st, Q_RUNS_RUNNING, err);
     if (!s) return STORE_ERRCODE(err);
@@ -121,8 +124,23 @@ int store_unsure_runs(struct store *st, struct vec *run_ids, struct mesh_err *er
     return 0;
 }
 
+static int journal_write(struct store *st, const char *run_id, const char *address, const char *action,
+                         const char *phase, const char *detail, int durable, struct mesh_err *err);
+
 int store_journal(struct store *st, const char *run_id, const char *address, const char *action,
                   const char *phase, const char *detail, struct mesh_err *err)
+{
+    return journal_write(st, run_id, address, action, phase, detail, 1, err);
+}
+
+int store_journal_mark(struct store *st, const char *run_id, const char *address, const char *action,
+                       struct mesh_err *err)
+{
+    return journal_write(st, run_id, address, action, "intent", NULL, 0, err);
+}
+
+static int journal_write(struct store *st, const char *run_id, const char *address, const char *action,
+                         const char *phase, const char *detail, int durable, struct mesh_err *err)
 {
     if (!one_of(phase, phases))
         return mesh_err_set(err, MESH_EINVAL, st->path, "store_journal: unknown phase \"%s\"",
@@ -141,7 +159,7 @@ int store_journal(struct store *st, const char *run_id, const char *address, con
         sqlite3_bind_null(s, 5);
     sqlite3_bind_double(s, 6, store_now());
     /* an intent commits only once its log is on the remote (sync_committed) */
-    if (st->sync && strcmp(phase, "intent") == 0) st->sync->intent = 1;
+    if (st->sync && durable && strcmp(phase, "intent") == 0) st->sync->intent = 1;
     int rc = store_exec_stmt(st, s, err, "writing the journal");
     sqlite3_clear_bindings(s);
     return rc;

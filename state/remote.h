@@ -70,6 +70,9 @@ struct remote_ops {
     int (*log_put)(void *be, long long gen, long long seq, const void *data, size_t len, struct mesh_err *err);
     int (*log_get)(void *be, long long gen, long long seq, struct remote_blob *out, struct mesh_err *err);
     int (*log_drop)(void *be, long long before_gen, struct mesh_err *err);
+    /* Optional: removes logs 1..last of generation gen, the keys known without a listing (best
+     * effort, as log_drop; one request where log_drop needs two). */
+    int (*log_delete)(void *be, long long gen, long long last, struct mesh_err *err);
 
     /* The lease. acquire: want->run_id etc. filled by the caller, want->expires the expiry asked
      * for; an absent or expired lease is taken (*taken_over = 1 and held_by = the expired one

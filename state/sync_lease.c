@@ -258,6 +258,10 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
     return 0;
 }
 
+/* A generation in this many lists and drops every older log; the others delete the ones they
+ * folded in by key. */
+#define LOG_SWEEP_EVERY 16
+
 /* The whole state as the next generation's base, then the older logs dropped. */
 static int compact(struct store *st, struct mesh_err *err)
 {
@@ -293,10 +297,16 @@ static int compact(struct store *st, struct mesh_err *err)
     if (rc)
         return mesh_err_set(err, rc, sy->where, "the state at %s is complete, but could not be compacted (%s): "
                             "its %lld logs were kept and the next run reads them", sy->where, e.msg, sy->seq);
+    long long old_gen = sy->gen, old_seq = sy->seq;
     sy->gen = h.gen;
     sy->seq = 0;
     mesh_err_init(&e);
-    sy->r->ops->log_drop(sy->r->be, sy->gen, &e);   /* best effort: older generations are never read */
+    /* Best effort: older generations are never read. The logs just folded in are known; a listing
+     * now and then also sweeps what an earlier drop failed to remove. */
+    if (sy->r->ops->log_delete && h.gen % LOG_SWEEP_EVERY != 0)
+        sy->r->ops->log_delete(sy->r->be, old_gen, old_seq, &e);
+    else
+        sy->r->ops->log_drop(sy->r->be, sy->gen, &e);
     return 0;
 }
 

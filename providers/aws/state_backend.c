@@ -83,7 +83,7 @@ static int config_of(const json_t *config, const json_t *mesh_config, struct sta
     return rc;
 }
 
-int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int writing, struct remote *out,
+int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int preflight, struct remote *out,
                            char *warning, size_t warning_len, struct mesh_err *err)
 {
     struct state_s3_config cfg;
@@ -91,7 +91,7 @@ int aws_state_backend_open(const json_t *config, const json_t *mesh_config, int 
     json_t *opts = json_object();
     int rc = config_of(config, mesh_config, &cfg, &urlbuf, opts, err);
     if (!rc) rc = state_s3_open(&cfg, out, err);
-    if (!rc && writing) {
+    if (!rc && preflight) {
         int versioned = 1;
         rc = state_s3_preflight(out, &versioned, err);
         if (rc) {

@@ -152,6 +152,16 @@ static int s3b_log_drop(void *be, long long before_gen, struct mesh_err *err)
     return rc;
 }
 
+static int s3b_log_delete(void *be, long long gen, long long last, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    struct vec keys = VEC_INIT;
+    for (long long seq = 1; seq <= last; seq++) vec_push(&keys, log_key(b, gen, seq));
+    int rc = keys.len ? s3_delete_many(&b->s3, (const char *const *)keys.items, keys.len, err) : 0;
+    vec_free_all(&keys, free);
+    return rc;
+}
+
 /* ---- the lease ---- */
 
 static int s3b_lease_acquire(void *be, const struct remote_lease *want, struct remote_lease *held_by, int *taken_over,
@@ -286,7 +296,7 @@ static void s3b_free(void *be)
 static const struct remote_ops s3_ops = {
     .name = "s3", .describe = s3b_describe,
     .base_get = s3b_base_get, .base_put = s3b_base_put,
-    .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop,
+    .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop, .log_delete = s3b_log_delete,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear,
     .key_get = s3b_key_get, .key_create = s3b_key_create, .key_put = s3b_key_put, .free = s3b_free,
@@ -296,7 +306,7 @@ static const struct remote_ops s3_ops = {
 static const struct remote_ops s3_ops_nokey = {
     .name = "s3", .describe = s3b_describe,
     .base_get = s3b_base_get, .base_put = s3b_base_put,
-    .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop,
+    .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop, .log_delete = s3b_log_delete,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear, .free = s3b_free,
 };
