@@ -33,6 +33,7 @@
 
 #define REMOTE_ETAG_MAX 128
 #define REMOTE_KEY_LEN 32
+#define REMOTE_UNCHANGED 1   /* base_get_changed: the base is the one named */
 
 /* A lease record (the same facts as the local lease, store.h's struct lock_info). */
 struct remote_lease {
@@ -63,6 +64,9 @@ struct remote_ops {
     int (*base_get)(void *be, struct remote_blob *out, struct mesh_err *err);
     int (*base_put)(void *be, const void *data, size_t len, const char *if_match, char *etag_out,
                     struct mesh_err *err);
+    /* Optional: base_get unless the base's ETag is still etag, then REMOTE_UNCHANGED (out empty)
+     * without its bytes (a run re-reading the base it opened, at lock). */
+    int (*base_get_changed)(void *be, const char *etag, struct remote_blob *out, struct mesh_err *err);
 
     /* The log of generation gen: seq 1, 2, ... put writes only if absent (MESH_ECONFLICT
      * otherwise). get: MESH_ENOTFOUND past the end. drop removes every log object of generations

@@ -175,12 +175,20 @@ int sync_apply_logs(sqlite3 *db, const struct remote *r, const char *where, cons
 int sync_load_mem(const struct remote *r, const char *where, int with_logs, sqlite3 **db, struct sync_header *h,
                   long long *seq, char *etag, struct mesh_err *err)
 {
+    return sync_load_changed(r, where, NULL, with_logs, db, h, seq, etag, err);
+}
+
+int sync_load_changed(const struct remote *r, const char *where, const char *unless_etag, int with_logs, sqlite3 **db,
+                      struct sync_header *h, long long *seq, char *etag, struct mesh_err *err)
+{
     *db = NULL;
     struct remote_blob b = {0};
     struct mesh_err e;
     mesh_err_init(&e);
-    int rc = r->ops->base_get(r->be, &b, &e);
-    if (rc == MESH_ENOTFOUND) return MESH_ENOTFOUND;
+    int rc = unless_etag && unless_etag[0] && r->ops->base_get_changed
+                 ? r->ops->base_get_changed(r->be, unless_etag, &b, &e)
+                 : r->ops->base_get(r->be, &b, &e);
+    if (rc == MESH_ENOTFOUND || rc == REMOTE_UNCHANGED) return rc;
     if (rc) return mesh_err_copy(err, &e, NULL);
     const unsigned char *img = NULL;
     size_t n = 0;

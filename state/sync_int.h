@@ -72,6 +72,10 @@ int sync_apply_logs(sqlite3 *db, const struct remote *r, const char *where, cons
  * base, *seq the last log applied. MESH_ENOTFOUND when there is no base. */
 int sync_load_mem(const struct remote *r, const char *where, int with_logs, sqlite3 **db, struct sync_header *h,
                   long long *seq, char *etag, struct mesh_err *err);
+/* The same, unless the base's ETag is still unless_etag (NULL or "": read it anyway): then
+ * REMOTE_UNCHANGED, *db NULL, without its bytes. */
+int sync_load_changed(const struct remote *r, const char *where, const char *unless_etag, int with_logs, sqlite3 **db,
+                      struct sync_header *h, long long *seq, char *etag, struct mesh_err *err);
 /* The base blob of db's main database (the header from h). */
 unsigned char *sync_image_blob(sqlite3 *db, const struct sync_header *h, size_t *len, const char *where,
                                struct mesh_err *err);

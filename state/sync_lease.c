@@ -114,16 +114,18 @@ static int catch_up(struct store *st, struct mesh_err *err)
     struct sync_header h;
     long long seq = 0;
     char etag[REMOTE_ETAG_MAX] = "";
-    int rc = sync_load_mem(sy->r, sy->where, 0, &mem, &h, &seq, etag, err);
+    /* Conditional on the base we opened: unchanged, it is not downloaded again. */
+    int rc = sync_load_changed(sy->r, sy->where, sy->etag, 0, &mem, &h, &seq, etag, err);
     sy->stats.gets++;
     if (rc == MESH_ENOTFOUND)
         return mesh_err_set(err, MESH_ERR, sy->where, "the state at %s is gone (its base was deleted since this "
                             "run opened it); nothing written", sy->where);
-    if (rc) return rc;
+    int same = rc == REMOTE_UNCHANGED;
+    if (rc && !same) return rc;
     sy->applying = 1;
     sqlite3session_enable(sy->session, 0);
     long long before = sy->seq;
-    if (strcmp(etag, sy->etag) == 0 && h.gen == sy->gen) {
+    if (same || (strcmp(etag, sy->etag) == 0 && h.gen == sy->gen)) {
         sqlite3_close(mem);   /* same base: only the logs after ours */
         rc = sync_apply_logs(st->db, sy->r, sy->where, st->lineage, sy->gen, &sy->seq, err);
         sy->stats.gets += sy->seq - before + 1;

@@ -62,6 +62,9 @@ struct s3_object {
 void s3_object_release(struct s3_object *o);
 
 int s3_get(struct s3 *s, const char *key, struct s3_object *out, struct mesh_err *err);
+/* GET with If-None-Match: etag: 1 (out empty) when the object still has that ETag (304), else
+ * as s3_get. */
+int s3_get_if_changed(struct s3 *s, const char *key, const char *etag, struct s3_object *out, struct mesh_err *err);
 
 struct s3_put_cond {
     int if_none_match;           /* If-None-Match: * */

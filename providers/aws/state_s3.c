@@ -85,6 +85,19 @@ static int s3b_base_get(void *be, struct remote_blob *out, struct mesh_err *err)
     return get_blob(b, b->key, out, err);
 }
 
+static int s3b_base_get_changed(void *be, const char *etag, struct remote_blob *out, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    memset(out, 0, sizeof(*out));
+    struct s3_object o;
+    int rc = s3_get_if_changed(&b->s3, b->key, etag, &o, err);
+    if (rc) return rc < 0 ? rc : REMOTE_UNCHANGED;
+    out->data = o.data;
+    out->len = o.len;
+    snprintf(out->etag, sizeof(out->etag), "%s", o.etag);
+    return 0;
+}
+
 static int s3b_base_put(void *be, const void *data, size_t len, const char *if_match, char *etag_out,
                         struct mesh_err *err)
 {
@@ -295,7 +308,7 @@ static void s3b_free(void *be)
 
 static const struct remote_ops s3_ops = {
     .name = "s3", .describe = s3b_describe,
-    .base_get = s3b_base_get, .base_put = s3b_base_put,
+    .base_get = s3b_base_get, .base_get_changed = s3b_base_get_changed, .base_put = s3b_base_put,
     .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop, .log_delete = s3b_log_delete,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear,
@@ -305,7 +318,7 @@ static const struct remote_ops s3_ops = {
 /* The same table without key ops: the team shares MESH_STATE_KEY. */
 static const struct remote_ops s3_ops_nokey = {
     .name = "s3", .describe = s3b_describe,
-    .base_get = s3b_base_get, .base_put = s3b_base_put,
+    .base_get = s3b_base_get, .base_get_changed = s3b_base_get_changed, .base_put = s3b_base_put,
     .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop, .log_delete = s3b_log_delete,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear, .free = s3b_free,

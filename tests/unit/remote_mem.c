@@ -109,6 +109,25 @@ static int m_base_get(void *be, struct remote_blob *out, struct mesh_err *err)
     return leave(w, f, rc, "base_get", err);
 }
 
+static int m_base_get_changed(void *be, const char *etag, struct remote_blob *out, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    memset(out, 0, sizeof(*out));
+    int f = enter(w, "base_get_changed");
+    int rc = 0;
+    if (f >= 0) {
+    } else if (!w->base) {
+        rc = mesh_err_set(err, MESH_ENOTFOUND, "mem://", "no base");
+    } else if (strcmp(w->base_etag, etag) == 0) {
+        rc = REMOTE_UNCHANGED;
+    } else {
+        out->data = dup_bytes(w->base, w->base_len);
+        out->len = w->base_len;
+        snprintf(out->etag, sizeof(out->etag), "%s", w->base_etag);
+    }
+    return leave(w, f, rc, "base_get_changed", err);
+}
+
 static int m_base_put(void *be, const void *data, size_t len, const char *if_match, char *etag_out,
                       struct mesh_err *err)
 {
@@ -196,6 +215,23 @@ static int m_log_drop(void *be, long long before_gen, struct mesh_err *err)
         w->nlogs = j;
     }
     return leave(w, f, 0, "log_drop", err);
+}
+
+static int m_log_delete(void *be, long long gen, long long last, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    int f = enter(w, "log_delete");
+    if (f < 0 || f == MEM_LOST) {
+        int j = 0;
+        for (int i = 0; i < w->nlogs; i++) {
+            if (w->logs[i].gen == gen && w->logs[i].seq >= 1 && w->logs[i].seq <= last)
+                free(w->logs[i].data);
+            else
+                w->logs[j++] = w->logs[i];
+        }
+        w->nlogs = j;
+    }
+    return leave(w, f, 0, "log_delete", err);
 }
 
 static int m_lease_acquire(void *be, const struct remote_lease *want, struct remote_lease *held_by, int *taken_over,
@@ -323,14 +359,15 @@ static void m_free(void *be)
     free(be);
 }
 
-static const struct remote_ops mem_ops_key = {
-    "mem", m_describe, m_base_get, m_base_put, m_log_put, m_log_get, m_log_drop, m_lease_acquire,
-    m_lease_renew, m_lease_release, m_lease_read, m_lease_force_clear, m_key_get, m_key_create, m_key_put, m_free,
-};
-static const struct remote_ops mem_ops_nokey = {
-    "mem", m_describe, m_base_get, m_base_put, m_log_put, m_log_get, m_log_drop, m_lease_acquire,
-    m_lease_renew, m_lease_release, m_lease_read, m_lease_force_clear, NULL, NULL, NULL, m_free,
-};
+#define MEM_OPS_COMMON                                                                                          \
+    .name = "mem", .describe = m_describe, .base_get = m_base_get, .base_get_changed = m_base_get_changed,      \
+    .base_put = m_base_put, .log_put = m_log_put, .log_get = m_log_get, .log_drop = m_log_drop,                 \
+    .log_delete = m_log_delete, .lease_acquire = m_lease_acquire, .lease_renew = m_lease_renew,                 \
+    .lease_release = m_lease_release, .lease_read = m_lease_read, .lease_force_clear = m_lease_force_clear,     \
+    .free = m_free
+static const struct remote_ops mem_ops_key = {MEM_OPS_COMMON, .key_get = m_key_get, .key_create = m_key_create,
+                                              .key_put = m_key_put};
+static const struct remote_ops mem_ops_nokey = {MEM_OPS_COMMON};
 
 struct mem_world *mem_world_new(int with_key_ops)
 {

@@ -649,6 +649,35 @@ static void test_lock_catches_up_with_new_base(void **state)
     store_close(b);
 }
 
+/* At lock, the base opened is not downloaded again when unchanged (a conditional read); a
+ * compaction deletes the logs it folded in by key, without a listing. */
+static void test_lock_rereads_base_only_when_changed(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    put_row(a, "null_resource.a", NULL, e);
+    ok(store_unlock(a, "run-a", e), e, "unlock a");
+    store_close(a);
+    struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
+    long gets = mem_ops(t->w, "base_get"), cond = mem_ops(t->w, "base_get_changed");
+    ok(store_lock(b, "run-b", "apply", 0, NULL, NULL, e), e, "lock b");
+    assert_int_equal(mem_ops(t->w, "base_get"), gets);        /* not downloaded again */
+    assert_int_equal(mem_ops(t->w, "base_get_changed"), cond + 1);
+    put_row(b, "null_resource.b", NULL, e);
+    long drops = mem_ops(t->w, "log_drop");
+    ok(store_unlock(b, "run-b", e), e, "unlock b");
+    assert_int_equal(mem_ops(t->w, "log_drop"), drops);       /* no listing */
+    assert_true(mem_ops(t->w, "log_delete") >= 1);
+    assert_int_equal(mem_log_count(t->w), 0);
+    char *rows = dump_rows(b, e);
+    assert_non_null(strstr(rows, "null_resource.a"));
+    assert_non_null(strstr(rows, "null_resource.b"));
+    free(rows);
+    store_close(b);
+}
+
 static void test_failed_compaction_keeps_logs(void **state)
 {
     struct world *t = *state;
@@ -727,6 +756,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_key_ops_only_state_key, world_setup_nokey, world_teardown),
         cmocka_unit_test_setup_teardown(test_two_machines_create_at_once, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_lock_catches_up_with_new_base, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_lock_rereads_base_only_when_changed, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_failed_compaction_keeps_logs, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_renews_and_notices_loss, world_setup, world_teardown),
     };
