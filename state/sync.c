@@ -57,10 +57,13 @@ int sync_parse(const unsigned char *data, size_t len, int is_log, const char *wh
     if (nl && memcmp(data, magic, ml) == 0) j = json_loadb((const char *)data + ml, (size_t)(nl - data) - ml, 0, NULL);
     const char *lineage = json_string_value(json_object_get(j, "lineage"));
     json_t *gen = json_object_get(j, "gen"), *num = json_object_get(j, is_log ? "seq" : "serial");
-    int ok = lineage && strlen(lineage) == 36 && json_is_integer(gen) && json_is_integer(num);
+    json_t *schema = json_object_get(j, "schema");
+    int ok = lineage && strlen(lineage) == 36 && json_is_integer(gen) && json_is_integer(num) &&
+             (!schema || json_is_integer(schema));
     if (ok) {
         store_copy(h->lineage, sizeof(h->lineage), lineage);
         h->gen = json_integer_value(gen);
+        h->schema = schema ? json_integer_value(schema) : SYNC_SCHEMA_UNNAMED;
         if (is_log)
             h->seq = json_integer_value(num);
         else
@@ -81,8 +84,8 @@ unsigned char *sync_build(int is_log, const struct sync_header *h, const void *b
                           size_t *out_len)
 {
     char head[256];
-    int n = is_log ? snprintf(head, sizeof(head), LOG_MAGIC "{\"lineage\":\"%s\",\"gen\":%lld,\"seq\":%lld}\n",
-                              h->lineage, h->gen, h->seq)
+    int n = is_log ? snprintf(head, sizeof(head), LOG_MAGIC "{\"lineage\":\"%s\",\"gen\":%lld,\"seq\":%lld,\"schema\":%d}\n",
+                              h->lineage, h->gen, h->seq, STORE_SCHEMA_VERSION)
                    : snprintf(head, sizeof(head), BASE_MAGIC "{\"lineage\":\"%s\",\"serial\":%lld,\"gen\":%lld}\n",
                               h->lineage, h->serial, h->gen);
     unsigned char *out = xmalloc((size_t)n + body_len);
@@ -107,6 +110,17 @@ unsigned char *sync_image_blob(sqlite3 *db, const struct sync_header *h, size_t 
 }
 
 /* ---- logs ---- */
+
+long long sync_db_schema(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    long long v = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
 
 static int abort_on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 {
@@ -136,6 +150,16 @@ static int apply_one(sqlite3 *db, const struct remote *r, const char *where, con
         rc = mesh_err_set(err, MESH_ERR, what, "%s belongs to another state or place (lineage %s, log %lld/%lld; "
                           "this state is lineage %s): refused, nothing applied", what, h.lineage, h.gen, h.seq,
                           lineage);
+    long long have = rc == 0 ? sync_db_schema(db) : 0;
+    if (rc == 0 && h.schema > STORE_SCHEMA_VERSION)
+        rc = mesh_err_set(err, MESH_ECONFLICT, what, "%s was written by a newer mesh (state schema %lld; this mesh "
+                          "knows up to %d): upgrade mesh on this machine; nothing applied", what, h.schema,
+                          STORE_SCHEMA_VERSION);
+    else if (rc == 0 && h.schema != have)
+        rc = mesh_err_set(err, MESH_ECONFLICT, what, "%s holds changes in state schema %lld, but the state it applies "
+                          "to is in schema %lld: it was written by another version of mesh than the one that "
+                          "wrote the state. Use one version of mesh on every machine of the team (the newest), "
+                          "then run again; nothing applied", what, h.schema, have);
     int conflict = 0;
     if (rc == 0) {
         int src = sqlite3changeset_apply(db, (int)blen, (void *)body, NULL, abort_on_conflict, &conflict);
@@ -346,15 +370,17 @@ int store_open_remote(const char *cache_path, const struct remote *r, int create
     if (rc == MESH_ENOTFOUND && !create) return 1;
     if (rc && rc != MESH_ENOTFOUND) return rc;
     int fresh = rc == MESH_ENOTFOUND;
+    long long base_schema = fresh ? 0 : sync_db_schema(mem);
     rc = fresh ? remove_cache(cache_path, err) : write_db(mem, cache_path, where, err);
     sqlite3_close(mem);
-    if (rc == 0) rc = store_open_flags(cache_path, flags, out, err);
+    if (rc == 0) rc = store_open_flags(cache_path, flags, out, err);   /* migrates an older schema */
     if (rc) return rc;
     if (!fresh && strcmp((*out)->lineage, h.lineage) != 0)
         rc = mesh_err_set(err, MESH_ERR, where, "the state at %s says lineage %s in its header but holds %s: "
                           "damaged", where, h.lineage, (*out)->lineage);
     if (rc == 0) rc = attach(*out, r, fresh ? NULL : &h, seq, etag, err);
     if (rc == 0) {
+        (*out)->sync->migrated = !fresh && base_schema != sync_db_schema((*out)->db);
         (*out)->sync->lease_cached = 1;
         (*out)->sync->lease_held = held;
         (*out)->sync->lease = lease;

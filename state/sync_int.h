@@ -21,6 +21,8 @@ struct sync {
     long long seq;
     char etag[REMOTE_ETAG_MAX];
     int applying;               /* our own catch-up is writing: the fence lets it through */
+    int migrated;               /* the base opened is in an older schema, migrated here: at lock,
+                                 * written anew (as a new generation) before any log of ours */
     /* The lease as open read it, handed to the first lease question asked before any lock
      * (a plan's "is a run open?"), so a read-only command costs one lease read and one GET. */
     int lease_cached;
@@ -54,9 +56,15 @@ struct sync_header {
     long long serial;           /* base only */
     long long gen;
     long long seq;              /* log only */
+    long long schema;           /* log only: the state schema its changes are in (store.h's
+                                 * STORE_SCHEMA_VERSION of the mesh that wrote it) */
 };
+/* Logs written before their header named a schema are in this one. */
+#define SYNC_SCHEMA_UNNAMED 4
 
 /* sync.c */
+/* The state schema version db is in (its meta table); 0 if unreadable. */
+long long sync_db_schema(sqlite3 *db);
 double sync_remote_timeout(void);   /* MESH_REMOTE_TIMEOUT seconds, default 60 */
 /* data+len as a base (is_log 0) or log blob: header filled, body and body_len the rest. */
 int sync_parse(const unsigned char *data, size_t len, int is_log, const char *what, struct sync_header *h,

@@ -134,6 +134,12 @@ static int catch_up(struct store *st, struct mesh_err *err)
         sy->stats.gets += seq + 1;
         if (rc == 0) rc = reload(st, mem, &h, err);
         sqlite3_close(mem);
+        /* a base another version of mesh wrote since this run opened (and migrated) its own */
+        if (rc == 0 && sync_db_schema(st->db) != STORE_SCHEMA_VERSION)
+            rc = mesh_err_set(err, MESH_ECONFLICT, sy->where, "%s was rewritten by another version of mesh (state "
+                              "schema %lld; this mesh: %d) since this run opened it: nothing written; run again%s",
+                              sy->where, sync_db_schema(st->db), STORE_SCHEMA_VERSION,
+                              sync_db_schema(st->db) > STORE_SCHEMA_VERSION ? " with a mesh as new" : "");
         if (rc == 0) {
             sy->gen = h.gen;
             sy->seq = seq;
@@ -214,6 +220,8 @@ static void release(struct store *st, const char *run_id)
     st->sync->r->ops->lease_release(st->sync->r->be, run_id, &e);
 }
 
+static int compact(struct store *st, struct mesh_err *err);
+
 int sync_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
               struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err)
 {
@@ -248,6 +256,10 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
     }
     rc = heartbeat_start(st, run_id, ttl, (double)want.expires, err);
     if (rc == 0) rc = sy->gen == 0 ? create_base(st, err) : catch_up(st, err);
+    /* A base this mesh migrated from an older schema is written anew before any log of ours: a
+     * generation's logs are in its base's schema, so every reader applies them as written. */
+    if (rc == 0 && sy->migrated && sy->gen > 0) rc = compact(st, err);
+    if (rc == 0) sy->migrated = 0;
     if (rc) {
         heartbeat_stop(st);
         release(st, run_id);

@@ -492,10 +492,9 @@ static void test_damaged_and_foreign_logs_refused(void **state)
     ok(t->ra.ops->log_get(t->ra.be, 1, 1, &l1, e), e, "log_get");
     unsigned char *dup = malloc(l1.len);
     memcpy(dup, l1.data, l1.len);
-    unsigned char *close_brace = memchr(dup, '}', l1.len);
-    assert_non_null(close_brace);
-    assert_int_equal(close_brace[-1], '1');
-    close_brace[-1] = '2';   /* the same changes, numbered as the next log */
+    unsigned char *seq = memmem(dup, l1.len, "\"seq\":1,", 8);
+    assert_non_null(seq);
+    seq[6] = '2';   /* the same changes, numbered as the next log */
     mem_put_raw_log(t->w, 1, 2, dup, l1.len);
     remote_blob_release(&l1);
     free(dup);
@@ -678,6 +677,98 @@ static void test_lock_rereads_base_only_when_changed(void **state)
     store_close(b);
 }
 
+/* A log is applied only onto a state in its own schema: one written by a newer mesh is refused
+ * with "upgrade mesh", before anything is applied. */
+static void test_log_of_newer_mesh_refused(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    ok(store_journal(a, "run-a", "x", "create", "intent", NULL, e), e, "intent");   /* log 1/1 */
+    struct remote_blob l1 = {0};
+    ok(t->ra.ops->log_get(t->ra.be, 1, 1, &l1, e), e, "log_get");
+    assert_non_null(memmem(l1.data, l1.len, "\"schema\":", 9));   /* the writer names its schema */
+    char head[200];
+    int n = snprintf(head, sizeof(head), "MESHLOG 1\n{\"lineage\":\"%s\",\"gen\":1,\"seq\":2,\"schema\":%d}\n",
+                     store_lineage(a), STORE_SCHEMA_VERSION + 1);
+    const unsigned char *nl = memchr(l1.data, '\n', l1.len);
+    nl = memchr(nl + 1, '\n', l1.len - (size_t)(nl + 1 - l1.data));   /* the header's end */
+    size_t body = l1.len - (size_t)(nl + 1 - l1.data);
+    unsigned char *newer = malloc((size_t)n + body);
+    memcpy(newer, head, (size_t)n);
+    memcpy(newer + n, nl + 1, body);
+    mem_put_raw_log(t->w, 1, 2, newer, (size_t)n + body);
+    free(newer);
+    remote_blob_release(&l1);
+    struct store *b = NULL;
+    mesh_err_init(e);
+    assert_int_equal(store_open_remote(t->cache_b, &t->rb, 0, 0, &b, e), MESH_ECONFLICT);
+    assert_null(b);
+    assert_non_null(strstr(e->msg, "was written by a newer mesh"));
+    assert_non_null(strstr(e->msg, "upgrade mesh on this machine"));
+    sync_abandon(a);
+    store_close(a);
+}
+
+/* A base in an older schema (written by an older mesh) is migrated by the machine that opens it
+ * and written anew at lock, before its logs: another machine then reads base and logs in one
+ * schema. */
+static void test_older_base_rewritten_at_lock(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    put_row(a, "null_resource.old", NULL, e);
+    ok(store_unlock(a, "run-a", e), e, "unlock a");
+    /* the base as a mesh of schema 3 would have written it: no connection column */
+    size_t len = 0;
+    unsigned char *blob = mem_base_copy(t->w, &len);
+    assert_non_null(blob);
+    struct sync_header h;
+    const unsigned char *img = NULL;
+    size_t n = 0;
+    ok(sync_parse(blob, len, 0, "base", &h, &img, &n, e), e, "parse base");
+    sqlite3 *db = NULL;
+    unsigned char *copy = sqlite3_malloc64(n);
+    memcpy(copy, img, n);
+    copy[18] = copy[19] = 1;
+    sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL);
+    assert_int_equal(sqlite3_deserialize(db, "main", copy, (sqlite3_int64)n, (sqlite3_int64)n,
+                                         SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE resources DROP COLUMN connection; "
+                                      "UPDATE meta SET value = 3 WHERE key = 'schema_version'", NULL, NULL, NULL), SQLITE_OK);
+    size_t olen = 0;
+    unsigned char *old = sync_image_blob(db, &h, &olen, "base", e);
+    assert_non_null(old);
+    sqlite3_close(db);
+    struct remote_blob cur = {0};
+    ok(t->ra.ops->base_get(t->ra.be, &cur, e), e, "base_get");
+    char etag[REMOTE_ETAG_MAX];
+    ok(t->ra.ops->base_put(t->ra.be, old, olen, cur.etag, etag, e), e, "put the old-schema base");
+    remote_blob_release(&cur);
+    free(old);
+    free(blob);
+    store_close(a);
+    long long gen = mem_base_gen(t->w);
+
+    struct store *b = open_remote(t, t->cache_b, &t->rb, 0);   /* migrates its copy */
+    ok(store_lock(b, "run-b", "apply", 0, NULL, NULL, e), e, "lock b");
+    assert_int_equal(mem_base_gen(t->w), gen + 1);           /* written anew, in this schema */
+    put_row(b, "null_resource.new", NULL, e);
+    ok(store_journal(b, "run-b", "x", "create", "intent", NULL, e), e, "intent");   /* a log, now */
+    assert_true(mem_has_log(t->w, gen + 1, 1));
+    struct store *c = open_remote(t, t->cache_a, &t->ra, 0);   /* base and logs, one schema */
+    char *rows = dump_rows(c, e);
+    assert_non_null(strstr(rows, "null_resource.old"));
+    assert_non_null(strstr(rows, "null_resource.new"));
+    free(rows);
+    store_close(c);
+    ok(store_unlock(b, "run-b", e), e, "unlock b");
+    store_close(b);
+}
+
 static void test_failed_compaction_keeps_logs(void **state)
 {
     struct world *t = *state;
@@ -757,6 +848,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_machines_create_at_once, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_lock_catches_up_with_new_base, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_lock_rereads_base_only_when_changed, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_log_of_newer_mesh_refused, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_older_base_rewritten_at_lock, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_failed_compaction_keeps_logs, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_renews_and_notices_loss, world_setup, world_teardown),
     };
