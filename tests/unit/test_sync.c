@@ -623,14 +623,22 @@ static void test_two_machines_create_at_once(void **state)
     store_close(a);
 }
 
+/* A opens a new state, writes one row in run-a, and lets the lease go (a generation of its own). */
+static struct store *a_writes_one_row(struct world *t, const char *address)
+{
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
+    put_row(a, address, NULL, e);
+    ok(store_unlock(a, "run-a", e), e, "unlock a");
+    return a;
+}
+
 static void test_lock_catches_up_with_new_base(void **state)
 {
     struct world *t = *state;
     struct mesh_err *e = &t->f.err;
-    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
-    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
-    put_row(a, "null_resource.a", NULL, e);
-    ok(store_unlock(a, "run-a", e), e, "unlock a");
+    struct store *a = a_writes_one_row(t, "null_resource.a");
     struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
     ok(store_lock(b, "run-b", "apply", 0, NULL, NULL, e), e, "lock b");
     put_row(b, "null_resource.b", NULL, e);
@@ -654,10 +662,7 @@ static void test_lock_rereads_base_only_when_changed(void **state)
 {
     struct world *t = *state;
     struct mesh_err *e = &t->f.err;
-    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
-    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
-    put_row(a, "null_resource.a", NULL, e);
-    ok(store_unlock(a, "run-a", e), e, "unlock a");
+    struct store *a = a_writes_one_row(t, "null_resource.a");
     store_close(a);
     struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
     long gets = mem_ops(t->w, "base_get"), cond = mem_ops(t->w, "base_get_changed");
@@ -718,10 +723,7 @@ static void test_older_base_rewritten_at_lock(void **state)
 {
     struct world *t = *state;
     struct mesh_err *e = &t->f.err;
-    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
-    ok(store_lock(a, "run-a", "apply", 0, NULL, NULL, e), e, "lock a");
-    put_row(a, "null_resource.old", NULL, e);
-    ok(store_unlock(a, "run-a", e), e, "unlock a");
+    struct store *a = a_writes_one_row(t, "null_resource.old");
     /* the base as a mesh of schema 3 would have written it: no connection column */
     size_t len = 0;
     unsigned char *blob = mem_base_copy(t->w, &len);
