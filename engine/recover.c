@@ -461,11 +461,21 @@ static int recover_unsettled(struct store *st, int dry_run, struct plan *notes, 
         }
         struct mesh_err e;
         mesh_err_init(&e);
+        const char *how = "{\"settled\":true}";
         if (d && d->wait) {
             if (!ui.json) ui_out("%s: waiting for the object run %s created to be ready...\n", u->address, u->run_id);
-            rc = recover_wait(st, d, u->address, u->run_id, err);
+            int wrc = recover_wait(st, d, u->address, u->run_id, &e);
+            if (wrc == MESH_ENOTFOUND) {
+                how = "{\"settled\":\"gone\"}";   /* refresh finds it gone and the plan makes it again */
+            } else if (wrc) {
+                /* Not fatal: a destroy can still delete it, and what refers to it fails naming
+                 * the value it lacks. The next run waits for it again. */
+                ui_warn("%s, created by run %s, is not ready: %s", u->address, u->run_id, e.msg);
+                continue;
+            }
+            mesh_err_init(&e);
         }
-        if (!rc && store_journal(st, u->run_id, u->address, u->action, "ok", "{\"settled\":true}", &e))
+        if (store_journal(st, u->run_id, u->address, u->action, "ok", how, &e))
             rc = mesh_err_set(err, e.code, e.where, "recovery: %s", e.msg);
     }
     size_t n = unsettled.len;

@@ -344,6 +344,21 @@ for l in sys.stdin:
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.delete": 0.5, "nodegroup.delete": 0.5}}' >/dev/null
     expect_rc "destroy" 0 "$MESH" destroy -f eks.yaml --auto-approve
 
+    # ---- the same, and the unready cluster deleted behind mesh's back: the next apply finds it
+    # gone and makes it again (not stuck waiting for what no longer exists) ----
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 3}}' >/dev/null
+    "$MESH" apply -f eks.yaml --auto-approve --no-rollback >nr3.out 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' nr3.out && break; sleep 0.1; done
+    kill -INT $pid
+    wait $pid
+    curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
+    awsq eks delete-cluster --name cluster-1 >/dev/null
+    for _ in $(seq 50); do [ "$(eksq 'len(d["clusters"])')" = 0 ] && break; sleep 0.2; done
+    expect_rc "the unready cluster deleted out of band: the next apply converges" 0 "$MESH" apply -f eks.yaml --auto-approve
+    check "it made the cluster again (one, ACTIVE)" test "$(eksq '[c["status"] for c in d["clusters"]]')" = "['ACTIVE']"
+    expect_rc "destroy" 0 "$MESH" destroy -f eks.yaml --auto-approve
+
     # ---- the same, with the journal's record of the unready create gone (an older mesh kept no
     # such record): the value state lacks is never sent to a driver; the apply names it ----
     { cat eks.yaml; printf '  null_resource.endpoint:\n    input: "${aws_eks_cluster.c1.endpoint}"\n'; } >eks-ref.yaml
