@@ -11,6 +11,7 @@
 #
 #   BENCH_STATE_SIZES="1000 10000"   sizes
 #   MESH_BIN                          the binary (default build/bench/mesh, else ./mesh)
+#   BENCH_REPEAT=3                    cycles of local and s3 (the median is printed)
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -47,13 +48,16 @@ for k, v in sorted(json.load(sys.stdin)["by_action"].items()): print(k, v)' >"$T
 }
 requests() { awk '{n += $NF} END {print n + 0}' "$T/req-$1"; }
 
-printf '%-8s %-8s %-8s %10s %10s %10s %10s\n' "N" "state" "command" "wall s" "cpu s" "requests" "req/res"
+REPEAT=${BENCH_REPEAT:-3}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+printf '%-8s %-8s %-8s %10s %10s %10s %10s   %s\n' "N" "state" "command" "wall s" "cpu s" "requests" "req/res" "wall s of each cycle"
 for n in $SIZES; do
     rm -rf "$T/w" && mkdir -p "$T/w"
     python3 "$ROOT/tests/lib/genspec.py" tree "$n" --fanout 4 >"$T/tree.yaml"
     declare -A wall=()
     # s3-first: the first writing run of a configuration on a machine also checks the bucket, the
-    # lock table and versioning (3 requests, then once a day); s3: the runs after it
+    # lock table and versioning (3 requests, then once a day): one cycle; local and s3 (the runs
+    # after it): BENCH_REPEAT cycles, the median printed
     for mode in local s3-first s3; do
         if [ "$mode" = local ]; then
             cp "$T/tree.yaml" "$T/w/mesh.yaml"
@@ -61,14 +65,23 @@ for n in $SIZES; do
             { printf 'state: {backend: s3, bucket: mesh-bench, key: "bench/%s.state", lock_table: mesh-locks, kms_key_id: "%s"}\n' \
                 "$n" "$KMS_KEY"; cat "$T/tree.yaml"; } >"$T/w/mesh.yaml"
         fi
+        reps=$REPEAT
+        [ "$mode" = s3-first ] && reps=1
+        declare -A ws=() cs=()
+        for _ in $(seq 1 "$reps"); do
+            for cmd in apply plan destroy; do
+                args=(--auto-approve)
+                [ "$cmd" = plan ] && args=(--detailed-exitcode)
+                read -r w c <<<"$(run "$mode-$cmd-$n" "$cmd" "${args[@]}")"
+                ws[$cmd]="${ws[$cmd]:-} $w" cs[$cmd]="${cs[$cmd]:-} $c"
+            done
+        done
         for cmd in apply plan destroy; do
-            args=(--auto-approve)
-            [ "$cmd" = plan ] && args=(--detailed-exitcode)
-            read -r w c <<<"$(run "$mode-$cmd-$n" "$cmd" "${args[@]}")"
+            w=$(echo "${ws[$cmd]}" | median) c=$(echo "${cs[$cmd]}" | median)
             wall[$mode-$cmd]=$w
             r=$(requests "$mode-$cmd-$n")
-            printf '%-8s %-8s %-8s %10s %10s %10s %10s\n' "$n" "$mode" "$cmd" "$w" "$c" "$r" \
-                "$(awk -v r="$r" -v n="$n" 'BEGIN {printf "%.3f", r / n}')"
+            printf '%-8s %-8s %-8s %10s %10s %10s %10s  %s\n' "$n" "$mode" "$cmd" "$w" "$c" "$r" \
+                "$(awk -v r="$r" -v n="$n" 'BEGIN {printf "%.3f", r / n}')" "${ws[$cmd]}"
         done
         [ "$mode" = s3-first ] || rm -rf "$T/w/.mesh"
     done
