@@ -746,6 +746,70 @@ static void test_journal_pending(void **state)
     vec_free_all(&pending, journal_entry_free);
 }
 
+static void put_of_run(struct fixture *f, const char *address, const char *run_id)
+{
+    struct state_row *r = state_row_new(address, "", "null_resource");
+    json_object_set_new(r->outputs, "id", json_string(address));
+    r->run_id = strdup(run_id);
+    assert_int_equal(store_put(f->st, r, &f->err), 0);
+    state_row_free(r);
+}
+
+/* A create committed but never finished by a run that ended, whose object is still the current
+ * row of its address: unsettled. Not when it finished, when the run is running or ended ok, when
+ * another run rewrote the row, or when the row is gone. */
+static void test_unsettled_creates(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    const char *runs[] = {"failed-run", "ok-run", "open-run"};
+    for (size_t i = 0; i < 3; i++) assert_int_equal(store_run_begin(f->st, runs[i], "apply", &f->err), 0);
+    struct { const char *run, *addr, *action, *phase; } steps[] = {
+        {"failed-run", "null_resource.waiting", "create", "intent"},
+        {"failed-run", "null_resource.waiting", "create.committed", "ok"},
+        {"failed-run", "null_resource.waiting", "create", "failed"},      /* its wait failed: unsettled */
+        {"failed-run", "null_resource.ready", "create", "intent"},
+        {"failed-run", "null_resource.ready", "create.committed", "ok"},
+        {"failed-run", "null_resource.ready", "create", "ok"},            /* waited for: settled */
+        {"failed-run", "null_resource.rewritten", "create.committed", "ok"},  /* row rewritten since */
+        {"failed-run", "null_resource.gone", "create.committed", "ok"},   /* no row any more */
+        {"failed-run", "null_resource.new", "replace.committed", "ok"},   /* a replacement's new half */
+        {"ok-run", "null_resource.okrun", "create.committed", "ok"},      /* a run that ended ok */
+        {"open-run", "null_resource.open", "create.committed", "ok"},     /* still running: recovery's */
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+        assert_int_equal(store_journal(f->st, steps[i].run, steps[i].addr, steps[i].action, steps[i].phase, NULL,
+                                       &f->err), 0);
+    put_of_run(f, "null_resource.waiting", "failed-run");
+    put_of_run(f, "null_resource.ready", "failed-run");
+    put_of_run(f, "null_resource.rewritten", "ok-run");
+    put_of_run(f, "null_resource.new", "failed-run");
+    put_of_run(f, "null_resource.okrun", "ok-run");
+    put_of_run(f, "null_resource.open", "open-run");
+    assert_int_equal(store_run_end(f->st, "failed-run", "failed", &f->err), 0);
+    assert_int_equal(store_run_end(f->st, "ok-run", "ok", &f->err), 0);
+
+    struct vec u = VEC_INIT;
+    assert_int_equal(store_unsettled(f->st, &u, &f->err), 0);
+    assert_int_equal(u.len, 2);
+    struct journal_entry *e = u.items[0];
+    assert_string_equal(e->address, "null_resource.waiting");
+    assert_string_equal(e->run_id, "failed-run");
+    assert_string_equal(e->action, "create");
+    e = u.items[1];
+    assert_string_equal(e->address, "null_resource.new");
+    assert_string_equal(e->action, "replace");
+    vec_free_all(&u, journal_entry_free);
+
+    /* recovery waited for it and answered the create in that run's journal: settled */
+    assert_int_equal(store_journal(f->st, "failed-run", "null_resource.waiting", "create", "ok", "{\"settled\":true}",
+                                   &f->err), 0);
+    assert_int_equal(store_unsettled(f->st, &u, &f->err), 0);
+    assert_int_equal(u.len, 1);
+    assert_string_equal(((struct journal_entry *)u.items[0])->address, "null_resource.new");
+    vec_free_all(&u, journal_entry_free);
+}
+
 static void test_runs_open_only_when_process_gone(void **state)
 {
     struct fixture *f = *state;
@@ -842,6 +906,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_start_is_one_transaction, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_journal_pending, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_journal_is_an_error, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unsettled_creates, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_runs_open_only_when_process_gone, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, fixture_setup, fixture_teardown),
     };
