@@ -245,6 +245,19 @@ expect_rc "destroy" 0 "$MESH" destroy -f eks.yaml --auto-approve
 check "no cluster is left" test "$(eksq 'len(d["clusters"])')" = 0
 check "no launch template is left" test "$(awsq ec2 describe-launch-templates --query 'length(LaunchTemplates)')" = 0
 
+# ctrl_c_while_creating OUT SPEC [ARGS...]: mesh apply of SPEC (output to OUT) interrupted once the
+# cluster is CREATING; its exit status in rc.
+ctrl_c_while_creating() {
+    local out=$1 spec=$2 pid
+    shift 2
+    "$MESH" apply -f "$spec" --auto-approve "$@" >"$out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' "$out" && break; sleep 0.1; done
+    kill -INT $pid
+    wait $pid
+    rc=$?
+}
+
 # ---- kill -9 while the cluster is CREATING: the next apply resumes the wait ----
 if [ "$STANDIN" = 1 ]; then
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 5}}' >/dev/null
@@ -298,12 +311,7 @@ for l in sys.stdin:
 
     # ---- Ctrl-C while the cluster is CREATING: the run rolls back, deleting it ----
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 3, "cluster.delete": 1}}' >/dev/null
-    "$MESH" apply -f eks.yaml --auto-approve >int.out 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' int.out && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
-    rc=$?
+    ctrl_c_while_creating int.out eks.yaml
     check "Ctrl-C during the cluster's wait: apply fails (exit $rc) and says it rolled back" \
         sh -c "[ $rc != 0 ] && grep -q 'rolled back' int.out"
     grep -q 'aws_eks_cluster.c1: rollback-delete (rollback)' int.out && grep -q 'every change of this run was rolled back' int.out \
@@ -315,12 +323,7 @@ for l in sys.stdin:
     # unready (no endpoint); the next plan says it will be waited for, the next apply waits for it
     # first, so what refers to it sees its endpoint ----
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 3}}' >/dev/null
-    "$MESH" apply -f eks.yaml --auto-approve --no-rollback >nr.out 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' nr.out && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
-    rc=$?
+    ctrl_c_while_creating nr.out eks.yaml --no-rollback
     endpoint_in_state() { state_dump -f eks.yaml | $PY -c '
 import json, sys
 for l in sys.stdin:
@@ -347,11 +350,7 @@ for l in sys.stdin:
     # ---- the same, and the unready cluster deleted behind mesh's back: the next apply finds it
     # gone and makes it again (not stuck waiting for what no longer exists) ----
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 3}}' >/dev/null
-    "$MESH" apply -f eks.yaml --auto-approve --no-rollback >nr3.out 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' nr3.out && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
+    ctrl_c_while_creating nr3.out eks.yaml --no-rollback
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
     awsq eks delete-cluster --name cluster-1 >/dev/null
     for _ in $(seq 50); do [ "$(eksq 'len(d["clusters"])')" = 0 ] && break; sleep 0.2; done
@@ -363,11 +362,7 @@ for l in sys.stdin:
     # such record): the value state lacks is never sent to a driver; the apply names it ----
     { cat eks.yaml; printf '  null_resource.endpoint:\n    input: "${aws_eks_cluster.c1.endpoint}"\n'; } >eks-ref.yaml
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {"cluster.create": 3}}' >/dev/null
-    "$MESH" apply -f eks-ref.yaml --auto-approve --no-rollback >nr2.out 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do grep -q 'aws_eks_cluster.c1: Still creating' nr2.out && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
+    ctrl_c_while_creating nr2.out eks-ref.yaml --no-rollback
     sqlite3 .mesh/state.db "DELETE FROM journal WHERE action LIKE '%.committed'"
     curl -s -X POST "$PROXY_URL/__eks" -d '{"hold": {}}' >/dev/null
     expect_rc "an apply that needs the endpoint state lacks fails" 1 "$MESH" apply -f eks-ref.yaml --auto-approve --no-rollback
