@@ -452,13 +452,13 @@ static int recover_unsettled(struct store *st, int dry_run, struct plan *notes, 
     if (!rc && rows.len) conn_table_load(&rows);  /* a kubernetes object is waited for through its connection */
     for (size_t i = 0; !rc && i < unsettled.len; i++) {
         const struct journal_entry *u = unsettled.items[i];
-        const char *type = recover_type(NULL, &rows, u->address);
-        const struct driver *d = dry_run ? NULL : type ? driver_find(type) : NULL;
         if (dry_run) {
             plan_note(notes, "Run %s created %s but stopped before it was ready; `mesh apply` (or `mesh destroy`) will "
                       "first wait for it, so what refers to it sees its final attributes.", u->run_id, u->address);
             continue;
         }
+        const char *type = recover_type(NULL, &rows, u->address);
+        const struct driver *d = type ? driver_find(type) : NULL;
         struct mesh_err e;
         mesh_err_init(&e);
         const char *how = "{\"settled\":true}";

@@ -196,29 +196,13 @@ static void copy_etag(const struct http_response *resp, char *out)
     snprintf(out, S3_ETAG_MAX, "%s", t ? t : "");
 }
 
-int s3_get(struct s3 *s, const char *key, struct s3_object *out, struct mesh_err *err)
-{
-    memset(out, 0, sizeof(*out));
-    struct http_response resp;
-    http_response_init(&resp);
-    struct s3_req r = {S3_GET, "s3 GetObject", "GET", key, NULL, NULL, 0, NULL, 0, S3_MAX_OBJECT};
-    int rc = s3_send(s, &r, &resp, err);
-    if (rc == 0) {
-        copy_etag(&resp, out->etag);
-        out->len = resp.body.len;
-        out->data = (unsigned char *)strbuf_detach(&resp.body);
-    }
-    http_response_release(&resp);
-    return rc;
-}
-
 int s3_get_if_changed(struct s3 *s, const char *key, const char *etag, struct s3_object *out, struct mesh_err *err)
 {
     memset(out, 0, sizeof(*out));
     struct http_response resp;
     http_response_init(&resp);
     struct sigv4_pair h[1] = {{"If-None-Match", etag}};
-    struct s3_req r = {S3_GET, "s3 GetObject", "GET", key, NULL, NULL, 0, h, 1, S3_MAX_OBJECT};
+    struct s3_req r = {S3_GET, "s3 GetObject", "GET", key, NULL, NULL, 0, etag ? h : NULL, etag ? 1 : 0, S3_MAX_OBJECT};
     struct mesh_err e;
     mesh_err_init(&e);
     int rc = s3_send(s, &r, &resp, &e);
@@ -226,13 +210,18 @@ int s3_get_if_changed(struct s3 *s, const char *key, const char *etag, struct s3
         copy_etag(&resp, out->etag);
         out->len = resp.body.len;
         out->data = (unsigned char *)strbuf_detach(&resp.body);
-    } else if (resp.status == 304) {
+    } else if (etag && resp.status == 304) {
         rc = 1;
     } else {
         rc = mesh_err_copy(err, &e, NULL);
     }
     http_response_release(&resp);
     return rc;
+}
+
+int s3_get(struct s3 *s, const char *key, struct s3_object *out, struct mesh_err *err)
+{
+    return s3_get_if_changed(s, key, NULL, out, err);
 }
 
 int s3_put(struct s3 *s, const char *key, const void *data, size_t len, const struct s3_put_cond *cond,

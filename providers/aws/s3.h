@@ -63,7 +63,7 @@ void s3_object_release(struct s3_object *o);
 
 int s3_get(struct s3 *s, const char *key, struct s3_object *out, struct mesh_err *err);
 /* GET with If-None-Match: etag: 1 (out empty) when the object still has that ETag (304), else
- * as s3_get. */
+ * as s3_get (which is this with etag NULL). */
 int s3_get_if_changed(struct s3 *s, const char *key, const char *etag, struct s3_object *out, struct mesh_err *err);
 
 struct s3_put_cond {

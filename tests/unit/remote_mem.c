@@ -92,6 +92,13 @@ static const char *m_describe(void *be)
     return "mem://bucket/team.state";
 }
 
+static void copy_base(const struct mem_world *w, struct remote_blob *out)
+{
+    out->data = dup_bytes(w->base, w->base_len);
+    out->len = w->base_len;
+    snprintf(out->etag, sizeof(out->etag), "%s", w->base_etag);
+}
+
 static int m_base_get(void *be, struct remote_blob *out, struct mesh_err *err)
 {
     struct mem_world *w = ((struct mem_machine *)be)->w;
@@ -102,9 +109,7 @@ static int m_base_get(void *be, struct remote_blob *out, struct mesh_err *err)
     } else if (!w->base) {
         rc = mesh_err_set(err, MESH_ENOTFOUND, "mem://", "no base");
     } else {
-        out->data = dup_bytes(w->base, w->base_len);
-        out->len = w->base_len;
-        snprintf(out->etag, sizeof(out->etag), "%s", w->base_etag);
+        copy_base(w, out);
     }
     return leave(w, f, rc, "base_get", err);
 }
@@ -121,9 +126,7 @@ static int m_base_get_changed(void *be, const char *etag, struct remote_blob *ou
     } else if (strcmp(w->base_etag, etag) == 0) {
         rc = REMOTE_UNCHANGED;
     } else {
-        out->data = dup_bytes(w->base, w->base_len);
-        out->len = w->base_len;
-        snprintf(out->etag, sizeof(out->etag), "%s", w->base_etag);
+        copy_base(w, out);
     }
     return leave(w, f, rc, "base_get_changed", err);
 }
