@@ -42,6 +42,20 @@ int store_run_begin(struct store *st, const char *run_id, const char *command, s
     return 0;
 }
 
+/* The journal of the newest JOURNAL_RUNS_KEPT runs is kept whole (what they did, call by call);
+ * older runs that ended ok lose theirs, so the state does not grow with every run: at 10,000
+ * resources a run's journal is ~3 MB with its index, and team state moves the whole file at
+ * each compaction and open. A run that did not end ok keeps its journal: recovery reads it. */
+#define JOURNAL_RUNS_KEPT 3
+
+static int journal_trim(struct store *st, struct mesh_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_JOURNAL_TRIM, err);
+    if (!s) return STORE_ERRCODE(err);
+    sqlite3_bind_int(s, 1, JOURNAL_RUNS_KEPT);
+    return store_exec_stmt(st, s, err, "pruning the journal of older runs");
+}
+
 int store_run_start(struct store *st, const char *run_id, const char *command, struct mesh_err *err)
 {
     /* One transaction: a crash can leave no run without its snapshot (recovery rolls back to it). */
@@ -49,6 +63,7 @@ int store_run_start(struct store *st, const char *run_id, const char *command, s
     if (rc) return rc;
     rc = store_run_begin(st, run_id, command, err);
     if (!rc) rc = store_snapshot_take(st, run_id, err);
+    if (!rc) rc = journal_trim(st, err);
     if (rc) {
         store_rollback(st);
         return rc;

@@ -97,6 +97,20 @@ static inline int fixture_sql(const char *path, const char *sql)
     return rc;
 }
 
+/* The first column of the first row of a query on the state file (-1 when it fails). */
+static inline long long fixture_sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
 static inline double fixture_now(void)
 {
     struct timespec ts;

@@ -810,6 +810,32 @@ static void test_unsettled_creates(void **state)
     vec_free_all(&u, journal_entry_free);
 }
 
+/* Each run's start keeps the journal of the newest 3 runs and of every run that did not end ok. */
+static void test_journal_kept_for_newest_runs(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f);
+    const char *runs[] = {"r1", "r2", "r3", "r4", "r5", "r6"};
+    const char *ends[] = {"ok", "failed", "ok", "ok", "ok", NULL};   /* r6 still running */
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(store_run_start(f->st, runs[i], "apply", &f->err), 0);
+        assert_int_equal(store_journal(f->st, runs[i], "null_resource.a", "create", "intent", NULL, &f->err), 0);
+        if (ends[i]) {
+            assert_int_equal(store_journal(f->st, runs[i], "null_resource.a", "create", "ok", NULL, &f->err), 0);
+            assert_int_equal(store_run_end(f->st, runs[i], ends[i], &f->err), 0);
+        }
+    }
+    /* r1, r3: ended ok, older than the newest 3 (r4, r5, r6); r2 failed: recovery may read it */
+    const long long want[] = {0, 2, 0, 2, 2, 1};
+    for (size_t i = 0; i < 6; i++) {
+        char q[128];
+        snprintf(q, sizeof(q), "SELECT count(*) FROM journal WHERE run_id = '%s'", runs[i]);
+        if (fixture_sql_int(f->path, q) != want[i]) fail_msg("run %s: %lld journal rows, want %lld", runs[i],
+                                                             fixture_sql_int(f->path, q), want[i]);
+    }
+    assert_int_equal(fixture_sql_int(f->path, "SELECT count(*) FROM runs"), 6);   /* the runs themselves stay */
+}
+
 static void test_runs_open_only_when_process_gone(void **state)
 {
     struct fixture *f = *state;
@@ -907,6 +933,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_journal_pending, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_journal_is_an_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_unsettled_creates, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_journal_kept_for_newest_runs, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_runs_open_only_when_process_gone, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, fixture_setup, fixture_teardown),
     };
