@@ -259,14 +259,13 @@ static int run(const char *cmd, int destroy, struct cli_opts *o)
     }
     cli_warn_targets(o);  /* after a saved plan brought its targets */
     rc = session_load_spec(&s, destroy) ? 1 : 0;
-    int opened = rc ? 0 : session_open_state(&s, !destroy, &err);
+    int opened = rc ? 0 : session_open_locked(&s, !destroy, cmd, &err);
     if (opened < 0) rc = 1;
     if (!rc && opened == 1) {
         if (ui.json) ui_event("summary", json_pack("{s:s, s:s}", "command", cmd, "status", "nothing_to_do"));
         else ui_out("Nothing to destroy: there is no state at %s.\n", session_state_path(&s));
         goto out;
     }
-    if (!rc && session_lock(&s, cmd, &err)) rc = 1;
     if (!rc && sv.payload && saved_check_state(&sv, &s, &err)) rc = 1;
     if (!rc && recover_runs(s.store, s.spec, s.run_id, o->resume, 0, o->parallelism, NULL, &err) < 0) rc = 1;
     if (!rc && session_load_rows(&s, &err)) rc = 1;

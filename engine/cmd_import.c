@@ -131,7 +131,7 @@ int cmd_import(struct cli_opts *o)
         rc = 1;
     }
     if (!rc && session_load_spec(&s, 0)) rc = 1;
-    if (!rc && (session_open_state(&s, 1, &err) || session_lock(&s, "import", &err) || session_load_rows(&s, &err) ||
+    if (!rc && (session_open_locked(&s, 1, "import", &err) || session_load_rows(&s, &err) ||
                 store_run_start(s.store, s.run_id, "import", &err)))
         rc = 1;
     if (!rc) {

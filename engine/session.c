@@ -348,7 +348,8 @@ static void remote_cache_remove(const char *path)
     }
 }
 
-int session_open_state(struct session *s, int create, struct mesh_err *err)
+/* lock_command: take the lease first (team state), for that command */
+static int open_state(struct session *s, int create, const char *lock_command, struct mesh_err *err)
 {
     if (s->store) return 0;   /* opened already (a saved plan of team state opens it to be read) */
     int flags = s->o->force_new_state ? STORE_OPEN_FORCE_NEW : 0;
@@ -359,11 +360,26 @@ int session_open_state(struct session *s, int create, struct mesh_err *err)
         }
         free(s->cache_path);
         s->cache_path = remote_cache_path(s);
+        if (lock_command)
+            return store_open_remote_locked(s->cache_path, s->remote, create, flags, s->run_id, lock_command,
+                                            s->o->lock_timeout, &s->store, err);
         return store_open_remote(s->cache_path, s->remote, create, flags, &s->store, err);
     }
     const char *path = session_state_path(s);
     if (!create && access(path, F_OK) != 0) return 1;
     return store_open_flags(path, flags, &s->store, err);
+}
+
+int session_open_state(struct session *s, int create, struct mesh_err *err)
+{
+    return open_state(s, create, NULL, err);
+}
+
+int session_open_locked(struct session *s, int create, const char *command, struct mesh_err *err)
+{
+    int rc = open_state(s, create, command, err);
+    if (rc) return rc;
+    return session_lock(s, command, err) ? -1 : 0;
 }
 
 /* Every driver call of a run that holds the lock first checks that the lease is still its own. */

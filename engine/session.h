@@ -59,6 +59,9 @@ int session_open_state(struct session *s, int create, struct mesh_err *err);
 int session_remote_open(struct session *s, const char *url, struct remote **out, struct mesh_err *err);
 void session_remote_free(struct remote *r);
 int session_lock(struct session *s, const char *command, struct mesh_err *err);
+/* session_open_state then session_lock, for a command that writes at once; team state takes its
+ * lease before reading the state, so it is read once. Returns as session_open_state (1: none). */
+int session_open_locked(struct session *s, int create, const char *command, struct mesh_err *err);
 /* Releases the lock now (team state: the last logs, the compaction, the lease); an error says
  * what could not be done. session_release does it too, silently, when this was not called. */
 int session_unlock(struct session *s, struct mesh_err *err);

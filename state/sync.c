@@ -349,8 +349,10 @@ static int attach(struct store *st, const struct remote *r, const struct sync_he
     return rc;
 }
 
-int store_open_remote(const char *cache_path, const struct remote *r, int create, int flags, struct store **out,
-                      struct mesh_err *err)
+/* with_logs: whether logs may follow the base (a lease record exists: held, or left by a run
+ * that died); lease, when non-NULL, is the record read, kept for the first lease question. */
+static int open_remote(const char *cache_path, const struct remote *r, int create, int flags, int with_logs,
+                       const struct remote_lease *lease, struct store **out, struct mesh_err *err)
 {
     *out = NULL;
     const char *where = describe(r);
@@ -358,15 +360,7 @@ int store_open_remote(const char *cache_path, const struct remote *r, int create
     struct sync_header h;
     long long seq = 0;
     char etag[REMOTE_ETAG_MAX] = "";
-    /* No lease record: the last run compacted and released, so the base is complete and there is
-     * no log to look for. A record (held, or left by a run that died): its logs are read. */
-    struct remote_lease lease;
-    memset(&lease, 0, sizeof(lease));
-    int held = 1;
-    struct mesh_err le;
-    mesh_err_init(&le);
-    if (r->ops->lease_read(r->be, &lease, &held, &le)) return mesh_err_copy(err, &le, NULL);
-    int rc = sync_load_mem(r, where, held, &mem, &h, &seq, etag, err);
+    int rc = sync_load_mem(r, where, with_logs, &mem, &h, &seq, etag, err);
     if (rc == MESH_ENOTFOUND && !create) return 1;
     if (rc && rc != MESH_ENOTFOUND) return rc;
     int fresh = rc == MESH_ENOTFOUND;
@@ -381,15 +375,54 @@ int store_open_remote(const char *cache_path, const struct remote *r, int create
     if (rc == 0) rc = attach(*out, r, fresh ? NULL : &h, seq, etag, err);
     if (rc == 0) {
         (*out)->sync->migrated = !fresh && base_schema != sync_db_schema((*out)->db);
-        (*out)->sync->lease_cached = 1;
-        (*out)->sync->lease_held = held;
-        (*out)->sync->lease = lease;
+        (*out)->sync->lease_cached = lease != NULL;
+        (*out)->sync->lease_held = with_logs;
+        if (lease) (*out)->sync->lease = *lease;
     }
     if (rc) {
         store_close(*out);
         *out = NULL;
     }
     return rc;
+}
+
+int store_open_remote(const char *cache_path, const struct remote *r, int create, int flags, struct store **out,
+                      struct mesh_err *err)
+{
+    *out = NULL;
+    /* No lease record: the last run compacted and released, so the base is complete and there is
+     * no log to look for. A record (held, or left by a run that died): its logs are read. */
+    struct remote_lease lease;
+    memset(&lease, 0, sizeof(lease));
+    int held = 1;
+    struct mesh_err le;
+    mesh_err_init(&le);
+    if (r->ops->lease_read(r->be, &lease, &held, &le)) return mesh_err_copy(err, &le, NULL);
+    return open_remote(cache_path, r, create, flags, held, &lease, out, err);
+}
+
+int store_open_remote_locked(const char *cache_path, const struct remote *r, int create, int flags,
+                             const char *run_id, const char *command, double timeout_s, struct store **out,
+                             struct mesh_err *err)
+{
+    *out = NULL;
+    struct remote_lease want, held;
+    int over = 0;
+    int rc = sync_acquire(r, describe(r), run_id, command, timeout_s, &want, &held, &over, err);
+    if (rc) return rc;
+    /* Logs are looked for even when the lease was taken from nobody: force-unlock removes a dead
+     * run's record and leaves its logs. */
+    rc = open_remote(cache_path, r, create, flags, 1, NULL, out, err);
+    if (rc) {
+        sync_give_back(r, run_id, over);
+        return rc;
+    }
+    struct sync *sy = (*out)->sync;
+    sy->pre.taken = 1;
+    sy->pre.want = want;
+    sy->pre.held = held;
+    sy->pre.over = over;
+    return 0;
 }
 
 const struct remote *store_remote(const struct store *st)

@@ -5,15 +5,17 @@
  *            base yet: a new state whose base is written (only if still absent) when first locked.
  *   lock     the remote lease instead of the local one (heartbeat renews it; a lease lost or not
  *            renewed in time stops commits as the local fence does), then the cache catches up
- *            with what was written since open.
+ *            with what was written since open. A run that writes at once takes the lease at
+ *            open instead (store_open_remote_locked) and reads the state once.
  *   commit   the commit's changes (a SQLite session changeset) are queued for the log. A commit
  *            holding a journal intent returns only once its log is on the remote, so the driver
  *            call after it is never made unless the intent is durable beyond this machine; the
  *            intents of every job dispatched together share one log write. Other commits reach
  *            the remote within 2 s (a background writer). A log write refused because the number
  *            is taken (another writer) stops the run: nothing is overwritten.
- *   unlock   the queue is flushed, the whole state is written as the next generation's base (If-
- *            Match: the base we read), older logs dropped, the lease released.
+ *   unlock   the whole state, the queue included, is written as the next generation's base (If-
+ *            Match: the base we read), older logs dropped, the lease released; if that fails,
+ *            the queue is written as logs and the lease left expired, for the next run to read.
  *   keys     sensitive values are encrypted as locally; the key comes from the remote (KMS-wrapped)
  *            when the backend keeps one, else MESH_STATE_KEY (a key file would exist on one
  *            machine only: refused).
@@ -34,6 +36,14 @@
  * outlive the store. */
 int store_open_remote(const char *cache_path, const struct remote *r, int create, int flags, struct store **out,
                       struct mesh_err *err);
+/* store_open_remote for a run that writes: r's lease is taken first (as store_lock does:
+ * waiting up to timeout_s, an expired one taken over), then the state is read, once (no re-read
+ * at lock). store_lock for run_id then starts the heartbeat on it without another request, and
+ * reports what it took over. On any failure, and if the store is closed unlocked, the lease goes
+ * back. */
+int store_open_remote_locked(const char *cache_path, const struct remote *r, int create, int flags,
+                             const char *run_id, const char *command, double timeout_s, struct store **out,
+                             struct mesh_err *err);
 /* NULL for a local store; the remote otherwise. */
 const struct remote *store_remote(const struct store *st);
 /* "s3://bucket/key" for a remote store, else its path: where messages say the state is. */

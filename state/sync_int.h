@@ -28,6 +28,13 @@ struct sync {
     int lease_cached;
     int lease_held;
     struct remote_lease lease;
+    /* A writing run's open took the lease before reading (store_open_remote_locked): its lock
+     * then starts the heartbeat on it, with no request and no catch-up. */
+    struct {
+        int taken;
+        struct remote_lease want, held;
+        int over;
+    } pre;
     struct sqlite3_session *session;
     int intent;                 /* the transaction being committed wrote a journal intent */
     /* the log writer; mu guards everything below */
@@ -100,11 +107,21 @@ int sync_committed(struct store *st, struct mesh_err *err);
 /* The commit hook of a remote store: a transaction commits only under a valid lease. */
 int sync_fence(void *arg);
 void sync_writer_start(struct store *st);
+/* Stops the writer without writing: 0 when nothing is left to write, 1 when commits are queued,
+ * 2 when a log whose put failed (it may have landed) waits to be sent again. */
+int sync_writer_stop(struct store *st);
 /* Stops the writer, then writes what is still queued (once, here). */
 int sync_writer_flush_stop(struct store *st, struct mesh_err *err);
 void sync_writer_abandon(struct store *st);   /* stops it; the queue is dropped */
 
 /* sync_lease.c: the store_lock family on a remote store, and close. */
+/* Takes r's lease as want (filled from run_id, command, the TTL), waiting up to timeout_s while
+ * another run holds it; *over and held as remote_ops.lease_acquire's. */
+int sync_acquire(const struct remote *r, const char *where, const char *run_id, const char *command, double timeout_s,
+                 struct remote_lease *want, struct remote_lease *held, int *over, struct mesh_err *err);
+/* Gives a lease taken by this process back without compacting: removed when the base is
+ * complete, else left expired (a record tells readers to read the logs; see remote.h). */
+void sync_give_back(const struct remote *r, const char *run_id, int logs_may_follow);
 int sync_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
               struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err);
 int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err);

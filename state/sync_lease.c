@@ -203,21 +203,44 @@ static int create_base(struct store *st, struct mesh_err *err)
 
 /* ---- lock, unlock ---- */
 
-static int locked_err(struct store *st, const struct remote_lease *held, struct mesh_err *err)
+static int locked_err(const char *where, const struct remote_lease *held, struct mesh_err *err)
 {
     struct lock_info li;
     char who[512];
     sync_lock_info_from(&li, held);
     store_format_holder(&li, who, sizeof(who));
-    return mesh_err_set(err, MESH_ELOCKED, st->sync->where, "state is locked by %s; wait for it, use "
+    return mesh_err_set(err, MESH_ELOCKED, where, "state is locked by %s; wait for it, use "
                         "--lock-timeout, or `mesh force-unlock %s` if that run is gone", who, held->run_id);
 }
 
-static void release(struct store *st, const char *run_id)
+void sync_give_back(const struct remote *r, const char *run_id, int logs_may_follow)
 {
     struct mesh_err e;
     mesh_err_init(&e);
-    st->sync->r->ops->lease_release(st->sync->r->be, run_id, &e);
+    if (logs_may_follow) r->ops->lease_renew(r->be, run_id, (long long)store_now() - 1, &e);
+    else r->ops->lease_release(r->be, run_id, &e);
+}
+
+int sync_acquire(const struct remote *r, const char *where, const char *run_id, const char *command, double timeout_s,
+                 struct remote_lease *want, struct remote_lease *held, int *over, struct mesh_err *err)
+{
+    double ttl = store_lease_ttl();
+    double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
+    for (;;) {
+        sync_want_lease(want, run_id, command ? command : "", ttl);
+        struct mesh_err e;
+        mesh_err_init(&e);
+        memset(held, 0, sizeof(*held));
+        *over = 0;
+        int rc = r->ops->lease_acquire(r->be, want, held, over, &e);
+        if (rc == 0) return 0;
+        if (rc != MESH_ELOCKED) return mesh_err_copy(err, &e, NULL);
+        double now = store_now();
+        if (now >= deadline) return locked_err(where, held, err);
+        double wait = deadline - now < POLL_S ? deadline - now : POLL_S;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static int compact(struct store *st, struct mesh_err *err);
@@ -226,7 +249,6 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
               struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err)
 {
     struct sync *sy = st->sync;
-    const struct remote_ops *ops = sy->r->ops;
     if (st->hb.running) {
         if (strcmp(st->hb.run_id, run_id) != 0)
             return mesh_err_set(err, MESH_EINVAL, sy->where, "store_lock: this store already holds the lease "
@@ -235,34 +257,38 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
         return store_lock_check(st, err);
     }
     sy->lease_cached = 0;   /* from here on the lease changes: ask the remote */
-    double ttl = store_lease_ttl();
-    double deadline = store_now() + (timeout_s > 0 ? timeout_s : 0);
     struct remote_lease want, held;
     int over = 0, rc;
-    for (;;) {
-        sync_want_lease(&want, run_id, command ? command : "", ttl);
-        struct mesh_err e;
-        mesh_err_init(&e);
-        memset(&held, 0, sizeof(held));
-        over = 0;
-        rc = ops->lease_acquire(sy->r->be, &want, &held, &over, &e);
-        if (rc == 0) break;
-        if (rc != MESH_ELOCKED) return mesh_err_copy(err, &e, NULL);
-        double now = store_now();
-        if (now >= deadline) return locked_err(st, &held, err);
-        double wait = deadline - now < POLL_S ? deadline - now : POLL_S;
-        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-        nanosleep(&ts, NULL);
+    /* Taken at open, right before the state was read: nothing to catch up with. */
+    int pre = sy->pre.taken;
+    if (pre) {
+        sy->pre.taken = 0;
+        if (strcmp(sy->pre.want.run_id, run_id) != 0) {
+            sync_give_back(sy->r, sy->pre.want.run_id, sy->pre.over || sy->seq > 0);
+            return mesh_err_set(err, MESH_EINVAL, sy->where, "store_lock: the lease was taken at open for run %s",
+                                sy->pre.want.run_id);
+        }
+        want = sy->pre.want;
+        held = sy->pre.held;
+        over = sy->pre.over;
+    } else if ((rc = sync_acquire(sy->r, sy->where, run_id, command, timeout_s, &want, &held, &over, err)) != 0) {
+        return rc;
     }
-    rc = heartbeat_start(st, run_id, ttl, (double)want.expires, err);
-    if (rc == 0) rc = sy->gen == 0 ? create_base(st, err) : catch_up(st, err);
+    rc = heartbeat_start(st, run_id, store_lease_ttl(), (double)want.expires, err);
+    /* A long read since it was taken at open (a large state, a slow link): renewed now, before
+     * anything builds on what was read; taken over meanwhile, the run stops here. */
+    if (rc == 0 && pre && (double)want.expires - store_now() < store_lease_ttl() * 2 / 3) {
+        renew(st);
+        if (!sync_lease_valid(st)) rc = sync_lease_lost(st, err, "taking the lock");
+    }
+    if (rc == 0) rc = sy->gen == 0 ? create_base(st, err) : pre ? 0 : catch_up(st, err);
     /* A base this mesh migrated from an older schema is written anew before any log of ours: a
      * generation's logs are in its base's schema, so every reader applies them as written. */
     if (rc == 0 && sy->migrated && sy->gen > 0) rc = compact(st, err);
     if (rc == 0) sy->migrated = 0;
     if (rc) {
         heartbeat_stop(st);
-        release(st, run_id);
+        sync_give_back(sy->r, run_id, over || sy->seq > 0);
         return rc;
     }
     mesh_err_init(&sy->fail);
@@ -335,15 +361,27 @@ int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
     }
     struct mesh_err fe;
     mesh_err_init(&fe);
-    int flushed = sync_writer_flush_stop(st, &fe) == 0;
+    /* What is queued goes into the compacted base, not into one more log first; a log whose put
+     * failed goes out as it was (it may have landed, and the fence would take it for another
+     * writer's), and so does the queue when the compaction fails (the next run reads the logs). */
+    int left = sync_writer_stop(st);
+    int flushed = left == 2 ? sync_writer_flush_stop(st, &fe) == 0 : 1;
     int valid = sync_lease_valid(st) && !sync_stale(st);
     if (!valid) {
+        if (left) flushed = 0;
         heartbeat_stop(st);
         return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock was no longer held by run %s (it was taken "
                             "over or force-unlocked)%s", run_id, flushed ? "" : "; its last changes did not reach "
                             "the remote");
     }
-    int rc = flushed ? (sy->seq > 0 ? compact(st, err) : 0) : mesh_err_copy(err, &fe, NULL);
+    int rc = flushed ? (sy->seq > 0 || left ? compact(st, err) : 0) : mesh_err_copy(err, &fe, NULL);
+    if (rc == 0) {
+        sync_writer_abandon(st);   /* the base holds what was queued */
+    } else if (flushed && left) {
+        struct mesh_err qe;
+        mesh_err_init(&qe);
+        sync_writer_flush_stop(st, &qe);
+    }
     heartbeat_stop(st);
     struct mesh_err e;
     mesh_err_init(&e);
@@ -465,6 +503,10 @@ static void sync_free(struct store *st)
 
 void sync_close(struct store *st)
 {
+    if (st->sync->pre.taken) {   /* opened to write, then never locked: the lease goes back */
+        st->sync->pre.taken = 0;
+        sync_give_back(st->sync->r, st->sync->pre.want.run_id, st->sync->pre.over || st->sync->seq > 0);
+    }
     if (st->hb.running) {
         char run_id[sizeof(st->hb.run_id)];
         store_copy(run_id, sizeof(run_id), st->hb.run_id);

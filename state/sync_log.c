@@ -184,6 +184,16 @@ static void writer_stop(struct sync *sy)
     sy->writer_running = 0;
 }
 
+int sync_writer_stop(struct store *st)
+{
+    struct sync *sy = st->sync;
+    writer_stop(sy);
+    pthread_mutex_lock(&sy->mu);
+    int left = sy->retry ? 2 : sy->durable < sy->queued;
+    pthread_mutex_unlock(&sy->mu);
+    return left;
+}
+
 int sync_writer_flush_stop(struct store *st, struct mesh_err *err)
 {
     struct sync *sy = st->sync;

@@ -682,6 +682,58 @@ static void test_lock_rereads_base_only_when_changed(void **state)
     store_close(b);
 }
 
+/* A writing run's open takes the lease first and reads once: its lock then makes no request. A
+ * dead run's logs are read even when force-unlock removed its record; the lease is refused while
+ * another run holds it, and goes back when the store is closed without a lock. */
+static void test_open_locked_reads_once(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = a_writes_one_row(t, "null_resource.a");
+    store_close(a);
+    const char *ops[] = {"lease_read", "lease_acquire", "lease_renew", "base_get", "base_get_changed", "log_get"};
+    long before[6];
+    for (int i = 0; i < 6; i++) before[i] = mem_ops(t->w, ops[i]);
+    struct store *b = NULL;
+    ok(store_open_remote_locked(t->cache_b, &t->rb, 0, 0, "run-b", "apply", 0, &b, e), e, "open locked b");
+    struct lock_info old;
+    int over = 1;
+    ok(store_lock(b, "run-b", "apply", 0, &old, &over, e), e, "lock b");
+    assert_int_equal(over, 0);
+    const long want[] = {0, 1, 0, 1, 0, 1};   /* the lease, the base, the probe for a first log */
+    for (int i = 0; i < 6; i++)
+        if (mem_ops(t->w, ops[i]) - before[i] != want[i])
+            fail_msg("%s: %ld calls, want %ld", ops[i], mem_ops(t->w, ops[i]) - before[i], want[i]);
+    /* another machine is refused, naming b's run; nothing opened */
+    struct store *c = NULL;
+    assert_int_equal(store_open_remote_locked(t->cache_a, &t->ra, 0, 0, "run-c", "apply", 0, &c, e), MESH_ELOCKED);
+    assert_null(c);
+    assert_non_null(strstr(e->msg, "state is locked by run run-b ("));
+    mesh_err_init(e);
+    /* b dies with an intent on the remote; its record is force-unlocked (removed) */
+    ok(store_run_start(b, "run-b", "apply", e), e, "run_start");
+    ok(store_journal(b, "run-b", "null_resource.b", "create", "intent", NULL, e), e, "intent");
+    sync_abandon(b);
+    store_close(b);
+    struct store *a2 = open_remote(t, t->cache_a, &t->ra, 0);
+    ok(store_force_unlock(a2, "run-b", e), e, "force-unlock");
+    store_close(a2);
+    ok(store_open_remote_locked(t->cache_a, &t->ra, 0, 0, "run-c", "apply", 0, &c, e), e, "open locked c");
+    ok(store_lock(c, "run-c", "apply", 0, NULL, NULL, e), e, "lock c");
+    struct vec pend;
+    vec_init(&pend);
+    ok(store_journal_pending(c, "run-b", &pend, e), e, "pending");
+    assert_int_equal(pend.len, 1);   /* the dead run's intent, from its log */
+    vec_free_all(&pend, journal_entry_free);
+    ok(store_unlock(c, "run-c", e), e, "unlock c");
+    store_close(c);
+    /* opened to write, closed without a lock: the lease is free again */
+    ok(store_open_remote_locked(t->cache_a, &t->ra, 0, 0, "run-d", "apply", 0, &c, e), e, "open locked d");
+    store_close(c);
+    ok(store_open_remote_locked(t->cache_b, &t->rb, 0, 0, "run-e", "apply", 0, &c, e), e, "open locked e");
+    store_close(c);
+}
+
 /* A log is applied only onto a state in its own schema: one written by a newer mesh is refused
  * with "upgrade mesh", before anything is applied. */
 static void test_log_of_newer_mesh_refused(void **state)
@@ -849,6 +901,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_key_ops_only_state_key, world_setup_nokey, world_teardown),
         cmocka_unit_test_setup_teardown(test_two_machines_create_at_once, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_lock_catches_up_with_new_base, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_open_locked_reads_once, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_lock_rereads_base_only_when_changed, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_log_of_newer_mesh_refused, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_older_base_rewritten_at_lock, world_setup, world_teardown),
