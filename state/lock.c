@@ -70,6 +70,13 @@ void store_heartbeat_init(struct heartbeat *hb)
     pthread_mutex_init(&hb->db_mu, NULL);
 }
 
+void store_heartbeat_destroy(struct heartbeat *hb)
+{
+    pthread_mutex_destroy(&hb->mu);
+    pthread_mutex_destroy(&hb->db_mu);
+    pthread_cond_destroy(&hb->cv);
+}
+
 void store_deadline_in(struct timespec *ts, double s)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);

@@ -652,9 +652,7 @@ void store_close(struct store *st)
         for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->stmts[i]);
         sqlite3_close(st->db);
     }
-    pthread_mutex_destroy(&st->hb.mu);
-    pthread_mutex_destroy(&st->hb.db_mu);
-    pthread_cond_destroy(&st->hb.cv);
+    store_heartbeat_destroy(&st->hb);
     free(st->path);
     free(st);
 }

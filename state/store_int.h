@@ -99,6 +99,7 @@ void store_user_at_host(char *buf, size_t n);
 int store_lock_read(struct store *st, struct lock_info *info, int *held, long long *pid_start,
                     double *expires, struct mesh_err *err);
 void store_heartbeat_init(struct heartbeat *hb);
+void store_heartbeat_destroy(struct heartbeat *hb);   /* after store_heartbeat_join */
 /* The heartbeat thread (arg: the struct heartbeat): renew_cb every TTL/3 until stop or lost. */
 void *store_heartbeat_main(void *arg);
 /* Sets the lease's facts (run, ttl, valid until) before spawn starts the thread (an errno on

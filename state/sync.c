@@ -632,6 +632,17 @@ static int share_key(const struct remote *r, const char *where, struct store *sr
     return rc;
 }
 
+struct push_heartbeat {
+    struct heartbeat hb;
+    const struct remote *r;
+};
+
+static void push_renew(void *ctx)
+{
+    struct push_heartbeat *ph = ctx;
+    sync_renew(&ph->hb, ph->r);
+}
+
 int store_remote_push(const struct remote *r, const char *src_path, const char *run_id, int force,
                       struct mesh_err *err)
 {
@@ -662,7 +673,15 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
         rc = mesh_err_copy(err, &e, NULL);
     }
     if (rc == 0) {
+        /* Renewed while the push reads and writes (a large state on a slow link outlasts a lease);
+         * the fence still renews right before the base is replaced. */
+        struct push_heartbeat ph = {.r = r};
+        store_heartbeat_init(&ph.hb);
+        store_heartbeat_arm(&ph.hb, run_id, store_lease_ttl(), (double)want.expires);
+        int beating = store_heartbeat_spawn(&ph.hb, push_renew, &ph) == 0;
         rc = push_locked(r, where, src, run_id, force, err);
+        if (beating) store_heartbeat_join(&ph.hb);
+        store_heartbeat_destroy(&ph.hb);
         mesh_err_init(&e);
         r->ops->lease_release(r->be, run_id, &e);
     }

@@ -115,6 +115,9 @@ int sync_writer_flush_stop(struct store *st, struct mesh_err *err);
 void sync_writer_abandon(struct store *st);   /* stops it; the queue is dropped */
 
 /* sync_lease.c: the store_lock family on a remote store, and close. */
+/* Renews the lease hb holds on r (hb->ttl from now): valid_until moved on, or hb marked lost when
+ * it is no longer hb->run_id's. Any thread: the heartbeats of a run and of a push. */
+void sync_renew(struct heartbeat *hb, const struct remote *r);
 /* Takes r's lease as want (filled from run_id, command, the TTL), waiting up to timeout_s while
  * another run holds it; *over and held as remote_ops.lease_acquire's. */
 int sync_acquire(const struct remote *r, const char *where, const char *run_id, const char *command, double timeout_s,

@@ -47,24 +47,27 @@ void sync_mark_lost(struct store *st)
 
 /* ---- heartbeat ---- */
 
-/* Renews our lease; any thread. */
-static void renew(struct store *st)
+void sync_renew(struct heartbeat *hb, const struct remote *r)
 {
-    struct heartbeat *hb = &st->hb;
-    struct sync *sy = st->sync;
     double now = store_now();
     long long until = (long long)(now + hb->ttl);
     struct mesh_err e;
     mesh_err_init(&e);
-    int rc = sy->r->ops->lease_renew(sy->r->be, hb->run_id, until, &e);
+    int rc = r->ops->lease_renew(r->be, hb->run_id, until, &e);
     if (rc == MESH_ELOCKED) {
-        sync_mark_lost(st);
+        store_heartbeat_mark_lost(hb);
     } else if (rc == 0) {
         pthread_mutex_lock(&hb->mu);
         if ((double)until > hb->valid_until) hb->valid_until = (double)until;
         pthread_mutex_unlock(&hb->mu);
     }
     /* unreachable: not renewed this time; valid_until tells how long that is safe */
+}
+
+/* Renews our lease; any thread. */
+static void renew(struct store *st)
+{
+    sync_renew(&st->hb, st->sync->r);
 }
 
 static void renew_cb(void *ctx)

@@ -271,6 +271,21 @@ check "a push past its lease, the lock taken meanwhile: refused (exit $rc), sayi
     sh -c "[ $rc != 0 ] && grep -q 'taken by another run while this push ran' push.out"
 check "the base was not replaced" test "$(awsq s3api head-object --bucket mesh-team --key prod/mesh.state --query ETag)" = "$etag0"
 awsq dynamodb delete-item --table-name mesh-locks --key '{"LockID": {"S": "mesh-team/prod/mesh.state"}}'
+# A push slower than its lease keeps it (a heartbeat renews it while the push reads and writes):
+# its GETs of the key and of the base are held 3 s each, its lease lasts 1 s; at ~4.8 s, with the
+# lease taken at ~3 s, another machine's apply is refused, naming the push, and the push lands.
+curl -s -o /dev/null -X POST "$PROXY_URL/__faults" \
+    -d '{"rules": [{"kind": "delay", "service": "s3", "action": "GetObject", "first": 2, "seconds": 3}]}'
+(export MESH_LOCK_TTL=1; on A state push "$T_DIR/pulled.db" --force) >push2.out 2>&1 &
+pid=$!
+sleep 4.8
+expect_rc "a push slower than its lease still holds it: B's apply is refused" 1 on B apply --auto-approve
+check "naming the push" grep -q 'state push' last.err
+wait $pid
+rc=$?
+curl -s -o /dev/null -X POST "$PROXY_URL/__faults" -d '{"rules": []}'
+etag1=$(awsq s3api head-object --bucket mesh-team --key prod/mesh.state --query ETag)
+check "and the push lands (exit $rc; base $etag0 -> $etag1)" test "$rc" = 0 -a "$etag1" != "$etag0"
 spec A final
 expect_rc "after the forced push, an apply converges (the world moves back to the pushed state's spec)" 0 on A apply --auto-approve
 
