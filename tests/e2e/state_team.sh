@@ -286,6 +286,26 @@ rc=$?
 curl -s -o /dev/null -X POST "$PROXY_URL/__faults" -d '{"rules": []}'
 etag1=$(awsq s3api head-object --bucket mesh-team --key prod/mesh.state --query ETag)
 check "and the push lands (exit $rc; base $etag0 -> $etag1)" test "$rc" = 0 -a "$etag1" != "$etag0"
+# A push stopped (SIGSTOP) past its lease while another machine applies: once continued, it is
+# refused at the fence and the other machine's state stands.
+spec B stopped
+on B apply --auto-approve >/dev/null 2>&1
+curl -s -o /dev/null -X POST "$PROXY_URL/__faults" \
+    -d '{"rules": [{"kind": "delay", "service": "s3", "action": "GetObject", "first": 2, "seconds": 2}]}'
+(cd A && HOME="$T_DIR/A/home" XDG_CONFIG_HOME="$T_DIR/A/home/.config" MESH_LOCK_TTL=1 exec "$MESH" state push "$T_DIR/pulled.db" --force >"$T_DIR/push3.out" 2>&1) &
+pid=$!
+sleep 2.8   # the lease taken at ~2 s; the base GET held
+kill -STOP $pid
+sleep 2
+curl -s -o /dev/null -X POST "$PROXY_URL/__faults" -d '{"rules": []}'
+expect_rc "while the push is stopped past its lease, B's apply takes the lock over and completes" 0 on B apply --auto-approve
+kill -CONT $pid
+wait $pid
+rc=$?
+check "the continued push is refused (exit $rc), saying the lock was taken" \
+    sh -c "[ $rc != 0 ] && grep -q 'taken by another run while this push ran' push3.out"
+sed "s/^/    | /" push3.out
+expect_rc "B's state stands: its plan is a no-op" 0 on B plan --detailed-exitcode
 spec A final
 expect_rc "after the forced push, an apply converges (the world moves back to the pushed state's spec)" 0 on A apply --auto-approve
 
