@@ -211,6 +211,7 @@ int store_journal_pending(struct store *st, const char *run_id, struct vec *entr
         e->action = col_dup(s, 2);
         e->phase = col_dup(s, 3);
         e->detail = col_dup(s, 4);
+        e->time = sqlite3_column_double(s, 5);
         if (!e->address || !e->action || !e->phase) {   /* NOT NULL in the schema: a damaged file */
             long long seq = e->seq;
             journal_entry_free(e);

@@ -70,7 +70,7 @@ static const char *const stmt_sql[Q__COUNT] = {
     /* Only runs that ended ok lose their rows: recovery reads no journal of theirs. */
     [Q_JOURNAL_TRIM] = "DELETE FROM journal WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'ok' "
                        "AND run_id NOT IN (SELECT run_id FROM runs ORDER BY started DESC, rowid DESC LIMIT ?1))",
-    [Q_PENDING] = "SELECT j.seq, j.address, j.action, j.phase, j.detail FROM journal j "
+    [Q_PENDING] = "SELECT j.seq, j.address, j.action, j.phase, j.detail, j.time FROM journal j "
                   "WHERE j.run_id = ?1 AND j.phase = 'intent' AND NOT EXISTS ("
                   "SELECT 1 FROM journal r WHERE r.run_id = ?1 AND r.address = j.address "
                   "AND r.action = j.action AND r.seq > j.seq AND r.phase IN ('ok', 'failed')) "

@@ -112,6 +112,7 @@ struct journal_entry {
     char *phase;
     char *detail;
     char *run_id;  /* store_unsettled only: the run that created it */
+    double time;   /* store_journal_pending only: when it was journaled (unix seconds) */
 };
 void journal_entry_free(void *e);
 /* Intents of run_id with no result after them, in order (struct journal_entry *). */
