@@ -238,8 +238,9 @@ int sync_load_changed(const struct remote *r, const char *where, const char *unl
 }
 
 /* data as the file path (0600, its directory made 0700), whole or not at all; a stale -wal or
- * -shm beside it would be read as part of the new file, so they go first. */
-static int write_file(const char *path, const unsigned char *data, size_t len, struct mesh_err *err)
+ * -shm beside it would be read as part of the new file, so they go first. durable: synced to
+ * disk (a pulled state); the cache of a remote state is not: every open writes it anew. */
+static int write_file(const char *path, const unsigned char *data, size_t len, int durable, struct mesh_err *err)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 32];
     store_copy(dir, sizeof(dir), path);
@@ -259,7 +260,7 @@ static int write_file(const char *path, const unsigned char *data, size_t len, s
         if (w <= 0) break;
         off += (size_t)w;
     }
-    int ok = off == len && fsync(fd) == 0;
+    int ok = off == len && (!durable || fsync(fd) == 0);
     int e = errno;
     close(fd);
     if (!ok) {
@@ -280,12 +281,12 @@ static int write_file(const char *path, const unsigned char *data, size_t len, s
 }
 
 /* db's main database written as the state file path. */
-static int write_db(sqlite3 *db, const char *path, const char *where, struct mesh_err *err)
+static int write_db(sqlite3 *db, const char *path, const char *where, int durable, struct mesh_err *err)
 {
     sqlite3_int64 n = 0;
     unsigned char *img = sqlite3_serialize(db, "main", &n, 0);
     if (!img) return mesh_err_set(err, MESH_ERR, where, "cannot take an image of the state: %s", sqlite3_errmsg(db));
-    int rc = write_file(path, img, (size_t)n, err);
+    int rc = write_file(path, img, (size_t)n, durable, err);
     sqlite3_free(img);
     return rc;
 }
@@ -344,7 +345,10 @@ static int attach(struct store *st, const struct remote *r, const struct sync_he
     sy->stats.gets = 1 + seq;
     st->sync = sy;
     crypt_set_key_source(st->lineage, r->ops->key_get && r->ops->key_create ? key_source : NULL, (void *)r);
-    int rc = sync_session_start(st, err);
+    /* The cache is never the state's durable copy: an intent waits for its log on the remote, and
+     * the next open replaces the file whole. Syncing it to disk at every commit buys nothing. */
+    int rc = store_exec(st, "PRAGMA synchronous = OFF", err, "setting synchronous");
+    if (rc == 0) rc = sync_session_start(st, err);
     if (rc == 0) sqlite3_commit_hook(st->db, sync_fence, st);
     return rc;
 }
@@ -365,7 +369,7 @@ static int open_remote(const char *cache_path, const struct remote *r, int creat
     if (rc && rc != MESH_ENOTFOUND) return rc;
     int fresh = rc == MESH_ENOTFOUND;
     long long base_schema = fresh ? 0 : sync_db_schema(mem);
-    rc = fresh ? remove_cache(cache_path, err) : write_db(mem, cache_path, where, err);
+    rc = fresh ? remove_cache(cache_path, err) : write_db(mem, cache_path, where, 0, err);
     sqlite3_close(mem);
     if (rc == 0) rc = store_open_flags(cache_path, flags, out, err);   /* migrates an older schema */
     if (rc) return rc;
@@ -476,7 +480,7 @@ int store_remote_pull(const struct remote *r, const char *dest_path, int force, 
                                 "pid_start = NULL, command = NULL, acquired = NULL, expires = NULL",
                                 NULL, NULL, NULL) != SQLITE_OK)
         rc = mesh_err_set(err, MESH_ERR, where, "the state at %s has no lock table: %s", where, sqlite3_errmsg(mem));
-    if (rc == 0) rc = write_db(mem, dest_path, where, err);
+    if (rc == 0) rc = write_db(mem, dest_path, where, 1, err);
     sqlite3_close(mem);
     if (rc == 0 && r->ops->key_get) rc = pull_key(r, where, h.lineage, err);
     return rc;
