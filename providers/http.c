@@ -569,7 +569,7 @@ static int outcome_unknown(const struct http_request *req, CURLcode rc, enum htt
                            const struct http_response *resp, long sent)
 {
     if (!req->once) return 0;
-    if (rc == CURLE_OK) return v == HTTP_RETRY && resp->status != 503;
+    if (rc == CURLE_OK) return (v == HTTP_RETRY || v == HTTP_RETRY_BRIEF) && resp->status != 503;
     return sent > 0;
 }
 
@@ -583,6 +583,8 @@ static int report_unknown(const struct http_request *req, CURLcode rc, const str
                         "is not idempotent, so it is not sent again", req->what ? req->what : req->method,
                         req->url, rc == CURLE_OK ? what : msg, attempts);
 }
+
+#define HTTP_BRIEF_ATTEMPTS 3
 
 int http_send(const struct http_client *c, struct http_request *req, struct http_response *resp,
               struct mesh_err *err)
@@ -612,7 +614,8 @@ int http_send(const struct http_client *c, struct http_request *req, struct http
         int transient = rc == CURLE_OK || (curl_code_transient(rc) && !too_big);
         if (transient && outcome_unknown(req, rc, v, resp, sent))
             return report_unknown(req, rc, resp, curl_msg, attempt, err);
-        if (!transient || attempt >= max || !budget_take(c->retries)) {
+        int cap = v == HTTP_RETRY_BRIEF && max > HTTP_BRIEF_ATTEMPTS ? HTTP_BRIEF_ATTEMPTS : max;
+        if (!transient || attempt >= cap || !budget_take(c->retries)) {
             if (rc == CURLE_OK) return 0;  /* the caller reports the reply's own error */
             return report_failure(req, rc, curl_msg, attempt, err);
         }

@@ -29,6 +29,8 @@ enum http_verdict {
     HTTP_DONE = 0,       /* final: success or an error worth reporting as is */
     HTTP_RETRY = 1,      /* transient (5xx, reset): back off and retry */
     HTTP_THROTTLED = 2,  /* throttled: back off longer and retry */
+    HTTP_RETRY_BRIEF = 3, /* a 5xx that may be final as well: retried twice (HTTP_BRIEF_ATTEMPTS in
+                           * all), then reported */
 };
 
 struct http_response;

@@ -312,9 +312,10 @@ enum http_verdict aws_classify(const struct http_response *resp)
     int aws_shaped = aws_error_parse(resp, &e) == 0;
     if (aws_shaped && aws_error_is_throttle(e.code)) return HTTP_THROTTLED;
     if (aws_shaped && is_transient(e.code)) return HTTP_RETRY;
-    /* An HTML 500 comes from something that is not the API (moto's answer to a call it lacks);
-     * asking again will not help. Gateways' 502/503/504 pages are transient. */
-    if (!aws_shaped && resp->status == 500 && html_page(resp)) return HTTP_DONE;
+    /* An HTML 500 comes from something that is not the API: an emulator's answer to a call it
+     * lacks (asking again will not help), or its crash under load (it will): asked twice more,
+     * not ten times. Gateways' 502/503/504 pages are transient. */
+    if (!aws_shaped && resp->status == 500 && html_page(resp)) return HTTP_RETRY_BRIEF;
     return http_verdict_default(resp);
 }
 

@@ -122,6 +122,40 @@ static void test_client_error_not_retried(void **state)
     server_stop(&s);
 }
 
+/* An HTML 500 (an emulator's page: a call it lacks, or a crash under load) is asked 3 times in all,
+ * not 10: a crash passes, a missing call is reported after the third. */
+static void test_html_500_retried_briefly(void **state)
+{
+    (void)state;
+    static const char page[] = "<!doctype html>\n<html><title>500 Internal Server Error</title></html>\n";
+    static const struct reply crash[] = {
+        { 500, "Content-Type: text/html; charset=utf-8\r\n", page },
+        { 200, NULL, "<ok/>" },
+    };
+    static const struct reply lacking[] = {
+        { 500, "Content-Type: text/html; charset=utf-8\r\n", page },
+        { 500, "Content-Type: text/html; charset=utf-8\r\n", page },
+        { 500, "Content-Type: text/html; charset=utf-8\r\n", page },
+    };
+    struct server s;
+    struct http_retries r;
+    http_retries_init(&r, -1);
+    struct http_client c = fast_client(&r);
+    struct http_response resp;
+    http_response_init(&resp);
+    server_start(&s, crash, 2);
+    assert_int_equal(send_get(&c, &s, &resp, NULL, aws_classify), 0);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.attempts, 2);
+    server_stop(&s);
+    server_start(&s, lacking, 3);   /* a fourth attempt would find no server */
+    assert_int_equal(send_get(&c, &s, &resp, NULL, aws_classify), 0);
+    assert_int_equal(resp.status, 500);   /* the caller reports the page */
+    assert_int_equal(resp.attempts, 3);
+    http_response_release(&resp);
+    server_stop(&s);
+}
+
 static void test_retry_after_honoured(void **state)
 {
     static const struct reply script[] = { { 429, "Retry-After: 1\r\n", "" }, { 200, NULL, "ok" } };
@@ -436,6 +470,7 @@ int main(void)
         cmocka_unit_test_teardown(test_retries_converge, teardown),
         cmocka_unit_test_teardown(test_throttle_in_body, teardown),
         cmocka_unit_test_teardown(test_client_error_not_retried, teardown),
+        cmocka_unit_test_teardown(test_html_500_retried_briefly, teardown),
         cmocka_unit_test_teardown(test_retry_after_honoured, teardown),
         cmocka_unit_test_teardown(test_budget_exhausted, teardown),
         cmocka_unit_test_teardown(test_cancel_between_attempts, teardown),
