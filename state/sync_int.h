@@ -53,6 +53,15 @@ struct sync {
     long long queued;           /* commits queued so far (tickets) */
     long long durable;          /* tickets whose log is on the remote */
     int stale;                  /* a log number was taken: another writer; nothing more is written */
+    int quiet;                  /* the run is compacting: no more logs, chores only */
+    int putting;                /* a log put is in flight (mu released around it) */
+    /* A chore (sync_beside): one request the writer thread makes while the caller makes another,
+     * on its own connection, warm from the log puts. */
+    int (*chore)(struct store *st, void *arg);
+    void *chore_arg;
+    int chore_state;            /* 0 none, 1 queued, 2 running, 3 done */
+    int chore_rc;
+    long long chore_gen, chore_seq;   /* what the compaction's chores look at */
     struct mesh_err fail;       /* the last failed log write */
     struct store_sync_stats stats;
 };
@@ -107,9 +116,14 @@ int sync_committed(struct store *st, struct mesh_err *err);
 /* The commit hook of a remote store: a transaction commits only under a valid lease. */
 int sync_fence(void *arg);
 void sync_writer_start(struct store *st);
-/* Stops the writer without writing: 0 when nothing is left to write, 1 when commits are queued,
- * 2 when a log whose put failed (it may have landed) waits to be sent again. */
-int sync_writer_stop(struct store *st);
+/* Ends the writing of logs (the writer stays for chores, once a put in flight landed): 0 when
+ * nothing is left to write, 1 when commits are queued, 2 when a log whose put failed (it may have
+ * landed) waits to be sent again. */
+int sync_writer_quiet(struct store *st);
+/* fn(st, arg) on the writer thread while the caller goes on (inline when there is no writer);
+ * sync_beside_wait returns what it returned. One at a time. */
+void sync_beside(struct store *st, int (*fn)(struct store *st, void *arg), void *arg);
+int sync_beside_wait(struct store *st);
 /* Stops the writer, then writes what is still queued (once, here). */
 int sync_writer_flush_stop(struct store *st, struct mesh_err *err);
 void sync_writer_abandon(struct store *st);   /* stops it; the queue is dropped */

@@ -246,7 +246,7 @@ int sync_acquire(const struct remote *r, const char *where, const char *run_id, 
     }
 }
 
-static int compact(struct store *st, struct mesh_err *err);
+static int compact(struct store *st, struct mesh_err *err, int *dropping);
 
 int sync_lock(struct store *st, const char *run_id, const char *command, double timeout_s,
               struct lock_info *taken_over, int *was_taken_over, struct mesh_err *err)
@@ -287,7 +287,7 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
     if (rc == 0) rc = sy->gen == 0 ? create_base(st, err) : pre ? 0 : catch_up(st, err);
     /* A base this mesh migrated from an older schema is written anew before any log of ours: a
      * generation's logs are in its base's schema, so every reader applies them as written. */
-    if (rc == 0 && sy->migrated && sy->gen > 0) rc = compact(st, err);
+    if (rc == 0 && sy->migrated && sy->gen > 0) rc = compact(st, err, NULL);
     if (rc == 0) sy->migrated = 0;
     if (rc) {
         heartbeat_stop(st);
@@ -305,30 +305,61 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
  * folded in by key. */
 #define LOG_SWEEP_EVERY 16
 
-/* The whole state as the next generation's base, then the older logs dropped. */
-static int compact(struct store *st, struct mesh_err *err)
+/* The compaction's requests to S3 that the writer thread makes beside the main thread's: the
+ * probe for a log after ours (while the lease is renewed), the drop of the logs folded in (while
+ * the lease is released). */
+static int probe_chore(struct store *st, void *arg)
+{
+    (void)arg;
+    struct sync *sy = st->sync;
+    struct remote_blob next = {0};
+    struct mesh_err e;
+    mesh_err_init(&e);
+    int rc = sy->r->ops->log_get(sy->r->be, sy->chore_gen, sy->chore_seq + 1, &next, &e);
+    remote_blob_release(&next);
+    return rc;
+}
+
+static int drop_chore(struct store *st, void *arg)
+{
+    (void)arg;
+    struct sync *sy = st->sync;
+    struct mesh_err e;
+    mesh_err_init(&e);
+    /* Best effort: older generations are never read. The logs just folded in are known; a listing
+     * now and then also sweeps what an earlier drop failed to remove. */
+    if (sy->r->ops->log_delete && sy->gen % LOG_SWEEP_EVERY != 0)
+        sy->r->ops->log_delete(sy->r->be, sy->chore_gen, sy->chore_seq, &e);
+    else
+        sy->r->ops->log_drop(sy->r->be, sy->gen, &e);
+    return 0;
+}
+
+/* The whole state as the next generation's base, then the older logs dropped: beside the caller
+ * when dropping is non-NULL (*dropping = 1: sync_beside_wait is the caller's), else here. */
+static int compact(struct store *st, struct mesh_err *err, int *dropping)
 {
     struct sync *sy = st->sync;
     /* Fencing, right before the base is replaced: the lease is ours now (a renewal, not the last
      * heartbeat's word: it may have been force-unlocked and taken since), and nobody wrote a log
      * after ours in this generation. A base written otherwise would hide that writer's logs. */
-    renew(st);
-    struct remote_blob next = {0};
-    struct mesh_err ne;
-    mesh_err_init(&ne);
-    int after = sync_lease_valid(st) && !sync_stale(st) ? sy->r->ops->log_get(sy->r->be, sy->gen, sy->seq + 1, &next, &ne)
-                                                         : 0;
-    remote_blob_release(&next);
-    if (after == 0)
-        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock of %s was taken by another run before this "
-                            "run's changes were compacted: not compacted; they are on the remote as logs "
-                            "(generation %lld, logs 1-%lld), which that run reads", sy->where, sy->gen, sy->seq);
+    sy->chore_gen = sy->gen;
+    sy->chore_seq = sy->seq;
+    sync_beside(st, probe_chore, NULL);
     struct sync_header h = {.serial = store_serial(st), .gen = sy->gen + 1};
     store_copy(h.lineage, sizeof(h.lineage), st->lineage);
     size_t len = 0;
     struct mesh_err e;
     mesh_err_init(&e);
     unsigned char *blob = sync_image_blob(st->db, &h, &len, sy->where, &e);
+    renew(st);
+    int after = sync_beside_wait(st);
+    if (after == 0 || !sync_lease_valid(st) || sync_stale(st)) {
+        free(blob);
+        return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock of %s was taken by another run before this "
+                            "run's changes were compacted: not compacted; they are on the remote as logs "
+                            "(generation %lld, logs 1-%lld), which that run reads", sy->where, sy->gen, sy->seq);
+    }
     char old[REMOTE_ETAG_MAX];
     store_copy(old, sizeof(old), sy->etag);
     int rc = blob ? put_base(sy, blob, len, old, &e) : (e.code ? e.code : MESH_ERR);
@@ -340,16 +371,13 @@ static int compact(struct store *st, struct mesh_err *err)
     if (rc)
         return mesh_err_set(err, rc, sy->where, "the state at %s is complete, but could not be compacted (%s): "
                             "its %lld logs were kept and the next run reads them", sy->where, e.msg, sy->seq);
-    long long old_gen = sy->gen, old_seq = sy->seq;
+    sy->chore_gen = sy->gen;
+    sy->chore_seq = sy->seq;
     sy->gen = h.gen;
     sy->seq = 0;
-    mesh_err_init(&e);
-    /* Best effort: older generations are never read. The logs just folded in are known; a listing
-     * now and then also sweeps what an earlier drop failed to remove. */
-    if (sy->r->ops->log_delete && h.gen % LOG_SWEEP_EVERY != 0)
-        sy->r->ops->log_delete(sy->r->be, old_gen, old_seq, &e);
-    else
-        sy->r->ops->log_drop(sy->r->be, sy->gen, &e);
+    sync_beside(st, drop_chore, NULL);
+    if (dropping) *dropping = 1;
+    else sync_beside_wait(st);
     return 0;
 }
 
@@ -367,20 +395,20 @@ int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
     /* What is queued goes into the compacted base, not into one more log first; a log whose put
      * failed goes out as it was (it may have landed, and the fence would take it for another
      * writer's), and so does the queue when the compaction fails (the next run reads the logs). */
-    int left = sync_writer_stop(st);
+    int left = sync_writer_quiet(st);
     int flushed = left == 2 ? sync_writer_flush_stop(st, &fe) == 0 : 1;
     int valid = sync_lease_valid(st) && !sync_stale(st);
     if (!valid) {
         if (left) flushed = 0;
+        sync_writer_abandon(st);
         heartbeat_stop(st);
         return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the lock was no longer held by run %s (it was taken "
                             "over or force-unlocked)%s", run_id, flushed ? "" : "; its last changes did not reach "
                             "the remote");
     }
-    int rc = flushed ? (sy->seq > 0 || left ? compact(st, err) : 0) : mesh_err_copy(err, &fe, NULL);
-    if (rc == 0) {
-        sync_writer_abandon(st);   /* the base holds what was queued */
-    } else if (flushed && left) {
+    int dropping = 0;
+    int rc = flushed ? (sy->seq > 0 || left ? compact(st, err, &dropping) : 0) : mesh_err_copy(err, &fe, NULL);
+    if (rc && flushed && left) {
         struct mesh_err qe;
         mesh_err_init(&qe);
         sync_writer_flush_stop(st, &qe);
@@ -390,12 +418,14 @@ int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
     mesh_err_init(&e);
     int rr;
     if (rc == 0) {
-        rr = sy->r->ops->lease_release(sy->r->be, run_id, &e);
+        rr = sy->r->ops->lease_release(sy->r->be, run_id, &e);   /* beside the drop of the old logs */
     } else {
         /* Logs are left for the next run to fold in: a lease record, expired at once, tells
          * readers to read them (no record means the base is complete) and lets anyone take it. */
         rr = sy->r->ops->lease_renew(sy->r->be, run_id, (long long)store_now() - 1, &e);
     }
+    if (dropping) sync_beside_wait(st);
+    sync_writer_abandon(st);   /* compacted: the base holds what was queued */
     if (rc == 0 && rr) rc = mesh_err_copy(err, &e, NULL);
     return rc;
 }

@@ -103,6 +103,7 @@ static int write_once(struct store *st)
     struct sync_header h = {.gen = sy->gen, .seq = sy->retry_seq};
     unsigned char *blob = sy->retry;
     size_t len = sy->retry_len;
+    sy->putting = 1;
     pthread_mutex_unlock(&sy->mu);
 
     struct mesh_err e;
@@ -111,6 +112,7 @@ static int write_once(struct store *st)
     if (rc == MESH_ECONFLICT && log_landed(sy, &h, blob, len)) rc = 0;
 
     pthread_mutex_lock(&sy->mu);
+    sy->putting = 0;
     if (rc == 0) {
         sy->seq = h.seq;
         sy->durable = sy->retry_ticket;
@@ -140,24 +142,66 @@ static int write_once(struct store *st)
     return rc;
 }
 
+/* The queued chore, run here. mu held on entry and on return. */
+static void run_chore(struct store *st)
+{
+    struct sync *sy = st->sync;
+    sy->chore_state = 2;
+    pthread_mutex_unlock(&sy->mu);
+    int rc = sy->chore(st, sy->chore_arg);
+    pthread_mutex_lock(&sy->mu);
+    sy->chore_rc = rc;
+    sy->chore_state = 3;
+    pthread_cond_broadcast(&sy->done);
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
     struct sync *sy = st->sync;
     pthread_mutex_lock(&sy->mu);
     while (!sy->stop) {
-        if (!sy->urgent) {
+        if (!sy->urgent && sy->chore_state != 1) {
             struct timespec ts;
             store_deadline_in(&ts, WRITE_PERIOD_S);
-            while (!sy->stop && !sy->urgent && pthread_cond_timedwait(&sy->wake, &sy->mu, &ts) != ETIMEDOUT) {
+            while (!sy->stop && !sy->urgent && sy->chore_state != 1 &&
+                   pthread_cond_timedwait(&sy->wake, &sy->mu, &ts) != ETIMEDOUT) {
             }
+        }
+        if (sy->chore_state == 1) {
+            run_chore(st);
+            continue;
         }
         if (sy->stop) break;
         sy->urgent = 0;
-        write_once(st);
+        if (!sy->quiet) write_once(st);
     }
+    if (sy->chore_state == 1) run_chore(st);   /* queued while the last put was in flight */
     pthread_mutex_unlock(&sy->mu);
     return NULL;
+}
+
+void sync_beside(struct store *st, int (*fn)(struct store *st, void *arg), void *arg)
+{
+    struct sync *sy = st->sync;
+    pthread_mutex_lock(&sy->mu);
+    sy->chore = fn;
+    sy->chore_arg = arg;
+    sy->chore_state = 1;
+    if (sy->writer_running) pthread_cond_broadcast(&sy->wake);
+    else run_chore(st);
+    pthread_mutex_unlock(&sy->mu);
+}
+
+int sync_beside_wait(struct store *st)
+{
+    struct sync *sy = st->sync;
+    pthread_mutex_lock(&sy->mu);
+    while (sy->chore_state == 1 || sy->chore_state == 2) pthread_cond_wait(&sy->done, &sy->mu);
+    int rc = sy->chore_rc;
+    sy->chore_state = 0;
+    pthread_mutex_unlock(&sy->mu);
+    return rc;
 }
 
 void sync_writer_start(struct store *st)
@@ -167,6 +211,7 @@ void sync_writer_start(struct store *st)
     sy->stop = 0;
     sy->stale = 0;
     sy->urgent = 0;
+    sy->quiet = 0;
     int running = sy->writer_running;
     pthread_mutex_unlock(&sy->mu);
     if (running) return;
@@ -180,15 +225,16 @@ static void writer_stop(struct sync *sy)
     sy->stop = 1;
     pthread_cond_broadcast(&sy->wake);
     pthread_mutex_unlock(&sy->mu);
-    pthread_join(sy->writer, NULL);
+    pthread_join(sy->writer, NULL);   /* a chore queued before the stop ran first */
     sy->writer_running = 0;
 }
 
-int sync_writer_stop(struct store *st)
+int sync_writer_quiet(struct store *st)
 {
     struct sync *sy = st->sync;
-    writer_stop(sy);
     pthread_mutex_lock(&sy->mu);
+    sy->quiet = 1;
+    while (sy->putting) pthread_cond_wait(&sy->done, &sy->mu);
     int left = sy->retry ? 2 : sy->durable < sy->queued;
     pthread_mutex_unlock(&sy->mu);
     return left;
