@@ -686,8 +686,8 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
         rc = push_locked(r, where, src, run_id, force, err);
         if (beating) store_heartbeat_join(&ph.hb);
         store_heartbeat_destroy(&ph.hb);
-        mesh_err_init(&e);
-        r->ops->lease_release(r->be, run_id, &e);
+        /* pushed: a new base, complete; refused: a dead run's logs it found stay readable */
+        sync_give_back(r, run_id, rc != 0 && over);
     }
     store_close(src);
     return rc;

@@ -454,6 +454,7 @@ int sync_lease_info(struct store *st, struct lock_info *info, int *held, double 
 int sync_force_unlock(struct store *st, const char *run_id, struct mesh_err *err)
 {
     struct sync *sy = st->sync;
+    sy->lease_cached = 0;   /* what open read of the lease is about to change */
     struct mesh_err e;
     mesh_err_init(&e);
     int rc = sy->r->ops->lease_force_clear(sy->r->be, run_id, &e);
@@ -462,13 +463,27 @@ int sync_force_unlock(struct store *st, const char *run_id, struct mesh_err *err
     if (rc == MESH_ECONFLICT) {
         struct lock_info li;
         int held = 0;
+        double expires = 0;
         char who[512] = "another run";
         mesh_err_init(&e);
-        if (sync_lease_info(st, &li, &held, NULL, &e) == 0 && held) store_format_holder(&li, who, sizeof(who));
+        if (sync_lease_info(st, &li, &held, &expires, &e) == 0 && held) store_format_holder(&li, who, sizeof(who));
+        if (held && expires < store_now())   /* an expired record (a run that died, or force-unlocked) */
+            return mesh_err_set(err, MESH_ENOTFOUND, sy->where, "the state is not locked (the lease of run %s "
+                                "has expired; the next run takes it over); nothing to unlock", li.run_id);
         return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the state is locked by %s, not by run %s; nothing "
                             "unlocked", who, run_id);
     }
     if (rc) return mesh_err_copy(err, &e, NULL);
+    /* The run may have left logs: an expired record in its place tells readers to read them (a
+     * plan, before the next run takes it over), under a run ID that run cannot renew. */
+    struct remote_lease mark, held;
+    char mark_id[sizeof(mark.run_id)];
+    snprintf(mark_id, sizeof(mark_id), "%.40s/force-unlocked", run_id);
+    sync_want_lease(&mark, mark_id, "force-unlock", 0);
+    mark.expires = (long long)store_now() - 1;
+    int over = 0;
+    mesh_err_init(&e);
+    sy->r->ops->lease_acquire(sy->r->be, &mark, &held, &over, &e);   /* taken meanwhile: its holder reads them */
     if (st->hb.running && strcmp(st->hb.run_id, run_id) == 0) {   /* our own lease: stop using it */
         sync_mark_lost(st);
         sync_writer_abandon(st);

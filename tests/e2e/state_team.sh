@@ -155,6 +155,11 @@ expect_rc "B is refused while the dead run's lease lasts" 1 on B apply --auto-ap
 run=$(sed -n 's/.*state is locked by run \([^ ]*\) .*/\1/p' last.err | head -1)
 check "the refusal names the run ($run)" test -n "$run"
 expect_rc "B force-unlocks that run on DynamoDB" 0 on B force-unlock "$run"
+expect_rc "A's plan then shows the cut-off run (force-unlock leaves an expired record: its logs are read)" 2 \
+    on A plan --detailed-exitcode
+check "saying it was cut off" grep -q "Run $run was cut off" last.out
+expect_rc "a second force-unlock of it says the state is not locked" 1 on B force-unlock "$run"
+check "in those words" grep -q 'not locked' last.err
 expect_rc "then B's apply recovers the killed run and completes" 0 on B apply --auto-approve
 expect_rc "and A's plan of it is a no-op" 0 on A plan --detailed-exitcode
 

@@ -717,9 +717,22 @@ static void test_open_locked_reads_once(void **state)
     store_close(b);
     struct store *a2 = open_remote(t, t->cache_a, &t->ra, 0);
     ok(store_force_unlock(a2, "run-b", e), e, "force-unlock");
+    assert_int_equal(store_force_unlock(a2, "run-b", e), MESH_ENOTFOUND);   /* once is enough */
+    assert_non_null(strstr(e->msg, "not locked"));
+    mesh_err_init(e);
+    store_close(a2);
+    /* a reader (a plan) sees the dead run's intent too: force-unlock left an expired record */
+    a2 = open_remote(t, t->cache_a, &t->ra, 0);
+    struct vec pend0;
+    vec_init(&pend0);
+    ok(store_journal_pending(a2, "run-b", &pend0, e), e, "pending, read only");
+    assert_int_equal(pend0.len, 1);
+    vec_free_all(&pend0, journal_entry_free);
     store_close(a2);
     ok(store_open_remote_locked(t->cache_a, &t->ra, 0, 0, "run-c", "apply", 0, &c, e), e, "open locked c");
-    ok(store_lock(c, "run-c", "apply", 0, NULL, NULL, e), e, "lock c");
+    ok(store_lock(c, "run-c", "apply", 0, &old, &over, e), e, "lock c");
+    assert_int_equal(over, 1);   /* the force-unlock's record, taken over */
+    assert_string_equal(old.run_id, "run-b/force-unlocked");
     struct vec pend;
     vec_init(&pend);
     ok(store_journal_pending(c, "run-b", &pend, e), e, "pending");
