@@ -425,7 +425,7 @@ int sync_unlock(struct store *st, const char *run_id, struct mesh_err *err)
         rr = sy->r->ops->lease_renew(sy->r->be, run_id, (long long)store_now() - 1, &e);
     }
     if (dropping) sync_beside_wait(st);
-    sync_writer_abandon(st);   /* compacted: the base holds what was queued */
+    sync_writer_abandon(st);   /* what was queued is in the base, or in logs, or cannot be written */
     if (rc == 0 && rr) rc = mesh_err_copy(err, &e, NULL);
     return rc;
 }
