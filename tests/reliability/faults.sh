@@ -13,10 +13,10 @@
 # action), and a fake API server answering 500 to one of helm's writes.
 #
 # Which calls: RELIABILITY_FULL=1 (make reliability): every call of a full apply (counted first
-# with the stats fault) in both modes, and every call of the helm part's re-apply.
+# with the stats fault) in both modes, and every call of the helm part's re-apply in both modes.
 # RELIABILITY_TRIALS=N: N calls per mode drawn over the whole apply (N-1 for --no-rollback), one in
-# the helm part. CI: 2 rollback runs and 1 --no-rollback run in the first 40 calls (the AWS
-# network and IAM part), one rollback run in the helm part. The seed is printed,
+# the helm part (in both modes). CI: 2 rollback runs and 1 --no-rollback run in the first 40 calls
+# (the AWS network and IAM part), one call of the helm part in both modes. The seed is printed,
 # RELIABILITY_SEED replays it.
 . "$(dirname "$0")/../lib/common.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -181,6 +181,35 @@ for n in $hpicks; do
     fi
 done
 check "helm part: each failed apply left state, plan and world as before ($hruns runs)" test $hbad = 0 -a $hruns -ge 1
+
+# The same calls with --no-rollback: the failed apply keeps what it did with 0 orphans, the next
+# apply converges to a no-op plan; then the helm part is destroyed again for the next call.
+nhbad=0 nhruns=0
+for n in $hpicks; do
+    MESH_FAULTS="fail:call=$n" apply --parallelism 1 --no-rollback >fail.txt 2>&1 && {
+        echo "# helm part, --no-rollback: call $n is past its last call"; break; }
+    runs=$((runs + 1)) nhruns=$((nhruns + 1))
+    o=$(world)
+    echo "# [${SECONDS}s] helm part, --no-rollback, call $n: $(failed_at | tail -1); $o orphans; converging apply"
+    [ "$o" = 0 ] || { nhbad=1; orphans_total=$((orphans_total + ${o#-})); cat orphans.txt; }
+    ok_before=$nhbad
+    if ! apply >conv.txt 2>&1; then
+        nhbad=1
+        keep="${TMPDIR:-/tmp}/mesh-faults-failed-converge.$$.helm$n.txt"
+        cp conv.txt "$keep"
+        echo "# helm part call $n: the converging apply failed (whole output: $keep)"
+        { grep -m 8 -i 'error' conv.txt; tail -6 conv.txt; } | sed 's/^/#   /'
+    fi
+    o=$(world)
+    [ "$o" = 0 ] || { nhbad=1; orphans_total=$((orphans_total + ${o#-})); echo "# helm part call $n: $o orphans after converging"; cat orphans.txt; }
+    "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode >plan.txt 2>&1 ||
+        { nhbad=1; echo "# helm part call $n: the plan after converging is not empty"; grep -E '^ *[-+~]|Plan:' plan.txt | head -8; }
+    [ "$nhbad" = "$ok_before" ] && [ "$nhbad" = 0 ] && as_before=$((as_before + 1))
+    "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve --target helm_release.cluster-2.istio-base >/dev/null 2>&1
+done
+state_dump -f ref.yaml >before.txt   # what "as before" is for the next check
+check "helm part, --no-rollback: each failed apply kept its work with 0 orphans; the next apply converged ($nhruns runs)" \
+    test $nhbad = 0 -a $nhruns -ge 1
 
 # One of helm's writes answered 500 by cluster-2's API server (istiod's Deployment): helm fails or
 # mesh retries; either way the run ends converged or as before, with 0 orphans.
