@@ -38,8 +38,12 @@ fi
 log "$N resources: destroy (timed)"
 cmd=("$TF_BIN" destroy -auto-approve -input=false -no-color)
 [ -n "${TF_DESTROY_DEADLINE:-}" ] && cmd=(timeout "$TF_DESTROY_DEADLINE" "${cmd[@]}")
+# progress on stderr every minute, so a run stopped from outside still says how far it got
+( while sleep 60; do log "$(grep -c 'Destruction complete' destroy.log 2>/dev/null) of $N destroyed"; done ) &
+progress=$!
 /usr/bin/time -o time.out -f '%e %M %U %S' "${cmd[@]}" >destroy.log 2>&1
 rc=$?
+kill $progress 2>/dev/null
 left=$("$TF_BIN" state list 2>/dev/null | grep -c .)
 read -r wall rss user sys < <(tail -1 time.out)
 if [ "$rc" -ne 0 ]; then
