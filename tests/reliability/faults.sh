@@ -106,6 +106,25 @@ for n in $picks; do
 done
 check "rollback: each failed apply left state empty and nothing anywhere" test $bad = 0 -a $runs -ge 1
 
+# converge LABEL: the apply after a failed --no-rollback one must complete with 0 orphans and leave a
+# no-op plan; 1 (saying why) if not. A failed apply's whole output is kept: its error is far above
+# the rollback's closing lines.
+converge() {
+    local o rc=0
+    if ! apply >conv.txt 2>&1; then
+        rc=1
+        local keep="${TMPDIR:-/tmp}/mesh-faults-failed-converge.$$.${1// /-}.txt"
+        cp conv.txt "$keep"
+        echo "# $1: the converging apply failed (whole output: $keep)"
+        { grep -m 8 -i 'error' conv.txt; tail -6 conv.txt; } | sed 's/^/#   /'
+    fi
+    o=$(world)
+    [ "$o" = 0 ] || { rc=1; orphans_total=$((orphans_total + ${o#-})); echo "# $1: $o orphans after converging"; cat orphans.txt; }
+    "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode >plan.txt 2>&1 ||
+        { rc=1; echo "# $1: the plan after converging is not empty"; grep -E '^ *[-+~]|Plan:' plan.txt | head -8; }
+    return $rc
+}
+
 # ---- --no-rollback, from an empty world, then a converging apply ----
 if [ "$FULL" = 1 ]; then nr_picks=$picks; else
     draw $((PER_MODE > 1 ? PER_MODE - 1 : 1)) "$NCALLS"; nr_picks=$PICKS
@@ -129,17 +148,7 @@ for n in $nr_picks; do
     o=$(world)
     echo "# [${SECONDS}s] --no-rollback, call $n (and HTTP $http): $(failed_at | head -1); $o orphans; converging apply"
     [ "$o" = 0 ] || { nbad=1; orphans_total=$((orphans_total + ${o#-})); cat orphans.txt; }
-    if ! apply >conv.txt 2>&1; then
-        nbad=1
-        keep="${TMPDIR:-/tmp}/mesh-faults-failed-converge.$$.call$n.txt"
-        cp conv.txt "$keep"   # the error is far above the rollback's closing lines
-        echo "# call $n: the converging apply failed (whole output: $keep)"
-        { grep -m 8 -i 'error' conv.txt; tail -6 conv.txt; } | sed 's/^/#   /'
-    fi
-    o=$(world)
-    [ "$o" = 0 ] || { nbad=1; orphans_total=$((orphans_total + ${o#-})); echo "# call $n: $o orphans after converging"; cat orphans.txt; }
-    "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode >plan.txt 2>&1 ||
-        { nbad=1; echo "# call $n: the plan after converging is not empty"; grep -E '^ *[-+~]|Plan:' plan.txt | head -8; }
+    converge "call $n" || nbad=1
     [ "$nbad" = 0 ] && as_before=$((as_before + 1))  # its world is the spec's, as a converged run's must be
     [ "$FULL" = 1 ] && [ "$n" != "$(echo "$nr_picks" | tail -1)" ] && "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve >/dev/null 2>&1
 done
@@ -192,19 +201,7 @@ for n in $hpicks; do
     o=$(world)
     echo "# [${SECONDS}s] helm part, --no-rollback, call $n: $(failed_at | tail -1); $o orphans; converging apply"
     [ "$o" = 0 ] || { nhbad=1; orphans_total=$((orphans_total + ${o#-})); cat orphans.txt; }
-    ok_before=$nhbad
-    if ! apply >conv.txt 2>&1; then
-        nhbad=1
-        keep="${TMPDIR:-/tmp}/mesh-faults-failed-converge.$$.helm$n.txt"
-        cp conv.txt "$keep"
-        echo "# helm part call $n: the converging apply failed (whole output: $keep)"
-        { grep -m 8 -i 'error' conv.txt; tail -6 conv.txt; } | sed 's/^/#   /'
-    fi
-    o=$(world)
-    [ "$o" = 0 ] || { nhbad=1; orphans_total=$((orphans_total + ${o#-})); echo "# helm part call $n: $o orphans after converging"; cat orphans.txt; }
-    "$MESH" plan -f ref.yaml "${VARS[@]}" --detailed-exitcode >plan.txt 2>&1 ||
-        { nhbad=1; echo "# helm part call $n: the plan after converging is not empty"; grep -E '^ *[-+~]|Plan:' plan.txt | head -8; }
-    [ "$nhbad" = "$ok_before" ] && [ "$nhbad" = 0 ] && as_before=$((as_before + 1))
+    converge "helm part call $n" && [ "$nhbad" = 0 ] && as_before=$((as_before + 1)) || nhbad=1
     "$MESH" destroy -f ref.yaml "${VARS[@]}" --auto-approve --target helm_release.cluster-2.istio-base >/dev/null 2>&1
 done
 state_dump -f ref.yaml >before.txt   # what "as before" is for the next check

@@ -110,6 +110,17 @@ static char *dump_rows(struct store *st, struct mesh_err *e)
     return s;
 }
 
+/* The number of run's intents without a result in st's journal. */
+static size_t pending_count(struct store *st, const char *run, struct mesh_err *e)
+{
+    struct vec pend;
+    vec_init(&pend);
+    ok(store_journal_pending(st, run, &pend, e), e, "pending");
+    size_t n = pend.len;
+    vec_free_all(&pend, journal_entry_free);
+    return n;
+}
+
 /* A applies a run (rows, journal, end) from a new state. */
 static struct store *machine_a_applies(struct world *t)
 {
@@ -299,11 +310,7 @@ static void test_intent_with_remote_failing(void **state)
     mesh_err_init(e);
     ok(store_unlock(a, "run-a", e), e, "unlock");
     struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
-    struct vec pend;
-    vec_init(&pend);
-    ok(store_journal_pending(b, "run-a", &pend, e), e, "pending");
-    assert_int_equal(pend.len, 3);
-    vec_free_all(&pend, journal_entry_free);
+    assert_int_equal(pending_count(b, "run-a", e), 3);
     store_close(b);
     store_close(a);
 }
@@ -416,11 +423,7 @@ static void test_push_pull_round_trip(void **state)
     assert_int_equal(nl, 2);
     assert_int_equal(np, 2);
     assert_string_equal(sl[0].run_id, sp[0].run_id);
-    struct vec pend;
-    vec_init(&pend);
-    ok(store_journal_pending(p, "run-l1", &pend, e), e, "pending");
-    assert_int_equal(pend.len, 1);   /* the journal came along (that intent was never answered) */
-    vec_free_all(&pend, journal_entry_free);
+    assert_int_equal(pending_count(p, "run-l1", e), 1);   /* the journal came along (that intent was never answered) */
     struct lock_info li;
     int held = 1;
     ok(store_lock_info(p, &li, &held, e), e, "lock info");
@@ -723,21 +726,13 @@ static void test_open_locked_reads_once(void **state)
     store_close(a2);
     /* a reader (a plan) sees the dead run's intent too: force-unlock left an expired record */
     a2 = open_remote(t, t->cache_a, &t->ra, 0);
-    struct vec pend0;
-    vec_init(&pend0);
-    ok(store_journal_pending(a2, "run-b", &pend0, e), e, "pending, read only");
-    assert_int_equal(pend0.len, 1);
-    vec_free_all(&pend0, journal_entry_free);
+    assert_int_equal(pending_count(a2, "run-b", e), 1);
     store_close(a2);
     ok(store_open_remote_locked(t->cache_a, &t->ra, 0, 0, "run-c", "apply", 0, &c, e), e, "open locked c");
     ok(store_lock(c, "run-c", "apply", 0, &old, &over, e), e, "lock c");
     assert_int_equal(over, 1);   /* the force-unlock's record, taken over */
     assert_string_equal(old.run_id, "run-b/force-unlocked");
-    struct vec pend;
-    vec_init(&pend);
-    ok(store_journal_pending(c, "run-b", &pend, e), e, "pending");
-    assert_int_equal(pend.len, 1);   /* the dead run's intent, from its log */
-    vec_free_all(&pend, journal_entry_free);
+    assert_int_equal(pending_count(c, "run-b", e), 1);   /* the dead run's intent, from its log */
     ok(store_unlock(c, "run-c", e), e, "unlock c");
     store_close(c);
     /* opened to write, closed without a lock: the lease is free again */
