@@ -661,21 +661,8 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
         return rc;
     }
     struct remote_lease want, held;
-    sync_want_lease(&want, run_id, "state push", store_lease_ttl());
     int over = 0;
-    struct mesh_err e;
-    mesh_err_init(&e);
-    rc = r->ops->lease_acquire(r->be, &want, &held, &over, &e);
-    if (rc == MESH_ELOCKED) {
-        char who[512];
-        struct lock_info li;
-        sync_lock_info_from(&li, &held);
-        store_format_holder(&li, who, sizeof(who));
-        rc = mesh_err_set(err, MESH_ELOCKED, where, "state is locked by %s; wait for it, or `mesh force-unlock "
-                          "%s` if that run is gone", who, held.run_id);
-    } else if (rc) {
-        rc = mesh_err_copy(err, &e, NULL);
-    }
+    rc = sync_acquire(r, where, run_id, "state push", 0, &want, &held, &over, err);
     if (rc == 0) {
         /* Renewed while the push reads and writes (a large state on a slow link outlasts a lease);
          * the fence still renews right before the base is replaced. */

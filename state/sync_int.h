@@ -57,8 +57,7 @@ struct sync {
     int putting;                /* a log put is in flight (mu released around it) */
     /* A chore (sync_beside): one request the writer thread makes while the caller makes another,
      * on its own connection, warm from the log puts. */
-    int (*chore)(struct store *st, void *arg);
-    void *chore_arg;
+    int (*chore)(struct store *st);
     int chore_state;            /* 0 none, 1 queued, 2 running, 3 done */
     int chore_rc;
     long long chore_gen, chore_seq;   /* what the compaction's chores look at */
@@ -120,9 +119,9 @@ void sync_writer_start(struct store *st);
  * nothing is left to write, 1 when commits are queued, 2 when a log whose put failed (it may have
  * landed) waits to be sent again. */
 int sync_writer_quiet(struct store *st);
-/* fn(st, arg) on the writer thread while the caller goes on (inline when there is no writer);
+/* fn(st) on the writer thread while the caller goes on (inline when there is no writer);
  * sync_beside_wait returns what it returned. One at a time. */
-void sync_beside(struct store *st, int (*fn)(struct store *st, void *arg), void *arg);
+void sync_beside(struct store *st, int (*fn)(struct store *st));
 int sync_beside_wait(struct store *st);
 /* Stops the writer, then writes what is still queued (once, here). */
 int sync_writer_flush_stop(struct store *st, struct mesh_err *err);

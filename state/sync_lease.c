@@ -308,9 +308,8 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
 /* The compaction's requests to S3 that the writer thread makes beside the main thread's: the
  * probe for a log after ours (while the lease is renewed), the drop of the logs folded in (while
  * the lease is released). */
-static int probe_chore(struct store *st, void *arg)
+static int probe_chore(struct store *st)
 {
-    (void)arg;
     struct sync *sy = st->sync;
     struct remote_blob next = {0};
     struct mesh_err e;
@@ -320,9 +319,8 @@ static int probe_chore(struct store *st, void *arg)
     return rc;
 }
 
-static int drop_chore(struct store *st, void *arg)
+static int drop_chore(struct store *st)
 {
-    (void)arg;
     struct sync *sy = st->sync;
     struct mesh_err e;
     mesh_err_init(&e);
@@ -345,7 +343,7 @@ static int compact(struct store *st, struct mesh_err *err, int *dropping)
      * after ours in this generation. A base written otherwise would hide that writer's logs. */
     sy->chore_gen = sy->gen;
     sy->chore_seq = sy->seq;
-    sync_beside(st, probe_chore, NULL);
+    sync_beside(st, probe_chore);
     struct sync_header h = {.serial = store_serial(st), .gen = sy->gen + 1};
     store_copy(h.lineage, sizeof(h.lineage), st->lineage);
     size_t len = 0;
@@ -375,7 +373,7 @@ static int compact(struct store *st, struct mesh_err *err, int *dropping)
     sy->chore_seq = sy->seq;
     sy->gen = h.gen;
     sy->seq = 0;
-    sync_beside(st, drop_chore, NULL);
+    sync_beside(st, drop_chore);
     if (dropping) *dropping = 1;
     else sync_beside_wait(st);
     return 0;

@@ -148,7 +148,7 @@ static void run_chore(struct store *st)
     struct sync *sy = st->sync;
     sy->chore_state = 2;
     pthread_mutex_unlock(&sy->mu);
-    int rc = sy->chore(st, sy->chore_arg);
+    int rc = sy->chore(st);
     pthread_mutex_lock(&sy->mu);
     sy->chore_rc = rc;
     sy->chore_state = 3;
@@ -181,12 +181,11 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-void sync_beside(struct store *st, int (*fn)(struct store *st, void *arg), void *arg)
+void sync_beside(struct store *st, int (*fn)(struct store *st))
 {
     struct sync *sy = st->sync;
     pthread_mutex_lock(&sy->mu);
     sy->chore = fn;
-    sy->chore_arg = arg;
     sy->chore_state = 1;
     if (sy->writer_running) pthread_cond_broadcast(&sy->wake);
     else run_chore(st);
