@@ -181,7 +181,9 @@ static void coord_store_broken(struct coord *co, const struct mesh_err *e, const
 }
 
 /* Journals the intents of every ready job in one transaction, then hands them to the pool (a
- * job still queued when the run stops skips its driver calls: see job_run). */
+ * job still queued when the run stops skips its driver calls: see job_run). A job whose calls
+ * change nothing outside the state has nothing for recovery to find: its intent is a marker, so
+ * a batch of only such jobs does not wait for the remote. */
 static void coord_dispatch(struct coord *co, struct pool *pool)
 {
     if (!co->ready.len || co->stopping) return;
@@ -192,7 +194,11 @@ static void coord_dispatch(struct coord *co, struct pool *pool)
     for (size_t i = 0; !rc && i < n; i++) {
         struct job *j = co->ready.items[i];
         char *detail = intent_detail(j);
-        rc = store_journal(co->st, co->o->run_id, j->e->address, job_action(j), "intent", detail, &e);
+        const struct driver *d = j->e->driver;
+        if (d && d->touches_world && !d->touches_world())
+            rc = store_journal_mark(co->st, co->o->run_id, j->e->address, job_action(j), detail, &e);
+        else
+            rc = store_journal(co->st, co->o->run_id, j->e->address, job_action(j), "intent", detail, &e);
         free(detail);
     }
     if (!rc) rc = store_commit(co->st, &e);
@@ -490,7 +496,7 @@ int apply_run(struct store *st, struct plan *p, const struct apply_opts *o, stru
          * waits on it: it goes with the run's next write. */
         build_phase2(&co, p);
         int rc = co.jobs.len ? store_journal(st, o->run_id, "", "phase2", "intent", NULL, &e)
-                             : store_journal_mark(st, o->run_id, "", "phase2", &e);
+                             : store_journal_mark(st, o->run_id, "", "phase2", NULL, &e);
         if (rc) {
             coord_free_jobs(&co);
             coord_store_broken(&co, &e, "cannot record the start of the deletes");

@@ -110,6 +110,10 @@ struct driver {
     /* Looks up an object by mesh tags (address, run) to adopt a cut-off create.
      * MESH_ENOTFOUND when there is none. */
     int (*find)(struct call *, const json_t *desired, json_t **outputs);
+    /* Optional: 0 when this type's calls change nothing outside the state right now (null
+     * resources without MESH_NULL_STORE), so a call's intent need not be durable before it: with
+     * remote state, it travels with the next log instead of costing a round trip. NULL: they do. */
+    int (*touches_world)(void);
     /* *current: the attributes as the world holds them now (only those it can observe) plus
      * outputs. MESH_ENOTFOUND: gone. */
     int (*read)(struct call *, const json_t *outputs, json_t **current);

@@ -149,9 +149,9 @@ int store_journal(struct store *st, const char *run_id, const char *address, con
 }
 
 int store_journal_mark(struct store *st, const char *run_id, const char *address, const char *action,
-                       struct mesh_err *err)
+                       const char *detail, struct mesh_err *err)
 {
-    return journal_write(st, run_id, address, action, "intent", NULL, 0, err);
+    return journal_write(st, run_id, address, action, "intent", detail, 0, err);
 }
 
 static int journal_write(struct store *st, const char *run_id, const char *address, const char *action,

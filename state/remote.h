@@ -19,6 +19,9 @@
  *           expired, renewed and released only by its holder. A backend that finds no lease
  *           record knows the base is complete (a clean run compacts, then releases).
  *   key     the state's data key, wrapped (KMS); absent when the team shares MESH_STATE_KEY.
+ *   snapshot a snapshot's rows (the state before a run), one object each, named by the SHA-256 of
+ *           its bytes and written once: the base holds a reference, so a compaction uploads the
+ *           snapshots it has not written before, not all ten every time (state/sync_snap.c).
  *
  * Every op returns 0 or a MESH_E* code with err filled for a person: MESH_ENOTFOUND (no such
  * object), MESH_ECONFLICT (a condition failed: someone else wrote), MESH_ELOCKED (the lease is
@@ -101,6 +104,15 @@ struct remote_ops {
     /* Stores key (a state's existing key: `mesh state migrate` of a state with secrets), wrapped,
      * only if none is there (MESH_ECONFLICT otherwise), so nothing needs re-encrypting. */
     int (*key_put)(void *be, const unsigned char *key, struct mesh_err *err);
+
+    /* Optional (NULL: snapshots stay inside the base). Snapshot objects, named by the caller (64
+     * hex digits). put writes only if absent (an existing object with these bytes is success);
+     * get: MESH_ENOTFOUND when gone; list calls fn with each name there; delete removes the named
+     * ones (best effort, as log_drop). */
+    int (*snap_put)(void *be, const char *name, const void *data, size_t len, struct mesh_err *err);
+    int (*snap_get)(void *be, const char *name, struct remote_blob *out, struct mesh_err *err);
+    int (*snap_list)(void *be, int (*fn)(const char *name, void *ctx), void *ctx, struct mesh_err *err);
+    int (*snap_delete)(void *be, const char *const *names, size_t n, struct mesh_err *err);
 
     void (*free)(void *be);
 };

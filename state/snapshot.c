@@ -1,7 +1,8 @@
 /* snapshot.c: copies of the resources table taken before each run, as stored (sensitive values
- * stay encrypted), one JSON array per snapshot; the newest 10 are kept. Restoring one replaces
+ * stay encrypted), one JSON array per snapshot (on a remote state, the array may live in an object
+ * beside the base, its row a reference: sync_snap.c); the newest 10 are kept. Restoring one replaces
  * the resources table in one transaction and bumps the serial. */
-#include "store_int.h"
+#include "sync_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,13 @@ int store_snapshot_rows(struct store *st, const char *run_id, struct vec *rows, 
         sqlite3_reset(s);
         return store_sqlerr(st, rc, err, "reading a snapshot");
     }
-    json_error_t je;
-    json_t *arr = json_loads((const char *)sqlite3_column_text(s, 0), 0, &je);
+    char *text = NULL;
+    rc = sync_snap_text(st, (const char *)sqlite3_column_text(s, 0), &text, err);
     sqlite3_reset(s);
+    if (rc) return rc;
+    json_error_t je;
+    json_t *arr = json_loads(text, 0, &je);
+    free(text);
     if (!json_is_array(arr)) {
         json_decref(arr);
         return mesh_err_set(err, MESH_ERR, st->path, "the snapshot of run %s is damaged", run_id);
@@ -100,9 +105,14 @@ int store_snapshot_restore(struct store *st, int number, struct mesh_err *err)
     if (!s) return store_tx_leave(st, STORE_ERRCODE(err), err);
     sqlite3_bind_int(s, 1, number - 1);
     rc = sqlite3_step(s);
-    long long id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    char *text = NULL;
+    struct mesh_err te;
+    mesh_err_init(&te);
+    int text_rc = rc == SQLITE_ROW ? sync_snap_text(st, (const char *)sqlite3_column_text(s, 0), &text, &te) : 0;
     sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
+    if (text_rc)
+        rc = mesh_err_copy(err, &te, NULL);
+    else if (rc == SQLITE_DONE)
         rc = mesh_err_set(err, MESH_ENOTFOUND, st->path, "no snapshot number %d (`mesh state "
                           "snapshots` lists them; the newest %d are kept)", number, SNAPSHOTS_KEPT);
     else if (rc != SQLITE_ROW)
@@ -116,12 +126,13 @@ int store_snapshot_restore(struct store *st, int number, struct mesh_err *err)
     if (rc == 0) {
         s = store_stmt(st, Q_RESTORE_FILL, err);
         if (s) {
-            sqlite3_bind_int64(s, 1, id);
+            sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
             rc = store_exec_stmt(st, s, err, "restoring a snapshot");
         } else {
             rc = STORE_ERRCODE(err);
         }
     }
+    free(text);
     if (rc == 0) st->changed = 1;
     return store_tx_leave(st, rc, err);
 }

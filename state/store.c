@@ -88,13 +88,13 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_SNAP_BY_RUN] = "SELECT rows FROM snapshots WHERE run_id = ?1 ORDER BY id DESC LIMIT 1",
     [Q_SNAP_LIST] = "SELECT run_id, serial, created, resources FROM snapshots "
                     "ORDER BY id DESC LIMIT ?1",
-    [Q_SNAP_BY_NUMBER] = "SELECT id, run_id FROM snapshots ORDER BY id DESC LIMIT 1 OFFSET ?1",
+    [Q_SNAP_BY_NUMBER] = "SELECT rows FROM snapshots ORDER BY id DESC LIMIT 1 OFFSET ?1",
     [Q_RESTORE_CLEAR] = "DELETE FROM resources",
     [Q_RESTORE_FILL] = "INSERT INTO resources (address, deposed, type, inputs, outputs, deps, "
                        "sensitive, run_id, connection) SELECT value ->> 'address', value ->> 'deposed', "
                        "value ->> 'type', value -> 'inputs', value -> 'outputs', value -> 'deps', "
                        "value -> 'sensitive', value ->> 'run_id', value ->> 'connection' "
-                       "FROM snapshots, json_each(snapshots.rows) WHERE snapshots.id = ?1",
+                       "FROM json_each(?1)",
     [Q_LOCK_READ] = "SELECT run_id, holder, host, pid, pid_start, command, acquired, expires "
                     "FROM lock WHERE id = 1",
     [Q_LOCK_WRITE] = "UPDATE lock SET run_id = ?1, holder = ?2, host = ?3, pid = ?4, "

@@ -91,10 +91,11 @@ int store_open_runs(struct store *st, struct vec *run_ids, struct mesh_err *err)
  * answered only by an "ACTION.unsure" marker (find could not tell). Recovery looks them up.
  * run_ids: char *, oldest first; caller frees each. */
 int store_unsure_runs(struct store *st, struct vec *run_ids, struct mesh_err *err);
-/* An intent no driver call waits on (a marker): as store_journal(..., "intent", NULL), but with
- * remote state it reaches the remote with the next log rather than before this returns. */
+/* An intent no driver call needs durable first (a marker, or a call that changes nothing outside
+ * the state): as store_journal(..., "intent", detail), but with remote state it reaches the remote
+ * with the next log rather than before this returns. */
 int store_journal_mark(struct store *st, const char *run_id, const char *address, const char *action,
-                       struct mesh_err *err);
+                       const char *detail, struct mesh_err *err);
 /* Objects a run created and committed but never saw ready (its wait failed, timed out or was
  * cut off, and the run kept its progress): the current rows whose creating run's journal has
  * "ACTION.committed" but no later "ACTION" ok. Each entry's address, run_id (the creating run)

@@ -480,6 +480,7 @@ int store_remote_pull(const struct remote *r, const char *dest_path, int force, 
                                 "pid_start = NULL, command = NULL, acquired = NULL, expires = NULL",
                                 NULL, NULL, NULL) != SQLITE_OK)
         rc = mesh_err_set(err, MESH_ERR, where, "the state at %s has no lock table: %s", where, sqlite3_errmsg(mem));
+    if (rc == 0) rc = sync_snap_inline(mem, r, where, err);   /* a pulled file stands alone */
     if (rc == 0) rc = write_db(mem, dest_path, where, 1, err);
     sqlite3_close(mem);
     if (rc == 0 && r->ops->key_get) rc = pull_key(r, where, h.lineage, err);

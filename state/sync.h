@@ -63,6 +63,7 @@ int store_remote_push(const struct remote *r, const char *src_path, const char *
 struct store_sync_stats {
     long log_puts;
     long base_puts;
+    long snap_puts;             /* snapshots moved beside the base (sync_snap.c) */
     long gets;
     long long bytes_out;
 };

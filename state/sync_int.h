@@ -61,6 +61,13 @@ struct sync {
     int chore_state;            /* 0 none, 1 queued, 2 running, 3 done */
     int chore_rc;
     long long chore_gen, chore_seq;   /* what the compaction's chores look at */
+    /* Snapshots moved beside the base at compaction (sync_snap.c): the objects to put (on the
+     * writer thread, before the probe) and the names the base refers to (what a sweep keeps). */
+    struct vec snap_up;
+    struct vec snap_keep;
+    int snap_keep_known;
+    int snap_rc;
+    struct mesh_err snap_fail;
     struct mesh_err fail;       /* the last failed log write */
     struct store_sync_stats stats;
 };
@@ -126,6 +133,22 @@ int sync_beside_wait(struct store *st);
 /* Stops the writer, then writes what is still queued (once, here). */
 int sync_writer_flush_stop(struct store *st, struct mesh_err *err);
 void sync_writer_abandon(struct store *st);   /* stops it; the queue is dropped */
+
+/* sync_snap.c: snapshots beside the base. */
+/* The rows of a snapshot as stored (its JSON array, or a reference to its object, fetched and
+ * checked): *text xmalloc'd. */
+int sync_snap_text(struct store *st, const char *stored, char **text, struct mesh_err *err);
+/* Compaction, main thread: each snapshot row of the cache big enough gets a reference to the
+ * object its bytes become (queued in sy->snap_up); the names referred to go to sy->snap_keep; an
+ * image mostly free pages is vacuumed. */
+int sync_snap_externalize(struct store *st, struct mesh_err *err);
+/* Writer thread: puts what externalize queued (before the base that refers to them). */
+int sync_snap_upload(struct sync *sy, struct mesh_err *err);
+/* Writer thread, now and then: deletes the objects no longer in sy->snap_keep (best effort). */
+void sync_snap_sweep(struct sync *sy);
+void sync_snap_forget(struct sync *sy);   /* frees what the two vecs hold */
+/* Pull: every reference of db replaced by its object's rows (a standalone state). */
+int sync_snap_inline(sqlite3 *db, const struct remote *r, const char *where, struct mesh_err *err);
 
 /* sync_lease.c: the store_lock family on a remote store, and close. */
 /* Renews the lease hb holds on r (hb->ttl from now): valid_until moved on, or hb marked lost when

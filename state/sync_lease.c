@@ -311,6 +311,8 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
 static int probe_chore(struct store *st)
 {
     struct sync *sy = st->sync;
+    mesh_err_init(&sy->snap_fail);
+    sy->snap_rc = sync_snap_upload(sy, &sy->snap_fail);
     struct remote_blob next = {0};
     struct mesh_err e;
     mesh_err_init(&e);
@@ -326,10 +328,12 @@ static int drop_chore(struct store *st)
     mesh_err_init(&e);
     /* Best effort: older generations are never read. The logs just folded in are known; a listing
      * now and then also sweeps what an earlier drop failed to remove. */
-    if (sy->r->ops->log_delete && sy->gen % LOG_SWEEP_EVERY != 0)
+    if (sy->r->ops->log_delete && sy->gen % LOG_SWEEP_EVERY != 0) {
         sy->r->ops->log_delete(sy->r->be, sy->chore_gen, sy->chore_seq, &e);
-    else
+    } else {
         sy->r->ops->log_drop(sy->r->be, sy->gen, &e);
+        sync_snap_sweep(sy);
+    }
     return 0;
 }
 
@@ -341,9 +345,11 @@ static int compact(struct store *st, struct mesh_err *err, int *dropping)
     /* Fencing, right before the base is replaced: the lease is ours now (a renewal, not the last
      * heartbeat's word: it may have been force-unlocked and taken since), and nobody wrote a log
      * after ours in this generation. A base written otherwise would hide that writer's logs. */
+    int rc = sync_snap_externalize(st, err);
+    if (rc) return rc;
     sy->chore_gen = sy->gen;
     sy->chore_seq = sy->seq;
-    sync_beside(st, probe_chore);
+    sync_beside(st, probe_chore);   /* the snapshot objects go first, before any base names them */
     struct sync_header h = {.serial = store_serial(st), .gen = sy->gen + 1};
     store_copy(h.lineage, sizeof(h.lineage), st->lineage);
     size_t len = 0;
@@ -358,9 +364,15 @@ static int compact(struct store *st, struct mesh_err *err, int *dropping)
                             "run's changes were compacted: not compacted; they are on the remote as logs "
                             "(generation %lld, logs 1-%lld), which that run reads", sy->where, sy->gen, sy->seq);
     }
+    if (sy->snap_rc) {
+        free(blob);
+        return mesh_err_set(err, sy->snap_rc, sy->where, "the state at %s is complete, but could not be compacted "
+                            "(writing a snapshot beside it: %s): its %lld logs were kept and the next run reads "
+                            "them", sy->where, sy->snap_fail.msg, sy->seq);
+    }
     char old[REMOTE_ETAG_MAX];
     store_copy(old, sizeof(old), sy->etag);
-    int rc = blob ? put_base(sy, blob, len, old, &e) : (e.code ? e.code : MESH_ERR);
+    rc = blob ? put_base(sy, blob, len, old, &e) : (e.code ? e.code : MESH_ERR);
     free(blob);
     if (rc == MESH_ECONFLICT)
         return mesh_err_set(err, MESH_ECONFLICT, sy->where, "the base of %s was replaced by someone else during "
@@ -540,6 +552,7 @@ static void sync_free(struct store *st)
     sync_session_stop(st);
     if (st->db) sqlite3_commit_hook(st->db, NULL, NULL);
     crypt_drop_key_source(st->lineage, (void *)sy->r);
+    sync_snap_forget(sy);
     pthread_mutex_destroy(&sy->mu);
     pthread_cond_destroy(&sy->wake);
     pthread_cond_destroy(&sy->done);

@@ -26,6 +26,7 @@ struct state_s3 {
     char *key;           /* the base */
     char *lease_key;     /* KEY.lease */
     char *log_prefix;    /* KEY.log/ */
+    char *snap_prefix;   /* KEY.snap/ */
     char *key_key;       /* KEY.key */
     char *uri;           /* s3://BUCKET/KEY */
     char *kms_key_id;
@@ -175,6 +176,65 @@ static int s3b_log_delete(void *be, long long gen, long long last, struct mesh_e
     return rc;
 }
 
+/* ---- snapshot objects: KEY.snap/NAME, written once ---- */
+
+static char *snap_key(const struct state_s3 *b, const char *name)
+{
+    size_t n = strlen(b->snap_prefix) + strlen(name) + 1;
+    char *k = xmalloc(n);
+    snprintf(k, n, "%s%s", b->snap_prefix, name);
+    return k;
+}
+
+static int s3b_snap_put(void *be, const char *name, const void *data, size_t len, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    char *k = snap_key(b, name);
+    int rc = put_checked(b, k, data, len, NULL, NULL, "write a snapshot", err);
+    free(k);
+    return rc;
+}
+
+static int s3b_snap_get(void *be, const char *name, struct remote_blob *out, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    char *k = snap_key(b, name);
+    int rc = get_blob(b, k, out, err);
+    free(k);
+    return rc;
+}
+
+struct snap_list_ctx {
+    struct state_s3 *b;
+    int (*fn)(const char *name, void *ctx);
+    void *ctx;
+};
+
+static int snap_listed(const char *key, void *p, struct mesh_err *err)
+{
+    (void)err;
+    struct snap_list_ctx *c = p;
+    const char *name = key + strlen(c->b->snap_prefix);
+    return strchr(name, '/') ? 0 : c->fn(name, c->ctx);
+}
+
+static int s3b_snap_list(void *be, int (*fn)(const char *name, void *ctx), void *ctx, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    struct snap_list_ctx c = {b, fn, ctx};
+    return s3_list(&b->s3, b->snap_prefix, snap_listed, &c, err);
+}
+
+static int s3b_snap_delete(void *be, const char *const *names, size_t n, struct mesh_err *err)
+{
+    struct state_s3 *b = be;
+    struct vec keys = VEC_INIT;
+    for (size_t i = 0; i < n; i++) vec_push(&keys, snap_key(b, names[i]));
+    int rc = keys.len ? s3_delete_many(&b->s3, (const char *const *)keys.items, keys.len, err) : 0;
+    vec_free_all(&keys, free);
+    return rc;
+}
+
 /* ---- the lease ---- */
 
 static int s3b_lease_acquire(void *be, const struct remote_lease *want, struct remote_lease *held_by, int *taken_over,
@@ -300,6 +360,7 @@ static void s3b_free(void *be)
     free(b->key);
     free(b->lease_key);
     free(b->log_prefix);
+    free(b->snap_prefix);
     free(b->key_key);
     free(b->uri);
     free(b->kms_key_id);
@@ -310,6 +371,7 @@ static const struct remote_ops s3_ops = {
     .name = "s3", .describe = s3b_describe,
     .base_get = s3b_base_get, .base_get_changed = s3b_base_get_changed, .base_put = s3b_base_put,
     .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop, .log_delete = s3b_log_delete,
+    .snap_put = s3b_snap_put, .snap_get = s3b_snap_get, .snap_list = s3b_snap_list, .snap_delete = s3b_snap_delete,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear,
     .key_get = s3b_key_get, .key_create = s3b_key_create, .key_put = s3b_key_put, .free = s3b_free,
@@ -320,6 +382,7 @@ static const struct remote_ops s3_ops_nokey = {
     .name = "s3", .describe = s3b_describe,
     .base_get = s3b_base_get, .base_get_changed = s3b_base_get_changed, .base_put = s3b_base_put,
     .log_put = s3b_log_put, .log_get = s3b_log_get, .log_drop = s3b_log_drop, .log_delete = s3b_log_delete,
+    .snap_put = s3b_snap_put, .snap_get = s3b_snap_get, .snap_list = s3b_snap_list, .snap_delete = s3b_snap_delete,
     .lease_acquire = s3b_lease_acquire, .lease_renew = s3b_lease_renew, .lease_release = s3b_lease_release,
     .lease_read = s3b_lease_read, .lease_force_clear = s3b_lease_force_clear, .free = s3b_free,
 };
@@ -381,6 +444,7 @@ int state_s3_open(const struct state_s3_config *cfg, struct remote *out, struct 
     b->key = xstrdup(cfg->key);
     b->lease_key = concat(cfg->key, ".lease");
     b->log_prefix = concat(cfg->key, ".log/");
+    b->snap_prefix = concat(cfg->key, ".snap/");
     b->key_key = concat(cfg->key, ".key");
     size_t n = strlen(cfg->bucket) + strlen(cfg->key) + 8;
     b->uri = xmalloc(n);

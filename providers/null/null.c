@@ -172,6 +172,11 @@ static int null_create(struct call *c, const json_t *desired, json_t **outputs)
     return 0;
 }
 
+static int null_touches_world(void)
+{
+    return null_store() != NULL;
+}
+
 static int null_find(struct call *c, const json_t *desired, json_t **outputs)
 {
     const char *dir = null_store();
@@ -270,6 +275,7 @@ const struct driver null_resource_driver = {
     .create = null_create,
     .wait = NULL,
     .find = null_find,
+    .touches_world = null_touches_world,
     .read = null_read,
     .update = null_update,
     .delete = null_delete,

@@ -19,6 +19,8 @@
 #     the S3-object lease (no lock_table) refuses a second run too; a saved plan of A applies on B;
 #     force-unlock from the other machine; SSE-KMS at rest; kill -9 during an apply of AWS objects
 #     (VPC, gateway, subnets in moto), then the other machine's apply: 0 orphans, destroy leaves none
+#   - snapshots beside the base: a run's snapshot becomes one object, written once; another
+#     machine lists and restores it; a pull holds every snapshot itself
 #   - `mesh resources --iam-policy` allows every S3, DynamoDB and KMS call the suite made, scoped
 #     to the state's bucket, key prefix, lock table and KMS key
 . "$(dirname "$0")/../lib/common.sh"
@@ -412,6 +414,48 @@ expect_rc "a second run while it holds the S3 lease fails" 1 on E apply --auto-a
 check "naming the holder" grep -q 'state is locked by run' last.err
 wait $slow
 check "the run holding it completed" grep -q 'Apply complete' e.out
+
+# ---- snapshots beside the base: each written once as its own object, read from any machine ----
+mkdir -p S/home R/home
+for m in S R; do
+    { printf 'state: {backend: s3, bucket: mesh-team, key: snaps/mesh.state, lock_table: mesh-locks, kms_key_id: "%s"}\n' "$KMS_KEY"
+      $PY "$ROOT/tests/lib/genspec.py" tree 60 --fanout 4
+      printf '  null_resource.secret: {input: "s", sensitive_triggers: {token: "%s"}}\n' "$CANARY"; } >$m/mesh.yaml
+done
+on S apply --auto-approve >/dev/null 2>&1
+sed -i 's/root: "v1"/root: "v2"/' S/mesh.yaml
+expect_rc "an apply of 60 resources, then a change of all of them" 0 on S apply --auto-approve
+# base_refs: the snapshot objects the base refers to, one name a line (the base is a header of two
+# lines, then a SQLite image); snaps: how many of them are there in S3
+base_refs() {
+    aws s3 cp s3://mesh-team/snaps/mesh.state "$T_DIR/snapbase" --endpoint-url "$MOTO_URL" >/dev/null 2>&1
+    tail -n +3 "$T_DIR/snapbase" >"$T_DIR/snapbase.db"
+    sqlite3 "$T_DIR/snapbase.db" "SELECT rows ->> 'object' FROM snapshots WHERE rows LIKE '{\"object\":%'"
+}
+snaps() {
+    local n=0 name
+    for name in $(base_refs); do
+        aws s3 cp "s3://mesh-team/snaps/mesh.state.snap/$name" "$T_DIR/snapobj.$name" --endpoint-url "$MOTO_URL" \
+            >/dev/null 2>&1 && n=$((n + 1))
+    done
+    echo $n
+}
+check "the second run's snapshot (61 rows) is an object of its own beside the base, which refers to it" \
+    test "$(snaps)" = 1
+sed -i 's/root: "v2"/root: "v3"/' S/mesh.yaml
+on S apply --auto-approve >/dev/null 2>&1
+check "a third run adds one object; the base refers to both" test "$(snaps)" = 2
+check "neither holds a sensitive value in the clear" sh -c "! grep -q '$CANARY' '$T_DIR'/snapobj.*"
+check "(a sensitive value is in them, encrypted)" grep -q '"\$enc"' $T_DIR/snapobj.*
+expect_rc "machine R lists the snapshots" 0 on R state snapshots
+check "all three" test "$(grep -c '^ *[0-9]' last.out)" -ge 3
+expect_rc "and restores the second run's (60 rows, read through its object)" 0 on R state restore 2
+expect_rc "machine S then plans: the world has v3, the state v1 again" 2 on S plan --detailed-exitcode
+check "all 60 to make again (refresh finds v1's objects gone)" grep -q '60 to add, 0 to change' last.out
+expect_rc "R pulls the state" 0 on R state pull "$T_DIR/snaps.db"
+check "the pulled file holds every snapshot's rows itself" \
+    test "$(sqlite3 snaps.db "SELECT count(*) FROM snapshots WHERE rows LIKE '[%'")" = "$(sqlite3 snaps.db 'SELECT count(*) FROM snapshots')"
+on S destroy --auto-approve >/dev/null 2>&1
 
 # ---- the IAM policy mesh prints for team state allows every S3, DynamoDB and KMS call made above ----
 spec P 1 "  encrypt: true"

@@ -14,6 +14,12 @@ struct mem_log {
     size_t len;
 };
 
+struct mem_snap {
+    char name[80];
+    unsigned char *data;
+    size_t len;
+};
+
 struct mem_world {
     pthread_mutex_t mu;
     int with_key;
@@ -23,6 +29,8 @@ struct mem_world {
     long etags;
     struct mem_log *logs;
     int nlogs;
+    struct mem_snap *snaps;
+    int nsnaps;
     int leased;
     struct remote_lease lease;
     int has_key;
@@ -33,7 +41,7 @@ struct mem_world {
     int f_nth, f_count;
     enum mem_fault_kind f_kind;
     /* counts */
-    struct { char op[32]; long n; } counts[16];
+    struct { char op[32]; long n; } counts[32];
 };
 
 struct mem_machine {
@@ -50,7 +58,7 @@ static double wnow(struct mem_world *w)
 
 static void count(struct mem_world *w, const char *op)
 {
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < 32; i++) {
         if (!w->counts[i].op[0]) snprintf(w->counts[i].op, sizeof(w->counts[i].op), "%s", op);
         if (strcmp(w->counts[i].op, op) == 0) {
             w->counts[i].n++;
@@ -237,6 +245,71 @@ static int m_log_delete(void *be, long long gen, long long last, struct mesh_err
     return leave(w, f, 0, "log_delete", err);
 }
 
+static struct mem_snap *find_snap(struct mem_world *w, const char *name)
+{
+    for (int i = 0; i < w->nsnaps; i++)
+        if (strcmp(w->snaps[i].name, name) == 0) return &w->snaps[i];
+    return NULL;
+}
+
+static int m_snap_put(void *be, const char *name, const void *data, size_t len, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    int f = enter(w, "snap_put");
+    int rc = 0;
+    struct mem_snap *s = find_snap(w, name);
+    if (f == MEM_FAIL || f == MEM_CONFLICT) {
+    } else if (s && (s->len != len || memcmp(s->data, data, len) != 0)) {
+        rc = mesh_err_set(err, MESH_ECONFLICT, "mem://", "snapshot %s exists with other bytes", name);
+    } else if (!s) {
+        w->snaps = realloc(w->snaps, sizeof(*w->snaps) * (size_t)(w->nsnaps + 1));
+        s = &w->snaps[w->nsnaps++];
+        snprintf(s->name, sizeof(s->name), "%s", name);
+        s->data = dup_bytes(data, len);
+        s->len = len;
+    }
+    return leave(w, f, rc, "snap_put", err);
+}
+
+static int m_snap_get(void *be, const char *name, struct remote_blob *out, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    memset(out, 0, sizeof(*out));
+    int f = enter(w, "snap_get");
+    int rc = 0;
+    struct mem_snap *s = find_snap(w, name);
+    if (f >= 0) {
+    } else if (!s) {
+        rc = mesh_err_set(err, MESH_ENOTFOUND, "mem://", "no snapshot %s", name);
+    } else {
+        out->data = dup_bytes(s->data, s->len);
+        out->len = s->len;
+    }
+    return leave(w, f, rc, "snap_get", err);
+}
+
+static int m_snap_list(void *be, int (*fn)(const char *name, void *ctx), void *ctx, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    int f = enter(w, "snap_list");
+    int rc = 0;
+    for (int i = 0; f < 0 && rc == 0 && i < w->nsnaps; i++) rc = fn(w->snaps[i].name, ctx);
+    return leave(w, f, rc, "snap_list", err);
+}
+
+static int m_snap_delete(void *be, const char *const *names, size_t n, struct mesh_err *err)
+{
+    struct mem_world *w = ((struct mem_machine *)be)->w;
+    int f = enter(w, "snap_delete");
+    for (size_t k = 0; (f < 0 || f == MEM_LOST) && k < n; k++) {
+        struct mem_snap *s = find_snap(w, names[k]);
+        if (!s) continue;
+        free(s->data);
+        *s = w->snaps[--w->nsnaps];
+    }
+    return leave(w, f, 0, "snap_delete", err);
+}
+
 static int m_lease_acquire(void *be, const struct remote_lease *want, struct remote_lease *held_by, int *taken_over,
                            struct mesh_err *err)
 {
@@ -365,7 +438,8 @@ static void m_free(void *be)
 #define MEM_OPS_COMMON                                                                                          \
     .name = "mem", .describe = m_describe, .base_get = m_base_get, .base_get_changed = m_base_get_changed,      \
     .base_put = m_base_put, .log_put = m_log_put, .log_get = m_log_get, .log_drop = m_log_drop,                 \
-    .log_delete = m_log_delete, .lease_acquire = m_lease_acquire, .lease_renew = m_lease_renew,                 \
+    .log_delete = m_log_delete, .snap_put = m_snap_put, .snap_get = m_snap_get, .snap_list = m_snap_list,       \
+    .snap_delete = m_snap_delete, .lease_acquire = m_lease_acquire, .lease_renew = m_lease_renew,                 \
     .lease_release = m_lease_release, .lease_read = m_lease_read, .lease_force_clear = m_lease_force_clear,     \
     .free = m_free
 static const struct remote_ops mem_ops_key = {MEM_OPS_COMMON, .key_get = m_key_get, .key_create = m_key_create,
@@ -386,6 +460,8 @@ void mem_world_free(struct mem_world *w)
     free(w->base);
     for (int i = 0; i < w->nlogs; i++) free(w->logs[i].data);
     free(w->logs);
+    for (int i = 0; i < w->nsnaps; i++) free(w->snaps[i].data);
+    free(w->snaps);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
@@ -465,6 +541,7 @@ int mem_contains(struct mem_world *w, const void *needle, size_t n)
     pthread_mutex_lock(&w->mu);
     int found = w->base && memmem(w->base, w->base_len, needle, n) != NULL;
     for (int i = 0; !found && i < w->nlogs; i++) found = memmem(w->logs[i].data, w->logs[i].len, needle, n) != NULL;
+    for (int i = 0; !found && i < w->nsnaps; i++) found = memmem(w->snaps[i].data, w->snaps[i].len, needle, n) != NULL;
     pthread_mutex_unlock(&w->mu);
     return found;
 }
@@ -497,5 +574,24 @@ void mem_set_lease(struct mem_world *w, const char *run_id, const char *holder, 
     w->lease.acquired = (long long)(wnow(w) - w->offset);
     w->lease.expires = (long long)(wnow(w) - w->offset + expires_in);
     w->leased = 1;
+    pthread_mutex_unlock(&w->mu);
+}
+
+int mem_snap_count(struct mem_world *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int n = w->nsnaps;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+void mem_snap_damage(struct mem_world *w, int remove)
+{
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->nsnaps; i++) {
+        if (remove) free(w->snaps[i].data);
+        else if (w->snaps[i].len) w->snaps[i].data[w->snaps[i].len / 2] ^= 0x20;
+    }
+    if (remove) w->nsnaps = 0;
     pthread_mutex_unlock(&w->mu);
 }

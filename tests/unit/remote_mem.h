@@ -34,12 +34,15 @@ long long mem_base_gen(struct mem_world *w);          /* 0: no base */
 int mem_log_count(struct mem_world *w);               /* log objects of every generation */
 int mem_has_log(struct mem_world *w, long long gen, long long seq);
 long mem_ops(struct mem_world *w, const char *op);    /* calls made of op */
-/* 1 if any blob (base, log, key) holds needle. */
+/* 1 if any blob (base, log, snapshot, key) holds needle. */
 int mem_contains(struct mem_world *w, const void *needle, size_t n);
 /* Replaces (or adds) a log object's bytes, as damage or another writer would. */
 void mem_put_raw_log(struct mem_world *w, long long gen, long long seq, const void *data, size_t len);
 /* A copy of the base's bytes (free it), or NULL. */
 unsigned char *mem_base_copy(struct mem_world *w, size_t *len);
+/* Snapshot objects held; every one damaged (a byte flipped) or, remove, deleted. */
+int mem_snap_count(struct mem_world *w);
+void mem_snap_damage(struct mem_world *w, int remove);
 /* Writes a lease record as another machine would (expires: world seconds from now). */
 void mem_set_lease(struct mem_world *w, const char *run_id, const char *holder, double expires_in);
 

@@ -863,6 +863,152 @@ static void test_failed_compaction_keeps_logs(void **state)
     store_close(a);
 }
 
+/* One run of `machine` on its open store: lock, run_start (the snapshot), rows, end, unlock. */
+static void one_run(struct store *st, const char *run, int rows, const char *drop, struct mesh_err *e)
+{
+    ok(store_lock(st, run, "apply", 0, NULL, NULL, e), e, "lock");
+    ok(store_run_start(st, run, "apply", e), e, "run_start");
+    for (int i = 0; i < rows; i++) {
+        char addr[64];
+        snprintf(addr, sizeof(addr), "null_resource.%s-%02d", run, i);
+        put_row(st, addr, i == 0 ? CANARY : NULL, e);
+    }
+    if (drop) ok(store_delete(st, drop, "", e), e, "delete");
+    ok(store_run_end(st, run, "ok", e), e, "run_end");
+    ok(store_unlock(st, run, e), e, "unlock");
+}
+
+/* How many snapshot rows of st's cache are references to objects beside the base. */
+static int snapshot_refs(struct store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM snapshots WHERE rows LIKE '{\"object\":%'",
+                                        -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+static size_t snapshot_size(struct store *st, const char *run, struct mesh_err *e, int expect_rc)
+{
+    struct vec rows;
+    vec_init(&rows);
+    int rc = store_snapshot_rows(st, run, &rows, e);
+    assert_int_equal(rc, expect_rc);
+    size_t n = rows.len;
+    vec_free_all(&rows, state_row_free);
+    return n;
+}
+
+/* Snapshots leave the base at compaction, each as an object written once: the base shrinks, other
+ * machines read and restore them through the object (its hash checked), a pull brings them back
+ * inline, a failed upload keeps the logs, and objects no base refers to are swept. */
+static void test_snapshots_beside_the_base(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    one_run(a, "run-1", 40, NULL, e);                 /* its snapshot: the empty state, kept inline */
+    assert_int_equal(mem_snap_count(t->w), 0);
+    size_t len1 = 0;
+    free(mem_base_copy(t->w, &len1));
+    one_run(a, "run-2", 0, "null_resource.run-1-05", e);   /* its snapshot: 40 rows, moved out */
+    assert_int_equal(mem_snap_count(t->w), 1);
+    assert_int_equal(snapshot_refs(a), 1);
+    struct store_sync_stats ss;
+    store_sync_stats(a, &ss);
+    assert_int_equal(ss.snap_puts, 1);
+    one_run(a, "run-3", 0, "null_resource.run-1-06", e);
+    assert_int_equal(mem_snap_count(t->w), 2);        /* run-2's is not written again */
+    assert_int_equal(mem_ops(t->w, "snap_put"), 2);
+    assert_false(mem_contains(t->w, CANARY, strlen(CANARY)));   /* encrypted there as in the base */
+
+    /* B reads run-2's snapshot through its object (one GET), and restores it */
+    struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
+    assert_int_equal(snapshot_refs(b), 2);
+    long gets = mem_ops(t->w, "snap_get");
+    assert_int_equal(snapshot_size(b, "run-2", e, 0), 40);
+    assert_int_equal(mem_ops(t->w, "snap_get"), gets + 1);
+    assert_int_equal(snapshot_size(b, "run-1", e, 0), 0);   /* inline: no request */
+    assert_int_equal(mem_ops(t->w, "snap_get"), gets + 1);
+    ok(store_lock(b, "run-b", "state restore", 0, NULL, NULL, e), e, "lock b");
+    ok(store_snapshot_restore(b, 2, e), e, "restore run-2's snapshot");   /* 1: run-3's */
+    char *rows = dump_rows(b, e);
+    assert_non_null(strstr(rows, "null_resource.run-1-05"));
+    assert_non_null(strstr(rows, CANARY));            /* decrypted here */
+    free(rows);
+    ok(store_unlock(b, "run-b", e), e, "unlock b");
+
+    /* a pull stands alone: every snapshot inline, readable with no remote */
+    char pulled[400];
+    snprintf(pulled, sizeof(pulled), "%s/pulled/state.db", t->f.dir);
+    ok(store_remote_pull(&t->rb, pulled, 0, e), e, "pull");
+    struct store *p = NULL;
+    ok(store_open(pulled, &p, e), e, "open pulled");
+    assert_int_equal(snapshot_refs(p), 0);
+    gets = mem_ops(t->w, "snap_get");
+    assert_int_equal(snapshot_size(p, "run-2", e, 0), 40);
+    assert_int_equal(mem_ops(t->w, "snap_get"), gets);
+    store_close(p);
+
+    /* damaged, then missing: a clear error, nothing read */
+    mem_snap_damage(t->w, 0);
+    mesh_err_init(e);
+    snapshot_size(b, "run-2", e, MESH_ERR);
+    assert_non_null(strstr(e->msg, "damaged"));
+    mem_snap_damage(t->w, 1);
+    mesh_err_init(e);
+    snapshot_size(b, "run-2", e, MESH_ENOTFOUND);
+    assert_non_null(strstr(e->msg, "is missing at " WHERE));
+    store_close(b);
+    store_close(a);
+}
+
+/* A snapshot object that cannot be written fails the compaction before the base names it: the
+ * logs stay, and the next run (another machine) compacts with the object. Objects no base names
+ * any more (trimmed after 10 runs) are swept with the logs. */
+static void test_snapshot_upload_failure_and_sweep(void **state)
+{
+    struct world *t = *state;
+    struct mesh_err *e = &t->f.err;
+    struct store *a = open_remote(t, t->cache_a, &t->ra, 1);
+    one_run(a, "run-1", 40, NULL, e);
+    ok(store_lock(a, "run-2", "apply", 0, NULL, NULL, e), e, "lock");
+    ok(store_run_start(a, "run-2", "apply", e), e, "run_start");
+    ok(store_run_end(a, "run-2", "ok", e), e, "run_end");
+    long long gen = mem_base_gen(t->w);
+    mem_fault(t->w, "snap_put", 1, -1, MEM_FAIL);
+    assert_int_equal(store_unlock(a, "run-2", e), MESH_ERR);
+    assert_non_null(strstr(e->msg, "writing a snapshot beside it"));
+    assert_non_null(strstr(e->msg, "logs were kept"));
+    assert_int_equal(mem_base_gen(t->w), gen);
+    assert_int_equal(mem_snap_count(t->w), 0);
+    mem_fault_clear(t->w);
+    store_close(a);
+
+    struct store *b = open_remote(t, t->cache_b, &t->rb, 0);
+    assert_int_equal(snapshot_size(b, "run-2", e, 0), 40);   /* inline, from the logs */
+    one_run(b, "run-b1", 0, NULL, e);
+    assert_int_equal(mem_base_gen(t->w), gen + 1);
+    assert_true(mem_snap_count(t->w) >= 1);
+    /* 20 more runs, each changing the state: 10 snapshots kept, the rest swept */
+    for (int i = 0; i < 20; i++) {
+        char run[32];
+        snprintf(run, sizeof(run), "run-c%02d", i);
+        one_run(b, run, 1, NULL, e);
+    }
+    assert_true(mem_ops(t->w, "snap_list") >= 1);
+    assert_true(mem_snap_count(t->w) <= 10 + 16);
+    assert_true(mem_snap_count(t->w) < 20);
+    struct snapshot_info info[12];
+    int n = 0;
+    ok(store_snapshot_list(b, info, 12, &n, e), e, "list");
+    assert_int_equal(n, 10);
+    for (int i = 0; i < n; i++) assert_true(snapshot_size(b, info[i].run_id, e, 0) >= 40);
+    store_close(b);
+}
+
 static void test_heartbeat_renews_and_notices_loss(void **state)
 {
     struct world *t = *state;
@@ -915,6 +1061,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_older_base_rewritten_at_lock, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_failed_compaction_keeps_logs, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_renews_and_notices_loss, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshots_beside_the_base, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_upload_failure_and_sweep, world_setup, world_teardown),
     };
     if (getenv("MESH_TEST_FILTER")) cmocka_set_test_filter(getenv("MESH_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
