@@ -21,6 +21,8 @@
 #     (VPC, gateway, subnets in moto), then the other machine's apply: 0 orphans, destroy leaves none
 #   - snapshots beside the base: a run's snapshot becomes one object, written once; another
 #     machine lists and restores it; a pull holds every snapshot itself
+#   - a batch's intents wait for S3 before calls that change something outside the state (null
+#     resources with MESH_NULL_STORE), not before calls that change nothing (without it)
 #   - `mesh resources --iam-policy` allows every S3, DynamoDB and KMS call the suite made, scoped
 #     to the state's bucket, key prefix, lock table and KMS key
 . "$(dirname "$0")/../lib/common.sh"
@@ -456,6 +458,26 @@ expect_rc "R pulls the state" 0 on R state pull "$T_DIR/snaps.db"
 check "the pulled file holds every snapshot's rows itself" \
     test "$(sqlite3 snaps.db "SELECT count(*) FROM snapshots WHERE rows LIKE '[%'")" = "$(sqlite3 snaps.db 'SELECT count(*) FROM snapshots')"
 on S destroy --auto-approve >/dev/null 2>&1
+
+# ---- an intent waits for S3 only before a call that changes something outside the state ----
+# A chain of 12 null resources: 12 batches of one call each.
+mkdir -p N/home
+{ printf 'state: {backend: s3, bucket: mesh-team, key: nulls/mesh.state, lock_table: mesh-locks, kms_key_id: "%s"}\n' "$KMS_KEY"
+  $PY "$ROOT/tests/lib/genspec.py" tree 12 --fanout 1; } >N/mesh.yaml
+logputs() { grep -c 'PUT http://[^ ]*/nulls/mesh.state.log/' "$1"; }
+expect_rc "a chain of 12 null resources with an outside store (MESH_NULL_STORE): apply" 0 \
+    env MESH_LOG=debug bash -c 'cd "$0/N" && HOME="$0/N/home" "$1" apply --auto-approve' "$T_DIR" "$MESH"
+check "each call's intent went to S3 before it: $(logputs last.err) log writes for 12 calls" test "$(logputs last.err)" -ge 12
+sed -i 's/root: "v1"/root: "v2"/' N/mesh.yaml
+expect_rc "the same chain without the store (its calls change nothing outside the state): apply" 0 \
+    env -u MESH_NULL_STORE MESH_LOG=debug bash -c 'cd "$0/N" && HOME="$0/N/home" "$1" apply --auto-approve' "$T_DIR" "$MESH"
+# the writer still puts what is queued every second: a slow run may write one or two
+check "no call waited for a log: $(logputs last.err) log writes for 24 calls" test "$(logputs last.err)" -le 2
+on N state pull "$T_DIR/nulls.db" >/dev/null 2>&1
+run2=$(sqlite3 nulls.db "SELECT run_id FROM runs ORDER BY started DESC LIMIT 1")
+check "and that run's intents are in the journal all the same (12 replaced: 24)" \
+    test "$(sqlite3 nulls.db "SELECT count(*) FROM journal WHERE run_id = '$run2' AND phase = 'intent' AND address != ''")" = 24
+env -u MESH_NULL_STORE bash -c 'cd "$0/N" && HOME="$0/N/home" "$1" destroy --auto-approve' "$T_DIR" "$MESH" >/dev/null 2>&1
 
 # ---- the IAM policy mesh prints for team state allows every S3, DynamoDB and KMS call made above ----
 spec P 1 "  encrypt: true"
