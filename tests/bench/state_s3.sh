@@ -55,7 +55,7 @@ requests() { awk '{n += $NF} END {print n + 0}' "$T/req-$1"; }
 
 REPEAT=${BENCH_REPEAT:-3}
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-printf '%-8s %-8s %-8s %10s %10s %10s %10s   %s\n' "N" "state" "command" "wall s" "cpu s" "requests" "req/res" "wall s of each cycle"
+printf '%-8s %-11s %-8s %10s %10s %10s %10s   %s\n' "N" "state" "command" "wall s" "cpu s" "requests" "req/res" "wall s of each cycle"
 for n in $SIZES; do
     rm -rf "$T/w" && mkdir -p "$T/w"
     python3 "$ROOT/tests/lib/genspec.py" tree "$n" --fanout 4 >"$T/tree.yaml"
@@ -90,7 +90,7 @@ for n in $SIZES; do
             w=$(echo "${ws[$cmd]}" | median) c=$(echo "${cs[$cmd]}" | median)
             wall[$mode-$cmd]=$w
             r=$(requests "$mode-$cmd-$n")
-            printf '%-8s %-8s %-8s %10s %10s %10s %10s  %s\n' "$n" "$mode" "$cmd" "$w" "$c" "$r" \
+            printf '%-8s %-11s %-8s %10s %10s %10s %10s  %s\n' "$n" "$mode" "$cmd" "$w" "$c" "$r" \
                 "$(awk -v r="$r" -v n="$n" 'BEGIN {printf "%.3f", r / n}')" "${ws[$cmd]}"
         done
     done
