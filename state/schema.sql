@@ -100,3 +100,9 @@ UPDATE resources SET sum = mesh_row_sum(address, type, inputs, outputs, deps, se
 -- names the resource. NULL: none. Part of the row's checksum when set (rows without one keep
 -- their checksums).
 ALTER TABLE resources ADD COLUMN connection TEXT;
+
+-- migration 5
+-- No table changes. A snapshot's rows may now be a reference, {"object": SHA-256, "bytes": N}, to
+-- an object kept beside a remote state's base (state/sync_snap.c) instead of the JSON array: a
+-- mesh before this version would take it for damage, so it refuses this schema instead ("upgrade
+-- mesh").
