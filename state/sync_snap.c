@@ -66,15 +66,15 @@ static int fetch(const struct remote *r, const char *where, const char *name, ch
     mesh_err_init(&e);
     int rc = r->ops->snap_get(r->be, name, &b, &e);
     if (rc == MESH_ENOTFOUND)
-        return mesh_err_set(err, MESH_ENOTFOUND, where, "snapshot object %.12s… is missing at %s (deleted by "
-                            "hand?): this snapshot cannot be read", name, where);
+        return mesh_err_set(err, MESH_ENOTFOUND, where, "snapshot object %.12s… is missing beside the state "
+                            "(deleted by hand?): this snapshot cannot be read", name);
     if (rc) return mesh_err_set(err, rc, where, "cannot read snapshot object %.12s…: %s", name, e.msg);
     char got[SNAP_NAME_LEN + 1];
     sha256_hex(b.data, b.len, got);
     if (strcmp(got, name) != 0) {
         remote_blob_release(&b);
-        return mesh_err_set(err, MESH_ERR, where, "snapshot object %.12s… at %s is damaged (its bytes do not match "
-                            "its name): this snapshot cannot be read", name, where);
+        return mesh_err_set(err, MESH_ERR, where, "snapshot object %.12s… beside the state is damaged (its bytes "
+                            "do not match its name): this snapshot cannot be read", name);
     }
     *text = xmalloc(b.len + 1);
     memcpy(*text, b.data, b.len);

@@ -960,7 +960,8 @@ static void test_snapshots_beside_the_base(void **state)
     mem_snap_damage(t->w, 1);
     mesh_err_init(e);
     snapshot_size(b, "run-2", e, MESH_ENOTFOUND);
-    assert_non_null(strstr(e->msg, "is missing at " WHERE));
+    assert_non_null(strstr(e->msg, "is missing beside the state"));
+    assert_string_equal(e->where, WHERE);
     store_close(b);
     store_close(a);
 }
