@@ -306,8 +306,9 @@ int sync_lock(struct store *st, const char *run_id, const char *command, double 
 #define LOG_SWEEP_EVERY 16
 
 /* The compaction's requests to S3 that the writer thread makes beside the main thread's: the
- * probe for a log after ours (while the lease is renewed), the drop of the logs folded in (while
- * the lease is released). */
+ * snapshot objects, then the probe for a log after ours (while the lease is renewed); the drop of
+ * the logs folded in, and now and then of snapshot objects no base names (while the lease is
+ * released). */
 static int probe_chore(struct store *st)
 {
     struct sync *sy = st->sync;
@@ -342,14 +343,16 @@ static int drop_chore(struct store *st)
 static int compact(struct store *st, struct mesh_err *err, int *dropping)
 {
     struct sync *sy = st->sync;
+    /* The snapshots still inside the state become objects of their own (put by the chore below,
+     * before the base that refers to them). */
+    int rc = sync_snap_externalize(st, err);
+    if (rc) return rc;
     /* Fencing, right before the base is replaced: the lease is ours now (a renewal, not the last
      * heartbeat's word: it may have been force-unlocked and taken since), and nobody wrote a log
      * after ours in this generation. A base written otherwise would hide that writer's logs. */
-    int rc = sync_snap_externalize(st, err);
-    if (rc) return rc;
     sy->chore_gen = sy->gen;
     sy->chore_seq = sy->seq;
-    sync_beside(st, probe_chore);   /* the snapshot objects go first, before any base names them */
+    sync_beside(st, probe_chore);
     struct sync_header h = {.serial = store_serial(st), .gen = sy->gen + 1};
     store_copy(h.lineage, sizeof(h.lineage), st->lineage);
     size_t len = 0;
