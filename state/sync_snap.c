@@ -167,9 +167,10 @@ int sync_snap_externalize(struct store *st, struct mesh_err *err)
     struct vec ids = VEC_INIT;
     while (sqlite3_step(s) == SQLITE_ROW) {
         struct snap_upload *u = xcalloc(1, sizeof(*u));
+        const unsigned char *rows = sqlite3_column_text(s, 1);
         u->len = (size_t)sqlite3_column_bytes(s, 1);
         u->data = xmalloc(u->len + 1);
-        memcpy(u->data, sqlite3_column_text(s, 1), u->len);
+        memcpy(u->data, rows, u->len);
         sha256_hex(u->data, u->len, u->name);
         long long *id = xmalloc(sizeof(*id));
         *id = sqlite3_column_int64(s, 0);
@@ -235,8 +236,10 @@ int sync_snap_upload(struct sync *sy, struct mesh_err *err)
         const struct snap_upload *u = sy->snap_up.items[i];
         rc = sy->r->ops->snap_put(sy->r->be, u->name, u->data, u->len, err);
         if (rc == 0) {
+            pthread_mutex_lock(&sy->mu);
             sy->stats.snap_puts++;
             sy->stats.bytes_out += (long long)u->len;
+            pthread_mutex_unlock(&sy->mu);
         }
     }
     vec_free_all(&sy->snap_up, upload_free);
