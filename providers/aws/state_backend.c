@@ -149,7 +149,7 @@ json_t *aws_state_backend_policy(const json_t *config, const json_t *mesh_config
     snprintf(arn, sizeof(arn), "arn:aws:s3:::%s/%s*", cfg.bucket, cfg.key);
     json_array_append_new(stmts, aws_policy_statement("MeshStateObjects", json_pack("[sss]", "s3:DeleteObject", "s3:GetObject",
                                                                      "s3:PutObject"), json_string(arn), NULL));
-    /* HeadBucket and ListObjectsV2 (the old logs) are s3:ListBucket */
+    /* HeadBucket and ListObjectsV2 (the old logs and snapshots) are s3:ListBucket */
     snprintf(arn, sizeof(arn), "arn:aws:s3:::%s", cfg.bucket);
     json_array_append_new(stmts, aws_policy_statement("MeshStateBucket", json_pack("[ss]", "s3:GetBucketVersioning", "s3:ListBucket"),
                                        json_string(arn), NULL));
