@@ -145,7 +145,7 @@ json_t *aws_state_backend_policy(const json_t *config, const json_t *mesh_config
     if (!doc) doc = json_pack("{s:s, s:[]}", "Version", "2012-10-17", "Statement");
     json_t *stmts = json_object_get(doc, "Statement");
     char arn[1200];
-    /* KEY (the base), KEY.log/..., KEY.lease and KEY.key: one prefix */
+    /* KEY (the base), KEY.log/..., KEY.snap/..., KEY.lease and KEY.key: one prefix */
     snprintf(arn, sizeof(arn), "arn:aws:s3:::%s/%s*", cfg.bucket, cfg.key);
     json_array_append_new(stmts, aws_policy_statement("MeshStateObjects", json_pack("[sss]", "s3:DeleteObject", "s3:GetObject",
                                                                      "s3:PutObject"), json_string(arn), NULL));
